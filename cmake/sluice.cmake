@@ -1,0 +1,46 @@
+# One helper per kind of target, so that module CMake files stay a few lines.
+
+set(SLUICE_WARNINGS -Wall -Wextra -Wpedantic -Wno-missing-field-initializers)
+if(SLUICE_WERROR)
+  list(APPEND SLUICE_WARNINGS -Werror)
+endif()
+set(SLUICE_SANITIZER_FLAGS "")
+if(SLUICE_SANITIZE)
+  set(SLUICE_SANITIZER_FLAGS -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+endif()
+
+function(sluice_apply_flags target)
+  target_compile_options(${target} PRIVATE ${SLUICE_WARNINGS} ${SLUICE_SANITIZER_FLAGS})
+  target_link_options(${target} PRIVATE ${SLUICE_SANITIZER_FLAGS})
+endfunction()
+
+# sluice_library(NAME SRCS ... DEPS ...)
+function(sluice_library name)
+  cmake_parse_arguments(ARG "" "" "SRCS;DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SRCS})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(${name} PUBLIC ${ARG_DEPS})
+  sluice_apply_flags(${name})
+endfunction()
+
+# sluice_test(NAME SRCS ... DEPS ... [LABELS ...]): a GoogleTest binary registered with CTest.
+function(sluice_test name)
+  cmake_parse_arguments(ARG "" "TIMEOUT" "SRCS;DEPS;LABELS" ${ARGN})
+  add_executable(${name} ${ARG_SRCS})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main)
+  sluice_apply_flags(${name})
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 300)
+  endif()
+  add_test(NAME ${name} COMMAND ${name})
+  set_tests_properties(${name} PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${ARG_LABELS}"
+    ENVIRONMENT "SLUICE_BIN=$<TARGET_FILE:sluice>")
+endfunction()
+
+# sluice_executable(NAME SRCS ... DEPS ...)
+function(sluice_executable name)
+  cmake_parse_arguments(ARG "" "" "SRCS;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SRCS})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS})
+  sluice_apply_flags(${name})
+endfunction()

@@ -1,0 +1,221 @@
+// `sluice server`: the broker process.
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <toml++/toml.h>
+
+#include "cli/commands.h"
+#include "kafka/server.h"
+#include "log/log.h"
+
+namespace sluice::cli {
+
+namespace {
+
+struct server_settings {
+  std::string data_dir = "./data";
+  std::string kafka_addr = "127.0.0.1:9092";
+  std::string http_addr = "127.0.0.1:8080";
+  std::string advertised_addr;
+  std::string log_level = "info";
+  int32_t partitions = 1;
+  bool auto_create_topics = true;
+  int io_threads = 0;
+  int flush_threads = 2;
+  int64_t retention_check_ms = 30'000;
+  int64_t retention_ms = 604'800'000;
+  int64_t retention_bytes = -1;
+  int64_t segment_bytes = 1LL << 30;
+  int64_t segment_ms = 604'800'000;
+  int32_t max_message_bytes = 1'048'588;
+  std::string timestamp_type = "CreateTime";
+  std::string config_file;
+};
+
+bool split_host_port(const std::string& s, std::string& host, uint16_t& port) {
+  auto colon = s.rfind(':');
+  if (colon == std::string::npos) return false;
+  host = s.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  try {
+    int p = std::stoi(s.substr(colon + 1));
+    if (p < 0 || p > 65535) return false;
+    port = static_cast<uint16_t>(p);
+  } catch (...) {
+    return false;
+  }
+  return !host.empty();
+}
+
+// Values from the config file become the defaults that command-line flags then override.
+// Keys are the long flag names without dashes' prefix, e.g. `kafka-addr = "0.0.0.0:9092"`.
+void apply_config_file(const std::string& path, server_settings& s) {
+  toml::table t = toml::parse_file(path);
+  auto str = [&](const char* k, std::string& v) {
+    if (auto x = t[k].value<std::string>()) v = *x;
+  };
+  auto num = [&](const char* k, auto& v) {
+    if (auto x = t[k].value<int64_t>()) v = static_cast<std::remove_reference_t<decltype(v)>>(*x);
+  };
+  str("data-dir", s.data_dir);
+  str("kafka-addr", s.kafka_addr);
+  str("http-addr", s.http_addr);
+  str("advertised-addr", s.advertised_addr);
+  str("log-level", s.log_level);
+  str("message-timestamp-type", s.timestamp_type);
+  num("partitions", s.partitions);
+  num("io-threads", s.io_threads);
+  num("flush-threads", s.flush_threads);
+  num("retention-check-ms", s.retention_check_ms);
+  num("retention-ms", s.retention_ms);
+  num("retention-bytes", s.retention_bytes);
+  num("segment-bytes", s.segment_bytes);
+  num("segment-ms", s.segment_ms);
+  num("max-message-bytes", s.max_message_bytes);
+  if (auto x = t["auto-create-topics"].value<bool>()) s.auto_create_topics = *x;
+  for (auto&& [k, v] : t) {
+    static const char* known[] = {"data-dir",         "kafka-addr",         "http-addr",
+                                  "advertised-addr",  "log-level",          "partitions",
+                                  "io-threads",       "flush-threads",      "retention-check-ms",
+                                  "retention-ms",     "retention-bytes",    "segment-bytes",
+                                  "segment-ms",       "max-message-bytes",  "auto-create-topics",
+                                  "message-timestamp-type"};
+    if (std::find_if(std::begin(known), std::end(known),
+                     [&](const char* n) { return k.str() == n; }) == std::end(known))
+      throw std::runtime_error("unknown key '" + std::string(k.str()) + "' in " + path);
+  }
+}
+
+int run_server(server_settings s) {
+  spdlog::set_level(spdlog::level::from_str(s.log_level));
+
+  log::log_options lo;
+  lo.data_dir = s.data_dir;
+  lo.default_partitions = s.partitions;
+  lo.flush_threads = s.flush_threads;
+  lo.retention_check_interval = std::chrono::milliseconds(s.retention_check_ms);
+  for (auto [k, v] : {std::pair<const char*, std::string>{"retention.ms", std::to_string(s.retention_ms)},
+                      {"retention.bytes", std::to_string(s.retention_bytes)},
+                      {"segment.bytes", std::to_string(s.segment_bytes)},
+                      {"segment.ms", std::to_string(s.segment_ms)},
+                      {"max.message.bytes", std::to_string(s.max_message_bytes)},
+                      {"message.timestamp.type", s.timestamp_type}}) {
+    if (auto r = lo.defaults.set(k, v); !r) {
+      spdlog::error("{}", r.error().message);
+      return 2;
+    }
+  }
+  kafka::server_config kc;
+  kc.auto_create_topics = s.auto_create_topics;
+  kc.io_threads = s.io_threads;
+  if (!split_host_port(s.kafka_addr, kc.host, kc.port)) {
+    spdlog::error("--kafka-addr must be HOST:PORT, got '{}'", s.kafka_addr);
+    return 2;
+  }
+  if (!s.advertised_addr.empty() &&
+      !split_host_port(s.advertised_addr, kc.advertised_host, kc.advertised_port)) {
+    spdlog::error("--advertised-addr must be HOST:PORT, got '{}'", s.advertised_addr);
+    return 2;
+  }
+  std::string http_host;
+  uint16_t http_port = 0;
+  if (!split_host_port(s.http_addr, http_host, http_port)) {
+    spdlog::error("--http-addr must be HOST:PORT, got '{}'", s.http_addr);
+    return 2;
+  }
+
+  // Signals are taken by this thread only (sigwait); every other thread inherits the mask.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto lg = log::log::open(lo);
+  if (!lg) {
+    spdlog::error("cannot open the log: {}", lg.error().message);
+    return 1;
+  }
+  kafka::server srv(kc, **lg);
+  if (auto r = srv.start(); !r) {
+    spdlog::error("{}", r.error().message);
+    return 1;
+  }
+  spdlog::info("sluice is ready: Kafka API on {}:{}, data in {}", kc.host, srv.port(),
+               s.data_dir);
+  int sig = 0;
+  sigwait(&sigs, &sig);
+  spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  srv.stop();
+  (*lg)->close();
+  return 0;
+}
+
+}  // namespace
+
+action add_server_command(CLI::App& app, int argc, char** argv) {
+  auto s = std::make_shared<server_settings>();
+  // The config file sets defaults before the flags are parsed, so that flags win.
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::string_view(argv[i]) == "--config") s->config_file = argv[i + 1];
+  std::string config_error;
+  if (!s->config_file.empty()) {
+    try {
+      apply_config_file(s->config_file, *s);
+    } catch (const std::exception& e) {
+      config_error = e.what();
+    }
+  }
+
+  auto* cmd = app.add_subcommand("server", "Run the sluice server");
+  cmd->add_option("--config", s->config_file,
+                  "TOML file with any of these options (keys without the leading dashes)");
+  cmd->add_option("--data-dir", s->data_dir, "Folder for all data")->capture_default_str();
+  cmd->add_option("--kafka-addr", s->kafka_addr, "Kafka protocol listen address HOST:PORT")
+      ->capture_default_str();
+  cmd->add_option("--http-addr", s->http_addr, "HTTP API listen address HOST:PORT (to come)")
+      ->capture_default_str();
+  cmd->add_option("--advertised-addr", s->advertised_addr,
+                  "HOST:PORT given to clients in Metadata (default: the listen address)");
+  cmd->add_option("--partitions", s->partitions, "Partitions of auto-created topics")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  cmd->add_option("--auto-create-topics", s->auto_create_topics,
+                  "Create unknown topics on first use (auto.create.topics.enable)")
+      ->capture_default_str();
+  cmd->add_option("--io-threads", s->io_threads, "Network event loops (0: one per core)")
+      ->capture_default_str();
+  cmd->add_option("--flush-threads", s->flush_threads, "Threads running fdatasync for acks=all")
+      ->capture_default_str();
+  cmd->add_option("--retention-check-ms", s->retention_check_ms,
+                  "How often retention is enforced")
+      ->capture_default_str();
+  cmd->add_option("--retention-ms", s->retention_ms, "Default retention.ms (-1: forever)")
+      ->capture_default_str();
+  cmd->add_option("--retention-bytes", s->retention_bytes,
+                  "Default retention.bytes per partition (-1: no limit)")
+      ->capture_default_str();
+  cmd->add_option("--segment-bytes", s->segment_bytes, "Default segment.bytes")
+      ->capture_default_str();
+  cmd->add_option("--segment-ms", s->segment_ms, "Default segment.ms")->capture_default_str();
+  cmd->add_option("--max-message-bytes", s->max_message_bytes, "Default max.message.bytes")
+      ->capture_default_str();
+  cmd->add_option("--message-timestamp-type", s->timestamp_type,
+                  "Default message.timestamp.type: CreateTime or LogAppendTime")
+      ->capture_default_str();
+  cmd->add_option("--log-level", s->log_level, "trace, debug, info, warn, error")
+      ->capture_default_str();
+  return [cmd, s, config_error]() -> int {
+    if (!cmd->parsed()) return -1;
+    if (!config_error.empty()) {
+      spdlog::error("config file: {}", config_error);
+      return 2;
+    }
+    return run_server(*s);
+  };
+}
+
+}  // namespace sluice::cli

@@ -1,0 +1,45 @@
+#pragma once
+// Kafka protocol error codes (the subset sluice answers with), as numbered by Apache Kafka.
+
+#include <cstdint>
+
+namespace sluice::kafka {
+
+enum class error_code : int16_t {
+  unknown_server_error = -1,
+  none = 0,
+  offset_out_of_range = 1,
+  corrupt_message = 2,
+  unknown_topic_or_partition = 3,
+  invalid_fetch_size = 4,
+  leader_not_available = 5,
+  not_leader_or_follower = 6,
+  request_timed_out = 7,
+  message_too_large = 10,
+  coordinator_not_available = 15,
+  not_coordinator = 16,
+  invalid_topic_exception = 17,
+  record_list_too_large = 18,
+  invalid_required_acks = 21,
+  invalid_timestamp = 32,
+  unsupported_version = 35,
+  topic_already_exists = 36,
+  invalid_partitions = 37,
+  invalid_replication_factor = 38,
+  invalid_replica_assignment = 39,
+  invalid_config = 40,
+  invalid_request = 42,
+  unsupported_for_message_format = 43,
+  policy_violation = 44,
+  out_of_order_sequence_number = 45,
+  duplicate_sequence_number = 46,
+  invalid_producer_epoch = 47,
+  kafka_storage_error = 56,
+  unknown_producer_id = 59,
+  invalid_record = 87,
+  unknown_topic_id = 100,
+};
+
+inline int16_t code(error_code e) { return static_cast<int16_t>(e); }
+
+}  // namespace sluice::kafka

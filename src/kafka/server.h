@@ -1,0 +1,70 @@
+#pragma once
+// The Kafka wire-protocol server: accepts connections on --kafka-addr and answers every
+// supported API from the log. The public entry point of src/kafka/.
+//
+// Threads: `io_threads` event loops (Boost.Asio), one per core by default; each connection
+// lives on one loop for its whole life. Handlers never block on disk sync: acks=all waits on
+// the log's group commit, long-poll fetches wait on new-data notifications.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "base/bytes.h"
+#include "base/result.h"
+
+namespace sluice::log {
+class log;
+}
+
+namespace sluice::kafka {
+
+struct server_config {
+  // Address to listen on. Default: 127.0.0.1:9092.
+  std::string host = "127.0.0.1";
+  uint16_t port = 9092;
+  // Address given to clients in Metadata. Default: the listen address (127.0.0.1 when
+  // listening on 0.0.0.0).
+  std::string advertised_host;
+  uint16_t advertised_port = 0;
+  // This broker's node id in Metadata. Default: 1.
+  int32_t node_id = 1;
+  // auto.create.topics.enable: create unknown topics on Metadata requests. Default: true.
+  bool auto_create_topics = true;
+  // Event-loop threads; 0 means one per core. Default: 0.
+  int io_threads = 0;
+  // socket.request.max.bytes: a larger frame closes the connection. Default: 100 MiB.
+  int32_t max_request_bytes = 100 << 20;
+  // Requests read ahead of their responses per connection. Default: 64.
+  int max_inflight_per_connection = 64;
+  // Cluster id reported in Metadata. Default: "sluice".
+  std::string cluster_id = "sluice";
+};
+
+class server {
+ public:
+  server(server_config config, log::log& log);
+  ~server();  // stop()
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  // Binds and starts the event loops. errc::io_error if the address cannot be bound.
+  result<void> start();
+  // The bound port (useful with port 0).
+  uint16_t port() const;
+  // Stops accepting, closes every connection, and joins the event loops.
+  void stop();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+// Runs one request frame (the bytes after the 4-byte size prefix) through the same decoding
+// and handlers as a connection, on a private event loop bounded by `budget_ms`, and returns
+// the response frame (empty if none, e.g. acks=0). Throws decode_error for a malformed
+// request, as a connection would close. For fuzzing and protocol tests.
+bytes handle_frame_for_test(const server_config& config, log::log& log, bytes frame,
+                            int budget_ms = 50);
+
+}  // namespace sluice::kafka

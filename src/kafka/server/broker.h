@@ -1,0 +1,17 @@
+#pragma once
+// What every handler may use: the server's configuration and the log.
+
+#include "kafka/server.h"
+#include "log/log.h"
+
+namespace sluice::kafka {
+
+struct broker {
+  server_config config;
+  log::log& log;
+
+  const std::string& advertised_host() const { return config.advertised_host; }
+  int32_t advertised_port() const { return config.advertised_port; }
+};
+
+}  // namespace sluice::kafka

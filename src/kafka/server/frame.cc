@@ -1,0 +1,57 @@
+#include "kafka/server/frame.h"
+
+#include "kafka/server/handlers/handlers.h"
+
+namespace sluice::kafka {
+
+boost::asio::awaitable<std::optional<bytes>> process_frame(broker& b, bytes frame,
+                                                           boost::asio::any_io_executor ex) {
+  reader hdr(frame);
+  int16_t key = hdr.i16();
+  int16_t version = hdr.i16();
+  int32_t correlation_id = hdr.i32();
+  std::string client_id = hdr.legacy_nullable_string_or_empty();
+
+  bytes resp;
+  resp.reserve(256);
+  writer w(resp);
+  w.i32(0);  // size, patched below
+  w.i32(correlation_id);
+
+  const api_spec* spec = find_api(key);
+  if (!spec) throw decode_error("unsupported API key " + std::to_string(key));
+  if (version < spec->min_version || version > spec->max_version) {
+    if (spec->key != api_key::api_versions)
+      throw decode_error(std::string("unsupported ") + spec->name + " version " +
+                         std::to_string(version) + " (supported " +
+                         std::to_string(spec->min_version) + "-" +
+                         std::to_string(spec->max_version) + ")");
+    // A client newer than us: answer in v0 with the versions we have, so it can retry.
+    write_api_versions_fallback(w);
+    w.patch_i32(0, static_cast<int32_t>(resp.size() - 4));
+    co_return resp;
+  }
+  bool flexible = version >= spec->first_flexible;
+  if (flexible) {
+    hdr.set_flexible(true);
+    hdr.tagged_fields();
+    w.set_flexible(true);
+    // ApiVersions keeps response header v0 even in flexible versions, so that any client can
+    // read it before it knows our versions.
+    if (spec->key != api_key::api_versions) w.tagged_fields();
+  }
+  request_context ctx{b,
+                      spec->key,
+                      version,
+                      correlation_id,
+                      std::move(client_id),
+                      reader(bytes_view(frame).subspan(hdr.position()), flexible),
+                      std::move(w),
+                      std::move(ex)};
+  co_await spec->handle(ctx);
+  if (!ctx.send_response) co_return std::nullopt;
+  ctx.out.patch_i32(0, static_cast<int32_t>(resp.size() - 4));
+  co_return resp;
+}
+
+}  // namespace sluice::kafka

@@ -1,0 +1,31 @@
+#include "kafka/server/handlers/handlers.h"
+
+namespace sluice::kafka {
+
+namespace {
+// Version ranges are those librdkafka 2.x, kcat and current Java clients negotiate. Produce
+// starts at v3 and Fetch at v4: record batch v2 is the only format the log stores.
+constexpr api_spec k_apis[] = {
+    {api_key::produce, "Produce", 3, 9, 9, handle_produce},
+    {api_key::fetch, "Fetch", 4, 12, 12, handle_fetch},
+    {api_key::list_offsets, "ListOffsets", 0, 6, 6, handle_list_offsets},
+    {api_key::metadata, "Metadata", 0, 12, 9, handle_metadata},
+    {api_key::find_coordinator, "FindCoordinator", 0, 4, 3, handle_find_coordinator},
+    {api_key::api_versions, "ApiVersions", 0, 3, 3, handle_api_versions},
+    {api_key::create_topics, "CreateTopics", 0, 7, 5, handle_create_topics},
+    {api_key::delete_topics, "DeleteTopics", 0, 6, 4, handle_delete_topics},
+    {api_key::init_producer_id, "InitProducerId", 0, 4, 2, handle_init_producer_id},
+    {api_key::describe_configs, "DescribeConfigs", 0, 4, 4, handle_describe_configs},
+    {api_key::create_partitions, "CreatePartitions", 0, 3, 2, handle_create_partitions},
+};
+}  // namespace
+
+std::span<const api_spec> supported_apis() { return k_apis; }
+
+const api_spec* find_api(int16_t key) {
+  for (const auto& a : k_apis)
+    if (static_cast<int16_t>(a.key) == key) return &a;
+  return nullptr;
+}
+
+}  // namespace sluice::kafka

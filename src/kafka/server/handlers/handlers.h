@@ -1,0 +1,42 @@
+#pragma once
+// The registry of supported APIs: one line per API, looked up by key. Adding an API is adding
+// one handler file and one line in handlers.cc.
+
+#include <boost/asio/awaitable.hpp>
+#include <span>
+
+#include "kafka/protocol/error_code.h"
+#include "kafka/server/request_context.h"
+
+namespace sluice::kafka {
+
+using handler_fn = boost::asio::awaitable<void> (*)(request_context&);
+
+struct api_spec {
+  api_key key;
+  const char* name;
+  int16_t min_version;
+  int16_t max_version;
+  int16_t first_flexible;  // first version using compact types and tagged fields
+  handler_fn handle;
+};
+
+std::span<const api_spec> supported_apis();
+const api_spec* find_api(int16_t key);
+
+boost::asio::awaitable<void> handle_api_versions(request_context& ctx);
+boost::asio::awaitable<void> handle_metadata(request_context& ctx);
+boost::asio::awaitable<void> handle_produce(request_context& ctx);
+boost::asio::awaitable<void> handle_fetch(request_context& ctx);
+boost::asio::awaitable<void> handle_list_offsets(request_context& ctx);
+boost::asio::awaitable<void> handle_create_topics(request_context& ctx);
+boost::asio::awaitable<void> handle_delete_topics(request_context& ctx);
+boost::asio::awaitable<void> handle_create_partitions(request_context& ctx);
+boost::asio::awaitable<void> handle_describe_configs(request_context& ctx);
+boost::asio::awaitable<void> handle_init_producer_id(request_context& ctx);
+boost::asio::awaitable<void> handle_find_coordinator(request_context& ctx);
+
+// The ApiVersions body for an unsupported ApiVersions version: v0 layout, UNSUPPORTED_VERSION.
+void write_api_versions_fallback(writer& out);
+
+}  // namespace sluice::kafka

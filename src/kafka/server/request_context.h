@@ -1,0 +1,34 @@
+#pragma once
+// One request being handled: its header, a reader over its body and a writer for the
+// response body (the response header is already written by the connection).
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <string>
+
+#include "kafka/protocol/api_keys.h"
+#include "kafka/protocol/reader.h"
+#include "kafka/protocol/writer.h"
+#include "kafka/server/broker.h"
+
+namespace sluice::kafka {
+
+struct request_context {
+  broker& b;
+  api_key key;
+  int16_t version;
+  int32_t correlation_id;
+  std::string client_id;
+  reader in;
+  writer out;
+  boost::asio::any_io_executor executor;
+  bool send_response = true;  // cleared by acks=0 produce
+
+  // Throws decode_error if the request has bytes left over (a sign of a version mismatch).
+  void expect_end() const {
+    if (in.remaining() != 0)
+      throw decode_error(std::to_string(in.remaining()) + " unexpected bytes after the request");
+  }
+};
+
+}  // namespace sluice::kafka

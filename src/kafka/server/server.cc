@@ -1,0 +1,141 @@
+#include "kafka/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/host_name.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <mutex>
+#include <thread>
+
+#include "kafka/server/broker.h"
+#include "kafka/server/connection.h"
+#include "kafka/server/frame.h"
+
+namespace sluice::kafka {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+struct server::impl {
+  impl(server_config c, log::log& l) : b{std::move(c), l} {}
+
+  broker b;
+  std::vector<std::unique_ptr<asio::io_context>> loops;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  std::vector<std::thread> threads;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::mutex conns_mu;
+  std::vector<std::weak_ptr<connection>> conns;
+  size_t next_loop = 0;
+  bool stopped = false;
+
+  asio::awaitable<void> accept_loop() {
+    for (;;) {
+      auto& loop = *loops[next_loop++ % loops.size()];
+      boost::system::error_code ec;
+      tcp::socket s = co_await acceptor->async_accept(
+          loop.get_executor(), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
+      if (ec) {
+        spdlog::warn("kafka: accept: {}", ec.message());
+        continue;
+      }
+      auto conn = std::make_shared<connection>(std::move(s), b);
+      {
+        std::lock_guard lk(conns_mu);
+        std::erase_if(conns, [](const auto& w) { return w.expired(); });
+        conns.push_back(conn);
+      }
+      asio::co_spawn(
+          loop.get_executor(), [conn] { return conn->run(); }, asio::detached);
+    }
+  }
+};
+
+server::server(server_config config, log::log& log)
+    : impl_(std::make_unique<impl>(std::move(config), log)) {}
+
+server::~server() { stop(); }
+
+result<void> server::start() {
+  auto& cfg = impl_->b.config;
+  int n = cfg.io_threads > 0 ? cfg.io_threads
+                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  for (int i = 0; i < n; ++i) {
+    impl_->loops.push_back(std::make_unique<asio::io_context>(1));
+    impl_->guards.push_back(asio::make_work_guard(*impl_->loops.back()));
+  }
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(cfg.host, ec);
+  if (ec) return make_error(errc::io_error, "bad listen address '" + cfg.host + "'");
+  tcp::endpoint ep(addr, cfg.port);
+  auto acc = std::make_unique<tcp::acceptor>(*impl_->loops[0]);
+  acc->open(ep.protocol(), ec);
+  if (!ec) acc->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acc->bind(ep, ec);
+  if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    return make_error(errc::io_error, "cannot listen on " + cfg.host + ":" +
+                                          std::to_string(cfg.port) + ": " + ec.message());
+  cfg.port = acc->local_endpoint().port();
+  if (cfg.advertised_host.empty())
+    cfg.advertised_host = addr.is_unspecified() ? asio::ip::host_name() : cfg.host;
+  if (cfg.advertised_port == 0) cfg.advertised_port = cfg.port;
+  impl_->acceptor = std::move(acc);
+  asio::co_spawn(
+      *impl_->loops[0], [this] { return impl_->accept_loop(); }, asio::detached);
+  for (auto& loop : impl_->loops)
+    impl_->threads.emplace_back([l = loop.get()] { l->run(); });
+  spdlog::info("kafka: listening on {}:{} ({} event loops), advertised as {}:{}", cfg.host,
+               cfg.port, n, cfg.advertised_host, cfg.advertised_port);
+  return {};
+}
+
+uint16_t server::port() const { return impl_->b.config.port; }
+
+void server::stop() {
+  if (impl_->stopped || impl_->loops.empty()) return;
+  impl_->stopped = true;
+  asio::post(*impl_->loops[0], [this] {
+    boost::system::error_code ec;
+    impl_->acceptor->close(ec);
+  });
+  std::vector<std::shared_ptr<connection>> live;
+  {
+    std::lock_guard lk(impl_->conns_mu);
+    for (auto& w : impl_->conns)
+      if (auto c = w.lock()) live.push_back(std::move(c));
+  }
+  for (auto& c : live) c->close_from_any_thread();
+  for (auto& g : impl_->guards) g.reset();
+  for (auto& loop : impl_->loops) loop->stop();
+  for (auto& t : impl_->threads) t.join();
+  // The loops themselves live until ~server: the log's flusher may still post completions
+  // to them until the log is closed.
+}
+
+bytes handle_frame_for_test(const server_config& config, log::log& log, bytes frame,
+                            int budget_ms) {
+  broker b{config, log};
+  if (b.config.advertised_host.empty()) b.config.advertised_host = b.config.host;
+  if (b.config.advertised_port == 0) b.config.advertised_port = b.config.port;
+  asio::io_context loop(1);
+  std::optional<bytes> out;
+  std::exception_ptr failure;
+  asio::co_spawn(loop, process_frame(b, std::move(frame), loop.get_executor()),
+                 [&](std::exception_ptr e, std::optional<bytes> r) {
+                   failure = e;
+                   out = std::move(r);
+                 });
+  loop.run_for(std::chrono::milliseconds(budget_ms));
+  if (failure) std::rethrow_exception(failure);
+  return out.value_or(bytes{});
+}
+
+}  // namespace sluice::kafka

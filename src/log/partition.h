@@ -1,0 +1,137 @@
+#pragma once
+// A partition: an ordered, append-only sequence of record batches stored as segments.
+// The partition is the unit of ordering and of concurrency; nothing here waits on another
+// partition.
+//
+// Thread safety: every public member may be called from any thread. Appends, reads and
+// retention serialize on the partition's own mutex; file reads of returned slices happen
+// outside it. Callbacks (durability, new data) run on the thread that triggers them (a
+// flusher thread or an appending thread) and must only hand work off (post to an executor).
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <vector>
+
+#include "base/named_type.h"
+#include "base/result.h"
+#include "log/producer_state.h"
+#include "log/topic_config.h"
+
+namespace sluice::log {
+
+class segment;
+class flusher;
+
+struct append_result {
+  model::offset base_offset;
+  model::offset last_offset;
+  int64_t log_append_time = -1;  // broker time when the topic uses LogAppendTime, else -1
+  model::offset log_start;
+  bool duplicate = false;  // an idempotent retry: nothing was written, offsets are the original
+};
+
+// A contiguous byte range of one segment file, holding whole record batches (the last one may
+// be cut short by the byte limit, as Kafka does).
+struct read_result {
+  std::shared_ptr<const segment> seg;  // keeps the file open while the bytes are copied
+  int64_t pos = 0;
+  size_t len = 0;
+  model::offset high_watermark;
+  model::offset log_start;
+
+  result<void> copy_to(uint8_t* dst) const;
+};
+
+class partition : public std::enable_shared_from_this<partition> {
+ public:
+  // Opens (creating if needed) the partition at `dir`. With `clean` false (the broker did not
+  // stop cleanly), segments from the recovery point on are CRC-checked and a torn tail cut.
+  static result<std::shared_ptr<partition>> open(std::filesystem::path dir, model::partition_id id,
+                                                 topic_config config, bool clean,
+                                                 flusher* flusher);
+  ~partition();
+
+  model::partition_id id() const { return id_; }
+
+  // Appends one record batch (`batch` is rewritten in place: base offset, LogAppendTime).
+  // Errors: corrupt_batch, invalid_record, unsupported_message_format, batch_too_large,
+  // out_of_order_sequence, invalid_producer_epoch, io_error, unknown_topic (deleted).
+  result<append_result> append(std::span<uint8_t> batch, int64_t now);
+
+  // Calls `done` once every offset <= `last` is on disk (fdatasync), sharing one sync with all
+  // other waiters (group commit); with an io_error if the sync failed.
+  void when_durable(model::offset last, std::function<void(result<void>)> done);
+
+  // Bytes starting at the batch that holds `from`, at most max(max_bytes, size of that batch).
+  // An empty result (len 0) when `from` is the high watermark.
+  // Errors: offset_out_of_range, io_error.
+  result<read_result> read(model::offset from, size_t max_bytes) const;
+
+  // The first offset whose batch has a timestamp >= ts, or the high watermark if none.
+  result<model::offset> offset_for_time(int64_t ts) const;
+
+  model::offset high_watermark() const;
+  model::offset log_start() const;
+  int64_t size_bytes() const;
+  int segment_count() const;
+
+  // Registers a one-shot callback for the next append. Entries whose `alive` expired are
+  // dropped without being called.
+  void on_next_append(std::weak_ptr<void> alive, std::function<void()> fn);
+
+  void set_config(topic_config c);
+  // Deletes whole segments beyond retention.ms/retention.bytes; never the active one.
+  void enforce_retention(int64_t now);
+  // Performs one group-commit sync (called by the flusher).
+  void flush();
+  // Writes indexes and the producer snapshot and syncs everything (clean shutdown).
+  result<void> close();
+  // Marks the partition deleted: later appends fail with unknown_topic.
+  void mark_deleted();
+
+ private:
+  partition(std::filesystem::path dir, model::partition_id id, topic_config config,
+            flusher* flusher);
+  result<void> load(bool clean);
+  result<void> roll(int64_t now);
+  result<void> write_producer_snapshot(int64_t at) const;
+  void notify_appended(std::unique_lock<std::mutex>& lock);
+  void schedule_flush_locked();
+  std::shared_ptr<segment> segment_for(int64_t offset) const;
+
+  struct durable_waiter {
+    int64_t offset;
+    std::function<void(result<void>)> done;
+  };
+  struct data_waiter {
+    std::weak_ptr<void> alive;
+    std::function<void()> fn;
+  };
+
+  const std::filesystem::path dir_;
+  const model::partition_id id_;
+  flusher* const flusher_;
+
+  mutable std::mutex mu_;
+  topic_config config_;
+  std::map<int64_t, std::shared_ptr<segment>> segments_;  // by base offset
+  std::shared_ptr<segment> active_;
+  producer_state producers_;
+  int64_t next_offset_ = 0;
+  int64_t log_start_ = 0;
+  int64_t durable_offset_ = 0;  // every offset below it is on disk
+  int64_t recovery_point_ = 0;
+  bool dir_dirty_ = false;
+  bool flush_scheduled_ = false;
+  bool deleted_ = false;
+  std::vector<durable_waiter> durable_waiters_;
+  std::vector<data_waiter> data_waiters_;
+};
+
+}  // namespace sluice::log
