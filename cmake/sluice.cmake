@@ -1,6 +1,8 @@
 # One helper per kind of target, so that module CMake files stay a few lines.
 
-set(SLUICE_WARNINGS -Wall -Wextra -Wpedantic -Wno-missing-field-initializers)
+set(SLUICE_WARNINGS -Wall -Wextra -Wpedantic -Wno-missing-field-initializers
+  # librdkafka's RD_KAFKA_V_* macros are GNU statement expressions.
+  $<$<CXX_COMPILER_ID:Clang>:-Wno-gnu-statement-expression-from-macro-expansion>)
 if(SLUICE_WERROR)
   list(APPEND SLUICE_WARNINGS -Werror)
 endif()

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # toolchain
-  build-essential cmake ninja-build ccache pkg-config clang libclang-rt-14-dev clang-format
+  build-essential cmake ninja-build ccache pkg-config clang-16 libclang-rt-16-dev clang-format
   # libraries (DESIGN.md, "Dependencies")
   libboost1.81-dev librdkafka-dev libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev
   libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev

@@ -114,11 +114,12 @@ result<std::unique_ptr<log>> log::open(log_options options) {
 
 result<void> log::load() {
   std::error_code ec;
+  bool fresh = !fs::exists(options_.data_dir / "topics");
   fs::create_directories(options_.data_dir / "topics", ec);
   if (ec) return make_error(errc::io_error, "create " + options_.data_dir.string() + ": " +
                                                 ec.message());
   auto marker = options_.data_dir / k_clean_shutdown_file;
-  started_clean_ = fs::exists(marker);
+  started_clean_ = fresh || fs::exists(marker);
   flusher_ = std::make_unique<flusher>(options_.flush_threads);
 
   if (auto data = read_file(options_.data_dir / k_producer_ids_file); data && data->size() == 8)
@@ -140,8 +141,8 @@ result<void> log::load() {
   fs::remove(marker, ec);
   if (auto r = sync_dir(options_.data_dir); !r) return r;
   retention_thread_ = std::thread([this] { retention_loop(); });
-  spdlog::info("log: opened {} with {} topics ({} start)", options_.data_dir.string(),
-               topics_.size(), started_clean_ ? "clean" : "recovering");
+  spdlog::info("log: opened {} with {} topics ({})", options_.data_dir.string(), topics_.size(),
+               fresh ? "new" : started_clean_ ? "clean start" : "recovered after an unclean stop");
   return {};
 }
 
@@ -188,9 +189,10 @@ result<std::shared_ptr<topic>> log::create_topic(
     return make_error(errc::invalid_topic,
                       "topic name '" + std::string(name) +
                           "' is illegal: use 1-249 characters of [a-zA-Z0-9._-]");
-  if (partitions <= 0 || partitions > 100000)
+  if (partitions <= 0 || partitions > options_.max_partitions)
     return make_error(errc::invalid_partitions,
-                      "partition count must be between 1 and 100000, got " +
+                      "partition count must be between 1 and " +
+                          std::to_string(options_.max_partitions) + ", got " +
                           std::to_string(partitions));
   auto cfg = topic_config::with_overrides(options_.defaults, configs);
   if (!cfg) return cfg.error();
@@ -244,7 +246,7 @@ result<void> log::create_partitions(std::string_view name, int32_t total) {
   if (!t) return make_error(errc::unknown_topic, "topic '" + std::string(name) + "' does not exist");
   std::unique_lock lk(t->mu_);
   auto current = static_cast<int32_t>(t->partitions_.size());
-  if (total <= current || total > 100000)
+  if (total <= current || total > options_.max_partitions)
     return make_error(errc::invalid_partitions,
                       "topic '" + std::string(name) + "' has " + std::to_string(current) +
                           " partitions; the new count must be larger, got " +

@@ -34,6 +34,8 @@ struct log_options {
   topic_config defaults;
   // Partitions of a topic created without a count (num.partitions). Default: 1.
   int32_t default_partitions = 1;
+  // Largest partition count a topic may have. Default: 100000.
+  int32_t max_partitions = 100'000;
   // Threads that run fdatasync for acks=all (group commit). Default: 2.
   int flush_threads = 2;
   // How often retention is enforced. Default: 30 s.

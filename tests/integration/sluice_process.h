@@ -3,6 +3,7 @@
 // tests that talk to it with real Kafka clients, and stops it gently or with kill -9.
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -52,7 +53,8 @@ class sluice_process {
     start();
   }
   ~sluice_process() {
-    if (pid_ > 0) stop(SIGKILL);
+    // A clean stop must exit 0: this is where sanitizer reports and shutdown bugs surface.
+    if (pid_ > 0) EXPECT_EQ(stop(SIGTERM), 0) << "sluice server did not shut down cleanly";
     std::filesystem::remove_all(dir_);
   }
 
@@ -98,7 +100,7 @@ class sluice_process {
   }
 
   void restart() {
-    stop(SIGTERM);
+    EXPECT_EQ(stop(SIGTERM), 0) << "sluice server did not shut down cleanly";
     start();
   }
 

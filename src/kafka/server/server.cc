@@ -113,6 +113,8 @@ void server::stop() {
       if (auto c = w.lock()) live.push_back(std::move(c));
   }
   for (auto& c : live) c->close_from_any_thread();
+  // Let the closes run before the loops stop; waiting fetches end at their max_wait.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
   for (auto& g : impl_->guards) g.reset();
   for (auto& loop : impl_->loops) loop->stop();
   for (auto& t : impl_->threads) t.join();
