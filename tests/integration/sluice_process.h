@@ -54,7 +54,9 @@ class sluice_process {
   }
   ~sluice_process() {
     // A clean stop must exit 0: this is where sanitizer reports and shutdown bugs surface.
-    if (pid_ > 0) EXPECT_EQ(stop(SIGTERM), 0) << "sluice server did not shut down cleanly";
+    if (pid_ > 0) {
+      EXPECT_EQ(stop(SIGTERM), 0) << "sluice server did not shut down cleanly";
+    }
     std::filesystem::remove_all(dir_);
   }
 
