@@ -34,6 +34,7 @@ struct options {
   size_t size = 100;
   int64_t rate = 0;  // records/s; 0 = as fast as possible
   std::string linger = "5";
+  std::vector<std::pair<std::string, std::string>> consumer_props;  // -X key=value
 };
 
 struct latency_log {
@@ -84,10 +85,7 @@ rd_kafka_t* make(rd_kafka_type_t type, const options& o, latency_log* log) {
     set("group.id", "log-bench");
     set("enable.auto.commit", "false");
     set("enable.partition.eof", "true");
-    set("fetch.max.bytes", "104857600");
-    set("max.partition.fetch.bytes", "10485760");
-    set("fetch.wait.max.ms", "100");
-    set("queued.max.messages.kbytes", "1048576");
+    for (const auto& [k, v] : o.consumer_props) set(k.c_str(), v);
   }
   rd_kafka_t* rk = rd_kafka_new(type, conf, err, sizeof err);
   if (!rk) throw std::runtime_error(err);
@@ -205,6 +203,14 @@ int main(int argc, char** argv) {
     else if (k == "--acks") o.acks = v;
     else if (k == "--rate") o.rate = std::stoll(v);
     else if (k == "--linger") o.linger = v;
+    else if (k == "-X") {
+      auto eq = v.find('=');
+      if (eq == std::string::npos) {
+        std::fprintf(stderr, "-X takes key=value\n");
+        return 2;
+      }
+      o.consumer_props.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+    }
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;

@@ -40,6 +40,8 @@ result<void> read_result::copy_to(uint8_t* dst) const {
   return pread_full(seg->fd(), dst, len, pos, seg->path());
 }
 
+int read_result::file_descriptor() const { return seg ? seg->fd() : -1; }
+
 partition::partition(fs::path dir, model::partition_id id, topic_config config, flusher* flusher)
     : dir_(std::move(dir)), id_(id), flusher_(flusher), config_(std::move(config)) {}
 

@@ -46,6 +46,8 @@ struct read_result {
   model::offset log_start;
 
   result<void> copy_to(uint8_t* dst) const;
+  // The segment file to send the range from (sendfile); -1 when len is 0.
+  int file_descriptor() const;
 };
 
 class partition : public std::enable_shared_from_this<partition> {

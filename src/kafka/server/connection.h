@@ -14,6 +14,7 @@
 
 #include "base/bytes.h"
 #include "kafka/server/broker.h"
+#include "kafka/server/response.h"
 
 namespace sluice::kafka {
 
@@ -28,12 +29,15 @@ class connection : public std::enable_shared_from_this<connection> {
  private:
   struct pending {
     bool done = false;
-    std::optional<bytes> response;
+    std::optional<kafka::response> response;
   };
 
   boost::asio::awaitable<void> read_loop();
   boost::asio::awaitable<void> write_loop();
   boost::asio::awaitable<void> handle(std::shared_ptr<pending> slot, bytes frame);
+  // Writes a response with file slices: bytes with async writes, file ranges with sendfile.
+  boost::asio::awaitable<void> write_spliced(const kafka::response& r);
+  boost::asio::awaitable<void> send_file(const log::read_result& r);
 
   boost::asio::ip::tcp::socket socket_;
   broker& b_;

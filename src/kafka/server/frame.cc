@@ -2,9 +2,26 @@
 
 #include "kafka/server/handlers/handlers.h"
 
+#include <stdexcept>
+
 namespace sluice::kafka {
 
-boost::asio::awaitable<std::optional<bytes>> process_frame(broker& b, bytes frame,
+bytes response::flatten() const {
+  bytes out;
+  out.reserve(size());
+  size_t pos = 0;
+  for (const auto& s : slices) {
+    out.insert(out.end(), head.begin() + static_cast<long>(pos), head.begin() + static_cast<long>(s.at));
+    out.resize(out.size() + s.data.len);
+    if (auto r = s.data.copy_to(out.data() + out.size() - s.data.len); !r)
+      throw std::runtime_error(r.error().message);
+    pos = s.at;
+  }
+  out.insert(out.end(), head.begin() + static_cast<long>(pos), head.end());
+  return out;
+}
+
+boost::asio::awaitable<std::optional<response>> process_frame(broker& b, bytes frame,
                                                            boost::asio::any_io_executor ex) {
   reader hdr(frame);
   int16_t key = hdr.i16();
@@ -29,7 +46,7 @@ boost::asio::awaitable<std::optional<bytes>> process_frame(broker& b, bytes fram
     // A client newer than us: answer in v0 with the versions we have, so it can retry.
     write_api_versions_fallback(w);
     w.patch_i32(0, static_cast<int32_t>(resp.size() - 4));
-    co_return resp;
+    co_return response{std::move(resp), {}};
   }
   bool flexible = version >= spec->first_flexible;
   if (flexible) {
@@ -50,8 +67,9 @@ boost::asio::awaitable<std::optional<bytes>> process_frame(broker& b, bytes fram
                       std::move(ex)};
   co_await spec->handle(ctx);
   if (!ctx.send_response) co_return std::nullopt;
-  ctx.out.patch_i32(0, static_cast<int32_t>(resp.size() - 4));
-  co_return resp;
+  response r{std::move(resp), std::move(ctx.slices)};
+  store_be32(r.head.data(), static_cast<uint32_t>(r.size() - 4));
+  co_return r;
 }
 
 }  // namespace sluice::kafka

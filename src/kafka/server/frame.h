@@ -8,6 +8,7 @@
 
 #include "base/bytes.h"
 #include "kafka/server/broker.h"
+#include "kafka/server/response.h"
 
 namespace sluice::kafka {
 
@@ -15,7 +16,7 @@ namespace sluice::kafka {
 // size prefix, or nullopt when the request gets no response (acks=0).
 // Throws decode_error for a malformed request or an unsupported API or version (other than
 // ApiVersions, which gets UNSUPPORTED_VERSION as Kafka answers it).
-boost::asio::awaitable<std::optional<bytes>> process_frame(broker& b, bytes frame,
+boost::asio::awaitable<std::optional<response>> process_frame(broker& b, bytes frame,
                                                            boost::asio::any_io_executor ex);
 
 }  // namespace sluice::kafka

@@ -10,6 +10,7 @@
 #include "kafka/protocol/reader.h"
 #include "kafka/protocol/writer.h"
 #include "kafka/server/broker.h"
+#include "kafka/server/response.h"
 
 namespace sluice::kafka {
 
@@ -23,6 +24,13 @@ struct request_context {
   writer out;
   boost::asio::any_io_executor executor;
   bool send_response = true;  // cleared by acks=0 produce
+  std::vector<file_slice> slices;  // record data to splice into the response (fetch)
+
+  // Appends a bytes field whose content is the file range `data`, sent without a copy.
+  void out_file_bytes(log::read_result data) {
+    out.bytes_len(data.len);
+    if (data.len > 0) slices.push_back({out.size(), std::move(data)});
+  }
 
   // Throws decode_error if the request has bytes left over (a sign of a version mismatch).
   void expect_end() const {

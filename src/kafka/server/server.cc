@@ -128,16 +128,18 @@ bytes handle_frame_for_test(const server_config& config, log::log& log, bytes fr
   if (b.config.advertised_host.empty()) b.config.advertised_host = b.config.host;
   if (b.config.advertised_port == 0) b.config.advertised_port = b.config.port;
   asio::io_context loop(1);
-  std::optional<bytes> out;
+  bytes out;
   std::exception_ptr failure;
-  asio::co_spawn(loop, process_frame(b, std::move(frame), loop.get_executor()),
-                 [&](std::exception_ptr e, std::optional<bytes> r) {
-                   failure = e;
-                   out = std::move(r);
-                 });
+  asio::co_spawn(
+      loop,
+      [&]() -> asio::awaitable<void> {
+        auto r = co_await process_frame(b, std::move(frame), loop.get_executor());
+        if (r) out = r->flatten();
+      },
+      [&](std::exception_ptr e) { failure = e; });
   loop.run_for(std::chrono::milliseconds(budget_ms));
   if (failure) std::rethrow_exception(failure);
-  return out.value_or(bytes{});
+  return out;
 }
 
 }  // namespace sluice::kafka

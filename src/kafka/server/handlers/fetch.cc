@@ -70,6 +70,15 @@ boost::asio::awaitable<void> handle_fetch(request_context& ctx) {
   in.tagged_fields();
   ctx.expect_end();
 
+  // max_bytes bounds the whole response, not only its records: clients size their receive
+  // buffer from it (librdkafka allows fetch.max.bytes + 512), so the encoding overhead of the
+  // response (generously 64 bytes a partition) comes out of the record budget.
+  size_t overhead = 64;
+  for (const auto& t : topics) overhead += 64 + t.name.size() + 64 * t.partitions.size();
+  const size_t record_budget =
+      static_cast<size_t>(std::max(max_bytes, 0)) > overhead
+          ? static_cast<size_t>(max_bytes) - overhead
+          : 0;
   auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(max_wait_ms, 0));
   auto wake = std::make_shared<wakeup>(ctx.executor);
@@ -91,9 +100,7 @@ boost::asio::awaitable<void> handle_fetch(request_context& ctx) {
           any_error = true;
           continue;
         }
-        size_t budget = total >= static_cast<size_t>(std::max(max_bytes, 0))
-                            ? 0
-                            : static_cast<size_t>(max_bytes) - total;
+        size_t budget = total >= record_budget ? 0 : record_budget - total;
         size_t limit = std::min(budget, static_cast<size_t>(std::max(fp.max_bytes, 0)));
         auto r = fp.p->read(model::offset(fp.offset), limit);
         if (!r) {
@@ -138,14 +145,7 @@ boost::asio::awaitable<void> handle_fetch(request_context& ctx) {
       if (v >= 5) out.i64(fp.p ? fp.data.log_start.value() : -1);
       out.null_array();  // aborted_transactions
       if (v >= 11) out.i32(-1);  // preferred_read_replica
-      auto len = fp.data.len;
-      out.bytes_len(len);
-      if (len > 0) {
-        uint8_t* dst = out.grow(len);
-        if (auto r = fp.data.copy_to(dst); !r) {
-          throw std::runtime_error("fetch read failed: " + r.error().message);
-        }
-      }
+      ctx.out_file_bytes(std::move(fp.data));
       out.tagged_fields();
     }
     out.tagged_fields();
