@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DSLUICE_BENCH=ON >/dev/null
 cmake --build build -j2 --target sluice log_bench >/dev/null
-(cd bench/nats && npm ci --no-audit --no-fund --silent)
+(cd bench/peers && npm ci --no-audit --no-fund --silent)
 
 records=${1:-2000000}
 work=$(mktemp -d /tmp/sluice-bench-XXXXXX)
@@ -42,15 +42,15 @@ for t in p16 p16k p1 all16 lat; do
 done
 echo "== sluice"
 echo "idle server peak RSS: $((idle_kb / 1024)) MB"
-s_p100=$(./build/log_bench produce --brokers "$B" --topic p16 --records "$records" --size 100 --acks 1 | tee /dev/stderr)
-s_c100=$(./build/log_bench consume --brokers "$B" --topic p16 --records "$records" | tee /dev/stderr)
+s_p100=$(./build/log_bench produce --brokers "$B" --topic p16 --records "$records" --size 100 --acks 1 | tee -a /dev/stderr)
+s_c100=$(./build/log_bench consume --brokers "$B" --topic p16 --records "$records" | tee -a /dev/stderr)
 ./build/log_bench produce --brokers "$B" --topic p1 --records "$records" --size 100 --acks 1
 ./build/log_bench consume --brokers "$B" --topic p1 --records "$records"
 ./build/log_bench produce --brokers "$B" --topic p16k --records $((records / 4)) --size 1024 --acks 1
 ./build/log_bench consume --brokers "$B" --topic p16k --records $((records / 4))
-s_all=$(./build/log_bench produce --brokers "$B" --topic all16 --records "$records" --size 100 --acks all | tee /dev/stderr)
+s_all=$(./build/log_bench produce --brokers "$B" --topic all16 --records "$records" --size 100 --acks all | tee -a /dev/stderr)
 ./build/log_bench produce --brokers "$B" --topic all16 --records $((records / 4)) --size 1024 --acks all
-s_lat=$(./build/log_bench produce --brokers "$B" --topic lat --records 250000 --size 100 --acks all --rate 50000 --linger 0 | tee /dev/stderr)
+s_lat=$(./build/log_bench produce --brokers "$B" --topic lat --records 250000 --size 100 --acks all --rate 50000 --linger 1 | tee -a /dev/stderr)
 busy_kb=$(awk '/VmHWM/{print $2}' /proc/$spid/status)
 echo "server peak RSS after the runs: $((busy_kb / 1024)) MB"
 kill -INT "$spid"; wait "$spid" || true
@@ -63,14 +63,12 @@ redis-server --port "$rport" --save "" --appendonly yes --appendfsync everysec -
 pids+=("$!")
 wait_port "$rport"
 value=$(head -c 100 /dev/zero | tr '\0' x)
-echo "== redis-server $(redis-server --version | grep -o 'v=[0-9.]*') (AOF everysec), XADD 100 B, 50 clients, pipeline 64"
+echo "== redis-server $(redis-server --version | grep -o 'v=[0-9.]*') (AOF everysec), XADD 100 B, 50 clients, pipeline 64; read back by one client with XRANGE COUNT 10000"
 r_out=$(redis-benchmark -p "$rport" -n "$records" -c 50 -P 64 -q XADD bench '*' v "$value" 2>&1 | tr '\r' '\n' | grep -a 'requests per second' | tail -1)
 echo "$r_out"
 r_p100=$(echo "$r_out" | grep -o '[0-9.]* requests per second' | cut -d' ' -f1)
-r_read=$(redis-benchmark -p "$rport" -n 20000 -c 10 -q XRANGE bench - + COUNT 1000 2>&1 | tr '\r' '\n' | grep -a 'requests per second' | tail -1)
-echo "XRANGE COUNT 1000: $r_read"
-r_c100=$(echo "$r_read" | grep -o '[0-9.]* requests per second' | cut -d' ' -f1 | awk '{printf "%.0f", $1 * 1000}')
-echo "XRANGE reads: $r_c100 records/s"
+r_read=$(node bench/peers/redis_read_bench.mjs "$rport" bench "$records" | tee -a /dev/stderr)
+r_c100=$(echo "$r_read" | field 'records/s')
 echo
 
 # ---------------------------------------------------------------- nats
@@ -78,8 +76,8 @@ nport=$(free_port)
 nats-server -js -sd "$work/nats" -p "$nport" >/dev/null 2>&1 &
 pids+=("$!")
 wait_port "$nport"
-echo "== nats-server $(nats-server --version | grep -o 'v[0-9.]*') JetStream (file storage), 100 B"
-n_out=$(node bench/nats/jetstream_bench.mjs "127.0.0.1:$nport" $((records / 4)) 100 | tee /dev/stderr)
+echo "== nats-server $(nats-server --version 2>&1 | grep -o 'v[0-9.]*' | head -1) JetStream (file storage), 100 B, window of 2048 unacknowledged publishes"
+n_out=$(node bench/peers/jetstream_bench.mjs "127.0.0.1:$nport" $((records / 4)) 100 | tee -a /dev/stderr)
 n_p100=$(echo "$n_out" | grep '^produce' | field 'records/s')
 n_c100=$(echo "$n_out" | grep '^consume' | field 'records/s')
 echo

@@ -1,10 +1,14 @@
 #include "log/flusher.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "log/partition.h"
 
 namespace sluice::log {
 
-flusher::flusher(int threads) {
+flusher::flusher(int threads, const std::filesystem::path& data_dir)
+    : fs_fd_(::open(data_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
   for (int i = 0; i < std::max(1, threads); ++i) threads_.emplace_back([this] { run(); });
 }
 
@@ -17,25 +21,55 @@ flusher::~flusher() {
   for (auto& t : threads_) t.join();
 }
 
+namespace {
+thread_local flusher::batch* t_batch = nullptr;
+}  // namespace
+
+flusher::batch::batch(flusher* f) : f_(f), outer_(t_batch) { t_batch = this; }
+
+flusher::batch::~batch() {
+  t_batch = outer_;
+  if (!held_.empty()) f_->push(std::move(held_));
+}
+
 void flusher::schedule(std::shared_ptr<partition> p) {
+  if (t_batch && t_batch->f_ == this) {
+    t_batch->held_.push_back(std::move(p));
+    return;
+  }
+  std::vector<std::shared_ptr<partition>> one;
+  one.push_back(std::move(p));
+  push(std::move(one));
+}
+
+void flusher::push(std::vector<std::shared_ptr<partition>> ps) {
   {
     std::lock_guard lk(mu_);
-    queue_.push_back(std::move(p));
+    for (auto& p : ps) queue_.push_back(std::move(p));
   }
   cv_.notify_one();
 }
 
 void flusher::run() {
   for (;;) {
-    std::shared_ptr<partition> p;
+    std::deque<std::shared_ptr<partition>> round;
     {
       std::unique_lock lk(mu_);
       cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
       if (queue_.empty()) return;
-      p = std::move(queue_.front());
-      queue_.pop_front();
+      round.swap(queue_);
     }
-    p->flush();
+    if (round.size() < k_syncfs_threshold || !fs_fd_.valid()) {
+      for (auto& p : round) p->flush();
+      continue;
+    }
+    std::vector<partition::flush_ticket> tickets;
+    tickets.reserve(round.size());
+    for (auto& p : round) tickets.push_back(p->begin_flush());
+    // Every ticket was taken before the sync started, so the sync covers all of them.
+    result<void> r;
+    if (::syncfs(fs_fd_.get()) != 0) r = io_error("syncfs", "data folder");
+    for (size_t i = 0; i < round.size(); ++i) round[i]->end_flush(tickets[i], r);
   }
 }
 

@@ -1,16 +1,22 @@
 #pragma once
-// Group commit: a small pool of threads that fdatasync partitions on request. While one sync
-// runs, new appends pile up behind it and share the next one, so the number of syncs follows
-// the disk's speed, not the number of producers.
+// Group commit: threads that make appended data durable in rounds. A round takes every
+// partition waiting for a sync at that moment; while it runs, new appends pile up behind it
+// and share the next round, so the number of syncs follows the disk's speed, not the number
+// of producers. A round that covers several partitions syncs the whole data file system with
+// one syncfs(2) (one journal commit and one device flush) instead of one fdatasync per
+// segment file: on ext4, 16 files cost 2 ms with fdatasync and 0.2 ms with syncfs.
 //
 // Thread safety: schedule() may be called from any thread.
 
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "base/file.h"
 
 namespace sluice::log {
 
@@ -18,17 +24,40 @@ class partition;
 
 class flusher {
  public:
-  explicit flusher(int threads);
-  ~flusher();  // finishes queued syncs, then joins
+  // `data_dir` is any folder on the file system that holds the partitions (for syncfs).
+  flusher(int threads, const std::filesystem::path& data_dir);
+  ~flusher();  // finishes queued rounds, then joins
   flusher(const flusher&) = delete;
   flusher& operator=(const flusher&) = delete;
 
   // REQUIRES: the partition is not already scheduled (the partition tracks that).
   void schedule(std::shared_ptr<partition> p);
 
+  // Rounds with at least this many partitions use syncfs. Default: 3.
+  static constexpr size_t k_syncfs_threshold = 3;
+
+  // While a batch lives, schedule() calls from its thread are held and handed over together
+  // when it ends, so that the partitions of one produce request share one round.
+  // REQUIRES: created and destroyed on the same thread, with no suspension in between.
+  class batch {
+   public:
+    explicit batch(flusher* f);
+    ~batch();
+    batch(const batch&) = delete;
+    batch& operator=(const batch&) = delete;
+
+   private:
+    friend class flusher;
+    flusher* f_;
+    batch* outer_;
+    std::vector<std::shared_ptr<partition>> held_;
+  };
+
  private:
   void run();
+  void push(std::vector<std::shared_ptr<partition>> ps);
 
+  unique_fd fs_fd_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::shared_ptr<partition>> queue_;

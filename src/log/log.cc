@@ -94,6 +94,17 @@ result<void> topic::write_meta() const {
                            bytes_view(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
 }
 
+// ---- sync_batch ----
+
+class flusher_batch_holder {
+ public:
+  explicit flusher_batch_holder(flusher* f) : b(f) {}
+  flusher::batch b;
+};
+
+sync_batch::sync_batch(log& l) : b_(std::make_unique<flusher_batch_holder>(l.flusher_.get())) {}
+sync_batch::~sync_batch() = default;
+
 // ---- log ----
 
 log::log(log_options options) : options_(std::move(options)) {}
@@ -120,7 +131,7 @@ result<void> log::load() {
                                                 ec.message());
   auto marker = options_.data_dir / k_clean_shutdown_file;
   started_clean_ = fresh || fs::exists(marker);
-  flusher_ = std::make_unique<flusher>(options_.flush_threads);
+  flusher_ = std::make_unique<flusher>(options_.flush_threads, options_.data_dir);
 
   if (auto data = read_file(options_.data_dir / k_producer_ids_file); data && data->size() == 8)
     next_pid_ = static_cast<int64_t>(load_be64(data->data()));

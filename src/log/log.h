@@ -68,6 +68,22 @@ class topic {
   topic_config config_;
 };
 
+class log;
+
+// Syncs that partitions ask for (when_durable) on this thread while a sync_batch lives are
+// started together when it ends: one group-commit round for one produce request.
+// REQUIRES: it ends on the thread that made it, without a coroutine suspension in between.
+class sync_batch {
+ public:
+  explicit sync_batch(log& l);
+  ~sync_batch();
+  sync_batch(const sync_batch&) = delete;
+  sync_batch& operator=(const sync_batch&) = delete;
+
+ private:
+  std::unique_ptr<class flusher_batch_holder> b_;
+};
+
 class log {
  public:
   // Opens the data folder, recovering every partition. A start after an unclean stop checks
@@ -103,6 +119,7 @@ class log {
   static bool valid_topic_name(std::string_view name);
 
  private:
+  friend class sync_batch;
   explicit log(log_options options);
   result<void> load();
   result<std::shared_ptr<topic>> load_topic(const std::filesystem::path& dir);

@@ -238,53 +238,57 @@ void partition::schedule_flush_locked() {
   flusher_->schedule(shared_from_this());
 }
 
-void partition::flush() {
-  std::vector<std::shared_ptr<segment>> to_sync;
-  bool sync_folder = false;
-  bool sealed = false;
-  int64_t target = 0;
-  int64_t active_base = 0;
-  {
-    std::lock_guard lk(mu_);
-    target = next_offset_;
-    active_base = active_->base_offset();
-    for (auto& [base, s] : segments_) {
-      if (!s->dirty) continue;
-      s->dirty = false;
-      sealed |= s != active_;
-      to_sync.push_back(s);
-    }
-    sync_folder = dir_dirty_;
-    dir_dirty_ = false;
+partition::flush_ticket partition::begin_flush() {
+  flush_ticket t;
+  std::lock_guard lk(mu_);
+  t.target = next_offset_;
+  t.active_base = active_->base_offset();
+  for (auto& [base, s] : segments_) {
+    if (!s->dirty) continue;
+    s->dirty = false;
+    t.sealed |= s != active_;
+    t.segments.push_back(s);
   }
-  result<void> r;
-  for (auto& s : to_sync) {
-    if (r = s->sync(); !r) break;
-  }
-  if (r && sync_folder) r = sync_dir(dir_);
-  if (r && sealed && active_base != recovery_point_) {
+  t.sync_folder = dir_dirty_;
+  dir_dirty_ = false;
+  return t;
+}
+
+result<void> partition::sync_files(const flush_ticket& t) const {
+  for (const auto& s : t.segments)
+    if (auto r = s->sync(); !r) return r;
+  if (t.sync_folder) return sync_dir(dir_);
+  return {};
+}
+
+void partition::end_flush(const flush_ticket& t, result<void> r) {
+  if (r && t.sealed && t.active_base != recovery_point_) {
     uint8_t buf[8];
-    store_be64(buf, static_cast<uint64_t>(active_base));
+    store_be64(buf, static_cast<uint64_t>(t.active_base));
     if (write_file_atomic(dir_ / k_recovery_point_file, bytes_view(buf, 8)))
-      recovery_point_ = active_base;
+      recovery_point_ = t.active_base;
   }
   if (!r) spdlog::error("{}: {}", dir_.string(), r.error().message);
 
   std::vector<durable_waiter> ready;
   {
     std::lock_guard lk(mu_);
-    if (r) durable_offset_ = std::max(durable_offset_, target);
-    auto done = [&](const durable_waiter& w) {
-      return w.offset < (r ? durable_offset_ : target);
-    };
-    auto split = std::stable_partition(durable_waiters_.begin(), durable_waiters_.end(),
-                                       [&](const durable_waiter& w) { return !done(w); });
+    if (r) durable_offset_ = std::max(durable_offset_, t.target);
+    const int64_t settled = r ? durable_offset_ : t.target;
+    auto split = std::stable_partition(
+        durable_waiters_.begin(), durable_waiters_.end(),
+        [&](const durable_waiter& w) { return w.offset >= settled; });
     ready.assign(std::make_move_iterator(split), std::make_move_iterator(durable_waiters_.end()));
     durable_waiters_.erase(split, durable_waiters_.end());
     flush_scheduled_ = false;
     if (!durable_waiters_.empty()) schedule_flush_locked();
   }
   for (auto& w : ready) w.done(r);
+}
+
+void partition::flush() {
+  auto t = begin_flush();
+  end_flush(t, sync_files(t));
 }
 
 std::shared_ptr<segment> partition::segment_for(int64_t offset) const {

@@ -90,8 +90,20 @@ class partition : public std::enable_shared_from_this<partition> {
   void set_config(topic_config c);
   // Deletes whole segments beyond retention.ms/retention.bytes; never the active one.
   void enforce_retention(int64_t now);
-  // Performs one group-commit sync (called by the flusher).
-  void flush();
+  // Group commit, in three steps so that the flusher can cover several partitions with one
+  // sync: take what is to be synced, sync it (here or by the flusher's syncfs), then answer
+  // the waiters that sync covered.
+  struct flush_ticket {
+    std::vector<std::shared_ptr<segment>> segments;  // with data not yet synced
+    bool sync_folder = false;                        // a file was created or removed
+    bool sealed = false;                             // a sealed segment is among them
+    int64_t target = 0;                              // offsets below it are covered
+    int64_t active_base = 0;
+  };
+  flush_ticket begin_flush();
+  result<void> sync_files(const flush_ticket& t) const;  // fdatasync of each file
+  void end_flush(const flush_ticket& t, result<void> synced);
+  void flush();  // all three, per file
   // Writes indexes and the producer snapshot and syncs everything (clean shutdown).
   result<void> close();
   // Marks the partition deleted: later appends fail with unknown_topic.
@@ -128,7 +140,7 @@ class partition : public std::enable_shared_from_this<partition> {
   int64_t next_offset_ = 0;
   int64_t log_start_ = 0;
   int64_t durable_offset_ = 0;  // every offset below it is on disk
-  int64_t recovery_point_ = 0;
+  int64_t recovery_point_ = 0;  // written by end_flush only (one flush at a time)
   bool dir_dirty_ = false;
   bool flush_scheduled_ = false;
   bool deleted_ = false;

@@ -269,7 +269,7 @@ TEST_F(LogTest, OversizedBatchIsRejected) {
 }
 
 TEST_F(LogTest, GroupCommitCompletesWaiters) {
-  flusher f(2);
+  flusher f(2, dir_);
   auto p = open(topic_config{}, true, &f);
   std::vector<std::future<bool>> done;
   for (int i = 0; i < 20; ++i) {

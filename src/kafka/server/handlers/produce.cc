@@ -44,6 +44,8 @@ boost::asio::awaitable<void> handle_produce(request_context& ctx) {
   bool acks_valid = acks == -1 || acks == 0 || acks == 1;
   int64_t now = now_ms();
 
+  // The partitions of this request share one sync round (ends before the first co_await).
+  std::optional<log::sync_batch> syncs(std::in_place, ctx.b.log);
   int32_t n_topics = in.array_len();
   for (int32_t i = 0; i < n_topics; ++i) {
     topic_result tr;
@@ -106,6 +108,7 @@ boost::asio::awaitable<void> handle_produce(request_context& ctx) {
     results.push_back(std::move(tr));
   }
   in.tagged_fields();
+  syncs.reset();
   ctx.expect_end();
 
   if (acks == 0) {
