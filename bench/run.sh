@@ -42,15 +42,15 @@ for t in p16 p16k p1 all16 lat; do
 done
 echo "== sluice"
 echo "idle server peak RSS: $((idle_kb / 1024)) MB"
-s_p100=$(./build/log_bench produce --brokers "$B" --topic p16 --records "$records" --size 100 --acks 1 | tee -a /dev/stderr)
-s_c100=$(./build/log_bench consume --brokers "$B" --topic p16 --records "$records" | tee -a /dev/stderr)
+s_p100=$(./build/log_bench produce --brokers "$B" --topic p16 --records "$records" --size 100 --acks 1); echo "$s_p100"
+s_c100=$(./build/log_bench consume --brokers "$B" --topic p16 --records "$records"); echo "$s_c100"
 ./build/log_bench produce --brokers "$B" --topic p1 --records "$records" --size 100 --acks 1
 ./build/log_bench consume --brokers "$B" --topic p1 --records "$records"
 ./build/log_bench produce --brokers "$B" --topic p16k --records $((records / 4)) --size 1024 --acks 1
 ./build/log_bench consume --brokers "$B" --topic p16k --records $((records / 4))
-s_all=$(./build/log_bench produce --brokers "$B" --topic all16 --records "$records" --size 100 --acks all | tee -a /dev/stderr)
+s_all=$(./build/log_bench produce --brokers "$B" --topic all16 --records "$records" --size 100 --acks all); echo "$s_all"
 ./build/log_bench produce --brokers "$B" --topic all16 --records $((records / 4)) --size 1024 --acks all
-s_lat=$(./build/log_bench produce --brokers "$B" --topic lat --records 250000 --size 100 --acks all --rate 50000 --linger 1 | tee -a /dev/stderr)
+s_lat=$(./build/log_bench produce --brokers "$B" --topic lat --records 250000 --size 100 --acks all --rate 50000 --linger 1); echo "$s_lat"
 busy_kb=$(awk '/VmHWM/{print $2}' /proc/$spid/status)
 echo "server peak RSS after the runs: $((busy_kb / 1024)) MB"
 kill -INT "$spid"; wait "$spid" || true
@@ -67,7 +67,7 @@ echo "== redis-server $(redis-server --version | grep -o 'v=[0-9.]*') (AOF every
 r_out=$(redis-benchmark -p "$rport" -n "$records" -c 50 -P 64 -q XADD bench '*' v "$value" 2>&1 | tr '\r' '\n' | grep -a 'requests per second' | tail -1)
 echo "$r_out"
 r_p100=$(echo "$r_out" | grep -o '[0-9.]* requests per second' | cut -d' ' -f1)
-r_read=$(node bench/peers/redis_read_bench.mjs "$rport" bench "$records" | tee -a /dev/stderr)
+r_read=$(node bench/peers/redis_read_bench.mjs "$rport" bench "$records"); echo "$r_read"
 r_c100=$(echo "$r_read" | field 'records/s')
 echo
 
@@ -76,8 +76,8 @@ nport=$(free_port)
 nats-server -js -sd "$work/nats" -p "$nport" >/dev/null 2>&1 &
 pids+=("$!")
 wait_port "$nport"
-echo "== nats-server $(nats-server --version 2>&1 | grep -o 'v[0-9.]*' | head -1) JetStream (file storage), 100 B, window of 2048 unacknowledged publishes"
-n_out=$(node bench/peers/jetstream_bench.mjs "127.0.0.1:$nport" $((records / 4)) 100 | tee -a /dev/stderr)
+echo "== nats-server $(nats-server --version 2>&1 | grep -o 'v[0-9][0-9.]*' | head -1) JetStream (file storage), 100 B, window of 2048 unacknowledged publishes"
+n_out=$(node bench/peers/jetstream_bench.mjs "127.0.0.1:$nport" $((records / 4)) 100); echo "$n_out"
 n_p100=$(echo "$n_out" | grep '^produce' | field 'records/s')
 n_c100=$(echo "$n_out" | grep '^consume' | field 'records/s')
 echo
@@ -93,4 +93,5 @@ echo "sluice vs redis: produce $(ratio "$s_p" "$r_p100"), consume $(ratio "$s_c"
 echo "sluice vs nats:  produce $(ratio "$s_p" "$n_p100"), consume $(ratio "$s_c" "$n_c100")"
 echo "sluice acks=all produce: $(echo "$s_all" | field 'records/s') records/s"
 echo "sluice acks=all at 50000 records/s: $(echo "$s_lat" | grep -o 'p50=.*')"
-echo "sluice idle peak RSS: $((idle_kb / 1024)) MB"
+echo "sluice idle peak RSS: $((idle_kb / 1024)) MB, after the runs: $((busy_kb / 1024)) MB"
+echo "(max-rate produce latencies include time queued in the client; the 50000 records/s run shows the service latency)"
