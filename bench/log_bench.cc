@@ -85,7 +85,8 @@ rd_kafka_t* make(rd_kafka_type_t type, const options& o, latency_log* log) {
     set("group.id", "log-bench");
     set("enable.auto.commit", "false");
     set("enable.partition.eof", "true");
-    for (const auto& [k, v] : o.consumer_props) set(k.c_str(), v);
+    for (const auto& [k, v] : o.consumer_props)
+      set(k.c_str(), v);
   }
   rd_kafka_t* rk = rd_kafka_new(type, conf, err, sizeof err);
   if (!rk) throw std::runtime_error(err);
@@ -106,14 +107,16 @@ int produce(const options& o) {
   rd_kafka_t* rk = make(RD_KAFKA_PRODUCER, o, &log);
   rd_kafka_topic_t* topic = rd_kafka_topic_new(rk, o.topic.c_str(), nullptr);
   std::string payload(o.size, 'x');
-  for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>('a' + i % 26);
+  for (size_t i = 0; i < payload.size(); ++i)
+    payload[i] = static_cast<char>('a' + i % 26);
   auto start = clock_type::now();
   for (int64_t i = 0; i < o.records; ++i) {
     if (o.rate > 0) {
       auto due = start + std::chrono::nanoseconds(i * 1'000'000'000 / o.rate);
       while (clock_type::now() < due) {
         rd_kafka_poll(rk, 0);
-        std::this_thread::sleep_until(std::min(due, clock_type::now() + std::chrono::microseconds(200)));
+        std::this_thread::sleep_until(
+            std::min(due, clock_type::now() + std::chrono::microseconds(200)));
       }
     }
     log.sent_ns[static_cast<size_t>(i)] = now_ns();
@@ -136,8 +139,8 @@ int produce(const options& o) {
       "produce size=%zu acks=%s rate=%s records=%lld failed=%lld  %.0f records/s  %.1f MB/s  "
       "latency p50=%.2fms p99=%.2fms p999=%.2fms%s%s\n",
       o.size, o.acks.c_str(), o.rate > 0 ? std::to_string(o.rate).c_str() : "max",
-      static_cast<long long>(log.delivered.load()), static_cast<long long>(log.failed.load()),
-      recs, recs * static_cast<double>(o.size) / 1e6, pct(lat, 0.50) / 1e6, pct(lat, 0.99) / 1e6,
+      static_cast<long long>(log.delivered.load()), static_cast<long long>(log.failed.load()), recs,
+      recs * static_cast<double>(o.size) / 1e6, pct(lat, 0.50) / 1e6, pct(lat, 0.99) / 1e6,
       pct(lat, 0.999) / 1e6, log.failed ? "  first error: " : "", log.first_error);
   rd_kafka_topic_destroy(topic);
   rd_kafka_destroy(rk);
@@ -188,21 +191,29 @@ int consume(const options& o) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: log_bench produce|consume [--brokers B] [--topic T] "
-                         "[--records N] [--size S] [--acks 1|all] [--rate R] [--linger MS]\n");
+    std::fprintf(stderr,
+                 "usage: log_bench produce|consume [--brokers B] [--topic T] "
+                 "[--records N] [--size S] [--acks 1|all] [--rate R] [--linger MS]\n");
     return 2;
   }
   options o;
   o.mode = argv[1];
   for (int i = 2; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--brokers") o.brokers = v;
-    else if (k == "--topic") o.topic = v;
-    else if (k == "--records") o.records = std::stoll(v);
-    else if (k == "--size") o.size = std::stoul(v);
-    else if (k == "--acks") o.acks = v;
-    else if (k == "--rate") o.rate = std::stoll(v);
-    else if (k == "--linger") o.linger = v;
+    if (k == "--brokers")
+      o.brokers = v;
+    else if (k == "--topic")
+      o.topic = v;
+    else if (k == "--records")
+      o.records = std::stoll(v);
+    else if (k == "--size")
+      o.size = std::stoul(v);
+    else if (k == "--acks")
+      o.acks = v;
+    else if (k == "--rate")
+      o.rate = std::stoll(v);
+    else if (k == "--linger")
+      o.linger = v;
     else if (k == "-X") {
       auto eq = v.find('=');
       if (eq == std::string::npos) {
@@ -210,8 +221,7 @@ int main(int argc, char** argv) {
         return 2;
       }
       o.consumer_props.emplace_back(v.substr(0, eq), v.substr(eq + 1));
-    }
-    else {
+    } else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
     }

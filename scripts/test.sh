@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 
 jobs=${JOBS:-2}
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
+# Paths relative to the checkout, so that a fresh clone in another folder hits the cache.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
 
 # clang 16, not Debian's default clang 14: 14 fails on Asio's coroutines with UBSan or debug
 # info ("Cannot represent a difference across sections").

@@ -9,6 +9,8 @@ namespace sluice {
 
 // Extends `crc` (0 for a fresh checksum) over `n` bytes at `data`.
 uint32_t crc32c_extend(uint32_t crc, const void* data, size_t n);
-inline uint32_t crc32c(const void* data, size_t n) { return crc32c_extend(0, data, n); }
+inline uint32_t crc32c(const void* data, size_t n) {
+  return crc32c_extend(0, data, n);
+}
 
 }  // namespace sluice

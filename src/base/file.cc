@@ -35,8 +35,7 @@ result<bytes> read_file(const std::filesystem::path& path) {
   return data;
 }
 
-result<void> write_file_atomic(const std::filesystem::path& path, bytes_view data,
-                               bool durable) {
+result<void> write_file_atomic(const std::filesystem::path& path, bytes_view data, bool durable) {
   auto tmp = path;
   tmp += ".tmp";
   {

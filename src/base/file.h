@@ -46,7 +46,8 @@ result<void> write_file_atomic(const std::filesystem::path& path, bytes_view dat
 result<void> sync_dir(const std::filesystem::path& dir);
 
 // pread/pwrite that loop over short transfers and EINTR.
-result<void> pread_full(int fd, uint8_t* buf, size_t n, int64_t pos, const std::filesystem::path& p);
+result<void> pread_full(int fd, uint8_t* buf, size_t n, int64_t pos,
+                        const std::filesystem::path& p);
 result<void> pwrite_full(int fd, const uint8_t* buf, size_t n, int64_t pos,
                          const std::filesystem::path& p);
 

@@ -14,15 +14,15 @@ namespace sluice {
 
 enum class errc {
   ok = 0,
-  io_error,                // a system call on a data file failed
-  corrupt_batch,           // CRC mismatch or inconsistent record batch header
-  invalid_record,          // a batch that is well-formed but not acceptable (count, magic, offsets)
-  batch_too_large,         // larger than the topic's max.message.bytes
+  io_error,         // a system call on a data file failed
+  corrupt_batch,    // CRC mismatch or inconsistent record batch header
+  invalid_record,   // a batch that is well-formed but not acceptable (count, magic, offsets)
+  batch_too_large,  // larger than the topic's max.message.bytes
   unsupported_message_format,
-  unknown_topic,           // no such topic
-  unknown_partition,       // topic exists, partition index does not
-  offset_out_of_range,     // fetch or lookup offset outside [log start, high watermark]
-  invalid_topic,           // illegal topic name
+  unknown_topic,        // no such topic
+  unknown_partition,    // topic exists, partition index does not
+  offset_out_of_range,  // fetch or lookup offset outside [log start, high watermark]
+  invalid_topic,        // illegal topic name
   topic_exists,
   invalid_partitions,      // partition count <= 0 or not larger than the current count
   invalid_config,          // unknown config key or unparsable value
@@ -46,8 +46,8 @@ inline error_info make_error(errc code, std::string message = {}) {
 template <class T>
 class [[nodiscard]] result {
  public:
-  result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
-  result(error_info e) : v_(std::in_place_index<1>, std::move(e)) {}      // NOLINT
+  result(T value) : v_(std::in_place_index<0>, std::move(value)) {}   // NOLINT: implicit by design
+  result(error_info e) : v_(std::in_place_index<1>, std::move(e)) {}  // NOLINT
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }

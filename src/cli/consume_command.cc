@@ -47,7 +47,8 @@ int consume(const consume_options& o) {
       // librdkafka's consumer needs a group id even for manual assignment; nothing is
       // committed under it.
       {"group.id", "sluice-cli"}};
-  for (const auto& p : o.props) props.push_back(split_property(p));
+  for (const auto& p : o.props)
+    props.push_back(split_property(p));
   auto rk = make_client(RD_KAFKA_CONSUMER, o.brokers, props);
   rd_kafka_poll_set_consumer(rk.get());
   int n = partition_count(rk.get(), o.topic, 10000);
@@ -82,8 +83,9 @@ int consume(const consume_options& o) {
       rc = 1;
       break;
     }
-    if (o.print_offset) std::printf("%d:%lld%s", m->partition, static_cast<long long>(m->offset),
-                                    o.key_separator.c_str());
+    if (o.print_offset)
+      std::printf("%d:%lld%s", m->partition, static_cast<long long>(m->offset),
+                  o.key_separator.c_str());
     if (o.print_key) {
       std::fwrite(m->key, 1, m->key_len, stdout);
       std::fputs(o.key_separator.c_str(), stdout);

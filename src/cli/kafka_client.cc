@@ -22,7 +22,8 @@ rk_ptr make_client(rd_kafka_type_t type, const std::string& brokers,
   };
   set("bootstrap.servers", brokers);
   set("log_level", "3");
-  for (const auto& [k, v] : props) set(k, v);
+  for (const auto& [k, v] : props)
+    set(k, v);
   if (dr_cb) rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
   rd_kafka_t* rk = rd_kafka_new(type, conf, err, sizeof err);
   if (!rk) {

@@ -36,7 +36,8 @@ int produce(const produce_options& o) {
   std::vector<std::pair<std::string, std::string>> props = {
       {"acks", o.acks}, {"compression.type", o.compression}, {"linger.ms", "5"}};
   if (o.acks == "all" || o.acks == "-1") props.emplace_back("enable.idempotence", "true");
-  for (const auto& p : o.props) props.push_back(split_property(p));
+  for (const auto& p : o.props)
+    props.push_back(split_property(p));
   auto rk = make_client(RD_KAFKA_PRODUCER, o.brokers, props, on_delivery);
   std::string line;
   int64_t sent = 0;
@@ -55,10 +56,8 @@ int produce(const produce_options& o) {
       rd_kafka_resp_err_t e = rd_kafka_producev(
           rk.get(), RD_KAFKA_V_TOPIC(o.topic.c_str()),
           RD_KAFKA_V_PARTITION(o.partition < 0 ? RD_KAFKA_PARTITION_UA : o.partition),
-          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-          RD_KAFKA_V_VALUE(value.data(), value.size()),
-          RD_KAFKA_V_KEY(has_key ? key.data() : nullptr, has_key ? key.size() : 0),
-          RD_KAFKA_V_END);
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(value.data(), value.size()),
+          RD_KAFKA_V_KEY(has_key ? key.data() : nullptr, has_key ? key.size() : 0), RD_KAFKA_V_END);
       if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         rd_kafka_poll(rk.get(), 10);
         continue;

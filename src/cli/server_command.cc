@@ -76,12 +76,11 @@ void apply_config_file(const std::string& path, server_settings& s) {
   num("max-message-bytes", s.max_message_bytes);
   if (auto x = t["auto-create-topics"].value<bool>()) s.auto_create_topics = *x;
   for (auto&& [k, v] : t) {
-    static const char* known[] = {"data-dir",         "kafka-addr",         "http-addr",
-                                  "advertised-addr",  "log-level",          "partitions",
-                                  "io-threads",       "flush-threads",      "retention-check-ms",
-                                  "retention-ms",     "retention-bytes",    "segment-bytes",
-                                  "segment-ms",       "max-message-bytes",  "auto-create-topics",
-                                  "message-timestamp-type"};
+    static const char* known[] = {
+        "data-dir",           "kafka-addr",        "http-addr",          "advertised-addr",
+        "log-level",          "partitions",        "io-threads",         "flush-threads",
+        "retention-check-ms", "retention-ms",      "retention-bytes",    "segment-bytes",
+        "segment-ms",         "max-message-bytes", "auto-create-topics", "message-timestamp-type"};
     if (std::find_if(std::begin(known), std::end(known),
                      [&](const char* n) { return k.str() == n; }) == std::end(known))
       throw std::runtime_error("unknown key '" + std::string(k.str()) + "' in " + path);
@@ -96,12 +95,13 @@ int run_server(server_settings s) {
   lo.default_partitions = s.partitions;
   lo.flush_threads = s.flush_threads;
   lo.retention_check_interval = std::chrono::milliseconds(s.retention_check_ms);
-  for (auto [k, v] : {std::pair<const char*, std::string>{"retention.ms", std::to_string(s.retention_ms)},
-                      {"retention.bytes", std::to_string(s.retention_bytes)},
-                      {"segment.bytes", std::to_string(s.segment_bytes)},
-                      {"segment.ms", std::to_string(s.segment_ms)},
-                      {"max.message.bytes", std::to_string(s.max_message_bytes)},
-                      {"message.timestamp.type", s.timestamp_type}}) {
+  for (auto [k, v] :
+       {std::pair<const char*, std::string>{"retention.ms", std::to_string(s.retention_ms)},
+        {"retention.bytes", std::to_string(s.retention_bytes)},
+        {"segment.bytes", std::to_string(s.segment_bytes)},
+        {"segment.ms", std::to_string(s.segment_ms)},
+        {"max.message.bytes", std::to_string(s.max_message_bytes)},
+        {"message.timestamp.type", s.timestamp_type}}) {
     if (auto r = lo.defaults.set(k, v); !r) {
       spdlog::error("{}", r.error().message);
       return 2;
@@ -144,8 +144,7 @@ int run_server(server_settings s) {
     spdlog::error("{}", r.error().message);
     return 1;
   }
-  spdlog::info("sluice is ready: Kafka API on {}:{}, data in {}", kc.host, srv.port(),
-               s.data_dir);
+  spdlog::info("sluice is ready: Kafka API on {}:{}, data in {}", kc.host, srv.port(), s.data_dir);
   int sig = 0;
   sigwait(&sigs, &sig);
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -190,8 +189,7 @@ action add_server_command(CLI::App& app, int argc, char** argv) {
       ->capture_default_str();
   cmd->add_option("--flush-threads", s->flush_threads, "Threads running fdatasync for acks=all")
       ->capture_default_str();
-  cmd->add_option("--retention-check-ms", s->retention_check_ms,
-                  "How often retention is enforced")
+  cmd->add_option("--retention-check-ms", s->retention_check_ms, "How often retention is enforced")
       ->capture_default_str();
   cmd->add_option("--retention-ms", s->retention_ms, "Default retention.ms (-1: forever)")
       ->capture_default_str();

@@ -56,7 +56,8 @@ struct topic_options {
 int create(const topic_options& o) {
   auto rk = make_client(RD_KAFKA_PRODUCER, o.brokers, {});
   char err[512];
-  rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(o.name.c_str(), o.partitions, -1, err, sizeof err);
+  rd_kafka_NewTopic_t* nt =
+      rd_kafka_NewTopic_new(o.name.c_str(), o.partitions, -1, err, sizeof err);
   if (!nt) throw client_error(err);
   for (const auto& kv : o.configs) {
     auto [k, v] = split_property(kv);
@@ -97,7 +98,8 @@ int list(const topic_options& o) {
     topics.emplace_back(md->topics[i].topic, md->topics[i].partition_cnt);
   rd_kafka_metadata_destroy(md);
   std::sort(topics.begin(), topics.end());
-  for (const auto& [name, n] : topics) std::printf("%s\t%d partitions\n", name.c_str(), n);
+  for (const auto& [name, n] : topics)
+    std::printf("%s\t%d partitions\n", name.c_str(), n);
   return 0;
 }
 
@@ -108,19 +110,20 @@ int describe(const topic_options& o) {
   std::printf("%-10s %15s %15s\n", "partition", "start offset", "end offset");
   for (int p = 0; p < n; ++p) {
     int64_t lo = 0, hi = 0;
-    if (auto e = rd_kafka_query_watermark_offsets(rk.get(), o.name.c_str(), p, &lo, &hi,
-                                                  o.timeout_ms))
+    if (auto e =
+            rd_kafka_query_watermark_offsets(rk.get(), o.name.c_str(), p, &lo, &hi, o.timeout_ms))
       throw client_error(std::string("offsets: ") + rd_kafka_err2str(e));
-    std::printf("%-10d %15lld %15lld\n", p, static_cast<long long>(lo),
-                static_cast<long long>(hi));
+    std::printf("%-10d %15lld %15lld\n", p, static_cast<long long>(lo), static_cast<long long>(hi));
   }
-  rd_kafka_ConfigResource_t* res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, o.name.c_str());
+  rd_kafka_ConfigResource_t* res =
+      rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, o.name.c_str());
   admin_queue q(rk.get());
   rd_kafka_DescribeConfigs(rk.get(), &res, 1, nullptr, q.q);
   rd_kafka_ConfigResource_destroy(res);
   auto* ev = q.wait(RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT, o.timeout_ms);
   size_t nres = 0;
-  auto** rs = rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &nres);
+  auto** rs =
+      rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &nres);
   std::printf("configs:\n");
   for (size_t i = 0; i < nres; ++i) {
     size_t nc = 0;

@@ -62,8 +62,10 @@ class server {
 
 // Runs one request frame (the bytes after the 4-byte size prefix) through the same decoding
 // and handlers as a connection, on a private event loop bounded by `budget_ms`, and returns
-// the response frame (empty if none, e.g. acks=0). Throws decode_error for a malformed
-// request, as a connection would close. For fuzzing and protocol tests.
+// the response frame (empty if none, e.g. acks=0, or not finished within the budget). Throws
+// decode_error for a malformed request, as a connection would close. For fuzzing and
+// protocol tests. REQUIRES: `log` outlives later calls on this thread when a request may
+// still be waiting at the end of its budget.
 bytes handle_frame_for_test(const server_config& config, log::log& log, bytes frame,
                             int budget_ms = 50);
 

@@ -9,7 +9,8 @@ namespace sluice::log {
 
 flusher::flusher(int threads, const std::filesystem::path& data_dir)
     : fs_fd_(::open(data_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
-  for (int i = 0; i < std::max(1, threads); ++i) threads_.emplace_back([this] { run(); });
+  for (int i = 0; i < std::max(1, threads); ++i)
+    threads_.emplace_back([this] { run(); });
 }
 
 flusher::~flusher() {
@@ -18,14 +19,17 @@ flusher::~flusher() {
     stop_ = true;
   }
   cv_.notify_all();
-  for (auto& t : threads_) t.join();
+  for (auto& t : threads_)
+    t.join();
 }
 
 namespace {
 thread_local flusher::batch* t_batch = nullptr;
 }  // namespace
 
-flusher::batch::batch(flusher* f) : f_(f), outer_(t_batch) { t_batch = this; }
+flusher::batch::batch(flusher* f) : f_(f), outer_(t_batch) {
+  t_batch = this;
+}
 
 flusher::batch::~batch() {
   t_batch = outer_;
@@ -45,7 +49,8 @@ void flusher::schedule(std::shared_ptr<partition> p) {
 void flusher::push(std::vector<std::shared_ptr<partition>> ps) {
   {
     std::lock_guard lk(mu_);
-    for (auto& p : ps) queue_.push_back(std::move(p));
+    for (auto& p : ps)
+      queue_.push_back(std::move(p));
   }
   cv_.notify_one();
 }
@@ -60,16 +65,19 @@ void flusher::run() {
       round.swap(queue_);
     }
     if (round.size() < k_syncfs_threshold || !fs_fd_.valid()) {
-      for (auto& p : round) p->flush();
+      for (auto& p : round)
+        p->flush();
       continue;
     }
     std::vector<partition::flush_ticket> tickets;
     tickets.reserve(round.size());
-    for (auto& p : round) tickets.push_back(p->begin_flush());
+    for (auto& p : round)
+      tickets.push_back(p->begin_flush());
     // Every ticket was taken before the sync started, so the sync covers all of them.
     result<void> r;
     if (::syncfs(fs_fd_.get()) != 0) r = io_error("syncfs", "data folder");
-    for (size_t i = 0; i < round.size(); ++i) round[i]->end_flush(tickets[i], r);
+    for (size_t i = 0; i < round.size(); ++i)
+      round[i]->end_flush(tickets[i], r);
   }
 }
 

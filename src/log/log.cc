@@ -50,7 +50,8 @@ std::optional<topic_id> parse_hex(std::string_view s) {
 topic_id random_id() {
   std::random_device rd;
   topic_id id{};
-  for (auto& b : id) b = static_cast<uint8_t>(rd());
+  for (auto& b : id)
+    b = static_cast<uint8_t>(rd());
   return id;
 }
 
@@ -88,7 +89,8 @@ std::map<std::string, std::string> topic::overrides() const {
 result<void> topic::write_meta() const {
   std::ostringstream out;
   out << "id=" << hex(id_) << "\npartitions=" << partitions_.size() << "\n";
-  for (const auto& [k, v] : overrides_) out << "config." << k << "=" << v << "\n";
+  for (const auto& [k, v] : overrides_)
+    out << "config." << k << "=" << v << "\n";
   auto s = out.str();
   return write_file_atomic(dir_ / k_topic_meta_file,
                            bytes_view(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
@@ -112,8 +114,8 @@ log::log(log_options options) : options_(std::move(options)) {}
 bool log::valid_topic_name(std::string_view name) {
   if (name.empty() || name.size() > 249 || name == "." || name == "..") return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
   });
 }
 
@@ -127,8 +129,8 @@ result<void> log::load() {
   std::error_code ec;
   bool fresh = !fs::exists(options_.data_dir / "topics");
   fs::create_directories(options_.data_dir / "topics", ec);
-  if (ec) return make_error(errc::io_error, "create " + options_.data_dir.string() + ": " +
-                                                ec.message());
+  if (ec)
+    return make_error(errc::io_error, "create " + options_.data_dir.string() + ": " + ec.message());
   auto marker = options_.data_dir / k_clean_shutdown_file;
   started_clean_ = fresh || fs::exists(marker);
   flusher_ = std::make_unique<flusher>(options_.flush_threads, options_.data_dir);
@@ -153,7 +155,9 @@ result<void> log::load() {
   if (auto r = sync_dir(options_.data_dir); !r) return r;
   retention_thread_ = std::thread([this] { retention_loop(); });
   spdlog::info("log: opened {} with {} topics ({})", options_.data_dir.string(), topics_.size(),
-               fresh ? "new" : started_clean_ ? "clean start" : "recovered after an unclean stop");
+               fresh            ? "new"
+               : started_clean_ ? "clean start"
+                                : "recovered after an unclean stop");
   return {};
 }
 
@@ -185,8 +189,8 @@ result<std::shared_ptr<topic>> log::load_topic(const fs::path& dir) {
   t->overrides_ = std::move(overrides);
   t->config_ = *cfg;
   for (int32_t i = 0; i < count; ++i) {
-    auto p = partition::open(dir / std::to_string(i), model::partition_id(i), *cfg,
-                             started_clean_, flusher_.get());
+    auto p = partition::open(dir / std::to_string(i), model::partition_id(i), *cfg, started_clean_,
+                             flusher_.get());
     if (!p) return p.error();
     t->partitions_.push_back(std::move(*p));
   }
@@ -194,17 +198,15 @@ result<std::shared_ptr<topic>> log::load_topic(const fs::path& dir) {
 }
 
 result<std::shared_ptr<topic>> log::create_topic(
-    std::string_view name, int32_t partitions,
-    const std::map<std::string, std::string>& configs) {
+    std::string_view name, int32_t partitions, const std::map<std::string, std::string>& configs) {
   if (!valid_topic_name(name))
     return make_error(errc::invalid_topic,
                       "topic name '" + std::string(name) +
                           "' is illegal: use 1-249 characters of [a-zA-Z0-9._-]");
   if (partitions <= 0 || partitions > options_.max_partitions)
-    return make_error(errc::invalid_partitions,
-                      "partition count must be between 1 and " +
-                          std::to_string(options_.max_partitions) + ", got " +
-                          std::to_string(partitions));
+    return make_error(errc::invalid_partitions, "partition count must be between 1 and " +
+                                                    std::to_string(options_.max_partitions) +
+                                                    ", got " + std::to_string(partitions));
   auto cfg = topic_config::with_overrides(options_.defaults, configs);
   if (!cfg) return cfg.error();
 
@@ -241,7 +243,8 @@ result<void> log::delete_topic(std::string_view name) {
     t = it->second;
     topics_.erase(it);
   }
-  for (auto& p : t->partitions()) p->mark_deleted();
+  for (auto& p : t->partitions())
+    p->mark_deleted();
   auto graveyard = options_.data_dir / "topics" / (".deleted-" + t->name() + "-" + hex(t->id()));
   std::error_code ec;
   fs::rename(t->dir_, graveyard, ec);
@@ -254,7 +257,8 @@ result<void> log::delete_topic(std::string_view name) {
 
 result<void> log::create_partitions(std::string_view name, int32_t total) {
   auto t = find_topic(name);
-  if (!t) return make_error(errc::unknown_topic, "topic '" + std::string(name) + "' does not exist");
+  if (!t)
+    return make_error(errc::unknown_topic, "topic '" + std::string(name) + "' does not exist");
   std::unique_lock lk(t->mu_);
   auto current = static_cast<int32_t>(t->partitions_.size());
   if (total <= current || total > options_.max_partitions)
@@ -263,8 +267,8 @@ result<void> log::create_partitions(std::string_view name, int32_t total) {
                           " partitions; the new count must be larger, got " +
                           std::to_string(total));
   for (int32_t i = current; i < total; ++i) {
-    auto p = partition::open(t->dir_ / std::to_string(i), model::partition_id(i), t->config_,
-                             true, flusher_.get());
+    auto p = partition::open(t->dir_ / std::to_string(i), model::partition_id(i), t->config_, true,
+                             flusher_.get());
     if (!p) return p.error();
     t->partitions_.push_back(std::move(*p));
   }
@@ -274,13 +278,15 @@ result<void> log::create_partitions(std::string_view name, int32_t total) {
 result<void> log::set_topic_config(std::string_view name,
                                    const std::map<std::string, std::string>& overrides) {
   auto t = find_topic(name);
-  if (!t) return make_error(errc::unknown_topic, "topic '" + std::string(name) + "' does not exist");
+  if (!t)
+    return make_error(errc::unknown_topic, "topic '" + std::string(name) + "' does not exist");
   auto cfg = topic_config::with_overrides(options_.defaults, overrides);
   if (!cfg) return cfg.error();
   std::unique_lock lk(t->mu_);
   t->overrides_ = overrides;
   t->config_ = *cfg;
-  for (auto& p : t->partitions_) p->set_config(*cfg);
+  for (auto& p : t->partitions_)
+    p->set_config(*cfg);
   return t->write_meta();
 }
 
@@ -293,7 +299,8 @@ std::shared_ptr<topic> log::find_topic(std::string_view name) const {
 std::vector<std::shared_ptr<topic>> log::topics() const {
   std::shared_lock lk(mu_);
   std::vector<std::shared_ptr<topic>> out;
-  for (const auto& [n, t] : topics_) out.push_back(t);
+  for (const auto& [n, t] : topics_)
+    out.push_back(t);
   return out;
 }
 
@@ -318,7 +325,8 @@ void log::retention_loop() {
     lk.unlock();
     int64_t now = now_ms();
     for (auto& t : topics())
-      for (auto& p : t->partitions()) p->enforce_retention(now);
+      for (auto& p : t->partitions())
+        p->enforce_retention(now);
     lk.lock();
   }
 }
@@ -348,6 +356,8 @@ void log::close() {
   }
 }
 
-log::~log() { close(); }
+log::~log() {
+  close();
+}
 
 }  // namespace sluice::log

@@ -40,7 +40,9 @@ result<void> read_result::copy_to(uint8_t* dst) const {
   return pread_full(seg->fd(), dst, len, pos, seg->path());
 }
 
-int read_result::file_descriptor() const { return seg ? seg->fd() : -1; }
+int read_result::file_descriptor() const {
+  return seg ? seg->fd() : -1;
+}
 
 partition::partition(fs::path dir, model::partition_id id, topic_config config, flusher* flusher)
     : dir_(std::move(dir)), id_(id), flusher_(flusher), config_(std::move(config)) {}
@@ -124,8 +126,8 @@ result<void> partition::load(bool clean) {
   }
   for (auto& [base, seg] : segments_) {
     if (seg->next_offset() <= replay_from) continue;
-    auto r = seg->visit_headers(replay_from,
-                                [this](const batch_header& h) { producers_.record(h); });
+    auto r =
+        seg->visit_headers(replay_from, [this](const batch_header& h) { producers_.record(h); });
     if (!r) return r;
   }
   return {};
@@ -133,8 +135,7 @@ result<void> partition::load(bool clean) {
 
 result<void> partition::write_producer_snapshot(int64_t at) const {
   auto data = producers_.serialize();
-  if (auto r = write_file_atomic(segment::file_path(dir_, at, k_producers_suffix), data, false);
-      !r)
+  if (auto r = write_file_atomic(segment::file_path(dir_, at, k_producers_suffix), data, false); !r)
     return r;
   // Keep the two newest snapshots.
   auto offs = offsets_with_suffix(dir_, k_producers_suffix);
@@ -146,7 +147,8 @@ result<void> partition::write_producer_snapshot(int64_t at) const {
 
 result<void> partition::roll(int64_t /*now*/) {
   if (auto r = active_->write_indexes(); !r) return r;
-  auto seg = segment::create(dir_, next_offset_, static_cast<uint32_t>(config_.index_interval_bytes));
+  auto seg =
+      segment::create(dir_, next_offset_, static_cast<uint32_t>(config_.index_interval_bytes));
   if (!seg) return seg.error();
   if (auto r = write_producer_snapshot(next_offset_); !r)
     spdlog::warn("{}: {}", dir_.string(), r.error().message);
@@ -167,10 +169,9 @@ result<append_result> partition::append(std::span<uint8_t> batch, int64_t now) {
   std::unique_lock lk(mu_);
   if (deleted_) return make_error(errc::unknown_topic, "the topic was deleted");
   if (static_cast<int64_t>(batch.size()) > config_.max_message_bytes)
-    return make_error(errc::batch_too_large,
-                      "record batch of " + std::to_string(batch.size()) +
-                          " bytes is larger than max.message.bytes=" +
-                          std::to_string(config_.max_message_bytes));
+    return make_error(errc::batch_too_large, "record batch of " + std::to_string(batch.size()) +
+                                                 " bytes is larger than max.message.bytes=" +
+                                                 std::to_string(config_.max_message_bytes));
   if (h->producer_id >= 0) {
     auto c = producers_.check(*h);
     if (!c) return c.error();
@@ -275,15 +276,16 @@ void partition::end_flush(const flush_ticket& t, result<void> r) {
     std::lock_guard lk(mu_);
     if (r) durable_offset_ = std::max(durable_offset_, t.target);
     const int64_t settled = r ? durable_offset_ : t.target;
-    auto split = std::stable_partition(
-        durable_waiters_.begin(), durable_waiters_.end(),
-        [&](const durable_waiter& w) { return w.offset >= settled; });
+    auto split =
+        std::stable_partition(durable_waiters_.begin(), durable_waiters_.end(),
+                              [&](const durable_waiter& w) { return w.offset >= settled; });
     ready.assign(std::make_move_iterator(split), std::make_move_iterator(durable_waiters_.end()));
     durable_waiters_.erase(split, durable_waiters_.end());
     flush_scheduled_ = false;
     if (!durable_waiters_.empty()) schedule_flush_locked();
   }
-  for (auto& w : ready) w.done(r);
+  for (auto& w : ready)
+    w.done(r);
 }
 
 void partition::flush() {
@@ -296,7 +298,8 @@ std::shared_ptr<segment> partition::segment_for(int64_t offset) const {
   if (it == segments_.begin()) return nullptr;
   --it;
   // An offset in a gap between segments belongs to the next one.
-  while (offset >= it->second->next_offset() && std::next(it) != segments_.end()) ++it;
+  while (offset >= it->second->next_offset() && std::next(it) != segments_.end())
+    ++it;
   return it->second;
 }
 
@@ -307,9 +310,9 @@ result<read_result> partition::read(model::offset from, size_t max_bytes) const 
   out.log_start = model::offset(log_start_);
   int64_t off = from.value();
   if (off < log_start_ || off > next_offset_)
-    return make_error(errc::offset_out_of_range,
-                      "offset " + std::to_string(off) + " is outside [" +
-                          std::to_string(log_start_) + ", " + std::to_string(next_offset_) + "]");
+    return make_error(errc::offset_out_of_range, "offset " + std::to_string(off) + " is outside [" +
+                                                     std::to_string(log_start_) + ", " +
+                                                     std::to_string(next_offset_) + "]");
   if (off == next_offset_) return out;
   auto seg = segment_for(off);
   if (!seg || off >= seg->next_offset()) return out;
@@ -319,8 +322,8 @@ result<read_result> partition::read(model::offset from, size_t max_bytes) const 
   auto first = seg->batch_size_at(*pos);
   if (!first) return first.error();
   out.pos = *pos;
-  out.len = static_cast<size_t>(
-      std::min<int64_t>(seg->size() - *pos, std::max<int64_t>(static_cast<int64_t>(max_bytes), *first)));
+  out.len = static_cast<size_t>(std::min<int64_t>(
+      seg->size() - *pos, std::max<int64_t>(static_cast<int64_t>(max_bytes), *first)));
   out.seg = std::move(seg);
   return out;
 }
@@ -349,7 +352,8 @@ model::offset partition::log_start() const {
 int64_t partition::size_bytes() const {
   std::lock_guard lk(mu_);
   int64_t total = 0;
-  for (const auto& [b, s] : segments_) total += s->size();
+  for (const auto& [b, s] : segments_)
+    total += s->size();
   return total;
 }
 
@@ -367,8 +371,16 @@ void partition::enforce_retention(int64_t now) {
   std::vector<std::shared_ptr<segment>> doomed;
   {
     std::lock_guard lk(mu_);
+    if (deleted_) return;
+    // A partition that stopped receiving data must still age out: when everything in the
+    // active segment is past retention.ms, roll it so that it can be deleted (as Kafka does).
+    if (config_.retention_ms >= 0 && !active_->empty() && active_->max_timestamp() >= 0 &&
+        now - active_->max_timestamp() > config_.retention_ms) {
+      if (auto r = roll(now); !r) spdlog::warn("{}: {}", dir_.string(), r.error().message);
+    }
     int64_t total = 0;
-    for (const auto& [b, s] : segments_) total += s->size();
+    for (const auto& [b, s] : segments_)
+      total += s->size();
     while (segments_.size() > 1) {
       const auto& first = segments_.begin()->second;
       bool by_time = config_.retention_ms >= 0 && first->max_timestamp() >= 0 &&
@@ -410,7 +422,8 @@ void partition::mark_deleted() {
   auto waiters = std::move(durable_waiters_);
   durable_waiters_.clear();
   notify_appended(lk);
-  for (auto& w : waiters) w.done(make_error(errc::unknown_topic, "the topic was deleted"));
+  for (auto& w : waiters)
+    w.done(make_error(errc::unknown_topic, "the topic was deleted"));
 }
 
 }  // namespace sluice::log

@@ -55,8 +55,7 @@ class partition : public std::enable_shared_from_this<partition> {
   // Opens (creating if needed) the partition at `dir`. With `clean` false (the broker did not
   // stop cleanly), segments from the recovery point on are CRC-checked and a torn tail cut.
   static result<std::shared_ptr<partition>> open(std::filesystem::path dir, model::partition_id id,
-                                                 topic_config config, bool clean,
-                                                 flusher* flusher);
+                                                 topic_config config, bool clean, flusher* flusher);
   ~partition();
 
   model::partition_id id() const { return id_; }

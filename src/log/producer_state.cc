@@ -6,7 +6,9 @@
 namespace sluice::log {
 
 namespace {
-int32_t next_seq(int32_t s) { return s == INT32_MAX ? 0 : s + 1; }
+int32_t next_seq(int32_t s) {
+  return s == INT32_MAX ? 0 : s + 1;
+}
 }  // namespace
 
 result<producer_state::check_result> producer_state::check(const batch_header& h) const {
@@ -22,9 +24,9 @@ result<producer_state::check_result> producer_state::check(const batch_header& h
                           " is older than the current epoch " + std::to_string(e.epoch));
   if (h.producer_epoch > e.epoch) {
     if (h.base_sequence != 0)
-      return make_error(errc::out_of_order_sequence,
-                        "a new producer epoch must start at sequence 0, got " +
-                            std::to_string(h.base_sequence));
+      return make_error(
+          errc::out_of_order_sequence,
+          "a new producer epoch must start at sequence 0, got " + std::to_string(h.base_sequence));
     return check_result{};
   }
   for (const auto& b : e.batches) {
@@ -33,9 +35,8 @@ result<producer_state::check_result> producer_state::check(const batch_header& h
   }
   int32_t expected = next_seq(e.batches.back().last_seq);
   if (h.base_sequence != expected)
-    return make_error(errc::out_of_order_sequence,
-                      "expected sequence " + std::to_string(expected) + ", got " +
-                          std::to_string(h.base_sequence));
+    return make_error(errc::out_of_order_sequence, "expected sequence " + std::to_string(expected) +
+                                                       ", got " + std::to_string(h.base_sequence));
   return check_result{};
 }
 
@@ -47,7 +48,8 @@ void producer_state::record(const batch_header& h) {
     e.batches.clear();
   }
   e.batches.push_back({h.base_sequence, h.last_sequence(), h.base_offset});
-  while (e.batches.size() > format::k_producer_window) e.batches.pop_front();
+  while (e.batches.size() > format::k_producer_window)
+    e.batches.pop_front();
 }
 
 bytes producer_state::serialize() const {
@@ -77,8 +79,7 @@ bytes producer_state::serialize() const {
 
 result<producer_state> producer_state::deserialize(bytes_view data) {
   auto bad = [] { return make_error(errc::corrupt_batch, "corrupt producer snapshot"); };
-  if (data.size() < 12 || load_be32(data.data()) != format::k_producer_snapshot_magic)
-    return bad();
+  if (data.size() < 12 || load_be32(data.data()) != format::k_producer_snapshot_magic) return bad();
   if (load_be32(data.data() + 4) != crc32c(data.data() + 8, data.size() - 8)) return bad();
   uint32_t n = load_be32(data.data() + 8);
   size_t pos = 12;

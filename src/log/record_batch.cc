@@ -7,10 +7,18 @@ namespace sluice::log {
 
 using namespace format;
 
-codec batch_header::compression() const { return static_cast<codec>(attributes & k_codec_mask); }
-bool batch_header::log_append_time() const { return attributes & k_timestamp_type_bit; }
-bool batch_header::transactional() const { return attributes & k_transactional_bit; }
-bool batch_header::control() const { return attributes & k_control_bit; }
+codec batch_header::compression() const {
+  return static_cast<codec>(attributes & k_codec_mask);
+}
+bool batch_header::log_append_time() const {
+  return attributes & k_timestamp_type_bit;
+}
+bool batch_header::transactional() const {
+  return attributes & k_transactional_bit;
+}
+bool batch_header::control() const {
+  return attributes & k_control_bit;
+}
 int32_t batch_header::last_sequence() const {
   int64_t s = static_cast<int64_t>(base_sequence) + last_offset_delta;
   return static_cast<int32_t>(s > INT32_MAX ? s - INT32_MAX - 1 : s);
@@ -44,13 +52,10 @@ result<batch_header> check_stored_batch(bytes_view b) {
                         "message format v" + std::to_string(h.magic) + " is not supported");
     return make_error(errc::corrupt_batch, "unknown magic byte " + std::to_string(h.magic));
   }
-  if (h.batch_length < static_cast<int32_t>(k_min_batch_length) ||
-      h.size_bytes() > b.size())
-    return make_error(errc::corrupt_batch, "record batch length " +
-                                               std::to_string(h.batch_length) +
+  if (h.batch_length < static_cast<int32_t>(k_min_batch_length) || h.size_bytes() > b.size())
+    return make_error(errc::corrupt_batch, "record batch length " + std::to_string(h.batch_length) +
                                                " does not fit the data");
-  uint32_t crc =
-      crc32c(b.data() + k_crc_covered_from, h.size_bytes() - k_crc_covered_from);
+  uint32_t crc = crc32c(b.data() + k_crc_covered_from, h.size_bytes() - k_crc_covered_from);
   if (crc != h.crc) return make_error(errc::corrupt_batch, "record batch CRC mismatch");
   return h;
 }
@@ -62,10 +67,9 @@ result<batch_header> validate_batch(bytes_view b) {
     return make_error(errc::invalid_record,
                       "exactly one record batch is allowed per partition in a produce request");
   if (h->record_count <= 0 || h->last_offset_delta != h->record_count - 1)
-    return make_error(errc::invalid_record,
-                      "record count " + std::to_string(h->record_count) +
-                          " does not match last offset delta " +
-                          std::to_string(h->last_offset_delta));
+    return make_error(errc::invalid_record, "record count " + std::to_string(h->record_count) +
+                                                " does not match last offset delta " +
+                                                std::to_string(h->last_offset_delta));
   if (h->compression() > codec::zstd)
     return make_error(errc::invalid_record, "unknown compression codec");
   return h;

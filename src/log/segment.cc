@@ -160,8 +160,8 @@ bool segment::load_indexes(int64_t file_size) {
   std::vector<index_entry> index;
   for (size_t i = 0; i < idx->size(); i += k_index_entry_size) {
     index_entry e{load_be32(idx->data() + i), load_be32(idx->data() + i + 4)};
-    if (e.pos >= file_size || (!index.empty() && (e.pos <= index.back().pos ||
-                                                  e.rel_offset <= index.back().rel_offset)))
+    if (e.pos >= file_size ||
+        (!index.empty() && (e.pos <= index.back().pos || e.rel_offset <= index.back().rel_offset)))
       return false;
     index.push_back(e);
   }
@@ -274,8 +274,7 @@ result<void> segment::write_indexes() const {
     store_be64(tidx.data() + i * k_time_index_entry_size, static_cast<uint64_t>(entries[i].ts));
     store_be32(tidx.data() + i * k_time_index_entry_size + 8, entries[i].pos);
   }
-  if (auto r = write_file_atomic(file_path(dir_, base_, k_index_suffix), idx, false); !r)
-    return r;
+  if (auto r = write_file_atomic(file_path(dir_, base_, k_index_suffix), idx, false); !r) return r;
   return write_file_atomic(file_path(dir_, base_, k_time_index_suffix), tidx, false);
 }
 

@@ -10,9 +10,8 @@ result<int64_t> parse_int(std::string_view key, std::string_view v, int64_t min,
   int64_t out = 0;
   auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
   if (ec != std::errc() || p != v.data() + v.size() || v.empty())
-    return make_error(errc::invalid_config,
-                      "invalid value '" + std::string(v) + "' for " + std::string(key) +
-                          ": not an integer");
+    return make_error(errc::invalid_config, "invalid value '" + std::string(v) + "' for " +
+                                                std::string(key) + ": not an integer");
   if (out < min || out > max)
     return make_error(errc::invalid_config, "invalid value " + std::to_string(out) + " for " +
                                                 std::string(key) + ": must be between " +
@@ -22,8 +21,8 @@ result<int64_t> parse_int(std::string_view key, std::string_view v, int64_t min,
 }
 
 constexpr const char* k_keys[] = {
-    "cleanup.policy",   "index.interval.bytes", "max.message.bytes", "message.timestamp.type",
-    "retention.bytes",  "retention.ms",         "segment.bytes",     "segment.ms",
+    "cleanup.policy",  "index.interval.bytes", "max.message.bytes", "message.timestamp.type",
+    "retention.bytes", "retention.ms",         "segment.bytes",     "segment.ms",
 };
 
 }  // namespace
@@ -73,9 +72,8 @@ result<void> topic_config::set(std::string_view key, std::string_view value) {
     }
   } else if (key == "cleanup.policy") {
     if (value != "delete")
-      return make_error(errc::invalid_config,
-                        "cleanup.policy '" + std::string(value) +
-                            "' is not supported yet (only 'delete')");
+      return make_error(errc::invalid_config, "cleanup.policy '" + std::string(value) +
+                                                  "' is not supported yet (only 'delete')");
     cleanup_policy = std::string(value);
   } else {
     return make_error(errc::invalid_config, "unknown topic config '" + std::string(key) + "'");
@@ -88,9 +86,8 @@ std::vector<std::pair<std::string, std::string>> topic_config::entries() const {
       {"cleanup.policy", cleanup_policy},
       {"index.interval.bytes", std::to_string(index_interval_bytes)},
       {"max.message.bytes", std::to_string(max_message_bytes)},
-      {"message.timestamp.type", message_timestamp_type == timestamp_type::create_time
-                                     ? "CreateTime"
-                                     : "LogAppendTime"},
+      {"message.timestamp.type",
+       message_timestamp_type == timestamp_type::create_time ? "CreateTime" : "LogAppendTime"},
       {"retention.bytes", std::to_string(retention_bytes)},
       {"retention.ms", std::to_string(retention_ms)},
       {"segment.bytes", std::to_string(segment_bytes)},

@@ -69,7 +69,8 @@ rk_ptr make_client(rd_kafka_type_t type, const std::string& brokers, const props
     set("enable.auto.commit", "false");
     set("enable.partition.eof", "true");
   }
-  for (auto& [k, v] : p) set(k, v);
+  for (auto& [k, v] : p)
+    set(k, v);
   if (dl) {
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_opaque(conf, dl);
@@ -85,7 +86,8 @@ void create_topic(const std::string& brokers, const std::string& name, int parti
   auto rk = make_client(RD_KAFKA_PRODUCER, brokers, {});
   char err[256];
   auto* nt = rd_kafka_NewTopic_new(name.c_str(), partitions, -1, err, sizeof err);
-  for (auto& [k, v] : configs) rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str());
+  for (auto& [k, v] : configs)
+    rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str());
   auto* q = rd_kafka_queue_new(rk.get());
   rd_kafka_CreateTopics(rk.get(), &nt, 1, nullptr, q);
   rd_kafka_NewTopic_destroy(nt);
@@ -101,9 +103,8 @@ void create_topic(const std::string& brokers, const std::string& name, int parti
 }
 
 // Produces every message (to `partition`, or by key when -1) and waits for all reports.
-void produce(const std::string& brokers, const std::string& topic,
-             const std::vector<message>& msgs, const props& p, delivery_log& dl,
-             int partition = -1) {
+void produce(const std::string& brokers, const std::string& topic, const std::vector<message>& msgs,
+             const props& p, delivery_log& dl, int partition = -1) {
   auto rk = make_client(RD_KAFKA_PRODUCER, brokers, p, &dl);
   for (size_t i = 0; i < msgs.size(); ++i) {
     const auto& m = msgs[i];
@@ -113,11 +114,9 @@ void produce(const std::string& brokers, const std::string& topic,
       auto e = rd_kafka_producev(
           rk.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
           RD_KAFKA_V_PARTITION(partition < 0 ? RD_KAFKA_PARTITION_UA : partition),
-          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-          RD_KAFKA_V_KEY(m.key.data(), m.key.size()),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(m.key.data(), m.key.size()),
           RD_KAFKA_V_VALUE(const_cast<char*>(m.value.data()), m.value.size()),
-          RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(i)),
-          RD_KAFKA_V_END);
+          RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(i)), RD_KAFKA_V_END);
       if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         rd_kafka_poll(rk.get(), 10);
         continue;
@@ -179,7 +178,8 @@ std::vector<message> make_messages(size_t n, const std::string& tag, size_t valu
   std::vector<message> out;
   for (size_t i = 0; i < n; ++i) {
     std::string v = tag + "-" + std::to_string(i) + "-";
-    while (v.size() < value_size) v += static_cast<char>('a' + (i + v.size()) % 26);
+    while (v.size() < value_size)
+      v += static_cast<char>('a' + (i + v.size()) % 26);
     v[v.size() / 2] = static_cast<char>(i % 256);  // arbitrary bytes survive too
     out.push_back({"key-" + std::to_string(i % 17), v, "hdr-" + std::to_string(i)});
   }
@@ -239,7 +239,8 @@ TEST_F(KafkaClientTest, ManyPartitionsKeepPerKeyOrder) {
   std::set<int32_t> used;
   std::map<std::string, size_t> last_index;  // per key, messages must come in produce order
   std::map<std::string, size_t> index_of;
-  for (size_t i = 0; i < msgs.size(); ++i) index_of[msgs[i].value] = i;
+  for (size_t i = 0; i < msgs.size(); ++i)
+    index_of[msgs[i].value] = i;
   for (const auto& r : got) {
     used.insert(r.partition);
     ASSERT_TRUE(index_of.contains(r.m.value));
@@ -299,11 +300,10 @@ TEST_F(KafkaClientTest, KillNineLosesNoAcknowledgedRecordAndDuplicatesNone) {
     for (int64_t id = 0; !stop && id < 300000; ++id) {
       std::string v = "id-" + std::to_string(id);
       for (;;) {
-        auto e = rd_kafka_producev(rk.get(), RD_KAFKA_V_TOPIC("durable"),
-                                   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                   RD_KAFKA_V_KEY(v.data(), v.size()),
-                                   RD_KAFKA_V_VALUE(v.data(), v.size()),
-                                   RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(id)), RD_KAFKA_V_END);
+        auto e = rd_kafka_producev(
+            rk.get(), RD_KAFKA_V_TOPIC("durable"), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_KEY(v.data(), v.size()), RD_KAFKA_V_VALUE(v.data(), v.size()),
+            RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(id)), RD_KAFKA_V_END);
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
           rd_kafka_poll(rk.get(), 5);
           continue;
@@ -330,18 +330,21 @@ TEST_F(KafkaClientTest, KillNineLosesNoAcknowledgedRecordAndDuplicatesNone) {
   }
   auto got = consume_all(server_.brokers(), "durable", 4);
   std::map<int64_t, int> seen;
-  for (const auto& r : got) seen[std::stoll(r.m.value.substr(3))]++;
+  for (const auto& r : got)
+    seen[std::stoll(r.m.value.substr(3))]++;
   std::lock_guard lk(dl.mu);
   for (int64_t id : dl.acked) {
     ASSERT_TRUE(seen.contains(id)) << "acknowledged record " << id << " is missing";
   }
-  for (const auto& [id, n] : seen) ASSERT_EQ(n, 1) << "record " << id << " appears " << n << "x";
+  for (const auto& [id, n] : seen)
+    ASSERT_EQ(n, 1) << "record " << id << " appears " << n << "x";
   EXPECT_EQ(static_cast<int64_t>(dl.acked.size()), produced.load());
 }
 
 TEST_F(KafkaClientTest, OffsetsForTimesAndWatermarks) {
   create_topic(server_.brokers(), "times", 1);
-  auto rk = make_client(RD_KAFKA_PRODUCER, server_.brokers(), {{"acks", "all"}, {"linger.ms", "0"}});
+  auto rk =
+      make_client(RD_KAFKA_PRODUCER, server_.brokers(), {{"acks", "all"}, {"linger.ms", "0"}});
   int64_t t0 = 1'600'000'000'000;
   for (int i = 0; i < 100; ++i) {
     std::string v = "t" + std::to_string(i);

@@ -67,13 +67,15 @@ class sluice_process {
   void start() {
     const char* bin = std::getenv("SLUICE_BIN");
     if (!bin) throw std::runtime_error("SLUICE_BIN is not set");
-    std::vector<std::string> args = {bin, "server", "--data-dir", dir_.string(), "--kafka-addr",
-                                     brokers(), "--log-level", "warn"};
+    std::vector<std::string> args = {bin,           "server",       "--data-dir",
+                                     dir_.string(), "--kafka-addr", brokers(),
+                                     "--log-level", "warn"};
     args.insert(args.end(), extra_.begin(), extra_.end());
     pid_ = ::fork();
     if (pid_ == 0) {
       std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
+      for (auto& a : args)
+        argv.push_back(a.data());
       argv.push_back(nullptr);
       ::execv(bin, argv.data());
       ::_exit(127);

@@ -35,8 +35,7 @@ class LogTest : public ::testing::Test {
     return c;
   }
 
-  std::shared_ptr<partition> open(const topic_config& c, bool clean = true,
-                                  flusher* f = nullptr) {
+  std::shared_ptr<partition> open(const topic_config& c, bool clean = true, flusher* f = nullptr) {
     auto p = partition::open(dir_ / "p", model::partition_id(0), c, clean, f);
     EXPECT_TRUE(p.ok()) << (p.ok() ? "" : p.error().message);
     return p.ok() ? *p : nullptr;
@@ -101,18 +100,19 @@ TEST_F(LogTest, AppendAssignsConsecutiveOffsets) {
 
 TEST_F(LogTest, SegmentRollsBySize) {
   auto p = open(small_segments(1024));
-  for (int i = 0; i < 100; ++i) append(*p, {std::string(50, 'x')});
+  for (int i = 0; i < 100; ++i)
+    append(*p, {std::string(50, 'x')});
   EXPECT_GT(p->segment_count(), 5);
   EXPECT_EQ(read_all(*p).size(), 100u);
   EXPECT_EQ(files_with(format::k_log_suffix).size(), static_cast<size_t>(p->segment_count()));
   // Sealed segments have their index files on disk.
-  EXPECT_EQ(files_with(format::k_index_suffix).size(),
-            static_cast<size_t>(p->segment_count() - 1));
+  EXPECT_EQ(files_with(format::k_index_suffix).size(), static_cast<size_t>(p->segment_count() - 1));
 }
 
 TEST_F(LogTest, IndexLookupFindsEveryOffset) {
   auto p = open(small_segments(64 * 1024, 100));
-  for (int i = 0; i < 500; ++i) append(*p, {std::to_string(i) + "v", "w"});
+  for (int i = 0; i < 500; ++i)
+    append(*p, {std::to_string(i) + "v", "w"});
   for (int64_t off : {0, 1, 2, 57, 500, 999}) {
     auto r = p->read(model::offset(off), 1);
     ASSERT_TRUE(r.ok());
@@ -138,8 +138,10 @@ TEST_F(LogTest, ReadOutsideTheLogIsOutOfRange) {
 TEST_F(LogTest, RetentionBytesDeletesOldestSegments) {
   auto c = small_segments(1024);
   c.retention_bytes = 3000;
+  c.retention_ms = -1;  // the records carry 2023 timestamps
   auto p = open(c);
-  for (int i = 0; i < 100; ++i) append(*p, {std::string(50, 'x')});
+  for (int i = 0; i < 100; ++i)
+    append(*p, {std::string(50, 'x')});
   int before = p->segment_count();
   p->enforce_retention(now_ms());
   EXPECT_LT(p->segment_count(), before);
@@ -155,7 +157,8 @@ TEST_F(LogTest, RetentionTimeDeletesExpiredSegmentsButNotTheActiveOne) {
   c.retention_ms = 60'000;
   auto p = open(c);
   int64_t old = now_ms() - 3'600'000;
-  for (int i = 0; i < 60; ++i) append(*p, {std::string(50, 'x')}, old);
+  for (int i = 0; i < 60; ++i)
+    append(*p, {std::string(50, 'x')}, old);
   append(*p, {"fresh"}, now_ms());
   p->enforce_retention(now_ms());
   EXPECT_EQ(p->segment_count(), 1);
@@ -163,10 +166,25 @@ TEST_F(LogTest, RetentionTimeDeletesExpiredSegmentsButNotTheActiveOne) {
   EXPECT_EQ(read_all(*p, p->log_start().value()).back().last_offset(), 60);
 }
 
+TEST_F(LogTest, IdlePartitionAgesOutCompletely) {
+  topic_config c;
+  c.retention_ms = 60'000;
+  auto p = open(c);
+  int64_t old = now_ms() - 3'600'000;
+  for (int i = 0; i < 10; ++i)
+    append(*p, {"old"}, old);
+  p->enforce_retention(now_ms());
+  EXPECT_EQ(p->segment_count(), 1);
+  EXPECT_EQ(p->log_start().value(), 10) << "every expired record is gone";
+  EXPECT_EQ(p->high_watermark().value(), 10) << "offsets are never reused";
+  EXPECT_EQ(append(*p, {"new"}).base_offset.value(), 10);
+}
+
 TEST_F(LogTest, TruncatedTrailingBatchIsCutOnRecovery) {
   {
     auto p = open(topic_config{}, true);
-    for (int i = 0; i < 10; ++i) append(*p, {std::to_string(i) + "-record"});
+    for (int i = 0; i < 10; ++i)
+      append(*p, {std::to_string(i) + "-record"});
   }  // dropped without close(): an unclean stop
   auto log_file = files_with(format::k_log_suffix).front();
   auto size = fs::file_size(log_file);
@@ -182,7 +200,8 @@ TEST_F(LogTest, TruncatedTrailingBatchIsCutOnRecovery) {
 TEST_F(LogTest, CorruptTrailingBatchIsCutOnRecovery) {
   {
     auto p = open(topic_config{}, true);
-    for (int i = 0; i < 10; ++i) append(*p, {std::to_string(i) + "-record"});
+    for (int i = 0; i < 10; ++i)
+      append(*p, {std::to_string(i) + "-record"});
   }
   auto log_file = files_with(format::k_log_suffix).front();
   {
@@ -198,7 +217,8 @@ TEST_F(LogTest, CorruptTrailingBatchIsCutOnRecovery) {
 TEST_F(LogTest, CorruptionInTheMiddleDropsEverythingAfterIt) {
   {
     auto p = open(small_segments(1024), true);
-    for (int i = 0; i < 100; ++i) append(*p, {std::string(50, 'x')});
+    for (int i = 0; i < 100; ++i)
+      append(*p, {std::string(50, 'x')});
   }
   // Without a recovery point every segment is checked; damage the second one.
   fs::remove(dir_ / "p" / format::k_recovery_point_file);
@@ -221,10 +241,12 @@ TEST_F(LogTest, CorruptionInTheMiddleDropsEverythingAfterIt) {
 TEST_F(LogTest, MissingIndexIsRebuilt) {
   {
     auto p = open(small_segments(1024, 64), true);
-    for (int i = 0; i < 100; ++i) append(*p, {std::string(50, 'y')});
+    for (int i = 0; i < 100; ++i)
+      append(*p, {std::string(50, 'y')});
     ASSERT_TRUE(p->close().ok());
   }
-  for (auto& f : files_with(format::k_index_suffix)) fs::remove(f);
+  for (auto& f : files_with(format::k_index_suffix))
+    fs::remove(f);
   auto p = open(small_segments(1024, 64), true);
   EXPECT_EQ(p->high_watermark().value(), 100);
   EXPECT_EQ(read_all(*p).size(), 100u);
@@ -234,7 +256,8 @@ TEST_F(LogTest, CleanReopenKeepsOffsetsAndTimestamps) {
   int64_t t0 = 1'700'000'000'000;
   {
     auto p = open(small_segments(2048, 64), true);
-    for (int i = 0; i < 50; ++i) append(*p, {"v"}, t0 + i * 1000);
+    for (int i = 0; i < 50; ++i)
+      append(*p, {"v"}, t0 + i * 1000);
     ASSERT_TRUE(p->close().ok());
   }
   auto p = open(small_segments(2048, 64), true);

@@ -18,7 +18,8 @@ batch_header batch(int64_t pid, int16_t epoch, int32_t seq, int32_t n, int64_t b
 
 TEST(ProducerState, RemembersOnlyTheLastFiveBatches) {
   producer_state s;
-  for (int i = 0; i < 8; ++i) s.record(batch(1, 0, i, 1, i));
+  for (int i = 0; i < 8; ++i)
+    s.record(batch(1, 0, i, 1, i));
   EXPECT_EQ(s.check(batch(1, 0, 7, 1, 0))->v, producer_state::verdict::duplicate);
   EXPECT_EQ(s.check(batch(1, 0, 3, 1, 0))->v, producer_state::verdict::duplicate);
   // Sequence 2 is older than the window: not a known duplicate, and not the next one either.

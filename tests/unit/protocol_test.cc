@@ -51,7 +51,9 @@ class ProtocolTest : public ::testing::Test {
     return out;
   }
 
-  bytes send(bytes frame) { return handle_frame_for_test(server_config{}, *log_, std::move(frame)); }
+  bytes send(bytes frame) {
+    return handle_frame_for_test(server_config{}, *log_, std::move(frame));
+  }
 
   fs::path dir_;
   std::unique_ptr<log::log> log_;
@@ -60,12 +62,14 @@ class ProtocolTest : public ::testing::Test {
 TEST(Codec, VarintsAndCompactTypesRoundTrip) {
   bytes out;
   writer w(out, true);
-  for (uint32_t v : {0u, 1u, 127u, 128u, 16383u, 16384u, 0xFFFFFFFFu}) w.uvarint(v);
+  for (uint32_t v : {0u, 1u, 127u, 128u, 16383u, 16384u, 0xFFFFFFFFu})
+    w.uvarint(v);
   w.string("héllo");
   w.nullable_string(std::nullopt);
   w.array_len(3);
   reader r(out, true);
-  for (uint32_t v : {0u, 1u, 127u, 128u, 16383u, 16384u, 0xFFFFFFFFu}) EXPECT_EQ(r.uvarint(), v);
+  for (uint32_t v : {0u, 1u, 127u, 128u, 16383u, 16384u, 0xFFFFFFFFu})
+    EXPECT_EQ(r.uvarint(), v);
   EXPECT_EQ(r.string(), "héllo");
   EXPECT_FALSE(r.nullable_string().has_value());
   EXPECT_THROW(r.array_len(), decode_error) << "3 elements cannot fit in 0 bytes";
@@ -128,10 +132,11 @@ TEST_F(ProtocolTest, TruncatedAndHostileRequestsAreDecodeErrors) {
   // Metadata v4 that ends before allow_auto_topic_creation.
   EXPECT_THROW(send(request(3, 4, false, [](writer& w) { w.i32(0); })), decode_error);
   // Trailing garbage.
-  EXPECT_THROW(send(request(3, 1, false, [](writer& w) {
-                 w.i32(0);
-                 w.i32(7);
-               })),
+  EXPECT_THROW(send(request(3, 1, false,
+                            [](writer& w) {
+                              w.i32(0);
+                              w.i32(7);
+                            })),
                decode_error);
   // A header that ends inside the client id.
   bytes short_header = {0, 3, 0, 1, 0, 0, 0, 1, 0, 9, 'a'};
@@ -178,7 +183,8 @@ TEST_F(ProtocolTest, MetadataAutoCreatesAndRejectsIllegalNames) {
     r.i32();
     for (int k = 0; k < 3; ++k) {
       int32_t n = r.array_len();
-      for (int j = 0; j < n; ++j) r.i32();
+      for (int j = 0; j < n; ++j)
+        r.i32();
     }
     r.tagged_fields();
     if (i == 0) {

@@ -40,6 +40,8 @@ enum class error_code : int16_t {
   unknown_topic_id = 100,
 };
 
-inline int16_t code(error_code e) { return static_cast<int16_t>(e); }
+inline int16_t code(error_code e) {
+  return static_cast<int16_t>(e);
+}
 
 }  // namespace sluice::kafka

@@ -11,10 +11,18 @@ const uint8_t* reader::take(size_t n) {
   return p;
 }
 
-int8_t reader::i8() { return static_cast<int8_t>(*take(1)); }
-int16_t reader::i16() { return static_cast<int16_t>(load_be16(take(2))); }
-int32_t reader::i32() { return static_cast<int32_t>(load_be32(take(4))); }
-int64_t reader::i64() { return static_cast<int64_t>(load_be64(take(8))); }
+int8_t reader::i8() {
+  return static_cast<int8_t>(*take(1));
+}
+int16_t reader::i16() {
+  return static_cast<int16_t>(load_be16(take(2)));
+}
+int32_t reader::i32() {
+  return static_cast<int32_t>(load_be32(take(4)));
+}
+int64_t reader::i64() {
+  return static_cast<int64_t>(load_be64(take(8)));
+}
 
 uint32_t reader::uvarint() {
   uint32_t v = 0;

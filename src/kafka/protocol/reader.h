@@ -40,7 +40,7 @@ class reader {
   uint32_t uvarint();
   uuid read_uuid();
 
-  std::string string();                         // non-null string
+  std::string string();  // non-null string
   std::optional<std::string> nullable_string();
   std::string legacy_nullable_string_or_empty();  // request header client_id: never compact
 

@@ -52,6 +52,8 @@ void writer::bytes_len(size_t n) {
   }
 }
 
-void writer::null_bytes() { null_array(); }
+void writer::null_bytes() {
+  null_array();
+}
 
 }  // namespace sluice::kafka

@@ -62,8 +62,8 @@ asio::awaitable<void> connection::read_loop() {
       co_await asio::async_read(socket_, asio::buffer(size_buf), use_awaitable);
       auto size = static_cast<int32_t>(load_be32(size_buf));
       if (size < 8 || size > b_.config.max_request_bytes) {
-        spdlog::warn("kafka: {}: closing connection: request frame of {} bytes (limit {})",
-                     peer_, size, b_.config.max_request_bytes);
+        spdlog::warn("kafka: {}: closing connection: request frame of {} bytes (limit {})", peer_,
+                     size, b_.config.max_request_bytes);
         break;
       }
       bytes frame(static_cast<size_t>(size));

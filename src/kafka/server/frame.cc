@@ -11,7 +11,8 @@ bytes response::flatten() const {
   out.reserve(size());
   size_t pos = 0;
   for (const auto& s : slices) {
-    out.insert(out.end(), head.begin() + static_cast<long>(pos), head.begin() + static_cast<long>(s.at));
+    out.insert(out.end(), head.begin() + static_cast<long>(pos),
+               head.begin() + static_cast<long>(s.at));
     out.resize(out.size() + s.data.len);
     if (auto r = s.data.copy_to(out.data() + out.size() - s.data.len); !r)
       throw std::runtime_error(r.error().message);
@@ -22,7 +23,7 @@ bytes response::flatten() const {
 }
 
 boost::asio::awaitable<std::optional<response>> process_frame(broker& b, bytes frame,
-                                                           boost::asio::any_io_executor ex) {
+                                                              boost::asio::any_io_executor ex) {
   reader hdr(frame);
   int16_t key = hdr.i16();
   int16_t version = hdr.i16();

@@ -2,8 +2,8 @@
 // One request being handled: its header, a reader over its body and a writer for the
 // response body (the response header is already written by the connection).
 
-#include <boost/asio/awaitable.hpp>
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <string>
 
 #include "kafka/protocol/api_keys.h"
@@ -23,7 +23,7 @@ struct request_context {
   reader in;
   writer out;
   boost::asio::any_io_executor executor;
-  bool send_response = true;  // cleared by acks=0 produce
+  bool send_response = true;       // cleared by acks=0 produce
   std::vector<file_slice> slices;  // record data to splice into the response (fetch)
 
   // Appends a bytes field whose content is the file range `data`, sent without a copy.

@@ -21,7 +21,8 @@ struct response {
 
   size_t size() const {
     size_t n = head.size();
-    for (const auto& s : slices) n += s.data.len;
+    for (const auto& s : slices)
+      n += s.data.len;
     return n;
   }
   // The whole frame in one buffer (reads the file ranges); for tests and fuzzing.

@@ -61,7 +61,9 @@ struct server::impl {
 server::server(server_config config, log::log& log)
     : impl_(std::make_unique<impl>(std::move(config), log)) {}
 
-server::~server() { stop(); }
+server::~server() {
+  stop();
+}
 
 result<void> server::start() {
   auto& cfg = impl_->b.config;
@@ -97,7 +99,9 @@ result<void> server::start() {
   return {};
 }
 
-uint16_t server::port() const { return impl_->b.config.port; }
+uint16_t server::port() const {
+  return impl_->b.config.port;
+}
 
 void server::stop() {
   if (impl_->stopped || impl_->loops.empty()) return;
@@ -112,34 +116,50 @@ void server::stop() {
     for (auto& w : impl_->conns)
       if (auto c = w.lock()) live.push_back(std::move(c));
   }
-  for (auto& c : live) c->close_from_any_thread();
+  for (auto& c : live)
+    c->close_from_any_thread();
   // Let the closes run before the loops stop; waiting fetches end at their max_wait.
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  for (auto& g : impl_->guards) g.reset();
-  for (auto& loop : impl_->loops) loop->stop();
-  for (auto& t : impl_->threads) t.join();
+  for (auto& g : impl_->guards)
+    g.reset();
+  for (auto& loop : impl_->loops)
+    loop->stop();
+  for (auto& t : impl_->threads)
+    t.join();
   // The loops themselves live until ~server: the log's flusher may still post completions
   // to them until the log is closed.
 }
 
 bytes handle_frame_for_test(const server_config& config, log::log& log, bytes frame,
                             int budget_ms) {
-  broker b{config, log};
-  if (b.config.advertised_host.empty()) b.config.advertised_host = b.config.host;
-  if (b.config.advertised_port == 0) b.config.advertised_port = b.config.port;
-  asio::io_context loop(1);
-  bytes out;
-  std::exception_ptr failure;
+  // The loop lives as long as the thread: a request still waiting when the budget ends (a
+  // long poll, a sync) completes in a later call instead of touching a destroyed loop.
+  static thread_local asio::io_context loop(1);
+  auto b = std::make_shared<broker>(broker{config, log});
+  if (b->config.advertised_host.empty()) b->config.advertised_host = b->config.host;
+  if (b->config.advertised_port == 0) b->config.advertised_port = b->config.port;
+  struct outcome {
+    bool done = false;
+    bytes out;
+    std::exception_ptr failure;
+  };
+  auto o = std::make_shared<outcome>();
   asio::co_spawn(
       loop,
-      [&]() -> asio::awaitable<void> {
-        auto r = co_await process_frame(b, std::move(frame), loop.get_executor());
-        if (r) out = r->flatten();
+      [b, o, f = std::move(frame)]() mutable -> asio::awaitable<void> {
+        auto r = co_await process_frame(*b, std::move(f), loop.get_executor());
+        if (r) o->out = r->flatten();
       },
-      [&](std::exception_ptr e) { failure = e; });
-  loop.run_for(std::chrono::milliseconds(budget_ms));
-  if (failure) std::rethrow_exception(failure);
-  return out;
+      [o](std::exception_ptr e) {
+        o->failure = e;
+        o->done = true;
+      });
+  loop.restart();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budget_ms);
+  while (!o->done && loop.run_one_until(deadline) > 0) {
+  }
+  if (o->failure) std::rethrow_exception(o->failure);
+  return o->out;
 }
 
 }  // namespace sluice::kafka

@@ -19,7 +19,8 @@ boost::asio::awaitable<void> handle_create_partitions(request_context& ctx) {
     int32_t na = in.array_len();
     for (int32_t j = 0; j < na; ++j) {
       int32_t nb = in.array_len(4);
-      for (int32_t k = 0; k < nb; ++k) in.i32();
+      for (int32_t k = 0; k < nb; ++k)
+        in.i32();
       in.tagged_fields();
     }
     in.tagged_fields();
@@ -49,8 +50,7 @@ boost::asio::awaitable<void> handle_create_partitions(request_context& ctx) {
     }
     out.string(t.name);
     out.i16(code(err));
-    out.nullable_string(message.empty() ? std::nullopt
-                                        : std::optional<std::string_view>(message));
+    out.nullable_string(message.empty() ? std::nullopt : std::optional<std::string_view>(message));
     out.tagged_fields();
   }
   out.tagged_fields();

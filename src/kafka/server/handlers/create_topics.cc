@@ -27,7 +27,8 @@ boost::asio::awaitable<void> handle_create_topics(request_context& ctx) {
       in.i32();  // partition_index
       std::vector<int32_t> brokers;
       int32_t nb = in.array_len(4);
-      for (int32_t k = 0; k < nb; ++k) brokers.push_back(in.i32());
+      for (int32_t k = 0; k < nb; ++k)
+        brokers.push_back(in.i32());
       in.tagged_fields();
       t.assignments.push_back(std::move(brokers));
     }
@@ -67,8 +68,8 @@ boost::asio::awaitable<void> handle_create_topics(request_context& ctx) {
                 " is larger than the 1 available broker";
     } else if (bad_assignment) {
       err = error_code::invalid_replica_assignment;
-      message = "replicas must be exactly this broker (" + std::to_string(ctx.b.config.node_id) +
-                ")";
+      message =
+          "replicas must be exactly this broker (" + std::to_string(ctx.b.config.node_id) + ")";
     } else if (t.null_config) {
       err = error_code::invalid_config;
       message = "config " + *t.null_config + " has a null value";
@@ -110,9 +111,9 @@ boost::asio::awaitable<void> handle_create_topics(request_context& ctx) {
         for (const auto& [k, val] : entries) {
           out.string(k);
           out.nullable_string(val);
-          out.boolean(false);                        // read_only
-          out.i8(overrides.contains(k) ? 1 : 5);     // DYNAMIC_TOPIC_CONFIG : DEFAULT_CONFIG
-          out.boolean(false);                        // is_sensitive
+          out.boolean(false);                     // read_only
+          out.i8(overrides.contains(k) ? 1 : 5);  // DYNAMIC_TOPIC_CONFIG : DEFAULT_CONFIG
+          out.boolean(false);                     // is_sensitive
           out.tagged_fields();
         }
       } else {

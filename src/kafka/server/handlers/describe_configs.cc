@@ -45,7 +45,8 @@ boost::asio::awaitable<void> handle_describe_configs(request_context& ctx) {
     int32_t nk = in.array_len();
     if (nk >= 0) {
       r.keys.emplace();
-      for (int32_t k = 0; k < nk; ++k) r.keys->push_back(in.string());
+      for (int32_t k = 0; k < nk; ++k)
+        r.keys->push_back(in.string());
     }
     in.tagged_fields();
     req.push_back(std::move(r));
@@ -92,8 +93,7 @@ boost::asio::awaitable<void> handle_describe_configs(request_context& ctx) {
       });
     }
     out.i16(code(err));
-    out.nullable_string(message.empty() ? std::nullopt
-                                        : std::optional<std::string_view>(message));
+    out.nullable_string(message.empty() ? std::nullopt : std::optional<std::string_view>(message));
     out.i8(r.type);
     out.string(r.name);
     out.array_len(entries.size());

@@ -62,7 +62,8 @@ boost::asio::awaitable<void> handle_fetch(request_context& ctx) {
     for (int32_t i = 0; i < n; ++i) {
       in.string();
       int32_t m = in.array_len(4);
-      for (int32_t j = 0; j < m; ++j) in.i32();
+      for (int32_t j = 0; j < m; ++j)
+        in.i32();
       in.tagged_fields();
     }
   }
@@ -74,11 +75,11 @@ boost::asio::awaitable<void> handle_fetch(request_context& ctx) {
   // buffer from it (librdkafka allows fetch.max.bytes + 512), so the encoding overhead of the
   // response (generously 64 bytes a partition) comes out of the record budget.
   size_t overhead = 64;
-  for (const auto& t : topics) overhead += 64 + t.name.size() + 64 * t.partitions.size();
-  const size_t record_budget =
-      static_cast<size_t>(std::max(max_bytes, 0)) > overhead
-          ? static_cast<size_t>(max_bytes) - overhead
-          : 0;
+  for (const auto& t : topics)
+    overhead += 64 + t.name.size() + 64 * t.partitions.size();
+  const size_t record_budget = static_cast<size_t>(std::max(max_bytes, 0)) > overhead
+                                   ? static_cast<size_t>(max_bytes) - overhead
+                                   : 0;
   auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(max_wait_ms, 0));
   auto wake = std::make_shared<wakeup>(ctx.executor);
@@ -120,8 +121,8 @@ boost::asio::awaitable<void> handle_fetch(request_context& ctx) {
         fp.data = std::move(*r);
       }
     }
-    if (total >= static_cast<size_t>(std::max(min_bytes, 0)) ||
-        any_error || std::chrono::steady_clock::now() >= deadline)
+    if (total >= static_cast<size_t>(std::max(min_bytes, 0)) || any_error ||
+        std::chrono::steady_clock::now() >= deadline)
       break;
     co_await wake->wait_until(deadline);
   }
@@ -143,7 +144,7 @@ boost::asio::awaitable<void> handle_fetch(request_context& ctx) {
       out.i64(hw);
       out.i64(hw);  // last_stable_offset
       if (v >= 5) out.i64(fp.p ? fp.data.log_start.value() : -1);
-      out.null_array();  // aborted_transactions
+      out.null_array();          // aborted_transactions
       if (v >= 11) out.i32(-1);  // preferred_read_replica
       ctx.out_file_bytes(std::move(fp.data));
       out.tagged_fields();

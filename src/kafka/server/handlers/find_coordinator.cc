@@ -14,7 +14,8 @@ boost::asio::awaitable<void> handle_find_coordinator(request_context& ctx) {
   } else {
     in.i8();  // key_type
     int32_t n = in.array_len();
-    for (int32_t i = 0; i < n; ++i) keys.push_back(in.string());
+    for (int32_t i = 0; i < n; ++i)
+      keys.push_back(in.string());
   }
   in.tagged_fields();
   ctx.expect_end();

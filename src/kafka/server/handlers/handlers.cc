@@ -20,7 +20,9 @@ constexpr api_spec k_apis[] = {
 };
 }  // namespace
 
-std::span<const api_spec> supported_apis() { return k_apis; }
+std::span<const api_spec> supported_apis() {
+  return k_apis;
+}
 
 const api_spec* find_api(int16_t key) {
   for (const auto& a : k_apis)

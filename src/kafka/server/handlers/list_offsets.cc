@@ -12,7 +12,7 @@ boost::asio::awaitable<void> handle_list_offsets(request_context& ctx) {
   auto& in = ctx.in;
   auto& out = ctx.out;
   const int16_t v = ctx.version;
-  in.i32();  // replica_id
+  in.i32();             // replica_id
   if (v >= 2) in.i8();  // isolation_level
 
   struct answer {

@@ -28,12 +28,12 @@ void write_topic(request_context& ctx, error_code err, std::optional<std::string
   for (int32_t p = 0; p < n; ++p) {
     out.i16(code(error_code::none));
     out.i32(p);
-    out.i32(ctx.b.config.node_id);  // leader
+    out.i32(ctx.b.config.node_id);     // leader
     if (ctx.version >= 7) out.i32(0);  // leader_epoch
     out.array_len(1);
     out.i32(ctx.b.config.node_id);  // replicas
     out.array_len(1);
-    out.i32(ctx.b.config.node_id);  // isr
+    out.i32(ctx.b.config.node_id);           // isr
     if (ctx.version >= 5) out.array_len(0);  // offline replicas
     out.tagged_fields();
   }
@@ -59,7 +59,7 @@ boost::asio::awaitable<void> handle_metadata(request_context& ctx) {
   }
   bool allow_auto_create = ctx.version >= 4 ? in.boolean() : true;
   if (ctx.version >= 8 && ctx.version <= 10) in.boolean();  // include_cluster_authorized_ops
-  if (ctx.version >= 8) in.boolean();                        // include_topic_authorized_ops
+  if (ctx.version >= 8) in.boolean();                       // include_topic_authorized_ops
   in.tagged_fields();
   ctx.expect_end();
 
@@ -77,7 +77,8 @@ boost::asio::awaitable<void> handle_metadata(request_context& ctx) {
   if (!wanted) {
     auto all = ctx.b.log.topics();
     out.array_len(all.size());
-    for (const auto& t : all) write_topic(ctx, error_code::none, t->name(), t->id(), t.get());
+    for (const auto& t : all)
+      write_topic(ctx, error_code::none, t->name(), t->id(), t.get());
   } else {
     out.array_len(wanted->size());
     for (const auto& q : *wanted) {

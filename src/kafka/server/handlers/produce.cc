@@ -74,8 +74,7 @@ boost::asio::awaitable<void> handle_produce(request_context& ctx) {
         if (!r) {
           pr.err = to_kafka(r.code());
           pr.message = r.error().message;
-          spdlog::debug("produce {}-{} from {}: {}", tr.name, pr.index, ctx.client_id,
-                        pr.message);
+          spdlog::debug("produce {}-{} from {}: {}", tr.name, pr.index, ctx.client_id, pr.message);
         } else {
           pr.base_offset = r->base_offset.value();
           pr.log_append_time = r->log_append_time;
