@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"${JOBS:-2}"
+cmake --build build -j"${JOBS:-2}" --target sluice
 
 addr=${SLUICE_KAFKA_ADDR:-127.0.0.1:9092}
 ./build/sluice server --data-dir "${SLUICE_DATA_DIR:-./data}" --kafka-addr "$addr" &
