@@ -14,8 +14,8 @@ server=$!
 feeder=""
 stop() {
   trap - EXIT INT TERM
-  [ -n "$feeder" ] && kill "$feeder" 2>/dev/null || true
-  kill -INT "$server" 2>/dev/null || true
+  [ -n "$feeder" ] && kill -TERM -- -"$feeder" 2>/dev/null || true  # the whole pipeline
+  kill -TERM "$server" 2>/dev/null || true
   wait "$server" 2>/dev/null || true
 }
 trap stop EXIT INT TERM
@@ -26,7 +26,9 @@ for _ in $(seq 1 100); do
 done
 ./build/sluice topic create sensors -p 4 -b "$addr" 2>/dev/null || true
 
-# The demo pipeline: 10 sensors, a reading each every 200 ms, keyed by sensor id.
+# The demo pipeline: 10 sensors, a reading each every 200 ms, keyed by sensor id. It runs in
+# its own process group (set -m) so that stop() can end all of it.
+set -m
 (
   n=0
   while true; do
@@ -40,6 +42,7 @@ done
   done | ./build/sluice produce sensors -b "$addr" -K $'\t' --acks 1 2>/dev/null
 ) &
 feeder=$!
+set +m
 
 cat <<TXT
 

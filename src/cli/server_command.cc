@@ -127,6 +127,10 @@ int run_server(server_settings s) {
   }
 
   // Signals are taken by this thread only (sigwait); every other thread inherits the mask.
+  // A shell starts background jobs with SIGINT ignored; an ignored signal never reaches
+  // sigwait, so take the default disposition back first.
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
   sigset_t sigs;
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGINT);
