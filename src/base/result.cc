@@ -38,6 +38,30 @@ std::string_view to_string(errc code) {
       return "invalid timestamp";
     case errc::shutting_down:
       return "shutting down";
+    case errc::invalid_group_id:
+      return "invalid group id";
+    case errc::unknown_member_id:
+      return "unknown member id";
+    case errc::member_id_required:
+      return "member id required";
+    case errc::illegal_generation:
+      return "illegal generation";
+    case errc::rebalance_in_progress:
+      return "rebalance in progress";
+    case errc::inconsistent_group_protocol:
+      return "inconsistent group protocol";
+    case errc::fenced_instance_id:
+      return "fenced instance id";
+    case errc::invalid_session_timeout:
+      return "invalid session timeout";
+    case errc::group_id_not_found:
+      return "group id not found";
+    case errc::non_empty_group:
+      return "non empty group";
+    case errc::offset_metadata_too_large:
+      return "offset metadata too large";
+    case errc::group_subscribed_to_topic:
+      return "group subscribed to topic";
   }
   return "unknown error";
 }

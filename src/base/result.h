@@ -30,6 +30,19 @@ enum class errc {
   invalid_producer_epoch,  // idempotent producer: fenced by a newer epoch
   invalid_timestamp,
   shutting_down,
+  // consumer groups
+  invalid_group_id,
+  unknown_member_id,
+  member_id_required,      // first join of a dynamic member: rejoin with the id given
+  illegal_generation,
+  rebalance_in_progress,
+  inconsistent_group_protocol,
+  fenced_instance_id,      // a newer member took over this group.instance.id
+  invalid_session_timeout,
+  group_id_not_found,
+  non_empty_group,
+  offset_metadata_too_large,
+  group_subscribed_to_topic,
 };
 
 std::string_view to_string(errc code);

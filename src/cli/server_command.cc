@@ -6,6 +6,7 @@
 #include <toml++/toml.h>
 
 #include "cli/commands.h"
+#include "group/coordinator.h"
 #include "kafka/server.h"
 #include "log/log.h"
 
@@ -31,6 +32,7 @@ struct server_settings {
   int32_t max_message_bytes = 1'048'588;
   std::string timestamp_type = "CreateTime";
   std::string config_file;
+  group::coordinator_config groups;
 };
 
 bool split_host_port(const std::string& s, std::string& host, uint16_t& port) {
@@ -143,7 +145,12 @@ int run_server(server_settings s) {
     spdlog::error("cannot open the log: {}", lg.error().message);
     return 1;
   }
-  kafka::server srv(kc, **lg);
+  auto groups = group::coordinator::open(**lg, s.groups);
+  if (!groups) {
+    spdlog::error("cannot load consumer group offsets: {}", groups.error().message);
+    return 1;
+  }
+  kafka::server srv(kc, **lg, groups->get());
   if (auto r = srv.start(); !r) {
     spdlog::error("{}", r.error().message);
     return 1;
@@ -153,6 +160,7 @@ int run_server(server_settings s) {
   sigwait(&sigs, &sig);
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
   srv.stop();
+  (*groups)->stop();
   (*lg)->close();
   return 0;
 }
@@ -207,6 +215,15 @@ action add_server_command(CLI::App& app, int argc, char** argv) {
       ->capture_default_str();
   cmd->add_option("--message-timestamp-type", s->timestamp_type,
                   "Default message.timestamp.type: CreateTime or LogAppendTime")
+      ->capture_default_str();
+  cmd->add_option("--group-initial-rebalance-delay-ms", s->groups.initial_rebalance_delay_ms,
+                  "How long the first rebalance of an empty group waits for more members")
+      ->capture_default_str();
+  cmd->add_option("--group-min-session-timeout-ms", s->groups.min_session_timeout_ms,
+                  "Smallest session.timeout.ms a consumer may ask for")
+      ->capture_default_str();
+  cmd->add_option("--group-max-session-timeout-ms", s->groups.max_session_timeout_ms,
+                  "Largest session.timeout.ms a consumer may ask for")
       ->capture_default_str();
   cmd->add_option("--log-level", s->log_level, "trace, debug, info, warn, error")
       ->capture_default_str();

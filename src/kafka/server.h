@@ -16,6 +16,9 @@
 namespace sluice::log {
 class log;
 }
+namespace sluice::group {
+class coordinator;
+}
 
 namespace sluice::kafka {
 
@@ -43,7 +46,7 @@ struct server_config {
 
 class server {
  public:
-  server(server_config config, log::log& log);
+  server(server_config config, log::log& log, group::coordinator* groups = nullptr);
   ~server();  // stop()
   server(const server&) = delete;
   server& operator=(const server&) = delete;

@@ -28,6 +28,7 @@ enum class api_key : int16_t {
   create_partitions = 37,
   delete_groups = 42,
   incremental_alter_configs = 44,
+  offset_delete = 47,
 };
 
 }  // namespace sluice::kafka

@@ -33,6 +33,11 @@ class writer {
   // Length prefix of a bytes field whose `n` bytes the caller appends next.
   void bytes_len(size_t n);
   void null_bytes();
+  // A bytes field: its length prefix and content.
+  void bytes_field(bytes_view b) {
+    bytes_len(b.size());
+    out_.insert(out_.end(), b.begin(), b.end());
+  }
   void tagged_fields() {
     if (flexible_) uvarint(0);
   }

@@ -1,6 +1,7 @@
 #pragma once
 // What every handler may use: the server's configuration and the log.
 
+#include "group/coordinator.h"
 #include "kafka/server.h"
 #include "log/log.h"
 
@@ -9,6 +10,7 @@ namespace sluice::kafka {
 struct broker {
   server_config config;
   log::log& log;
+  group::coordinator* groups = nullptr;  // null: group APIs answer COORDINATOR_NOT_AVAILABLE
 
   const std::string& advertised_host() const { return config.advertised_host; }
   int32_t advertised_port() const { return config.advertised_port; }

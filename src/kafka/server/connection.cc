@@ -28,7 +28,8 @@ connection::connection(asio::ip::tcp::socket socket, broker& b)
       reader_wake_(socket_.get_executor()) {
   boost::system::error_code ec;
   auto ep = socket_.remote_endpoint(ec);
-  peer_ = ec ? "unknown peer" : ep.address().to_string() + ":" + std::to_string(ep.port());
+  host_ = ec ? "unknown" : ep.address().to_string();
+  peer_ = host_ + ":" + std::to_string(ec ? 0 : ep.port());
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   socket_.native_non_blocking(true, ec);  // sendfile must not block the event loop
 }
@@ -96,7 +97,7 @@ asio::awaitable<void> connection::read_loop() {
 
 asio::awaitable<void> connection::handle(std::shared_ptr<pending> slot, bytes frame) {
   try {
-    slot->response = co_await process_frame(b_, std::move(frame), socket_.get_executor());
+    slot->response = co_await process_frame(b_, std::move(frame), socket_.get_executor(), host_);
   } catch (const decode_error& e) {
     spdlog::warn("kafka: {}: closing connection: {}", peer_, e.what());
     close();

@@ -41,6 +41,7 @@ class connection : public std::enable_shared_from_this<connection> {
 
   boost::asio::ip::tcp::socket socket_;
   broker& b_;
+  std::string host_;
   std::string peer_;
   std::deque<std::shared_ptr<pending>> queue_;
   boost::asio::steady_timer writer_wake_;

@@ -37,6 +37,30 @@ error_code to_kafka(errc e) {
       return error_code::invalid_timestamp;
     case errc::shutting_down:
       return error_code::not_leader_or_follower;
+    case errc::invalid_group_id:
+      return error_code::invalid_group_id;
+    case errc::unknown_member_id:
+      return error_code::unknown_member_id;
+    case errc::member_id_required:
+      return error_code::member_id_required;
+    case errc::illegal_generation:
+      return error_code::illegal_generation;
+    case errc::rebalance_in_progress:
+      return error_code::rebalance_in_progress;
+    case errc::inconsistent_group_protocol:
+      return error_code::inconsistent_group_protocol;
+    case errc::fenced_instance_id:
+      return error_code::fenced_instance_id;
+    case errc::invalid_session_timeout:
+      return error_code::invalid_session_timeout;
+    case errc::group_id_not_found:
+      return error_code::group_id_not_found;
+    case errc::non_empty_group:
+      return error_code::non_empty_group;
+    case errc::offset_metadata_too_large:
+      return error_code::offset_metadata_too_large;
+    case errc::group_subscribed_to_topic:
+      return error_code::group_subscribed_to_topic;
   }
   return error_code::unknown_server_error;
 }

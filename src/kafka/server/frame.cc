@@ -23,7 +23,8 @@ bytes response::flatten() const {
 }
 
 boost::asio::awaitable<std::optional<response>> process_frame(broker& b, bytes frame,
-                                                              boost::asio::any_io_executor ex) {
+                                                              boost::asio::any_io_executor ex,
+                                                              std::string client_host) {
   reader hdr(frame);
   int16_t key = hdr.i16();
   int16_t version = hdr.i16();
@@ -65,7 +66,8 @@ boost::asio::awaitable<std::optional<response>> process_frame(broker& b, bytes f
                       std::move(client_id),
                       reader(bytes_view(frame).subspan(hdr.position()), flexible),
                       std::move(w),
-                      std::move(ex)};
+                      std::move(ex),
+                      std::move(client_host)};
   co_await spec->handle(ctx);
   if (!ctx.send_response) co_return std::nullopt;
   response r{std::move(resp), std::move(ctx.slices)};

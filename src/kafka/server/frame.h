@@ -17,6 +17,7 @@ namespace sluice::kafka {
 // Throws decode_error for a malformed request or an unsupported API or version (other than
 // ApiVersions, which gets UNSUPPORTED_VERSION as Kafka answers it).
 boost::asio::awaitable<std::optional<response>> process_frame(broker& b, bytes frame,
-                                                              boost::asio::any_io_executor ex);
+                                                              boost::asio::any_io_executor ex,
+                                                              std::string client_host);
 
 }  // namespace sluice::kafka

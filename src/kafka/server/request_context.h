@@ -23,6 +23,7 @@ struct request_context {
   reader in;
   writer out;
   boost::asio::any_io_executor executor;
+  std::string client_host;         // the peer's address
   bool send_response = true;       // cleared by acks=0 produce
   std::vector<file_slice> slices;  // record data to splice into the response (fetch)
 

@@ -23,7 +23,7 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 struct server::impl {
-  impl(server_config c, log::log& l) : b{std::move(c), l} {}
+  impl(server_config c, log::log& l, group::coordinator* g) : b{std::move(c), l, g} {}
 
   broker b;
   std::vector<std::unique_ptr<asio::io_context>> loops;
@@ -58,8 +58,8 @@ struct server::impl {
   }
 };
 
-server::server(server_config config, log::log& log)
-    : impl_(std::make_unique<impl>(std::move(config), log)) {}
+server::server(server_config config, log::log& log, group::coordinator* groups)
+    : impl_(std::make_unique<impl>(std::move(config), log, groups)) {}
 
 server::~server() {
   stop();
@@ -135,7 +135,7 @@ bytes handle_frame_for_test(const server_config& config, log::log& log, bytes fr
   // The loop lives as long as the thread: a request still waiting when the budget ends (a
   // long poll, a sync) completes in a later call instead of touching a destroyed loop.
   static thread_local asio::io_context loop(1);
-  auto b = std::make_shared<broker>(broker{config, log});
+  auto b = std::make_shared<broker>(broker{config, log, nullptr});
   if (b->config.advertised_host.empty()) b->config.advertised_host = b->config.host;
   if (b->config.advertised_port == 0) b->config.advertised_port = b->config.port;
   struct outcome {
@@ -147,7 +147,7 @@ bytes handle_frame_for_test(const server_config& config, log::log& log, bytes fr
   asio::co_spawn(
       loop,
       [b, o, f = std::move(frame)]() mutable -> asio::awaitable<void> {
-        auto r = co_await process_frame(*b, std::move(f), loop.get_executor());
+        auto r = co_await process_frame(*b, std::move(f), loop.get_executor(), "fuzz");
         if (r) o->out = r->flatten();
       },
       [o](std::exception_ptr e) {

@@ -2,17 +2,22 @@
 
 namespace sluice::kafka {
 
-// Consumer groups and transactions have no coordinator yet: every key is answered with the
-// retriable COORDINATOR_NOT_AVAILABLE, so clients wait instead of failing.
+namespace {
+constexpr int8_t k_key_group = 0;
+}
+
+// This broker coordinates every consumer group. Transactions have no coordinator yet: those
+// keys get the retriable COORDINATOR_NOT_AVAILABLE.
 boost::asio::awaitable<void> handle_find_coordinator(request_context& ctx) {
   auto& in = ctx.in;
   auto& out = ctx.out;
   std::vector<std::string> keys;
+  int8_t key_type = k_key_group;
   if (ctx.version <= 3) {
     keys.push_back(in.string());
-    if (ctx.version >= 1) in.i8();  // key_type
+    if (ctx.version >= 1) key_type = in.i8();
   } else {
-    in.i8();  // key_type
+    key_type = in.i8();
     int32_t n = in.array_len();
     for (int32_t i = 0; i < n; ++i)
       keys.push_back(in.string());
@@ -20,22 +25,29 @@ boost::asio::awaitable<void> handle_find_coordinator(request_context& ctx) {
   in.tagged_fields();
   ctx.expect_end();
 
-  const std::string msg = "consumer groups and transactions are not available yet";
+  bool available = key_type == k_key_group && ctx.b.groups != nullptr;
+  const error_code err = available ? error_code::none : error_code::coordinator_not_available;
+  const std::optional<std::string_view> msg =
+      available ? std::nullopt
+                : std::optional<std::string_view>("transactions are not available yet");
+  const int32_t node = available ? ctx.b.config.node_id : -1;
+  const std::string_view host = available ? std::string_view(ctx.b.advertised_host()) : "";
+  const int32_t port = available ? ctx.b.advertised_port() : -1;
   if (ctx.version >= 1) out.i32(0);  // throttle_time_ms
   if (ctx.version <= 3) {
-    out.i16(code(error_code::coordinator_not_available));
+    out.i16(code(err));
     if (ctx.version >= 1) out.nullable_string(msg);
-    out.i32(-1);
-    out.string("");
-    out.i32(-1);
+    out.i32(node);
+    out.string(host);
+    out.i32(port);
   } else {
     out.array_len(keys.size());
     for (const auto& k : keys) {
       out.string(k);
-      out.i32(-1);
-      out.string("");
-      out.i32(-1);
-      out.i16(code(error_code::coordinator_not_available));
+      out.i32(node);
+      out.string(host);
+      out.i32(port);
+      out.i16(code(err));
       out.nullable_string(msg);
       out.tagged_fields();
     }

@@ -35,6 +35,16 @@ boost::asio::awaitable<void> handle_create_partitions(request_context& ctx);
 boost::asio::awaitable<void> handle_describe_configs(request_context& ctx);
 boost::asio::awaitable<void> handle_init_producer_id(request_context& ctx);
 boost::asio::awaitable<void> handle_find_coordinator(request_context& ctx);
+boost::asio::awaitable<void> handle_join_group(request_context& ctx);
+boost::asio::awaitable<void> handle_sync_group(request_context& ctx);
+boost::asio::awaitable<void> handle_heartbeat(request_context& ctx);
+boost::asio::awaitable<void> handle_leave_group(request_context& ctx);
+boost::asio::awaitable<void> handle_offset_commit(request_context& ctx);
+boost::asio::awaitable<void> handle_offset_fetch(request_context& ctx);
+boost::asio::awaitable<void> handle_list_groups(request_context& ctx);
+boost::asio::awaitable<void> handle_describe_groups(request_context& ctx);
+boost::asio::awaitable<void> handle_delete_groups(request_context& ctx);
+boost::asio::awaitable<void> handle_offset_delete(request_context& ctx);
 
 // The ApiVersions body for an unsupported ApiVersions version: v0 layout, UNSUPPORTED_VERSION.
 void write_api_versions_fallback(writer& out);

@@ -1,0 +1,134 @@
+#include "log/records.h"
+
+#include "base/crc32c.h"
+#include "log/record_batch.h"
+#include "log/segment_format.h"
+
+namespace sluice::log {
+
+namespace {
+
+void put_varint(bytes& out, int64_t v) {
+  uint64_t z = (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+  while (z >= 0x80) {
+    out.push_back(static_cast<uint8_t>(z | 0x80));
+    z >>= 7;
+  }
+  out.push_back(static_cast<uint8_t>(z));
+}
+
+class cursor {
+ public:
+  cursor(const uint8_t* p, const uint8_t* end) : p_(p), end_(end) {}
+  bool varint(int64_t& out) {
+    uint64_t z = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (p_ >= end_) return false;
+      uint8_t b = *p_++;
+      z |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if (!(b & 0x80)) {
+        out = static_cast<int64_t>(z >> 1) ^ -static_cast<int64_t>(z & 1);
+        return true;
+      }
+    }
+    return false;
+  }
+  bool bytes_field(std::optional<bytes_view>& out) {
+    int64_t len;
+    if (!varint(len)) return false;
+    if (len < 0) {
+      out.reset();
+      return true;
+    }
+    if (len > end_ - p_) return false;
+    out = bytes_view(p_, static_cast<size_t>(len));
+    p_ += len;
+    return true;
+  }
+  bool skip(size_t n) {
+    if (n > static_cast<size_t>(end_ - p_)) return false;
+    p_ += n;
+    return true;
+  }
+  const uint8_t* pos() const { return p_; }
+
+ private:
+  const uint8_t* p_;
+  const uint8_t* end_;
+};
+
+}  // namespace
+
+result<void> for_each_record(bytes_view batch, const std::function<void(const record_view&)>& fn) {
+  if (batch.size() < format::k_batch_header_size)
+    return make_error(errc::corrupt_batch, "batch shorter than its header");
+  auto h = parse_batch_header(batch.data());
+  if (h.size_bytes() > batch.size()) return make_error(errc::corrupt_batch, "truncated batch");
+  if (h.compression() != codec::none)
+    return make_error(errc::invalid_record, "compressed batches are not decoded here");
+  cursor c(batch.data() + format::k_batch_header_size, batch.data() + h.size_bytes());
+  auto bad = [] { return make_error(errc::corrupt_batch, "malformed record"); };
+  for (int32_t i = 0; i < h.record_count; ++i) {
+    int64_t len, ts_delta, off_delta, headers;
+    if (!c.varint(len) || len < 0) return bad();
+    const uint8_t* record_end = c.pos() + len;
+    if (!c.skip(1) || !c.varint(ts_delta) || !c.varint(off_delta)) return bad();
+    record_view r;
+    r.offset = h.base_offset + off_delta;
+    r.timestamp = h.log_append_time() ? h.max_timestamp : h.base_timestamp + ts_delta;
+    if (!c.bytes_field(r.key) || !c.bytes_field(r.value) || !c.varint(headers)) return bad();
+    if (c.pos() > record_end) return bad();
+    if (!c.skip(static_cast<size_t>(record_end - c.pos()))) return bad();  // headers
+    fn(r);
+  }
+  return {};
+}
+
+void batch_builder::add(std::optional<bytes_view> key, std::optional<bytes_view> value,
+                        int64_t timestamp) {
+  if (count_ == 0) first_ts_ = max_ts_ = timestamp;
+  max_ts_ = std::max(max_ts_, timestamp);
+  bytes r;
+  r.push_back(0);  // attributes
+  put_varint(r, timestamp - first_ts_);
+  put_varint(r, count_);
+  if (key) {
+    put_varint(r, static_cast<int64_t>(key->size()));
+    r.insert(r.end(), key->begin(), key->end());
+  } else {
+    put_varint(r, -1);
+  }
+  if (value) {
+    put_varint(r, static_cast<int64_t>(value->size()));
+    r.insert(r.end(), value->begin(), value->end());
+  } else {
+    put_varint(r, -1);
+  }
+  put_varint(r, 0);  // no headers
+  put_varint(records_, static_cast<int64_t>(r.size()));
+  records_.insert(records_.end(), r.begin(), r.end());
+  ++count_;
+}
+
+bytes batch_builder::build() const {
+  using namespace format;
+  bytes b(k_batch_header_size + records_.size());
+  std::copy(records_.begin(), records_.end(), b.begin() + k_batch_header_size);
+  store_be64(&b[k_base_offset_at], 0);
+  store_be32(&b[k_batch_length_at], static_cast<uint32_t>(b.size() - k_batch_length_prefix));
+  store_be32(&b[k_leader_epoch_at], 0);
+  b[k_magic_at] = 2;
+  store_be16(&b[k_attributes_at], 0);
+  store_be32(&b[k_last_offset_delta_at], static_cast<uint32_t>(count_ - 1));
+  store_be64(&b[k_base_timestamp_at], static_cast<uint64_t>(first_ts_));
+  store_be64(&b[k_max_timestamp_at], static_cast<uint64_t>(max_ts_));
+  store_be64(&b[k_producer_id_at], static_cast<uint64_t>(-1));
+  store_be16(&b[k_producer_epoch_at], static_cast<uint16_t>(-1));
+  store_be32(&b[k_base_sequence_at], static_cast<uint32_t>(-1));
+  store_be32(&b[k_record_count_at], static_cast<uint32_t>(count_));
+  store_be32(&b[k_crc_offset],
+             crc32c(b.data() + k_crc_covered_from, b.size() - k_crc_covered_from));
+  return b;
+}
+
+}  // namespace sluice::log

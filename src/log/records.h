@@ -1,0 +1,45 @@
+#pragma once
+// Records inside an uncompressed record batch v2: encoding (for sluice's own internal
+// topics) and decoding. Layout of one record (varints are zig-zag, as Kafka's):
+//   varint length, i8 attributes, varlong timestamp delta, varint offset delta,
+//   varint key length (-1: null), key, varint value length (-1: null), value,
+//   varint header count, headers (varint key length, key, varint value length, value)
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/result.h"
+
+namespace sluice::log {
+
+struct record_view {
+  int64_t offset = 0;
+  int64_t timestamp = 0;
+  std::optional<bytes_view> key;
+  std::optional<bytes_view> value;  // nullopt: a tombstone
+};
+
+// Calls `fn` for every record of the batch at the front of `batch`, in order. Errors:
+// corrupt_batch for malformed records, invalid_record for a compressed batch (not decoded
+// here yet).
+result<void> for_each_record(bytes_view batch, const std::function<void(const record_view&)>& fn);
+
+// Builds one uncompressed batch (base offset 0, CreateTime, no producer id).
+class batch_builder {
+ public:
+  void add(std::optional<bytes_view> key, std::optional<bytes_view> value, int64_t timestamp);
+  bool empty() const { return count_ == 0; }
+  bytes build() const;
+
+ private:
+  bytes records_;
+  int32_t count_ = 0;
+  int64_t first_ts_ = 0;
+  int64_t max_ts_ = 0;
+};
+
+}  // namespace sluice::log
