@@ -33,11 +33,11 @@ enum class errc {
   // consumer groups
   invalid_group_id,
   unknown_member_id,
-  member_id_required,      // first join of a dynamic member: rejoin with the id given
+  member_id_required,  // first join of a dynamic member: rejoin with the id given
   illegal_generation,
   rebalance_in_progress,
   inconsistent_group_protocol,
-  fenced_instance_id,      // a newer member took over this group.instance.id
+  fenced_instance_id,  // a newer member took over this group.instance.id
   invalid_session_timeout,
   group_id_not_found,
   non_empty_group,
