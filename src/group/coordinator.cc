@@ -493,9 +493,19 @@ void coordinator::join(join_request r, std::function<void(join_result)> done) {
           fill(m);
           g.instances[*r.who.instance_id] = id;
           g.members.emplace(id, std::move(m));
-          if (g.state == group_state::stable && unchanged && !was_leader) {
-            // No rebalance: the member syncs and gets the assignment it had.
+          if (g.state == group_state::stable && unchanged &&
+              (!was_leader || r.supports_skip_assignment)) {
+            // No rebalance: the member syncs and gets the assignment it had. A leader learns
+            // the members but is told not to assign again.
             auto res = im.current_state(g, id);
+            if (was_leader) {
+              res.skip_assignment = true;
+              for (const auto& mid : g.order) {
+                const auto& mm = g.members.at(mid);
+                const bytes* md = mm.metadata_for(g.protocol);
+                res.members.push_back({mid, mm.instance_id, md ? *md : bytes{}});
+              }
+            }
             out.push_back([done, res] { done(res); });
             proceed = false;
           }

@@ -60,7 +60,8 @@ struct join_request {
   int32_t rebalance_timeout_ms = 0;
   std::string protocol_type;
   std::vector<protocol> protocols;
-  bool require_known_member_id = false;  // JoinGroup v4+
+  bool require_known_member_id = false;   // JoinGroup v4+
+  bool supports_skip_assignment = false;  // JoinGroup v9+ (KIP-814)
 };
 
 struct join_member {
@@ -77,6 +78,9 @@ struct join_result {
   std::string leader;
   std::string member_id;
   std::vector<join_member> members;  // filled for the leader only
+  // A static leader that rejoined a stable group: it gets the members but must not compute a
+  // new assignment (only with supports_skip_assignment; otherwise the group rebalances).
+  bool skip_assignment = false;
 };
 
 struct sync_request {

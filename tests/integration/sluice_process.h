@@ -70,7 +70,7 @@ class sluice_process {
     if (!bin) throw std::runtime_error("SLUICE_BIN is not set");
     std::vector<std::string> args = {bin,           "server",       "--data-dir",
                                      dir_.string(), "--kafka-addr", brokers(),
-                                     "--log-level", "warn"};
+                                     "--log-level", log_level()};
     args.insert(args.end(), extra_.begin(), extra_.end());
     pid_ = ::fork();
     if (pid_ == 0) {
@@ -103,6 +103,12 @@ class sluice_process {
     ::waitpid(pid_, &status, 0);
     pid_ = -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  }
+
+  // SLUICE_TEST_LOG_LEVEL=info shows the server's log while debugging a test.
+  static std::string log_level() {
+    const char* l = std::getenv("SLUICE_TEST_LOG_LEVEL");
+    return l ? l : "warn";
   }
 
   void restart() {

@@ -29,6 +29,7 @@ boost::asio::awaitable<void> handle_join_group(request_context& ctx) {
   r.client_id = ctx.client_id;
   r.client_host = ctx.client_host;
   r.require_known_member_id = v >= 4;
+  r.supports_skip_assignment = v >= 9;
 
   group::join_result res;
   if (!ctx.b.groups) {
@@ -54,7 +55,7 @@ boost::asio::awaitable<void> handle_join_group(request_context& ctx) {
     out.string(res.protocol_name);
   }
   out.string(res.leader);
-  if (v >= 9) out.boolean(false);  // skip_assignment
+  if (v >= 9) out.boolean(res.skip_assignment);
   out.string(res.member_id);
   out.array_len(res.members.size());
   for (const auto& m : res.members) {

@@ -22,7 +22,7 @@ void write_topic(request_context& ctx, error_code err, std::optional<std::string
     out.string(name.value_or(""));
   }
   if (ctx.version >= 10) out.write_uuid(t ? t->id() : id);
-  if (ctx.version >= 1) out.boolean(false);  // is_internal
+  if (ctx.version >= 1) out.boolean(name && name->starts_with("__"));  // is_internal
   int32_t n = t ? t->partition_count() : 0;
   out.array_len(static_cast<size_t>(n));
   for (int32_t p = 0; p < n; ++p) {
