@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
       sluice::cli::add_topic_command(app),
       sluice::cli::add_produce_command(app),
       sluice::cli::add_consume_command(app),
+      sluice::cli::add_group_command(app),
   };
   CLI11_PARSE(app, argc, argv);
   for (auto& a : actions) {

@@ -13,5 +13,6 @@ action add_server_command(CLI::App& app, int argc, char** argv);
 action add_topic_command(CLI::App& app);
 action add_produce_command(CLI::App& app);
 action add_consume_command(CLI::App& app);
+action add_group_command(CLI::App& app);
 
 }  // namespace sluice::cli

@@ -9,28 +9,6 @@ namespace sluice::cli {
 
 namespace {
 
-struct admin_queue {
-  rd_kafka_queue_t* q;
-  explicit admin_queue(rd_kafka_t* rk) : q(rd_kafka_queue_new(rk)) {}
-  ~admin_queue() { rd_kafka_queue_destroy(q); }
-  // Waits for the admin result event of `type`; throws on timeout.
-  rd_kafka_event_t* wait(rd_kafka_event_type_t type, int timeout_ms) {
-    rd_kafka_event_t* ev = rd_kafka_queue_poll(q, timeout_ms);
-    if (!ev) throw client_error("timed out waiting for the broker");
-    if (rd_kafka_event_type(ev) != type) {
-      std::string msg = rd_kafka_event_error_string(ev) ? rd_kafka_event_error_string(ev) : "";
-      rd_kafka_event_destroy(ev);
-      throw client_error("unexpected admin event: " + msg);
-    }
-    if (rd_kafka_event_error(ev)) {
-      std::string msg = rd_kafka_event_error_string(ev);
-      rd_kafka_event_destroy(ev);
-      throw client_error(msg);
-    }
-    return ev;
-  }
-};
-
 int check_topic_results(const rd_kafka_topic_result_t** res, size_t n, const char* verb) {
   int rc = 0;
   for (size_t i = 0; i < n; ++i) {

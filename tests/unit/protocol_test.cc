@@ -131,13 +131,11 @@ TEST_F(ProtocolTest, TruncatedAndHostileRequestsAreDecodeErrors) {
   EXPECT_THROW(send(request(3, 1, false, [](writer& w) { w.i32(1 << 30); })), decode_error);
   // Metadata v4 that ends before allow_auto_topic_creation.
   EXPECT_THROW(send(request(3, 4, false, [](writer& w) { w.i32(0); })), decode_error);
-  // Trailing garbage.
-  EXPECT_THROW(send(request(3, 1, false,
-                            [](writer& w) {
-                              w.i32(0);
-                              w.i32(7);
-                            })),
-               decode_error);
+  // Trailing bytes are tolerated (Kafka does; some clients send them).
+  EXPECT_NO_THROW(send(request(3, 1, false, [](writer& w) {
+    w.i32(0);
+    w.i32(7);
+  })));
   // A header that ends inside the client id.
   bytes short_header = {0, 3, 0, 1, 0, 0, 0, 1, 0, 9, 'a'};
   EXPECT_THROW(send(short_header), decode_error);

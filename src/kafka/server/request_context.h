@@ -2,8 +2,10 @@
 // One request being handled: its header, a reader over its body and a writer for the
 // response body (the response header is already written by the connection).
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+
 #include <string>
 
 #include "kafka/protocol/api_keys.h"
@@ -33,10 +35,12 @@ struct request_context {
     if (data.len > 0) slices.push_back({out.size(), std::move(data)});
   }
 
-  // Throws decode_error if the request has bytes left over (a sign of a version mismatch).
+  // Bytes left after a fully decoded request are tolerated, as Kafka tolerates them:
+  // librdkafka 2.0 sends an extra empty tag section in ListGroups and DescribeGroups.
   void expect_end() const {
     if (in.remaining() != 0)
-      throw decode_error(std::to_string(in.remaining()) + " unexpected bytes after the request");
+      spdlog::debug("kafka: {} bytes after a request of API {} v{} from {} ignored", in.remaining(),
+                    static_cast<int>(key), version, client_id);
   }
 };
 
