@@ -1,6 +1,7 @@
 // `sluice topic create|list|describe|delete`: topic administration over the Kafka protocol.
 
 #include <cstdio>
+#include <map>
 
 #include "cli/commands.h"
 #include "cli/kafka_client.h"
@@ -28,6 +29,7 @@ struct topic_options {
   std::string name;
   int partitions = 1;
   std::vector<std::string> configs;
+  std::vector<std::string> delete_configs;
   int timeout_ms = 10000;
 };
 
@@ -116,6 +118,67 @@ int describe(const topic_options& o) {
   return 0;
 }
 
+// The topic's configs set on the topic itself (not defaults).
+std::map<std::string, std::string> overrides(rd_kafka_t* rk, const topic_options& o) {
+  rd_kafka_ConfigResource_t* res =
+      rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, o.name.c_str());
+  admin_queue q(rk);
+  rd_kafka_DescribeConfigs(rk, &res, 1, nullptr, q.q);
+  rd_kafka_ConfigResource_destroy(res);
+  auto* ev = q.wait(RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT, o.timeout_ms);
+  size_t n = 0;
+  auto** rs =
+      rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &n);
+  std::map<std::string, std::string> out;
+  std::string error;
+  for (size_t i = 0; i < n; ++i) {
+    if (rd_kafka_ConfigResource_error(rs[i])) error = rd_kafka_ConfigResource_error_string(rs[i]);
+    size_t nc = 0;
+    auto** entries = rd_kafka_ConfigResource_configs(rs[i], &nc);
+    for (size_t k = 0; k < nc; ++k) {
+      if (rd_kafka_ConfigEntry_source(entries[k]) != RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG)
+        continue;
+      const char* v = rd_kafka_ConfigEntry_value(entries[k]);
+      out[rd_kafka_ConfigEntry_name(entries[k])] = v ? v : "";
+    }
+  }
+  rd_kafka_event_destroy(ev);
+  if (!error.empty()) throw client_error(error);
+  return out;
+}
+
+// AlterConfigs replaces every override, so the current ones are read and merged first.
+int alter(const topic_options& o) {
+  auto rk = make_client(RD_KAFKA_PRODUCER, o.brokers, {});
+  auto merged = overrides(rk.get(), o);
+  for (const auto& kv : o.configs) {
+    auto [k, v] = split_property(kv);
+    merged[k] = v;
+  }
+  for (const auto& k : o.delete_configs)
+    merged.erase(k);
+  rd_kafka_ConfigResource_t* res =
+      rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, o.name.c_str());
+  for (const auto& [k, v] : merged)
+    rd_kafka_ConfigResource_set_config(res, k.c_str(), v.c_str());
+  admin_queue q(rk.get());
+  rd_kafka_AlterConfigs(rk.get(), &res, 1, nullptr, q.q);
+  rd_kafka_ConfigResource_destroy(res);
+  auto* ev = q.wait(RD_KAFKA_EVENT_ALTERCONFIGS_RESULT, o.timeout_ms);
+  size_t n = 0;
+  auto** rs = rd_kafka_AlterConfigs_result_resources(rd_kafka_event_AlterConfigs_result(ev), &n);
+  int rc = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (rd_kafka_ConfigResource_error(rs[i])) {
+      std::fprintf(stderr, "error: %s\n", rd_kafka_ConfigResource_error_string(rs[i]));
+      rc = 1;
+    }
+  }
+  rd_kafka_event_destroy(ev);
+  if (rc == 0) std::printf("altered %s\n", o.name.c_str());
+  return rc;
+}
+
 }  // namespace
 
 action add_topic_command(CLI::App& app) {
@@ -130,6 +193,11 @@ action add_topic_command(CLI::App& app) {
   c->add_option("name", o->name, "Topic name")->required();
   c->add_option("--partitions,-p", o->partitions, "Partition count")->capture_default_str();
   c->add_option("--config,-c", o->configs, "Topic config key=value (repeatable)");
+  auto* alt = cmd->add_subcommand("alter", "Change a topic's configs");
+  brokers(alt);
+  alt->add_option("name", o->name, "Topic name")->required();
+  alt->add_option("--config,-c", o->configs, "Set key=value (repeatable)");
+  alt->add_option("--delete-config", o->delete_configs, "Back to the default (repeatable)");
   auto* l = cmd->add_subcommand("list", "List topics");
   brokers(l);
   auto* d = cmd->add_subcommand("describe", "Partitions, offsets and configs of a topic");
@@ -142,6 +210,7 @@ action add_topic_command(CLI::App& app) {
     if (!cmd->parsed()) return -1;
     try {
       if (c->parsed()) return create(*o);
+      if (alt->parsed()) return alter(*o);
       if (l->parsed()) return list(*o);
       if (d->parsed()) return describe(*o);
       if (del->parsed()) return remove(*o);

@@ -88,6 +88,16 @@ kcat -b "$brokers" -G kcat-group kcat-none -X auto.offset.reset=earliest -e -q -
 printf 'late-1\nlate-2\n' > "$work/group-2-expected.txt"
 check "kcat -G resumes from committed offsets" "$work/group-2-expected.txt" "$work/group-2.txt"
 
+# Topic configs change at runtime (AlterConfigs through the CLI), and bad ones are refused.
+"$sluice" topic alter kcat-keys -b "$brokers" -c retention.ms=3600000 -c max.message.bytes=5000 >/dev/null
+"$sluice" topic describe kcat-keys -b "$brokers" | grep '(set on topic)' > "$work/overrides.txt"
+printf '  max.message.bytes=5000 (set on topic)\n  retention.ms=3600000 (set on topic)\n' \
+  > "$work/overrides-expected.txt"
+check "alter topic configs" "$work/overrides-expected.txt" "$work/overrides.txt"
+"$sluice" topic alter kcat-keys -b "$brokers" -c retention.ms=soon 2> "$work/bad-config.txt" || true
+echo "error: invalid value 'soon' for retention.ms: not an integer" > "$work/bad-config-expected.txt"
+check "invalid config is refused with a message" "$work/bad-config-expected.txt" "$work/bad-config.txt"
+
 # Everything is still there after a restart.
 stop
 start
