@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "group/coordinator.h"
 #include "kafka/protocol/reader.h"
 #include "kafka/server.h"
 #include "log/log.h"
@@ -29,13 +30,22 @@ sluice::log::log& fuzz_log() {
   return *l;
 }
 
+sluice::group::coordinator& fuzz_groups() {
+  static std::unique_ptr<sluice::group::coordinator> g = [] {
+    auto r = sluice::group::coordinator::open(fuzz_log(), {});
+    if (!r) std::abort();
+    return std::move(*r);
+  }();
+  return *g;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const sluice::kafka::server_config config;
   try {
     sluice::kafka::handle_frame_for_test(config, fuzz_log(), sluice::bytes(data, data + size),
-                                         /*budget_ms=*/2);
+                                         /*budget_ms=*/2, &fuzz_groups());
   } catch (const sluice::kafka::decode_error&) {
   }
   return 0;

@@ -70,6 +70,6 @@ class server {
 // protocol tests. REQUIRES: `log` outlives later calls on this thread when a request may
 // still be waiting at the end of its budget.
 bytes handle_frame_for_test(const server_config& config, log::log& log, bytes frame,
-                            int budget_ms = 50);
+                            int budget_ms = 50, group::coordinator* groups = nullptr);
 
 }  // namespace sluice::kafka

@@ -130,12 +130,12 @@ void server::stop() {
   // to them until the log is closed.
 }
 
-bytes handle_frame_for_test(const server_config& config, log::log& log, bytes frame,
-                            int budget_ms) {
+bytes handle_frame_for_test(const server_config& config, log::log& log, bytes frame, int budget_ms,
+                            group::coordinator* groups) {
   // The loop lives as long as the thread: a request still waiting when the budget ends (a
   // long poll, a sync) completes in a later call instead of touching a destroyed loop.
   static thread_local asio::io_context loop(1);
-  auto b = std::make_shared<broker>(broker{config, log, nullptr});
+  auto b = std::make_shared<broker>(broker{config, log, groups});
   if (b->config.advertised_host.empty()) b->config.advertised_host = b->config.host;
   if (b->config.advertised_port == 0) b->config.advertised_port = b->config.port;
   struct outcome {
