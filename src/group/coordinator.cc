@@ -146,30 +146,48 @@ struct coordinator::impl {
     return false;
   }
 
-  void add_member(group_t& g, member m) {
-    if (g.members.empty()) g.protocol_type = m.protocols.empty() ? "" : g.protocol_type;
+  void add_member(group_t& g, member m, const std::string& protocol_type) {
+    if (g.members.empty()) g.protocol_type = protocol_type;
     if (m.instance_id) g.instances[*m.instance_id] = m.id;
     g.order.push_back(m.id);
     g.members.emplace(m.id, std::move(m));
+  }
+
+  // Answers a member's waiting JoinGroup and SyncGroup with `e`.
+  static void fail_pending(member& m, errc e, deferred& out) {
+    if (m.pending_join)
+      out.push_back([f = std::move(m.pending_join), e, id = m.id] {
+        join_result r;
+        r.error = e;
+        r.member_id = id;
+        f(r);
+      });
+    if (m.pending_sync)
+      out.push_back([f = std::move(m.pending_sync), e] {
+        sync_result r;
+        r.error = e;
+        f(r);
+      });
+    m.pending_join = nullptr;
+    m.pending_sync = nullptr;
+  }
+
+  // Every member with its metadata for the group's protocol, in joining order.
+  static std::vector<join_member> member_list(const group_t& g) {
+    std::vector<join_member> out;
+    for (const auto& id : g.order) {
+      const auto& m = g.members.at(id);
+      const bytes* md = m.metadata_for(g.protocol);
+      out.push_back({id, m.instance_id, md ? *md : bytes{}});
+    }
+    return out;
   }
 
   void remove_member(group_t& g, const std::string& id, deferred& out) {
     auto it = g.members.find(id);
     if (it == g.members.end()) return;
     member& m = it->second;
-    if (m.pending_join)
-      out.push_back([f = std::move(m.pending_join), id] {
-        join_result r;
-        r.error = errc::unknown_member_id;
-        r.member_id = id;
-        f(r);
-      });
-    if (m.pending_sync)
-      out.push_back([f = std::move(m.pending_sync)] {
-        sync_result r;
-        r.error = errc::unknown_member_id;
-        f(r);
-      });
+    fail_pending(m, errc::unknown_member_id, out);
     if (m.instance_id) {
       auto inst = g.instances.find(*m.instance_id);
       if (inst != g.instances.end() && inst->second == id) g.instances.erase(inst);
@@ -247,12 +265,7 @@ struct coordinator::impl {
     if (g.leader.empty() || !g.members.contains(g.leader)) g.leader = g.order.front();
     g.state = group_state::completing_rebalance;
     auto now = clock_type::now();
-    std::vector<join_member> all_members;
-    for (const auto& id : g.order) {
-      const auto& m = g.members.at(id);
-      const bytes* md = m.metadata_for(g.protocol);
-      all_members.push_back({id, m.instance_id, md ? *md : bytes{}});
-    }
+    auto all_members = member_list(g);
     for (auto& [id, m] : g.members) {
       join_result r;
       r.generation = g.generation;
@@ -272,8 +285,6 @@ struct coordinator::impl {
   void members_changed(group_t& g, deferred& out) {
     if (g.members.empty()) {
       if (g.state != group_state::empty) {
-        for (auto& [id, m] : g.members)
-          (void)m;
         ++g.generation;
         g.state = group_state::empty;
         g.protocol.clear();
@@ -469,21 +480,7 @@ void coordinator::join(join_request r, std::function<void(join_result)> done) {
           // whoever still holds the old id is fenced.
           std::string old_id = known->second;
           member m = std::move(g.members.at(old_id));
-          if (m.pending_join)
-            out.push_back([f = std::move(m.pending_join), old_id] {
-              join_result res;
-              res.error = errc::fenced_instance_id;
-              res.member_id = old_id;
-              f(res);
-            });
-          if (m.pending_sync)
-            out.push_back([f = std::move(m.pending_sync)] {
-              sync_result res;
-              res.error = errc::fenced_instance_id;
-              f(res);
-            });
-          m.pending_join = nullptr;
-          m.pending_sync = nullptr;
+          impl::fail_pending(m, errc::fenced_instance_id, out);
           bool unchanged = same_protocols(m.protocols, r.protocols);
           g.members.erase(old_id);
           std::replace(g.order.begin(), g.order.end(), old_id, id);
@@ -500,11 +497,7 @@ void coordinator::join(join_request r, std::function<void(join_result)> done) {
             auto res = im.current_state(g, id);
             if (was_leader) {
               res.skip_assignment = true;
-              for (const auto& mid : g.order) {
-                const auto& mm = g.members.at(mid);
-                const bytes* md = mm.metadata_for(g.protocol);
-                res.members.push_back({mid, mm.instance_id, md ? *md : bytes{}});
-              }
+              res.members = impl::member_list(g);
             }
             out.push_back([done, res] { done(res); });
             proceed = false;
@@ -518,8 +511,7 @@ void coordinator::join(join_request r, std::function<void(join_result)> done) {
           m.id = id;
           m.instance_id = r.who.instance_id;
           fill(m);
-          if (g.members.empty()) g.protocol_type = r.protocol_type;
-          im.add_member(g, std::move(m));
+          im.add_member(g, std::move(m), r.protocol_type);
         }
       } else {
         auto inst = r.who.instance_id ? g.instances.find(*r.who.instance_id) : g.instances.end();
@@ -540,8 +532,7 @@ void coordinator::join(join_request r, std::function<void(join_result)> done) {
           m.id = id;
           m.instance_id = r.who.instance_id;
           fill(m);
-          if (g.members.empty()) g.protocol_type = r.protocol_type;
-          im.add_member(g, std::move(m));
+          im.add_member(g, std::move(m), r.protocol_type);
         } else {
           fail(errc::unknown_member_id, id);
           proceed = false;
@@ -767,7 +758,7 @@ void coordinator::commit(commit_request r, std::function<void(errc, partition_er
 }
 
 std::vector<std::pair<topic_partition, committed_offset>> coordinator::fetch(
-    const std::string& group_id, const std::optional<std::vector<topic_partition>>& which) {
+    const std::string& group_id, const std::optional<std::vector<topic_partition>>& which) const {
   auto& im = *impl_;
   std::lock_guard lk(im.mu);
   std::vector<std::pair<topic_partition, committed_offset>> out;
@@ -890,7 +881,7 @@ partition_errors coordinator::delete_offsets(const std::string& group_id,
 }
 
 std::vector<partition_lag> coordinator::lag(const std::string& group_id) const {
-  auto offsets = const_cast<coordinator*>(this)->fetch(group_id, std::nullopt);
+  auto offsets = fetch(group_id, std::nullopt);
   std::vector<partition_lag> out;
   for (const auto& [tp, o] : offsets) {
     partition_lag l;

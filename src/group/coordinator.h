@@ -171,7 +171,7 @@ class coordinator {
   void commit(commit_request r, std::function<void(errc group_error, partition_errors)> done);
   // Committed offsets of the group: all of them, or those in `which` (offset -1 when none).
   std::vector<std::pair<topic_partition, committed_offset>> fetch(
-      const std::string& group_id, const std::optional<std::vector<topic_partition>>& which);
+      const std::string& group_id, const std::optional<std::vector<topic_partition>>& which) const;
   std::vector<group_overview> list() const;
   group_description describe(const std::string& group_id) const;
   // errc::group_id_not_found, errc::non_empty_group. Waits for the tombstones to be on disk.

@@ -28,6 +28,10 @@ class writer {
 
   void string(std::string_view s);
   void nullable_string(std::optional<std::string_view> s);
+  // A nullable string that is null when `s` is empty (error messages, optional names).
+  void string_or_null(std::string_view s) {
+    nullable_string(s.empty() ? std::nullopt : std::optional<std::string_view>(s));
+  }
   void array_len(size_t n);
   void null_array();
   // Length prefix of a bytes field whose `n` bytes the caller appends next.

@@ -91,7 +91,7 @@ boost::asio::awaitable<void> handle(request_context& ctx, bool incremental) {
   for (const auto& r : resources) {
     auto [err, message] = apply(ctx, r, incremental, validate_only);
     out.i16(code(err));
-    out.nullable_string(message.empty() ? std::nullopt : std::optional<std::string_view>(message));
+    out.string_or_null(message);
     out.i8(r.type);
     out.string(r.name);
     out.tagged_fields();

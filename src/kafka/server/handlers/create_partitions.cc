@@ -50,7 +50,7 @@ boost::asio::awaitable<void> handle_create_partitions(request_context& ctx) {
     }
     out.string(t.name);
     out.i16(code(err));
-    out.nullable_string(message.empty() ? std::nullopt : std::optional<std::string_view>(message));
+    out.string_or_null(message);
     out.tagged_fields();
   }
   out.tagged_fields();

@@ -98,9 +98,7 @@ boost::asio::awaitable<void> handle_create_topics(request_context& ctx) {
     out.string(t.name);
     if (v >= 7) out.write_uuid(created ? created->id() : uuid{});
     out.i16(code(err));
-    if (v >= 1)
-      out.nullable_string(message.empty() ? std::nullopt
-                                          : std::optional<std::string_view>(message));
+    if (v >= 1) out.string_or_null(message);
     if (v >= 5) {
       out.i32(err == error_code::none ? count : -1);
       out.i16(err == error_code::none ? 1 : -1);

@@ -55,9 +55,7 @@ boost::asio::awaitable<void> handle_delete_topics(request_context& ctx) {
       out.string(t.name.value_or(""));
     }
     out.i16(code(err));
-    if (v >= 5)
-      out.nullable_string(message.empty() ? std::nullopt
-                                          : std::optional<std::string_view>(message));
+    if (v >= 5) out.string_or_null(message);
     out.tagged_fields();
   }
   out.tagged_fields();

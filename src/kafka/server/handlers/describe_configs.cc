@@ -93,7 +93,7 @@ boost::asio::awaitable<void> handle_describe_configs(request_context& ctx) {
       });
     }
     out.i16(code(err));
-    out.nullable_string(message.empty() ? std::nullopt : std::optional<std::string_view>(message));
+    out.string_or_null(message);
     out.i8(r.type);
     out.string(r.name);
     out.array_len(entries.size());

@@ -45,12 +45,8 @@ boost::asio::awaitable<void> handle_join_group(request_context& ctx) {
                                                 : to_kafka(res.error)));
   out.i32(res.generation);
   if (v >= 7) {
-    out.nullable_string(res.protocol_type.empty()
-                            ? std::nullopt
-                            : std::optional<std::string_view>(res.protocol_type));
-    out.nullable_string(res.protocol_name.empty()
-                            ? std::nullopt
-                            : std::optional<std::string_view>(res.protocol_name));
+    out.string_or_null(res.protocol_type);
+    out.string_or_null(res.protocol_name);
   } else {
     out.string(res.protocol_name);
   }

@@ -142,8 +142,7 @@ boost::asio::awaitable<void> handle_produce(request_context& ctx) {
       if (ctx.version >= 5) out.i64(pr.log_start);
       if (ctx.version >= 8) {
         out.array_len(0);  // record_errors
-        out.nullable_string(pr.message.empty() ? std::nullopt
-                                               : std::optional<std::string_view>(pr.message));
+        out.string_or_null(pr.message);
       }
       out.tagged_fields();
     }

@@ -39,12 +39,8 @@ boost::asio::awaitable<void> handle_sync_group(request_context& ctx) {
   out.i16(code(res.error == errc::shutting_down ? error_code::coordinator_not_available
                                                 : to_kafka(res.error)));
   if (v >= 5) {
-    out.nullable_string(res.protocol_type.empty()
-                            ? std::nullopt
-                            : std::optional<std::string_view>(res.protocol_type));
-    out.nullable_string(res.protocol_name.empty()
-                            ? std::nullopt
-                            : std::optional<std::string_view>(res.protocol_name));
+    out.string_or_null(res.protocol_type);
+    out.string_or_null(res.protocol_name);
   }
   out.bytes_field(res.assignment);
   out.tagged_fields();
