@@ -354,11 +354,16 @@ struct coordinator::impl {
   }
 
   result<void> load() {
+    // Compacted, kept forever, small segments so that compaction reaches old commits soon.
+    const std::map<std::string, std::string> configs = {
+        {"cleanup.policy", "compact"}, {"retention.ms", "-1"}, {"segment.bytes", "16777216"}};
     auto t = log.find_topic(k_offsets_topic);
     if (!t) {
-      auto created = log.create_topic(k_offsets_topic, 1, {{"retention.ms", "-1"}});
+      auto created = log.create_topic(k_offsets_topic, 1, configs);
       if (!created && created.code() != errc::topic_exists) return created.error();
       t = log.find_topic(k_offsets_topic);
+    } else if (!t->config().compact()) {
+      if (auto r = log.set_topic_config(k_offsets_topic, configs); !r) return r;
     }
     offsets_partition = t->get(0);
     int64_t next = offsets_partition->log_start().value();

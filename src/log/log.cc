@@ -324,9 +324,13 @@ void log::retention_loop() {
     if (stopping_) break;
     lk.unlock();
     int64_t now = now_ms();
-    for (auto& t : topics())
-      for (auto& p : t->partitions())
+    for (auto& t : topics()) {
+      for (auto& p : t->partitions()) {
+        if (auto r = p->compact(now); !r)
+          spdlog::warn("log: compacting {}-{}: {}", t->name(), p->id().value(), r.error().message);
         p->enforce_retention(now);
+      }
+    }
     lk.lock();
   }
 }

@@ -62,6 +62,9 @@ result<void> partition::load(bool clean) {
   fs::create_directories(dir_, ec);
   if (ec) return make_error(errc::io_error, "create " + dir_.string() + ": " + ec.message());
 
+  // A compaction that was cut short leaves its unfinished copy behind.
+  for (const auto& e : fs::directory_iterator(dir_, ec))
+    if (e.path().extension() == ".cleaned") fs::remove(e.path(), ec);
   auto bases = offsets_with_suffix(dir_, k_log_suffix);
   int64_t rp = bases.empty() ? 0 : bases.front();
   if (auto data = read_file(dir_ / k_recovery_point_file); data && data->size() == 8)
@@ -297,8 +300,10 @@ std::shared_ptr<segment> partition::segment_for(int64_t offset) const {
   auto it = segments_.upper_bound(offset);
   if (it == segments_.begin()) return nullptr;
   --it;
-  // An offset in a gap between segments belongs to the next one.
-  while (offset >= it->second->next_offset() && std::next(it) != segments_.end())
+  // An offset in a gap (compacted away, or between segments) belongs to the next segment
+  // that holds data.
+  while ((it->second->empty() || offset >= it->second->next_offset()) &&
+         std::next(it) != segments_.end())
     ++it;
   return it->second;
 }
@@ -371,7 +376,7 @@ void partition::enforce_retention(int64_t now) {
   std::vector<std::shared_ptr<segment>> doomed;
   {
     std::lock_guard lk(mu_);
-    if (deleted_) return;
+    if (deleted_ || !config_.delete_old()) return;
     // A partition that stopped receiving data must still age out: when everything in the
     // active segment is past retention.ms, roll it so that it can be deleted (as Kafka does).
     if (config_.retention_ms >= 0 && !active_->empty() && active_->max_timestamp() >= 0 &&

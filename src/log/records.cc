@@ -70,6 +70,7 @@ result<void> for_each_record(bytes_view batch, const std::function<void(const re
   auto bad = [] { return make_error(errc::corrupt_batch, "malformed record"); };
   for (int32_t i = 0; i < h.record_count; ++i) {
     int64_t len, ts_delta, off_delta, headers;
+    const uint8_t* record_start = c.pos();
     if (!c.varint(len) || len < 0) return bad();
     const uint8_t* record_end = c.pos() + len;
     if (!c.skip(1) || !c.varint(ts_delta) || !c.varint(off_delta)) return bad();
@@ -79,6 +80,7 @@ result<void> for_each_record(bytes_view batch, const std::function<void(const re
     if (!c.bytes_field(r.key) || !c.bytes_field(r.value) || !c.varint(headers)) return bad();
     if (c.pos() > record_end) return bad();
     if (!c.skip(static_cast<size_t>(record_end - c.pos()))) return bad();  // headers
+    r.raw = bytes_view(record_start, static_cast<size_t>(record_end - record_start));
     fn(r);
   }
   return {};

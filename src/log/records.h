@@ -17,6 +17,7 @@
 namespace sluice::log {
 
 struct record_view {
+  bytes_view raw;  // the whole encoded record, its length prefix included
   int64_t offset = 0;
   int64_t timestamp = 0;
   std::optional<bytes_view> key;

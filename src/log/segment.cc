@@ -206,6 +206,7 @@ result<int64_t> segment::batch_size_at(int64_t pos) const {
 }
 
 result<int64_t> segment::position_of(int64_t offset) const {
+  if (offset <= base_) return int64_t{0};  // also an offset compacted away before the segment
   auto rel = static_cast<uint32_t>(offset - base_);
   auto it = std::upper_bound(index_.begin(), index_.end(), rel,
                              [](uint32_t r, const index_entry& e) { return r < e.rel_offset; });
@@ -254,6 +255,25 @@ result<void> segment::visit_headers(int64_t from, const batch_visitor& visit) co
     auto h = parse_batch_header(*hp);
     if (h.base_offset >= from) visit(h);
     pos += static_cast<int64_t>(h.size_bytes());
+  }
+  return {};
+}
+
+result<void> segment::for_each_batch(int64_t limit,
+                                     const std::function<void(bytes_view)>& fn) const {
+  chunk_reader rd(fd_.get(), path_, limit, 1 << 20);
+  int64_t pos = 0;
+  while (pos < limit) {
+    auto hp = rd.get(pos, k_batch_length_prefix);
+    if (!hp) return hp.error();
+    if (*hp == nullptr) break;
+    auto size = static_cast<size_t>(k_batch_length_prefix) +
+                static_cast<uint32_t>(load_be32(*hp + k_batch_length_at));
+    auto bp = rd.get(pos, size);
+    if (!bp) return bp.error();
+    if (*bp == nullptr) break;
+    fn(bytes_view(*bp, size));
+    pos += static_cast<int64_t>(size);
   }
   return {};
 }

@@ -53,7 +53,7 @@ class segment {
   result<void> append(bytes_view batch, const batch_header& h);
 
   // File position of the batch that holds `offset` (or the first batch after it).
-  // REQUIRES: base_offset() <= offset < next_offset().
+  // REQUIRES: offset < next_offset().
   result<int64_t> position_of(int64_t offset) const;
   // Size in bytes of the batch that starts at `pos`.
   result<int64_t> batch_size_at(int64_t pos) const;
@@ -61,6 +61,8 @@ class segment {
   result<std::optional<int64_t>> offset_for_time(int64_t ts) const;
   // Visits the headers of all batches from offset `from` on (used to rebuild producer state).
   result<void> visit_headers(int64_t from, const batch_visitor& visit) const;
+  // Visits every whole batch in the first `limit` bytes of the file, in order.
+  result<void> for_each_batch(int64_t limit, const std::function<void(bytes_view)>& fn) const;
 
   result<void> write_indexes() const;
   result<void> sync() const;

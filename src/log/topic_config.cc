@@ -21,8 +21,10 @@ result<int64_t> parse_int(std::string_view key, std::string_view v, int64_t min,
 }
 
 constexpr const char* k_keys[] = {
-    "cleanup.policy",  "index.interval.bytes", "max.message.bytes", "message.timestamp.type",
-    "retention.bytes", "retention.ms",         "segment.bytes",     "segment.ms",
+    "cleanup.policy",    "delete.retention.ms",    "index.interval.bytes",
+    "max.message.bytes", "message.timestamp.type", "min.compaction.lag.ms",
+    "retention.bytes",   "retention.ms",           "segment.bytes",
+    "segment.ms",
 };
 
 }  // namespace
@@ -71,10 +73,20 @@ result<void> topic_config::set(std::string_view key, std::string_view value) {
                                                   "CreateTime or LogAppendTime");
     }
   } else if (key == "cleanup.policy") {
-    if (value != "delete")
-      return make_error(errc::invalid_config, "cleanup.policy '" + std::string(value) +
-                                                  "' is not supported yet (only 'delete')");
+    if (value != "delete" && value != "compact" && value != "compact,delete" &&
+        value != "delete,compact")
+      return make_error(errc::invalid_config,
+                        "invalid value '" + std::string(value) +
+                            "' for cleanup.policy: expected delete, compact or compact,delete");
     cleanup_policy = std::string(value);
+  } else if (key == "delete.retention.ms") {
+    auto v = parse_int(key, value, 0, k_max);
+    if (!v) return v.error();
+    delete_retention_ms = *v;
+  } else if (key == "min.compaction.lag.ms") {
+    auto v = parse_int(key, value, 0, k_max);
+    if (!v) return v.error();
+    min_compaction_lag_ms = *v;
   } else {
     return make_error(errc::invalid_config, "unknown topic config '" + std::string(key) + "'");
   }
@@ -84,10 +96,12 @@ result<void> topic_config::set(std::string_view key, std::string_view value) {
 std::vector<std::pair<std::string, std::string>> topic_config::entries() const {
   return {
       {"cleanup.policy", cleanup_policy},
+      {"delete.retention.ms", std::to_string(delete_retention_ms)},
       {"index.interval.bytes", std::to_string(index_interval_bytes)},
       {"max.message.bytes", std::to_string(max_message_bytes)},
       {"message.timestamp.type",
        message_timestamp_type == timestamp_type::create_time ? "CreateTime" : "LogAppendTime"},
+      {"min.compaction.lag.ms", std::to_string(min_compaction_lag_ms)},
       {"retention.bytes", std::to_string(retention_bytes)},
       {"retention.ms", std::to_string(retention_ms)},
       {"segment.bytes", std::to_string(segment_bytes)},

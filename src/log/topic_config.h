@@ -32,8 +32,17 @@ struct topic_config {
   // message.timestamp.type: CreateTime keeps the producer's timestamps, LogAppendTime
   // replaces them with the broker's clock. Default: CreateTime.
   timestamp_type message_timestamp_type = timestamp_type::create_time;
-  // cleanup.policy: only "delete" is implemented so far. Default: delete.
+  // cleanup.policy: "delete" (retention), "compact" (keep the latest record per key), or
+  // both ("compact,delete"). Default: delete.
   std::string cleanup_policy = "delete";
+  // delete.retention.ms: how long a tombstone (null value) survives compaction, so that
+  // consumers can see the delete. Default: 86400000 (1 day).
+  int64_t delete_retention_ms = 86'400'000;
+  // min.compaction.lag.ms: records younger than this are never compacted. Default: 0.
+  int64_t min_compaction_lag_ms = 0;
+
+  bool compact() const { return cleanup_policy.find("compact") != std::string::npos; }
+  bool delete_old() const { return cleanup_policy.find("delete") != std::string::npos; }
 
   // Applies one override; errc::invalid_config names the key and the problem.
   result<void> set(std::string_view key, std::string_view value);

@@ -1,0 +1,164 @@
+// Log compaction (cleanup.policy=compact): see partition::compact in partition.h.
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <unordered_map>
+
+#include "base/crc32c.h"
+#include "base/file.h"
+#include "log/partition.h"
+#include "log/record_batch.h"
+#include "log/records.h"
+#include "log/segment.h"
+#include "log/segment_format.h"
+
+namespace sluice::log {
+
+namespace fs = std::filesystem;
+using namespace format;
+
+namespace {
+
+std::string key_of(bytes_view k) {
+  return std::string(reinterpret_cast<const char*>(k.data()), k.size());
+}
+
+// The batch with only `kept` of its records. Base offset, last offset delta, timestamps and
+// producer fields stay, so every kept record keeps its offset and timestamp.
+bytes rewrite_batch(bytes_view original, const std::vector<bytes_view>& kept) {
+  size_t records = 0;
+  for (auto r : kept)
+    records += r.size();
+  bytes b(k_batch_header_size + records);
+  std::copy(original.begin(), original.begin() + k_batch_header_size, b.begin());
+  size_t pos = k_batch_header_size;
+  for (auto r : kept) {
+    std::copy(r.begin(), r.end(), b.begin() + static_cast<long>(pos));
+    pos += r.size();
+  }
+  store_be32(&b[k_batch_length_at], static_cast<uint32_t>(b.size() - k_batch_length_prefix));
+  store_be32(&b[k_record_count_at], static_cast<uint32_t>(kept.size()));
+  store_be32(&b[k_crc_offset],
+             crc32c(b.data() + k_crc_covered_from, b.size() - k_crc_covered_from));
+  return b;
+}
+
+bool decodable(const batch_header& h) {
+  return h.compression() == codec::none && !h.control();
+}
+
+}  // namespace
+
+result<int> partition::compact(int64_t now) {
+  std::vector<std::shared_ptr<segment>> sealed;
+  std::shared_ptr<segment> active;
+  int64_t active_size = 0;
+  topic_config cfg;
+  {
+    std::lock_guard lk(mu_);
+    if (deleted_ || !config_.compact()) return 0;
+    cfg = config_;
+    for (const auto& [base, s] : segments_)
+      if (s != active_) sealed.push_back(s);
+    active = active_;
+    active_size = active_->size();
+  }
+  if (sealed.empty()) return 0;
+
+  // Pass 1: the newest offset of every key in the whole log.
+  std::unordered_map<std::string, int64_t> newest;
+  result<void> bad;
+  auto note = [&](bytes_view batch) {
+    auto h = parse_batch_header(batch.data());
+    if (!decodable(h)) return;
+    auto r = for_each_record(batch, [&](const record_view& rv) {
+      if (rv.key) newest[key_of(*rv.key)] = rv.offset;
+    });
+    if (!r) bad = r;
+  };
+  for (const auto& s : sealed)
+    if (auto r = s->for_each_batch(s->size(), note); !r) return r.error();
+  if (auto r = active->for_each_batch(active_size, note); !r) return r.error();
+  if (!bad) return bad.error();
+
+  // Pass 2: rewrite each sealed segment that loses records.
+  int rewritten = 0;
+  for (const auto& s : sealed) {
+    if (cfg.min_compaction_lag_ms > 0 && s->max_timestamp() > now - cfg.min_compaction_lag_ms)
+      break;  // this segment and every later one hold records too young to compact
+    auto tmp = segment::file_path(dir_, s->base_offset(), ".log.cleaned");
+    unique_fd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!out.valid()) return io_error("create", tmp);
+    bytes buf;
+    int64_t written = 0;
+    bool changed = false;
+    result<void> failed;
+    auto emit = [&](bytes_view b) {
+      buf.insert(buf.end(), b.begin(), b.end());
+      if (buf.size() >= (1 << 20) && failed) {
+        failed = pwrite_full(out.get(), buf.data(), buf.size(), written, tmp);
+        written += static_cast<int64_t>(buf.size());
+        buf.clear();
+      }
+    };
+    auto r = s->for_each_batch(s->size(), [&](bytes_view batch) {
+      auto h = parse_batch_header(batch.data());
+      if (!decodable(h)) return emit(batch);
+      const bool tombstones_expired = h.max_timestamp < now - cfg.delete_retention_ms;
+      std::vector<bytes_view> kept;
+      int32_t total = 0;
+      (void)for_each_record(batch, [&](const record_view& rv) {
+        ++total;
+        bool keep = !rv.key || newest[key_of(*rv.key)] == rv.offset;
+        if (keep && !rv.value && tombstones_expired) keep = false;
+        if (keep) kept.push_back(rv.raw);
+      });
+      if (static_cast<int32_t>(kept.size()) == total) return emit(batch);
+      changed = true;
+      if (!kept.empty()) emit(rewrite_batch(batch, kept));
+    });
+    if (!r) return r.error();
+    if (failed && !buf.empty())
+      failed = pwrite_full(out.get(), buf.data(), buf.size(), written, tmp);
+    if (!failed) return failed.error();
+    if (!changed) {
+      out = unique_fd();
+      std::error_code ec;
+      fs::remove(tmp, ec);
+      continue;
+    }
+    if (::fdatasync(out.get()) != 0) return io_error("fdatasync", tmp);
+    out = unique_fd();
+
+    // Swap: the cleaned file takes the segment's name; readers of the old one keep its fd.
+    std::lock_guard lk(mu_);
+    auto it = segments_.find(s->base_offset());
+    if (deleted_ || it == segments_.end() || it->second != s) {
+      std::error_code ec;
+      fs::remove(tmp, ec);
+      continue;  // deleted by retention (or the topic) meanwhile
+    }
+    auto path = segment::file_path(dir_, s->base_offset(), k_log_suffix);
+    if (::rename(tmp.c_str(), path.c_str()) != 0) return io_error("rename", tmp);
+    std::error_code ec;
+    fs::remove(segment::file_path(dir_, s->base_offset(), k_index_suffix), ec);
+    fs::remove(segment::file_path(dir_, s->base_offset(), k_time_index_suffix), ec);
+    auto fresh =
+        segment::open(dir_, s->base_offset(), static_cast<uint32_t>(config_.index_interval_bytes),
+                      segment::open_mode::trusted);
+    if (!fresh) return fresh.error();
+    if (auto w = (*fresh)->write_indexes(); !w) return w.error();
+    spdlog::debug("{}: compacted segment {}: {} -> {} bytes", dir_.string(), s->base_offset(),
+                  s->size(), (*fresh)->size());
+    it->second = std::move(*fresh);
+    dir_dirty_ = true;
+    ++rewritten;
+  }
+  return rewritten;
+}
+
+}  // namespace sluice::log
