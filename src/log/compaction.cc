@@ -1,4 +1,5 @@
-// Log compaction (cleanup.policy=compact): see partition::compact in partition.h.
+// Log compaction (cleanup.policy=compact): see partition::compact in partition.h. A rewritten
+// batch of compressed records is stored uncompressed (recompressing is a later step).
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
@@ -27,28 +28,24 @@ std::string key_of(bytes_view k) {
   return std::string(reinterpret_cast<const char*>(k.data()), k.size());
 }
 
-// The batch with only `kept` of its records. Base offset, last offset delta, timestamps and
-// producer fields stay, so every kept record keeps its offset and timestamp.
-bytes rewrite_batch(bytes_view original, const std::vector<bytes_view>& kept) {
-  size_t records = 0;
-  for (auto r : kept)
-    records += r.size();
-  bytes b(k_batch_header_size + records);
+// The batch with only the `count` records in `records` (their encoded bytes, in order).
+// Base offset, last offset delta, timestamps and producer fields stay, so every kept record
+// keeps its offset and timestamp. The result is uncompressed.
+bytes rewrite_batch(bytes_view original, const bytes& records, int32_t count) {
+  bytes b(k_batch_header_size + records.size());
   std::copy(original.begin(), original.begin() + k_batch_header_size, b.begin());
-  size_t pos = k_batch_header_size;
-  for (auto r : kept) {
-    std::copy(r.begin(), r.end(), b.begin() + static_cast<long>(pos));
-    pos += r.size();
-  }
+  std::copy(records.begin(), records.end(), b.begin() + k_batch_header_size);
   store_be32(&b[k_batch_length_at], static_cast<uint32_t>(b.size() - k_batch_length_prefix));
-  store_be32(&b[k_record_count_at], static_cast<uint32_t>(kept.size()));
+  store_be32(&b[k_record_count_at], static_cast<uint32_t>(count));
+  store_be16(&b[k_attributes_at],
+             static_cast<uint16_t>(load_be16(&b[k_attributes_at]) & ~k_codec_mask));
   store_be32(&b[k_crc_offset],
              crc32c(b.data() + k_crc_covered_from, b.size() - k_crc_covered_from));
   return b;
 }
 
 bool decodable(const batch_header& h) {
-  return h.compression() == codec::none && !h.control();
+  return !h.control();
 }
 
 }  // namespace
@@ -109,17 +106,20 @@ result<int> partition::compact(int64_t now) {
       auto h = parse_batch_header(batch.data());
       if (!decodable(h)) return emit(batch);
       const bool tombstones_expired = h.max_timestamp < now - cfg.delete_retention_ms;
-      std::vector<bytes_view> kept;
-      int32_t total = 0;
-      (void)for_each_record(batch, [&](const record_view& rv) {
+      bytes kept;
+      int32_t kept_count = 0, total = 0;
+      auto decoded = for_each_record(batch, [&](const record_view& rv) {
         ++total;
         bool keep = !rv.key || newest[key_of(*rv.key)] == rv.offset;
         if (keep && !rv.value && tombstones_expired) keep = false;
-        if (keep) kept.push_back(rv.raw);
+        if (keep) {
+          kept.insert(kept.end(), rv.raw.begin(), rv.raw.end());
+          ++kept_count;
+        }
       });
-      if (static_cast<int32_t>(kept.size()) == total) return emit(batch);
+      if (!decoded || kept_count == total) return emit(batch);  // undecodable: keep it whole
       changed = true;
-      if (!kept.empty()) emit(rewrite_batch(batch, kept));
+      if (kept_count > 0) emit(rewrite_batch(batch, kept, kept_count));
     });
     if (!r) return r.error();
     if (failed && !buf.empty())

@@ -91,10 +91,10 @@ class partition : public std::enable_shared_from_this<partition> {
   // "delete"); an expired active segment is rolled first.
   void enforce_retention(int64_t now);
   // cleanup.policy with "compact": rewrites sealed segments keeping only the newest record
-  // of each key (and tombstones younger than delete.retention.ms). Offsets never change;
-  // batches of compressed records are kept whole. Producers are not blocked: segments are
-  // rewritten aside and swapped under the lock; a reader holding the old file keeps reading
-  // it. Returns the number of segments rewritten.
+  // of each key (and tombstones younger than delete.retention.ms). Offsets never change; a
+  // compressed batch that loses records is rewritten uncompressed. Producers are not blocked:
+  // segments are rewritten aside and swapped under the lock; a reader holding the old file keeps
+  // reading it. Returns the number of segments rewritten.
   result<int> compact(int64_t now);
   // Group commit, in three steps so that the flusher can cover several partitions with one
   // sync: take what is to be synced, sync it (here or by the flusher's syncfs), then answer

@@ -1,6 +1,7 @@
 #include "log/records.h"
 
 #include "base/crc32c.h"
+#include "log/compression.h"
 #include "log/record_batch.h"
 #include "log/segment_format.h"
 
@@ -64,9 +65,17 @@ result<void> for_each_record(bytes_view batch, const std::function<void(const re
     return make_error(errc::corrupt_batch, "batch shorter than its header");
   auto h = parse_batch_header(batch.data());
   if (h.size_bytes() > batch.size()) return make_error(errc::corrupt_batch, "truncated batch");
-  if (h.compression() != codec::none)
-    return make_error(errc::invalid_record, "compressed batches are not decoded here");
-  cursor c(batch.data() + format::k_batch_header_size, batch.data() + h.size_bytes());
+  bytes inflated;  // the records of a compressed batch, alive while `fn` looks at them
+  const uint8_t* begin = batch.data() + format::k_batch_header_size;
+  const uint8_t* end = batch.data() + h.size_bytes();
+  if (h.compression() != codec::none) {
+    auto d = decompress(h.compression(), bytes_view(begin, static_cast<size_t>(end - begin)));
+    if (!d) return d.error();
+    inflated = std::move(*d);
+    begin = inflated.data();
+    end = inflated.data() + inflated.size();
+  }
+  cursor c(begin, end);
   auto bad = [] { return make_error(errc::corrupt_batch, "malformed record"); };
   for (int32_t i = 0; i < h.record_count; ++i) {
     int64_t len, ts_delta, off_delta, headers;

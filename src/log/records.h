@@ -24,9 +24,9 @@ struct record_view {
   std::optional<bytes_view> value;  // nullopt: a tombstone
 };
 
-// Calls `fn` for every record of the batch at the front of `batch`, in order. Errors:
-// corrupt_batch for malformed records, invalid_record for a compressed batch (not decoded
-// here yet).
+// Calls `fn` for every record of the batch at the front of `batch`, in order, decompressing
+// it first if needed (views passed to `fn` live only during the call). Errors: corrupt_batch
+// for malformed or undecodable records.
 result<void> for_each_record(bytes_view batch, const std::function<void(const record_view&)>& fn);
 
 // Builds one uncompressed batch (base offset 0, CreateTime, no producer id).

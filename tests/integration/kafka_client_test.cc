@@ -262,34 +262,42 @@ class CompactionTest : public ::testing::Test {
   sluice_process server_{{"--retention-check-ms", "200"}};
 };
 
-TEST_F(CompactionTest, KeyedTopicCompactsToTheLatestValuePerKey) {
-  create_topic(server_.brokers(), "latest", 1,
-               {{"cleanup.policy", "compact"}, {"segment.bytes", "4096"}});
-  std::vector<message> msgs;
-  for (int round = 0; round < 50; ++round)
-    for (int k = 0; k < 20; ++k)
-      msgs.push_back({"key-" + std::to_string(k), "round-" + std::to_string(round), ""});
-  delivery_log dl;
-  produce(server_.brokers(), "latest", msgs,
-          {{"acks", "all"}, {"compression.type", "none"}, {"linger.ms", "0"}}, dl, 0);
-  ASSERT_TRUE(dl.errors.empty());
-  std::vector<record> got;
-  for (int i = 0; i < 100; ++i) {  // the compactor runs every 200 ms
-    got = consume_all(server_.brokers(), "latest", 1);
-    if (got.size() < 200) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+TEST_F(CompactionTest, KeyedTopicCompactsToTheLatestValuePerKeyWithEveryCodec) {
+  for (const char* codec : {"none", "gzip", "snappy", "lz4", "zstd"}) {
+    std::string topic = std::string("latest-") + codec;
+    create_topic(server_.brokers(), topic, 1,
+                 {{"cleanup.policy", "compact"}, {"segment.bytes", "512"}});
+    std::vector<message> msgs;
+    for (int round = 0; round < 50; ++round)
+      for (int k = 0; k < 20; ++k)
+        msgs.push_back({"key-" + std::to_string(k), "round-" + std::to_string(round), ""});
+    delivery_log dl;
+    produce(server_.brokers(), topic, msgs,
+            {{"acks", "all"},
+             {"compression.type", codec},
+             {"linger.ms", "1"},
+             {"batch.num.messages", "40"}},
+            dl, 0);
+    ASSERT_TRUE(dl.errors.empty()) << codec;
+    std::vector<record> got;
+    for (int i = 0; i < 30; ++i) {  // the compactor runs every 200 ms
+      got = consume_all(server_.brokers(), topic, 1);
+      if (got.size() < 500) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    // Only the active segment keeps overwritten values.
+    ASSERT_LT(got.size(), 500u) << codec << ": most of the 1000 overwrites are gone";
+    std::map<std::string, std::string> last;
+    int64_t prev = -1;
+    for (const auto& r : got) {
+      EXPECT_GT(r.offset, prev) << "offset order holds";
+      prev = r.offset;
+      last[r.m.key] = r.m.value;
+    }
+    ASSERT_EQ(last.size(), 20u) << codec;
+    for (const auto& [k, v] : last)
+      EXPECT_EQ(v, "round-49") << codec << " " << k;
   }
-  EXPECT_LT(got.size(), 200u) << "most of the 1000 overwrites are gone";
-  std::map<std::string, std::string> last;
-  int64_t prev = -1;
-  for (const auto& r : got) {
-    EXPECT_GT(r.offset, prev) << "offset order holds";
-    prev = r.offset;
-    last[r.m.key] = r.m.value;
-  }
-  ASSERT_EQ(last.size(), 20u);
-  for (const auto& [k, v] : last)
-    EXPECT_EQ(v, "round-49") << k;
 }
 
 class NoAutoCreateTest : public ::testing::Test {
