@@ -472,6 +472,13 @@ void coordinator::join(join_request r, std::function<void(join_result)> done) {
         m.protocols = r.protocols;
         m.heartbeat_deadline = now + std::chrono::milliseconds(r.session_timeout_ms);
       };
+      auto admit = [&](const std::string& member_id) {
+        member m;
+        m.id = member_id;
+        m.instance_id = r.who.instance_id;
+        fill(m);
+        im.add_member(g, std::move(m), r.protocol_type);
+      };
       std::string id = r.who.member_id;
       bool proceed = true;
       if (!im.supports(g, r)) {
@@ -512,11 +519,7 @@ void coordinator::join(join_request r, std::function<void(join_result)> done) {
           fail(errc::member_id_required, id);
           proceed = false;
         } else {
-          member m;
-          m.id = id;
-          m.instance_id = r.who.instance_id;
-          fill(m);
-          im.add_member(g, std::move(m), r.protocol_type);
+          admit(id);
         }
       } else {
         auto inst = r.who.instance_id ? g.instances.find(*r.who.instance_id) : g.instances.end();
@@ -533,11 +536,7 @@ void coordinator::join(join_request r, std::function<void(join_result)> done) {
             proceed = false;
           }
         } else if (g.pending_ids.erase(id) > 0) {
-          member m;
-          m.id = id;
-          m.instance_id = r.who.instance_id;
-          fill(m);
-          im.add_member(g, std::move(m), r.protocol_type);
+          admit(id);
         } else {
           fail(errc::unknown_member_id, id);
           proceed = false;
