@@ -94,7 +94,13 @@ result<int> partition::compact(int64_t now) {
     int64_t written = 0;
     bool changed = false;
     result<void> failed;
+    // A segment never loses its last record: a consumer whose position falls in a
+    // compacted-away range must find a batch to move past it even when no data follows yet
+    // (librdkafka 2.0 cannot read the empty batches Kafka keeps for that). Compaction only
+    // promises the newest value of each key; an older one left behind is allowed.
+    bytes trailing_last;
     auto emit = [&](bytes_view b) {
+      trailing_last.clear();
       buf.insert(buf.end(), b.begin(), b.end());
       if (buf.size() >= (1 << 20) && failed) {
         failed = pwrite_full(out.get(), buf.data(), buf.size(), written, tmp);
@@ -107,9 +113,11 @@ result<int> partition::compact(int64_t now) {
       if (!decodable(h)) return emit(batch);
       const bool tombstones_expired = h.max_timestamp < now - cfg.delete_retention_ms;
       bytes kept;
+      bytes last_record;
       int32_t kept_count = 0, total = 0;
       auto decoded = for_each_record(batch, [&](const record_view& rv) {
         ++total;
+        last_record.assign(rv.raw.begin(), rv.raw.end());
         bool keep = !rv.key || newest[key_of(*rv.key)] == rv.offset;
         if (keep && !rv.value && tombstones_expired) keep = false;
         if (keep) {
@@ -119,9 +127,17 @@ result<int> partition::compact(int64_t now) {
       });
       if (!decoded || kept_count == total) return emit(batch);  // undecodable: keep it whole
       changed = true;
-      if (kept_count > 0) emit(rewrite_batch(batch, kept, kept_count));
+      if (kept_count > 0) {
+        emit(rewrite_batch(batch, kept, kept_count));
+      } else {
+        trailing_last = rewrite_batch(batch, last_record, 1);
+      }
     });
     if (!r) return r.error();
+    if (!trailing_last.empty()) {
+      auto last = std::move(trailing_last);
+      emit(last);
+    }
     if (failed && !buf.empty())
       failed = pwrite_full(out.get(), buf.data(), buf.size(), written, tmp);
     if (!failed) return failed.error();

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
 
 #include "base/clock.h"
 #include "log/flusher.h"
@@ -241,68 +242,89 @@ bytes keyed_batch(const std::string& key, std::optional<std::string> value, int6
 TEST_F(LogTest, CompactionKeepsTheNewestRecordOfEveryKey) {
   topic_config c;
   c.cleanup_policy = "compact";
-  c.segment_ms = 1;  // with the clocks passed below, every append rolls: one batch a segment
+  c.segment_bytes = 780;  // ten of these batches (77-78 bytes): one round of keys a segment
   c.index_interval_bytes = 64;
   auto p = open(c);
   int64_t t = now_ms();
   for (int round = 0; round < 20; ++round)
     for (int k = 0; k < 10; ++k) {
       auto b = keyed_batch(numbered("k", k), numbered("round-", round), t);
-      ASSERT_TRUE(p->append(b, t + 10 * (round * 10 + k + 1)).ok());
+      ASSERT_TRUE(p->append(b, t).ok());
     }
-  ASSERT_EQ(p->segment_count(), 200);
+  ASSERT_EQ(p->segment_count(), 20);
   auto before = p->read(model::offset(0), 1 << 20);  // a reader in the middle of it all
   ASSERT_TRUE(before.ok());
 
   auto n = p->compact(t + 100'000);
   ASSERT_TRUE(n.ok()) << n.error().message;
-  EXPECT_EQ(*n, 190) << "every sealed segment but the newest ten lost its record";
+  EXPECT_EQ(*n, 19) << "every sealed segment lost records";
   auto got = read_records(*p);
-  ASSERT_EQ(got.size(), 10u);
-  for (int k = 0; k < 10; ++k) {
-    EXPECT_EQ(got[static_cast<size_t>(k)].key, numbered("k", k));
-    EXPECT_EQ(got[static_cast<size_t>(k)].value, "round-19");
-    EXPECT_EQ(got[static_cast<size_t>(k)].offset, 190 + k) << "offsets never change";
+  // The active segment (round 19) is untouched; each sealed segment keeps only its last
+  // record (k9 of its round), so that no segment ends in a gap.
+  ASSERT_EQ(got.size(), 29u);
+  std::map<std::string, std::string> last;
+  int64_t prev = -1;
+  for (const auto& r : got) {
+    EXPECT_GT(r.offset, prev);
+    prev = r.offset;
+    if (r.key != "k9") {
+      EXPECT_EQ(r.value, "round-19") << r.key << " at " << r.offset;
+    }
+    last[r.key] = *r.value;
   }
+  ASSERT_EQ(last.size(), 10u);
+  for (const auto& [k, v] : last)
+    EXPECT_EQ(v, "round-19") << k;
+  EXPECT_EQ(got.front().offset, 9) << "offsets never change";
   EXPECT_EQ(p->high_watermark().value(), 200);
   EXPECT_EQ(p->log_start().value(), 0);
+  // A consumer positioned inside a compacted-away range gets a batch that moves it on.
+  auto gap = p->read(model::offset(55), 1 << 20);
+  ASSERT_TRUE(gap.ok());
+  ASSERT_GT(gap->len, 0u);
+  bytes gb(gap->len);
+  ASSERT_TRUE(gap->copy_to(gb.data()).ok());
+  EXPECT_EQ(parse_batch_header(gb.data()).base_offset, 59);
   bytes old(before->len);
   ASSERT_TRUE(before->copy_to(old.data()).ok()) << "a read taken before still reads";
-  EXPECT_TRUE(check_stored_batch(old).ok());
+  EXPECT_TRUE(
+      check_stored_batch(bytes_view(old.data(), parse_batch_header(old.data()).size_bytes())).ok());
 
   ASSERT_TRUE(p->close().ok());
   p = open(c);
-  EXPECT_EQ(read_records(*p).size(), 10u) << "the compacted segments reopen";
+  EXPECT_EQ(read_records(*p).size(), 29u) << "the compacted segments reopen";
   EXPECT_EQ(append(*p, {"after"}).base_offset.value(), 200);
 }
 
 TEST_F(LogTest, CompactionDropsOldTombstonesAndKeepsNewOnes) {
   topic_config c;
   c.cleanup_policy = "compact";
-  c.segment_ms = 1;
+  c.segment_ms = 1'000'000;
   c.delete_retention_ms = 60'000;
   auto p = open(c);
   int64_t t = now_ms();
-  int64_t clock = t;
-  auto put = [&](const std::string& k, std::optional<std::string> v, int64_t ts) {
+  auto put = [&](const std::string& k, std::optional<std::string> v, int64_t ts, int64_t clock) {
     auto b = keyed_batch(k, std::move(v), ts);
-    ASSERT_TRUE(p->append(b, clock += 10).ok());
+    ASSERT_TRUE(p->append(b, clock).ok());
   };
-  put("gone", "v1", t - 3'600'000);
-  put("kept", "v1", t);
-  put("gone", std::nullopt, t - 3'600'000);  // deleted long ago: the tombstone goes too
-  put("fresh", "v1", t);
-  put("fresh", std::nullopt, t);  // deleted just now: consumers must still see it
-  put("kept", "v2", t);
-  put("filler", "x", t);  // the active segment
+  put("gone", "v1", t - 3'600'000, t);
+  put("kept", "v1", t, t);
+  put("gone", std::nullopt, t - 3'600'000, t);  // deleted long ago: the tombstone goes too
+  put("fresh", "v1", t, t);
+  put("fresh", std::nullopt, t, t);  // deleted just now: consumers must still see it
+  put("kept", "v2", t, t);
+  put("filler", "x", t, t);
+  put("active", "y", t, t + 2'000'000);  // rolls: everything above is one sealed segment
+  ASSERT_EQ(p->segment_count(), 2);
   ASSERT_TRUE(p->compact(t).ok());
   auto got = read_records(*p);
-  ASSERT_EQ(got.size(), 3u);
+  ASSERT_EQ(got.size(), 4u);
   EXPECT_EQ(got[0].key, "fresh");
   EXPECT_FALSE(got[0].value.has_value());
   EXPECT_EQ(got[1].key, "kept");
   EXPECT_EQ(got[1].value, "v2");
   EXPECT_EQ(got[2].key, "filler");
+  EXPECT_EQ(got[3].key, "active");
 }
 
 TEST_F(LogTest, TruncatedTrailingBatchIsCutOnRecovery) {
