@@ -38,6 +38,8 @@ std::string_view to_string(errc code) {
       return "invalid timestamp";
     case errc::shutting_down:
       return "shutting down";
+    case errc::coordinator_not_available:
+      return "coordinator not available";
     case errc::invalid_group_id:
       return "invalid group id";
     case errc::unknown_member_id:

@@ -31,6 +31,7 @@ enum class errc {
   invalid_timestamp,
   shutting_down,
   // consumer groups
+  coordinator_not_available,  // no group coordinator in this process (tests, fuzzing)
   invalid_group_id,
   unknown_member_id,
   member_id_required,  // first join of a dynamic member: rejoin with the id given

@@ -267,12 +267,7 @@ struct coordinator::impl {
     auto now = clock_type::now();
     auto all_members = member_list(g);
     for (auto& [id, m] : g.members) {
-      join_result r;
-      r.generation = g.generation;
-      r.protocol_type = g.protocol_type;
-      r.protocol_name = g.protocol;
-      r.leader = g.leader;
-      r.member_id = id;
+      join_result r = current_state(g, id);
       if (id == g.leader) r.members = all_members;
       m.heartbeat_deadline = now + std::chrono::milliseconds(m.session_timeout_ms);
       out.push_back([f = std::move(m.pending_join), r = std::move(r)] { f(r); });

@@ -245,5 +245,21 @@ TEST_F(ProtocolTest, ProduceAcksZeroHasNoResponseButAppends) {
   EXPECT_EQ(log_->find_topic("t")->get(0)->high_watermark().value(), 3);
 }
 
+TEST_F(ProtocolTest, GroupApisWithoutACoordinatorSayCoordinatorNotAvailable) {
+  auto resp = send(request(11, 0, false, [](writer& w) {
+    w.string("g");
+    w.i32(10000);
+    w.string("");
+    w.string("consumer");
+    w.array_len(1);
+    w.string("range");
+    w.bytes_field(bytes{0, 1});
+  }));
+  reader r(resp);
+  r.i32();
+  r.i32();
+  EXPECT_EQ(r.i16(), code(error_code::coordinator_not_available));
+}
+
 }  // namespace
 }  // namespace sluice::kafka

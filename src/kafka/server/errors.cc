@@ -37,6 +37,8 @@ error_code to_kafka(errc e) {
       return error_code::invalid_timestamp;
     case errc::shutting_down:
       return error_code::not_leader_or_follower;
+    case errc::coordinator_not_available:
+      return error_code::coordinator_not_available;
     case errc::invalid_group_id:
       return error_code::invalid_group_id;
     case errc::unknown_member_id:

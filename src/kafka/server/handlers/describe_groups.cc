@@ -23,10 +23,9 @@ boost::asio::awaitable<void> handle_describe_groups(request_context& ctx) {
       d = ctx.b.groups->describe(id);
     } else {
       d.group_id = id;
-      d.error = errc::shutting_down;
+      d.error = errc::coordinator_not_available;
     }
-    out.i16(code(d.error == errc::shutting_down ? error_code::coordinator_not_available
-                                                : to_kafka(d.error)));
+    out.i16(code(to_kafka(d.error)));
     out.string(id);
     out.string(d.state);
     out.string(d.protocol_type);

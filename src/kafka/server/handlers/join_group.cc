@@ -33,7 +33,7 @@ boost::asio::awaitable<void> handle_join_group(request_context& ctx) {
 
   group::join_result res;
   if (!ctx.b.groups) {
-    res.error = errc::shutting_down;
+    res.error = errc::coordinator_not_available;
   } else {
     auto* groups = ctx.b.groups;
     res = co_await await_callback<group::join_result>(
@@ -41,8 +41,7 @@ boost::asio::awaitable<void> handle_join_group(request_context& ctx) {
   }
   auto& out = ctx.out;
   if (v >= 2) out.i32(0);  // throttle_time_ms
-  out.i16(code(res.error == errc::shutting_down ? error_code::coordinator_not_available
-                                                : to_kafka(res.error)));
+  out.i16(code(to_kafka(res.error)));
   out.i32(res.generation);
   if (v >= 7) {
     out.string_or_null(res.protocol_type);

@@ -29,22 +29,19 @@ boost::asio::awaitable<void> handle_leave_group(request_context& ctx) {
   if (ctx.b.groups) {
     errors = ctx.b.groups->leave(group_id, who, group_error);
   } else {
-    group_error = errc::shutting_down;
-    errors.assign(who.size(), errc::shutting_down);
+    group_error = errc::coordinator_not_available;
+    errors.assign(who.size(), errc::coordinator_not_available);
   }
-  auto map = [](errc e) {
-    return e == errc::shutting_down ? error_code::coordinator_not_available : to_kafka(e);
-  };
   auto& out = ctx.out;
   if (v >= 1) out.i32(0);  // throttle_time_ms
   // v0-2 carry one member: its error is the request's.
-  out.i16(code(map(v <= 2 && !errors.empty() ? errors[0] : group_error)));
+  out.i16(code(to_kafka(v <= 2 && !errors.empty() ? errors[0] : group_error)));
   if (v >= 3) {
     out.array_len(who.size());
     for (size_t i = 0; i < who.size(); ++i) {
       out.string(who[i].member_id);
       out.nullable_string(who[i].instance_id);
-      out.i16(code(map(errors[i])));
+      out.i16(code(to_kafka(errors[i])));
       out.tagged_fields();
     }
   }

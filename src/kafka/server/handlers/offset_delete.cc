@@ -29,11 +29,10 @@ boost::asio::awaitable<void> handle_offset_delete(request_context& ctx) {
     for (auto& [tp, e] : ctx.b.groups->delete_offsets(group_id, which, group_error))
       errors[tp] = e;
   } else {
-    group_error = errc::shutting_down;
+    group_error = errc::coordinator_not_available;
   }
   auto& out = ctx.out;
-  out.i16(code(group_error == errc::shutting_down ? error_code::coordinator_not_available
-                                                  : to_kafka(group_error)));
+  out.i16(code(to_kafka(group_error)));
   out.i32(0);  // throttle_time_ms
   out.array_len(group_error == errc::ok ? order.size() : 0);
   if (group_error == errc::ok) {

@@ -28,7 +28,7 @@ boost::asio::awaitable<void> handle_sync_group(request_context& ctx) {
 
   group::sync_result res;
   if (!ctx.b.groups) {
-    res.error = errc::shutting_down;
+    res.error = errc::coordinator_not_available;
   } else {
     auto* groups = ctx.b.groups;
     res = co_await await_callback<group::sync_result>(
@@ -36,8 +36,7 @@ boost::asio::awaitable<void> handle_sync_group(request_context& ctx) {
   }
   auto& out = ctx.out;
   if (v >= 1) out.i32(0);  // throttle_time_ms
-  out.i16(code(res.error == errc::shutting_down ? error_code::coordinator_not_available
-                                                : to_kafka(res.error)));
+  out.i16(code(to_kafka(res.error)));
   if (v >= 5) {
     out.string_or_null(res.protocol_type);
     out.string_or_null(res.protocol_name);
