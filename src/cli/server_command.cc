@@ -7,8 +7,11 @@
 
 #include "cli/commands.h"
 #include "group/coordinator.h"
+#include "http/server.h"
 #include "kafka/server.h"
 #include "log/log.h"
+#include "sql/engine.h"
+#include "stream/io.h"
 
 namespace sluice::cli {
 
@@ -155,10 +158,28 @@ int run_server(server_settings s) {
     spdlog::error("{}", r.error().message);
     return 1;
   }
-  spdlog::info("sluice is ready: Kafka API on {}:{}, data in {}", kc.host, srv.port(), s.data_dir);
+  sql::engine_options so;
+  so.data_dir = s.data_dir;
+  auto engine = sql::engine::open(so, stream::make_log_io(**lg));
+  if (!engine) {
+    spdlog::error("cannot open the SQL catalog: {}", engine.error().message);
+    return 1;
+  }
+  http::server_config hc;
+  hc.host = http_host;
+  hc.port = http_port;
+  http::server web(hc, **engine);
+  if (auto r = web.start(); !r) {
+    spdlog::error("{}", r.error().message);
+    return 1;
+  }
+  spdlog::info("sluice is ready: Kafka API on {}:{}, HTTP API on {}:{}, data in {}", kc.host,
+               srv.port(), hc.host, web.port(), s.data_dir);
   int sig = 0;
   sigwait(&sigs, &sig);
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  web.stop();
+  (*engine)->stop();
   srv.stop();
   (*groups)->stop();
   (*lg)->close();
@@ -187,7 +208,7 @@ action add_server_command(CLI::App& app, int argc, char** argv) {
   cmd->add_option("--data-dir", s->data_dir, "Folder for all data")->capture_default_str();
   cmd->add_option("--kafka-addr", s->kafka_addr, "Kafka protocol listen address HOST:PORT")
       ->capture_default_str();
-  cmd->add_option("--http-addr", s->http_addr, "HTTP API listen address HOST:PORT (to come)")
+  cmd->add_option("--http-addr", s->http_addr, "HTTP API listen address HOST:PORT")
       ->capture_default_str();
   cmd->add_option("--advertised-addr", s->advertised_addr,
                   "HOST:PORT given to clients in Metadata (default: the listen address)");

@@ -96,26 +96,31 @@ result<void> for_each_record(bytes_view batch, const std::function<void(const re
 }
 
 void batch_builder::add(std::optional<bytes_view> key, std::optional<bytes_view> value,
-                        int64_t timestamp) {
+                        int64_t timestamp,
+                        std::span<const std::pair<std::string_view, bytes_view>> headers) {
   if (count_ == 0) first_ts_ = max_ts_ = timestamp;
   max_ts_ = std::max(max_ts_, timestamp);
-  bytes r;
+  bytes& r = scratch_;
+  r.clear();
   r.push_back(0);  // attributes
   put_varint(r, timestamp - first_ts_);
   put_varint(r, count_);
-  if (key) {
-    put_varint(r, static_cast<int64_t>(key->size()));
-    r.insert(r.end(), key->begin(), key->end());
-  } else {
-    put_varint(r, -1);
+  auto put_bytes = [&](std::optional<bytes_view> b) {
+    if (!b) {
+      put_varint(r, -1);
+      return;
+    }
+    put_varint(r, static_cast<int64_t>(b->size()));
+    r.insert(r.end(), b->begin(), b->end());
+  };
+  put_bytes(key);
+  put_bytes(value);
+  put_varint(r, static_cast<int64_t>(headers.size()));
+  for (const auto& [k, v] : headers) {
+    put_varint(r, static_cast<int64_t>(k.size()));
+    r.insert(r.end(), k.begin(), k.end());
+    put_bytes(v);
   }
-  if (value) {
-    put_varint(r, static_cast<int64_t>(value->size()));
-    r.insert(r.end(), value->begin(), value->end());
-  } else {
-    put_varint(r, -1);
-  }
-  put_varint(r, 0);  // no headers
   put_varint(records_, static_cast<int64_t>(r.size()));
   records_.insert(records_.end(), r.begin(), r.end());
   ++count_;

@@ -8,7 +8,9 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/bytes.h"
@@ -32,12 +34,14 @@ result<void> for_each_record(bytes_view batch, const std::function<void(const re
 // Builds one uncompressed batch (base offset 0, CreateTime, no producer id).
 class batch_builder {
  public:
-  void add(std::optional<bytes_view> key, std::optional<bytes_view> value, int64_t timestamp);
+  void add(std::optional<bytes_view> key, std::optional<bytes_view> value, int64_t timestamp,
+           std::span<const std::pair<std::string_view, bytes_view>> headers = {});
   bool empty() const { return count_ == 0; }
   bytes build() const;
 
  private:
   bytes records_;
+  bytes scratch_;  // one record while it is encoded
   int32_t count_ = 0;
   int64_t first_ts_ = 0;
   int64_t max_ts_ = 0;

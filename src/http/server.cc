@@ -1,0 +1,376 @@
+#include "http/server.h"
+
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
+#include <deque>
+#include <thread>
+
+#include "sql/engine.h"
+#include "sql/error.h"
+#include "view/view.h"
+
+namespace sluice::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+
+namespace {
+
+using request = bhttp::request<bhttp::string_body>;
+using response = bhttp::response<bhttp::string_body>;
+
+std::string error_json(int code, const std::string& message) {
+  std::string out = "{\"error_code\":" + std::to_string(code) + ",\"message\":";
+  stream::append_json_string(out, message);
+  out += "}";
+  return out;
+}
+
+response make_response(const request& req, bhttp::status status, std::string body) {
+  response res{status, req.version()};
+  res.set(bhttp::field::server, "sluice");
+  res.set(bhttp::field::content_type, "application/json");
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+response error_response(const request& req, bhttp::status status, const std::string& message) {
+  return make_response(req, status, error_json(static_cast<int>(status), message));
+}
+
+// The SQL text of a POST /v1/sql body: raw text, or JSON {"sql": "..."}.
+bool sql_text(const request& req, std::string& text, std::string& err) {
+  auto type = req[bhttp::field::content_type];
+  if (type.starts_with("application/json")) {
+    simdjson::dom::parser p;
+    simdjson::dom::element doc;
+    std::string_view sql;
+    if (p.parse(req.body()).get(doc) || doc["sql"].get_string().get(sql)) {
+      err = "expected a JSON body {\"sql\": \"...\"}";
+      return false;
+    }
+    text = std::string(sql);
+    return true;
+  }
+  text = req.body();
+  return true;
+}
+
+bool is_lone_push_query(const std::string& text) {
+  // Cheap test; the parser has the last word.
+  auto upper = text;
+  for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  auto end = upper.find_last_not_of(" \t\r\n;");
+  if (end == std::string::npos) return false;
+  upper.resize(end + 1);
+  return upper.ends_with("EMIT CHANGES") && upper.find(';') == std::string::npos;
+}
+
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+struct server::impl {
+  server_config config;
+  sql::engine& engine;
+  asio::io_context io{1};
+  asio::thread_pool workers;
+  tcp::acceptor acceptor{io};
+  std::thread thread;
+  uint16_t bound_port = 0;
+
+  impl(server_config c, sql::engine& e)
+      : config(std::move(c)), engine(e), workers(static_cast<size_t>(std::max(1, config.worker_threads))) {}
+
+  // Runs `fn` on the worker pool and comes back to `ex`.
+  template <class F>
+  awaitable<std::invoke_result_t<F>> on_worker(asio::any_io_executor ex, F fn) {
+    co_await asio::post(workers.get_executor(), use_awaitable);
+    std::exception_ptr failure;
+    std::optional<std::invoke_result_t<F>> out;
+    try {
+      out.emplace(fn());
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    co_await asio::post(ex, use_awaitable);
+    if (failure) std::rethrow_exception(failure);
+    co_return std::move(*out);
+  }
+
+  awaitable<void> accept_loop() {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(use_awaitable));
+      if (ec) {
+        if (ec == asio::error::operation_aborted) co_return;
+        continue;
+      }
+      asio::co_spawn(io, session(beast::tcp_stream(std::move(socket))), asio::detached);
+    }
+  }
+
+  awaitable<void> session(beast::tcp_stream stream) {
+    beast::flat_buffer buffer;
+    for (;;) {
+      bhttp::request_parser<bhttp::string_body> parser;
+      parser.body_limit(config.max_body_bytes);
+      parser.header_limit(16 * 1024);
+      stream.expires_after(std::chrono::seconds(60));
+      auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, asio::as_tuple(use_awaitable));
+      if (ec) {
+        if (ec == bhttp::error::body_limit || ec == bhttp::error::header_limit) {
+          request r;
+          r.version(11);
+          auto res = error_response(r, bhttp::status::payload_too_large,
+                                    ec == bhttp::error::body_limit ? "request body too large"
+                                                                   : "request headers too large");
+          res.keep_alive(false);
+          co_await bhttp::async_write(stream, res, asio::as_tuple(use_awaitable));
+        }
+        break;
+      }
+      stream.expires_never();
+      request req = parser.release();
+      bool streamed = false;
+      response res = co_await route(stream, req, streamed);
+      if (streamed) break;  // the push answer ended the connection
+      bool keep = res.keep_alive();
+      auto [wec, wn] = co_await bhttp::async_write(stream, res, asio::as_tuple(use_awaitable));
+      if (wec || !keep) break;
+    }
+    beast::error_code ignore;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignore);
+  }
+
+  awaitable<response> route(beast::tcp_stream& stream, const request& req, bool& streamed) {
+    std::string_view target = req.target();
+    std::string_view path = target.substr(0, target.find('?'));
+    try {
+      if (path == "/health") {
+        if (req.method() != bhttp::verb::get) co_return error_response(req, bhttp::status::method_not_allowed, "use GET");
+        co_return make_response(req, bhttp::status::ok, "{\"status\":\"ok\"}");
+      }
+      if (path == "/v1/sql") {
+        if (req.method() != bhttp::verb::post)
+          co_return error_response(req, bhttp::status::method_not_allowed, "use POST with SQL in the body");
+        std::string text, err;
+        if (!sql_text(req, text, err)) co_return error_response(req, bhttp::status::bad_request, err);
+        if (is_lone_push_query(text)) {
+          streamed = true;
+          co_await push(stream, req, text);
+          co_return response{};
+        }
+        auto ex = co_await asio::this_coro::executor;
+        auto body = co_await on_worker(ex, [&] { return sql::to_json(engine.execute(text)); });
+        co_return make_response(req, bhttp::status::ok, std::move(body));
+      }
+      if (path.starts_with("/v1/views/")) {
+        if (req.method() != bhttp::verb::get) co_return error_response(req, bhttp::status::method_not_allowed, "use GET");
+        auto name = percent_decode(path.substr(10));
+        auto v = engine.find_view(name);
+        if (!v) co_return error_response(req, bhttp::status::not_found, "no view '" + name + "'");
+        uint64_t seq = 0;
+        auto rows = v->rows(&seq);
+        std::string out = "{\"view\":";
+        stream::append_json_string(out, v->name());
+        out += ",\"sequence\":" + std::to_string(seq) + ",\"columns\":[";
+        for (size_t i = 0; i < v->columns().size(); ++i) {
+          if (i) out += ',';
+          stream::append_json_string(out, v->columns()[i]);
+        }
+        out += "],\"rows\":[";
+        for (size_t i = 0; i < rows.size(); ++i) {
+          if (i) out += ',';
+          stream::append_json_row(out, v->columns(), rows[i]);
+        }
+        out += "]}";
+        co_return make_response(req, bhttp::status::ok, std::move(out));
+      }
+      co_return error_response(req, bhttp::status::not_found, "no such endpoint: " + std::string(path));
+    } catch (const sql::sql_error& e) {
+      co_return error_response(req, bhttp::status::bad_request, e.what());
+    } catch (const sql::catalog_error& e) {
+      co_return error_response(req, bhttp::status::bad_request, e.what());
+    } catch (const std::exception& e) {
+      spdlog::error("http: {} {}: {}", std::string(req.method_string()), std::string(target), e.what());
+      co_return error_response(req, bhttp::status::internal_server_error, e.what());
+    }
+  }
+
+  // SELECT ... EMIT CHANGES: newline-delimited JSON until the client closes or falls behind.
+  awaitable<void> push(beast::tcp_stream& stream, const request& req, const std::string& text) {
+    struct shared {
+      std::mutex mu;
+      std::string pending;
+      bool overflow = false;
+      bool closed = false;
+    };
+    auto st = std::make_shared<shared>();
+    auto ex = co_await asio::this_coro::executor;
+    auto wake = std::make_shared<asio::steady_timer>(ex, asio::steady_timer::time_point::max());
+    std::vector<std::string> columns;
+    std::unique_ptr<sql::push_query> q;
+    size_t limit = config.max_push_buffer_bytes;
+    std::string failure;
+    try {
+      q = co_await on_worker(ex, [&] {
+        return engine.subscribe(text, [st, wake, limit, &columns](const stream::element_batch& b) {
+          std::lock_guard lk(st->mu);
+          if (st->closed || st->overflow) return;
+          for (const auto& e : b) {
+            st->pending += e.op == stream::change_op::insert   ? "{\"change\":\"insert\",\"row\":"
+                           : e.op == stream::change_op::upsert ? "{\"change\":\"upsert\",\"row\":"
+                                                               : "{\"change\":\"delete\",\"row\":";
+            stream::append_json_row(st->pending, columns, e.r);
+            st->pending += "}\n";
+          }
+          if (st->pending.size() > limit) st->overflow = true;
+          asio::post(wake->get_executor(), [wake] { wake->cancel(); });
+        });
+      });
+    } catch (const sql::sql_error& e) {
+      failure = e.what();
+    } catch (const sql::catalog_error& e) {
+      failure = e.what();
+    }
+    if (!failure.empty()) {
+      auto res = error_response(req, bhttp::status::bad_request, failure);
+      res.keep_alive(false);
+      co_await bhttp::async_write(stream, res, asio::as_tuple(use_awaitable));
+      co_return;
+    }
+    {
+      std::lock_guard lk(st->mu);
+      columns = q->columns();
+    }
+    bhttp::response<bhttp::empty_body> head{bhttp::status::ok, req.version()};
+    head.set(bhttp::field::server, "sluice");
+    head.set(bhttp::field::content_type, "application/x-ndjson");
+    head.chunked(true);
+    head.keep_alive(false);
+    bhttp::response_serializer<bhttp::empty_body> sr{head};
+    auto [hec, hn] = co_await bhttp::async_write_header(stream, sr, asio::as_tuple(use_awaitable));
+    if (hec) co_return;
+    std::string first = "{\"columns\":[";
+    for (size_t i = 0; i < columns.size(); ++i) {
+      if (i) first += ',';
+      stream::append_json_string(first, columns[i]);
+    }
+    first += "]}\n";
+    // Notice the client going away while we wait for rows.
+    asio::co_spawn(
+        ex,
+        [&stream, st, wake]() -> awaitable<void> {
+          char b[256];
+          for (;;) {
+            auto [ec, n] = co_await stream.socket().async_read_some(asio::buffer(b), asio::as_tuple(use_awaitable));
+            if (ec) break;
+          }
+          {
+            std::lock_guard lk(st->mu);
+            st->closed = true;
+          }
+          wake->cancel();
+        },
+        asio::detached);
+    std::string out = std::move(first);
+    for (;;) {
+      if (!out.empty()) {
+        auto [ec, n] = co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(out)), asio::as_tuple(use_awaitable));
+        if (ec) break;
+        out.clear();
+      }
+      bool overflow, closed;
+      {
+        std::lock_guard lk(st->mu);
+        out.swap(st->pending);
+        overflow = st->overflow;
+        closed = st->closed;
+      }
+      if (closed) break;
+      if (overflow) {
+        out = "{\"error_code\":503,\"message\":\"the client fell more than " + std::to_string(limit) +
+              " bytes behind; disconnected\"}\n";
+        co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(out)), asio::as_tuple(use_awaitable));
+        break;
+      }
+      if (out.empty()) {
+        wake->expires_at(asio::steady_timer::time_point::max());
+        co_await wake->async_wait(asio::as_tuple(use_awaitable));
+      }
+    }
+    {
+      std::lock_guard lk(st->mu);
+      st->closed = true;
+    }
+    co_await asio::async_write(stream, bhttp::make_chunk_last(), asio::as_tuple(use_awaitable));
+    beast::error_code ignore;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignore);
+    stream.socket().close(ignore);
+    co_await on_worker(ex, [&] {
+      q.reset();  // stops the query (joins its thread)
+      return 0;
+    });
+  }
+};
+
+server::server(server_config config, sql::engine& engine)
+    : impl_(std::make_unique<impl>(std::move(config), engine)) {}
+
+server::~server() { stop(); }
+
+result<void> server::start() {
+  auto& m = *impl_;
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(m.config.host, ec);
+  if (ec) return make_error(errc::io_error, "bad HTTP address '" + m.config.host + "'");
+  tcp::endpoint ep(addr, m.config.port);
+  m.acceptor.open(ep.protocol(), ec);
+  if (!ec) m.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) m.acceptor.bind(ep, ec);
+  if (!ec) m.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    return make_error(errc::io_error, "cannot listen for HTTP on " + m.config.host + ":" +
+                                          std::to_string(m.config.port) + ": " + ec.message());
+  m.bound_port = m.acceptor.local_endpoint().port();
+  asio::co_spawn(m.io, m.accept_loop(), asio::detached);
+  m.thread = std::thread([&m] { m.io.run(); });
+  return {};
+}
+
+uint16_t server::port() const { return impl_->bound_port; }
+
+void server::stop() {
+  auto& m = *impl_;
+  if (!m.thread.joinable()) return;
+  asio::post(m.io, [&m] {
+    boost::system::error_code ec;
+    m.acceptor.close(ec);
+  });
+  m.io.stop();
+  m.thread.join();
+  m.workers.join();
+}
+
+}  // namespace sluice::http

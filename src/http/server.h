@@ -1,0 +1,56 @@
+#pragma once
+// The HTTP API (Boost.Beast) on --http-addr. The public entry point of src/http/.
+//
+//   POST /v1/sql            statements in the body (text, or JSON {"sql": "..."}); JSON answer,
+//                           HTTP 400 with {"error_code":400,"message":..} for a bad one. A lone
+//                           SELECT ... EMIT CHANGES is answered with newline-delimited JSON
+//                           (a {"columns":[..]} line, then one line per change) until the
+//                           client goes away.
+//   GET  /v1/views/{name}   {"view":..,"sequence":n,"columns":[..],"rows":[{..},..]}
+//   GET  /health            {"status":"ok"}
+//
+// Threads: one event loop (Boost.Asio, C++20 coroutines) for the sockets; statements run on a
+// small worker pool so that a slow one never stalls other connections.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "base/result.h"
+
+namespace sluice::sql {
+class engine;
+}
+
+namespace sluice::http {
+
+struct server_config {
+  // Address to listen on. Default: 127.0.0.1:8080.
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  // Largest request body. Default: 1 MiB.
+  size_t max_body_bytes = 1 << 20;
+  // Buffered output of one EMIT CHANGES client before it is disconnected. Default: 8 MiB.
+  size_t max_push_buffer_bytes = 8 << 20;
+  // Threads that run statements. Default: 2.
+  int worker_threads = 2;
+};
+
+class server {
+ public:
+  server(server_config config, sql::engine& engine);
+  ~server();  // stop()
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  // Binds and starts serving. errc::io_error if the address cannot be bound.
+  result<void> start();
+  uint16_t port() const;
+  void stop();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace sluice::http

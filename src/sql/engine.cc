@@ -1,0 +1,632 @@
+#include "sql/engine.h"
+
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "base/file.h"
+#include "sql/error.h"
+#include "sql/parser.h"
+#include "sql/planner.h"
+#include "stream/query.h"
+#include "view/view.h"
+
+namespace sluice::sql {
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string u(s);
+  for (auto& c : u) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return u;
+}
+
+size_t size_property(const properties& with, const std::string& key, size_t dflt) {
+  auto it = with.find(key);
+  if (it == with.end()) return dflt;
+  try {
+    long long v = std::stoll(it->second);
+    if (v <= 0) throw std::invalid_argument("not positive");
+    return static_cast<size_t>(v);
+  } catch (const std::exception&) {
+    throw catalog_error("property '" + key + "' must be a positive integer, got '" + it->second +
+                        "'");
+  }
+}
+
+stream::value str(std::string s) { return stream::value::string(std::move(s)); }
+stream::value num(int64_t i) { return stream::value::integer(i); }
+
+class push_query_impl final : public push_query {
+ public:
+  push_query_impl(std::unique_ptr<stream::query> q, std::vector<std::string> cols)
+      : q_(std::move(q)), cols_(std::move(cols)) {}
+  ~push_query_impl() override { q_->stop(false); }
+  const std::vector<std::string>& columns() const override { return cols_; }
+
+ private:
+  std::unique_ptr<stream::query> q_;
+  std::vector<std::string> cols_;
+};
+
+}  // namespace
+
+struct engine::impl final : name_lookup {
+  struct source_entry {
+    source_def def;
+    std::string text;
+  };
+  struct view_entry {
+    std::shared_ptr<view::view> v;
+    std::vector<stream::field_type> cols;
+    std::string text;
+  };
+  struct sink_entry {
+    std::string topic;
+    std::string text;
+  };
+  struct query_entry {
+    std::unique_ptr<stream::query> q;
+    std::string text;
+    std::string input;   // source name (lower case)
+    std::string output;  // view, sink or stream it writes
+  };
+
+  engine_options o;
+  std::unique_ptr<stream::topic_io> io;
+  std::recursive_mutex mu;
+  std::map<std::string, source_entry> sources;  // by lower-case name
+  std::map<std::string, view_entry> views;
+  std::map<std::string, sink_entry> sinks;
+  std::map<std::string, query_entry> queries;
+  std::vector<std::pair<std::string, std::string>> catalog;  // (object, statement) in order
+  int push_seq = 0;
+  bool replaying = false;
+
+  std::filesystem::path sql_dir() const { return o.data_dir / "_sql"; }
+  std::filesystem::path checkpoint_dir() const { return sql_dir() / "checkpoints"; }
+
+  const source_def* find_source(const std::string& name) const override {
+    auto it = sources.find(lower(name));
+    return it == sources.end() ? nullptr : &it->second.def;
+  }
+  const std::vector<stream::field_type>* find_view(const std::string& name) const override {
+    auto it = views.find(lower(name));
+    return it == views.end() ? nullptr : &it->second.cols;
+  }
+
+  void check_free(const std::string& name, location loc) const {
+    auto n = lower(name);
+    if (sources.count(n) || views.count(n) || sinks.count(n) || queries.count(n))
+      throw sql_error(loc, "'" + name + "' already exists");
+  }
+
+  bool exists(const std::string& name) const {
+    auto n = lower(name);
+    return sources.count(n) || views.count(n) || sinks.count(n) || queries.count(n);
+  }
+
+  // --- durability ------------------------------------------------------------------
+
+  void save() {
+    if (replaying) return;
+    std::string out = "{\"version\":1,\"statements\":[";
+    for (size_t i = 0; i < catalog.size(); ++i) {
+      if (i) out += ',';
+      stream::append_json_string(out, catalog[i].second);
+    }
+    out += "]}\n";
+    auto r = write_file_atomic(sql_dir() / "catalog.json",
+                               bytes_view(reinterpret_cast<const uint8_t*>(out.data()), out.size()));
+    if (!r) throw catalog_error("cannot save the catalog: " + r.error().message);
+  }
+
+  void remember(const std::string& object, const std::string& text) {
+    catalog.emplace_back(lower(object), text);
+    save();
+  }
+
+  void forget(const std::string& object) {
+    auto n = lower(object);
+    std::erase_if(catalog, [&](const auto& e) { return e.first == n; });
+    save();
+  }
+
+  // --- queries ---------------------------------------------------------------------
+
+  std::unique_ptr<stream::query> build(const std::string& name, plan& p,
+                                       stream::operator_ptr sink) {
+    stream::query_options qo;
+    qo.name = name;
+    qo.source = p.source;
+    qo.operators = std::move(p.operators);
+    qo.operators.push_back(std::move(sink));
+    qo.dead_letter_topic = name + ".dlq";
+    qo.checkpoint_file = checkpoint_dir() / (lower(name) + ".ckpt");
+    qo.checkpoint_interval = o.checkpoint_interval;
+    return std::make_unique<stream::query>(*io, std::move(qo));
+  }
+
+  void start(const std::string& name, std::unique_ptr<stream::query> q, const std::string& text,
+             const std::string& input, const std::string& output) {
+    if (auto r = q->start(); !r) throw catalog_error("query " + name + ": " + r.error().message);
+    queries[lower(name)] = query_entry{std::move(q), text, lower(input), lower(output)};
+  }
+
+  static std::string input_of(const select_stmt& s) {
+    const table_ref* t = s.from.get();
+    while (t) {
+      if (t->k == table_ref::kind::named) return t->name;
+      if (t->k == table_ref::kind::window_function) return t->input->name;
+      t = t->subquery ? t->subquery->from.get() : nullptr;
+    }
+    return {};
+  }
+
+  plan continuous_plan(const select_stmt& s) {
+    auto p = plan_select(s, *this);
+    if (!p.view_source.empty())
+      throw sql_error(s.from->loc, "a view cannot feed a continuous query yet; read a stream or "
+                                   "table (a plain SELECT on a view returns its rows)");
+    return p;
+  }
+
+  // --- statements ------------------------------------------------------------------
+
+  statement_result run(const statement& st) {
+    statement_result res;
+    res.statement = st.text;
+    std::visit([&](const auto& s) { run(st, s, res); }, st.body);
+    return res;
+  }
+
+  void run(const statement& st, const create_source_stmt& s, statement_result& res) {
+    if (exists(s.name)) {
+      if (s.if_not_exists) {
+        res.message = "'" + s.name + "' exists already";
+        return;
+      }
+      check_free(s.name, st.loc);
+    }
+    auto def = make_source_def(s, st.loc);
+    if (!io->topic_exists(def.topic)) {
+      auto sink = io->open_sink(def.topic);  // creates the topic
+      if (!sink) throw catalog_error("cannot create topic '" + def.topic + "': " + sink.error().message);
+    }
+    sources[lower(s.name)] = source_entry{def, st.text};
+    remember(s.name, st.text);
+    res.message = std::string(s.is_table ? "table " : "stream ") + s.name + " created on topic '" +
+                  def.topic + "'";
+  }
+
+  void run(const statement& st, const create_view_stmt& s, statement_result& res) {
+    if (exists(s.name) && s.if_not_exists) {
+      res.message = "'" + s.name + "' exists already";
+      return;
+    }
+    check_free(s.name, st.loc);
+    if (s.query->emit_changes) throw sql_error(s.query->loc, "a view's query has no EMIT CHANGES");
+    if (!s.query->into.empty()) throw sql_error(s.query->into_loc, "a view's query has no INTO");
+    for (const auto& [k, v] : s.with)
+      if (k != "max_rows" && k != "feed_capacity")
+        throw sql_error(st.loc, "unknown view property '" + k + "' (known: max_rows, feed_capacity)");
+    auto p = continuous_plan(*s.query);
+    auto v = std::make_shared<view::view>(s.name, p.names, size_property(s.with, "max_rows", 100'000),
+                                          size_property(s.with, "feed_capacity", 10'000));
+    std::vector<stream::field_type> cols;
+    for (size_t i = 0; i < p.names.size(); ++i) cols.push_back({p.names[i], p.types[i]});
+    auto q = build(s.name, p, view::make_view_writer(v));
+    start(s.name, std::move(q), st.text, input_of(*s.query), s.name);
+    views[lower(s.name)] = view_entry{v, cols, st.text};
+    remember(s.name, st.text);
+    res.message = "view " + s.name + " created";
+  }
+
+  void run(const statement& st, const create_sink_stmt& s, statement_result& res) {
+    if (exists(s.name) && s.if_not_exists) {
+      res.message = "'" + s.name + "' exists already";
+      return;
+    }
+    check_free(s.name, st.loc);
+    if (!s.with.empty()) throw sql_error(st.loc, "unknown sink property '" + s.with.begin()->first + "'");
+    if (s.query->emit_changes) throw sql_error(s.query->loc, "a sink's query has no EMIT CHANGES");
+    auto p = continuous_plan(*s.query);
+    auto sink = io->open_sink(s.topic);
+    if (!sink) throw catalog_error("cannot open topic '" + s.topic + "': " + sink.error().message);
+    auto q = build(s.name, p,
+                   stream::make_topic_writer(std::move(*sink), p.names, p.key_names, s.topic));
+    start(s.name, std::move(q), st.text, input_of(*s.query), s.name);
+    sinks[lower(s.name)] = sink_entry{s.topic, st.text};
+    remember(s.name, st.text);
+    res.message = "sink " + s.name + " created, writing to topic '" + s.topic + "'";
+  }
+
+  // INSERT INTO stream SELECT ..., and SELECT ... INTO stream FROM ... (Azure Stream Analytics)
+  void insert_into(const statement& st, const std::string& target, location target_loc,
+                   const select_stmt& q, statement_result& res) {
+    auto it = sources.find(lower(target));
+    if (it == sources.end() || it->second.def.is_table)
+      throw sql_error(target_loc, "unknown stream '" + target + "' (declare it with CREATE STREAM)");
+    if (q.emit_changes) throw sql_error(q.loc, "INSERT INTO has no EMIT CHANGES");
+    auto p = continuous_plan(q);
+    const auto& def = it->second.def;
+    std::vector<std::string> names;
+    for (size_t i = 0; i < p.names.size(); ++i) {
+      const stream::field_type* col = nullptr;
+      for (const auto& c : def.columns)
+        if (lower(c.name) == lower(p.names[i])) col = &c;
+      if (!col)
+        throw sql_error(q.loc, "column '" + p.names[i] + "' is not in stream '" + target + "'");
+      names.push_back(col->name);
+    }
+    std::string name = "insert_" + lower(target);
+    for (int n = 2; exists(name); ++n) name = "insert_" + lower(target) + "_" + std::to_string(n);
+    auto sink = io->open_sink(def.topic);
+    if (!sink) throw catalog_error("cannot open topic '" + def.topic + "': " + sink.error().message);
+    auto qu = build(name, p, stream::make_topic_writer(std::move(*sink), names, p.key_names, def.topic));
+    start(name, std::move(qu), st.text, input_of(q), target);
+    remember(name, st.text);
+    res.message = "query " + name + " started, writing to stream " + target;
+  }
+
+  void run(const statement& st, const insert_stmt& s, statement_result& res) {
+    insert_into(st, s.target, s.target_loc, *s.query, res);
+  }
+
+  void run(const statement& st, const query_stmt& s, statement_result& res) {
+    const auto& q = *s.query;
+    if (!q.into.empty()) return insert_into(st, q.into, q.into_loc, q, res);
+    if (q.emit_changes)
+      throw sql_error(q.loc, "SELECT ... EMIT CHANGES streams its rows: send it to POST /v1/sql on "
+                             "its own (the answer is newline-delimited JSON until you close it)");
+    auto p = plan_select(q, *this);
+    if (p.view_source.empty())
+      throw sql_error(q.from->loc, "a stream has no end: add EMIT CHANGES to follow it, or "
+                                   "query a materialized view");
+    snapshot(q, p, res);
+  }
+
+  void snapshot(const select_stmt& q, plan& p, statement_result& res) {
+    auto v = views.at(lower(p.view_source)).v;
+    std::vector<stream::row> out;
+    std::map<stream::row, size_t, view::row_less> by_key;
+    auto collect = stream::make_collector([&](const stream::element_batch& b) {
+      for (const auto& e : b) {
+        if (e.key.empty()) {
+          out.push_back(e.r);
+          continue;
+        }
+        auto it = by_key.find(e.key);
+        if (e.op == stream::change_op::remove) {
+          if (it != by_key.end()) out[it->second].clear();
+          continue;
+        }
+        if (it == by_key.end()) {
+          by_key.emplace(e.key, out.size());
+          out.push_back(e.r);
+        } else {
+          out[it->second] = e.r;
+        }
+      }
+    });
+    struct null_ctx final : stream::operator_context {
+      std::string error;
+      void dead_letter(const std::string& reason, const stream::row&,
+                       const std::vector<std::string>&, int64_t) override {
+        if (error.empty()) error = reason;
+      }
+      void late(const stream::row&, const std::vector<std::string>&, int64_t) override {}
+      void output(size_t) override {}
+    } ctx;
+    auto& ops = p.operators;
+    ops.push_back(std::move(collect));
+    for (size_t i = 0; i < ops.size(); ++i) {
+      ops[i]->set_context(&ctx);
+      if (i + 1 < ops.size()) ops[i]->set_next(ops[i + 1].get());
+    }
+    stream::element_batch batch;
+    for (auto& r : v->rows()) {
+      stream::element e;
+      e.r = std::move(r);
+      batch.push_back(std::move(e));
+    }
+    ops.front()->process(batch);
+    ops.front()->advance_watermark(INT64_MAX);
+    if (!ctx.error.empty()) throw catalog_error("query failed on a row: " + ctx.error);
+    std::erase_if(out, [](const stream::row& r) { return r.empty(); });
+    if (!q.order_by.empty()) {
+      std::vector<std::pair<size_t, bool>> keys;
+      for (const auto& o : q.order_by) {
+        size_t idx = SIZE_MAX;
+        if (o.e->k == expr::kind::literal && o.e->lit.k == stream::value::kind::integer &&
+            o.e->lit.i >= 1 && static_cast<size_t>(o.e->lit.i) <= p.names.size())
+          idx = static_cast<size_t>(o.e->lit.i - 1);
+        for (size_t i = 0; i < p.names.size() && idx == SIZE_MAX; ++i)
+          if (lower(p.names[i]) == lower(o.e->to_string()) ||
+              (o.e->k == expr::kind::column && lower(p.names[i]) == lower(o.e->name)))
+            idx = i;
+        if (idx == SIZE_MAX)
+          throw sql_error(o.e->loc, "ORDER BY must name an output column or its position");
+        keys.emplace_back(idx, o.descending);
+      }
+      std::stable_sort(out.begin(), out.end(), [&](const stream::row& a, const stream::row& b) {
+        for (auto [i, desc] : keys) {
+          int c = stream::compare(a[i], b[i]);
+          if (c) return desc ? c > 0 : c < 0;
+        }
+        return false;
+      });
+    }
+    if (q.limit && out.size() > static_cast<size_t>(*q.limit)) out.resize(static_cast<size_t>(*q.limit));
+    res.columns = p.names;
+    res.rows = std::move(out);
+    res.has_rows = true;
+  }
+
+  void run(const statement&, const show_stmt& s, statement_result& res) {
+    res.has_rows = true;
+    if (s.what == "STREAMS" || s.what == "TABLES") {
+      bool tables = s.what == "TABLES";
+      res.columns = {"name", "topic", "columns", "timestamp", "watermark_delay_ms"};
+      for (const auto& [n, e] : sources) {
+        if (e.def.is_table != tables) continue;
+        std::string cols;
+        for (const auto& c : e.def.columns)
+          cols += (cols.empty() ? "" : ", ") + c.name + " " + c.type->to_string();
+        res.rows.push_back({str(e.def.name), str(e.def.topic), str(cols),
+                            e.def.timestamp_column.empty() ? str("(record timestamp)")
+                                                           : str(e.def.timestamp_column),
+                            num(e.def.watermark_delay_ms)});
+      }
+    } else if (s.what == "VIEWS") {
+      res.columns = {"name", "rows", "sequence"};
+      for (const auto& [n, e] : views)
+        res.rows.push_back({str(e.v->name()), num(static_cast<int64_t>(e.v->size())),
+                            num(static_cast<int64_t>(e.v->sequence()))});
+    } else if (s.what == "SINKS") {
+      res.columns = {"name", "topic"};
+      for (const auto& [n, e] : sinks) res.rows.push_back({str(n), str(e.topic)});
+    } else if (s.what == "QUERIES") {
+      res.columns = {"name",         "state", "records_in", "records_out", "dead_letters",
+                     "late_records", "watermark", "lag",     "error",       "statement"};
+      for (const auto& [n, e] : queries) {
+        auto st = e.q->stats();
+        res.rows.push_back({str(st.name), str(st.state), num(st.records_in), num(st.records_out),
+                            num(st.dead_letters), num(st.late_records),
+                            st.watermark == INT64_MIN ? stream::value()
+                                                      : stream::value::timestamp(st.watermark),
+                            num(st.lag), st.error.empty() ? stream::value() : str(st.error),
+                            str(e.text)});
+      }
+    } else {
+      res.columns = {"name"};
+      throw catalog_error("SHOW TOPICS: use `sluice topic list` or a Kafka client");
+    }
+  }
+
+  void run(const statement&, const describe_stmt& s, statement_result& res) {
+    res.has_rows = true;
+    res.columns = {"column", "type"};
+    if (const auto* d = find_source(s.name)) {
+      for (const auto& c : d->columns) {
+        std::string t = c.type->to_string();
+        for (const auto& k : d->primary_key)
+          if (k == c.name) t += " PRIMARY KEY";
+        if (c.name == d->timestamp_column) t += " (event time)";
+        res.rows.push_back({str(c.name), str(t)});
+      }
+      return;
+    }
+    if (const auto* cols = find_view(s.name)) {
+      for (const auto& c : *cols) res.rows.push_back({str(c.name), str(c.type->to_string())});
+      return;
+    }
+    throw sql_error(s.loc, "unknown stream, table or view '" + s.name + "'");
+  }
+
+  void run(const statement&, const drop_stmt& s, statement_result& res) {
+    auto n = lower(s.name);
+    auto missing = [&] {
+      if (s.if_exists) {
+        res.message = "'" + s.name + "' does not exist";
+        return;
+      }
+      throw sql_error(s.loc, "unknown " + lower(s.what) + " '" + s.name + "'");
+    };
+    auto drop_query = [&](const std::string& q) {
+      auto it = queries.find(q);
+      if (it == queries.end()) return;
+      it->second.q->stop(false);
+      std::error_code ec;
+      std::filesystem::remove(checkpoint_dir() / (q + ".ckpt"), ec);
+      queries.erase(it);
+      forget(q);
+    };
+    if (s.what == "STREAM" || s.what == "TABLE") {
+      auto it = sources.find(n);
+      if (it == sources.end() || it->second.def.is_table != (s.what == "TABLE")) return missing();
+      for (const auto& [qn, q] : queries)
+        if (q.input == n || q.output == n)
+          throw catalog_error("'" + s.name + "' is used by query " + qn + " (drop it first)");
+      sources.erase(it);
+      forget(n);
+      res.message = lower(s.what) + " " + s.name + " dropped (its topic is kept)";
+    } else if (s.what == "VIEW") {
+      if (!views.count(n)) return missing();
+      drop_query(n);
+      views.erase(n);
+      forget(n);
+      res.message = "view " + s.name + " dropped";
+    } else if (s.what == "SINK") {
+      if (!sinks.count(n)) return missing();
+      drop_query(n);
+      sinks.erase(n);
+      forget(n);
+      res.message = "sink " + s.name + " dropped (its topic is kept)";
+    } else {
+      if (!queries.count(n)) return missing();
+      if (views.count(n) || sinks.count(n))
+        throw catalog_error("query " + s.name + " belongs to a view or sink: DROP that instead");
+      drop_query(n);
+      res.message = "query " + s.name + " stopped and dropped";
+    }
+  }
+
+  void run(const statement&, const explain_stmt& s, statement_result& res) {
+    const select_stmt* q = nullptr;
+    std::visit(
+        [&](const auto& b) {
+          using T = std::decay_t<decltype(b)>;
+          if constexpr (std::is_same_v<T, create_view_stmt> || std::is_same_v<T, create_sink_stmt> ||
+                        std::is_same_v<T, insert_stmt> || std::is_same_v<T, query_stmt>)
+            q = b.query.get();
+        },
+        s.inner->body);
+    if (!q) throw sql_error(s.inner->loc, "EXPLAIN takes a query (SELECT, CREATE MATERIALIZED "
+                                          "VIEW, CREATE SINK or INSERT INTO)");
+    auto p = plan_select(*q, *this);
+    std::string text;
+    if (!p.view_source.empty()) {
+      text = "Snapshot of view '" + p.view_source + "'\n";
+      for (const auto& op : p.operators) text += "  -> " + op->describe() + "\n";
+    } else {
+      auto query = build("explain", p, stream::make_collector([](const stream::element_batch&) {}));
+      text = query->explain();
+    }
+    res.has_rows = true;
+    res.columns = {"plan"};
+    size_t start = 0;
+    while (start < text.size()) {
+      auto end = text.find('\n', start);
+      if (end == std::string::npos) end = text.size();
+      res.rows.push_back({str(text.substr(start, end - start))});
+      start = end + 1;
+    }
+  }
+};
+
+engine::engine(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
+
+engine::~engine() { stop(); }
+
+result<std::unique_ptr<engine>> engine::open(engine_options options,
+                                             std::unique_ptr<stream::topic_io> io) {
+  auto m = std::make_unique<impl>();
+  m->o = std::move(options);
+  m->io = std::move(io);
+  std::error_code ec;
+  std::filesystem::create_directories(m->checkpoint_dir(), ec);
+  if (ec) return make_error(errc::io_error, "cannot create " + m->checkpoint_dir().string() + ": " + ec.message());
+  auto path = m->sql_dir() / "catalog.json";
+  std::vector<std::string> stored;
+  if (std::filesystem::exists(path)) {
+    auto data = read_file(path);
+    if (!data) return data.error();
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    if (parser.parse(reinterpret_cast<const char*>(data->data()), data->size()).get(doc))
+      return make_error(errc::io_error, path.string() + " is not valid JSON");
+    simdjson::dom::array arr;
+    if (doc["statements"].get_array().get(arr))
+      return make_error(errc::io_error, path.string() + " has no statements array");
+    for (auto s : arr) {
+      std::string_view v;
+      if (s.get_string().get(v)) return make_error(errc::io_error, path.string() + ": bad statement");
+      stored.emplace_back(v);
+    }
+  }
+  std::unique_ptr<engine> e(new engine(std::move(m)));
+  auto& im = *e->impl_;
+  im.replaying = true;
+  for (const auto& text : stored) {
+    try {
+      e->execute(text);
+    } catch (const std::exception& x) {
+      spdlog::error("catalog: cannot restore `{}`: {}", text, x.what());
+    }
+  }
+  im.replaying = false;
+  // Rewrite the catalog from what was restored.
+  try {
+    im.save();
+  } catch (const std::exception& x) {
+    return make_error(errc::io_error, x.what());
+  }
+  if (!stored.empty())
+    spdlog::info("sql: restored {} statements, {} queries running", stored.size(), im.queries.size());
+  return e;
+}
+
+std::vector<statement_result> engine::execute(const std::string& text) {
+  auto stmts = parse(text);
+  std::lock_guard lk(impl_->mu);
+  std::vector<statement_result> out;
+  for (const auto& st : stmts) out.push_back(impl_->run(st));
+  return out;
+}
+
+std::unique_ptr<push_query> engine::subscribe(
+    const std::string& select, std::function<void(const stream::element_batch&)> on_rows) {
+  auto stmts = parse(select);
+  if (stmts.size() != 1 || !std::holds_alternative<query_stmt>(stmts[0].body))
+    throw catalog_error("a push query is one SELECT ... EMIT CHANGES");
+  const auto& q = *std::get<query_stmt>(stmts[0].body).query;
+  if (!q.emit_changes) throw sql_error(q.loc, "a push query ends with EMIT CHANGES");
+  std::lock_guard lk(impl_->mu);
+  auto p = impl_->continuous_plan(q);
+  std::string name = "push_" + std::to_string(++impl_->push_seq);
+  stream::query_options qo;
+  qo.name = name;
+  qo.source = p.source;
+  qo.operators = std::move(p.operators);
+  qo.operators.push_back(stream::make_collector(std::move(on_rows)));
+  qo.dead_letter_topic = "sluice.push.dlq";
+  auto query = std::make_unique<stream::query>(*impl_->io, std::move(qo));
+  if (auto r = query->start(); !r) throw catalog_error(r.error().message);
+  return std::make_unique<push_query_impl>(std::move(query), p.names);
+}
+
+std::shared_ptr<view::view> engine::find_view(const std::string& name) const {
+  std::lock_guard lk(impl_->mu);
+  auto it = impl_->views.find(lower(name));
+  return it == impl_->views.end() ? nullptr : it->second.v;
+}
+
+void engine::stop() {
+  if (!impl_) return;
+  std::lock_guard lk(impl_->mu);
+  for (auto& [n, q] : impl_->queries) q.q->stop(true);
+}
+
+std::string to_json(const std::vector<statement_result>& results) {
+  std::string out = "{\"results\":[";
+  for (size_t i = 0; i < results.size(); ++i) {
+    const auto& r = results[i];
+    if (i) out += ',';
+    out += "{\"statement\":";
+    stream::append_json_string(out, r.statement);
+    if (r.has_rows) {
+      out += ",\"columns\":[";
+      for (size_t c = 0; c < r.columns.size(); ++c) {
+        if (c) out += ',';
+        stream::append_json_string(out, r.columns[c]);
+      }
+      out += "],\"rows\":[";
+      for (size_t j = 0; j < r.rows.size(); ++j) {
+        if (j) out += ',';
+        stream::append_json_row(out, r.columns, r.rows[j]);
+      }
+      out += ']';
+    } else {
+      out += ",\"message\":";
+      stream::append_json_string(out, r.message);
+    }
+    out += '}';
+  }
+  out += "]}";
+  return out;
+}
+
+}  // namespace sluice::sql

@@ -1,0 +1,86 @@
+#pragma once
+// The SQL engine: the catalog of streams, tables, views, sinks and queries, and the statements
+// that change it. The public entry point of src/sql/.
+//
+// The catalog is durable: every statement that changed it is kept (in order) in
+// <data>/_sql/catalog.json, replayed at start, and each continuous query resumes from its
+// checkpoint in <data>/_sql/checkpoints/.
+//
+// Thread safety: every member may be called from any thread; statements run one at a time.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "stream/io.h"
+#include "stream/operator.h"
+
+namespace sluice::view {
+class view;
+}
+
+namespace sluice::sql {
+
+struct engine_options {
+  // Where the catalog and checkpoints live (<data_dir>/_sql).
+  std::filesystem::path data_dir = "data";
+  // How often each query checkpoints. Default: 1 s.
+  std::chrono::milliseconds checkpoint_interval{1000};
+};
+
+// The answer to one statement.
+struct statement_result {
+  std::string statement;
+  std::string message;                 // for DDL: what was done
+  std::vector<std::string> columns;    // for queries and SHOW/DESCRIBE
+  std::vector<stream::row> rows;
+  bool has_rows = false;
+};
+
+// A SELECT ... EMIT CHANGES running for one caller.
+class push_query {
+ public:
+  virtual ~push_query() = default;
+  virtual const std::vector<std::string>& columns() const = 0;
+};
+
+class engine {
+ public:
+  // Opens the catalog and starts its queries. Errors: io_error, or invalid_config when a
+  // stored statement no longer plans (the message names it).
+  static result<std::unique_ptr<engine>> open(engine_options options,
+                                              std::unique_ptr<stream::topic_io> io);
+  ~engine();  // stop()
+
+  // Runs the statements of `text` in order. Throws sql_error (with line and column) or
+  // catalog_error for the first one that fails; those before it stay done.
+  std::vector<statement_result> execute(const std::string& text);
+
+  // Starts `select` (a SELECT ... EMIT CHANGES) and calls `on_rows` from the query's thread
+  // with every batch of result changes until the returned handle is destroyed. Throws like
+  // execute().
+  std::unique_ptr<push_query> subscribe(
+      const std::string& select, std::function<void(const stream::element_batch&)> on_rows);
+
+  std::shared_ptr<view::view> find_view(const std::string& name) const;
+
+  // Stops every query, writing their last checkpoints.
+  void stop();
+
+ private:
+  struct impl;
+  explicit engine(std::unique_ptr<impl> i);
+  std::unique_ptr<impl> impl_;
+};
+
+// JSON of execute()'s answer: {"results":[{"statement":..,"message":..} or
+// {"statement":..,"columns":[..],"rows":[[..],..]}]}
+std::string to_json(const std::vector<statement_result>& results);
+
+}  // namespace sluice::sql

@@ -1,0 +1,53 @@
+#pragma once
+// Turns a SELECT into a dataflow: resolves names against the catalog, checks types, and
+// builds the operator chain (filter, window assignment, aggregation, top-N, projection).
+// Throws sql_error with the position of the offending part.
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sql/ast.h"
+#include "stream/operator.h"
+#include "stream/query.h"
+
+namespace sluice::sql {
+
+// A declared source: CREATE STREAM or CREATE TABLE.
+struct source_def {
+  std::string name;
+  bool is_table = false;
+  std::vector<stream::field_type> columns;
+  std::vector<std::string> primary_key;
+  std::string topic;
+  std::string timestamp_column;  // empty: the record timestamp
+  int64_t watermark_delay_ms = 0;
+  int64_t idle_timeout_ms = 5'000;
+};
+
+// Builds a source_def from its statement; throws sql_error for bad properties.
+source_def make_source_def(const create_source_stmt& s, location loc);
+
+// What the planner needs to know about names.
+class name_lookup {
+ public:
+  virtual ~name_lookup() = default;
+  virtual const source_def* find_source(const std::string& name) const = 0;
+  // Columns of a view (for snapshot SELECTs), or nullptr.
+  virtual const std::vector<stream::field_type>* find_view(const std::string& name) const = 0;
+};
+
+struct plan {
+  stream::source_spec source;  // empty topic when the input is a view (snapshot)
+  std::string view_source;     // the view read by a snapshot SELECT
+  std::vector<stream::operator_ptr> operators;  // without a sink
+  std::vector<std::string> names;               // output columns
+  std::vector<stream::type_ptr> types;
+  std::vector<std::string> key_names;  // the element key's columns, when the output is keyed
+  bool updating = false;               // emits upserts/removes (GROUP BY without a window)
+  bool windowed = false;
+};
+
+plan plan_select(const select_stmt& s, const name_lookup& names);
+
+}  // namespace sluice::sql

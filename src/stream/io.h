@@ -1,0 +1,78 @@
+#pragma once
+// How a query reaches topics: one source and one sink interface. The log behind this
+// process is the first implementation (make_log_io); an external Kafka cluster through
+// librdkafka is meant to be the second, so nothing in the engine reaches past these.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/result.h"
+
+namespace sluice::log {
+class log;
+}
+
+namespace sluice::stream {
+
+// Reads the partitions of one topic. Used by one query thread; interrupt() from any thread.
+class topic_source {
+ public:
+  virtual ~topic_source() = default;
+  virtual int32_t partitions() const = 0;
+  // Appends to `out` whole record batches (Kafka v2 format) of partition `p`, starting with
+  // the batch that holds `from`, about `max_bytes` of them. Nothing when `from` is the end.
+  // Errors: offset_out_of_range (retention removed it), unknown_topic, io_error.
+  virtual result<void> read(int32_t p, int64_t from, size_t max_bytes, bytes& out) = 0;
+  virtual int64_t start_offset(int32_t p) const = 0;
+  virtual int64_t end_offset(int32_t p) const = 0;
+  // Returns when any partition may have new data, interrupt() was called, or after `timeout`.
+  virtual void wait(std::chrono::milliseconds timeout) = 0;
+  virtual void interrupt() = 0;
+};
+
+struct output_record {
+  std::optional<std::string> key;
+  std::optional<std::string> value;  // nullopt: a tombstone
+  int64_t timestamp = 0;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// Appends records to one topic: a keyed record goes to the partition its key hashes to, others
+// spread over the partitions. Used by one thread.
+class topic_sink {
+ public:
+  virtual ~topic_sink() = default;
+  // Errors: unknown_topic (deleted), batch_too_large, io_error.
+  virtual result<void> write(std::vector<output_record>& records) = 0;
+};
+
+class topic_io {
+ public:
+  virtual ~topic_io() = default;
+  virtual bool topic_exists(std::string_view topic) const = 0;
+  // Errors: unknown_topic.
+  virtual result<std::unique_ptr<topic_source>> open_source(std::string_view topic) = 0;
+  // Creates the topic (with the broker's defaults) when missing.
+  virtual result<std::unique_ptr<topic_sink>> open_sink(std::string_view topic) = 0;
+};
+
+// Topics of this process's log: reads go to the partitions directly (no network hop).
+std::unique_ptr<topic_io> make_log_io(log::log& l);
+
+// Calls `fn(offset, timestamp, key, value)` for each record at or after `from` in `chunk`
+// (whole record batches as a source returns them); returns the offset after the last record
+// seen (`from` if none). Control batches are skipped. Errors: corrupt_batch.
+result<int64_t> for_each_record(
+    bytes_view chunk, int64_t from,
+    const std::function<void(int64_t, int64_t, std::optional<std::string_view>,
+                             std::optional<std::string_view>)>& fn);
+
+}  // namespace sluice::stream

@@ -1,0 +1,33 @@
+#pragma once
+// Decodes JSON records into rows of a declared schema (simdjson On-Demand).
+//
+// Fields are matched by name (exactly, or else case-insensitively); unknown fields are
+// ignored and missing ones are NULL. A value that does not fit its column's type is an
+// error with the column named, so that the record can go to the dead-letter topic.
+// Not thread-safe: one decoder per query thread.
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stream/value.h"
+
+namespace sluice::stream {
+
+class json_decoder {
+ public:
+  explicit json_decoder(std::vector<field_type> schema);
+  ~json_decoder();
+  json_decoder(const json_decoder&) = delete;
+  json_decoder& operator=(const json_decoder&) = delete;
+
+  // Fills `out` (resized to the schema) from one JSON object. False and `err` on failure.
+  bool decode(std::string_view json, row& out, std::string& err);
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace sluice::stream

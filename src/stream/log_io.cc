@@ -1,0 +1,199 @@
+// topic_io over this process's log (src/log/), through its public headers only.
+
+#include <condition_variable>
+#include <mutex>
+
+#include "base/crc32c.h"
+#include "log/log.h"
+#include "log/record_batch.h"
+#include "log/records.h"
+#include "log/segment_format.h"
+#include "stream/io.h"
+
+namespace sluice::stream {
+
+namespace {
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+class log_source final : public topic_source {
+ public:
+  explicit log_source(std::shared_ptr<log::topic> t)
+      : topic_(std::move(t)), alive_(std::make_shared<int>(0)) {}
+
+  int32_t partitions() const override { return topic_->partition_count(); }
+
+  result<void> read(int32_t p, int64_t from, size_t max_bytes, bytes& out) override {
+    auto part = topic_->get(p);
+    if (!part) return make_error(errc::unknown_partition, "no partition " + std::to_string(p));
+    // Ask to be woken by the next append before reading, so that none is missed.
+    arm(*part);
+    auto r = part->read(model::offset(from), max_bytes);
+    if (!r) return r.error();
+    if (r->len == 0) return {};
+    size_t at = out.size();
+    out.resize(at + r->len);
+    if (auto c = r->copy_to(out.data() + at); !c) {
+      out.resize(at);
+      return c.error();
+    }
+    return {};
+  }
+
+  int64_t start_offset(int32_t p) const override {
+    auto part = topic_->get(p);
+    return part ? part->log_start()() : 0;
+  }
+  int64_t end_offset(int32_t p) const override {
+    auto part = topic_->get(p);
+    return part ? part->high_watermark()() : 0;
+  }
+
+  void wait(std::chrono::milliseconds timeout) override {
+    std::unique_lock lk(mu_);
+    cv_.wait_for(lk, timeout, [&] { return signaled_; });
+    signaled_ = false;
+  }
+
+  void interrupt() override { signal(); }
+
+ private:
+  void arm(log::partition& part) {
+    std::weak_ptr<int> alive = alive_;
+    part.on_next_append(alive_, [this, alive] {
+      if (alive.lock()) signal();
+    });
+  }
+  void signal() {
+    {
+      std::lock_guard lk(mu_);
+      signaled_ = true;
+    }
+    cv_.notify_one();
+  }
+
+  std::shared_ptr<log::topic> topic_;
+  std::shared_ptr<int> alive_;  // expires with the source: pending wake-ups are dropped
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool signaled_ = false;
+};
+
+class log_sink final : public topic_sink {
+ public:
+  explicit log_sink(std::shared_ptr<log::topic> t) : topic_(std::move(t)) {}
+
+  result<void> write(std::vector<output_record>& records) override {
+    int32_t n = topic_->partition_count();
+    if (n <= 0) return make_error(errc::unknown_topic, "topic " + topic_->name() + " is gone");
+    builders_.resize(static_cast<size_t>(n));
+    sizes_.assign(static_cast<size_t>(n), 0);
+    auto spill = [&](size_t p) -> result<void> {
+      if (builders_[p].empty()) return {};
+      auto b = builders_[p].build();
+      builders_[p] = log::batch_builder();
+      sizes_[p] = 0;
+      auto part = topic_->get(static_cast<int32_t>(p));
+      if (!part) return make_error(errc::unknown_topic, "topic " + topic_->name() + " is gone");
+      auto r = part->append(b, now_ms());
+      if (!r) return r.error();
+      return {};
+    };
+    for (auto& rec : records) {
+      size_t p;
+      if (rec.key) {
+        p = crc32c(reinterpret_cast<const uint8_t*>(rec.key->data()), rec.key->size()) %
+            static_cast<uint32_t>(n);
+      } else {
+        p = next_++ % static_cast<size_t>(n);
+      }
+      auto as_view = [](const std::optional<std::string>& s) -> std::optional<bytes_view> {
+        if (!s) return std::nullopt;
+        return bytes_view(reinterpret_cast<const uint8_t*>(s->data()), s->size());
+      };
+      std::vector<std::pair<std::string_view, bytes_view>> headers;
+      for (const auto& [k, v] : rec.headers)
+        headers.emplace_back(k, bytes_view(reinterpret_cast<const uint8_t*>(v.data()), v.size()));
+      builders_[p].add(as_view(rec.key), as_view(rec.value), rec.timestamp, headers);
+      sizes_[p] += (rec.key ? rec.key->size() : 0) + (rec.value ? rec.value->size() : 0) + 16;
+      if (sizes_[p] >= k_batch_bytes)
+        if (auto r = spill(p); !r) return r;
+    }
+    for (size_t p = 0; p < builders_.size(); ++p)
+      if (auto r = spill(p); !r) return r;
+    return {};
+  }
+
+ private:
+  static constexpr size_t k_batch_bytes = 256 * 1024;
+  std::shared_ptr<log::topic> topic_;
+  std::vector<log::batch_builder> builders_;
+  std::vector<size_t> sizes_;
+  size_t next_ = 0;
+};
+
+class log_io final : public topic_io {
+ public:
+  explicit log_io(log::log& l) : log_(l) {}
+
+  bool topic_exists(std::string_view t) const override { return log_.find_topic(t) != nullptr; }
+
+  result<std::unique_ptr<topic_source>> open_source(std::string_view name) override {
+    auto t = log_.find_topic(name);
+    if (!t) return make_error(errc::unknown_topic, "no topic '" + std::string(name) + "'");
+    return std::unique_ptr<topic_source>(std::make_unique<log_source>(std::move(t)));
+  }
+
+  result<std::unique_ptr<topic_sink>> open_sink(std::string_view name) override {
+    auto t = log_.find_topic(name);
+    if (!t) {
+      auto c = log_.create_topic(name, log_.options().default_partitions, {});
+      if (!c && c.code() != errc::topic_exists) return c.error();
+      t = log_.find_topic(name);
+      if (!t) return make_error(errc::unknown_topic, "no topic '" + std::string(name) + "'");
+    }
+    return std::unique_ptr<topic_sink>(std::make_unique<log_sink>(std::move(t)));
+  }
+
+ private:
+  log::log& log_;
+};
+
+}  // namespace
+
+std::unique_ptr<topic_io> make_log_io(log::log& l) { return std::make_unique<log_io>(l); }
+
+result<int64_t> for_each_record(
+    bytes_view chunk, int64_t from,
+    const std::function<void(int64_t, int64_t, std::optional<std::string_view>,
+                             std::optional<std::string_view>)>& fn) {
+  int64_t next = from;
+  size_t pos = 0;
+  auto sv = [](const std::optional<bytes_view>& b) -> std::optional<std::string_view> {
+    if (!b) return std::nullopt;
+    return std::string_view(reinterpret_cast<const char*>(b->data()), b->size());
+  };
+  while (chunk.size() - pos >= log::format::k_batch_header_size) {
+    auto h = log::parse_batch_header(chunk.data() + pos);
+    if (h.batch_length <= 0) return make_error(errc::corrupt_batch, "bad batch length");
+    if (chunk.size() - pos < h.size_bytes()) break;  // cut short by the byte limit
+    auto batch = chunk.subspan(pos, h.size_bytes());
+    pos += h.size_bytes();
+    if (h.last_offset() < from) continue;
+    if (!h.control()) {
+      auto r = log::for_each_record(batch, [&](const log::record_view& rv) {
+        if (rv.offset < from) return;
+        fn(rv.offset, rv.timestamp, sv(rv.key), sv(rv.value));
+      });
+      if (!r) return r.error();
+    }
+    next = std::max(next, h.last_offset() + 1);
+  }
+  return next;
+}
+
+}  // namespace sluice::stream

@@ -1,0 +1,92 @@
+#pragma once
+// The dataflow: a query is a chain of operators that pass batches of elements downstream and
+// the event-time watermark after them. Everything here runs on the query's own thread.
+//
+// An element is an appended row (insert), or a change to the row with a given key (upsert,
+// remove) from an updating operator such as a GROUP BY without a window. Every operator can
+// write its state into a checkpoint and read it back (snapshot/restore).
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "stream/expression.h"
+#include "stream/state_codec.h"
+#include "stream/value.h"
+
+namespace sluice::stream {
+
+enum class change_op : uint8_t { insert, upsert, remove };
+
+struct element {
+  row r;
+  row key;  // the row's key for upsert/remove (and keyed inserts); empty for plain appends
+  int64_t ts = 0;  // event time, epoch milliseconds
+  change_op op = change_op::insert;
+};
+
+using element_batch = std::vector<element>;
+
+// What operators report to the query that runs them.
+class operator_context {
+ public:
+  virtual ~operator_context() = default;
+  // A row the query cannot process: it goes to the dead-letter topic with the reason.
+  virtual void dead_letter(const std::string& reason, const row& r,
+                           const std::vector<std::string>& names, int64_t ts) = 0;
+  // A record that arrived after the windows it belongs to were closed.
+  virtual void late(const row& r, const std::vector<std::string>& names, int64_t ts) = 0;
+  // A sink wrote `n` elements.
+  virtual void output(size_t n) = 0;
+};
+
+class operator_node {
+ public:
+  virtual ~operator_node() = default;
+  // Consumes `batch` (it may be reused as scratch) and passes results downstream.
+  virtual void process(element_batch& batch) = 0;
+  // Event time has reached `wm`: no element with ts < wm is expected any more.
+  virtual void advance_watermark(int64_t wm) {
+    if (next_) next_->advance_watermark(wm);
+  }
+  virtual void snapshot(state_writer&) const {}
+  virtual void restore(state_reader&) {}
+  // One line for EXPLAIN.
+  virtual std::string describe() const = 0;
+  // Rows of state held (groups, open windows, buffered rows), for metrics.
+  virtual size_t state_size() const { return 0; }
+
+  void set_next(operator_node* n) { next_ = n; }
+  void set_context(operator_context* c) { ctx_ = c; }
+
+ protected:
+  void emit(element_batch& b) {
+    if (next_ && !b.empty()) next_->process(b);
+  }
+  operator_node* next_ = nullptr;
+  operator_context* ctx_ = nullptr;
+};
+
+using operator_ptr = std::unique_ptr<operator_node>;
+
+// Stateless operators.
+// WHERE / HAVING: keeps rows whose predicate is TRUE; an upsert that no longer passes becomes
+// a remove of its key.
+operator_ptr make_filter(expression_ptr predicate, std::vector<std::string> input_names);
+// SELECT list: computes the output columns.
+operator_ptr make_project(std::vector<expression_ptr> exprs, std::vector<std::string> input_names);
+// TUMBLE/HOP table functions: appends window_start and window_end (one copy of the row per
+// window for HOP). `time_column` is the row's event-time column (or -1: the element's ts).
+operator_ptr make_window_assign(int time_column, int64_t size_ms, int64_t slide_ms);
+
+class topic_sink;
+// Writes each element to a topic as a JSON object (`names` are the keys); its key (if any)
+// becomes the record key as a JSON object of `key_names`; a remove becomes a tombstone.
+operator_ptr make_topic_writer(std::unique_ptr<topic_sink> sink, std::vector<std::string> names,
+                               std::vector<std::string> key_names, std::string topic);
+// Hands each batch to `fn` (continuous SELECT ... EMIT CHANGES, one-off SELECTs).
+operator_ptr make_collector(std::function<void(const element_batch&)> fn);
+
+}  // namespace sluice::stream

@@ -1,0 +1,43 @@
+#pragma once
+// Stateful operators that aggregate: windowed (closed by the watermark, emitted once) and
+// unwindowed GROUP BY (updating: emits the new row of every group that changed).
+
+#include "stream/aggregate.h"
+#include "stream/operator.h"
+
+namespace sluice::stream {
+
+struct window_spec {
+  enum class kind { tumble, hop, session };
+  kind k = kind::tumble;
+  int64_t size_ms = 0;   // TUMBLE, HOP
+  int64_t slide_ms = 0;  // HOP (TUMBLE: = size)
+  int64_t gap_ms = 0;    // SESSION
+  int time_column = -1;  // the event-time column of the input row; -1: the element's ts
+};
+
+// Output rows: window_start, window_end, the key columns, the aggregate values; the element's
+// key is (window_start, window_end, keys). Emitted when the watermark reaches window_end.
+operator_ptr make_window_aggregate(window_spec w, std::vector<expression_ptr> keys,
+                                   std::vector<agg_spec> aggs,
+                                   std::vector<std::string> input_names);
+
+// Output rows: the key columns, the aggregate values, as upserts keyed by the key columns,
+// once per input batch for every group that changed.
+operator_ptr make_group_aggregate(std::vector<expression_ptr> keys, std::vector<agg_spec> aggs,
+                                  std::vector<std::string> input_names);
+
+// Window Top-N (ROW_NUMBER/RANK() OVER (PARTITION BY ... ORDER BY ...) <= n) on windowed
+// input: buffers the best rows of each partition and emits them, with their rank appended,
+// when the watermark reaches the partition's window_end (column `window_end_column`).
+struct top_n_spec {
+  std::vector<expression_ptr> partition;
+  std::vector<expression_ptr> order;
+  std::vector<bool> descending;
+  int64_t n = 1;
+  bool dense_ties = false;  // RANK(): rows tied with the n-th are kept too
+  int window_end_column = -1;
+};
+operator_ptr make_top_n(top_n_spec spec, std::vector<std::string> input_names);
+
+}  // namespace sluice::stream

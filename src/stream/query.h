@@ -1,0 +1,129 @@
+#pragma once
+// A running continuous query: one thread that reads its source topic's partitions in batches,
+// decodes records into rows, drives the operator chain and the event-time watermark, routes
+// what it cannot process to the dead-letter topic, and checkpoints.
+//
+// Watermarks: each partition's watermark is the largest event time read from it minus the
+// source's delay (bounded out-of-orderness). The query's watermark is the minimum over the
+// partitions that are not idle; a partition is idle once it has been read to its end and has
+// had no new record for idle_timeout. When every partition is idle, the largest partition
+// watermark counts (everything there is has been read).
+//
+// Checkpoints: source positions, watermarks and every operator's state are written together
+// (one file, CRC-checked, replaced atomically) every checkpoint_interval and at stop; a
+// restarted query resumes from its last checkpoint. Topic outputs written after that
+// checkpoint are written again after a crash (at-least-once); views are exact.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/result.h"
+#include "stream/io.h"
+#include "stream/json_decoder.h"
+#include "stream/operator.h"
+
+namespace sluice::stream {
+
+struct source_spec {
+  std::string topic;
+  std::vector<field_type> schema;  // the row decoded from each record's JSON value
+  int time_column = -1;            // event time: this TIMESTAMP column; -1: the record timestamp
+  int64_t watermark_delay_ms = 0;
+  int64_t idle_timeout_ms = 5'000;
+  // CREATE TABLE: each record upserts the row of its key columns; a tombstone deletes it.
+  bool upsert = false;
+  std::vector<int> key_columns;
+};
+
+struct query_options {
+  std::string name;
+  source_spec source;
+  std::vector<operator_ptr> operators;  // in order; the last one is the sink
+  std::string dead_letter_topic;        // created on first use
+  std::filesystem::path checkpoint_file;  // empty: no checkpoints
+  std::chrono::milliseconds checkpoint_interval{1000};
+  size_t max_batch_bytes = 1 << 20;  // read per partition per round
+};
+
+struct query_stats {
+  std::string name;
+  std::string state;  // RUNNING, FAILED, STOPPED
+  std::string error;
+  int64_t records_in = 0;
+  int64_t records_out = 0;
+  int64_t dead_letters = 0;
+  int64_t late_records = 0;
+  int64_t watermark = INT64_MIN;  // INT64_MIN: none yet
+  int64_t lag = 0;                // records in the source not read yet
+  int64_t state_rows = 0;
+};
+
+class query final : private operator_context {
+ public:
+  query(topic_io& io, query_options options);
+  ~query() override;  // stop()
+  query(const query&) = delete;
+  query& operator=(const query&) = delete;
+
+  // Opens the source, restores the checkpoint if there is one, and starts the thread.
+  // Errors: unknown_topic.
+  result<void> start();
+  // Stops the thread; writes a last checkpoint when `checkpoint` (not on DROP).
+  void stop(bool checkpoint = true);
+  query_stats stats() const;
+  std::string explain() const;
+  const std::string& name() const { return o_.name; }
+
+ private:
+  void run();
+  bool poll_once();
+  void decode_chunk(int32_t p, bytes_view chunk);
+  void update_watermark(int64_t now);
+  void flush_dead_letters();
+  void write_checkpoint();
+  bool read_checkpoint();
+  void dead_letter(const std::string& reason, const row& r, const std::vector<std::string>& names,
+                   int64_t ts) override;
+  void late(const row& r, const std::vector<std::string>& names, int64_t ts) override;
+  void output(size_t n) override { records_out_ += static_cast<int64_t>(n); }
+  void dead_letter_bytes(const std::string& reason, std::optional<std::string_view> key,
+                         std::optional<std::string_view> value, int32_t p, int64_t offset,
+                         int64_t ts);
+
+  topic_io& io_;
+  query_options o_;
+  std::unique_ptr<topic_source> source_;
+  std::unique_ptr<topic_sink> dlq_;
+  std::unique_ptr<json_decoder> decoder_;
+
+  struct partition_state {
+    int64_t position = 0;
+    int64_t max_ts = INT64_MIN;
+    int64_t last_data_ms = 0;  // wall clock of the last record read (or of the start)
+  };
+  std::vector<partition_state> parts_;
+  int64_t watermark_ = INT64_MIN;
+  element_batch batch_;
+  bytes buf_;
+  std::vector<output_record> dead_;
+  bool dirty_ = false;
+  std::chrono::steady_clock::time_point last_checkpoint_;
+
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> records_in_{0}, records_out_{0}, dead_letters_{0}, late_{0};
+  std::atomic<int64_t> watermark_pub_{INT64_MIN};
+  mutable std::mutex status_mu_;
+  std::string state_ = "CREATED";
+  std::string error_;
+  std::vector<int64_t> positions_pub_;
+};
+
+}  // namespace sluice::stream

@@ -1,0 +1,150 @@
+#pragma once
+// SQL data types and the values that flow through a dataflow.
+//
+// A value is one of: NULL, BOOLEAN, an integer (INT and BIGINT, held as int64), a double
+// (DOUBLE and DECIMAL), a string (VARCHAR), a TIMESTAMP (epoch milliseconds, UTC), or a
+// nested value (ROW, ARRAY, MAP) shared immutably between the rows that carry it.
+// DECIMAL is held as a double: exact decimal arithmetic is not offered yet (docs/sql.md).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sluice::stream {
+
+enum class type_id : uint8_t {
+  null,  // the type of the NULL literal only
+  boolean,
+  int32,
+  int64,
+  float64,
+  decimal,
+  varchar,
+  timestamp,
+  row,
+  array,
+  map,
+};
+
+struct data_type;
+using type_ptr = std::shared_ptr<const data_type>;
+
+struct field_type {
+  std::string name;
+  type_ptr type;
+};
+
+struct data_type {
+  type_id id = type_id::null;
+  std::vector<field_type> fields;  // ROW
+  type_ptr element;                // ARRAY element, MAP value (keys are VARCHAR)
+
+  static type_ptr of(type_id id);
+  std::string to_string() const;
+  bool numeric() const {
+    return id == type_id::int32 || id == type_id::int64 || id == type_id::float64 ||
+           id == type_id::decimal;
+  }
+  bool integral() const { return id == type_id::int32 || id == type_id::int64; }
+};
+
+struct nested;
+
+struct value {
+  enum class kind : uint8_t { null, boolean, integer, real, string, timestamp, nested };
+
+  kind k = kind::null;
+  union {
+    bool b;
+    int64_t i;
+    double d;
+  };
+  std::string s;
+  std::shared_ptr<const nested> n;
+
+  value() : i(0) {}
+  static value null() { return value(); }
+  static value boolean(bool v) {
+    value x;
+    x.k = kind::boolean;
+    x.b = v;
+    return x;
+  }
+  static value integer(int64_t v) {
+    value x;
+    x.k = kind::integer;
+    x.i = v;
+    return x;
+  }
+  static value real(double v) {
+    value x;
+    x.k = kind::real;
+    x.d = v;
+    return x;
+  }
+  static value string(std::string v) {
+    value x;
+    x.k = kind::string;
+    x.s = std::move(v);
+    return x;
+  }
+  static value timestamp(int64_t ms) {
+    value x;
+    x.k = kind::timestamp;
+    x.i = ms;
+    return x;
+  }
+  static value make_nested(std::shared_ptr<const nested> v) {
+    value x;
+    x.k = kind::nested;
+    x.n = std::move(v);
+    return x;
+  }
+
+  bool is_null() const { return k == kind::null; }
+  // Numeric view of an integer, real or timestamp. REQUIRES: one of those kinds.
+  double as_double() const { return k == kind::real ? d : static_cast<double>(i); }
+};
+
+// ROW and MAP carry names; ARRAY leaves them empty.
+struct nested {
+  bool is_array = false;
+  std::vector<std::string> names;
+  std::vector<value> items;
+
+  const value* find(std::string_view name) const;
+};
+
+using row = std::vector<value>;
+
+// Total order used by GROUP BY keys, DISTINCT, MIN/MAX and ORDER BY: NULL first, then numbers
+// (integers and reals compared by value), booleans, strings, timestamps, nested.
+int compare(const value& a, const value& b);
+bool equal(const value& a, const value& b);
+size_t hash_value(const value& v);
+
+struct row_hash {
+  size_t operator()(const row& r) const;
+};
+struct row_equal {
+  bool operator()(const row& a, const row& b) const;
+};
+
+// Appends the JSON form of `v` to `out` (timestamps as ISO-8601 strings in UTC with
+// milliseconds, e.g. "2026-11-25T19:41:00.000Z").
+void append_json(std::string& out, const value& v);
+void append_json_string(std::string& out, std::string_view s);
+// {"name":value,...}
+void append_json_row(std::string& out, const std::vector<std::string>& names, const row& r);
+
+// The SQL text form used by CAST(x AS VARCHAR) and error messages.
+std::string to_display(const value& v);
+
+// ISO-8601 date-time ("2026-11-25T19:41:00Z", "2026-11-25 19:41:00.123", "+01:00" offsets,
+// a date alone) to epoch milliseconds; false if it is not one.
+bool parse_timestamp(std::string_view s, int64_t& ms);
+std::string format_timestamp(int64_t ms);
+
+}  // namespace sluice::stream

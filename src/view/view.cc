@@ -1,0 +1,169 @@
+#include "view/view.h"
+
+namespace sluice::view {
+
+bool row_less::operator()(const stream::row& a, const stream::row& b) const {
+  size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i)
+    if (int c = stream::compare(a[i], b[i])) return c < 0;
+  return a.size() < b.size();
+}
+
+view::view(std::string name, std::vector<std::string> columns, size_t max_rows,
+           size_t feed_capacity)
+    : name_(std::move(name)), columns_(std::move(columns)), max_rows_(std::max<size_t>(max_rows, 1)),
+      feed_capacity_(std::max<size_t>(feed_capacity, 1)) {}
+
+void view::record(change c, std::vector<change>& fresh) {
+  if (feed_.size() < feed_capacity_) {
+    feed_.push_back(c);
+  } else {
+    feed_[feed_head_] = c;
+    feed_head_ = (feed_head_ + 1) % feed_capacity_;
+  }
+  fresh.push_back(std::move(c));
+}
+
+void view::apply(const stream::element_batch& batch) {
+  std::vector<change> fresh;
+  {
+    std::unique_lock lk(mu_);
+    for (const auto& e : batch) {
+      stream::row key = e.key.empty() ? stream::row{stream::value::integer(static_cast<int64_t>(seq_ + 1))}
+                                      : e.key;
+      auto it = rows_.find(key);
+      if (e.op == stream::change_op::remove) {
+        if (it == rows_.end()) continue;
+        change c{++seq_, change::kind::remove, std::move(it->second.r)};
+        by_seq_.erase(it->second.seq);
+        rows_.erase(it);
+        record(std::move(c), fresh);
+        continue;
+      }
+      uint64_t s = ++seq_;
+      if (it == rows_.end()) {
+        rows_.emplace(key, entry{e.r, s});
+        by_seq_.emplace(s, key);
+        record(change{s, change::kind::insert, e.r}, fresh);
+      } else {
+        by_seq_.erase(it->second.seq);
+        it->second.r = e.r;
+        it->second.seq = s;
+        by_seq_.emplace(s, key);
+        record(change{s, change::kind::update, e.r}, fresh);
+      }
+      while (rows_.size() > max_rows_) {
+        auto oldest = by_seq_.begin();
+        auto victim = rows_.find(oldest->second);
+        change c{++seq_, change::kind::remove, std::move(victim->second.r)};
+        rows_.erase(victim);
+        by_seq_.erase(oldest);
+        record(std::move(c), fresh);
+      }
+    }
+  }
+  if (fresh.empty()) return;
+  std::lock_guard lk(sub_mu_);
+  for (auto& [id, fn] : subs_) fn(fresh);
+}
+
+std::vector<stream::row> view::rows(uint64_t* seq) const {
+  std::shared_lock lk(mu_);
+  std::vector<stream::row> out;
+  out.reserve(rows_.size());
+  for (const auto& [k, e] : rows_) out.push_back(e.r);
+  if (seq) *seq = seq_;
+  return out;
+}
+
+size_t view::size() const {
+  std::shared_lock lk(mu_);
+  return rows_.size();
+}
+
+uint64_t view::sequence() const {
+  std::shared_lock lk(mu_);
+  return seq_;
+}
+
+bool view::changes_since(uint64_t after, std::vector<change>& out, size_t max) const {
+  std::shared_lock lk(mu_);
+  if (after >= seq_) return true;
+  uint64_t oldest = seq_ - feed_.size() + 1;  // the feed holds seq_-size+1 .. seq_
+  if (after + 1 < oldest) return false;
+  for (uint64_t s = after + 1; s <= seq_ && out.size() < max; ++s) {
+    size_t idx = (feed_head_ + static_cast<size_t>(s - oldest)) % feed_.size();
+    out.push_back(feed_[idx]);
+  }
+  return true;
+}
+
+uint64_t view::subscribe(std::function<void(const std::vector<change>&)> fn) {
+  std::lock_guard lk(sub_mu_);
+  uint64_t id = next_sub_++;
+  subs_.emplace(id, std::move(fn));
+  return id;
+}
+
+void view::unsubscribe(uint64_t id) {
+  std::lock_guard lk(sub_mu_);
+  subs_.erase(id);
+}
+
+void view::snapshot(stream::state_writer& w) const {
+  std::shared_lock lk(mu_);
+  w.put_varint(static_cast<int64_t>(seq_));
+  w.put_varint(static_cast<int64_t>(rows_.size()));
+  for (const auto& [k, e] : rows_) {
+    w.put_row(k);
+    w.put_row(e.r);
+    w.put_varint(static_cast<int64_t>(e.seq));
+  }
+}
+
+void view::restore(stream::state_reader& r) {
+  std::unique_lock lk(mu_);
+  rows_.clear();
+  by_seq_.clear();
+  feed_.clear();
+  feed_head_ = 0;
+  seq_ = static_cast<uint64_t>(r.varint());
+  for (int64_t n = r.varint(); n > 0; --n) {
+    auto k = r.get_row();
+    entry e;
+    e.r = r.get_row();
+    e.seq = static_cast<uint64_t>(r.varint());
+    by_seq_.emplace(e.seq, k);
+    rows_.emplace(std::move(k), std::move(e));
+  }
+}
+
+}  // namespace sluice::view
+
+namespace sluice::view {
+
+namespace {
+
+class view_writer final : public stream::operator_node {
+ public:
+  explicit view_writer(std::shared_ptr<view> v) : v_(std::move(v)) {}
+  void process(stream::element_batch& batch) override {
+    v_->apply(batch);
+    if (ctx_) ctx_->output(batch.size());
+  }
+  void snapshot(stream::state_writer& w) const override { v_->snapshot(w); }
+  void restore(stream::state_reader& r) override { v_->restore(r); }
+  std::string describe() const override { return "ViewSink '" + v_->name() + "'"; }
+  size_t state_size() const override { return v_->size(); }
+
+ private:
+  std::shared_ptr<view> v_;
+};
+
+}  // namespace
+
+stream::operator_ptr make_view_writer(std::shared_ptr<view> v) {
+  return std::make_unique<view_writer>(std::move(v));
+}
+
+}  // namespace sluice::view

@@ -1,0 +1,96 @@
+#pragma once
+// A materialized view: the current rows of a query's result, kept by key, and a change feed
+// (insert/update/delete, each with a sequence number) that subscribers follow.
+//
+// Rows are keyed by the element key the query gives (GROUP BY columns, window bounds); rows
+// of a query without one are appended under their sequence number. At most `max_rows` rows
+// are kept: beyond it the least recently changed row is removed (a delete in the feed). The
+// feed keeps the last `feed_capacity` changes; a subscriber further behind takes a fresh
+// snapshot.
+//
+// Thread safety: apply() from the query's thread; everything else from any thread.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "stream/operator.h"
+#include "stream/state_codec.h"
+#include "stream/value.h"
+
+namespace sluice::view {
+
+struct change {
+  enum class kind : uint8_t { insert, update, remove };
+  uint64_t seq = 0;
+  kind k = kind::insert;
+  stream::row r;  // the new row; the removed row for remove
+};
+
+struct row_less {
+  bool operator()(const stream::row& a, const stream::row& b) const;
+};
+
+class view {
+ public:
+  view(std::string name, std::vector<std::string> columns, size_t max_rows = 100'000,
+       size_t feed_capacity = 10'000);
+
+  const std::string& name() const { return name_; }
+  const std::vector<std::string>& columns() const { return columns_; }
+
+  void apply(const stream::element_batch& batch);
+
+  // Current rows in key order, and the sequence number they reflect.
+  std::vector<stream::row> rows(uint64_t* seq = nullptr) const;
+  size_t size() const;
+  uint64_t sequence() const;
+  // Changes with seq > `after`, oldest first (at most `max`). False when some of them have
+  // already left the feed (the caller must take a snapshot instead).
+  bool changes_since(uint64_t after, std::vector<change>& out, size_t max = SIZE_MAX) const;
+
+  // `fn` runs on the query's thread after each apply() that changed something; it must only
+  // hand the changes off. Returns an id for unsubscribe().
+  uint64_t subscribe(std::function<void(const std::vector<change>&)> fn);
+  void unsubscribe(uint64_t id);
+
+  void snapshot(stream::state_writer& w) const;
+  void restore(stream::state_reader& r);
+
+ private:
+  struct entry {
+    stream::row r;
+    uint64_t seq = 0;
+  };
+  void record(change c, std::vector<change>& fresh);
+
+  const std::string name_;
+  const std::vector<std::string> columns_;
+  const size_t max_rows_;
+  const size_t feed_capacity_;
+
+  mutable std::shared_mutex mu_;
+  std::map<stream::row, entry, row_less> rows_;
+  std::map<uint64_t, stream::row> by_seq_;  // last change seq -> key, for eviction
+  std::vector<change> feed_;                // ring of the last feed_capacity_ changes
+  size_t feed_head_ = 0;                    // index of the oldest change when full
+  uint64_t seq_ = 0;
+
+  std::mutex sub_mu_;
+  uint64_t next_sub_ = 1;
+  std::map<uint64_t, std::function<void(const std::vector<change>&)>> subs_;
+};
+
+}  // namespace sluice::view
+
+namespace sluice::view {
+// The operator at the end of a CREATE MATERIALIZED VIEW query: applies each batch to `v`
+// and keeps the view's rows in the query's checkpoint.
+stream::operator_ptr make_view_writer(std::shared_ptr<view> v);
+}  // namespace sluice::view
