@@ -178,6 +178,9 @@ void append_number(std::string& out, double d) {
   char buf[32];
   auto r = std::to_chars(buf, buf + sizeof buf, d);
   out.append(buf, r.ptr);
+  // Keep a DOUBLE a JSON float for typed readers: 908 -> 908.0
+  if (std::string_view(buf, static_cast<size_t>(r.ptr - buf)).find_first_of(".e") == std::string_view::npos)
+    out += ".0";
 }
 
 void append_integer(std::string& out, int64_t i) {
