@@ -14,7 +14,7 @@ packages=(
   # real peers for tests and benchmarks
   kcat redis-server redis-tools nats-server
   # small tools the test scripts use
-  procps psmisc netcat-openbsd python3
+  procps psmisc netcat-openbsd python3 bc curl
 )
 
 missing=()

@@ -31,7 +31,7 @@ constexpr int64_t k_hot_ratio = 100;  // hot auctions/bidders are multiples of i
 struct options {
   std::string brokers = "127.0.0.1:9092";
   int64_t events = 1'000'000;
-  int64_t rate = 100'000;  // events per second of event time
+  int64_t rate = 100'000;                 // events per second of event time
   int64_t base_time = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
   uint64_t seed = 42;
   std::string jsonl;
@@ -51,10 +51,10 @@ void format_ts(std::string& out, int64_t ms) {
   unsigned m = mp < 10 ? mp + 3 : mp - 9;
   y += m <= 2;
   char buf[32];
-  int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
-                        static_cast<long long>(y), m, d, static_cast<long long>(rem / 3'600'000),
-                        static_cast<long long>(rem / 60'000 % 60),
-                        static_cast<long long>(rem / 1000 % 60), static_cast<long long>(rem % 1000));
+  int n = std::snprintf(
+      buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", static_cast<long long>(y),
+      m, d, static_cast<long long>(rem / 3'600'000), static_cast<long long>(rem / 60'000 % 60),
+      static_cast<long long>(rem / 1000 % 60), static_cast<long long>(rem % 1000));
   out.append(buf, static_cast<size_t>(n));
 }
 
@@ -95,12 +95,14 @@ class generator {
     if (uniform(2) == 0)
       auction = std::max(k_first_auction, last_auction / k_hot_ratio * k_hot_ratio);
     else
-      auction = std::max(k_first_auction, last_auction - uniform(std::min<int64_t>(auctions_, 100) + 1));
+      auction =
+          std::max(k_first_auction, last_auction - uniform(std::min<int64_t>(auctions_, 100) + 1));
     int64_t last_person = k_first_person + std::max<int64_t>(persons_ - 1, 0);
     if (uniform(4) != 0)
       bidder = std::max(k_first_person, last_person / k_hot_ratio * k_hot_ratio + 1);
     else
-      bidder = std::max(k_first_person, last_person - uniform(std::min<int64_t>(persons_, 100) + 1));
+      bidder =
+          std::max(k_first_person, last_person - uniform(std::min<int64_t>(persons_, 100) + 1));
     out += "{\"auction\":" + std::to_string(auction) + ",\"bidder\":" + std::to_string(bidder) +
            ",\"price\":" + std::to_string(price()) + ",\"channel\":\"channel-" +
            std::to_string(uniform(10'000)) + "\",\"url\":\"https://www.nexmark.com/" + word(5) +
@@ -113,14 +115,17 @@ class generator {
   int64_t timestamp(int64_t n) const { return o_.base_time + n * 1000 / o_.rate; }
 
  private:
-  int64_t uniform(int64_t n) { return n <= 0 ? 0 : static_cast<int64_t>(rng_() % static_cast<uint64_t>(n)); }
+  int64_t uniform(int64_t n) {
+    return n <= 0 ? 0 : static_cast<int64_t>(rng_() % static_cast<uint64_t>(n));
+  }
   int64_t price() {
     double u = static_cast<double>(rng_() >> 11) * 0x1.0p-53;
     return std::llround(std::pow(10.0, u * 6.0) * 100.0);
   }
   std::string word(int len) {
     std::string s;
-    for (int i = 0; i < len; ++i) s.push_back(static_cast<char>('a' + uniform(26)));
+    for (int i = 0; i < len; ++i)
+      s.push_back(static_cast<char>('a' + uniform(26)));
     return s;
   }
   std::string name() { return pick(first_) + " " + pick(last_); }
@@ -128,7 +133,8 @@ class generator {
     std::string s;
     for (int g = 0; g < 4; ++g) {
       if (g) s.push_back(' ');
-      for (int i = 0; i < 4; ++i) s.push_back(static_cast<char>('0' + uniform(10)));
+      for (int i = 0; i < 4; ++i)
+        s.push_back(static_cast<char>('0' + uniform(10)));
     }
     return s;
   }
@@ -137,9 +143,13 @@ class generator {
     return list[uniform(static_cast<int64_t>(N))];
   }
 
-  static constexpr const char* first_[] = {"Peter", "Paul", "Luke", "John", "Saul", "Vicky", "Kate", "Julie", "Sarah", "Deiter", "Walter"};
-  static constexpr const char* last_[] = {"Shultz", "Abrams", "Spencer", "White", "Bartels", "Walton", "Smith", "Jones", "Noris"};
-  static constexpr const char* cities_[] = {"Phoenix", "Los Angeles", "San Francisco", "Boise", "Portland", "Bend", "Redmond", "Seattle", "Kent", "Cheyenne"};
+  static constexpr const char* first_[] = {"Peter", "Paul",  "Luke",  "John",   "Saul",  "Vicky",
+                                           "Kate",  "Julie", "Sarah", "Deiter", "Walter"};
+  static constexpr const char* last_[] = {"Shultz", "Abrams", "Spencer", "White", "Bartels",
+                                          "Walton", "Smith",  "Jones",   "Noris"};
+  static constexpr const char* cities_[] = {"Phoenix",  "Los Angeles", "San Francisco", "Boise",
+                                            "Portland", "Bend",        "Redmond",       "Seattle",
+                                            "Kent",     "Cheyenne"};
   static constexpr const char* states_[] = {"AZ", "CA", "ID", "OR", "WA", "WY"};
 
   options o_;
@@ -163,12 +173,18 @@ int main(int argc, char** argv) {
     std::string a = argv[i];
     if (i + 1 >= argc) return usage();
     std::string v = argv[++i];
-    if (a == "--brokers") o.brokers = v;
-    else if (a == "--events") o.events = std::stoll(v);
-    else if (a == "--rate") o.rate = std::stoll(v);
-    else if (a == "--seed") o.seed = std::stoull(v);
-    else if (a == "--jsonl") o.jsonl = v;
-    else return usage();
+    if (a == "--brokers")
+      o.brokers = v;
+    else if (a == "--events")
+      o.events = std::stoll(v);
+    else if (a == "--rate")
+      o.rate = std::stoll(v);
+    else if (a == "--seed")
+      o.seed = std::stoull(v);
+    else if (a == "--jsonl")
+      o.jsonl = v;
+    else
+      return usage();
   }
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
@@ -190,11 +206,13 @@ int main(int argc, char** argv) {
   }
   const char* names[] = {"nexmark-person", "nexmark-auction", "nexmark-bid"};
   rd_kafka_topic_t* topics[3];
-  for (int t = 0; t < 3; ++t) topics[t] = rd_kafka_topic_new(rk, names[t], nullptr);
+  for (int t = 0; t < 3; ++t)
+    topics[t] = rd_kafka_topic_new(rk, names[t], nullptr);
   std::unique_ptr<std::ofstream> files[3];
   if (!o.jsonl.empty())
     for (int t = 0; t < 3; ++t)
-      files[t] = std::make_unique<std::ofstream>(o.jsonl + "/" + std::string(names[t] + 8) + ".jsonl");
+      files[t] =
+          std::make_unique<std::ofstream>(o.jsonl + "/" + std::string(names[t] + 8) + ".jsonl");
 
   generator g(o);
   std::string json;
@@ -224,7 +242,8 @@ int main(int argc, char** argv) {
   std::printf("generated %lld events (%lld persons, %lld auctions, %lld bids) in %.2f s\n",
               static_cast<long long>(o.events), static_cast<long long>(counts[0]),
               static_cast<long long>(counts[1]), static_cast<long long>(counts[2]), secs);
-  for (auto* t : topics) rd_kafka_topic_destroy(t);
+  for (auto* t : topics)
+    rd_kafka_topic_destroy(t);
   rd_kafka_destroy(rk);
   return 0;
 }

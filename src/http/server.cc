@@ -68,7 +68,8 @@ bool sql_text(const request& req, std::string& text, std::string& err) {
 bool is_lone_push_query(const std::string& text) {
   // Cheap test; the parser has the last word.
   auto upper = text;
-  for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (auto& c : upper)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   auto end = upper.find_last_not_of(" \t\r\n;");
   if (end == std::string::npos) return false;
   upper.resize(end + 1);
@@ -101,7 +102,9 @@ struct server::impl {
   uint16_t bound_port = 0;
 
   impl(server_config c, sql::engine& e)
-      : config(std::move(c)), engine(e), workers(static_cast<size_t>(std::max(1, config.worker_threads))) {}
+      : config(std::move(c)),
+        engine(e),
+        workers(static_cast<size_t>(std::max(1, config.worker_threads))) {}
 
   // Runs `fn` on the worker pool and comes back to `ex`.
   template <class F>
@@ -137,7 +140,8 @@ struct server::impl {
       parser.body_limit(config.max_body_bytes);
       parser.header_limit(16 * 1024);
       stream.expires_after(std::chrono::seconds(60));
-      auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, asio::as_tuple(use_awaitable));
+      auto [ec, n] =
+          co_await bhttp::async_read(stream, buffer, parser, asio::as_tuple(use_awaitable));
       if (ec) {
         if (ec == bhttp::error::body_limit || ec == bhttp::error::header_limit) {
           request r;
@@ -168,14 +172,17 @@ struct server::impl {
     std::string_view path = target.substr(0, target.find('?'));
     try {
       if (path == "/health") {
-        if (req.method() != bhttp::verb::get) co_return error_response(req, bhttp::status::method_not_allowed, "use GET");
+        if (req.method() != bhttp::verb::get)
+          co_return error_response(req, bhttp::status::method_not_allowed, "use GET");
         co_return make_response(req, bhttp::status::ok, "{\"status\":\"ok\"}");
       }
       if (path == "/v1/sql") {
         if (req.method() != bhttp::verb::post)
-          co_return error_response(req, bhttp::status::method_not_allowed, "use POST with SQL in the body");
+          co_return error_response(req, bhttp::status::method_not_allowed,
+                                   "use POST with SQL in the body");
         std::string text, err;
-        if (!sql_text(req, text, err)) co_return error_response(req, bhttp::status::bad_request, err);
+        if (!sql_text(req, text, err))
+          co_return error_response(req, bhttp::status::bad_request, err);
         if (is_lone_push_query(text)) {
           streamed = true;
           co_await push(stream, req, text);
@@ -186,7 +193,8 @@ struct server::impl {
         co_return make_response(req, bhttp::status::ok, std::move(body));
       }
       if (path.starts_with("/v1/views/")) {
-        if (req.method() != bhttp::verb::get) co_return error_response(req, bhttp::status::method_not_allowed, "use GET");
+        if (req.method() != bhttp::verb::get)
+          co_return error_response(req, bhttp::status::method_not_allowed, "use GET");
         auto name = percent_decode(path.substr(10));
         auto v = engine.find_view(name);
         if (!v) co_return error_response(req, bhttp::status::not_found, "no view '" + name + "'");
@@ -207,13 +215,15 @@ struct server::impl {
         out += "]}";
         co_return make_response(req, bhttp::status::ok, std::move(out));
       }
-      co_return error_response(req, bhttp::status::not_found, "no such endpoint: " + std::string(path));
+      co_return error_response(req, bhttp::status::not_found,
+                               "no such endpoint: " + std::string(path));
     } catch (const sql::sql_error& e) {
       co_return error_response(req, bhttp::status::bad_request, e.what());
     } catch (const sql::catalog_error& e) {
       co_return error_response(req, bhttp::status::bad_request, e.what());
     } catch (const std::exception& e) {
-      spdlog::error("http: {} {}: {}", std::string(req.method_string()), std::string(target), e.what());
+      spdlog::error("http: {} {}: {}", std::string(req.method_string()), std::string(target),
+                    e.what());
       co_return error_response(req, bhttp::status::internal_server_error, e.what());
     }
   }
@@ -284,7 +294,8 @@ struct server::impl {
         [&stream, st, wake]() -> awaitable<void> {
           char b[256];
           for (;;) {
-            auto [ec, n] = co_await stream.socket().async_read_some(asio::buffer(b), asio::as_tuple(use_awaitable));
+            auto [ec, n] = co_await stream.socket().async_read_some(asio::buffer(b),
+                                                                    asio::as_tuple(use_awaitable));
             if (ec) break;
           }
           {
@@ -297,7 +308,8 @@ struct server::impl {
     std::string out = std::move(first);
     for (;;) {
       if (!out.empty()) {
-        auto [ec, n] = co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(out)), asio::as_tuple(use_awaitable));
+        auto [ec, n] = co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(out)),
+                                                  asio::as_tuple(use_awaitable));
         if (ec) break;
         out.clear();
       }
@@ -310,9 +322,10 @@ struct server::impl {
       }
       if (closed) break;
       if (overflow) {
-        out = "{\"error_code\":503,\"message\":\"the client fell more than " + std::to_string(limit) +
-              " bytes behind; disconnected\"}\n";
-        co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(out)), asio::as_tuple(use_awaitable));
+        out = "{\"error_code\":503,\"message\":\"the client fell more than " +
+              std::to_string(limit) + " bytes behind; disconnected\"}\n";
+        co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(out)),
+                                   asio::as_tuple(use_awaitable));
         break;
       }
       if (out.empty()) {
@@ -338,7 +351,9 @@ struct server::impl {
 server::server(server_config config, sql::engine& engine)
     : impl_(std::make_unique<impl>(std::move(config), engine)) {}
 
-server::~server() { stop(); }
+server::~server() {
+  stop();
+}
 
 result<void> server::start() {
   auto& m = *impl_;
@@ -359,7 +374,9 @@ result<void> server::start() {
   return {};
 }
 
-uint16_t server::port() const { return impl_->bound_port; }
+uint16_t server::port() const {
+  return impl_->bound_port;
+}
 
 void server::stop() {
   auto& m = *impl_;

@@ -31,13 +31,13 @@ struct order_item {
 
 struct expr {
   enum class kind {
-    literal,   // lit
-    interval,  // interval_ms
-    column,    // name, optionally qualifier.name
-    star,      // * or qualifier.*
-    unary,     // op ("-", "NOT"), args[0]
-    binary,    // op ("+", "-", "*", "/", "%", "||", "=", "<>", "<", "<=", ">", ">=", "AND", "OR")
-    function,  // name(args), distinct for COUNT(DISTINCT x), star_arg for COUNT(*)
+    literal,    // lit
+    interval,   // interval_ms
+    column,     // name, optionally qualifier.name
+    star,       // * or qualifier.*
+    unary,      // op ("-", "NOT"), args[0]
+    binary,     // op ("+", "-", "*", "/", "%", "||", "=", "<>", "<", "<=", ">", ">=", "AND", "OR")
+    function,   // name(args), distinct for COUNT(DISTINCT x), star_arg for COUNT(*)
     case_when,  // args: [operand or null] then (when, then)... then [else or null]
     cast,       // args[0], cast_type
     in_list,    // args[0] IN (args[1..]); negated

@@ -19,7 +19,8 @@ namespace {
 
 std::string lower(std::string_view s) {
   std::string u(s);
-  for (auto& c : u) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto& c : u)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return u;
 }
 
@@ -36,8 +37,12 @@ size_t size_property(const properties& with, const std::string& key, size_t dflt
   }
 }
 
-stream::value str(std::string s) { return stream::value::string(std::move(s)); }
-stream::value num(int64_t i) { return stream::value::integer(i); }
+stream::value str(std::string s) {
+  return stream::value::string(std::move(s));
+}
+stream::value num(int64_t i) {
+  return stream::value::integer(i);
+}
 
 class push_query_impl final : public push_query {
  public:
@@ -118,8 +123,9 @@ struct engine::impl final : name_lookup {
       stream::append_json_string(out, catalog[i].second);
     }
     out += "]}\n";
-    auto r = write_file_atomic(sql_dir() / "catalog.json",
-                               bytes_view(reinterpret_cast<const uint8_t*>(out.data()), out.size()));
+    auto r =
+        write_file_atomic(sql_dir() / "catalog.json",
+                          bytes_view(reinterpret_cast<const uint8_t*>(out.data()), out.size()));
     if (!r) throw catalog_error("cannot save the catalog: " + r.error().message);
   }
 
@@ -168,8 +174,9 @@ struct engine::impl final : name_lookup {
   plan continuous_plan(const select_stmt& s) {
     auto p = plan_select(s, *this);
     if (!p.view_source.empty())
-      throw sql_error(s.from->loc, "a view cannot feed a continuous query yet; read a stream or "
-                                   "table (a plain SELECT on a view returns its rows)");
+      throw sql_error(s.from->loc,
+                      "a view cannot feed a continuous query yet; read a stream or "
+                      "table (a plain SELECT on a view returns its rows)");
     return p;
   }
 
@@ -193,7 +200,8 @@ struct engine::impl final : name_lookup {
     auto def = make_source_def(s, st.loc);
     if (!io->topic_exists(def.topic)) {
       auto sink = io->open_sink(def.topic);  // creates the topic
-      if (!sink) throw catalog_error("cannot create topic '" + def.topic + "': " + sink.error().message);
+      if (!sink)
+        throw catalog_error("cannot create topic '" + def.topic + "': " + sink.error().message);
     }
     sources[lower(s.name)] = source_entry{def, st.text};
     remember(s.name, st.text);
@@ -211,12 +219,15 @@ struct engine::impl final : name_lookup {
     if (!s.query->into.empty()) throw sql_error(s.query->into_loc, "a view's query has no INTO");
     for (const auto& [k, v] : s.with)
       if (k != "max_rows" && k != "feed_capacity")
-        throw sql_error(st.loc, "unknown view property '" + k + "' (known: max_rows, feed_capacity)");
+        throw sql_error(st.loc,
+                        "unknown view property '" + k + "' (known: max_rows, feed_capacity)");
     auto p = continuous_plan(*s.query);
-    auto v = std::make_shared<view::view>(s.name, p.names, size_property(s.with, "max_rows", 100'000),
-                                          size_property(s.with, "feed_capacity", 10'000));
+    auto v =
+        std::make_shared<view::view>(s.name, p.names, size_property(s.with, "max_rows", 100'000),
+                                     size_property(s.with, "feed_capacity", 10'000));
     std::vector<stream::field_type> cols;
-    for (size_t i = 0; i < p.names.size(); ++i) cols.push_back({p.names[i], p.types[i]});
+    for (size_t i = 0; i < p.names.size(); ++i)
+      cols.push_back({p.names[i], p.types[i]});
     auto q = build(s.name, p, view::make_view_writer(v));
     start(s.name, std::move(q), st.text, input_of(*s.query), s.name);
     views[lower(s.name)] = view_entry{v, cols, st.text};
@@ -230,7 +241,8 @@ struct engine::impl final : name_lookup {
       return;
     }
     check_free(s.name, st.loc);
-    if (!s.with.empty()) throw sql_error(st.loc, "unknown sink property '" + s.with.begin()->first + "'");
+    if (!s.with.empty())
+      throw sql_error(st.loc, "unknown sink property '" + s.with.begin()->first + "'");
     if (s.query->emit_changes) throw sql_error(s.query->loc, "a sink's query has no EMIT CHANGES");
     auto p = continuous_plan(*s.query);
     auto sink = io->open_sink(s.topic);
@@ -248,7 +260,8 @@ struct engine::impl final : name_lookup {
                    const select_stmt& q, statement_result& res) {
     auto it = sources.find(lower(target));
     if (it == sources.end() || it->second.def.is_table)
-      throw sql_error(target_loc, "unknown stream '" + target + "' (declare it with CREATE STREAM)");
+      throw sql_error(target_loc,
+                      "unknown stream '" + target + "' (declare it with CREATE STREAM)");
     if (q.emit_changes) throw sql_error(q.loc, "INSERT INTO has no EMIT CHANGES");
     auto p = continuous_plan(q);
     const auto& def = it->second.def;
@@ -262,10 +275,13 @@ struct engine::impl final : name_lookup {
       names.push_back(col->name);
     }
     std::string name = "insert_" + lower(target);
-    for (int n = 2; exists(name); ++n) name = "insert_" + lower(target) + "_" + std::to_string(n);
+    for (int n = 2; exists(name); ++n)
+      name = "insert_" + lower(target) + "_" + std::to_string(n);
     auto sink = io->open_sink(def.topic);
-    if (!sink) throw catalog_error("cannot open topic '" + def.topic + "': " + sink.error().message);
-    auto qu = build(name, p, stream::make_topic_writer(std::move(*sink), names, p.key_names, def.topic));
+    if (!sink)
+      throw catalog_error("cannot open topic '" + def.topic + "': " + sink.error().message);
+    auto qu =
+        build(name, p, stream::make_topic_writer(std::move(*sink), names, p.key_names, def.topic));
     start(name, std::move(qu), st.text, input_of(q), target);
     remember(name, st.text);
     res.message = "query " + name + " started, writing to stream " + target;
@@ -279,12 +295,14 @@ struct engine::impl final : name_lookup {
     const auto& q = *s.query;
     if (!q.into.empty()) return insert_into(st, q.into, q.into_loc, q, res);
     if (q.emit_changes)
-      throw sql_error(q.loc, "SELECT ... EMIT CHANGES streams its rows: send it to POST /v1/sql on "
-                             "its own (the answer is newline-delimited JSON until you close it)");
+      throw sql_error(q.loc,
+                      "SELECT ... EMIT CHANGES streams its rows: send it to POST /v1/sql on "
+                      "its own (the answer is newline-delimited JSON until you close it)");
     auto p = plan_select(q, *this);
     if (p.view_source.empty())
-      throw sql_error(q.from->loc, "a stream has no end: add EMIT CHANGES to follow it, or "
-                                   "query a materialized view");
+      throw sql_error(q.from->loc,
+                      "a stream has no end: add EMIT CHANGES to follow it, or "
+                      "query a materialized view");
     snapshot(q, p, res);
   }
 
@@ -359,7 +377,8 @@ struct engine::impl final : name_lookup {
         return false;
       });
     }
-    if (q.limit && out.size() > static_cast<size_t>(*q.limit)) out.resize(static_cast<size_t>(*q.limit));
+    if (q.limit && out.size() > static_cast<size_t>(*q.limit))
+      out.resize(static_cast<size_t>(*q.limit));
     res.columns = p.names;
     res.rows = std::move(out);
     res.has_rows = true;
@@ -387,18 +406,18 @@ struct engine::impl final : name_lookup {
                             num(static_cast<int64_t>(e.v->sequence()))});
     } else if (s.what == "SINKS") {
       res.columns = {"name", "topic"};
-      for (const auto& [n, e] : sinks) res.rows.push_back({str(n), str(e.topic)});
+      for (const auto& [n, e] : sinks)
+        res.rows.push_back({str(n), str(e.topic)});
     } else if (s.what == "QUERIES") {
-      res.columns = {"name",         "state", "records_in", "records_out", "dead_letters",
-                     "late_records", "watermark", "lag",     "error",       "statement"};
+      res.columns = {"name",         "state",     "records_in", "records_out", "dead_letters",
+                     "late_records", "watermark", "lag",        "error",       "statement"};
       for (const auto& [n, e] : queries) {
         auto st = e.q->stats();
-        res.rows.push_back({str(st.name), str(st.state), num(st.records_in), num(st.records_out),
-                            num(st.dead_letters), num(st.late_records),
-                            st.watermark == INT64_MIN ? stream::value()
-                                                      : stream::value::timestamp(st.watermark),
-                            num(st.lag), st.error.empty() ? stream::value() : str(st.error),
-                            str(e.text)});
+        res.rows.push_back(
+            {str(st.name), str(st.state), num(st.records_in), num(st.records_out),
+             num(st.dead_letters), num(st.late_records),
+             st.watermark == INT64_MIN ? stream::value() : stream::value::timestamp(st.watermark),
+             num(st.lag), st.error.empty() ? stream::value() : str(st.error), str(e.text)});
       }
     } else {
       res.columns = {"name"};
@@ -420,7 +439,8 @@ struct engine::impl final : name_lookup {
       return;
     }
     if (const auto* cols = find_view(s.name)) {
-      for (const auto& c : *cols) res.rows.push_back({str(c.name), str(c.type->to_string())});
+      for (const auto& c : *cols)
+        res.rows.push_back({str(c.name), str(c.type->to_string())});
       return;
     }
     throw sql_error(s.loc, "unknown stream, table or view '" + s.name + "'");
@@ -479,18 +499,22 @@ struct engine::impl final : name_lookup {
     std::visit(
         [&](const auto& b) {
           using T = std::decay_t<decltype(b)>;
-          if constexpr (std::is_same_v<T, create_view_stmt> || std::is_same_v<T, create_sink_stmt> ||
-                        std::is_same_v<T, insert_stmt> || std::is_same_v<T, query_stmt>)
+          if constexpr (std::is_same_v<T, create_view_stmt> ||
+                        std::is_same_v<T, create_sink_stmt> || std::is_same_v<T, insert_stmt> ||
+                        std::is_same_v<T, query_stmt>)
             q = b.query.get();
         },
         s.inner->body);
-    if (!q) throw sql_error(s.inner->loc, "EXPLAIN takes a query (SELECT, CREATE MATERIALIZED "
-                                          "VIEW, CREATE SINK or INSERT INTO)");
+    if (!q)
+      throw sql_error(s.inner->loc,
+                      "EXPLAIN takes a query (SELECT, CREATE MATERIALIZED "
+                      "VIEW, CREATE SINK or INSERT INTO)");
     auto p = plan_select(*q, *this);
     std::string text;
     if (!p.view_source.empty()) {
       text = "Snapshot of view '" + p.view_source + "'\n";
-      for (const auto& op : p.operators) text += "  -> " + op->describe() + "\n";
+      for (const auto& op : p.operators)
+        text += "  -> " + op->describe() + "\n";
     } else {
       auto query = build("explain", p, stream::make_collector([](const stream::element_batch&) {}));
       text = query->explain();
@@ -509,7 +533,9 @@ struct engine::impl final : name_lookup {
 
 engine::engine(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
 
-engine::~engine() { stop(); }
+engine::~engine() {
+  stop();
+}
 
 result<std::unique_ptr<engine>> engine::open(engine_options options,
                                              std::unique_ptr<stream::topic_io> io) {
@@ -518,7 +544,9 @@ result<std::unique_ptr<engine>> engine::open(engine_options options,
   m->io = std::move(io);
   std::error_code ec;
   std::filesystem::create_directories(m->checkpoint_dir(), ec);
-  if (ec) return make_error(errc::io_error, "cannot create " + m->checkpoint_dir().string() + ": " + ec.message());
+  if (ec)
+    return make_error(errc::io_error,
+                      "cannot create " + m->checkpoint_dir().string() + ": " + ec.message());
   auto path = m->sql_dir() / "catalog.json";
   std::vector<std::string> stored;
   if (std::filesystem::exists(path)) {
@@ -533,7 +561,8 @@ result<std::unique_ptr<engine>> engine::open(engine_options options,
       return make_error(errc::io_error, path.string() + " has no statements array");
     for (auto s : arr) {
       std::string_view v;
-      if (s.get_string().get(v)) return make_error(errc::io_error, path.string() + ": bad statement");
+      if (s.get_string().get(v))
+        return make_error(errc::io_error, path.string() + ": bad statement");
       stored.emplace_back(v);
     }
   }
@@ -555,7 +584,8 @@ result<std::unique_ptr<engine>> engine::open(engine_options options,
     return make_error(errc::io_error, x.what());
   }
   if (!stored.empty())
-    spdlog::info("sql: restored {} statements, {} queries running", stored.size(), im.queries.size());
+    spdlog::info("sql: restored {} statements, {} queries running", stored.size(),
+                 im.queries.size());
   return e;
 }
 
@@ -563,7 +593,8 @@ std::vector<statement_result> engine::execute(const std::string& text) {
   auto stmts = parse(text);
   std::lock_guard lk(impl_->mu);
   std::vector<statement_result> out;
-  for (const auto& st : stmts) out.push_back(impl_->run(st));
+  for (const auto& st : stmts)
+    out.push_back(impl_->run(st));
   return out;
 }
 
@@ -594,10 +625,18 @@ std::shared_ptr<view::view> engine::find_view(const std::string& name) const {
   return it == impl_->views.end() ? nullptr : it->second.v;
 }
 
+bool engine::sync(std::chrono::milliseconds timeout) const {
+  std::lock_guard lk(impl_->mu);
+  for (const auto& [n, q] : impl_->queries)
+    if (!q.q->wait_caught_up(timeout)) return false;
+  return true;
+}
+
 void engine::stop() {
   if (!impl_) return;
   std::lock_guard lk(impl_->mu);
-  for (auto& [n, q] : impl_->queries) q.q->stop(true);
+  for (auto& [n, q] : impl_->queries)
+    q.q->stop(true);
 }
 
 std::string to_json(const std::vector<statement_result>& results) {

@@ -37,8 +37,8 @@ struct engine_options {
 // The answer to one statement.
 struct statement_result {
   std::string statement;
-  std::string message;                 // for DDL: what was done
-  std::vector<std::string> columns;    // for queries and SHOW/DESCRIBE
+  std::string message;               // for DDL: what was done
+  std::vector<std::string> columns;  // for queries and SHOW/DESCRIBE
   std::vector<stream::row> rows;
   bool has_rows = false;
 };
@@ -65,10 +65,14 @@ class engine {
   // Starts `select` (a SELECT ... EMIT CHANGES) and calls `on_rows` from the query's thread
   // with every batch of result changes until the returned handle is destroyed. Throws like
   // execute().
-  std::unique_ptr<push_query> subscribe(
-      const std::string& select, std::function<void(const stream::element_batch&)> on_rows);
+  std::unique_ptr<push_query> subscribe(const std::string& select,
+                                        std::function<void(const stream::element_batch&)> on_rows);
 
   std::shared_ptr<view::view> find_view(const std::string& name) const;
+
+  // Waits until every query has caught up with its source (see stream::query::
+  // wait_caught_up). False on timeout or when a query failed. For tests and tools.
+  bool sync(std::chrono::milliseconds timeout) const;
 
   // Stops every query, writing their last checkpoints.
   void stop();

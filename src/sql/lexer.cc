@@ -31,7 +31,8 @@ std::vector<token> tokenize(std::string_view s) {
       continue;
     }
     if (c == '-' && i + 1 < s.size() && s[i + 1] == '-') {
-      while (i < s.size() && s[i] != '\n') ++i;
+      while (i < s.size() && s[i] != '\n')
+        ++i;
       continue;
     }
     if (c == '/' && i + 1 < s.size() && s[i + 1] == '*') {
@@ -46,21 +47,24 @@ std::vector<token> tokenize(std::string_view s) {
     t.offset = i;
     if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
       size_t j = i;
-      while (j < s.size() && (std::isalnum(static_cast<unsigned char>(s[j])) || s[j] == '_' ||
-                              s[j] == '$'))
+      while (j < s.size() &&
+             (std::isalnum(static_cast<unsigned char>(s[j])) || s[j] == '_' || s[j] == '$'))
         ++j;
       t.k = token::kind::identifier;
       t.text = std::string(s.substr(i, j - i));
       i = j;
     } else if (std::isdigit(static_cast<unsigned char>(c)) ||
-               (c == '.' && i + 1 < s.size() && std::isdigit(static_cast<unsigned char>(s[i + 1])))) {
+               (c == '.' && i + 1 < s.size() &&
+                std::isdigit(static_cast<unsigned char>(s[i + 1])))) {
       size_t j = i;
       bool real = false;
-      while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j;
+      while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j])))
+        ++j;
       if (j < s.size() && s[j] == '.') {
         real = true;
         ++j;
-        while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j;
+        while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j])))
+          ++j;
       }
       if (j < s.size() && (s[j] == 'e' || s[j] == 'E')) {
         size_t k = j + 1;
@@ -68,7 +72,8 @@ std::vector<token> tokenize(std::string_view s) {
         if (k < s.size() && std::isdigit(static_cast<unsigned char>(s[k]))) {
           real = true;
           j = k;
-          while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j;
+          while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j])))
+            ++j;
         }
       }
       t.k = real ? token::kind::number : token::kind::integer;
@@ -80,8 +85,8 @@ std::vector<token> tokenize(std::string_view s) {
       size_t j = i + 1;
       for (;;) {
         if (j >= s.size())
-          throw sql_error(t.loc, c == '\'' ? "unterminated string literal"
-                                           : "unterminated quoted identifier");
+          throw sql_error(
+              t.loc, c == '\'' ? "unterminated string literal" : "unterminated quoted identifier");
         if (s[j] == c) {
           if (j + 1 < s.size() && s[j + 1] == c) {
             v.push_back(c);

@@ -16,23 +16,25 @@ namespace {
 
 std::string upper(std::string_view s) {
   std::string u(s);
-  for (auto& c : u) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (auto& c : u)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return u;
 }
 
 std::string lower(std::string_view s) {
   std::string u(s);
-  for (auto& c : u) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto& c : u)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return u;
 }
 
 constexpr std::string_view k_reserved[] = {
-    "ALL",    "AND",     "AS",      "BETWEEN", "BY",       "CASE",  "CAST",   "CREATE",
-    "DESC",   "DISTINCT", "DROP",   "ELSE",    "EMIT",     "END",   "EXISTS", "FALSE",
-    "FROM",   "FULL",    "GROUP",   "HAVING",  "IN",       "INNER", "INSERT", "INTERVAL",
-    "INTO",   "IS",      "JOIN",    "LEFT",    "LIKE",     "LIMIT", "NOT",    "NULL",
-    "ON",     "OR",      "ORDER",   "OUTER",   "OVER",     "PARTITION", "RIGHT", "SELECT",
-    "TABLE",  "THEN",    "TRUE",    "UNION",   "WHEN",     "WHERE", "WINDOW", "WITH",
+    "ALL",   "AND",      "AS",    "BETWEEN", "BY",   "CASE",      "CAST",   "CREATE",
+    "DESC",  "DISTINCT", "DROP",  "ELSE",    "EMIT", "END",       "EXISTS", "FALSE",
+    "FROM",  "FULL",     "GROUP", "HAVING",  "IN",   "INNER",     "INSERT", "INTERVAL",
+    "INTO",  "IS",       "JOIN",  "LEFT",    "LIKE", "LIMIT",     "NOT",    "NULL",
+    "ON",    "OR",       "ORDER", "OUTER",   "OVER", "PARTITION", "RIGHT",  "SELECT",
+    "TABLE", "THEN",     "TRUE",  "UNION",   "WHEN", "WHERE",     "WINDOW", "WITH",
 };
 
 }  // namespace
@@ -46,8 +48,7 @@ namespace {
 
 class parser {
  public:
-  parser(std::string_view text, std::vector<token> tokens)
-      : text_(text), t_(std::move(tokens)) {}
+  parser(std::string_view text, std::vector<token> tokens) : text_(text), t_(std::move(tokens)) {}
 
   std::vector<statement> statements() {
     std::vector<statement> out;
@@ -100,10 +101,14 @@ class parser {
   }
   static std::string describe(const token& t) {
     switch (t.k) {
-      case token::kind::end: return "the end of the input";
-      case token::kind::string: return "string '" + t.text + "'";
-      case token::kind::quoted_identifier: return "\"" + t.text + "\"";
-      default: return "'" + t.text + "'";
+      case token::kind::end:
+        return "the end of the input";
+      case token::kind::string:
+        return "string '" + t.text + "'";
+      case token::kind::quoted_identifier:
+        return "\"" + t.text + "\"";
+      default:
+        return "'" + t.text + "'";
     }
   }
   [[noreturn]] void fail(const std::string& expected) const {
@@ -212,7 +217,8 @@ class parser {
         if (accept_word("PRIMARY")) {
           expect_word("KEY");
           expect_symbol("(");
-          do s.primary_key.push_back(identifier("a column name"));
+          do
+            s.primary_key.push_back(identifier("a column name"));
           while (accept_symbol(","));
           expect_symbol(")");
           continue;
@@ -269,7 +275,8 @@ class parser {
         key = next().text;
       } else {
         key = identifier("a property name");
-        while (accept_symbol(".")) key += "." + identifier("a property name");
+        while (accept_symbol("."))
+          key += "." + identifier("a property name");
       }
       expect_symbol("=");
       std::string v;
@@ -386,7 +393,8 @@ class parser {
     if (accept_word("WHERE")) s->where = expression();
     if (accept_word("GROUP")) {
       expect_word("BY");
-      do s->group_by.push_back(expression());
+      do
+        s->group_by.push_back(expression());
       while (accept_symbol(","));
     }
     if (accept_word("HAVING")) s->having = expression();
@@ -423,8 +431,7 @@ class parser {
   std::string optional_alias() {
     if (accept_word("AS")) return identifier("an alias");
     if (peek().k == token::kind::quoted_identifier ||
-        (peek().k == token::kind::identifier && !is_reserved(peek().text) &&
-         !is_word("TIMESTAMP")))
+        (peek().k == token::kind::identifier && !is_reserved(peek().text) && !is_word("TIMESTAMP")))
       return identifier();
     return {};
   }
@@ -454,7 +461,8 @@ class parser {
       t->input->name = identifier("a stream name");
       if (t->window == "SESSION" && accept_word("PARTITION")) {
         expect_word("BY");
-        do t->session_partition.push_back(expression());
+        do
+          t->session_partition.push_back(expression());
         while (accept_symbol(","));
       }
       expect_symbol(",");
@@ -566,7 +574,8 @@ class parser {
         n->args = {e};
         expect_symbol("(");
         if (is_word("SELECT")) throw sql_error(peek().loc, "IN (SELECT ...) is not supported yet");
-        do n->args.push_back(expression());
+        do
+          n->args.push_back(expression());
         while (accept_symbol(","));
         expect_symbol(")");
         e = n;
@@ -668,8 +677,10 @@ class parser {
     if (u == "MINUTE") return 60'000;
     if (u == "HOUR") return 3'600'000;
     if (u == "DAY") return 86'400'000;
-    throw sql_error(loc, "expected an interval unit (MILLISECOND, SECOND, MINUTE, HOUR, DAY), "
-                         "found '" + unit_text + "'");
+    throw sql_error(loc,
+                    "expected an interval unit (MILLISECOND, SECOND, MINUTE, HOUR, DAY), "
+                    "found '" +
+                        unit_text + "'");
   }
 
   expr_ptr interval_literal(location loc) {
@@ -727,7 +738,8 @@ class parser {
         next();
         return e;
       }
-      case token::kind::quoted_identifier: return column_or_call();
+      case token::kind::quoted_identifier:
+        return column_or_call();
       case token::kind::symbol:
         if (accept_symbol("(")) {
           if (is_word("SELECT")) throw sql_error(peek().loc, "scalar subqueries are not supported");
@@ -737,8 +749,10 @@ class parser {
         }
         if (accept_symbol("*")) return make(expr::kind::star, loc);
         fail("expected an expression");
-      case token::kind::end: fail("expected an expression");
-      case token::kind::identifier: break;
+      case token::kind::end:
+        fail("expected an expression");
+      case token::kind::identifier:
+        break;
     }
     if (accept_word("NULL")) return make(expr::kind::literal, loc);
     if (accept_word("TRUE") || accept_word("FALSE")) {
@@ -797,7 +811,8 @@ class parser {
         next();
         e->star_arg = true;
       } else {
-        do e->args.push_back(expression());
+        do
+          e->args.push_back(expression());
         while (accept_symbol(","));
       }
       expect_symbol(")");
@@ -811,8 +826,8 @@ class parser {
       return e;
     }
     auto e = make(expr::kind::column, loc);
-    if (is_symbol(".") && (peek(1).k == token::kind::identifier ||
-                           peek(1).k == token::kind::quoted_identifier)) {
+    if (is_symbol(".") &&
+        (peek(1).k == token::kind::identifier || peek(1).k == token::kind::quoted_identifier)) {
       next();
       e->qualifier = name;
       e->name = next().text;
@@ -838,7 +853,8 @@ class parser {
     expect_symbol("(");
     if (accept_word("PARTITION")) {
       expect_word("BY");
-      do e->partition.push_back(expression());
+      do
+        e->partition.push_back(expression());
       while (accept_symbol(","));
     }
     if (accept_word("ORDER")) {
@@ -874,16 +890,22 @@ std::string expr::to_string() const {
     case kind::literal:
       if (lit.k == stream::value::kind::string) return "'" + lit.s + "'";
       return stream::to_display(lit);
-    case kind::interval: return "INTERVAL '" + std::to_string(interval_ms) + "' MILLISECOND";
-    case kind::column: return qualifier.empty() ? name : qualifier + "." + name;
-    case kind::star: return qualifier.empty() ? "*" : qualifier + ".*";
-    case kind::unary: return op == "NOT" ? "NOT " + args[0]->to_string() : op + args[0]->to_string();
+    case kind::interval:
+      return "INTERVAL '" + std::to_string(interval_ms) + "' MILLISECOND";
+    case kind::column:
+      return qualifier.empty() ? name : qualifier + "." + name;
+    case kind::star:
+      return qualifier.empty() ? "*" : qualifier + ".*";
+    case kind::unary:
+      return op == "NOT" ? "NOT " + args[0]->to_string() : op + args[0]->to_string();
     case kind::binary:
       return "(" + args[0]->to_string() + " " + op + " " + args[1]->to_string() + ")";
     case kind::function:
       return name + "(" + (distinct ? "DISTINCT " : "") + (star_arg ? "*" : join(args)) + ")";
-    case kind::case_when: return "CASE ... END";
-    case kind::cast: return "CAST(" + args[0]->to_string() + " AS " + cast_type->to_string() + ")";
+    case kind::case_when:
+      return "CASE ... END";
+    case kind::cast:
+      return "CAST(" + args[0]->to_string() + " AS " + cast_type->to_string() + ")";
     case kind::in_list:
       return args[0]->to_string() + (negated ? " NOT IN (" : " IN (") + join(args, 1) + ")";
     case kind::between:
@@ -891,10 +913,14 @@ std::string expr::to_string() const {
              args[1]->to_string() + " AND " + args[2]->to_string();
     case kind::like:
       return args[0]->to_string() + (negated ? " NOT LIKE " : " LIKE ") + args[1]->to_string();
-    case kind::is_null: return args[0]->to_string() + (negated ? " IS NOT NULL" : " IS NULL");
-    case kind::field: return args[0]->to_string() + "." + name;
-    case kind::index: return args[0]->to_string() + "[" + args[1]->to_string() + "]";
-    case kind::over: return name + "() OVER (...)";
+    case kind::is_null:
+      return args[0]->to_string() + (negated ? " IS NOT NULL" : " IS NULL");
+    case kind::field:
+      return args[0]->to_string() + "." + name;
+    case kind::index:
+      return args[0]->to_string() + "[" + args[1]->to_string() + "]";
+    case kind::over:
+      return name + "() OVER (...)";
   }
   return "?";
 }

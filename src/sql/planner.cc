@@ -29,7 +29,8 @@ bool iequals(std::string_view a, std::string_view b) {
 
 std::string upper(std::string_view s) {
   std::string u(s);
-  for (auto& c : u) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (auto& c : u)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return u;
 }
 
@@ -43,7 +44,8 @@ struct scope {
   std::vector<column_info> cols;
   std::vector<std::string> names() const {
     std::vector<std::string> n;
-    for (const auto& c : cols) n.push_back(c.name);
+    for (const auto& c : cols)
+      n.push_back(c.name);
     return n;
   }
   // Index of the column, -1 when absent; throws for an ambiguous name.
@@ -112,7 +114,8 @@ expression_ptr compile_column(const expr& e, const scope& sc) {
     throw sql_error(e.loc, "unknown column '" + e.qualifier + "." + e.name + "'");
   }
   std::string known;
-  for (const auto& c : sc.cols) known += (known.empty() ? "" : ", ") + c.name;
+  for (const auto& c : sc.cols)
+    known += (known.empty() ? "" : ", ") + c.name;
   throw sql_error(e.loc, "unknown column '" + e.name + "' (columns: " + known + ")");
 }
 
@@ -125,23 +128,41 @@ expression_ptr compile(const expr& e, const scope& sc, const hook& h) {
       case expr::kind::literal: {
         type_ptr t;
         switch (e.lit.k) {
-          case stream::value::kind::null: t = data_type::of(type_id::null); break;
-          case stream::value::kind::boolean: t = data_type::of(type_id::boolean); break;
-          case stream::value::kind::integer: t = data_type::of(type_id::int64); break;
-          case stream::value::kind::real: t = data_type::of(type_id::float64); break;
-          case stream::value::kind::string: t = data_type::of(type_id::varchar); break;
-          case stream::value::kind::timestamp: t = data_type::of(type_id::timestamp); break;
-          case stream::value::kind::nested: t = data_type::of(type_id::null); break;
+          case stream::value::kind::null:
+            t = data_type::of(type_id::null);
+            break;
+          case stream::value::kind::boolean:
+            t = data_type::of(type_id::boolean);
+            break;
+          case stream::value::kind::integer:
+            t = data_type::of(type_id::int64);
+            break;
+          case stream::value::kind::real:
+            t = data_type::of(type_id::float64);
+            break;
+          case stream::value::kind::string:
+            t = data_type::of(type_id::varchar);
+            break;
+          case stream::value::kind::timestamp:
+            t = data_type::of(type_id::timestamp);
+            break;
+          case stream::value::kind::nested:
+            t = data_type::of(type_id::null);
+            break;
         }
         return stream::make_literal(e.lit, t);
       }
       case expr::kind::interval:
         return stream::make_literal(stream::value::integer(e.interval_ms),
                                     data_type::of(type_id::int64));
-      case expr::kind::column: return compile_column(e, sc);
-      case expr::kind::star: throw sql_error(e.loc, "'*' is only allowed in the SELECT list");
-      case expr::kind::unary: return stream::make_unary(e.op, sub(0));
-      case expr::kind::binary: return stream::make_binary(e.op, sub(0), sub(1));
+      case expr::kind::column:
+        return compile_column(e, sc);
+      case expr::kind::star:
+        throw sql_error(e.loc, "'*' is only allowed in the SELECT list");
+      case expr::kind::unary:
+        return stream::make_unary(e.op, sub(0));
+      case expr::kind::binary:
+        return stream::make_binary(e.op, sub(0), sub(1));
       case expr::kind::function: {
         if (stream::is_aggregate_function(e.name))
           throw sql_error(e.loc, "aggregate " + e.name + " is not allowed here");
@@ -150,7 +171,8 @@ expression_ptr compile(const expr& e, const scope& sc, const hook& h) {
         if (e.name == "SYSTEM.TIMESTAMP")
           throw sql_error(e.loc, "System.Timestamp() needs a windowed GROUP BY");
         std::vector<expression_ptr> args;
-        for (size_t i = 0; i < e.args.size(); ++i) args.push_back(sub(i));
+        for (size_t i = 0; i < e.args.size(); ++i)
+          args.push_back(sub(i));
         return stream::make_function(e.name, std::move(args));
       }
       case expr::kind::case_when: {
@@ -165,17 +187,24 @@ expression_ptr compile(const expr& e, const scope& sc, const hook& h) {
         return stream::make_case(std::move(operand), std::move(whens), std::move(thens),
                                  std::move(otherwise));
       }
-      case expr::kind::cast: return stream::make_cast(sub(0), e.cast_type);
+      case expr::kind::cast:
+        return stream::make_cast(sub(0), e.cast_type);
       case expr::kind::in_list: {
         std::vector<expression_ptr> list;
-        for (size_t i = 1; i < e.args.size(); ++i) list.push_back(sub(i));
+        for (size_t i = 1; i < e.args.size(); ++i)
+          list.push_back(sub(i));
         return stream::make_in(sub(0), std::move(list), e.negated);
       }
-      case expr::kind::between: return stream::make_between(sub(0), sub(1), sub(2), e.negated);
-      case expr::kind::like: return stream::make_like(sub(0), sub(1), e.negated);
-      case expr::kind::is_null: return stream::make_is_null(sub(0), e.negated);
-      case expr::kind::field: return stream::make_field(sub(0), e.name);
-      case expr::kind::index: return stream::make_index(sub(0), sub(1));
+      case expr::kind::between:
+        return stream::make_between(sub(0), sub(1), sub(2), e.negated);
+      case expr::kind::like:
+        return stream::make_like(sub(0), sub(1), e.negated);
+      case expr::kind::is_null:
+        return stream::make_is_null(sub(0), e.negated);
+      case expr::kind::field:
+        return stream::make_field(sub(0), e.name);
+      case expr::kind::index:
+        return stream::make_index(sub(0), sub(1));
       case expr::kind::over:
         throw sql_error(e.loc, e.name +
                                    "() OVER is supported as Window Top-N: in a subquery whose "
@@ -293,7 +322,8 @@ planned plan_from(const table_ref& t, const name_lookup& nl, const rank_limit* l
     }
     if (const auto* cols = nl.find_view(name)) {
       o.p.view_source = name;
-      for (const auto& c : *cols) o.sc.cols.push_back({c.name, qual, c.type});
+      for (const auto& c : *cols)
+        o.sc.cols.push_back({c.name, qual, c.type});
       return;
     }
     throw sql_error(loc, "unknown stream, table or view '" + name + "'");
@@ -303,7 +333,8 @@ planned plan_from(const table_ref& t, const name_lookup& nl, const rank_limit* l
       from_source(t.name, t.alias, t.loc, out);
       if (!t.timestamp_by.empty()) {
         int c = out.sc.find(t.timestamp_by, "", t.loc);
-        if (c < 0) throw sql_error(t.loc, "unknown column '" + t.timestamp_by + "' in TIMESTAMP BY");
+        if (c < 0)
+          throw sql_error(t.loc, "unknown column '" + t.timestamp_by + "' in TIMESTAMP BY");
         if (out.sc.cols[static_cast<size_t>(c)].type->id != type_id::timestamp)
           throw sql_error(t.loc, "TIMESTAMP BY needs a TIMESTAMP column");
         out.p.source.time_column = c;
@@ -313,12 +344,14 @@ planned plan_from(const table_ref& t, const name_lookup& nl, const rank_limit* l
     }
     case table_ref::kind::subquery: {
       out = plan_query(*t.subquery, nl, lim);
-      for (auto& c : out.sc.cols) c.qualifier = t.alias;
+      for (auto& c : out.sc.cols)
+        c.qualifier = t.alias;
       return out;
     }
     case table_ref::kind::window_function: {
       from_source(t.input->name, t.alias.empty() ? t.input->name : t.alias, t.input->loc, out);
-      if (out.p.source.upsert) throw sql_error(t.loc, "window functions need a stream, not a table");
+      if (out.p.source.upsert)
+        throw sql_error(t.loc, "window functions need a stream, not a table");
       int c = out.sc.find(t.descriptor, "", t.loc);
       if (c < 0) throw sql_error(t.loc, "unknown column '" + t.descriptor + "' in DESCRIPTOR");
       if (out.sc.cols[static_cast<size_t>(c)].type->id != type_id::timestamp)
@@ -383,8 +416,7 @@ std::optional<rank_limit> take_rank_filter(const select_stmt& outer, expr_ptr& w
   std::optional<rank_limit> found;
   std::vector<expr_ptr> rest;
   for (auto& c : parts) {
-    if (!found && c->k == expr::kind::binary &&
-        (c->op == "<=" || c->op == "<" || c->op == "=") &&
+    if (!found && c->k == expr::kind::binary && (c->op == "<=" || c->op == "<" || c->op == "=") &&
         c->args[0]->k == expr::kind::column && c->args[1]->k == expr::kind::literal &&
         c->args[1]->lit.k == stream::value::kind::integer) {
       for (const auto& a : aliases)
@@ -447,7 +479,8 @@ planned plan_query(const select_stmt& s, const name_lookup& nl, const rank_limit
     group_keys.push_back(g);
   }
   bool has_aggregates = false;
-  for (const auto& it : s.items) has_aggregates |= contains_aggregate(*it.e);
+  for (const auto& it : s.items)
+    has_aggregates |= contains_aggregate(*it.e);
   if (s.having) has_aggregates = true;
   bool grouped = has_aggregates || !s.group_by.empty();
 
@@ -465,8 +498,9 @@ planned plan_query(const select_stmt& s, const name_lookup& nl, const rank_limit
       }
     }
     if (!has_start || !has_end)
-      throw sql_error(s.loc, "an aggregation over a window table function must GROUP BY "
-                             "window_start, window_end");
+      throw sql_error(s.loc,
+                      "an aggregation over a window table function must GROUP BY "
+                      "window_start, window_end");
     group_keys = rest;
     window = f.window;
     f.window.active = false;
@@ -499,15 +533,15 @@ planned plan_query(const select_stmt& s, const name_lookup& nl, const rank_limit
     if (!f.p.view_source.empty() && window.active)
       throw sql_error(s.loc, "a view has no event time to window on");
     std::vector<const expr*> agg_exprs;
-    for (const auto& it : s.items) collect_aggregates(*it.e, agg_exprs);
+    for (const auto& it : s.items)
+      collect_aggregates(*it.e, agg_exprs);
     if (s.having) collect_aggregates(*s.having, agg_exprs);
     std::vector<stream::agg_spec> aggs;
     for (const auto* a : agg_exprs) {
       if (a->args.size() > 1) throw sql_error(a->loc, a->name + " takes one argument");
       expression_ptr arg;
       if (!a->star_arg && !a->args.empty()) {
-        if (contains_aggregate(*a->args[0]))
-          throw sql_error(a->loc, "aggregates cannot be nested");
+        if (contains_aggregate(*a->args[0])) throw sql_error(a->loc, "aggregates cannot be nested");
         arg = compile(*a->args[0], input, nullptr);
       } else if (a->name != "COUNT") {
         throw sql_error(a->loc, a->name + " needs an argument");
@@ -535,7 +569,8 @@ planned plan_query(const select_stmt& s, const name_lookup& nl, const rank_limit
     }
     for (size_t i = 0; i < keys.size(); ++i)
       agg_out.cols.push_back({key_names[base + i], "", keys[i]->type()});
-    for (const auto& a : aggs) agg_out.cols.push_back({a.text, "", a.result});
+    for (const auto& a : aggs)
+      agg_out.cols.push_back({a.text, "", a.result});
     if (window.active) {
       f.p.operators.push_back(
           stream::make_window_aggregate(window.spec, keys, aggs, input.names()));
@@ -568,8 +603,8 @@ planned plan_query(const select_stmt& s, const name_lookup& nl, const rank_limit
           return stream::make_column(1, data_type::of(type_id::timestamp));
       }
       if (e.k == expr::kind::column)
-        throw sql_error(e.loc, "column '" + e.name +
-                                   "' must be in GROUP BY or inside an aggregate function");
+        throw sql_error(
+            e.loc, "column '" + e.name + "' must be in GROUP BY or inside an aggregate function");
       return nullptr;
     };
     current = agg_out;
@@ -601,15 +636,15 @@ planned plan_query(const select_stmt& s, const name_lookup& nl, const rank_limit
     if (!lim || !iequals(lim->column, alias))
       throw sql_error(e.loc, e.name + "() OVER needs an outer query that keeps " + alias +
                                  " <= N (Window Top-N)");
-    if (grouped && !f.p.windowed)
-      throw sql_error(e.loc, "Top-N needs windowed input");
+    if (grouped && !f.p.windowed) throw sql_error(e.loc, "Top-N needs windowed input");
     stream::top_n_spec spec;
     spec.n = lim->n;
     spec.dense_ties = e.name == "RANK";
     for (const auto& p : e.partition) {
       auto c = compile(*p, current, post);
       spec.partition.push_back(c);
-      if (p->k == expr::kind::column && iequals(p->name, "window_end")) spec.window_end_column = c->column_index();
+      if (p->k == expr::kind::column && iequals(p->name, "window_end"))
+        spec.window_end_column = c->column_index();
     }
     if (spec.window_end_column < 0)
       throw sql_error(e.loc, "Window Top-N needs PARTITION BY window_start, window_end");
@@ -621,7 +656,8 @@ planned plan_query(const select_stmt& s, const name_lookup& nl, const rank_limit
     f.p.operators.push_back(stream::make_top_n(std::move(spec), current.names()));
     current.cols.push_back({alias, "", data_type::of(type_id::int64)});
     key_names.clear();
-    for (const auto& p : e.partition) key_names.push_back(p->to_string());
+    for (const auto& p : e.partition)
+      key_names.push_back(p->to_string());
     key_names.push_back("row");
   }
 
@@ -657,7 +693,8 @@ planned plan_query(const select_stmt& s, const name_lookup& nl, const rank_limit
   // Keep the event-time column known through a projection that passes it on.
   int time_col = -1;
   for (size_t i = 0; i < exprs.size(); ++i)
-    if (f.time_column >= 0 && exprs[i]->column_index() == f.time_column) time_col = static_cast<int>(i);
+    if (f.time_column >= 0 && exprs[i]->column_index() == f.time_column)
+      time_col = static_cast<int>(i);
   bool identity = exprs.size() == current.cols.size();
   for (size_t i = 0; identity && i < exprs.size(); ++i)
     identity = exprs[i]->column_index() == static_cast<int>(i);
@@ -672,8 +709,9 @@ planned plan_query(const select_stmt& s, const name_lookup& nl, const rank_limit
   if (!s.order_by.empty() || s.limit) {
     // Only snapshot SELECTs on views sort; the engine applies ORDER BY/LIMIT itself.
     if (f.p.view_source.empty())
-      throw sql_error(s.loc, "ORDER BY and LIMIT apply to SELECTs on views, not to continuous "
-                             "queries");
+      throw sql_error(s.loc,
+                      "ORDER BY and LIMIT apply to SELECTs on views, not to continuous "
+                      "queries");
   }
   return f;
 }
@@ -682,7 +720,8 @@ int64_t parse_duration(const std::string& v, location loc, const char* what) {
   // "5000" (ms), "5 s", "5 seconds", "2 minutes", "100 ms"
   int64_t n = 0;
   auto r = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (r.ec != std::errc() || n < 0) throw sql_error(loc, std::string("bad ") + what + ": '" + v + "'");
+  if (r.ec != std::errc() || n < 0)
+    throw sql_error(loc, std::string("bad ") + what + ": '" + v + "'");
   std::string unit(r.ptr, v.data() + v.size());
   unit.erase(0, unit.find_first_not_of(' '));
   auto u = upper(unit);
@@ -708,7 +747,8 @@ source_def make_source_def(const create_source_stmt& s, location loc) {
   }
   for (const auto& k : s.primary_key) {
     bool found = false;
-    for (const auto& c : d.columns) found |= c.name == k;
+    for (const auto& c : d.columns)
+      found |= c.name == k;
     if (!found) throw sql_error(loc, "PRIMARY KEY column '" + k + "' is not declared");
   }
   if (s.is_table && s.primary_key.empty())
@@ -729,8 +769,8 @@ source_def make_source_def(const create_source_stmt& s, location loc) {
       const auto& e = *std::get<query_stmt>(stmts[0].body).query->items[0].e;
       if (e.k == expr::kind::column) {
         d.timestamp_column = d.timestamp_column.empty() ? e.name : d.timestamp_column;
-      } else if (e.k == expr::kind::binary && e.op == "-" &&
-                 e.args[0]->k == expr::kind::column && e.args[1]->k == expr::kind::interval) {
+      } else if (e.k == expr::kind::binary && e.op == "-" && e.args[0]->k == expr::kind::column &&
+                 e.args[1]->k == expr::kind::interval) {
         if (d.timestamp_column.empty()) d.timestamp_column = e.args[0]->name;
         if (d.timestamp_column != e.args[0]->name)
           throw sql_error(loc, "the watermark must be on the timestamp column");

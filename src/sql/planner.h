@@ -38,8 +38,8 @@ class name_lookup {
 };
 
 struct plan {
-  stream::source_spec source;  // empty topic when the input is a view (snapshot)
-  std::string view_source;     // the view read by a snapshot SELECT
+  stream::source_spec source;                   // empty topic when the input is a view (snapshot)
+  std::string view_source;                      // the view read by a snapshot SELECT
   std::vector<stream::operator_ptr> operators;  // without a sink
   std::vector<std::string> names;               // output columns
   std::vector<stream::type_ptr> types;

@@ -61,7 +61,8 @@ void agg_add(const agg_spec& s, agg_state& st, const value& v) {
   ++st.count;
   switch (s.kind) {
     case agg_kind::count_star:
-    case agg_kind::count: break;
+    case agg_kind::count:
+      break;
     case agg_kind::sum:
     case agg_kind::avg:
       if (v.k == value::kind::integer) {
@@ -88,7 +89,8 @@ void agg_add(const agg_spec& s, agg_state& st, const value& v) {
 
 void agg_merge(const agg_spec& s, agg_state& into, const agg_state& from) {
   if (s.distinct && from.seen) {
-    for (const auto& v : *from.seen) agg_add(s, into, v);
+    for (const auto& v : *from.seen)
+      agg_add(s, into, v);
     return;
   }
   if (from.count == 0) return;
@@ -98,7 +100,8 @@ void agg_merge(const agg_spec& s, agg_state& into, const agg_state& from) {
   }
   switch (s.kind) {
     case agg_kind::count_star:
-    case agg_kind::count: break;
+    case agg_kind::count:
+      break;
     case agg_kind::sum:
     case agg_kind::avg:
       if (__builtin_add_overflow(into.isum, from.isum, &into.isum)) into.overflow = true;
@@ -128,7 +131,8 @@ void agg_merge(const agg_spec& s, agg_state& into, const agg_state& from) {
 value agg_result(const agg_spec& s, const agg_state& st) {
   switch (s.kind) {
     case agg_kind::count_star:
-    case agg_kind::count: return value::integer(st.count);
+    case agg_kind::count:
+      return value::integer(st.count);
     case agg_kind::sum:
       if (st.count == 0) return {};
       if (s.result->integral()) {
@@ -140,7 +144,8 @@ value agg_result(const agg_spec& s, const agg_state& st) {
       if (st.count == 0) return {};
       return value::real(st.dsum / static_cast<double>(st.count));
     case agg_kind::min:
-    case agg_kind::max: return st.count ? st.extreme : value();
+    case agg_kind::max:
+      return st.count ? st.extreme : value();
     case agg_kind::stddev_samp:
       if (st.count < 2) return {};
       return value::real(std::sqrt(st.m2 / static_cast<double>(st.count - 1)));
@@ -160,7 +165,8 @@ void agg_snapshot(state_writer& w, const agg_state& st) {
   w.put_value(st.extreme);
   w.put_varint(st.seen ? static_cast<int64_t>(st.seen->size()) : -1);
   if (st.seen)
-    for (const auto& v : *st.seen) w.put_value(v);
+    for (const auto& v : *st.seen)
+      w.put_value(v);
 }
 
 agg_state agg_restore(state_reader& r) {
@@ -174,7 +180,8 @@ agg_state agg_restore(state_reader& r) {
   auto n = r.varint();
   if (n >= 0) {
     st.seen = std::make_shared<std::unordered_set<value, value_hash, value_equal>>();
-    for (int64_t i = 0; i < n; ++i) st.seen->insert(r.get_value());
+    for (int64_t i = 0; i < n; ++i)
+      st.seen->insert(r.get_value());
   }
   return st;
 }

@@ -9,12 +9,22 @@ namespace {
 
 using K = value::kind;
 
-type_ptr t_of(type_id id) { return data_type::of(id); }
+type_ptr t_of(type_id id) {
+  return data_type::of(id);
+}
 
-bool is_string(const type_ptr& t) { return t->id == type_id::varchar; }
-bool is_null_type(const type_ptr& t) { return t->id == type_id::null; }
-bool is_ts(const type_ptr& t) { return t->id == type_id::timestamp; }
-bool is_bool(const type_ptr& t) { return t->id == type_id::boolean; }
+bool is_string(const type_ptr& t) {
+  return t->id == type_id::varchar;
+}
+bool is_null_type(const type_ptr& t) {
+  return t->id == type_id::null;
+}
+bool is_ts(const type_ptr& t) {
+  return t->id == type_id::timestamp;
+}
+bool is_bool(const type_ptr& t) {
+  return t->id == type_id::boolean;
+}
 
 class literal_expr final : public expression {
  public:
@@ -45,7 +55,10 @@ enum class arith { add, sub, mul, div, mod };
 class arith_expr final : public expression {
  public:
   arith_expr(arith op, expression_ptr a, expression_ptr b, type_ptr t, bool integral)
-      : expression(std::move(t)), op_(op), a_(std::move(a)), b_(std::move(b)),
+      : expression(std::move(t)),
+        op_(op),
+        a_(std::move(a)),
+        b_(std::move(b)),
         integral_(integral) {}
 
   value eval(const row& r, eval_context& ctx) const override {
@@ -57,9 +70,15 @@ class arith_expr final : public expression {
       int64_t out = 0;
       bool overflow = false;
       switch (op_) {
-        case arith::add: overflow = __builtin_add_overflow(x.i, y.i, &out); break;
-        case arith::sub: overflow = __builtin_sub_overflow(x.i, y.i, &out); break;
-        case arith::mul: overflow = __builtin_mul_overflow(x.i, y.i, &out); break;
+        case arith::add:
+          overflow = __builtin_add_overflow(x.i, y.i, &out);
+          break;
+        case arith::sub:
+          overflow = __builtin_sub_overflow(x.i, y.i, &out);
+          break;
+        case arith::mul:
+          overflow = __builtin_mul_overflow(x.i, y.i, &out);
+          break;
         case arith::div:
         case arith::mod:
           if (y.i == 0) {
@@ -83,9 +102,15 @@ class arith_expr final : public expression {
     double a = x.as_double(), b = y.as_double();
     double out = 0;
     switch (op_) {
-      case arith::add: out = a + b; break;
-      case arith::sub: out = a - b; break;
-      case arith::mul: out = a * b; break;
+      case arith::add:
+        out = a + b;
+        break;
+      case arith::sub:
+        out = a - b;
+        break;
+      case arith::mul:
+        out = a * b;
+        break;
       case arith::div:
         if (b == 0) {
           ctx.fail("division by zero");
@@ -153,12 +178,24 @@ class compare_expr final : public expression {
       c = compare(x, y);
     bool out = false;
     switch (op_) {
-      case cmp::eq: out = c == 0; break;
-      case cmp::ne: out = c != 0; break;
-      case cmp::lt: out = c < 0; break;
-      case cmp::le: out = c <= 0; break;
-      case cmp::gt: out = c > 0; break;
-      case cmp::ge: out = c >= 0; break;
+      case cmp::eq:
+        out = c == 0;
+        break;
+      case cmp::ne:
+        out = c != 0;
+        break;
+      case cmp::lt:
+        out = c < 0;
+        break;
+      case cmp::le:
+        out = c <= 0;
+        break;
+      case cmp::gt:
+        out = c > 0;
+        break;
+      case cmp::ge:
+        out = c >= 0;
+        break;
     }
     return value::boolean(out);
   }
@@ -236,7 +273,9 @@ class is_null_expr final : public expression {
 class in_expr final : public expression {
  public:
   in_expr(expression_ptr a, std::vector<expression_ptr> list, bool negated)
-      : expression(t_of(type_id::boolean)), a_(std::move(a)), list_(std::move(list)),
+      : expression(t_of(type_id::boolean)),
+        a_(std::move(a)),
+        list_(std::move(list)),
         negated_(negated) {}
   value eval(const row& r, eval_context& ctx) const override {
     value x = a_->eval(r, ctx);
@@ -263,7 +302,9 @@ class in_expr final : public expression {
 class like_expr final : public expression {
  public:
   like_expr(expression_ptr a, expression_ptr pattern, bool negated)
-      : expression(t_of(type_id::boolean)), a_(std::move(a)), p_(std::move(pattern)),
+      : expression(t_of(type_id::boolean)),
+        a_(std::move(a)),
+        p_(std::move(pattern)),
         negated_(negated) {}
   value eval(const row& r, eval_context& ctx) const override {
     value x = a_->eval(r, ctx);
@@ -291,7 +332,8 @@ class like_expr final : public expression {
         return false;
       }
     }
-    while (pi < p.size() && p[pi] == '%') ++pi;
+    while (pi < p.size() && p[pi] == '%')
+      ++pi;
     return pi == p.size();
   }
 
@@ -304,8 +346,11 @@ class case_expr final : public expression {
  public:
   case_expr(type_ptr t, expression_ptr operand, std::vector<expression_ptr> whens,
             std::vector<expression_ptr> thens, expression_ptr otherwise)
-      : expression(std::move(t)), operand_(std::move(operand)), whens_(std::move(whens)),
-        thens_(std::move(thens)), else_(std::move(otherwise)) {}
+      : expression(std::move(t)),
+        operand_(std::move(operand)),
+        whens_(std::move(whens)),
+        thens_(std::move(thens)),
+        else_(std::move(otherwise)) {}
   value eval(const row& r, eval_context& ctx) const override {
     value op;
     if (operand_) op = operand_->eval(r, ctx);
@@ -426,9 +471,9 @@ expression_ptr make_binary(const std::string& op, expression_ptr a, expression_p
     return std::make_shared<logic_expr>(op == "AND", std::move(a), std::move(b));
   }
   if (op == "||") return std::make_shared<concat_expr>(std::move(a), std::move(b));
-  static const std::pair<const char*, cmp> cmps[] = {{"=", cmp::eq},  {"<>", cmp::ne},
-                                                     {"<", cmp::lt},  {"<=", cmp::le},
-                                                     {">", cmp::gt},  {">=", cmp::ge}};
+  static const std::pair<const char*, cmp> cmps[] = {{"=", cmp::eq}, {"<>", cmp::ne},
+                                                     {"<", cmp::lt}, {"<=", cmp::le},
+                                                     {">", cmp::gt}, {">=", cmp::ge}};
   for (auto [name, c] : cmps)
     if (op == name) {
       // A string literal compared with a timestamp is read as a timestamp.
@@ -473,8 +518,7 @@ expression_ptr make_binary(const std::string& op, expression_ptr a, expression_p
   if (ta->integral() && is_ts(tb) && k == arith::add)
     return std::make_shared<arith_expr>(k, std::move(b), std::move(a), tb, true);
   if (is_ts(ta) && is_ts(tb) && k == arith::sub)
-    return std::make_shared<arith_expr>(k, std::move(a), std::move(b), t_of(type_id::int64),
-                                        true);
+    return std::make_shared<arith_expr>(k, std::move(a), std::move(b), t_of(type_id::int64), true);
   if (!ta->numeric() || !tb->numeric()) throw mismatch();
   auto t = numeric_result(ta, tb);
   bool integral = t->integral();
@@ -499,15 +543,14 @@ expression_ptr make_is_null(expression_ptr a, bool negated) {
 expression_ptr make_in(expression_ptr a, std::vector<expression_ptr> list, bool negated) {
   for (const auto& e : list)
     if (!comparable(a->type(), e->type()))
-      throw type_error("IN list value of type " + e->type()->to_string() +
-                       " does not match " + a->type()->to_string());
+      throw type_error("IN list value of type " + e->type()->to_string() + " does not match " +
+                       a->type()->to_string());
   return std::make_shared<in_expr>(std::move(a), std::move(list), negated);
 }
 
-expression_ptr make_between(expression_ptr a, expression_ptr lo, expression_ptr hi,
-                             bool negated) {
-  auto e = make_binary("AND", make_binary(">=", a, std::move(lo)),
-                       make_binary("<=", a, std::move(hi)));
+expression_ptr make_between(expression_ptr a, expression_ptr lo, expression_ptr hi, bool negated) {
+  auto e =
+      make_binary("AND", make_binary(">=", a, std::move(lo)), make_binary("<=", a, std::move(hi)));
   return negated ? make_unary("NOT", std::move(e)) : e;
 }
 
@@ -532,7 +575,8 @@ expression_ptr make_case(expression_ptr operand, std::vector<expression_ptr> whe
                        x->to_string());
     }
   };
-  for (const auto& e : thens) unify(e->type());
+  for (const auto& e : thens)
+    unify(e->type());
   if (otherwise) unify(otherwise->type());
   if (!t) t = t_of(type_id::null);
   for (const auto& w : whens) {
@@ -579,12 +623,14 @@ bool coerce(value& v, const data_type& t, std::string& err) {
     return false;
   };
   switch (t.id) {
-    case type_id::null: return true;
+    case type_id::null:
+      return true;
     case type_id::boolean:
       if (v.k == K::boolean) return true;
       if (v.k == K::string) {
         std::string s = v.s;
-        for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        for (auto& c : s)
+          c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         if (s == "true" || s == "1") {
           v = value::boolean(true);
           return true;
@@ -610,8 +656,10 @@ bool coerce(value& v, const data_type& t, std::string& err) {
       } else if (v.k == K::string) {
         const char* b = v.s.data();
         const char* e = b + v.s.size();
-        while (b < e && *b == ' ') ++b;
-        while (e > b && e[-1] == ' ') --e;
+        while (b < e && *b == ' ')
+          ++b;
+        while (e > b && e[-1] == ' ')
+          --e;
         auto r = std::from_chars(b, e, out);
         if (r.ec != std::errc() || r.ptr != e) return fail(nullptr);
       } else if (v.k == K::boolean) {

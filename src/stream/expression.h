@@ -70,6 +70,8 @@ bool is_scalar_function(const std::string& name);
 bool coerce(value& v, const data_type& t, std::string& err);
 
 // Truth of a predicate result: only TRUE passes (NULL and FALSE do not).
-inline bool is_true(const value& v) { return v.k == value::kind::boolean && v.b; }
+inline bool is_true(const value& v) {
+  return v.k == value::kind::boolean && v.b;
+}
 
 }  // namespace sluice::stream

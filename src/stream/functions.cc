@@ -19,7 +19,9 @@ using impl = std::function<value(std::vector<value>&, eval_context&)>;
 class function_expr final : public expression {
  public:
   function_expr(type_ptr t, std::vector<expression_ptr> args, impl f, bool null_in_null_out)
-      : expression(std::move(t)), args_(std::move(args)), f_(std::move(f)),
+      : expression(std::move(t)),
+        args_(std::move(args)),
+        f_(std::move(f)),
         strict_(null_in_null_out) {}
   value eval(const row& r, eval_context& ctx) const override {
     std::vector<value> vs;
@@ -48,7 +50,9 @@ struct signature {
   bool strict = true;  // NULL in any argument gives NULL without calling f
 };
 
-type_ptr t_of(type_id id) { return data_type::of(id); }
+type_ptr t_of(type_id id) {
+  return data_type::of(id);
+}
 
 void need(bool ok, const std::string& name, const char* what) {
   if (!ok) throw type_error(name + " needs " + what);
@@ -73,7 +77,8 @@ type_ptr ts_part(const std::string& name, const std::vector<expression_ptr>& a) 
 // Number of UTF-8 code points.
 int64_t char_length(std::string_view s) {
   int64_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  for (unsigned char c : s)
+    n += (c & 0xC0) != 0x80;
   return n;
 }
 
@@ -106,11 +111,13 @@ const std::map<std::string, signature>& registry() {
                  }};
     };
     str_map("UPPER", [](std::string s) {
-      for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      for (auto& c : s)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
       return s;
     });
     str_map("LOWER", [](std::string s) {
-      for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      for (auto& c : s)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       return s;
     });
     str_map("TRIM", [](std::string s) {
@@ -131,27 +138,27 @@ const std::map<std::string, signature>& registry() {
         [](std::vector<value>& v, eval_context&) { return value::integer(char_length(v[0].s)); }};
     m["LENGTH"] = length;
     m["CHAR_LENGTH"] = length;
-    auto substring = signature{
-        2, 3,
-        [](const auto& a) {
-          string_fn("SUBSTRING", a);
-          for (size_t i = 1; i < a.size(); ++i)
-            need(a[i]->type()->integral(), "SUBSTRING", "integer positions");
-          return t_of(type_id::varchar);
-        },
-        [](std::vector<value>& v, eval_context&) {
-          // 1-based start, as SQL; byte positions (ASCII data).
-          int64_t start = std::max<int64_t>(v[1].i, 1) - 1;
-          const auto& s = v[0].s;
-          if (static_cast<size_t>(start) >= s.size()) return value::string("");
-          size_t len = std::string::npos;
-          if (v.size() == 3) {
-            int64_t end = v[1].i - 1 + v[2].i;
-            if (end <= start) return value::string("");
-            len = static_cast<size_t>(end - start);
-          }
-          return value::string(s.substr(static_cast<size_t>(start), len));
-        }};
+    auto substring = signature{2, 3,
+                               [](const auto& a) {
+                                 string_fn("SUBSTRING", a);
+                                 for (size_t i = 1; i < a.size(); ++i)
+                                   need(a[i]->type()->integral(), "SUBSTRING", "integer positions");
+                                 return t_of(type_id::varchar);
+                               },
+                               [](std::vector<value>& v, eval_context&) {
+                                 // 1-based start, as SQL; byte positions (ASCII data).
+                                 int64_t start = std::max<int64_t>(v[1].i, 1) - 1;
+                                 const auto& s = v[0].s;
+                                 if (static_cast<size_t>(start) >= s.size())
+                                   return value::string("");
+                                 size_t len = std::string::npos;
+                                 if (v.size() == 3) {
+                                   int64_t end = v[1].i - 1 + v[2].i;
+                                   if (end <= start) return value::string("");
+                                   len = static_cast<size_t>(end - start);
+                                 }
+                                 return value::string(s.substr(static_cast<size_t>(start), len));
+                               }};
     m["SUBSTRING"] = substring;
     m["SUBSTR"] = substring;
     m["CONCAT"] = {1, 64, [](const auto&) { return t_of(type_id::varchar); },
@@ -162,8 +169,7 @@ const std::map<std::string, signature>& registry() {
                      return value::string(std::move(s));
                    },
                    false};
-    m["REPLACE"] = {3, 3,
-                    [](const auto& a) { return string_fn("REPLACE", a); },
+    m["REPLACE"] = {3, 3, [](const auto& a) { return string_fn("REPLACE", a); },
                     [](std::vector<value>& v, eval_context&) {
                       std::string s = std::move(v[0].s);
                       const auto& from = v[1].s;
@@ -178,12 +184,12 @@ const std::map<std::string, signature>& registry() {
                       out.append(s, p);
                       return value::string(std::move(out));
                     }};
-    m["POSITION"] = {2, 2, [](const auto&) { return t_of(type_id::int64); },
-                     [](std::vector<value>& v, eval_context&) {
-                       auto p = v[1].s.find(v[0].s);
-                       return value::integer(p == std::string::npos ? 0
-                                                                    : static_cast<int64_t>(p) + 1);
-                     }};
+    m["POSITION"] = {
+        2, 2, [](const auto&) { return t_of(type_id::int64); },
+        [](std::vector<value>& v, eval_context&) {
+          auto p = v[1].s.find(v[0].s);
+          return value::integer(p == std::string::npos ? 0 : static_cast<int64_t>(p) + 1);
+        }};
     // math
     auto math1 = [&](const char* name, double (*f)(double), bool keep_int) {
       m[name] = {1, 1,
@@ -201,9 +207,12 @@ const std::map<std::string, signature>& registry() {
                    return value::real(r);
                  }};
     };
-    math1("FLOOR", [](double x) { return std::floor(x); }, true);
-    math1("CEIL", [](double x) { return std::ceil(x); }, true);
-    math1("CEILING", [](double x) { return std::ceil(x); }, true);
+    math1(
+        "FLOOR", [](double x) { return std::floor(x); }, true);
+    math1(
+        "CEIL", [](double x) { return std::ceil(x); }, true);
+    math1(
+        "CEILING", [](double x) { return std::ceil(x); }, true);
     m["ABS"] = {1, 1, [](const auto& a) { return numeric_arg("ABS", a); },
                 [](std::vector<value>& v, eval_context& ctx) {
                   if (v[0].k == K::integer) {
@@ -267,8 +276,7 @@ const std::map<std::string, signature>& registry() {
                   if (v[1].i == -1) return value::integer(0);
                   return value::integer(v[0].i % v[1].i);
                 }};
-    m["ROUND"] = {1, 2,
-                  [](const auto& a) { return numeric_arg("ROUND", a); },
+    m["ROUND"] = {1, 2, [](const auto& a) { return numeric_arg("ROUND", a); },
                   [](std::vector<value>& v, eval_context&) {
                     if (v[0].k == K::integer) return value::integer(v[0].i);
                     double scale = std::pow(10.0, v.size() > 1 ? v[1].as_double() : 0.0);
@@ -342,7 +350,9 @@ const std::map<std::string, signature>& registry() {
 
 }  // namespace
 
-bool is_scalar_function(const std::string& name) { return registry().count(name) != 0; }
+bool is_scalar_function(const std::string& name) {
+  return registry().count(name) != 0;
+}
 
 expression_ptr make_function(const std::string& name, std::vector<expression_ptr> args) {
   auto it = registry().find(name);

@@ -15,20 +15,27 @@ namespace {
 
 std::string lower(std::string_view s) {
   std::string u(s);
-  for (auto& c : u) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto& c : u)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return u;
 }
 
 const char* json_type_name(dom::element_type t) {
   switch (t) {
-    case dom::element_type::ARRAY: return "an array";
-    case dom::element_type::OBJECT: return "an object";
+    case dom::element_type::ARRAY:
+      return "an array";
+    case dom::element_type::OBJECT:
+      return "an object";
     case dom::element_type::INT64:
     case dom::element_type::UINT64:
-    case dom::element_type::DOUBLE: return "a number";
-    case dom::element_type::STRING: return "a string";
-    case dom::element_type::BOOL: return "a boolean";
-    case dom::element_type::NULL_VALUE: return "null";
+    case dom::element_type::DOUBLE:
+      return "a number";
+    case dom::element_type::STRING:
+      return "a string";
+    case dom::element_type::BOOL:
+      return "a boolean";
+    case dom::element_type::NULL_VALUE:
+      return "null";
   }
   return "?";
 }
@@ -48,7 +55,9 @@ bool convert(dom::element v, const data_type& t, value& out, std::string& err,
   bool number = jt == dom::element_type::INT64 || jt == dom::element_type::UINT64 ||
                 jt == dom::element_type::DOUBLE;
   switch (t.id) {
-    case type_id::null: out = value(); return true;
+    case type_id::null:
+      out = value();
+      return true;
     case type_id::boolean:
       if (jt != dom::element_type::BOOL) return mismatch();
       out = value::boolean(v.get_bool().value_unsafe());
@@ -57,8 +66,9 @@ bool convert(dom::element v, const data_type& t, value& out, std::string& err,
     case type_id::int64: {
       if (!number) return mismatch();
       if (jt != dom::element_type::INT64) {
-        err = "column '" + path + "': expected " + t.to_string() + ", got " +
-              (jt == dom::element_type::DOUBLE ? "a non-integer number" : "an integer out of range");
+        err =
+            "column '" + path + "': expected " + t.to_string() + ", got " +
+            (jt == dom::element_type::DOUBLE ? "a non-integer number" : "an integer out of range");
         return false;
       }
       int64_t i = v.get_int64().value_unsafe();
@@ -117,7 +127,8 @@ bool convert(dom::element v, const data_type& t, value& out, std::string& err,
       if (v.get_array().get(arr)) return mismatch();
       for (dom::element item : arr) {
         value x;
-        if (!convert(item, *t.element, x, err, path + "[" + std::to_string(++i) + "]")) return false;
+        if (!convert(item, *t.element, x, err, path + "[" + std::to_string(++i) + "]"))
+          return false;
         n->items.push_back(std::move(x));
       }
       out = value::make_nested(std::move(n));
@@ -129,7 +140,8 @@ bool convert(dom::element v, const data_type& t, value& out, std::string& err,
       auto n = std::make_shared<nested>();
       if (t.id == type_id::row) {
         n->names.reserve(t.fields.size());
-        for (const auto& f : t.fields) n->names.push_back(f.name);
+        for (const auto& f : t.fields)
+          n->names.push_back(f.name);
         n->items.resize(t.fields.size());
       }
       dom::object obj;
@@ -138,7 +150,8 @@ bool convert(dom::element v, const data_type& t, value& out, std::string& err,
         std::string_view key = field.key;
         if (t.id == type_id::map) {
           value x;
-          if (!convert(field.value, *t.element, x, err, path + "." + std::string(key))) return false;
+          if (!convert(field.value, *t.element, x, err, path + "." + std::string(key)))
+            return false;
           n->names.emplace_back(key);
           n->items.push_back(std::move(x));
           continue;

@@ -165,7 +165,9 @@ class log_io final : public topic_io {
 
 }  // namespace
 
-std::unique_ptr<topic_io> make_log_io(log::log& l) { return std::make_unique<log_io>(l); }
+std::unique_ptr<topic_io> make_log_io(log::log& l) {
+  return std::make_unique<log_io>(l);
+}
 
 result<int64_t> for_each_record(
     bytes_view chunk, int64_t from,

@@ -22,7 +22,7 @@ enum class change_op : uint8_t { insert, upsert, remove };
 
 struct element {
   row r;
-  row key;  // the row's key for upsert/remove (and keyed inserts); empty for plain appends
+  row key;         // the row's key for upsert/remove (and keyed inserts); empty for plain appends
   int64_t ts = 0;  // event time, epoch milliseconds
   change_op op = change_op::insert;
 };

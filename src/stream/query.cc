@@ -28,7 +28,9 @@ query::query(topic_io& io, query_options options) : io_(io), o_(std::move(option
   decoder_ = std::make_unique<json_decoder>(o_.source.schema);
 }
 
-query::~query() { stop(); }
+query::~query() {
+  stop();
+}
 
 result<void> query::start() {
   auto s = io_.open_source(o_.source.topic);
@@ -49,7 +51,8 @@ result<void> query::start() {
     std::lock_guard lk(status_mu_);
     state_ = "RUNNING";
     positions_pub_.clear();
-    for (auto& p : parts_) positions_pub_.push_back(p.position);
+    for (auto& p : parts_)
+      positions_pub_.push_back(p.position);
   }
   last_checkpoint_ = std::chrono::steady_clock::now();
   thread_ = std::thread([this] { run(); });
@@ -79,7 +82,12 @@ void query::run() {
           std::chrono::steady_clock::now() - last_checkpoint_ >= o_.checkpoint_interval) {
         write_checkpoint();
       }
-      if (!got) source_->wait(std::chrono::milliseconds(50));
+      bool end = true;
+      for (size_t p = 0; p < parts_.size() && end; ++p)
+        end = parts_[p].position >= source_->end_offset(static_cast<int32_t>(p));
+      caught_up_ = end;
+      rounds_.fetch_add(1);
+      if (!got) source_->wait(std::chrono::milliseconds(end ? 50 : 1));
     }
   } catch (const std::exception& e) {
     spdlog::error("query {} failed: {}", o_.name, e.what());
@@ -93,7 +101,8 @@ bool query::poll_once() {
   bool got = false;
   int32_t n = source_->partitions();
   int64_t now = wall_ms();
-  while (parts_.size() < static_cast<size_t>(n)) parts_.push_back(partition_state{0, INT64_MIN, now});
+  while (parts_.size() < static_cast<size_t>(n))
+    parts_.push_back(partition_state{0, INT64_MIN, now});
   for (int32_t p = 0; p < n && !stop_; ++p) {
     auto& ps = parts_[static_cast<size_t>(p)];
     buf_.clear();
@@ -117,7 +126,8 @@ bool query::poll_once() {
   if (got) {
     std::lock_guard lk(status_mu_);
     positions_pub_.resize(parts_.size());
-    for (size_t i = 0; i < parts_.size(); ++i) positions_pub_[i] = parts_[i].position;
+    for (size_t i = 0; i < parts_.size(); ++i)
+      positions_pub_[i] = parts_[i].position;
   }
   return got;
 }
@@ -140,7 +150,8 @@ void query::decode_chunk(int32_t p, bytes_view chunk) {
           row k;
           if (!key->empty() && key->front() == '{' && decoder_->decode(*key, k, err)) {
             row only;
-            for (int c : src.key_columns) only.push_back(k[static_cast<size_t>(c)]);
+            for (int c : src.key_columns)
+              only.push_back(k[static_cast<size_t>(c)]);
             e.key = std::move(only);
           } else if (src.key_columns.size() == 1) {
             value v = value::string(std::string(*key));
@@ -180,7 +191,8 @@ void query::decode_chunk(int32_t p, bytes_view chunk) {
           e.ts = ts;
         }
         if (src.upsert) {
-          for (int c : src.key_columns) e.key.push_back(e.r[static_cast<size_t>(c)]);
+          for (int c : src.key_columns)
+            e.key.push_back(e.r[static_cast<size_t>(c)]);
           e.op = change_op::upsert;
         }
         ps.max_ts = std::max(ps.max_ts, e.ts);
@@ -246,9 +258,8 @@ void query::dead_letter(const std::string& reason, const row& r,
   rec.value.emplace();
   append_json_row(*rec.value, names, r);
   rec.timestamp = ts;
-  rec.headers = {{"sluice.reason", reason},
-                 {"sluice.query", o_.name},
-                 {"sluice.topic", o_.source.topic}};
+  rec.headers = {
+      {"sluice.reason", reason}, {"sluice.query", o_.name}, {"sluice.topic", o_.source.topic}};
   dead_.push_back(std::move(rec));
 }
 
@@ -265,8 +276,8 @@ void query::flush_dead_letters() {
   if (!dlq_) {
     auto s = io_.open_sink(o_.dead_letter_topic);
     if (!s) {
-      spdlog::error("query {}: cannot open dead-letter topic {}: {}", o_.name,
-                    o_.dead_letter_topic, s.error().message);
+      spdlog::error("query {}: cannot open dead-letter topic {}: {}", o_.name, o_.dead_letter_topic,
+                    s.error().message);
       dead_.clear();
       return;
     }
@@ -297,7 +308,8 @@ void query::write_checkpoint() {
     w.put_string(s.data());
   }
   uint32_t crc = crc32c(w.data().data(), w.data().size());
-  for (int i = 3; i >= 0; --i) w.data().push_back(static_cast<char>((crc >> (i * 8)) & 0xff));
+  for (int i = 3; i >= 0; --i)
+    w.data().push_back(static_cast<char>((crc >> (i * 8)) & 0xff));
   auto r = write_file_atomic(
       o_.checkpoint_file,
       bytes_view(reinterpret_cast<const uint8_t*>(w.data().data()), w.data().size()));
@@ -332,12 +344,14 @@ bool query::read_checkpoint() {
     int64_t wm = r.varint();
     if (r.varint() != static_cast<int64_t>(o_.operators.size())) return false;
     std::vector<std::string> blobs;
-    for (size_t i = 0; i < o_.operators.size(); ++i) blobs.push_back(r.string());
+    for (size_t i = 0; i < o_.operators.size(); ++i)
+      blobs.push_back(r.string());
     for (size_t i = 0; i < o_.operators.size(); ++i) {
       state_reader sr(blobs[i]);
       o_.operators[i]->restore(sr);
     }
-    for (size_t i = 0; i < parts.size() && i < parts_.size(); ++i) parts_[i] = parts[i];
+    for (size_t i = 0; i < parts.size() && i < parts_.size(); ++i)
+      parts_[i] = parts[i];
     watermark_ = wm;
     watermark_pub_ = wm;
     return true;
@@ -359,8 +373,30 @@ query_stats query::stats() const {
   s.error = error_;
   if (source_)
     for (size_t p = 0; p < positions_pub_.size(); ++p)
-      s.lag += std::max<int64_t>(0, source_->end_offset(static_cast<int32_t>(p)) - positions_pub_[p]);
+      s.lag +=
+          std::max<int64_t>(0, source_->end_offset(static_cast<int32_t>(p)) - positions_pub_[p]);
   return s;
+}
+
+bool query::wait_caught_up(std::chrono::milliseconds timeout) const {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  uint64_t since = UINT64_MAX;
+  while (std::chrono::steady_clock::now() < deadline) {
+    {
+      std::lock_guard lk(status_mu_);
+      if (state_ != "RUNNING") return false;
+    }
+    if (!caught_up_) {
+      since = UINT64_MAX;
+    } else if (since == UINT64_MAX) {
+      since = rounds_;
+    } else if (rounds_ >= since + 2) {
+      return true;
+    }
+    source_->interrupt();
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return false;
 }
 
 std::string query::explain() const {
@@ -370,7 +406,8 @@ std::string query::explain() const {
            ? ", event time " + o_.source.schema[static_cast<size_t>(o_.source.time_column)].name
            : ", event time = record timestamp";
   s += ", watermark delay " + std::to_string(o_.source.watermark_delay_ms) + " ms)\n";
-  for (const auto& op : o_.operators) s += "  -> " + op->describe() + "\n";
+  for (const auto& op : o_.operators)
+    s += "  -> " + op->describe() + "\n";
   s += "  dead letters -> topic '" + o_.dead_letter_topic + "'";
   return s;
 }

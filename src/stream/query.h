@@ -45,8 +45,8 @@ struct source_spec {
 struct query_options {
   std::string name;
   source_spec source;
-  std::vector<operator_ptr> operators;  // in order; the last one is the sink
-  std::string dead_letter_topic;        // created on first use
+  std::vector<operator_ptr> operators;    // in order; the last one is the sink
+  std::string dead_letter_topic;          // created on first use
   std::filesystem::path checkpoint_file;  // empty: no checkpoints
   std::chrono::milliseconds checkpoint_interval{1000};
   size_t max_batch_bytes = 1 << 20;  // read per partition per round
@@ -78,6 +78,10 @@ class query final : private operator_context {
   // Stops the thread; writes a last checkpoint when `checkpoint` (not on DROP).
   void stop(bool checkpoint = true);
   query_stats stats() const;
+  // Waits until the query has read its source to the end and finished two more rounds after
+  // (so that the watermark those records allow has been applied). False on timeout. For tests
+  // and tools.
+  bool wait_caught_up(std::chrono::milliseconds timeout) const;
   std::string explain() const;
   const std::string& name() const { return o_.name; }
 
@@ -120,6 +124,8 @@ class query final : private operator_context {
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> records_in_{0}, records_out_{0}, dead_letters_{0}, late_{0};
   std::atomic<int64_t> watermark_pub_{INT64_MIN};
+  std::atomic<uint64_t> rounds_{0};  // finished loop rounds
+  std::atomic<bool> caught_up_{false};
   mutable std::mutex status_mu_;
   std::string state_ = "CREATED";
   std::string error_;

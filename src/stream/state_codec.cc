@@ -27,12 +27,21 @@ void state_writer::put_string(std::string_view s) {
 void state_writer::put_value(const value& v) {
   out_.push_back(static_cast<char>(v.k));
   switch (v.k) {
-    case value::kind::null: break;
-    case value::kind::boolean: out_.push_back(v.b ? 1 : 0); break;
+    case value::kind::null:
+      break;
+    case value::kind::boolean:
+      out_.push_back(v.b ? 1 : 0);
+      break;
     case value::kind::integer:
-    case value::kind::timestamp: put_varint(v.i); break;
-    case value::kind::real: put_double(v.d); break;
-    case value::kind::string: put_string(v.s); break;
+    case value::kind::timestamp:
+      put_varint(v.i);
+      break;
+    case value::kind::real:
+      put_double(v.d);
+      break;
+    case value::kind::string:
+      put_string(v.s);
+      break;
     case value::kind::nested:
       out_.push_back(v.n->is_array ? 1 : 0);
       put_varint(static_cast<int64_t>(v.n->items.size()));
@@ -46,7 +55,8 @@ void state_writer::put_value(const value& v) {
 
 void state_writer::put_row(const row& r) {
   put_varint(static_cast<int64_t>(r.size()));
-  for (const auto& v : r) put_value(v);
+  for (const auto& v : r)
+    put_value(v);
 }
 
 int64_t state_reader::varint() {
@@ -80,14 +90,19 @@ value state_reader::get_value() {
   if (pos_ >= in_.size()) throw corrupt_state("truncated state");
   auto k = static_cast<value::kind>(in_[pos_++]);
   switch (k) {
-    case value::kind::null: return {};
+    case value::kind::null:
+      return {};
     case value::kind::boolean:
       if (pos_ >= in_.size()) throw corrupt_state("truncated state");
       return value::boolean(in_[pos_++] != 0);
-    case value::kind::integer: return value::integer(varint());
-    case value::kind::timestamp: return value::timestamp(varint());
-    case value::kind::real: return value::real(real());
-    case value::kind::string: return value::string(string());
+    case value::kind::integer:
+      return value::integer(varint());
+    case value::kind::timestamp:
+      return value::timestamp(varint());
+    case value::kind::real:
+      return value::real(real());
+    case value::kind::string:
+      return value::string(string());
     case value::kind::nested: {
       if (pos_ >= in_.size()) throw corrupt_state("truncated state");
       auto n = std::make_shared<nested>();
@@ -109,7 +124,8 @@ row state_reader::get_row() {
   if (n < 0 || static_cast<size_t>(n) > in_.size() - pos_) throw corrupt_state("bad row");
   row r;
   r.reserve(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) r.push_back(get_value());
+  for (int64_t i = 0; i < n; ++i)
+    r.push_back(get_value());
   return r;
 }
 

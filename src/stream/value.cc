@@ -24,16 +24,26 @@ type_ptr data_type::of(type_id id) {
 
 std::string data_type::to_string() const {
   switch (id) {
-    case type_id::null: return "NULL";
-    case type_id::boolean: return "BOOLEAN";
-    case type_id::int32: return "INT";
-    case type_id::int64: return "BIGINT";
-    case type_id::float64: return "DOUBLE";
-    case type_id::decimal: return "DECIMAL";
-    case type_id::varchar: return "VARCHAR";
-    case type_id::timestamp: return "TIMESTAMP";
-    case type_id::array: return "ARRAY<" + (element ? element->to_string() : "?") + ">";
-    case type_id::map: return "MAP<VARCHAR, " + (element ? element->to_string() : "?") + ">";
+    case type_id::null:
+      return "NULL";
+    case type_id::boolean:
+      return "BOOLEAN";
+    case type_id::int32:
+      return "INT";
+    case type_id::int64:
+      return "BIGINT";
+    case type_id::float64:
+      return "DOUBLE";
+    case type_id::decimal:
+      return "DECIMAL";
+    case type_id::varchar:
+      return "VARCHAR";
+    case type_id::timestamp:
+      return "TIMESTAMP";
+    case type_id::array:
+      return "ARRAY<" + (element ? element->to_string() : "?") + ">";
+    case type_id::map:
+      return "MAP<VARCHAR, " + (element ? element->to_string() : "?") + ">";
     case type_id::row: {
       std::string s = "ROW<";
       for (size_t i = 0; i < fields.size(); ++i) {
@@ -58,13 +68,19 @@ namespace {
 
 int rank(value::kind k) {
   switch (k) {
-    case value::kind::null: return 0;
+    case value::kind::null:
+      return 0;
     case value::kind::integer:
-    case value::kind::real: return 1;
-    case value::kind::boolean: return 2;
-    case value::kind::string: return 3;
-    case value::kind::timestamp: return 4;
-    case value::kind::nested: return 5;
+    case value::kind::real:
+      return 1;
+    case value::kind::boolean:
+      return 2;
+    case value::kind::string:
+      return 3;
+    case value::kind::timestamp:
+      return 4;
+    case value::kind::nested:
+      return 5;
   }
   return 6;
 }
@@ -80,14 +96,18 @@ int compare(const value& a, const value& b) {
   int ra = rank(a.k), rb = rank(b.k);
   if (ra != rb) return ra < rb ? -1 : 1;
   switch (a.k) {
-    case value::kind::null: return 0;
+    case value::kind::null:
+      return 0;
     case value::kind::integer:
     case value::kind::real:
       if (a.k == value::kind::integer && b.k == value::kind::integer) return three_way(a.i, b.i);
       return three_way(a.as_double(), b.as_double());
-    case value::kind::boolean: return three_way(a.b, b.b);
-    case value::kind::string: return a.s.compare(b.s) < 0 ? -1 : (a.s == b.s ? 0 : 1);
-    case value::kind::timestamp: return three_way(a.i, b.i);
+    case value::kind::boolean:
+      return three_way(a.b, b.b);
+    case value::kind::string:
+      return a.s.compare(b.s) < 0 ? -1 : (a.s == b.s ? 0 : 1);
+    case value::kind::timestamp:
+      return three_way(a.i, b.i);
     case value::kind::nested: {
       const auto& x = *a.n;
       const auto& y = *b.n;
@@ -105,13 +125,18 @@ int compare(const value& a, const value& b) {
   return 0;
 }
 
-bool equal(const value& a, const value& b) { return compare(a, b) == 0; }
+bool equal(const value& a, const value& b) {
+  return compare(a, b) == 0;
+}
 
 size_t hash_value(const value& v) {
   switch (v.k) {
-    case value::kind::null: return 0x9e3779b97f4a7c15ULL;
-    case value::kind::boolean: return v.b ? 1231 : 1237;
-    case value::kind::integer: return std::hash<int64_t>()(v.i) * 0x9e3779b97f4a7c15ULL;
+    case value::kind::null:
+      return 0x9e3779b97f4a7c15ULL;
+    case value::kind::boolean:
+      return v.b ? 1231 : 1237;
+    case value::kind::integer:
+      return std::hash<int64_t>()(v.i) * 0x9e3779b97f4a7c15ULL;
     case value::kind::real: {
       // Equal numbers hash equally whether integer or real.
       double d = v.d;
@@ -119,11 +144,14 @@ size_t hash_value(const value& v) {
         return std::hash<int64_t>()(static_cast<int64_t>(d)) * 0x9e3779b97f4a7c15ULL;
       return std::hash<double>()(d);
     }
-    case value::kind::string: return std::hash<std::string_view>()(v.s);
-    case value::kind::timestamp: return std::hash<int64_t>()(v.i) ^ 0x5555;
+    case value::kind::string:
+      return std::hash<std::string_view>()(v.s);
+    case value::kind::timestamp:
+      return std::hash<int64_t>()(v.i) ^ 0x5555;
     case value::kind::nested: {
       size_t h = v.n->is_array ? 7 : 11;
-      for (const auto& x : v.n->items) h = h * 31 + hash_value(x);
+      for (const auto& x : v.n->items)
+        h = h * 31 + hash_value(x);
       return h;
     }
   }
@@ -132,7 +160,8 @@ size_t hash_value(const value& v) {
 
 size_t row_hash::operator()(const row& r) const {
   size_t h = 0xcbf29ce484222325ULL;
-  for (const auto& v : r) h = (h ^ hash_value(v)) * 0x100000001b3ULL;
+  for (const auto& v : r)
+    h = (h ^ hash_value(v)) * 0x100000001b3ULL;
   return h;
 }
 
@@ -153,11 +182,21 @@ void append_json_string(std::string& out, std::string_view s) {
     out.append(s.data() + start, i - start);
     start = i + 1;
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         out += "\\u00";
         out.push_back(hex[c >> 4]);
@@ -179,7 +218,8 @@ void append_number(std::string& out, double d) {
   auto r = std::to_chars(buf, buf + sizeof buf, d);
   out.append(buf, r.ptr);
   // Keep a DOUBLE a JSON float for typed readers: 908 -> 908.0
-  if (std::string_view(buf, static_cast<size_t>(r.ptr - buf)).find_first_of(".e") == std::string_view::npos)
+  if (std::string_view(buf, static_cast<size_t>(r.ptr - buf)).find_first_of(".e") ==
+      std::string_view::npos)
     out += ".0";
 }
 
@@ -233,17 +273,17 @@ std::string format_timestamp(int64_t ms) {
   unsigned m, d;
   civil_from_days(days, y, m, d);
   char buf[40];
-  int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
-                        static_cast<long long>(y), m, d, static_cast<long long>(rem / 3'600'000),
-                        static_cast<long long>(rem / 60'000 % 60),
-                        static_cast<long long>(rem / 1000 % 60), static_cast<long long>(rem % 1000));
+  int n = std::snprintf(
+      buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", static_cast<long long>(y),
+      m, d, static_cast<long long>(rem / 3'600'000), static_cast<long long>(rem / 60'000 % 60),
+      static_cast<long long>(rem / 1000 % 60), static_cast<long long>(rem % 1000));
   return std::string(buf, static_cast<size_t>(n));
 }
 
 bool parse_timestamp(std::string_view s, int64_t& ms) {
   int y, mo, d;
-  if (!digits(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, mo) ||
-      s[7] != '-' || !digits(s, 8, 2, d))
+  if (!digits(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
+      !digits(s, 8, 2, d))
     return false;
   if (mo < 1 || mo > 12 || d < 1 || d > 31) return false;
   int64_t t = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86'400'000;
@@ -251,8 +291,7 @@ bool parse_timestamp(std::string_view s, int64_t& ms) {
   if (p < s.size()) {
     if (s[p] != 'T' && s[p] != ' ' && s[p] != 't') return false;
     int h, mi, se = 0;
-    if (!digits(s, p + 1, 2, h) || p + 3 >= s.size() || s[p + 3] != ':' ||
-        !digits(s, p + 4, 2, mi))
+    if (!digits(s, p + 1, 2, h) || p + 3 >= s.size() || s[p + 3] != ':' || !digits(s, p + 4, 2, mi))
       return false;
     p += 6;
     if (p < s.size() && s[p] == ':') {
@@ -271,7 +310,8 @@ bool parse_timestamp(std::string_view s, int64_t& ms) {
         ++p;
       }
       if (n == 0) return false;
-      for (int i = n; i < 3; ++i) frac *= 10;
+      for (int i = n; i < 3; ++i)
+        frac *= 10;
       t += frac;
     }
     if (p < s.size()) {
@@ -298,11 +338,21 @@ bool parse_timestamp(std::string_view s, int64_t& ms) {
 
 void append_json(std::string& out, const value& v) {
   switch (v.k) {
-    case value::kind::null: out += "null"; return;
-    case value::kind::boolean: out += v.b ? "true" : "false"; return;
-    case value::kind::integer: append_integer(out, v.i); return;
-    case value::kind::real: append_number(out, v.d); return;
-    case value::kind::string: append_json_string(out, v.s); return;
+    case value::kind::null:
+      out += "null";
+      return;
+    case value::kind::boolean:
+      out += v.b ? "true" : "false";
+      return;
+    case value::kind::integer:
+      append_integer(out, v.i);
+      return;
+    case value::kind::real:
+      append_number(out, v.d);
+      return;
+    case value::kind::string:
+      append_json_string(out, v.s);
+      return;
     case value::kind::timestamp:
       out.push_back('"');
       out += format_timestamp(v.i);
@@ -338,16 +388,21 @@ void append_json_row(std::string& out, const std::vector<std::string>& names, co
 
 std::string to_display(const value& v) {
   switch (v.k) {
-    case value::kind::null: return "NULL";
-    case value::kind::boolean: return v.b ? "TRUE" : "FALSE";
-    case value::kind::integer: return std::to_string(v.i);
+    case value::kind::null:
+      return "NULL";
+    case value::kind::boolean:
+      return v.b ? "TRUE" : "FALSE";
+    case value::kind::integer:
+      return std::to_string(v.i);
     case value::kind::real: {
       std::string s;
       append_number(s, v.d);
       return s;
     }
-    case value::kind::string: return v.s;
-    case value::kind::timestamp: return format_timestamp(v.i);
+    case value::kind::string:
+      return v.s;
+    case value::kind::timestamp:
+      return format_timestamp(v.i);
     case value::kind::nested: {
       std::string s;
       append_json(s, v);

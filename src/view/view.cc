@@ -11,7 +11,9 @@ bool row_less::operator()(const stream::row& a, const stream::row& b) const {
 
 view::view(std::string name, std::vector<std::string> columns, size_t max_rows,
            size_t feed_capacity)
-    : name_(std::move(name)), columns_(std::move(columns)), max_rows_(std::max<size_t>(max_rows, 1)),
+    : name_(std::move(name)),
+      columns_(std::move(columns)),
+      max_rows_(std::max<size_t>(max_rows, 1)),
       feed_capacity_(std::max<size_t>(feed_capacity, 1)) {}
 
 void view::record(change c, std::vector<change>& fresh) {
@@ -29,8 +31,9 @@ void view::apply(const stream::element_batch& batch) {
   {
     std::unique_lock lk(mu_);
     for (const auto& e : batch) {
-      stream::row key = e.key.empty() ? stream::row{stream::value::integer(static_cast<int64_t>(seq_ + 1))}
-                                      : e.key;
+      stream::row key = e.key.empty()
+                            ? stream::row{stream::value::integer(static_cast<int64_t>(seq_ + 1))}
+                            : e.key;
       auto it = rows_.find(key);
       if (e.op == stream::change_op::remove) {
         if (it == rows_.end()) continue;
@@ -64,14 +67,16 @@ void view::apply(const stream::element_batch& batch) {
   }
   if (fresh.empty()) return;
   std::lock_guard lk(sub_mu_);
-  for (auto& [id, fn] : subs_) fn(fresh);
+  for (auto& [id, fn] : subs_)
+    fn(fresh);
 }
 
 std::vector<stream::row> view::rows(uint64_t* seq) const {
   std::shared_lock lk(mu_);
   std::vector<stream::row> out;
   out.reserve(rows_.size());
-  for (const auto& [k, e] : rows_) out.push_back(e.r);
+  for (const auto& [k, e] : rows_)
+    out.push_back(e.r);
   if (seq) *seq = seq_;
   return out;
 }

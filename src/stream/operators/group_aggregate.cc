@@ -23,7 +23,8 @@ class group_aggregate_op final : public operator_node {
     for (auto& e : batch) {
       ev_.error.clear();
       key.clear();
-      for (const auto& k : keys_) key.push_back(k->eval(e.r, ev_));
+      for (const auto& k : keys_)
+        key.push_back(k->eval(e.r, ev_));
       for (size_t i = 0; i < aggs_.size(); ++i)
         args[i] = aggs_[i].arg ? aggs_[i].arg->eval(e.r, ev_) : value();
       if (!ev_.error.empty()) {
@@ -31,8 +32,10 @@ class group_aggregate_op final : public operator_node {
         continue;
       }
       auto it = groups_.find(key);
-      if (it == groups_.end()) it = groups_.emplace(key, group{accumulators(aggs_.size()), 0}).first;
-      for (size_t i = 0; i < aggs_.size(); ++i) agg_add(aggs_[i], it->second.accs[i], args[i]);
+      if (it == groups_.end())
+        it = groups_.emplace(key, group{accumulators(aggs_.size()), 0}).first;
+      for (size_t i = 0; i < aggs_.size(); ++i)
+        agg_add(aggs_[i], it->second.accs[i], args[i]);
       it->second.ts = std::max(it->second.ts, e.ts);
       if (changed_.insert(&it->first).second) order_.push_back(&*it);
     }
@@ -41,7 +44,8 @@ class group_aggregate_op final : public operator_node {
       element x;
       x.r = g->first;
       x.key = g->first;
-      for (size_t i = 0; i < aggs_.size(); ++i) x.r.push_back(agg_result(aggs_[i], g->second.accs[i]));
+      for (size_t i = 0; i < aggs_.size(); ++i)
+        x.r.push_back(agg_result(aggs_[i], g->second.accs[i]));
       x.ts = g->second.ts;
       x.op = change_op::upsert;
       out_.push_back(std::move(x));
@@ -54,7 +58,8 @@ class group_aggregate_op final : public operator_node {
     for (const auto& [k, g] : groups_) {
       w.put_row(k);
       w.put_varint(g.ts);
-      for (const auto& a : g.accs) agg_snapshot(w, a);
+      for (const auto& a : g.accs)
+        agg_snapshot(w, a);
     }
   }
 
@@ -64,14 +69,16 @@ class group_aggregate_op final : public operator_node {
       row k = r.get_row();
       group g;
       g.ts = r.varint();
-      for (size_t i = 0; i < aggs_.size(); ++i) g.accs.push_back(agg_restore(r));
+      for (size_t i = 0; i < aggs_.size(); ++i)
+        g.accs.push_back(agg_restore(r));
       groups_.emplace(std::move(k), std::move(g));
     }
   }
 
   std::string describe() const override {
     std::string a;
-    for (const auto& s : aggs_) a += (a.empty() ? "" : ", ") + s.text;
+    for (const auto& s : aggs_)
+      a += (a.empty() ? "" : ", ") + s.text;
     return "GroupAggregate keys=" + std::to_string(keys_.size()) + " [" + a +
            "], updating (one upsert per changed group per batch)";
   }

@@ -9,7 +9,9 @@ class topic_writer final : public operator_node {
  public:
   topic_writer(std::unique_ptr<topic_sink> sink, std::vector<std::string> names,
                std::vector<std::string> key_names, std::string topic)
-      : sink_(std::move(sink)), names_(std::move(names)), key_names_(std::move(key_names)),
+      : sink_(std::move(sink)),
+        names_(std::move(names)),
+        key_names_(std::move(key_names)),
         topic_(std::move(topic)) {}
 
   void process(element_batch& batch) override {

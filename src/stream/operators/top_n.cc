@@ -10,16 +10,19 @@ namespace {
 
 class top_n_op final : public operator_node {
  public:
-  top_n_op(top_n_spec s, std::vector<std::string> names) : s_(std::move(s)), names_(std::move(names)) {}
+  top_n_op(top_n_spec s, std::vector<std::string> names)
+      : s_(std::move(s)), names_(std::move(names)) {}
 
   void process(element_batch& batch) override {
     for (auto& e : batch) {
       ev_.error.clear();
       entry en;
       en.order.reserve(s_.order.size());
-      for (const auto& o : s_.order) en.order.push_back(o->eval(e.r, ev_));
+      for (const auto& o : s_.order)
+        en.order.push_back(o->eval(e.r, ev_));
       row part;
-      for (const auto& p : s_.partition) part.push_back(p->eval(e.r, ev_));
+      for (const auto& p : s_.partition)
+        part.push_back(p->eval(e.r, ev_));
       if (!ev_.error.empty()) {
         if (ctx_) ctx_->dead_letter(ev_.error, e.r, names_, e.ts);
         continue;
@@ -44,7 +47,8 @@ class top_n_op final : public operator_node {
         for (auto& [part, bucket] : node.mapped()) {
           int64_t rank = 0;
           for (size_t i = 0; i < bucket.size(); ++i) {
-            if (!s_.dense_ties || i == 0 || better(bucket[i - 1], bucket[i])) rank = static_cast<int64_t>(i) + 1;
+            if (!s_.dense_ties || i == 0 || better(bucket[i - 1], bucket[i]))
+              rank = static_cast<int64_t>(i) + 1;
             element x;
             x.r = std::move(bucket[i].r);
             x.r.push_back(value::integer(rank));
@@ -97,14 +101,15 @@ class top_n_op final : public operator_node {
   }
 
   std::string describe() const override {
-    return std::string("WindowTopN ") + (s_.dense_ties ? "RANK" : "ROW_NUMBER") + " <= " +
-           std::to_string(s_.n) + ", emits when the watermark passes window_end";
+    return std::string("WindowTopN ") + (s_.dense_ties ? "RANK" : "ROW_NUMBER") +
+           " <= " + std::to_string(s_.n) + ", emits when the watermark passes window_end";
   }
 
   size_t state_size() const override {
     size_t n = 0;
     for (const auto& [e, parts] : by_end_)
-      for (const auto& [p, b] : parts) n += b.size();
+      for (const auto& [p, b] : parts)
+        n += b.size();
     return n;
   }
 
@@ -140,7 +145,8 @@ class top_n_op final : public operator_node {
     if (bucket.size() > n) {
       size_t keep = n;
       if (s_.dense_ties)
-        while (keep < bucket.size() && !better(bucket[n - 1], bucket[keep])) ++keep;
+        while (keep < bucket.size() && !better(bucket[n - 1], bucket[keep]))
+          ++keep;
       bucket.resize(keep);
     }
   }

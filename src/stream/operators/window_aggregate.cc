@@ -35,7 +35,8 @@ class window_aggregate_op final : public operator_node {
       }
       ev_.error.clear();
       key.clear();
-      for (const auto& k : keys_) key.push_back(k->eval(e.r, ev_));
+      for (const auto& k : keys_)
+        key.push_back(k->eval(e.r, ev_));
       for (size_t i = 0; i < aggs_.size(); ++i)
         args[i] = aggs_[i].arg ? aggs_[i].arg->eval(e.r, ev_) : value();
       if (!ev_.error.empty()) {
@@ -54,7 +55,8 @@ class window_aggregate_op final : public operator_node {
         auto& groups = windows_[start];
         auto it = groups.find(key);
         if (it == groups.end()) it = groups.emplace(key, accumulators(aggs_.size())).first;
-        for (size_t i = 0; i < aggs_.size(); ++i) agg_add(aggs_[i], it->second[i], args[i]);
+        for (size_t i = 0; i < aggs_.size(); ++i)
+          agg_add(aggs_[i], it->second[i], args[i]);
       }
       if (!placed && ctx_) ctx_->late(e.r, names_, t);
     }
@@ -70,7 +72,8 @@ class window_aggregate_op final : public operator_node {
         while (!windows_.empty() && windows_.begin()->first + w_.size_ms <= wm_) {
           auto node = windows_.extract(windows_.begin());
           int64_t start = node.key();
-          for (auto& [k, accs] : node.mapped()) emit_group(start, start + w_.size_ms, k, accs);
+          for (auto& [k, accs] : node.mapped())
+            emit_group(start, start + w_.size_ms, k, accs);
         }
       }
       emit(out_);
@@ -84,7 +87,8 @@ class window_aggregate_op final : public operator_node {
       w.put_varint(static_cast<int64_t>(g.size()));
       for (const auto& [k, accs] : g) {
         w.put_row(k);
-        for (const auto& a : accs) agg_snapshot(w, a);
+        for (const auto& a : accs)
+          agg_snapshot(w, a);
       }
     };
     w.put_varint(static_cast<int64_t>(windows_.size()));
@@ -99,7 +103,8 @@ class window_aggregate_op final : public operator_node {
       for (const auto& s : list) {
         w.put_varint(s.start);
         w.put_varint(s.end);
-        for (const auto& a : s.accs) agg_snapshot(w, a);
+        for (const auto& a : s.accs)
+          agg_snapshot(w, a);
       }
     }
   }
@@ -108,7 +113,8 @@ class window_aggregate_op final : public operator_node {
     wm_ = r.varint();
     auto read_accs = [&] {
       accumulators accs;
-      for (size_t i = 0; i < aggs_.size(); ++i) accs.push_back(agg_restore(r));
+      for (size_t i = 0; i < aggs_.size(); ++i)
+        accs.push_back(agg_restore(r));
       return accs;
     };
     windows_.clear();
@@ -139,25 +145,30 @@ class window_aggregate_op final : public operator_node {
   std::string describe() const override {
     std::string w;
     switch (w_.k) {
-      case window_spec::kind::tumble: w = "TUMBLE(" + std::to_string(w_.size_ms) + " ms)"; break;
+      case window_spec::kind::tumble:
+        w = "TUMBLE(" + std::to_string(w_.size_ms) + " ms)";
+        break;
       case window_spec::kind::hop:
-        w = "HOP(size " + std::to_string(w_.size_ms) + " ms, slide " +
-            std::to_string(w_.slide_ms) + " ms)";
+        w = "HOP(size " + std::to_string(w_.size_ms) + " ms, slide " + std::to_string(w_.slide_ms) +
+            " ms)";
         break;
       case window_spec::kind::session:
         w = "SESSION(gap " + std::to_string(w_.gap_ms) + " ms)";
         break;
     }
     std::string a;
-    for (const auto& s : aggs_) a += (a.empty() ? "" : ", ") + s.text;
+    for (const auto& s : aggs_)
+      a += (a.empty() ? "" : ", ") + s.text;
     return "WindowAggregate " + w + " keys=" + std::to_string(keys_.size()) + " [" + a +
            "], emits when the watermark passes window_end";
   }
 
   size_t state_size() const override {
     size_t n = 0;
-    for (const auto& [s, g] : windows_) n += g.size();
-    for (const auto& [k, l] : sessions_) n += l.size();
+    for (const auto& [s, g] : windows_)
+      n += g.size();
+    for (const auto& [k, l] : sessions_)
+      n += l.size();
     return n;
   }
 
@@ -174,7 +185,8 @@ class window_aggregate_op final : public operator_node {
     x.r.push_back(value::timestamp(end));
     x.r.insert(x.r.end(), k.begin(), k.end());
     x.key = row(x.r.begin(), x.r.end());
-    for (size_t i = 0; i < aggs_.size(); ++i) x.r.push_back(agg_result(aggs_[i], accs[i]));
+    for (size_t i = 0; i < aggs_.size(); ++i)
+      x.r.push_back(agg_result(aggs_[i], accs[i]));
     x.ts = end - 1;
     out_.push_back(std::move(x));
   }
@@ -189,14 +201,16 @@ class window_aggregate_op final : public operator_node {
     s.start = t;
     s.end = t + w_.gap_ms;
     s.accs.resize(aggs_.size());
-    for (size_t i = 0; i < aggs_.size(); ++i) agg_add(aggs_[i], s.accs[i], args[i]);
+    for (size_t i = 0; i < aggs_.size(); ++i)
+      agg_add(aggs_[i], s.accs[i], args[i]);
     // Merge every session this one overlaps.
     for (size_t i = 0; i < list.size();) {
       auto& o = list[i];
       if (o.start < s.end && s.start < o.end) {
         s.start = std::min(s.start, o.start);
         s.end = std::max(s.end, o.end);
-        for (size_t j = 0; j < aggs_.size(); ++j) agg_merge(aggs_[j], o.accs[j], s.accs[j]);
+        for (size_t j = 0; j < aggs_.size(); ++j)
+          agg_merge(aggs_[j], o.accs[j], s.accs[j]);
         s.accs = std::move(o.accs);
         list.erase(list.begin() + static_cast<std::ptrdiff_t>(i));
         i = 0;

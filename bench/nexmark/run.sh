@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Nexmark throughput of sluice's SQL engine: generates N events (default 10,000,000) into a
+# fresh server first (not measured), then runs q0, q1, q2, q5 and q7 one after the other and
+# times each from CREATE SINK until it has read every bid and written its results. Each query
+# runs on one thread (one core). Prints bid events per second per query.
+#
+#   bench/nexmark/run.sh [EVENTS] [PARTITIONS]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+events=${1:-10000000}
+partitions=${2:-4}
+build=${BUILD_DIR:-$root/build}
+cmake --build "$build" --target sluice nexmark_gen >/dev/null
+work=$(mktemp -d /tmp/sluice-nexmark-bench-XXXXXX)
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+kport=$(free_port); hport=$(free_port)
+http=http://127.0.0.1:$hport
+"$build/sluice" server --data-dir "$work/data" --kafka-addr "127.0.0.1:$kport" \
+  --http-addr "127.0.0.1:$hport" --partitions "$partitions" --log-level warn &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 1 200); do curl -sf "$http/health" >/dev/null && break; sleep 0.05; done
+
+echo "machine: $(nproc) cores, $(awk '/model name/{$1=$2=$3="";print;exit}' /proc/cpuinfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
+"$build/nexmark_gen" --brokers "127.0.0.1:$kport" --events "$events" --rate 100000
+statement() {  # the statement of queries.sql that starts with $1
+  /usr/bin/python3 - "$root/bench/nexmark/queries.sql" "$1" <<'PY'
+import sys
+text = "\n".join(l for l in open(sys.argv[1]) if not l.lstrip().startswith("--"))
+for s in text.split(";"):
+    if s.strip().startswith(sys.argv[2]):
+        print(s.strip())
+PY
+}
+field() {
+  curl -s -XPOST "$http/v1/sql" --data-binary "SHOW QUERIES" | /usr/bin/python3 -c '
+import json, sys
+rows = [r for r in json.load(sys.stdin)["results"][0]["rows"] if r["name"] == sys.argv[1]]
+print(" ".join(str(rows[0][k]) for k in sys.argv[2:]))' "$@"
+}
+curl -sf -XPOST "$http/v1/sql" --data-binary "$(statement "CREATE STREAM bid")" >/dev/null
+bids=$(( events / 50 * 46 + (events % 50 > 4 ? events % 50 - 4 : 0) ))
+printf "%-4s %12s %10s %14s %10s\n" query bids seconds "bids/s" "out rows"
+for q in q0 q1 q2 q5 q7; do
+  start=$(date +%s.%N)
+  curl -sf -XPOST "$http/v1/sql" --data-binary "$(statement "CREATE SINK $q ")" >/dev/null
+  while :; do
+    read -r lag in out < <(field "$q" lag records_in records_out)
+    [ "$lag" = 0 ] && [ "$in" -ge "$bids" ] && break
+    sleep 0.02
+  done
+  end=$(date +%s.%N)
+  secs=$(echo "$end - $start" | bc -l)
+  printf "%-4s %12d %10.2f %14.0f %10d\n" "$q" "$in" "$secs" "$(echo "$in / $secs" | bc -l)" "$out"
+  curl -sf -XPOST "$http/v1/sql" --data-binary "DROP SINK $q" >/dev/null
+done
