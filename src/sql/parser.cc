@@ -683,6 +683,13 @@ class parser {
                         unit_text + "'");
   }
 
+  static double real_literal(const token& t) {
+    double d = 0;
+    auto r = std::from_chars(t.text.data(), t.text.data() + t.text.size(), d);
+    if (r.ec != std::errc()) throw sql_error(t.loc, "number out of range: " + t.text);
+    return d;
+  }
+
   expr_ptr interval_literal(location loc) {
     // INTERVAL '10' SECOND, INTERVAL '10 seconds', INTERVAL 10 SECOND
     std::string amount;
@@ -706,7 +713,8 @@ class parser {
     if (r.ec != std::errc() || r.ptr != amount.data() + amount.size())
       throw sql_error(loc, "bad interval amount '" + amount + "'");
     auto e = make(expr::kind::interval, loc);
-    e->interval_ms = n * interval_unit(unit, aloc);
+    if (__builtin_mul_overflow(n, interval_unit(unit, aloc), &e->interval_ms))
+      throw sql_error(loc, "interval too large");
     return e;
   }
 
@@ -719,7 +727,7 @@ class parser {
         int64_t v = 0;
         auto r = std::from_chars(t.text.data(), t.text.data() + t.text.size(), v);
         if (r.ec != std::errc()) {
-          e->lit = stream::value::real(std::stod(t.text));
+          e->lit = stream::value::real(real_literal(t));
         } else {
           e->lit = stream::value::integer(v);
         }
@@ -728,7 +736,7 @@ class parser {
       }
       case token::kind::number: {
         auto e = make(expr::kind::literal, loc);
-        e->lit = stream::value::real(std::stod(t.text));
+        e->lit = stream::value::real(real_literal(t));
         next();
         return e;
       }

@@ -245,6 +245,12 @@ int64_t positive_int(const expr& e, const char* what) {
   return e.lit.i;
 }
 
+int64_t times(int64_t a, int64_t b, location loc) {
+  int64_t out = 0;
+  if (__builtin_mul_overflow(a, b, &out)) throw sql_error(loc, "interval too large");
+  return out;
+}
+
 int64_t positive_interval(int64_t ms, location loc) {
   if (ms <= 0) throw sql_error(loc, "a window interval must be positive");
   return ms;
@@ -260,7 +266,7 @@ std::optional<pending_window> asa_window(const expr& e) {
   if (e.name == "TUMBLINGWINDOW" || e.name == "TUMBLING_WINDOW") {
     if (e.args.size() != 2) throw sql_error(e.loc, "TUMBLINGWINDOW(unit, size) takes 2 arguments");
     w.spec.k = stream::window_spec::kind::tumble;
-    w.spec.size_ms = asa_unit(*e.args[0]) * positive_int(*e.args[1], "window size");
+    w.spec.size_ms = times(asa_unit(*e.args[0]), positive_int(*e.args[1], "window size"), e.loc);
     w.spec.slide_ms = w.spec.size_ms;
     return w;
   }
@@ -269,15 +275,15 @@ std::optional<pending_window> asa_window(const expr& e) {
       throw sql_error(e.loc, "HOPPINGWINDOW(unit, size, hop) takes 3 arguments");
     int64_t unit = asa_unit(*e.args[0]);
     w.spec.k = stream::window_spec::kind::hop;
-    w.spec.size_ms = unit * positive_int(*e.args[1], "window size");
-    w.spec.slide_ms = unit * positive_int(*e.args[2], "hop size");
+    w.spec.size_ms = times(unit, positive_int(*e.args[1], "window size"), e.loc);
+    w.spec.slide_ms = times(unit, positive_int(*e.args[2], "hop size"), e.loc);
     return w;
   }
   if (e.name == "SESSIONWINDOW" || e.name == "SESSION_WINDOW") {
     if (e.args.size() < 2 || e.args.size() > 3)
       throw sql_error(e.loc, "SESSIONWINDOW(unit, timeout[, max duration]) takes 2 or 3 arguments");
     w.spec.k = stream::window_spec::kind::session;
-    w.spec.gap_ms = asa_unit(*e.args[0]) * positive_int(*e.args[1], "timeout");
+    w.spec.gap_ms = times(asa_unit(*e.args[0]), positive_int(*e.args[1], "timeout"), e.loc);
     return w;
   }
   return std::nullopt;
@@ -727,9 +733,9 @@ int64_t parse_duration(const std::string& v, location loc, const char* what) {
   auto u = upper(unit);
   if (!u.empty() && u.back() == 'S' && u != "MS" && u != "S") u.pop_back();
   if (u.empty() || u == "MS" || u == "MILLISECOND") return n;
-  if (u == "S" || u == "SECOND") return n * 1000;
-  if (u == "MIN" || u == "MINUTE") return n * 60'000;
-  if (u == "H" || u == "HOUR") return n * 3'600'000;
+  if (u == "S" || u == "SECOND") return times(n, 1000, loc);
+  if (u == "MIN" || u == "MINUTE") return times(n, 60'000, loc);
+  if (u == "H" || u == "HOUR") return times(n, 3'600'000, loc);
   throw sql_error(loc, std::string("bad ") + what + " unit '" + unit + "'");
 }
 

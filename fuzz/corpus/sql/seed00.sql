@@ -1,0 +1,1 @@
+SELECT a, b * 2 AS bb FROM s WHERE c LIKE 'x%' AND a BETWEEN 1 AND 5

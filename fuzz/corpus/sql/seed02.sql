@@ -1,0 +1,1 @@
+SELECT COUNT(*) AS n, c, System.Timestamp() AS t FROM s GROUP BY TUMBLINGWINDOW(minute, 1), c

@@ -1,0 +1,1 @@
+SELECT c, window_start, window_end, SUM(a) FROM s GROUP BY SESSIONWINDOW(second, 5), c

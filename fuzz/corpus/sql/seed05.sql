@@ -1,0 +1,1 @@
+SELECT r.x, r.y[1], m['k'], CASE WHEN d THEN 'y' ELSE 'n' END, CAST(a AS VARCHAR), COALESCE(c, 'z') FROM s

@@ -1,0 +1,1 @@
+SELECT a, c FROM t WHERE a IN (1, 2, 3) AND c IS NOT NULL

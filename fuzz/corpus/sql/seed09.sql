@@ -1,0 +1,1 @@
+SELECT UPPER(c) || '!' , ABS(-a) % 3, ROUND(b, 2), ts + INTERVAL '1' MINUTE FROM s EMIT CHANGES
