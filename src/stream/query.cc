@@ -190,6 +190,12 @@ void query::decode_chunk(int32_t p, bytes_view chunk) {
         } else {
           e.ts = ts;
         }
+        // Window arithmetic must not overflow: event times beyond +-100,000 years are refused.
+        constexpr int64_t k_max_event_time = 3'155'760'000'000'000;
+        if (e.ts > k_max_event_time || e.ts < -k_max_event_time) {
+          dead_letter_bytes("event time out of range", key, payload, p, offset, ts);
+          return;
+        }
         if (src.upsert) {
           for (int c : src.key_columns)
             e.key.push_back(e.r[static_cast<size_t>(c)]);
