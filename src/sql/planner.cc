@@ -38,6 +38,13 @@ struct column_info {
   std::string name;
   std::string qualifier;
   type_ptr type;
+  // A column of the source itself: the query's use of it is marked, so that the decoder skips
+  // the JSON fields no one reads.
+  std::shared_ptr<std::vector<bool>> used;
+  int source_index = -1;
+  void mark() const {
+    if (used) (*used)[static_cast<size_t>(source_index)] = true;
+  }
 };
 
 struct scope {
@@ -99,11 +106,15 @@ expression_ptr compile(const expr& e, const scope& sc, const hook& h);
 
 expression_ptr compile_column(const expr& e, const scope& sc) {
   int i = sc.find(e.name, e.qualifier, e.loc);
-  if (i >= 0) return stream::make_column(i, sc.cols[static_cast<size_t>(i)].type);
+  if (i >= 0) {
+    sc.cols[static_cast<size_t>(i)].mark();
+    return stream::make_column(i, sc.cols[static_cast<size_t>(i)].type);
+  }
   if (!e.qualifier.empty()) {
     // qualifier.name may be column.field
     int c = sc.find(e.qualifier, "", e.loc);
     if (c >= 0) {
+      sc.cols[static_cast<size_t>(c)].mark();
       try {
         return stream::make_field(stream::make_column(c, sc.cols[static_cast<size_t>(c)].type),
                                   e.name);
@@ -299,6 +310,7 @@ struct planned {
   scope sc;
   pending_window window;  // from a TUMBLE/HOP/SESSION table function not applied yet
   int time_column = -1;   // event-time column index in sc (-1: none known)
+  std::shared_ptr<std::vector<bool>> used;  // source columns the query reads
 };
 
 planned plan_query(const select_stmt& s, const name_lookup& nl, const rank_limit* lim);
@@ -314,8 +326,10 @@ planned plan_from(const table_ref& t, const name_lookup& nl, const rank_limit* l
       o.p.source.watermark_delay_ms = def->watermark_delay_ms;
       o.p.source.idle_timeout_ms = def->idle_timeout_ms;
       o.p.source.upsert = def->is_table;
+      o.used = std::make_shared<std::vector<bool>>(def->columns.size(), false);
       for (size_t i = 0; i < def->columns.size(); ++i) {
-        o.sc.cols.push_back({def->columns[i].name, qual, def->columns[i].type});
+        o.sc.cols.push_back(
+            {def->columns[i].name, qual, def->columns[i].type, o.used, static_cast<int>(i)});
         if (!def->timestamp_column.empty() && def->columns[i].name == def->timestamp_column)
           o.p.source.time_column = static_cast<int>(i);
         for (const auto& k : def->primary_key)
@@ -679,6 +693,7 @@ planned plan_query(const select_stmt& s, const name_lookup& nl, const rank_limit
         if (!it.e->qualifier.empty() && !iequals(current.cols[c].qualifier, it.e->qualifier))
           continue;
         if (rank_item >= 0 && c + 1 == current.cols.size()) continue;
+        current.cols[c].mark();
         exprs.push_back(stream::make_column(static_cast<int>(c), current.cols[c].type));
         out.cols.push_back({current.cols[c].name, "", current.cols[c].type});
         any = true;
@@ -808,6 +823,13 @@ source_def make_source_def(const create_source_stmt& s, location loc) {
 
 plan plan_select(const select_stmt& s, const name_lookup& names) {
   planned f = plan_query(s, names, nullptr);
+  if (f.used) {
+    auto& src = f.p.source;
+    if (src.time_column >= 0) (*f.used)[static_cast<size_t>(src.time_column)] = true;
+    for (int k : src.key_columns)
+      (*f.used)[static_cast<size_t>(k)] = true;
+    src.needed = *f.used;
+  }
   for (const auto& c : f.sc.cols) {
     f.p.names.push_back(c.name);
     f.p.types.push_back(c.type);

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -49,9 +50,16 @@ struct output_record {
 // spread over the partitions. Used by one thread.
 class topic_sink {
  public:
+  using header = std::pair<std::string_view, std::string_view>;
   virtual ~topic_sink() = default;
+  // Buffers one record (written by flush(), or earlier once enough are buffered).
   // Errors: unknown_topic (deleted), batch_too_large, io_error.
-  virtual result<void> write(std::vector<output_record>& records) = 0;
+  virtual result<void> add(std::optional<std::string_view> key,
+                           std::optional<std::string_view> value, int64_t timestamp,
+                           std::span<const header> headers = {}) = 0;
+  virtual result<void> flush() = 0;
+  // add() for each, then flush().
+  result<void> write(const std::vector<output_record>& records);
 };
 
 class topic_io {

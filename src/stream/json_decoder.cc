@@ -176,12 +176,16 @@ bool convert(dom::element v, const data_type& t, value& out, std::string& err,
 struct json_decoder::impl {
   std::vector<field_type> schema;
   std::unordered_map<std::string, size_t> folded;
+  std::vector<bool> needed;
   dom::parser parser;
   std::string buf;  // the record copied with simdjson's padding after it
 };
 
-json_decoder::json_decoder(std::vector<field_type> schema) : impl_(std::make_unique<impl>()) {
+json_decoder::json_decoder(std::vector<field_type> schema, std::vector<bool> needed)
+    : impl_(std::make_unique<impl>()) {
   impl_->schema = std::move(schema);
+  impl_->needed = std::move(needed);
+  impl_->needed.resize(impl_->schema.size(), impl_->needed.empty());
   for (size_t i = 0; i < impl_->schema.size(); ++i)
     impl_->folded.emplace(lower(impl_->schema[i].name), i);
 }
@@ -216,6 +220,7 @@ bool json_decoder::decode(std::string_view json, row& out, std::string& err) {
       if (f == m.folded.end()) continue;
       idx = f->second;
     }
+    if (!m.needed[idx]) continue;
     if (!convert(field.value, *m.schema[idx].type, out[idx], err, m.schema[idx].name)) return false;
   }
   return true;

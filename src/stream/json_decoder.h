@@ -17,7 +17,8 @@ namespace sluice::stream {
 
 class json_decoder {
  public:
-  explicit json_decoder(std::vector<field_type> schema);
+  // Columns not `needed` (when given) stay NULL without being decoded.
+  explicit json_decoder(std::vector<field_type> schema, std::vector<bool> needed = {});
   ~json_decoder();
   json_decoder(const json_decoder&) = delete;
   json_decoder& operator=(const json_decoder&) = delete;

@@ -87,52 +87,54 @@ class log_sink final : public topic_sink {
  public:
   explicit log_sink(std::shared_ptr<log::topic> t) : topic_(std::move(t)) {}
 
-  result<void> write(std::vector<output_record>& records) override {
-    int32_t n = topic_->partition_count();
-    if (n <= 0) return make_error(errc::unknown_topic, "topic " + topic_->name() + " is gone");
-    builders_.resize(static_cast<size_t>(n));
-    sizes_.assign(static_cast<size_t>(n), 0);
-    auto spill = [&](size_t p) -> result<void> {
-      if (builders_[p].empty()) return {};
-      auto b = builders_[p].build();
-      builders_[p] = log::batch_builder();
-      sizes_[p] = 0;
-      auto part = topic_->get(static_cast<int32_t>(p));
-      if (!part) return make_error(errc::unknown_topic, "topic " + topic_->name() + " is gone");
-      auto r = part->append(b, now_ms());
-      if (!r) return r.error();
-      return {};
-    };
-    for (auto& rec : records) {
-      size_t p;
-      if (rec.key) {
-        p = crc32c(reinterpret_cast<const uint8_t*>(rec.key->data()), rec.key->size()) %
-            static_cast<uint32_t>(n);
-      } else {
-        p = next_++ % static_cast<size_t>(n);
-      }
-      auto as_view = [](const std::optional<std::string>& s) -> std::optional<bytes_view> {
-        if (!s) return std::nullopt;
-        return bytes_view(reinterpret_cast<const uint8_t*>(s->data()), s->size());
-      };
-      std::vector<std::pair<std::string_view, bytes_view>> headers;
-      for (const auto& [k, v] : rec.headers)
-        headers.emplace_back(k, bytes_view(reinterpret_cast<const uint8_t*>(v.data()), v.size()));
-      builders_[p].add(as_view(rec.key), as_view(rec.value), rec.timestamp, headers);
-      sizes_[p] += (rec.key ? rec.key->size() : 0) + (rec.value ? rec.value->size() : 0) + 16;
-      if (sizes_[p] >= k_batch_bytes)
-        if (auto r = spill(p); !r) return r;
+  result<void> add(std::optional<std::string_view> key, std::optional<std::string_view> value,
+                   int64_t timestamp, std::span<const header> headers) override {
+    auto n = static_cast<size_t>(topic_->partition_count());
+    if (n == 0) return make_error(errc::unknown_topic, "topic " + topic_->name() + " is gone");
+    if (builders_.size() < n) {
+      builders_.resize(n);
+      sizes_.resize(n, 0);
     }
+    size_t p = key ? crc32c(key->data(), key->size()) % n : next_++ % n;
+    auto view = [](std::string_view s) {
+      return bytes_view(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+    };
+    headers_.clear();
+    for (const auto& [k, v] : headers)
+      headers_.emplace_back(k, view(v));
+    std::optional<bytes_view> k, v;
+    if (key) k = view(*key);
+    if (value) v = view(*value);
+    builders_[p].add(k, v, timestamp, headers_);
+    sizes_[p] += (key ? key->size() : 0) + (value ? value->size() : 0) + 16;
+    if (sizes_[p] >= k_batch_bytes) return spill(p);
+    return {};
+  }
+
+  result<void> flush() override {
     for (size_t p = 0; p < builders_.size(); ++p)
       if (auto r = spill(p); !r) return r;
     return {};
   }
 
  private:
+  result<void> spill(size_t p) {
+    if (builders_[p].empty()) return {};
+    auto b = builders_[p].build();
+    builders_[p] = log::batch_builder();
+    sizes_[p] = 0;
+    auto part = topic_->get(static_cast<int32_t>(p));
+    if (!part) return make_error(errc::unknown_topic, "topic " + topic_->name() + " is gone");
+    auto r = part->append(b, now_ms());
+    if (!r) return r.error();
+    return {};
+  }
+
   static constexpr size_t k_batch_bytes = 256 * 1024;
   std::shared_ptr<log::topic> topic_;
   std::vector<log::batch_builder> builders_;
   std::vector<size_t> sizes_;
+  std::vector<std::pair<std::string_view, bytes_view>> headers_;
   size_t next_ = 0;
 };
 
@@ -167,6 +169,20 @@ class log_io final : public topic_io {
 
 std::unique_ptr<topic_io> make_log_io(log::log& l) {
   return std::make_unique<log_io>(l);
+}
+
+result<void> topic_sink::write(const std::vector<output_record>& records) {
+  std::vector<header> hs;
+  for (const auto& rec : records) {
+    hs.clear();
+    for (const auto& [k, v] : rec.headers)
+      hs.emplace_back(k, v);
+    std::optional<std::string_view> k, v;
+    if (rec.key) k = *rec.key;
+    if (rec.value) v = *rec.value;
+    if (auto r = add(k, v, rec.timestamp, hs); !r) return r;
+  }
+  return flush();
 }
 
 result<int64_t> for_each_record(

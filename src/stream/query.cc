@@ -25,7 +25,7 @@ query::query(topic_io& io, query_options options) : io_(io), o_(std::move(option
     o_.operators[i]->set_context(this);
     if (i + 1 < o_.operators.size()) o_.operators[i]->set_next(o_.operators[i + 1].get());
   }
-  decoder_ = std::make_unique<json_decoder>(o_.source.schema);
+  decoder_ = std::make_unique<json_decoder>(o_.source.schema, o_.source.needed);
 }
 
 query::~query() {

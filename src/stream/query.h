@@ -40,6 +40,8 @@ struct source_spec {
   // CREATE TABLE: each record upserts the row of its key columns; a tombstone deletes it.
   bool upsert = false;
   std::vector<int> key_columns;
+  // Columns the query reads (empty: all); the others are left NULL without being decoded.
+  std::vector<bool> needed;
 };
 
 struct query_options {

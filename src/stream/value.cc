@@ -266,18 +266,51 @@ bool digits(std::string_view s, size_t pos, size_t n, int& out) {
 
 }  // namespace
 
-std::string format_timestamp(int64_t ms) {
+// YYYY-MM-DDTHH:MM:SS.mmmZ without printf (it was a tenth of a pass-through query's time).
+void append_timestamp(std::string& out, int64_t ms) {
   int64_t days = ms >= 0 ? ms / 86'400'000 : -((-ms + 86'399'999) / 86'400'000);
   int64_t rem = ms - days * 86'400'000;
   int64_t y;
   unsigned m, d;
   civil_from_days(days, y, m, d);
-  char buf[40];
-  int n = std::snprintf(
-      buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", static_cast<long long>(y),
-      m, d, static_cast<long long>(rem / 3'600'000), static_cast<long long>(rem / 60'000 % 60),
-      static_cast<long long>(rem / 1000 % 60), static_cast<long long>(rem % 1000));
-  return std::string(buf, static_cast<size_t>(n));
+  if (y < 0 || y > 9999) {
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, y);
+    out.append(buf, r.ptr);
+  } else {
+    auto yy = static_cast<unsigned>(y);
+    char b[4] = {static_cast<char>('0' + yy / 1000), static_cast<char>('0' + yy / 100 % 10),
+                 static_cast<char>('0' + yy / 10 % 10), static_cast<char>('0' + yy % 10)};
+    out.append(b, 4);
+  }
+  auto two = [](char* p, unsigned v) {
+    p[0] = static_cast<char>('0' + v / 10);
+    p[1] = static_cast<char>('0' + v % 10);
+  };
+  auto h = static_cast<unsigned>(rem / 3'600'000), mi = static_cast<unsigned>(rem / 60'000 % 60),
+       se = static_cast<unsigned>(rem / 1000 % 60), milli = static_cast<unsigned>(rem % 1000);
+  char t[20];
+  t[0] = '-';
+  two(t + 1, m);
+  t[3] = '-';
+  two(t + 4, d);
+  t[6] = 'T';
+  two(t + 7, h);
+  t[9] = ':';
+  two(t + 10, mi);
+  t[12] = ':';
+  two(t + 13, se);
+  t[15] = '.';
+  t[16] = static_cast<char>('0' + milli / 100);
+  two(t + 17, milli % 100);
+  t[19] = 'Z';
+  out.append(t, 20);
+}
+
+std::string format_timestamp(int64_t ms) {
+  std::string s;
+  append_timestamp(s, ms);
+  return s;
 }
 
 bool parse_timestamp(std::string_view s, int64_t& ms) {
@@ -355,7 +388,7 @@ void append_json(std::string& out, const value& v) {
       return;
     case value::kind::timestamp:
       out.push_back('"');
-      out += format_timestamp(v.i);
+      append_timestamp(out, v.i);
       out.push_back('"');
       return;
     case value::kind::nested: {

@@ -146,5 +146,6 @@ std::string to_display(const value& v);
 // a date alone) to epoch milliseconds; false if it is not one.
 bool parse_timestamp(std::string_view s, int64_t& ms);
 std::string format_timestamp(int64_t ms);
+void append_timestamp(std::string& out, int64_t ms);
 
 }  // namespace sluice::stream

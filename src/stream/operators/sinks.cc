@@ -15,33 +15,36 @@ class topic_writer final : public operator_node {
         topic_(std::move(topic)) {}
 
   void process(element_batch& batch) override {
-    records_.clear();
     for (const auto& e : batch) {
-      output_record rec;
-      rec.timestamp = e.ts;
+      std::optional<std::string_view> key, value;
       if (!e.key.empty()) {
-        rec.key.emplace();
-        append_json_row(*rec.key, key_names_, e.key);
+        key_.clear();
+        append_json_row(key_, key_names_, e.key);
+        key = key_;
       }
       if (e.op != change_op::remove) {
-        rec.value.emplace();
-        append_json_row(*rec.value, names_, e.r);
+        value_.clear();
+        append_json_row(value_, names_, e.r);
+        value = value_;
       }
-      records_.push_back(std::move(rec));
+      if (auto r = sink_->add(key, value, e.ts); !r) fail(r.error().message);
     }
-    if (records_.empty()) return;
-    if (auto r = sink_->write(records_); !r)
-      throw std::runtime_error("writing to topic '" + topic_ + "': " + r.error().message);
-    if (ctx_) ctx_->output(records_.size());
+    if (batch.empty()) return;
+    if (auto r = sink_->flush(); !r) fail(r.error().message);
+    if (ctx_) ctx_->output(batch.size());
   }
 
   std::string describe() const override { return "TopicSink '" + topic_ + "' (JSON)"; }
+
+  [[noreturn]] void fail(const std::string& message) const {
+    throw std::runtime_error("writing to topic '" + topic_ + "': " + message);
+  }
 
  private:
   std::unique_ptr<topic_sink> sink_;
   std::vector<std::string> names_, key_names_;
   std::string topic_;
-  std::vector<output_record> records_;
+  std::string key_, value_;  // one record's JSON, reused
 };
 
 class collector final : public operator_node {
