@@ -28,6 +28,7 @@ struct server_settings {
   int io_threads = 0;
   int flush_threads = 2;
   int64_t retention_check_ms = 30'000;
+  int64_t sql_checkpoint_interval_ms = 10'000;
   int64_t retention_ms = 604'800'000;
   int64_t retention_bytes = -1;
   int64_t segment_bytes = 1LL << 30;
@@ -74,6 +75,7 @@ void apply_config_file(const std::string& path, server_settings& s) {
   num("io-threads", s.io_threads);
   num("flush-threads", s.flush_threads);
   num("retention-check-ms", s.retention_check_ms);
+  num("sql-checkpoint-interval-ms", s.sql_checkpoint_interval_ms);
   num("retention-ms", s.retention_ms);
   num("retention-bytes", s.retention_bytes);
   num("segment-bytes", s.segment_bytes);
@@ -81,11 +83,23 @@ void apply_config_file(const std::string& path, server_settings& s) {
   num("max-message-bytes", s.max_message_bytes);
   if (auto x = t["auto-create-topics"].value<bool>()) s.auto_create_topics = *x;
   for (auto&& [k, v] : t) {
-    static const char* known[] = {
-        "data-dir",           "kafka-addr",        "http-addr",          "advertised-addr",
-        "log-level",          "partitions",        "io-threads",         "flush-threads",
-        "retention-check-ms", "retention-ms",      "retention-bytes",    "segment-bytes",
-        "segment-ms",         "max-message-bytes", "auto-create-topics", "message-timestamp-type"};
+    static const char* known[] = {"data-dir",
+                                  "kafka-addr",
+                                  "http-addr",
+                                  "advertised-addr",
+                                  "log-level",
+                                  "partitions",
+                                  "io-threads",
+                                  "flush-threads",
+                                  "retention-check-ms",
+                                  "retention-ms",
+                                  "retention-bytes",
+                                  "segment-bytes",
+                                  "segment-ms",
+                                  "max-message-bytes",
+                                  "auto-create-topics",
+                                  "message-timestamp-type",
+                                  "sql-checkpoint-interval-ms"};
     if (std::find_if(std::begin(known), std::end(known),
                      [&](const char* n) { return k.str() == n; }) == std::end(known))
       throw std::runtime_error("unknown key '" + std::string(k.str()) + "' in " + path);
@@ -160,6 +174,7 @@ int run_server(server_settings s) {
   }
   sql::engine_options so;
   so.data_dir = s.data_dir;
+  so.checkpoint_interval = std::chrono::milliseconds(s.sql_checkpoint_interval_ms);
   auto engine = sql::engine::open(so, stream::make_log_io(**lg));
   if (!engine) {
     spdlog::error("cannot open the SQL catalog: {}", engine.error().message);
@@ -246,6 +261,10 @@ action add_server_command(CLI::App& app, int argc, char** argv) {
   cmd->add_option("--group-max-session-timeout-ms", s->groups.max_session_timeout_ms,
                   "Largest session.timeout.ms a consumer may ask for")
       ->capture_default_str();
+  cmd->add_option("--sql-checkpoint-interval-ms", s->sql_checkpoint_interval_ms,
+                  "How often each SQL query checkpoints its state and positions")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{10}, int64_t{3'600'000}));
   cmd->add_option("--log-level", s->log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
   return [cmd, s, config_error]() -> int {

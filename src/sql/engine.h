@@ -30,8 +30,8 @@ namespace sluice::sql {
 struct engine_options {
   // Where the catalog and checkpoints live (<data_dir>/_sql).
   std::filesystem::path data_dir = "data";
-  // How often each query checkpoints. Default: 1 s.
-  std::chrono::milliseconds checkpoint_interval{1000};
+  // How often each query checkpoints (a restart replays at most this much input). Default: 10 s.
+  std::chrono::milliseconds checkpoint_interval{10'000};
 };
 
 // The answer to one statement.

@@ -10,7 +10,17 @@ namespace sluice::stream {
 namespace {
 
 using accumulators = std::vector<agg_state>;
-using group_map = std::unordered_map<row, accumulators, row_hash, row_equal>;
+// A group key with its hash computed once: a record of a hopping window updates several
+// windows with the same key.
+struct hashed_row {
+  row r;
+  size_t h = 0;
+  bool operator==(const hashed_row& o) const { return h == o.h && row_equal()(r, o.r); }
+};
+struct hashed_row_hash {
+  size_t operator()(const hashed_row& k) const { return k.h; }
+};
+using group_map = std::unordered_map<hashed_row, accumulators, hashed_row_hash>;
 
 class window_aggregate_op final : public operator_node {
  public:
@@ -21,7 +31,7 @@ class window_aggregate_op final : public operator_node {
   }
 
   void process(element_batch& batch) override {
-    row key;
+    hashed_row key;
     std::vector<value> args(aggs_.size());
     for (auto& e : batch) {
       int64_t t = e.ts;
@@ -34,9 +44,10 @@ class window_aggregate_op final : public operator_node {
         t = v.i;
       }
       ev_.error.clear();
-      key.clear();
+      key.r.clear();
       for (const auto& k : keys_)
-        key.push_back(k->eval(e.r, ev_));
+        key.r.push_back(k->eval(e.r, ev_));
+      key.h = row_hash()(key.r);
       for (size_t i = 0; i < aggs_.size(); ++i)
         args[i] = aggs_[i].arg ? aggs_[i].arg->eval(e.r, ev_) : value();
       if (!ev_.error.empty()) {
@@ -44,7 +55,7 @@ class window_aggregate_op final : public operator_node {
         continue;
       }
       if (w_.k == window_spec::kind::session) {
-        add_session(key, args, t, e);
+        add_session(key.r, args, t, e);
         continue;
       }
       bool placed = false;
@@ -52,7 +63,9 @@ class window_aggregate_op final : public operator_node {
            start += w_.slide_ms) {
         if (start + w_.size_ms <= wm_) continue;  // that window has been emitted
         placed = true;
-        auto& groups = windows_[start];
+        auto [w, fresh] = windows_.try_emplace(start);
+        auto& groups = w->second;
+        if (fresh) groups.reserve(expected_groups_);
         auto it = groups.find(key);
         if (it == groups.end()) it = groups.emplace(key, accumulators(aggs_.size())).first;
         for (size_t i = 0; i < aggs_.size(); ++i)
@@ -72,8 +85,9 @@ class window_aggregate_op final : public operator_node {
         while (!windows_.empty() && windows_.begin()->first + w_.size_ms <= wm_) {
           auto node = windows_.extract(windows_.begin());
           int64_t start = node.key();
+          expected_groups_ = node.mapped().size();
           for (auto& [k, accs] : node.mapped())
-            emit_group(start, start + w_.size_ms, k, accs);
+            emit_group(start, start + w_.size_ms, k.r, accs);
         }
       }
       emit(out_);
@@ -86,7 +100,7 @@ class window_aggregate_op final : public operator_node {
     auto put_groups = [&](const group_map& g) {
       w.put_varint(static_cast<int64_t>(g.size()));
       for (const auto& [k, accs] : g) {
-        w.put_row(k);
+        w.put_row(k.r);
         for (const auto& a : accs)
           agg_snapshot(w, a);
       }
@@ -122,7 +136,9 @@ class window_aggregate_op final : public operator_node {
       int64_t start = r.varint();
       auto& g = windows_[start];
       for (int64_t m = r.varint(); m > 0; --m) {
-        row k = r.get_row();
+        hashed_row k;
+        k.r = r.get_row();
+        k.h = row_hash()(k.r);
         g.emplace(std::move(k), read_accs());
       }
     }
@@ -250,6 +266,7 @@ class window_aggregate_op final : public operator_node {
   eval_context ev_;
   int64_t wm_ = INT64_MIN;
   std::map<int64_t, group_map> windows_;  // by window start
+  size_t expected_groups_ = 0;            // groups of the last closed window
   std::unordered_map<row, std::vector<session>, row_hash, row_equal> sessions_;
   int64_t min_end_ = INT64_MAX;
   element_batch out_;
