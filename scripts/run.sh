@@ -9,7 +9,9 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"${JOBS:-2}" --target sluice
 
 addr=${SLUICE_KAFKA_ADDR:-127.0.0.1:9092}
-./build/sluice server --data-dir "${SLUICE_DATA_DIR:-./data}" --kafka-addr "$addr" &
+http=${SLUICE_HTTP_ADDR:-127.0.0.1:8080}
+./build/sluice server --data-dir "${SLUICE_DATA_DIR:-./data}" --kafka-addr "$addr" \
+  --http-addr "$http" &
 server=$!
 feeder=""
 stop() {
@@ -25,6 +27,23 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 ./build/sluice topic create sensors -p 4 -b "$addr" 2>/dev/null || true
+
+# Continuous SQL over the feed (kept across restarts; IF NOT EXISTS makes a rerun a no-op):
+# live per-sensor statistics, 10-second windows per sensor, and alerts into a topic.
+./build/sluice sql --http "$http" -e "
+CREATE STREAM IF NOT EXISTS sensors (sensor VARCHAR, seq BIGINT, temperature DOUBLE, ts TIMESTAMP)
+  WITH (topic = 'sensors', timestamp = 'ts', watermark = 'ts - INTERVAL ''2'' SECOND');
+CREATE MATERIALIZED VIEW IF NOT EXISTS sensor_stats AS
+  SELECT sensor, COUNT(*) AS readings, AVG(temperature) AS avg_temp, MAX(temperature) AS max_temp,
+         MAX(ts) AS last_seen
+  FROM sensors GROUP BY sensor;
+CREATE MATERIALIZED VIEW IF NOT EXISTS sensor_windows AS
+  SELECT sensor, window_start, window_end, AVG(temperature) AS avg_temp, STDDEV(temperature) AS sd
+  FROM TABLE(TUMBLE(TABLE sensors, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+  GROUP BY window_start, window_end, sensor;
+CREATE SINK IF NOT EXISTS hot_alerts INTO TOPIC 'alerts' AS
+  SELECT sensor, temperature, ts FROM sensors WHERE temperature > 33;
+" >/dev/null
 
 # The demo pipeline: 10 sensors, a reading each every 200 ms, keyed by sensor id. It runs in
 # its own process group (set -m) so that stop() can end all of it.
@@ -46,12 +65,16 @@ set +m
 
 cat <<TXT
 
-sluice is running: Kafka protocol on $addr, data in ${SLUICE_DATA_DIR:-./data}.
-A demo feed is writing sensor readings to the topic 'sensors'. In another terminal:
+sluice is running: Kafka protocol on $addr, HTTP API on $http, data in ${SLUICE_DATA_DIR:-./data}.
+A demo feed is writing sensor readings to the topic 'sensors', and SQL queries keep live views
+of them. In another terminal:
 
+  curl -s http://$http/v1/views/sensor_stats                 # live per-sensor statistics
+  ./build/sluice sql --http $http -e "SELECT * FROM sensor_windows ORDER BY window_end DESC LIMIT 5"
+  ./build/sluice sql --http $http -e "SHOW QUERIES"
+  ./build/sluice consume alerts --from end                   # readings above 33 degrees
   ./build/sluice consume sensors --from end --print-key      # follow the feed
-  kcat -b $addr -C -t sensors -o -5 -e                      # the last 5 per partition
-  ./build/sluice topic describe sensors                      # partitions and offsets
+  ./build/sluice sql --http $http                            # an SQL prompt (docs/sql.md)
 
 Press Ctrl-C to stop.
 TXT

@@ -58,6 +58,8 @@ void print_result(simdjson::dom::element r) {
     for (size_t i = 0; i < names.size(); ++i) {
       simdjson::dom::element v;
       line.push_back(row[names[i]].get(v) ? "" : json_text(v));
+      for (auto& ch : line.back())
+        if (ch == '\n' || ch == '\t') ch = ' ';
       width[i] = std::max(width[i], std::min<size_t>(line.back().size(), 60));
     }
     cells.push_back(std::move(line));
