@@ -9,7 +9,7 @@ packages=(
   # libraries (DESIGN.md, "Dependencies")
   libboost1.81-dev librdkafka-dev libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev
   libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
-  libsimdjson-dev libedit-dev libjemalloc-dev
+  libsimdjson-dev libedit-dev libjemalloc-dev librocksdb-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # real peers for tests and benchmarks
   kcat redis-server redis-tools nats-server

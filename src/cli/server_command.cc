@@ -29,6 +29,7 @@ struct server_settings {
   int flush_threads = 2;
   int64_t retention_check_ms = 30'000;
   int64_t sql_checkpoint_interval_ms = 10'000;
+  int64_t sql_state_cache_rows = 100'000;
   int64_t retention_ms = 604'800'000;
   int64_t retention_bytes = -1;
   int64_t segment_bytes = 1LL << 30;
@@ -76,6 +77,7 @@ void apply_config_file(const std::string& path, server_settings& s) {
   num("flush-threads", s.flush_threads);
   num("retention-check-ms", s.retention_check_ms);
   num("sql-checkpoint-interval-ms", s.sql_checkpoint_interval_ms);
+  num("sql-state-cache-rows", s.sql_state_cache_rows);
   num("retention-ms", s.retention_ms);
   num("retention-bytes", s.retention_bytes);
   num("segment-bytes", s.segment_bytes);
@@ -99,7 +101,8 @@ void apply_config_file(const std::string& path, server_settings& s) {
                                   "max-message-bytes",
                                   "auto-create-topics",
                                   "message-timestamp-type",
-                                  "sql-checkpoint-interval-ms"};
+                                  "sql-checkpoint-interval-ms",
+                                  "sql-state-cache-rows"};
     if (std::find_if(std::begin(known), std::end(known),
                      [&](const char* n) { return k.str() == n; }) == std::end(known))
       throw std::runtime_error("unknown key '" + std::string(k.str()) + "' in " + path);
@@ -175,6 +178,7 @@ int run_server(server_settings s) {
   sql::engine_options so;
   so.data_dir = s.data_dir;
   so.checkpoint_interval = std::chrono::milliseconds(s.sql_checkpoint_interval_ms);
+  so.state_cache_rows = static_cast<size_t>(s.sql_state_cache_rows);
   auto engine = sql::engine::open(so, stream::make_log_io(**lg));
   if (!engine) {
     spdlog::error("cannot open the SQL catalog: {}", engine.error().message);
@@ -265,6 +269,10 @@ action add_server_command(CLI::App& app, int argc, char** argv) {
                   "How often each SQL query checkpoints its state and positions")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{10}, int64_t{3'600'000}));
+  cmd->add_option("--sql-state-cache-rows", s->sql_state_cache_rows,
+                  "Groups of an unwindowed GROUP BY kept in memory per query (the rest in RocksDB)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000}));
   cmd->add_option("--log-level", s->log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
   return [cmd, s, config_error]() -> int {

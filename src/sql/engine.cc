@@ -92,6 +92,14 @@ struct engine::impl final : name_lookup {
 
   std::filesystem::path sql_dir() const { return o.data_dir / "_sql"; }
   std::filesystem::path checkpoint_dir() const { return sql_dir() / "checkpoints"; }
+  std::filesystem::path state_dir(const std::string& query) const {
+    return sql_dir() / "state" / lower(query);
+  }
+  plan_options planning() const {
+    plan_options po;
+    po.state_cache_rows = o.state_cache_rows;
+    return po;
+  }
 
   const source_def* find_source(const std::string& name) const override {
     auto it = sources.find(lower(name));
@@ -151,6 +159,7 @@ struct engine::impl final : name_lookup {
     qo.operators.push_back(std::move(sink));
     qo.dead_letter_topic = name + ".dlq";
     qo.checkpoint_file = checkpoint_dir() / (lower(name) + ".ckpt");
+    qo.state_dir = state_dir(name);
     qo.checkpoint_interval = o.checkpoint_interval;
     return std::make_unique<stream::query>(*io, std::move(qo));
   }
@@ -172,7 +181,7 @@ struct engine::impl final : name_lookup {
   }
 
   plan continuous_plan(const select_stmt& s) {
-    auto p = plan_select(s, *this);
+    auto p = plan_select(s, *this, planning());
     if (!p.view_source.empty())
       throw sql_error(s.from->loc,
                       "a view cannot feed a continuous query yet; read a stream or "
@@ -461,6 +470,7 @@ struct engine::impl final : name_lookup {
       it->second.q->stop(false);
       std::error_code ec;
       std::filesystem::remove(checkpoint_dir() / (q + ".ckpt"), ec);
+      std::filesystem::remove_all(state_dir(q), ec);
       queries.erase(it);
       forget(q);
     };
@@ -509,7 +519,7 @@ struct engine::impl final : name_lookup {
       throw sql_error(s.inner->loc,
                       "EXPLAIN takes a query (SELECT, CREATE MATERIALIZED "
                       "VIEW, CREATE SINK or INSERT INTO)");
-    auto p = plan_select(*q, *this);
+    auto p = plan_select(*q, *this, planning());
     std::string text;
     if (!p.view_source.empty()) {
       text = "Snapshot of view '" + p.view_source + "'\n";

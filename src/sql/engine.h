@@ -32,6 +32,9 @@ struct engine_options {
   std::filesystem::path data_dir = "data";
   // How often each query checkpoints (a restart replays at most this much input). Default: 10 s.
   std::chrono::milliseconds checkpoint_interval{10'000};
+  // Groups of an unwindowed GROUP BY each query keeps in memory; the rest live in RocksDB
+  // under <data_dir>/_sql/state/. Default: 100,000.
+  size_t state_cache_rows = 100'000;
 };
 
 // The answer to one statement.

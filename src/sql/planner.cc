@@ -313,9 +313,11 @@ struct planned {
   std::shared_ptr<std::vector<bool>> used;  // source columns the query reads
 };
 
-planned plan_query(const select_stmt& s, const name_lookup& nl, const rank_limit* lim);
+planned plan_query(const select_stmt& s, const name_lookup& nl, const rank_limit* lim,
+                   const plan_options& po);
 
-planned plan_from(const table_ref& t, const name_lookup& nl, const rank_limit* lim) {
+planned plan_from(const table_ref& t, const name_lookup& nl, const rank_limit* lim,
+                  const plan_options& po) {
   planned out;
   auto from_source = [&](const std::string& name, const std::string& alias, location loc,
                          planned& o) {
@@ -363,7 +365,7 @@ planned plan_from(const table_ref& t, const name_lookup& nl, const rank_limit* l
       return out;
     }
     case table_ref::kind::subquery: {
-      out = plan_query(*t.subquery, nl, lim);
+      out = plan_query(*t.subquery, nl, lim, po);
       for (auto& c : out.sc.cols)
         c.qualifier = t.alias;
       return out;
@@ -478,10 +480,11 @@ void collect_aggregates(const expr& e, std::vector<const expr*>& out) {
     if (a) collect_aggregates(*a, out);
 }
 
-planned plan_query(const select_stmt& s, const name_lookup& nl, const rank_limit* lim) {
+planned plan_query(const select_stmt& s, const name_lookup& nl, const rank_limit* lim,
+                   const plan_options& po) {
   expr_ptr where = s.where;
   auto inner_limit = take_rank_filter(s, where);
-  planned f = plan_from(*s.from, nl, inner_limit ? &*inner_limit : nullptr);
+  planned f = plan_from(*s.from, nl, inner_limit ? &*inner_limit : nullptr, po);
   if (s.distinct) throw sql_error(s.loc, "SELECT DISTINCT is not supported yet (use GROUP BY)");
 
   // Grouping: an ASA window in GROUP BY, GROUP BY window_start, window_end over a window
@@ -596,7 +599,8 @@ planned plan_query(const select_stmt& s, const name_lookup& nl, const rank_limit
           stream::make_window_aggregate(window.spec, keys, aggs, input.names()));
       f.p.windowed = true;
     } else {
-      f.p.operators.push_back(stream::make_group_aggregate(keys, aggs, input.names()));
+      f.p.operators.push_back(
+          stream::make_group_aggregate(keys, aggs, input.names(), po.state_cache_rows));
       f.p.updating = true;
     }
     bool windowed = window.active;
@@ -821,8 +825,8 @@ source_def make_source_def(const create_source_stmt& s, location loc) {
   return d;
 }
 
-plan plan_select(const select_stmt& s, const name_lookup& names) {
-  planned f = plan_query(s, names, nullptr);
+plan plan_select(const select_stmt& s, const name_lookup& names, const plan_options& o) {
+  planned f = plan_query(s, names, nullptr, o);
   if (f.used) {
     auto& src = f.p.source;
     if (src.time_column >= 0) (*f.used)[static_cast<size_t>(src.time_column)] = true;

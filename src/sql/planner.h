@@ -48,6 +48,12 @@ struct plan {
   bool windowed = false;
 };
 
-plan plan_select(const select_stmt& s, const name_lookup& names);
+struct plan_options {
+  // Groups of an unwindowed GROUP BY kept in memory; the rest go to the operator's RocksDB
+  // store. Default: 100,000.
+  size_t state_cache_rows = 100'000;
+};
+
+plan plan_select(const select_stmt& s, const name_lookup& names, const plan_options& o = {});
 
 }  // namespace sluice::sql

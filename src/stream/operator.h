@@ -7,11 +7,13 @@
 // write its state into a checkpoint and read it back (snapshot/restore).
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "base/result.h"
 #include "stream/expression.h"
 #include "stream/state_codec.h"
 #include "stream/value.h"
@@ -51,7 +53,10 @@ class operator_node {
   virtual void advance_watermark(int64_t wm) {
     if (next_) next_->advance_watermark(wm);
   }
-  virtual void snapshot(state_writer&) const {}
+  // Gives the operator a folder for state that may outgrow memory (before restore()).
+  virtual result<void> open_state(const std::filesystem::path&) { return {}; }
+  // Writes the state into the checkpoint being taken (the query's thread, between batches).
+  virtual void snapshot(state_writer&) {}
   virtual void restore(state_reader&) {}
   // One line for EXPLAIN.
   virtual std::string describe() const = 0;

@@ -42,6 +42,10 @@ result<void> query::start() {
     parts_[p].position = source_->start_offset(static_cast<int32_t>(p));
     parts_[p].last_data_ms = now;
   }
+  if (!o_.state_dir.empty())
+    for (size_t i = 0; i < o_.operators.size(); ++i)
+      if (auto r = o_.operators[i]->open_state(o_.state_dir / ("op" + std::to_string(i))); !r)
+        return r.error();
   if (!o_.checkpoint_file.empty() && std::filesystem::exists(o_.checkpoint_file)) {
     if (!read_checkpoint())
       spdlog::warn("query {}: checkpoint {} unreadable, starting from the beginning", o_.name,

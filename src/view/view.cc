@@ -156,7 +156,7 @@ class view_writer final : public stream::operator_node {
     v_->apply(batch);
     if (ctx_) ctx_->output(batch.size());
   }
-  void snapshot(stream::state_writer& w) const override { v_->snapshot(w); }
+  void snapshot(stream::state_writer& w) override { v_->snapshot(w); }
   void restore(stream::state_reader& r) override { v_->restore(r); }
   std::string describe() const override { return "ViewSink '" + v_->name() + "'"; }
   size_t state_size() const override { return v_->size(); }

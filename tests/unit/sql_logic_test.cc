@@ -15,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -28,7 +29,9 @@
 namespace sluice {
 namespace {
 
+// tests/sql, from CTest's environment (or next to this file when run by hand).
 std::filesystem::path sql_dir() {
+  if (const char* d = std::getenv("SLUICE_SQL_TESTS")) return d;
   return std::filesystem::path(__FILE__).parent_path().parent_path() / "sql";
 }
 
@@ -151,6 +154,8 @@ class sql_script {
     sql::engine_options eo;
     eo.data_dir = dir_;
     eo.checkpoint_interval = std::chrono::milliseconds(50);
+    // Two groups in memory: every GROUP BY of the scripts also runs through RocksDB.
+    eo.state_cache_rows = 2;
     auto e = sql::engine::open(eo, stream::make_log_io(*log_));
     ASSERT_TRUE(e) << e.error().message;
     engine_ = std::move(*e);

@@ -24,8 +24,11 @@ operator_ptr make_window_aggregate(window_spec w, std::vector<expression_ptr> ke
 
 // Output rows: the key columns, the aggregate values, as upserts keyed by the key columns,
 // once per input batch for every group that changed.
+// Groups live in memory up to `cache_rows`; with a state folder (open_state) the others are
+// kept in RocksDB, so that the number of groups is bounded by disk, not memory.
 operator_ptr make_group_aggregate(std::vector<expression_ptr> keys, std::vector<agg_spec> aggs,
-                                  std::vector<std::string> input_names);
+                                  std::vector<std::string> input_names,
+                                  size_t cache_rows = 100'000);
 
 // Window Top-N (ROW_NUMBER/RANK() OVER (PARTITION BY ... ORDER BY ...) <= n) on windowed
 // input: buffers the best rows of each partition and emits them, with their rank appended,

@@ -64,7 +64,7 @@ class top_n_op final : public operator_node {
     if (next_) next_->advance_watermark(wm);
   }
 
-  void snapshot(state_writer& w) const override {
+  void snapshot(state_writer& w) override {
     w.put_varint(wm_);
     w.put_varint(static_cast<int64_t>(by_end_.size()));
     for (const auto& [end, parts] : by_end_) {

@@ -95,7 +95,7 @@ class window_aggregate_op final : public operator_node {
     if (next_) next_->advance_watermark(wm);
   }
 
-  void snapshot(state_writer& w) const override {
+  void snapshot(state_writer& w) override {
     w.put_varint(wm_);
     auto put_groups = [&](const group_map& g) {
       w.put_varint(static_cast<int64_t>(g.size()));

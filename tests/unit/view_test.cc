@@ -1,0 +1,113 @@
+// The materialized view's rows, change feed and bounds.
+
+#include "view/view.h"
+
+#include <gtest/gtest.h>
+
+namespace sluice::view {
+namespace {
+
+using stream::change_op;
+using stream::element;
+using stream::value;
+
+element keyed(const std::string& k, int64_t v, change_op op = change_op::upsert) {
+  element e;
+  e.key = {value::string(k)};
+  e.r = {value::string(k), value::integer(v)};
+  e.op = op;
+  return e;
+}
+
+TEST(View, UpsertsReplaceAndRemovesDeleteByKey) {
+  view v("v", {"k", "n"});
+  v.apply({keyed("a", 1), keyed("b", 2), keyed("a", 3)});
+  v.apply({keyed("b", 0, change_op::remove)});
+  auto rows = v.rows();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0][1].i, 3);
+  std::vector<change> feed;
+  ASSERT_TRUE(v.changes_since(0, feed));
+  ASSERT_EQ(feed.size(), 4u);
+  EXPECT_EQ(feed[0].k, change::kind::insert);
+  EXPECT_EQ(feed[2].k, change::kind::update);
+  EXPECT_EQ(feed[3].k, change::kind::remove);
+  EXPECT_EQ(feed[3].seq, 4u);
+  EXPECT_EQ(v.sequence(), 4u);
+}
+
+TEST(View, ReaderBehindTheFeedMustTakeASnapshot) {
+  view v("v", {"k", "n"}, 100, 3);
+  for (int i = 0; i < 5; ++i)
+    v.apply({keyed("k" + std::to_string(i), i)});
+  std::vector<change> feed;
+  EXPECT_FALSE(v.changes_since(1, feed));  // changes 2 and 3 are gone
+  feed.clear();
+  ASSERT_TRUE(v.changes_since(2, feed));  // 3, 4, 5 are still there
+  ASSERT_EQ(feed.size(), 3u);
+  EXPECT_EQ(feed.front().seq, 3u);
+  EXPECT_EQ(feed.back().seq, 5u);
+}
+
+TEST(View, RowsBeyondMaxRowsEvictTheLeastRecentlyChanged) {
+  view v("v", {"k", "n"}, 2);
+  v.apply({keyed("a", 1), keyed("b", 1)});
+  v.apply({keyed("a", 2)});  // a is now newer than b
+  v.apply({keyed("c", 1)});  // b goes
+  auto rows = v.rows();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0][0].s, "a");
+  EXPECT_EQ(rows[1][0].s, "c");
+  std::vector<change> feed;
+  ASSERT_TRUE(v.changes_since(3, feed));
+  ASSERT_EQ(feed.size(), 2u);  // insert c, then the eviction of b
+  EXPECT_EQ(feed[1].k, change::kind::remove);
+  EXPECT_EQ(feed[1].r[0].s, "b");
+}
+
+TEST(View, UnkeyedRowsAppendInArrivalOrder) {
+  view v("v", {"x"});
+  element a, b;
+  a.r = {value::integer(2)};
+  b.r = {value::integer(1)};
+  v.apply({a, b});
+  auto rows = v.rows();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0][0].i, 2);
+  EXPECT_EQ(rows[1][0].i, 1);
+}
+
+TEST(View, SnapshotRestoresRowsAndSequence) {
+  view v("v", {"k", "n"});
+  v.apply({keyed("a", 1), keyed("b", 2)});
+  stream::state_writer w;
+  v.snapshot(w);
+  view copy("v", {"k", "n"});
+  stream::state_reader r(w.data());
+  copy.restore(r);
+  EXPECT_EQ(copy.sequence(), 2u);
+  EXPECT_EQ(copy.rows().size(), 2u);
+  copy.apply({keyed("a", 5)});
+  std::vector<change> feed;
+  ASSERT_TRUE(copy.changes_since(2, feed));
+  ASSERT_EQ(feed.size(), 1u);
+  EXPECT_EQ(feed[0].k, change::kind::update);  // the restored row is known by key
+  feed.clear();
+  EXPECT_FALSE(copy.changes_since(0, feed));  // older changes were not kept across restore
+}
+
+TEST(View, SubscribersSeeEachBatchOfChanges) {
+  view v("v", {"k", "n"});
+  std::vector<uint64_t> seen;
+  auto id = v.subscribe([&](const std::vector<change>& cs) {
+    for (const auto& c : cs)
+      seen.push_back(c.seq);
+  });
+  v.apply({keyed("a", 1), keyed("a", 2)});
+  v.unsubscribe(id);
+  v.apply({keyed("a", 3)});
+  EXPECT_EQ(seen, (std::vector<uint64_t>{1, 2}));
+}
+
+}  // namespace
+}  // namespace sluice::view
