@@ -419,6 +419,28 @@ void append_json_row(std::string& out, const std::vector<std::string>& names, co
   out.push_back('}');
 }
 
+json_row_encoder::json_row_encoder(const std::vector<std::string>& names) {
+  for (size_t i = 0; i < names.size(); ++i) {
+    std::string p(i ? "," : "{");
+    append_json_string(p, names[i]);
+    p.push_back(':');
+    prefixes_.push_back(std::move(p));
+  }
+}
+
+void json_row_encoder::append(std::string& out, const row& r) const {
+  size_t n = std::min(r.size(), prefixes_.size());
+  if (n == 0) {
+    out += "{}";
+    return;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    out += prefixes_[i];
+    append_json(out, r[i]);
+  }
+  out.push_back('}');
+}
+
 std::string to_display(const value& v) {
   switch (v.k) {
     case value::kind::null:

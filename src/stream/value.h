@@ -139,6 +139,16 @@ void append_json_string(std::string& out, std::string_view s);
 // {"name":value,...}
 void append_json_row(std::string& out, const std::vector<std::string>& names, const row& r);
 
+// append_json_row with the names escaped once: for writers that encode many rows.
+class json_row_encoder {
+ public:
+  explicit json_row_encoder(const std::vector<std::string>& names);
+  void append(std::string& out, const row& r) const;
+
+ private:
+  std::vector<std::string> prefixes_;  // {"name":  ,"name":  ...
+};
+
 // The SQL text form used by CAST(x AS VARCHAR) and error messages.
 std::string to_display(const value& v);
 

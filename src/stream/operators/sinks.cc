@@ -19,12 +19,12 @@ class topic_writer final : public operator_node {
       std::optional<std::string_view> key, value;
       if (!e.key.empty()) {
         key_.clear();
-        append_json_row(key_, key_names_, e.key);
+        key_encoder_.append(key_, e.key);
         key = key_;
       }
       if (e.op != change_op::remove) {
         value_.clear();
-        append_json_row(value_, names_, e.r);
+        value_encoder_.append(value_, e.r);
         value = value_;
       }
       if (auto r = sink_->add(key, value, e.ts); !r) fail(r.error().message);
@@ -45,6 +45,7 @@ class topic_writer final : public operator_node {
   std::vector<std::string> names_, key_names_;
   std::string topic_;
   std::string key_, value_;  // one record's JSON, reused
+  json_row_encoder key_encoder_{key_names_}, value_encoder_{names_};
 };
 
 class collector final : public operator_node {
