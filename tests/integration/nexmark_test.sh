@@ -141,6 +141,21 @@ else
   fail "unknown column message ($code)"; cat "$work/err.json"; echo
 fi
 
+# --- sluice sql, the command-line client ---------------------------------------------------
+out=$("$sluice" sql --http "127.0.0.1:$hport" -e "DESCRIBE clicks" 2>&1)
+if [[ "$out" == *"ts     | TIMESTAMP (event time)"* ]] && [[ "$out" == *"(3 rows)"* ]]; then
+  ok "sluice sql prints a table"
+else
+  fail "sluice sql table: $out"
+fi
+if out=$("$sluice" sql --http "127.0.0.1:$hport" -e "DROP VIEW nope" 2>&1); then
+  fail "sluice sql exits 0 on an error"
+elif [[ "$out" == *"unknown view 'nope'"* ]]; then
+  ok "sluice sql reports an error and exits non-zero"
+else
+  fail "sluice sql error: $out"
+fi
+
 # --- a view, kept across a restart -------------------------------------------------------
 sql "CREATE MATERIALIZED VIEW hits AS SELECT Page, COUNT(*) AS n FROM clicks GROUP BY Page" > /dev/null
 wait_done hits 8
