@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <toml++/toml.h>
 
@@ -30,6 +31,7 @@ struct server_settings {
   int64_t retention_check_ms = 30'000;
   int64_t sql_checkpoint_interval_ms = 10'000;
   int64_t sql_state_cache_rows = 100'000;
+  int64_t http_max_subscriber_bytes = 1 << 20;
   int64_t retention_ms = 604'800'000;
   int64_t retention_bytes = -1;
   int64_t segment_bytes = 1LL << 30;
@@ -78,6 +80,7 @@ void apply_config_file(const std::string& path, server_settings& s) {
   num("retention-check-ms", s.retention_check_ms);
   num("sql-checkpoint-interval-ms", s.sql_checkpoint_interval_ms);
   num("sql-state-cache-rows", s.sql_state_cache_rows);
+  num("http-max-subscriber-bytes", s.http_max_subscriber_bytes);
   num("retention-ms", s.retention_ms);
   num("retention-bytes", s.retention_bytes);
   num("segment-bytes", s.segment_bytes);
@@ -159,6 +162,11 @@ int run_server(server_settings s) {
   sigaddset(&sigs, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // Every Kafka client and every live-view subscriber is a socket: take the hard limit.
+  if (rlimit rl{}; getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
 
   auto lg = log::log::open(lo);
   if (!lg) {
@@ -187,6 +195,7 @@ int run_server(server_settings s) {
   http::server_config hc;
   hc.host = http_host;
   hc.port = http_port;
+  hc.max_subscriber_bytes = static_cast<size_t>(s.http_max_subscriber_bytes);
   http::server web(hc, **engine);
   if (auto r = web.start(); !r) {
     spdlog::error("{}", r.error().message);
@@ -273,6 +282,10 @@ action add_server_command(CLI::App& app, int argc, char** argv) {
                   "Groups of an unwindowed GROUP BY kept in memory per query (the rest in RocksDB)")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000}));
+  cmd->add_option("--http-max-subscriber-bytes", s->http_max_subscriber_bytes,
+                  "Bytes queued for one SSE/WebSocket subscriber before it is disconnected")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1024}, int64_t{1} << 34));
   cmd->add_option("--log-level", s->log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
   return [cmd, s, config_error]() -> int {

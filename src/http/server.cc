@@ -5,9 +5,11 @@
 
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
+#include <charconv>
 #include <deque>
 #include <thread>
 
+#include "http/view_push.h"
 #include "sql/engine.h"
 #include "sql/error.h"
 #include "view/view.h"
@@ -100,6 +102,7 @@ struct server::impl {
   tcp::acceptor acceptor{io};
   std::thread thread;
   uint16_t bound_port = 0;
+  view_push live_views{io, push_limits{config.max_subscriber_bytes}};
 
   impl(server_config c, sql::engine& e)
       : config(std::move(c)),
@@ -156,6 +159,7 @@ struct server::impl {
       }
       stream.expires_never();
       request req = parser.release();
+      if (co_await live(stream, req)) co_return;  // the connection now belongs to a subscriber
       bool streamed = false;
       response res = co_await route(stream, req, streamed);
       if (streamed) break;  // the push answer ended the connection
@@ -167,14 +171,69 @@ struct server::impl {
     stream.socket().shutdown(tcp::socket::shutdown_send, ignore);
   }
 
+  // GET /v1/views/{name}/events (SSE) and /v1/views/{name}/ws (WebSocket). True when the
+  // connection was handed to a subscriber (or answered and closed).
+  awaitable<bool> live(beast::tcp_stream& stream, request& req) {
+    std::string_view target = req.target();
+    std::string_view path = target.substr(0, target.find('?'));
+    bool sse = path.ends_with("/events"), ws = path.ends_with("/ws");
+    if (!path.starts_with("/v1/views/") || (!sse && !ws)) co_return false;
+    auto name = percent_decode(path.substr(10, path.size() - 10 - (sse ? 7 : 3)));
+    std::optional<uint64_t> since;
+    auto q = target.find("since=");
+    std::string since_text;
+    if (q != std::string_view::npos)
+      since_text = std::string(target.substr(q + 6));
+    else if (sse)
+      since_text = std::string(req["Last-Event-ID"]);
+    if (auto amp = since_text.find('&'); amp != std::string::npos) since_text.resize(amp);
+    std::string problem;
+    if (!since_text.empty()) {
+      uint64_t n = 0;
+      auto r = std::from_chars(since_text.data(), since_text.data() + since_text.size(), n);
+      if (r.ec != std::errc() || r.ptr != since_text.data() + since_text.size())
+        problem = "since must be a sequence number, got '" + since_text + "'";
+      else
+        since = n;
+    }
+    auto v = engine.find_view(name);
+    bhttp::status status = bhttp::status::ok;
+    if (req.method() != bhttp::verb::get) {
+      status = bhttp::status::method_not_allowed;
+      problem = "use GET";
+    } else if (!v) {
+      status = bhttp::status::not_found;
+      problem = "no view '" + name + "'";
+    } else if (ws && !beast::websocket::is_upgrade(req)) {
+      status = bhttp::status::upgrade_required;
+      problem = "a WebSocket upgrade request is needed";
+    } else if (!problem.empty()) {
+      status = bhttp::status::bad_request;
+    }
+    if (!problem.empty()) {
+      auto res = error_response(req, status, problem);
+      res.keep_alive(false);
+      co_await bhttp::async_write(stream, res, asio::as_tuple(use_awaitable));
+      co_return true;
+    }
+    if (sse)
+      live_views.serve_sse(std::move(stream), req.version(), v, since);
+    else
+      live_views.serve_websocket(std::move(stream), std::move(req), v, since);
+    co_return true;
+  }
+
   awaitable<response> route(beast::tcp_stream& stream, const request& req, bool& streamed) {
     std::string_view target = req.target();
     std::string_view path = target.substr(0, target.find('?'));
     try {
-      if (path == "/health") {
+      if (path == "/health" || path == "/ready") {
         if (req.method() != bhttp::verb::get)
           co_return error_response(req, bhttp::status::method_not_allowed, "use GET");
-        co_return make_response(req, bhttp::status::ok, "{\"status\":\"ok\"}");
+        // Ready: the catalog is loaded and its queries started (the server listens only then).
+        co_return make_response(
+            req, bhttp::status::ok,
+            "{\"status\":\"ok\",\"subscribers\":" + std::to_string(live_views.subscribers()) + "}");
       }
       if (path == "/v1/sql") {
         if (req.method() != bhttp::verb::post)
@@ -384,6 +443,7 @@ void server::stop() {
   asio::post(m.io, [&m] {
     boost::system::error_code ec;
     m.acceptor.close(ec);
+    m.live_views.close_all();
   });
   m.io.stop();
   m.thread.join();

@@ -7,7 +7,9 @@
 //                           (a {"columns":[..]} line, then one line per change) until the
 //                           client goes away.
 //   GET  /v1/views/{name}   {"view":..,"sequence":n,"columns":[..],"rows":[{..},..]}
-//   GET  /health            {"status":"ok"}
+//   GET  /v1/views/{name}/events   Server-Sent Events: a snapshot, then every change
+//   GET  /v1/views/{name}/ws       the same over WebSocket (http/view_push.h)
+//   GET  /health, /ready    {"status":"ok","subscribers":n}
 //
 // Threads: one event loop (Boost.Asio, C++20 coroutines) for the sockets; statements run on a
 // small worker pool so that a slow one never stalls other connections.
@@ -34,6 +36,9 @@ struct server_config {
   size_t max_push_buffer_bytes = 8 << 20;
   // Threads that run statements. Default: 2.
   int worker_threads = 2;
+  // Bytes queued for one view subscriber (SSE, WebSocket) before it is disconnected as too
+  // slow. Default: 1 MiB.
+  size_t max_subscriber_bytes = 1 << 20;
 };
 
 class server {
