@@ -15,6 +15,8 @@ packages=(
   kcat redis-server redis-tools nats-server
   # small tools the test scripts use
   procps psmisc netcat-openbsd python3 bc curl
+  # promtool (checks /metrics)
+  prometheus
 )
 
 missing=()

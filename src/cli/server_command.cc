@@ -11,6 +11,7 @@
 #include "http/server.h"
 #include "kafka/server.h"
 #include "log/log.h"
+#include "metrics/collect.h"
 #include "sql/engine.h"
 #include "stream/io.h"
 
@@ -196,6 +197,8 @@ int run_server(server_settings s) {
   hc.host = http_host;
   hc.port = http_port;
   hc.max_subscriber_bytes = static_cast<size_t>(s.http_max_subscriber_bytes);
+  metrics::sources ms{lg->get(), groups->get(), &srv, engine->get()};
+  hc.metrics = [ms](metrics::exposition& out) { metrics::collect(out, ms); };
   http::server web(hc, **engine);
   if (auto r = web.start(); !r) {
     spdlog::error("{}", r.error().message);

@@ -7,9 +7,12 @@
 #include <boost/beast.hpp>
 #include <charconv>
 #include <deque>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include "http/view_push.h"
+#include "metrics/exposition.h"
 #include "sql/engine.h"
 #include "sql/error.h"
 #include "view/view.h"
@@ -103,6 +106,25 @@ struct server::impl {
   std::thread thread;
   uint16_t bound_port = 0;
   view_push live_views{io, push_limits{config.max_subscriber_bytes}};
+  // Requests by route and status class, for /metrics (only the event loop writes them).
+  std::map<std::pair<std::string, int>, std::atomic<uint64_t>> requests;
+  std::mutex requests_mu;
+  std::atomic<size_t> subscribers{0};
+
+  static std::string route_of(std::string_view path) {
+    if (path.starts_with("/v1/views/"))
+      return path.ends_with("/events") ? "/v1/views/{name}/events"
+             : path.ends_with("/ws")   ? "/v1/views/{name}/ws"
+                                       : "/v1/views/{name}";
+    if (path == "/v1/sql" || path == "/health" || path == "/ready" || path == "/metrics")
+      return std::string(path);
+    return "other";
+  }
+  void count(std::string_view target, int status) {
+    std::string_view path = target.substr(0, target.find('?'));
+    std::lock_guard lk(requests_mu);
+    requests[{route_of(path), status}]++;
+  }
 
   impl(server_config c, sql::engine& e)
       : config(std::move(c)),
@@ -162,6 +184,7 @@ struct server::impl {
       if (co_await live(stream, req)) co_return;  // the connection now belongs to a subscriber
       bool streamed = false;
       response res = co_await route(stream, req, streamed);
+      count(req.target(), streamed ? 200 : res.result_int());
       if (streamed) break;  // the push answer ended the connection
       bool keep = res.keep_alive();
       auto [wec, wn] = co_await bhttp::async_write(stream, res, asio::as_tuple(use_awaitable));
@@ -210,6 +233,8 @@ struct server::impl {
     } else if (!problem.empty()) {
       status = bhttp::status::bad_request;
     }
+    count(req.target(),
+          static_cast<int>(problem.empty() ? (ws ? 101 : 200) : static_cast<unsigned>(status)));
     if (!problem.empty()) {
       auto res = error_response(req, status, problem);
       res.keep_alive(false);
@@ -234,6 +259,21 @@ struct server::impl {
         co_return make_response(
             req, bhttp::status::ok,
             "{\"status\":\"ok\",\"subscribers\":" + std::to_string(live_views.subscribers()) + "}");
+      }
+      if (path == "/metrics") {
+        if (req.method() != bhttp::verb::get)
+          co_return error_response(req, bhttp::status::method_not_allowed, "use GET");
+        subscribers = live_views.subscribers();
+        auto ex = co_await asio::this_coro::executor;
+        auto text = co_await on_worker(ex, [&] {
+          metrics::exposition out;
+          if (config.metrics) config.metrics(out);
+          write_own_metrics(out);
+          return out.text();
+        });
+        auto res = make_response(req, bhttp::status::ok, std::move(text));
+        res.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+        co_return res;
       }
       if (path == "/v1/sql") {
         if (req.method() != bhttp::verb::post)
@@ -285,6 +325,20 @@ struct server::impl {
                     e.what());
       co_return error_response(req, bhttp::status::internal_server_error, e.what());
     }
+  }
+
+  void write_own_metrics(metrics::exposition& out) {
+    out.family("sluice_http_requests_total", "counter", "HTTP requests by route and status");
+    {
+      std::lock_guard lk(requests_mu);
+      for (const auto& [k, n] : requests)
+        out.sample("sluice_http_requests_total",
+                   {{"route", k.first}, {"status", std::to_string(k.second)}},
+                   static_cast<double>(n.load()));
+    }
+    out.family("sluice_http_view_subscribers", "gauge",
+               "Live-view subscribers (Server-Sent Events and WebSocket)");
+    out.sample("sluice_http_view_subscribers", {}, static_cast<double>(subscribers.load()));
   }
 
   // SELECT ... EMIT CHANGES: newline-delimited JSON until the client closes or falls behind.

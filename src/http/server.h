@@ -10,6 +10,7 @@
 //   GET  /v1/views/{name}/events   Server-Sent Events: a snapshot, then every change
 //   GET  /v1/views/{name}/ws       the same over WebSocket (http/view_push.h)
 //   GET  /health, /ready    {"status":"ok","subscribers":n}
+//   GET  /metrics           Prometheus text format
 //
 // Threads: one event loop (Boost.Asio, C++20 coroutines) for the sockets; statements run on a
 // small worker pool so that a slow one never stalls other connections.
@@ -18,10 +19,15 @@
 #include <memory>
 #include <string>
 
+#include <functional>
+
 #include "base/result.h"
 
 namespace sluice::sql {
 class engine;
+}
+namespace sluice::metrics {
+class exposition;
 }
 
 namespace sluice::http {
@@ -39,6 +45,8 @@ struct server_config {
   // Bytes queued for one view subscriber (SSE, WebSocket) before it is disconnected as too
   // slow. Default: 1 MiB.
   size_t max_subscriber_bytes = 1 << 20;
+  // Writes everyone else's families for GET /metrics (the HTTP server adds its own).
+  std::function<void(metrics::exposition&)> metrics;
 };
 
 class server {
@@ -52,6 +60,8 @@ class server {
   result<void> start();
   uint16_t port() const;
   void stop();
+  // HTTP requests by route and status, live-view subscribers.
+  void write_metrics(metrics::exposition& out) const;
 
  private:
   struct impl;

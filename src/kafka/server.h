@@ -19,6 +19,9 @@ class log;
 namespace sluice::group {
 class coordinator;
 }
+namespace sluice::metrics {
+class exposition;
+}
 
 namespace sluice::kafka {
 
@@ -57,6 +60,8 @@ class server {
   uint16_t port() const;
   // Stops accepting, closes every connection, and joins the event loops.
   void stop();
+  // Requests, failures and latency per API, and open connections (Prometheus families).
+  void write_metrics(metrics::exposition& out) const;
 
  private:
   struct impl;

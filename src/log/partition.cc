@@ -202,6 +202,8 @@ result<append_result> partition::append(std::span<uint8_t> batch, int64_t now) {
   if (auto r = active_->append(batch, *h); !r) return r.error();
   producers_.record(*h);
   next_offset_ = h->last_offset() + 1;
+  records_in_.fetch_add(h->record_count, std::memory_order_relaxed);
+  bytes_in_.fetch_add(static_cast<int64_t>(batch.size()), std::memory_order_relaxed);
   append_result res{model::offset(h->base_offset), model::offset(h->last_offset()), append_time,
                     model::offset(log_start_), false};
   notify_appended(lk);
@@ -330,6 +332,7 @@ result<read_result> partition::read(model::offset from, size_t max_bytes) const 
   out.len = static_cast<size_t>(std::min<int64_t>(
       seg->size() - *pos, std::max<int64_t>(static_cast<int64_t>(max_bytes), *first)));
   out.seg = std::move(seg);
+  bytes_out_.fetch_add(static_cast<int64_t>(out.len), std::memory_order_relaxed);
   return out;
 }
 

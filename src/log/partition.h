@@ -77,6 +77,12 @@ class partition : public std::enable_shared_from_this<partition> {
   // The first offset whose batch has a timestamp >= ts, or the high watermark if none.
   result<model::offset> offset_for_time(int64_t ts) const;
 
+  // Traffic since the process started: appended records and bytes, bytes handed to readers
+  // (Kafka fetches, SQL queries).
+  int64_t records_in() const { return records_in_.load(std::memory_order_relaxed); }
+  int64_t bytes_in() const { return bytes_in_.load(std::memory_order_relaxed); }
+  int64_t bytes_out() const { return bytes_out_.load(std::memory_order_relaxed); }
+
   model::offset high_watermark() const;
   model::offset log_start() const;
   int64_t size_bytes() const;
@@ -151,6 +157,7 @@ class partition : public std::enable_shared_from_this<partition> {
   bool flush_scheduled_ = false;
   bool deleted_ = false;
   std::vector<durable_waiter> durable_waiters_;
+  mutable std::atomic<int64_t> records_in_{0}, bytes_in_{0}, bytes_out_{0};
   std::vector<data_waiter> data_waiters_;
 };
 

@@ -635,6 +635,22 @@ std::shared_ptr<view::view> engine::find_view(const std::string& name) const {
   return it == impl_->views.end() ? nullptr : it->second.v;
 }
 
+std::vector<stream::query_stats> engine::query_stats() const {
+  std::lock_guard lk(impl_->mu);
+  std::vector<stream::query_stats> out;
+  for (const auto& [n, q] : impl_->queries)
+    out.push_back(q.q->stats());
+  return out;
+}
+
+std::vector<std::shared_ptr<view::view>> engine::views() const {
+  std::lock_guard lk(impl_->mu);
+  std::vector<std::shared_ptr<view::view>> out;
+  for (const auto& [n, v] : impl_->views)
+    out.push_back(v.v);
+  return out;
+}
+
 bool engine::sync(std::chrono::milliseconds timeout) const {
   std::lock_guard lk(impl_->mu);
   for (const auto& [n, q] : impl_->queries)

@@ -20,6 +20,7 @@
 #include "base/result.h"
 #include "stream/io.h"
 #include "stream/operator.h"
+#include "stream/query.h"
 
 namespace sluice::view {
 class view;
@@ -72,6 +73,9 @@ class engine {
                                         std::function<void(const stream::element_batch&)> on_rows);
 
   std::shared_ptr<view::view> find_view(const std::string& name) const;
+  // Every continuous query's counters (push queries included).
+  std::vector<stream::query_stats> query_stats() const;
+  std::vector<std::shared_ptr<view::view>> views() const;
 
   // Waits until every query has caught up with its source (see stream::query::
   // wait_caught_up). False on timeout or when a query failed. For tests and tools.

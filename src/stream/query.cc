@@ -90,7 +90,12 @@ void query::run() {
       for (size_t p = 0; p < parts_.size() && end; ++p)
         end = parts_[p].position >= source_->end_offset(static_cast<int32_t>(p));
       caught_up_ = end;
-      rounds_.fetch_add(1);
+      if ((rounds_.fetch_add(1) & 63) == 0) {
+        int64_t n = 0;
+        for (const auto& op : o_.operators)
+          n += static_cast<int64_t>(op->state_size());
+        state_rows_ = n;
+      }
       if (!got) source_->wait(std::chrono::milliseconds(end ? 50 : 1));
     }
   } catch (const std::exception& e) {
@@ -378,6 +383,7 @@ query_stats query::stats() const {
   s.dead_letters = dead_letters_;
   s.late_records = late_;
   s.watermark = watermark_pub_;
+  s.state_rows = state_rows_;
   std::lock_guard lk(status_mu_);
   s.state = state_;
   s.error = error_;

@@ -128,6 +128,7 @@ class query final : private operator_context {
   std::atomic<int64_t> records_in_{0}, records_out_{0}, dead_letters_{0}, late_{0};
   std::atomic<int64_t> watermark_pub_{INT64_MIN};
   std::atomic<uint64_t> rounds_{0};  // finished loop rounds
+  std::atomic<int64_t> state_rows_{0};
   std::atomic<bool> caught_up_{false};
   mutable std::mutex status_mu_;
   std::string state_ = "CREATED";

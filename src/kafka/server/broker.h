@@ -1,8 +1,11 @@
 #pragma once
 // What every handler may use: the server's configuration and the log.
 
+#include <memory>
+
 #include "group/coordinator.h"
 #include "kafka/server.h"
+#include "kafka/server/api_metrics.h"
 #include "log/log.h"
 
 namespace sluice::kafka {
@@ -11,6 +14,7 @@ struct broker {
   server_config config;
   log::log& log;
   group::coordinator* groups = nullptr;  // null: group APIs answer COORDINATOR_NOT_AVAILABLE
+  std::shared_ptr<api_metrics> metrics = std::make_shared<api_metrics>();
 
   const std::string& advertised_host() const { return config.advertised_host; }
   int32_t advertised_port() const { return config.advertised_port; }

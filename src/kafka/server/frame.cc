@@ -2,6 +2,7 @@
 
 #include "kafka/server/handlers/handlers.h"
 
+#include <chrono>
 #include <stdexcept>
 
 namespace sluice::kafka {
@@ -27,6 +28,16 @@ boost::asio::awaitable<std::optional<response>> process_frame(broker& b, bytes f
                                                               std::string client_host) {
   reader hdr(frame);
   int16_t key = hdr.i16();
+  auto started = std::chrono::steady_clock::now();
+  auto& m = *b.metrics;
+  size_t slot = static_cast<uint16_t>(key) < api_metrics::k_keys ? static_cast<size_t>(key) : 0;
+  struct failure_count {
+    std::atomic<uint64_t>& errors;
+    bool done = false;
+    ~failure_count() {
+      if (!done) errors.fetch_add(1, std::memory_order_relaxed);
+    }
+  } failed{m.errors[slot]};
   int16_t version = hdr.i16();
   int32_t correlation_id = hdr.i32();
   std::string client_id = hdr.legacy_nullable_string_or_empty();
@@ -48,6 +59,8 @@ boost::asio::awaitable<std::optional<response>> process_frame(broker& b, bytes f
     // A client newer than us: answer in v0 with the versions we have, so it can retry.
     write_api_versions_fallback(w);
     w.patch_i32(0, static_cast<int32_t>(resp.size() - 4));
+    failed.done = true;
+    m.requests[slot].fetch_add(1, std::memory_order_relaxed);
     co_return response{std::move(resp), {}};
   }
   bool flexible = version >= spec->first_flexible;
@@ -69,6 +82,10 @@ boost::asio::awaitable<std::optional<response>> process_frame(broker& b, bytes f
                       std::move(ex),
                       std::move(client_host)};
   co_await spec->handle(ctx);
+  failed.done = true;
+  m.requests[slot].fetch_add(1, std::memory_order_relaxed);
+  m.latency[slot].observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   if (!ctx.send_response) co_return std::nullopt;
   response r{std::move(resp), std::move(ctx.slices)};
   store_be32(r.head.data(), static_cast<uint32_t>(r.size() - 4));

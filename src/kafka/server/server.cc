@@ -1,5 +1,8 @@
 #include "kafka/server.h"
 
+#include "kafka/server/handlers/handlers.h"
+#include "metrics/exposition.h"
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -97,6 +100,40 @@ result<void> server::start() {
   spdlog::info("kafka: listening on {}:{} ({} event loops), advertised as {}:{}", cfg.host,
                cfg.port, n, cfg.advertised_host, cfg.advertised_port);
   return {};
+}
+
+void server::write_metrics(metrics::exposition& out) const {
+  const auto& m = *impl_->b.metrics;
+  auto each = [&](auto fn) {
+    for (const auto& spec : supported_apis()) {
+      auto k = static_cast<size_t>(spec.key);
+      if (k < api_metrics::k_keys) fn(spec.name, k);
+    }
+  };
+  out.family("sluice_kafka_requests_total", "counter", "Kafka requests answered, by API");
+  each([&](const char* name, size_t k) {
+    out.sample("sluice_kafka_requests_total", {{"api", name}},
+               static_cast<double>(m.requests[k].load()));
+  });
+  out.family("sluice_kafka_request_errors_total", "counter",
+             "Kafka requests that could not be answered (malformed, unsupported, failed), by API");
+  each([&](const char* name, size_t k) {
+    out.sample("sluice_kafka_request_errors_total", {{"api", name}},
+               static_cast<double>(m.errors[k].load()));
+  });
+  out.family("sluice_kafka_request_duration_seconds", "histogram",
+             "Time from a decoded Kafka request to its answer being ready, by API");
+  each([&](const char* name, size_t k) {
+    out.histogram_sample("sluice_kafka_request_duration_seconds", {{"api", name}}, m.latency[k]);
+  });
+  size_t open = 0;
+  {
+    std::lock_guard lk(impl_->conns_mu);
+    for (const auto& c : impl_->conns)
+      open += c.expired() ? 0 : 1;
+  }
+  out.family("sluice_kafka_connections", "gauge", "Open Kafka client connections");
+  out.sample("sluice_kafka_connections", {}, static_cast<double>(open));
 }
 
 uint16_t server::port() const {

@@ -114,8 +114,10 @@ class group_aggregate_op final : public operator_node {
            " groups cached" + (store_ ? ", the rest in RocksDB" : "");
   }
 
+  // Cached groups, or RocksDB's estimate of its keys when larger (it holds every group that
+  // was ever spilled or checkpointed).
   size_t state_size() const override {
-    return cache_.size() + (store_ ? static_cast<size_t>(store_->approximate_keys()) : 0);
+    return std::max(cache_.size(), store_ ? static_cast<size_t>(store_->approximate_keys()) : 0);
   }
 
  private:

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# GET /metrics against a started server with traffic on every part: the output passes
+# `promtool check metrics` (Prometheus' own linter) and its figures match what was done.
+set -euo pipefail
+
+sluice=${1:?usage: metrics_test.sh SLUICE}
+work=$(mktemp -d /tmp/sluice-metrics-XXXXXX)
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+kport=$(free_port); hport=$(free_port)
+brokers=127.0.0.1:$kport
+http=http://127.0.0.1:$hport
+pid=""
+failures=0
+checks=0
+cleanup() {
+  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$sluice" server --data-dir "$work/data" --kafka-addr "$brokers" --http-addr "127.0.0.1:$hport" \
+  --log-level warn &
+pid=$!
+for _ in $(seq 1 200); do curl -sf "$http/ready" >/dev/null 2>&1 && break; sleep 0.05; done
+
+ok() { checks=$((checks + 1)); echo "ok   $1"; }
+fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL $1"; }
+expect() {  # expect NAME 'sample line prefix' VALUE
+  local got
+  got=$(grep -F "$2 " "$work/metrics.txt" | head -1 | awk '{print $NF}')
+  if [ "$got" = "$3" ]; then ok "$1 ($2 $3)"; else fail "$1: '$2' is '$got', expected $3"; fi
+}
+
+curl -sf -XPOST "$http/v1/sql" --data-binary "
+  CREATE STREAM readings (device VARCHAR, temp DOUBLE) WITH (topic = 'readings');
+  CREATE MATERIALIZED VIEW per_device AS
+    SELECT device, COUNT(*) AS n, AVG(temp) AS mean FROM readings GROUP BY device" >/dev/null
+for i in $(seq 1 100); do echo "{\"device\":\"d$((i % 4))\",\"temp\":$i}"; done > "$work/in.json"
+echo 'not json' >> "$work/in.json"
+kcat -b "$brokers" -P -t readings -l "$work/in.json"
+timeout 20 kcat -b "$brokers" -G watchers readings -q -e -X auto.offset.reset=earliest >/dev/null 2>&1 || true
+curl -s -XPOST "$http/v1/sql" --data-binary "SELEC" >/dev/null
+for _ in $(seq 1 100); do
+  curl -s "$http/v1/views/per_device" | grep -q '"n":25' && break
+  sleep 0.05
+done
+curl -sf "$http/metrics" > "$work/metrics.txt"
+
+if promtool check metrics < "$work/metrics.txt" > "$work/promtool.txt" 2>&1; then
+  ok "promtool check metrics"
+else
+  fail "promtool check metrics"; cat "$work/promtool.txt"
+fi
+expect "records appended" 'sluice_partition_records_in_total{topic="readings",partition="0"}' 101
+expect "high watermark" 'sluice_partition_high_watermark{topic="readings",partition="0"}' 101
+expect "group lag" 'sluice_consumer_group_lag{group="watchers",topic="readings",partition="0"}' 0
+expect "committed offset" 'sluice_consumer_group_committed_offset{group="watchers",topic="readings",partition="0"}' 101
+expect "query input" 'sluice_query_records_in_total{query="per_device"}' 101
+expect "dead letters" 'sluice_query_dead_letters_total{query="per_device"}' 1
+expect "view rows" 'sluice_view_rows{view="per_device"}' 4
+expect "query running" 'sluice_query_running{query="per_device"}' 1
+expect "bad SQL counted" 'sluice_http_requests_total{route="/v1/sql",status="400"}' 1
+if grep -q '^sluice_kafka_requests_total{api="Produce"} [1-9]' "$work/metrics.txt" &&
+   grep -q '^sluice_kafka_request_duration_seconds_count{api="Fetch"} [1-9]' "$work/metrics.txt" &&
+   grep -q '^process_resident_memory_bytes [1-9]' "$work/metrics.txt"; then
+  ok "Kafka API and process families"
+else
+  fail "Kafka API and process families"
+fi
+
+kill -TERM "$pid"; wait "$pid"; pid=""
+echo "$checks checks, $failures failed"
+[ "$failures" -eq 0 ]
