@@ -68,6 +68,33 @@ else
   fail "Kafka API and process families"
 fi
 
+# Every query of the shipped Grafana dashboard is valid PromQL and names exported families.
+if /usr/bin/python3 - "$(dirname "$0")/../../deploy/grafana/sluice.json" "$work" <<'PY'
+import json, re, sys
+d = json.load(open(sys.argv[1]))
+exprs = [t["expr"] for p in d["panels"] for t in p.get("targets", [])]
+with open(sys.argv[2] + "/rules.yml", "w") as f:
+    f.write("groups:\n  - name: dashboard\n    rules:\n")
+    for i, e in enumerate(exprs):
+        e = e.replace("$job", ".*")
+        f.write("      - record: dashboard:q%d\n        expr: %s\n" % (i, json.dumps(e)))
+names = set(re.findall(r"\b((?:sluice|process)_[a-z_]+)", " ".join(exprs)))
+exported = open(sys.argv[2] + "/metrics.txt").read()
+missing = [n for n in names if n.replace("_bucket", "") not in exported]
+print("dashboard families not exported:", missing if missing else "none")
+sys.exit(1 if missing else 0)
+PY
+then
+  promtool check rules "$work/rules.yml" > "$work/rules.txt" 2>&1 && rules_ok=1 || rules_ok=0
+else
+  rules_ok=0
+fi
+if [ "$rules_ok" = 1 ]; then
+  ok "the Grafana dashboard's queries are valid and use exported families"
+else
+  fail "Grafana dashboard queries"; cat "$work/rules.txt" 2>/dev/null || true
+fi
+
 kill -TERM "$pid"; wait "$pid"; pid=""
 echo "$checks checks, $failures failed"
 [ "$failures" -eq 0 ]
