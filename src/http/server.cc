@@ -154,6 +154,9 @@ struct server::impl {
         if (ec == asio::error::operation_aborted) co_return;
         continue;
       }
+      // Small pushed frames must not wait for Nagle's algorithm.
+      boost::system::error_code ignore;
+      socket.set_option(tcp::no_delay(true), ignore);
       asio::co_spawn(io, session(beast::tcp_stream(std::move(socket))), asio::detached);
     }
   }

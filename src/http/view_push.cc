@@ -329,6 +329,20 @@ class ws_subscriber final : public subscriber {
       } else if (next_ < ring_->end()) {
         msg = text(next_++);
         if (!msg) continue;
+        // Several frames waiting: one message with all their changes (fewer, larger writes
+        // when many subscribers share a busy view).
+        if (next_ < ring_->end()) {
+          static constexpr std::string_view head = "{\"type\":\"changes\",\"changes\":[";
+          std::string merged(*msg, 0, msg->size() - 2);
+          while (next_ < ring_->end() && merged.size() < (256u << 10)) {
+            auto more = text(next_++);
+            if (!more) continue;
+            merged += ',';
+            merged.append(*more, head.size(), more->size() - head.size() - 2);
+          }
+          merged += "]}";
+          msg = std::make_shared<const std::string>(std::move(merged));
+        }
       } else {
         wake_.expires_at(asio::steady_timer::time_point::max());
         co_await wake_.async_wait(asio::as_tuple(use_awaitable));
@@ -436,10 +450,23 @@ class view_push::feed : public std::enable_shared_from_this<feed> {
   awaitable<void> loop() {
     auto self = shared_from_this();
     while (!stopped_) {
-      wake_.expires_at(asio::steady_timer::time_point::max());
-      co_await wake_.async_wait(asio::as_tuple(use_awaitable));
+      // The flag is set (and a wake-up posted) only on its false -> true edge: wait only while
+      // it is clear, or a change made during the last round would never be sent.
+      if (!flag_->load()) {
+        wake_.expires_at(asio::steady_timer::time_point::max());
+        co_await wake_.async_wait(asio::as_tuple(use_awaitable));
+      }
       if (stopped_) break;
+      // Rounds at most every millisecond: with many subscribers each round costs a write per
+      // subscriber, so changes that arrive close together go out together.
+      auto since = std::chrono::steady_clock::now() - last_round_;
+      if (since < std::chrono::milliseconds(1)) {
+        asio::steady_timer pause(io_, std::chrono::milliseconds(1) - since);
+        co_await pause.async_wait(asio::as_tuple(use_awaitable));
+      }
+      last_round_ = std::chrono::steady_clock::now();
       flag_->store(false);
+      // One round at a time, letting the subscribers' writes run in between.
       while (distribute())
         co_await asio::post(io_, use_awaitable);
       std::erase_if(subs_, [](const auto& s) { return s->closed(); });
@@ -475,6 +502,7 @@ class view_push::feed : public std::enable_shared_from_this<feed> {
   uint64_t sub_id_ = 0;
   uint64_t seq_ = 0;
   bool stopped_ = false;
+  std::chrono::steady_clock::time_point last_round_{};
   std::vector<std::shared_ptr<subscriber>> subs_;
 };
 
