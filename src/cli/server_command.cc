@@ -199,7 +199,7 @@ int run_server(server_settings s) {
   hc.max_subscriber_bytes = static_cast<size_t>(s.http_max_subscriber_bytes);
   metrics::sources ms{lg->get(), groups->get(), &srv, engine->get()};
   hc.metrics = [ms](metrics::exposition& out) { metrics::collect(out, ms); };
-  http::server web(hc, **engine);
+  http::server web(hc, **engine, lg->get());
   if (auto r = web.start(); !r) {
     spdlog::error("{}", r.error().message);
     return 1;

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "http/rest_proxy.h"
 #include "http/view_push.h"
 #include "metrics/exposition.h"
 #include "sql/engine.h"
@@ -116,8 +117,10 @@ struct server::impl {
       return path.ends_with("/events") ? "/v1/views/{name}/events"
              : path.ends_with("/ws")   ? "/v1/views/{name}/ws"
                                        : "/v1/views/{name}";
-    if (path == "/v1/sql" || path == "/health" || path == "/ready" || path == "/metrics")
+    if (path == "/v1/sql" || path == "/health" || path == "/ready" || path == "/metrics" ||
+        path == "/topics")
       return std::string(path);
+    if (path.starts_with("/topics/")) return "/topics/{topic}";
     return "other";
   }
   void count(std::string_view target, int status) {
@@ -125,6 +128,8 @@ struct server::impl {
     std::lock_guard lk(requests_mu);
     requests[{route_of(path), status}]++;
   }
+
+  std::unique_ptr<rest_proxy> rest;
 
   impl(server_config c, sql::engine& e)
       : config(std::move(c)),
@@ -262,6 +267,13 @@ struct server::impl {
         co_return make_response(
             req, bhttp::status::ok,
             "{\"status\":\"ok\",\"subscribers\":" + std::to_string(live_views.subscribers()) + "}");
+      }
+      if (rest) {
+        if (auto a = co_await rest->handle(req)) {
+          auto res = make_response(req, static_cast<bhttp::status>(a->status), std::move(a->body));
+          res.set(bhttp::field::content_type, "application/vnd.kafka.v2+json");
+          co_return res;
+        }
       }
       if (path == "/metrics") {
         if (req.method() != bhttp::verb::get)
@@ -464,8 +476,10 @@ struct server::impl {
   }
 };
 
-server::server(server_config config, sql::engine& engine)
-    : impl_(std::make_unique<impl>(std::move(config), engine)) {}
+server::server(server_config config, sql::engine& engine, log::log* log)
+    : impl_(std::make_unique<impl>(std::move(config), engine)) {
+  if (log) impl_->rest = std::make_unique<rest_proxy>(*log);
+}
 
 server::~server() {
   stop();

@@ -11,6 +11,7 @@
 //   GET  /v1/views/{name}/ws       the same over WebSocket (http/view_push.h)
 //   GET  /health, /ready    {"status":"ok","subscribers":n}
 //   GET  /metrics           Prometheus text format
+//   /topics...              topics in Confluent REST Proxy v2 style (http/rest_proxy.h)
 //
 // Threads: one event loop (Boost.Asio, C++20 coroutines) for the sockets; statements run on a
 // small worker pool so that a slow one never stalls other connections.
@@ -25,6 +26,9 @@
 
 namespace sluice::sql {
 class engine;
+}
+namespace sluice::log {
+class log;
 }
 namespace sluice::metrics {
 class exposition;
@@ -51,7 +55,8 @@ struct server_config {
 
 class server {
  public:
-  server(server_config config, sql::engine& engine);
+  // With `log`, /topics serves the REST Proxy API (http/rest_proxy.h).
+  server(server_config config, sql::engine& engine, log::log* log = nullptr);
   ~server();  // stop()
   server(const server&) = delete;
   server& operator=(const server&) = delete;

@@ -1,0 +1,205 @@
+#include "http/rest_proxy.h"
+
+#include <simdjson.h>
+
+#include <chrono>
+#include <map>
+
+#include "log/log.h"
+#include "log/records.h"
+#include "stream/value.h"
+
+namespace sluice::http {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+using asio::awaitable;
+using asio::use_awaitable;
+
+int32_t kafka_partition_for_key(std::string_view key, int32_t partitions) {
+  // murmur2 as Kafka's Utils.murmur2 computes it (seed 0x9747b28c), made positive.
+  const auto* data = reinterpret_cast<const uint8_t*>(key.data());
+  const auto length = static_cast<int32_t>(key.size());
+  const uint32_t m = 0x5bd1e995;
+  const int r = 24;
+  uint32_t h = 0x9747b28cu ^ static_cast<uint32_t>(length);
+  int32_t n4 = length / 4;
+  for (int32_t i = 0; i < n4; ++i) {
+    int32_t i4 = i * 4;
+    uint32_t k = static_cast<uint32_t>(data[i4]) | (static_cast<uint32_t>(data[i4 + 1]) << 8) |
+                 (static_cast<uint32_t>(data[i4 + 2]) << 16) |
+                 (static_cast<uint32_t>(data[i4 + 3]) << 24);
+    k *= m;
+    k ^= k >> r;
+    k *= m;
+    h *= m;
+    h ^= k;
+  }
+  int32_t tail = length & ~3;
+  switch (length % 4) {
+    case 3:
+      h ^= static_cast<uint32_t>(data[tail + 2]) << 16;
+      [[fallthrough]];
+    case 2:
+      h ^= static_cast<uint32_t>(data[tail + 1]) << 8;
+      [[fallthrough]];
+    case 1:
+      h ^= static_cast<uint32_t>(data[tail]);
+      h *= m;
+  }
+  h ^= h >> 13;
+  h *= m;
+  h ^= h >> 15;
+  return static_cast<int32_t>((h & 0x7fffffffu) % static_cast<uint32_t>(partitions));
+}
+
+namespace {
+
+std::string error(int code, const std::string& message) {
+  std::string out = "{\"error_code\":" + std::to_string(code) + ",\"message\":";
+  stream::append_json_string(out, message);
+  return out + "}";
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Waits on the calling coroutine's executor until `pending` callbacks have run.
+struct durability_wait {
+  explicit durability_wait(asio::any_io_executor ex)
+      : timer(ex, asio::steady_timer::time_point::max()) {}
+  asio::steady_timer timer;
+  int pending = 0;
+  std::string failure;
+};
+
+}  // namespace
+
+awaitable<std::optional<rest_answer>> rest_proxy::handle(
+    const bhttp::request<bhttp::string_body>& req) {
+  std::string_view target = req.target();
+  std::string_view path = target.substr(0, target.find('?'));
+  if (path != "/topics" && !path.starts_with("/topics/")) co_return std::nullopt;
+  if (path == "/topics" || path == "/topics/") {
+    if (req.method() != bhttp::verb::get) co_return rest_answer{405, error(40501, "use GET")};
+    std::string out = "[";
+    bool first = true;
+    for (const auto& t : log_.topics()) {
+      if (!first) out += ',';
+      first = false;
+      stream::append_json_string(out, t->name());
+    }
+    co_return rest_answer{200, out + "]"};
+  }
+  std::string name(path.substr(8));
+  if (name.find('/') != std::string::npos)
+    co_return rest_answer{404, error(40400, "no such endpoint: " + std::string(path))};
+  auto topic = log_.find_topic(name);
+  if (!topic) co_return rest_answer{404, error(40401, "Topic not found")};
+
+  if (req.method() == bhttp::verb::get) {
+    std::string out = "{\"name\":";
+    stream::append_json_string(out, topic->name());
+    out += ",\"configs\":{";
+    bool first = true;
+    for (const auto& [k, v] : topic->overrides()) {
+      if (!first) out += ',';
+      first = false;
+      stream::append_json_string(out, k);
+      out += ':';
+      stream::append_json_string(out, v);
+    }
+    out += "},\"partitions\":[";
+    for (int32_t p = 0; p < topic->partition_count(); ++p) {
+      if (p) out += ',';
+      out += "{\"partition\":" + std::to_string(p) +
+             ",\"leader\":1,\"replicas\":[{\"broker\":1,\"leader\":true,\"in_sync\":true}]}";
+    }
+    co_return rest_answer{200, out + "]}"};
+  }
+  if (req.method() != bhttp::verb::post)
+    co_return rest_answer{405, error(40501, "use GET or POST")};
+
+  // Produce. Keys and values are JSON; each is stored as its JSON text.
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  simdjson::dom::array records;
+  if (parser.parse(req.body()).get(doc) || doc["records"].get_array().get(records))
+    co_return rest_answer{422, error(42201, "expected {\"records\":[{\"value\":...},...]}")};
+  int32_t partitions = topic->partition_count();
+  struct placed {
+    int32_t partition;
+    int64_t index_in_batch;
+  };
+  std::vector<placed> where;
+  std::map<int32_t, log::batch_builder> batches;
+  std::map<int32_t, int64_t> counts;
+  int64_t ts = now_ms();
+  size_t n = 0;
+  for (simdjson::dom::element rec : records) {
+    ++n;
+    simdjson::dom::element key, value, part;
+    std::optional<std::string> k, v;
+    if (!rec["key"].get(key) && !key.is_null()) k = simdjson::minify(key);
+    if (!rec["value"].get(value) && !value.is_null()) v = simdjson::minify(value);
+    int32_t p;
+    if (!rec["partition"].get(part)) {
+      int64_t pi;
+      if (part.get_int64().get(pi) || pi < 0 || pi >= partitions)
+        co_return rest_answer{
+            422, error(42202, "record " + std::to_string(n) + ": partition must be 0.." +
+                                  std::to_string(partitions - 1))};
+      p = static_cast<int32_t>(pi);
+    } else if (k) {
+      p = kafka_partition_for_key(*k, partitions);
+    } else {
+      p = static_cast<int32_t>(next_++ % static_cast<uint64_t>(partitions));
+    }
+    auto view = [](const std::optional<std::string>& s) -> std::optional<bytes_view> {
+      if (!s) return std::nullopt;
+      return bytes_view(reinterpret_cast<const uint8_t*>(s->data()), s->size());
+    };
+    batches[p].add(view(k), view(v), ts);
+    where.push_back({p, counts[p]++});
+  }
+  if (n == 0) co_return rest_answer{422, error(42201, "no records")};
+
+  auto ex = co_await asio::this_coro::executor;
+  auto wait = std::make_shared<durability_wait>(ex);
+  std::map<int32_t, int64_t> base;
+  for (auto& [p, b] : batches) {
+    auto bytes = b.build();
+    auto part = topic->get(p);
+    if (!part) co_return rest_answer{404, error(40402, "Partition not found")};
+    auto r = part->append(bytes, ts);
+    if (!r) {
+      unsigned status = r.code() == errc::batch_too_large ? 413 : 500;
+      co_return rest_answer{status, error(status == 413 ? 41301 : 50001, r.error().message)};
+    }
+    base[p] = r->base_offset();
+    ++wait->pending;
+    part->when_durable(r->last_offset, [wait, ex](result<void> done) {
+      asio::post(ex, [wait, done = std::move(done)] {
+        if (!done && wait->failure.empty()) wait->failure = done.error().message;
+        if (--wait->pending == 0) wait->timer.cancel();
+      });
+    });
+  }
+  while (wait->pending > 0)
+    co_await wait->timer.async_wait(asio::as_tuple(use_awaitable));
+  if (!wait->failure.empty())
+    co_return rest_answer{408, error(40801, "not made durable: " + wait->failure)};
+  std::string out = "{\"key_schema_id\":null,\"value_schema_id\":null,\"offsets\":[";
+  for (size_t i = 0; i < where.size(); ++i) {
+    if (i) out += ',';
+    out += "{\"partition\":" + std::to_string(where[i].partition) +
+           ",\"offset\":" + std::to_string(base[where[i].partition] + where[i].index_in_batch) +
+           ",\"error_code\":null,\"error\":null}";
+  }
+  co_return rest_answer{200, out + "]}"};
+}
+
+}  // namespace sluice::http

@@ -1,0 +1,48 @@
+#pragma once
+// Topics over HTTP in the style of Confluent's REST Proxy v2 (which Redpanda's HTTP proxy also
+// follows), so that its users can switch:
+//
+//   GET  /topics            ["orders", ...]
+//   GET  /topics/{t}        {"name":..,"configs":{..},"partitions":[{"partition":0,"leader":1,..}]}
+//   POST /topics/{t}        {"records":[{"key":..,"value":..,"partition":..}]} with JSON keys and
+//                           values (application/vnd.kafka.json.v2+json or application/json);
+//                           answered with {"offsets":[{"partition":p,"offset":o,..}]} once the
+//                           records are on disk (the log's acks=all promise).
+//
+// Errors follow the REST Proxy: {"error_code":40401,"message":"Topic not found"} with HTTP
+// 404, 42201 (422) for a bad record, 40801 (408) when the disk sync fails.
+
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
+#include <optional>
+#include <string>
+
+namespace sluice::log {
+class log;
+}
+
+namespace sluice::http {
+
+struct rest_answer {
+  unsigned status = 200;
+  std::string body;
+};
+
+class rest_proxy {
+ public:
+  explicit rest_proxy(log::log& l) : log_(l) {}
+
+  // Answers a /topics request; nullopt when the path is not one of these.
+  boost::asio::awaitable<std::optional<rest_answer>> handle(
+      const boost::beast::http::request<boost::beast::http::string_body>& req);
+
+ private:
+  log::log& log_;
+  uint64_t next_ = 0;  // round-robin partition of unkeyed records (event loop only)
+};
+
+// Kafka's default partitioner for keyed records (murmur2 of the key bytes, as the Java client
+// and the REST Proxy place them), so that records land where Kafka clients would put them.
+int32_t kafka_partition_for_key(std::string_view key, int32_t partitions);
+
+}  // namespace sluice::http
