@@ -292,6 +292,7 @@ class parser {
   }
 
   stream::type_ptr data_type() {
+    depth_guard g(*this);
     using stream::type_id;
     auto loc = peek().loc;
     if (peek().k != token::kind::identifier) fail("expected a type");
@@ -368,6 +369,7 @@ class parser {
   // --- SELECT -------------------------------------------------------------------------
 
   std::shared_ptr<select_stmt> select() {
+    depth_guard g(*this);
     auto s = std::make_shared<select_stmt>();
     s->loc = peek().loc;
     expect_word("SELECT");
@@ -511,7 +513,10 @@ class parser {
     return e;
   }
 
-  expr_ptr expression() { return or_expr(); }
+  expr_ptr expression() {
+    depth_guard g(*this);
+    return or_expr();
+  }
 
   expr_ptr or_expr() {
     auto e = and_expr();
@@ -532,6 +537,7 @@ class parser {
   }
 
   expr_ptr not_expr() {
+    depth_guard g(*this);
     if (is_word("NOT")) {
       auto loc = next().loc;
       auto e = make(expr::kind::unary, loc);
@@ -628,6 +634,7 @@ class parser {
   }
 
   expr_ptr unary() {
+    depth_guard g(*this);
     auto loc = peek().loc;
     if (accept_symbol("-")) {
       auto inner = unary();
@@ -873,9 +880,23 @@ class parser {
     return e;
   }
 
+  // Nesting is bounded so that hostile input cannot exhaust the stack (the parser, planner
+  // and evaluator all recurse over the tree).
+  struct depth_guard {
+    explicit depth_guard(parser& p) : p_(p) {
+      if (++p_.depth_ > k_max_depth)
+        throw sql_error(p_.peek().loc,
+                        "nested too deeply (more than " + std::to_string(k_max_depth) + " levels)");
+    }
+    ~depth_guard() { --p_.depth_; }
+    parser& p_;
+  };
+  static constexpr int k_max_depth = 200;
+
   std::string_view text_;
   std::vector<token> t_;
   size_t pos_ = 0;
+  int depth_ = 0;
 };
 
 }  // namespace
