@@ -313,7 +313,15 @@ struct server::impl {
         auto v = engine.find_view(name);
         if (!v) co_return error_response(req, bhttp::status::not_found, "no view '" + name + "'");
         uint64_t seq = 0;
-        auto rows = v->rows(&seq);
+        std::vector<stream::row> rows;
+        auto q = target.find("key=");
+        if (q != std::string_view::npos) {
+          auto key = percent_decode(target.substr(q + 4, target.find('&', q) - (q + 4)));
+          seq = v->sequence();
+          if (auto r = v->lookup(key)) rows.push_back(std::move(*r));
+        } else {
+          rows = v->rows(&seq);
+        }
         std::string out = "{\"view\":";
         stream::append_json_string(out, v->name());
         out += ",\"sequence\":" + std::to_string(seq) + ",\"columns\":[";

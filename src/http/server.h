@@ -6,7 +6,8 @@
 //                           SELECT ... EMIT CHANGES is answered with newline-delimited JSON
 //                           (a {"columns":[..]} line, then one line per change) until the
 //                           client goes away.
-//   GET  /v1/views/{name}   {"view":..,"sequence":n,"columns":[..],"rows":[{..},..]}
+//   GET  /v1/views/{name}   {"view":..,"sequence":n,"columns":[..],"rows":[{..},..]};
+//                           ?key=K: only the row of that (one-column) key
 //   GET  /v1/views/{name}/events   Server-Sent Events: a snapshot, then every change
 //   GET  /v1/views/{name}/ws       the same over WebSocket (http/view_push.h)
 //   GET  /health, /ready    {"status":"ok","subscribers":n}

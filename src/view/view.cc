@@ -1,5 +1,7 @@
 #include "view/view.h"
 
+#include <charconv>
+
 namespace sluice::view {
 
 bool row_less::operator()(const stream::row& a, const stream::row& b) const {
@@ -79,6 +81,22 @@ std::vector<stream::row> view::rows(uint64_t* seq) const {
     out.push_back(e.r);
   if (seq) *seq = seq_;
   return out;
+}
+
+std::optional<stream::row> view::lookup(std::string_view text) const {
+  std::vector<stream::row> keys{{stream::value::string(std::string(text))}};
+  int64_t i = 0;
+  auto r = std::from_chars(text.data(), text.data() + text.size(), i);
+  if (r.ec == std::errc() && r.ptr == text.data() + text.size())
+    keys.push_back({stream::value::integer(i)});
+  double d = 0;
+  auto rd = std::from_chars(text.data(), text.data() + text.size(), d);
+  if (rd.ec == std::errc() && rd.ptr == text.data() + text.size())
+    keys.push_back({stream::value::real(d)});
+  std::shared_lock lk(mu_);
+  for (const auto& k : keys)
+    if (auto it = rows_.find(k); it != rows_.end()) return it->second.r;
+  return std::nullopt;
 }
 
 size_t view::size() const {

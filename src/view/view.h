@@ -50,6 +50,9 @@ class view {
   // Current rows in key order, and the sequence number they reflect.
   std::vector<stream::row> rows(uint64_t* seq = nullptr) const;
   size_t size() const;
+  // The row whose key is `text`: a one-column key read as a string, an integer or a number
+  // (?key= of GET /v1/views/{name}); nullopt when there is none.
+  std::optional<stream::row> lookup(std::string_view text) const;
   uint64_t sequence() const;
   // Changes with seq > `after`, oldest first (at most `max`). False when some of them have
   // already left the feed (the caller must take a snapshot instead).

@@ -162,6 +162,8 @@ wait_done hits 8
 want='{"Page":"/cart","n":1},{"Page":"/home","n":4},{"Page":"/late","n":1}'
 got=$(curl -s "$http/v1/views/hits")
 if [[ "$got" == *"\"rows\":[$want]"* ]]; then ok "view rows over HTTP"; else fail "view rows: $got"; fi
+got=$(curl -s "$http/v1/views/hits?key=%2Fhome")
+if [[ "$got" == *'"rows":[{"Page":"/home","n":4}]'* ]]; then ok "one row by key (?key=)"; else fail "?key=: $got"; fi
 stop
 start
 got=$(curl -s "$http/v1/views/hits")
