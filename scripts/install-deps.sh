@@ -12,7 +12,7 @@ packages=(
   libsimdjson-dev libedit-dev libjemalloc-dev librocksdb-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # real peers for tests and benchmarks
-  kcat redis-server redis-tools nats-server
+  kcat redis-server redis-tools nats-server wrk
   # small tools the test scripts use
   procps psmisc netcat-openbsd python3 bc curl
   # promtool (checks /metrics)

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# HTTP produce throughput (REST Proxy style POST /topics/{t}) with wrk: each request carries
+# BATCH JSON records of about 100 bytes and is answered once they are on disk (fdatasync).
+#   bench/http_produce.sh [CONNECTIONS] [SECONDS] [BATCH]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD_DIR:-$root/build}
+cmake --build "$build" --target sluice >/dev/null
+conns=${1:-16}; secs=${2:-10}; batch=${3:-100}
+work=$(mktemp -d /tmp/sluice-httpprod-XXXXXX)
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+kport=$(free_port); hport=$(free_port)
+"$build/sluice" server --data-dir "$work/data" --kafka-addr "127.0.0.1:$kport" \
+  --http-addr "127.0.0.1:$hport" --partitions 16 --log-level warn &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$hport/ready" >/dev/null && break; sleep 0.05; done
+"$build/sluice" topic create bench -p 16 -b "127.0.0.1:$kport" >/dev/null
+/usr/bin/python3 - "$batch" > "$work/body.json" <<'PY'
+import json, sys
+n = int(sys.argv[1])
+print(json.dumps({"records": [{"key": "k%d" % i, "value": {"sensor": "s%d" % i, "reading": i * 1.5, "note": "x" * 40}} for i in range(n)]}))
+PY
+cat > "$work/post.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/vnd.kafka.json.v2+json"
+local f = io.open("$work/body.json"); wrk.body = f:read("*a"); f:close()
+LUA
+wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$work/post.lua" "http://127.0.0.1:$hport/topics/bench" | tee "$work/wrk.txt"
+reqs=$(awk '/Requests\/sec/ {print $2}' "$work/wrk.txt")
+echo "records/s: $(echo "$reqs * $batch" | bc -l | cut -d. -f1) ($batch records per request, acks=all)"
