@@ -12,7 +12,9 @@
 #include <thread>
 
 #include "http/rest_proxy.h"
+#include "http/topic_tail.h"
 #include "http/view_push.h"
+#include "log/log.h"
 #include "metrics/exposition.h"
 #include "sql/engine.h"
 #include "sql/error.h"
@@ -121,6 +123,7 @@ struct server::impl {
         path == "/topics")
       return std::string(path);
     if (path.starts_with("/topics/")) return "/topics/{topic}";
+    if (path.starts_with("/v1/topics/")) return "/v1/topics/{topic}/ws";
     return "other";
   }
   void count(std::string_view target, int status) {
@@ -130,6 +133,7 @@ struct server::impl {
   }
 
   std::unique_ptr<rest_proxy> rest;
+  log::log* log = nullptr;
 
   impl(server_config c, sql::engine& e)
       : config(std::move(c)),
@@ -207,6 +211,29 @@ struct server::impl {
   awaitable<bool> live(beast::tcp_stream& stream, request& req) {
     std::string_view target = req.target();
     std::string_view path = target.substr(0, target.find('?'));
+    if (path.starts_with("/v1/topics/") && path.ends_with("/ws")) {
+      auto name = percent_decode(path.substr(11, path.size() - 11 - 3));
+      auto topic = log ? log->find_topic(name) : nullptr;
+      std::string problem;
+      bhttp::status status = bhttp::status::ok;
+      if (!topic) {
+        status = bhttp::status::not_found;
+        problem = "no topic '" + name + "'";
+      } else if (!beast::websocket::is_upgrade(req)) {
+        status = bhttp::status::upgrade_required;
+        problem = "a WebSocket upgrade request is needed";
+      }
+      count(req.target(), problem.empty() ? 101 : static_cast<int>(status));
+      if (!problem.empty()) {
+        auto res = error_response(req, status, problem);
+        res.keep_alive(false);
+        co_await bhttp::async_write(stream, res, asio::as_tuple(use_awaitable));
+        co_return true;
+      }
+      bool beginning = target.find("from=beginning") != std::string_view::npos;
+      serve_topic_tail(std::move(stream), std::move(req), topic, beginning);
+      co_return true;
+    }
     bool sse = path.ends_with("/events"), ws = path.ends_with("/ws");
     if (!path.starts_with("/v1/views/") || (!sse && !ws)) co_return false;
     auto name = percent_decode(path.substr(10, path.size() - 10 - (sse ? 7 : 3)));
@@ -486,6 +513,7 @@ struct server::impl {
 
 server::server(server_config config, sql::engine& engine, log::log* log)
     : impl_(std::make_unique<impl>(std::move(config), engine)) {
+  impl_->log = log;
   if (log) impl_->rest = std::make_unique<rest_proxy>(*log);
 }
 

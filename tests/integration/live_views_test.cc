@@ -236,6 +236,28 @@ TEST_F(LiveViews, WebSocketSendsSnapshotThenChangesAndResumes) {
             R"({"type":"changes","changes":[{"seq":3,"op":"insert","row":{"k":"b","total":3}}]})");
 }
 
+TEST_F(LiveViews, TopicTailOverWebSocket) {
+  post_sql(k_schema);  // creates the topic
+  produce({R"({"k":"a","v":1})", "not json \xff"});
+  ws_client from_start(http_port_, "/v1/topics/events/ws?from=beginning");
+  std::string got;
+  for (int i = 0; i < 10 && got.find("\"offset\":1,") == std::string::npos; ++i)
+    got += from_start.next();
+  EXPECT_NE(got.find(R"({"partition":0,"offset":0,)"), std::string::npos) << got;
+  EXPECT_NE(got.find(R"("key":"key","value":{"k":"a","v":1}})"), std::string::npos) << got;
+  // Not JSON: a JSON string, with the invalid byte as U+FFFD.
+  EXPECT_NE(got.find("\"value\":\"not json \xEF\xBF\xBD\""), std::string::npos) << got;
+
+  ws_client from_end(http_port_, "/v1/topics/events/ws");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  produce({R"({"k":"b","v":2})"});
+  auto live = from_end.next();
+  EXPECT_NE(live.find(R"("offset":2,)"), std::string::npos) << live;
+  EXPECT_EQ(live.find(R"("offset":0,)"), std::string::npos) << live;
+  auto also = from_start.next();
+  EXPECT_NE(also.find(R"("offset":2,)"), std::string::npos) << also;
+}
+
 TEST_F(LiveViews, SlowSubscriberIsDisconnectedAndOthersGetEverything) {
   server_.reset();
   start({"--http-max-subscriber-bytes", "524288"});

@@ -1,0 +1,159 @@
+#include "http/topic_tail.h"
+
+#include <simdjson.h>
+
+#include <boost/asio.hpp>
+#include <chrono>
+
+#include "log/log.h"
+#include "stream/io.h"
+#include "stream/value.h"
+
+namespace sluice::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+namespace websocket = beast::websocket;
+using asio::awaitable;
+using asio::use_awaitable;
+
+namespace {
+
+// JSON as is when it parses, else a JSON string of the bytes (invalid UTF-8 as U+FFFD).
+void append_payload(std::string& out, std::optional<std::string_view> b,
+                    simdjson::dom::parser& parser) {
+  if (!b) {
+    out += "null";
+    return;
+  }
+  simdjson::dom::element e;
+  if (!b->empty() && !parser.parse(b->data(), b->size()).get(e)) {
+    out += simdjson::minify(e);
+    return;
+  }
+  std::string clean;
+  clean.reserve(b->size());
+  for (size_t i = 0; i < b->size();) {
+    auto c = static_cast<unsigned char>((*b)[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    bool ok = n > 0 && i + n <= b->size();
+    for (size_t k = 1; ok && k < n; ++k)
+      ok = (static_cast<unsigned char>((*b)[i + k]) & 0xC0) == 0x80;
+    if (!ok) {
+      clean += "\xEF\xBF\xBD";
+      ++i;
+      continue;
+    }
+    clean.append(*b, i, n);
+    i += n;
+  }
+  stream::append_json_string(out, clean);
+}
+
+class tail : public std::enable_shared_from_this<tail> {
+ public:
+  tail(beast::tcp_stream s, std::shared_ptr<log::topic> t)
+      : ws_(std::move(s)),
+        topic_(std::move(t)),
+        alive_(std::make_shared<int>(0)),
+        wake_(ws_.get_executor(), asio::steady_timer::time_point::max()) {}
+
+  awaitable<void> run(bhttp::request<bhttp::string_body> req, bool from_beginning) {
+    auto self = shared_from_this();
+    beast::get_lowest_layer(ws_).expires_never();
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.read_message_max(64 * 1024);
+    auto [aec] = co_await ws_.async_accept(req, asio::as_tuple(use_awaitable));
+    if (aec) co_return;
+    for (const auto& p : topic_->partitions())
+      next_.push_back(from_beginning ? p->log_start()() : p->high_watermark()());
+    asio::co_spawn(ws_.get_executor(), read_until_closed(), asio::detached);
+    simdjson::dom::parser parser;
+    bytes buf;
+    while (!closed_) {
+      std::string msg = "{\"type\":\"records\",\"records\":[";
+      size_t count = 0;
+      auto parts = topic_->partitions();
+      while (next_.size() < parts.size())
+        next_.push_back(0);
+      for (size_t p = 0; p < parts.size() && msg.size() < (256u << 10); ++p) {
+        arm(*parts[p]);
+        buf.clear();
+        auto r = parts[p]->read(model::offset(next_[p]), 64 << 10);
+        if (!r) {
+          // Retention removed what this subscriber had not read: go on from the oldest kept.
+          next_[p] = std::max(next_[p], parts[p]->log_start()());
+          continue;
+        }
+        if (r->len == 0) continue;
+        buf.resize(r->len);
+        if (!r->copy_to(buf.data())) continue;
+        auto end = stream::for_each_record(
+            buf, next_[p],
+            [&](int64_t offset, int64_t ts, std::optional<std::string_view> key,
+                std::optional<std::string_view> value) {
+              if (count++) msg += ',';
+              msg += "{\"partition\":" + std::to_string(p) +
+                     ",\"offset\":" + std::to_string(offset) +
+                     ",\"timestamp\":" + std::to_string(ts) + ",\"key\":";
+              append_payload(msg, key, parser);
+              msg += ",\"value\":";
+              append_payload(msg, value, parser);
+              msg += '}';
+            });
+        if (end) next_[p] = *end;
+      }
+      if (count == 0) {
+        // Woken by the next append to any partition (or every second, for new partitions).
+        wake_.expires_after(std::chrono::seconds(1));
+        co_await wake_.async_wait(asio::as_tuple(use_awaitable));
+        continue;
+      }
+      msg += "]}";
+      auto [wec, wn] = co_await ws_.async_write(asio::buffer(msg), asio::as_tuple(use_awaitable));
+      if (wec) break;
+    }
+    closed_ = true;
+  }
+
+ private:
+  void arm(log::partition& p) {
+    std::weak_ptr<tail> w = shared_from_this();
+    auto ex = ws_.get_executor();
+    p.on_next_append(alive_, [w, ex] {
+      asio::post(ex, [w] {
+        if (auto t = w.lock()) t->wake_.cancel();
+      });
+    });
+  }
+  awaitable<void> read_until_closed() {
+    auto self = shared_from_this();
+    beast::flat_buffer b;
+    for (;;) {
+      auto [ec, n] = co_await ws_.async_read(b, asio::as_tuple(use_awaitable));
+      if (ec) break;
+      b.consume(b.size());
+    }
+    closed_ = true;
+    wake_.cancel();
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  std::shared_ptr<log::topic> topic_;
+  std::shared_ptr<int> alive_;  // pending append callbacks are dropped with the subscriber
+  asio::steady_timer wake_;
+  std::vector<int64_t> next_;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+void serve_topic_tail(beast::tcp_stream stream, bhttp::request<bhttp::string_body> req,
+                      std::shared_ptr<log::topic> topic, bool from_beginning) {
+  auto ex = stream.get_executor();
+  auto t = std::make_shared<tail>(std::move(stream), std::move(topic));
+  asio::co_spawn(ex, t->run(std::move(req), from_beginning), asio::detached);
+}
+
+}  // namespace sluice::http
