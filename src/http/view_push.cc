@@ -148,6 +148,27 @@ class subscriber : public std::enable_shared_from_this<subscriber> {
 
   void wake() { wake_.cancel(); }
 
+  // What a new subscriber gets first: the changes after `since` while the view's feed holds
+  // them (up to `feed_seq`, what the fan-out has sent), else a snapshot.
+  std::string first_text(std::optional<uint64_t> since, uint64_t feed_seq) {
+    if (since && *since <= view_->sequence()) {
+      if (*since >= feed_seq) {
+        after = *since;
+        return {};
+      }
+      std::vector<view::change> cs;
+      if (view_->changes_since(*since, cs, feed_seq - *since)) {
+        after = feed_seq;
+        if (cs.empty()) return {};
+        return text_of(*make_frames(cs, view_->columns(), SIZE_MAX).front());
+      }
+    }
+    return snapshot_text();
+  }
+  void start(std::string first) {
+    if (!first.empty()) own_.push_back(std::move(first));
+  }
+
   // The feed fell behind the view's change feed: start over from a snapshot.
   void resync() {
     if (closed_) return;
@@ -250,27 +271,6 @@ class sse_subscriber final : public subscriber {
     finish();
   }
 
-  std::string first_text(std::optional<uint64_t> since, uint64_t feed_seq) {
-    if (since && *since <= view_->sequence()) {
-      if (*since >= feed_seq) {
-        after = *since;
-        return {};
-      }
-      std::vector<view::change> cs;
-      if (view_->changes_since(*since, cs, feed_seq - *since)) {
-        after = feed_seq;
-        std::string t;
-        for (const auto& f : make_frames(cs, view_->columns(), SIZE_MAX))
-          t += f->sse;
-        return t;
-      }
-    }
-    return snapshot_text();
-  }
-  void start(std::string first) {
-    if (!first.empty()) own_.push_back(std::move(first));
-  }
-
  private:
   const std::string& text_of(const frame& f) const override { return f.sse; }
   std::string snapshot_text() override {
@@ -358,24 +358,6 @@ class ws_subscriber final : public subscriber {
       co_await ws_.async_close(why, asio::as_tuple(use_awaitable));
     }
     closed_ = true;
-  }
-
-  std::string first_text(std::optional<uint64_t> since, uint64_t feed_seq) {
-    if (since && *since <= view_->sequence()) {
-      if (*since >= feed_seq) {
-        after = *since;
-        return {};
-      }
-      std::vector<view::change> cs;
-      if (view_->changes_since(*since, cs, feed_seq - *since)) {
-        after = feed_seq;
-        return cs.empty() ? std::string() : make_frames(cs, view_->columns(), SIZE_MAX).front()->ws;
-      }
-    }
-    return snapshot_text();
-  }
-  void start(std::string first) {
-    if (!first.empty()) own_.push_back(std::move(first));
   }
 
  private:

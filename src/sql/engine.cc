@@ -7,6 +7,7 @@
 #include <cctype>
 
 #include "base/file.h"
+#include "base/strings.h"
 #include "sql/error.h"
 #include "sql/parser.h"
 #include "sql/planner.h"
@@ -16,13 +17,6 @@
 namespace sluice::sql {
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string u(s);
-  for (auto& c : u)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return u;
-}
 
 size_t size_property(const properties& with, const std::string& key, size_t dflt) {
   auto it = with.find(key);
@@ -93,7 +87,7 @@ struct engine::impl final : name_lookup {
   std::filesystem::path sql_dir() const { return o.data_dir / "_sql"; }
   std::filesystem::path checkpoint_dir() const { return sql_dir() / "checkpoints"; }
   std::filesystem::path state_dir(const std::string& query) const {
-    return sql_dir() / "state" / lower(query);
+    return sql_dir() / "state" / ascii_lower(query);
   }
   plan_options planning() const {
     plan_options po;
@@ -102,22 +96,22 @@ struct engine::impl final : name_lookup {
   }
 
   const source_def* find_source(const std::string& name) const override {
-    auto it = sources.find(lower(name));
+    auto it = sources.find(ascii_lower(name));
     return it == sources.end() ? nullptr : &it->second.def;
   }
   const std::vector<stream::field_type>* find_view(const std::string& name) const override {
-    auto it = views.find(lower(name));
+    auto it = views.find(ascii_lower(name));
     return it == views.end() ? nullptr : &it->second.cols;
   }
 
   void check_free(const std::string& name, location loc) const {
-    auto n = lower(name);
+    auto n = ascii_lower(name);
     if (sources.count(n) || views.count(n) || sinks.count(n) || queries.count(n))
       throw sql_error(loc, "'" + name + "' already exists");
   }
 
   bool exists(const std::string& name) const {
-    auto n = lower(name);
+    auto n = ascii_lower(name);
     return sources.count(n) || views.count(n) || sinks.count(n) || queries.count(n);
   }
 
@@ -138,12 +132,12 @@ struct engine::impl final : name_lookup {
   }
 
   void remember(const std::string& object, const std::string& text) {
-    catalog.emplace_back(lower(object), text);
+    catalog.emplace_back(ascii_lower(object), text);
     save();
   }
 
   void forget(const std::string& object) {
-    auto n = lower(object);
+    auto n = ascii_lower(object);
     std::erase_if(catalog, [&](const auto& e) { return e.first == n; });
     save();
   }
@@ -158,7 +152,7 @@ struct engine::impl final : name_lookup {
     qo.operators = std::move(p.operators);
     qo.operators.push_back(std::move(sink));
     qo.dead_letter_topic = name + ".dlq";
-    qo.checkpoint_file = checkpoint_dir() / (lower(name) + ".ckpt");
+    qo.checkpoint_file = checkpoint_dir() / (ascii_lower(name) + ".ckpt");
     qo.state_dir = state_dir(name);
     qo.checkpoint_interval = o.checkpoint_interval;
     return std::make_unique<stream::query>(*io, std::move(qo));
@@ -167,7 +161,8 @@ struct engine::impl final : name_lookup {
   void start(const std::string& name, std::unique_ptr<stream::query> q, const std::string& text,
              const std::string& input, const std::string& output) {
     if (auto r = q->start(); !r) throw catalog_error("query " + name + ": " + r.error().message);
-    queries[lower(name)] = query_entry{std::move(q), text, lower(input), lower(output)};
+    queries[ascii_lower(name)] =
+        query_entry{std::move(q), text, ascii_lower(input), ascii_lower(output)};
   }
 
   static std::string input_of(const select_stmt& s) {
@@ -212,7 +207,7 @@ struct engine::impl final : name_lookup {
       if (!sink)
         throw catalog_error("cannot create topic '" + def.topic + "': " + sink.error().message);
     }
-    sources[lower(s.name)] = source_entry{def, st.text};
+    sources[ascii_lower(s.name)] = source_entry{def, st.text};
     remember(s.name, st.text);
     res.message = std::string(s.is_table ? "table " : "stream ") + s.name + " created on topic '" +
                   def.topic + "'";
@@ -239,7 +234,7 @@ struct engine::impl final : name_lookup {
       cols.push_back({p.names[i], p.types[i]});
     auto q = build(s.name, p, view::make_view_writer(v));
     start(s.name, std::move(q), st.text, input_of(*s.query), s.name);
-    views[lower(s.name)] = view_entry{v, cols, st.text};
+    views[ascii_lower(s.name)] = view_entry{v, cols, st.text};
     remember(s.name, st.text);
     res.message = "view " + s.name + " created";
   }
@@ -259,7 +254,7 @@ struct engine::impl final : name_lookup {
     auto q = build(s.name, p,
                    stream::make_topic_writer(std::move(*sink), p.names, p.key_names, s.topic));
     start(s.name, std::move(q), st.text, input_of(*s.query), s.name);
-    sinks[lower(s.name)] = sink_entry{s.topic, st.text};
+    sinks[ascii_lower(s.name)] = sink_entry{s.topic, st.text};
     remember(s.name, st.text);
     res.message = "sink " + s.name + " created, writing to topic '" + s.topic + "'";
   }
@@ -267,7 +262,7 @@ struct engine::impl final : name_lookup {
   // INSERT INTO stream SELECT ..., and SELECT ... INTO stream FROM ... (Azure Stream Analytics)
   void insert_into(const statement& st, const std::string& target, location target_loc,
                    const select_stmt& q, statement_result& res) {
-    auto it = sources.find(lower(target));
+    auto it = sources.find(ascii_lower(target));
     if (it == sources.end() || it->second.def.is_table)
       throw sql_error(target_loc,
                       "unknown stream '" + target + "' (declare it with CREATE STREAM)");
@@ -278,14 +273,14 @@ struct engine::impl final : name_lookup {
     for (size_t i = 0; i < p.names.size(); ++i) {
       const stream::field_type* col = nullptr;
       for (const auto& c : def.columns)
-        if (lower(c.name) == lower(p.names[i])) col = &c;
+        if (ascii_lower(c.name) == ascii_lower(p.names[i])) col = &c;
       if (!col)
         throw sql_error(q.loc, "column '" + p.names[i] + "' is not in stream '" + target + "'");
       names.push_back(col->name);
     }
-    std::string name = "insert_" + lower(target);
+    std::string name = "insert_" + ascii_lower(target);
     for (int n = 2; exists(name); ++n)
-      name = "insert_" + lower(target) + "_" + std::to_string(n);
+      name = "insert_" + ascii_lower(target) + "_" + std::to_string(n);
     auto sink = io->open_sink(def.topic);
     if (!sink)
       throw catalog_error("cannot open topic '" + def.topic + "': " + sink.error().message);
@@ -316,7 +311,7 @@ struct engine::impl final : name_lookup {
   }
 
   void snapshot(const select_stmt& q, plan& p, statement_result& res) {
-    auto v = views.at(lower(p.view_source)).v;
+    auto v = views.at(ascii_lower(p.view_source)).v;
     std::vector<stream::row> out;
     std::map<stream::row, size_t, view::row_less> by_key;
     auto collect = stream::make_collector([&](const stream::element_batch& b) {
@@ -371,8 +366,8 @@ struct engine::impl final : name_lookup {
             o.e->lit.i >= 1 && static_cast<size_t>(o.e->lit.i) <= p.names.size())
           idx = static_cast<size_t>(o.e->lit.i - 1);
         for (size_t i = 0; i < p.names.size() && idx == SIZE_MAX; ++i)
-          if (lower(p.names[i]) == lower(o.e->to_string()) ||
-              (o.e->k == expr::kind::column && lower(p.names[i]) == lower(o.e->name)))
+          if (ascii_lower(p.names[i]) == ascii_lower(o.e->to_string()) ||
+              (o.e->k == expr::kind::column && ascii_lower(p.names[i]) == ascii_lower(o.e->name)))
             idx = i;
         if (idx == SIZE_MAX)
           throw sql_error(o.e->loc, "ORDER BY must name an output column or its position");
@@ -456,13 +451,13 @@ struct engine::impl final : name_lookup {
   }
 
   void run(const statement&, const drop_stmt& s, statement_result& res) {
-    auto n = lower(s.name);
+    auto n = ascii_lower(s.name);
     auto missing = [&] {
       if (s.if_exists) {
         res.message = "'" + s.name + "' does not exist";
         return;
       }
-      throw sql_error(s.loc, "unknown " + lower(s.what) + " '" + s.name + "'");
+      throw sql_error(s.loc, "unknown " + ascii_lower(s.what) + " '" + s.name + "'");
     };
     auto drop_query = [&](const std::string& q) {
       auto it = queries.find(q);
@@ -482,7 +477,7 @@ struct engine::impl final : name_lookup {
           throw catalog_error("'" + s.name + "' is used by query " + qn + " (drop it first)");
       sources.erase(it);
       forget(n);
-      res.message = lower(s.what) + " " + s.name + " dropped (its topic is kept)";
+      res.message = ascii_lower(s.what) + " " + s.name + " dropped (its topic is kept)";
     } else if (s.what == "VIEW") {
       if (!views.count(n)) return missing();
       drop_query(n);
@@ -631,7 +626,7 @@ std::unique_ptr<push_query> engine::subscribe(
 
 std::shared_ptr<view::view> engine::find_view(const std::string& name) const {
   std::lock_guard lk(impl_->mu);
-  auto it = impl_->views.find(lower(name));
+  auto it = impl_->views.find(ascii_lower(name));
   return it == impl_->views.end() ? nullptr : it->second.v;
 }
 

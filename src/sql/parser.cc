@@ -7,26 +7,13 @@
 #include <cctype>
 #include <charconv>
 
+#include "base/strings.h"
 #include "sql/error.h"
 #include "sql/lexer.h"
 
 namespace sluice::sql {
 
 namespace {
-
-std::string upper(std::string_view s) {
-  std::string u(s);
-  for (auto& c : u)
-    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return u;
-}
-
-std::string lower(std::string_view s) {
-  std::string u(s);
-  for (auto& c : u)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return u;
-}
 
 constexpr std::string_view k_reserved[] = {
     "ALL",   "AND",      "AS",    "BETWEEN", "BY",   "CASE",      "CAST",   "CREATE",
@@ -40,7 +27,7 @@ constexpr std::string_view k_reserved[] = {
 }  // namespace
 
 bool is_reserved(std::string_view word) {
-  auto u = upper(word);
+  auto u = ascii_upper(word);
   return std::find(std::begin(k_reserved), std::end(k_reserved), u) != std::end(k_reserved);
 }
 
@@ -83,7 +70,8 @@ class parser {
   }
   bool is_word(std::string_view kw, size_t ahead = 0) const {
     const auto& t = peek(ahead);
-    return t.k == token::kind::identifier && t.text.size() == kw.size() && upper(t.text) == kw;
+    return t.k == token::kind::identifier && t.text.size() == kw.size() &&
+           ascii_upper(t.text) == kw;
   }
   bool is_symbol(std::string_view s, size_t ahead = 0) const {
     const auto& t = peek(ahead);
@@ -285,7 +273,7 @@ class parser {
         v = next().text;
       else
         fail("expected a quoted property value");
-      p[lower(key)] = v;
+      p[ascii_lower(key)] = v;
     } while (accept_symbol(","));
     expect_symbol(")");
     return p;
@@ -296,7 +284,7 @@ class parser {
     using stream::type_id;
     auto loc = peek().loc;
     if (peek().k != token::kind::identifier) fail("expected a type");
-    auto name = upper(next().text);
+    auto name = ascii_upper(next().text);
     auto skip_args = [&] {
       if (accept_symbol("(")) {
         integer_literal("a length or precision");
@@ -453,7 +441,7 @@ class parser {
       t->k = table_ref::kind::window_function;
       auto wloc = peek().loc;
       if (peek().k != token::kind::identifier) fail("expected TUMBLE, HOP or SESSION");
-      t->window = upper(next().text);
+      t->window = ascii_upper(next().text);
       if (t->window != "TUMBLE" && t->window != "HOP" && t->window != "SESSION")
         throw sql_error(wloc, "expected TUMBLE, HOP or SESSION, found '" + t->window + "'");
       expect_symbol("(");
@@ -677,7 +665,7 @@ class parser {
   }
 
   int64_t interval_unit(const std::string& unit_text, location loc) {
-    auto u = upper(unit_text);
+    auto u = ascii_upper(unit_text);
     if (!u.empty() && u.back() == 'S') u.pop_back();
     if (u == "MILLISECOND") return 1;
     if (u == "SECOND") return 1000;
@@ -772,7 +760,7 @@ class parser {
     if (accept_word("NULL")) return make(expr::kind::literal, loc);
     if (accept_word("TRUE") || accept_word("FALSE")) {
       auto e = make(expr::kind::literal, loc);
-      e->lit = stream::value::boolean(upper(t_[pos_ - 1].text) == "TRUE");
+      e->lit = stream::value::boolean(ascii_upper(t_[pos_ - 1].text) == "TRUE");
       return e;
     }
     if (accept_word("INTERVAL")) return interval_literal(loc);
@@ -819,7 +807,7 @@ class parser {
     if (!quoted && is_symbol("(")) {
       next();
       auto e = make(expr::kind::function, loc);
-      e->name = upper(name);
+      e->name = ascii_upper(name);
       if (accept_symbol(")")) return over_clause(e);
       if (accept_word("DISTINCT")) e->distinct = true;
       if (is_symbol("*") && is_symbol(")", 1)) {
@@ -851,7 +839,7 @@ class parser {
         next();
         next();
         auto f = make(expr::kind::function, loc);
-        f->name = upper(e->qualifier + "." + e->name);
+        f->name = ascii_upper(e->qualifier + "." + e->name);
         return f;
       }
     } else {

@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 
+#include "base/strings.h"
 #include "sql/error.h"
 #include "sql/parser.h"
 #include "stream/aggregate.h"
@@ -19,20 +20,6 @@ using stream::data_type;
 using stream::expression_ptr;
 using stream::type_id;
 using stream::type_ptr;
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string upper(std::string_view s) {
-  std::string u(s);
-  for (auto& c : u)
-    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return u;
-}
 
 struct column_info {
   std::string name;
@@ -240,7 +227,7 @@ std::string output_name(const select_item& it, size_t index) {
 int64_t asa_unit(const expr& e) {
   if (e.k != expr::kind::column || !e.qualifier.empty())
     throw sql_error(e.loc, "expected a time unit (millisecond, second, minute, hour, day)");
-  auto u = upper(e.name);
+  auto u = ascii_upper(e.name);
   if (u == "MILLISECOND" || u == "MS") return 1;
   if (u == "SECOND" || u == "SS" || u == "S") return 1000;
   if (u == "MINUTE" || u == "MI" || u == "N") return 60'000;
@@ -749,7 +736,7 @@ int64_t parse_duration(const std::string& v, location loc, const char* what) {
     throw sql_error(loc, std::string("bad ") + what + ": '" + v + "'");
   std::string unit(r.ptr, v.data() + v.size());
   unit.erase(0, unit.find_first_not_of(' '));
-  auto u = upper(unit);
+  auto u = ascii_upper(unit);
   if (!u.empty() && u.back() == 'S' && u != "MS" && u != "S") u.pop_back();
   if (u.empty() || u == "MS" || u == "MILLISECOND") return n;
   if (u == "S" || u == "SECOND") return times(n, 1000, loc);
@@ -784,7 +771,7 @@ source_def make_source_def(const create_source_stmt& s, location loc) {
     if (k == "topic" || k == "kafka_topic") {
       d.topic = v;
     } else if (k == "format" || k == "value_format" || k == "value.format") {
-      std::string f = upper(v);
+      std::string f = ascii_upper(v);
       if (f != "JSON") throw sql_error(loc, "format '" + v + "' is not supported yet (JSON is)");
     } else if (k == "timestamp") {
       d.timestamp_column = v;

@@ -5,6 +5,8 @@
 #include <cctype>
 #include <unordered_map>
 
+#include "base/strings.h"
+
 namespace sluice::stream {
 
 // The DOM API picks the fastest kernel for the CPU at run time (On-Demand would be fixed
@@ -12,13 +14,6 @@ namespace sluice::stream {
 namespace dom = simdjson::dom;
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string u(s);
-  for (auto& c : u)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return u;
-}
 
 const char* json_type_name(dom::element_type t) {
   switch (t) {
@@ -187,7 +182,7 @@ json_decoder::json_decoder(std::vector<field_type> schema, std::vector<bool> nee
   impl_->needed = std::move(needed);
   impl_->needed.resize(impl_->schema.size(), impl_->needed.empty());
   for (size_t i = 0; i < impl_->schema.size(); ++i)
-    impl_->folded.emplace(lower(impl_->schema[i].name), i);
+    impl_->folded.emplace(ascii_lower(impl_->schema[i].name), i);
 }
 
 json_decoder::~json_decoder() = default;
@@ -216,7 +211,7 @@ bool json_decoder::decode(std::string_view json, row& out, std::string& err) {
         break;
       }
     if (idx == m.schema.size()) {
-      auto f = m.folded.find(lower(key));
+      auto f = m.folded.find(ascii_lower(key));
       if (f == m.folded.end()) continue;
       idx = f->second;
     }

@@ -3,28 +3,10 @@
 # `promtool check metrics` (Prometheus' own linter) and its figures match what was done.
 set -euo pipefail
 
-sluice=${1:?usage: metrics_test.sh SLUICE}
-work=$(mktemp -d /tmp/sluice-metrics-XXXXXX)
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-kport=$(free_port); hport=$(free_port)
-brokers=127.0.0.1:$kport
-http=http://127.0.0.1:$hport
-pid=""
-failures=0
-checks=0
-cleanup() {
-  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/server_lib.sh"
+server_init "${1:?usage: metrics_test.sh SLUICE}"
+server_start
 
-"$sluice" server --data-dir "$work/data" --kafka-addr "$brokers" --http-addr "127.0.0.1:$hport" \
-  --log-level warn &
-pid=$!
-for _ in $(seq 1 200); do curl -sf "$http/ready" >/dev/null 2>&1 && break; sleep 0.05; done
-
-ok() { checks=$((checks + 1)); echo "ok   $1"; }
-fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL $1"; }
 expect() {  # expect NAME 'sample line prefix' VALUE
   local got
   got=$(grep -F "$2 " "$work/metrics.txt" | head -1 | awk '{print $NF}')
@@ -95,6 +77,5 @@ else
   fail "Grafana dashboard queries"; cat "$work/rules.txt" 2>/dev/null || true
 fi
 
-kill -TERM "$pid"; wait "$pid"; pid=""
-echo "$checks checks, $failures failed"
-[ "$failures" -eq 0 ]
+server_stop
+server_summary

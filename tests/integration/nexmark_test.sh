@@ -8,42 +8,12 @@
 #    dead-letter topic with its reason; queries and views survive a restart.
 set -euo pipefail
 
-sluice=${1:?usage: nexmark_test.sh SLUICE NEXMARK_GEN}
+source "$(dirname "$0")/server_lib.sh"
+server_init "${1:?usage: nexmark_test.sh SLUICE NEXMARK_GEN}"
 gen=${2:?usage: nexmark_test.sh SLUICE NEXMARK_GEN}
 src=$(cd "$(dirname "$0")/../.." && pwd)
-work=$(mktemp -d /tmp/sluice-nexmark-XXXXXX)
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-kport=$(free_port)
-hport=$(free_port)
-brokers=127.0.0.1:$kport
-http=http://127.0.0.1:$hport
-pid=""
-failures=0
-checks=0
-
-cleanup() {
-  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-start() {
-  "$sluice" server --data-dir "$work/data" --kafka-addr "$brokers" --http-addr "127.0.0.1:$hport" \
-    --partitions 3 --log-level warn &
-  pid=$!
-  for _ in $(seq 1 200); do
-    curl -sf "$http/health" >/dev/null 2>&1 && return 0
-    sleep 0.05
-  done
-  echo "server did not start"; exit 1
-}
-
-stop() {
-  kill -TERM "$pid"; wait "$pid"; pid=""
-}
-
-ok() { checks=$((checks + 1)); echo "ok   $1"; }
-fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL $1"; }
+start() { server_start --partitions 3; }
+stop() { server_stop; }
 
 sql() {  # sql TEXT: POST /v1/sql, answer on stdout, fails on a non-2xx status
   curl -sS --fail-with-body -XPOST "$http/v1/sql" --data-binary "$1"
@@ -177,5 +147,4 @@ done
 if [[ "$got" == *'{"Page":"/cart","n":2}'* ]]; then ok "the restored query resumes where it stopped"; else fail "resume: $got"; fi
 
 stop
-echo "$checks checks, $failures failed"
-[ "$failures" -eq 0 ]
+server_summary

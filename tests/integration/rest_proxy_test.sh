@@ -4,29 +4,9 @@
 # kcat's murmur2 partitioner places the same key), and the REST Proxy's error codes.
 set -euo pipefail
 
-sluice=${1:?usage: rest_proxy_test.sh SLUICE}
-work=$(mktemp -d /tmp/sluice-rest-XXXXXX)
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-kport=$(free_port); hport=$(free_port)
-brokers=127.0.0.1:$kport
-http=http://127.0.0.1:$hport
-pid=""
-failures=0
-checks=0
-cleanup() {
-  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-"$sluice" server --data-dir "$work/data" --kafka-addr "$brokers" --http-addr "127.0.0.1:$hport" \
-  --log-level warn &
-pid=$!
-for _ in $(seq 1 200); do curl -sf "$http/ready" >/dev/null 2>&1 && break; sleep 0.05; done
-ok() { checks=$((checks + 1)); echo "ok   $1"; }
-fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL $1"; }
-check() {  # check NAME EXPECTED ACTUAL
-  if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: expected '$2', got '$3'"; fi
-}
+source "$(dirname "$0")/server_lib.sh"
+server_init "${1:?usage: rest_proxy_test.sh SLUICE}"
+server_start
 
 "$sluice" topic create orders -p 16 -b "$brokers" >/dev/null
 check "GET /topics" '["orders"]' "$(curl -s "$http/topics" | sed 's/"__consumer_offsets",//')"
@@ -51,6 +31,5 @@ check "bad partition: 422 42202" "422 42202" "$code $(grep -o '"error_code":[0-9
 code=$(curl -s -o "$work/e.json" -w '%{http_code}' -XPOST "$http/topics/orders" --data 'not json')
 check "bad body: 422 42201" "422 42201" "$code $(grep -o '"error_code":[0-9]*' "$work/e.json" | cut -d: -f2)"
 
-kill -TERM "$pid"; wait "$pid"; pid=""
-echo "$checks checks, $failures failed"
-[ "$failures" -eq 0 ]
+server_stop
+server_summary

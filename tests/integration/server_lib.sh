@@ -1,0 +1,59 @@
+# Shared by the shell integration tests: a sluice server on free loopback ports in a fresh
+# folder, stopped (and the folder removed) when the test exits, and check counting.
+#
+#   source "$(dirname "$0")/server_lib.sh"
+#   server_init SLUICE_BINARY        # sets work, kport, hport, brokers, http
+#   server_start [extra flags...]    # starts it (again) and waits until /ready answers
+#   server_stop                      # SIGTERM; fails the test unless it exits 0
+#   ok NAME / fail NAME / check NAME EXPECTED ACTUAL; server_summary at the end
+
+free_port() {
+  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+server_init() {
+  sluice=$1
+  work=$(mktemp -d /tmp/sluice-test-XXXXXX)
+  kport=$(free_port)
+  hport=$(free_port)
+  brokers=127.0.0.1:$kport
+  http=http://127.0.0.1:$hport
+  pid=""
+  failures=0
+  checks=0
+  trap server_cleanup EXIT
+}
+
+server_cleanup() {
+  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+
+server_start() {
+  "$sluice" server --data-dir "$work/data" --kafka-addr "$brokers" --http-addr "127.0.0.1:$hport" \
+    --log-level warn "$@" &
+  pid=$!
+  for _ in $(seq 1 200); do
+    curl -sf "$http/ready" >/dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  echo "server did not start"
+  exit 1
+}
+
+server_stop() {
+  kill -TERM "$pid"
+  wait "$pid"
+  pid=""
+}
+
+ok() { checks=$((checks + 1)); echo "ok   $1"; }
+fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL $1"; }
+check() {  # check NAME EXPECTED ACTUAL
+  if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: expected '$2', got '$3'"; fi
+}
+
+server_summary() {
+  echo "$checks checks, $failures failed"
+  [ "$failures" -eq 0 ]
+}
