@@ -70,6 +70,8 @@ A demo feed is writing sensor readings to the topic 'sensors', and SQL queries k
 of them. In another terminal:
 
   curl -s http://$http/v1/views/sensor_stats                 # live per-sensor statistics
+  curl -sN http://$http/v1/views/sensor_stats/events         # ... pushed as they change (SSE)
+  curl -s http://$http/metrics | grep sluice_query           # Prometheus metrics
   ./build/sluice sql --http $http -e "SELECT * FROM sensor_windows ORDER BY window_end DESC LIMIT 5"
   ./build/sluice sql --http $http -e "SHOW QUERIES"
   ./build/sluice consume alerts --from end                   # readings above 33 degrees
