@@ -78,7 +78,7 @@ class tail : public std::enable_shared_from_this<tail> {
       while (next_.size() < parts.size())
         next_.push_back(0);
       for (size_t p = 0; p < parts.size() && msg.size() < (256u << 10); ++p) {
-        arm(*parts[p]);
+        arm(*parts[p], p);
         buf.clear();
         auto r = parts[p]->read(model::offset(next_[p]), 64 << 10);
         if (!r) {
@@ -118,12 +118,20 @@ class tail : public std::enable_shared_from_this<tail> {
   }
 
  private:
-  void arm(log::partition& p) {
+  // At most one registered wake-up per partition (the partition keeps registrations until
+  // its next append: one per poll of an idle partition would grow without bound).
+  void arm(log::partition& part, size_t p) {
+    if (armed_.size() <= p) armed_.resize(p + 1, false);
+    if (armed_[p]) return;
+    armed_[p] = true;
     std::weak_ptr<tail> w = shared_from_this();
     auto ex = ws_.get_executor();
-    p.on_next_append(alive_, [w, ex] {
-      asio::post(ex, [w] {
-        if (auto t = w.lock()) t->wake_.cancel();
+    part.on_next_append(alive_, [w, ex, p] {
+      asio::post(ex, [w, p] {
+        if (auto t = w.lock()) {
+          t->armed_[p] = false;
+          t->wake_.cancel();
+        }
       });
     });
   }
@@ -144,6 +152,7 @@ class tail : public std::enable_shared_from_this<tail> {
   std::shared_ptr<int> alive_;  // pending append callbacks are dropped with the subscriber
   asio::steady_timer wake_;
   std::vector<int64_t> next_;
+  std::vector<bool> armed_;
   bool closed_ = false;
 };
 

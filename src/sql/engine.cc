@@ -424,7 +424,6 @@ struct engine::impl final : name_lookup {
              num(st.lag), st.error.empty() ? stream::value() : str(st.error), str(e.text)});
       }
     } else {
-      res.columns = {"name"};
       throw catalog_error("SHOW TOPICS: use `sluice topic list` or a Kafka client");
     }
   }

@@ -50,8 +50,7 @@ struct scope {
         const auto& c = cols[i];
         if (!qualifier.empty() && !iequals(c.qualifier, qualifier)) continue;
         if (exact ? c.name == name : iequals(c.name, name)) {
-          if (found >= 0 && !(exact && false))
-            throw sql_error(loc, "column name '" + name + "' is ambiguous");
+          if (found >= 0) throw sql_error(loc, "column name '" + name + "' is ambiguous");
           found = static_cast<int>(i);
         }
       }
@@ -714,10 +713,6 @@ planned plan_query(const select_stmt& s, const name_lookup& nl, const rank_limit
   f.sc = out;
   f.time_column = time_col;
   if (!key_names.empty() || grouped) f.p.key_names = key_names;
-  if (f.window.active) {
-    // A window function left unapplied (the outer query groups by it).
-    f.window.spec.time_column = time_col;
-  }
   if (!s.order_by.empty() || s.limit) {
     // Only snapshot SELECTs on views sort; the engine applies ORDER BY/LIMIT itself.
     if (f.p.view_source.empty())

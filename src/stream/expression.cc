@@ -86,8 +86,7 @@ class arith_expr final : public expression {
             return {};
           }
           if (x.i == INT64_MIN && y.i == -1) {
-            overflow = op_ == arith::div;
-            out = op_ == arith::div ? 0 : 0;
+            overflow = op_ == arith::div;  // INT64_MIN % -1 is 0
           } else {
             out = op_ == arith::div ? x.i / y.i : x.i % y.i;
           }

@@ -82,25 +82,6 @@ int64_t char_length(std::string_view s) {
   return n;
 }
 
-struct civil {
-  int64_t y;
-  unsigned m, d, h, mi, s;
-};
-
-civil to_civil(int64_t ms) {
-  // Reuse the formatter: YYYY-MM-DDTHH:MM:SS.mmmZ
-  auto s = format_timestamp(ms);
-  civil c{};
-  c.y = std::stoll(s.substr(0, s.size() - 20));
-  size_t p = s.size() - 20;
-  c.m = static_cast<unsigned>(std::stoi(s.substr(p + 1, 2)));
-  c.d = static_cast<unsigned>(std::stoi(s.substr(p + 4, 2)));
-  c.h = static_cast<unsigned>(std::stoi(s.substr(p + 7, 2)));
-  c.mi = static_cast<unsigned>(std::stoi(s.substr(p + 10, 2)));
-  c.s = static_cast<unsigned>(std::stoi(s.substr(p + 13, 2)));
-  return c;
-}
-
 const std::map<std::string, signature>& registry() {
   static const std::map<std::string, signature> r = [] {
     std::map<std::string, signature> m;
@@ -331,18 +312,18 @@ const std::map<std::string, signature>& registry() {
                                               .count());
                 }};
     m["CURRENT_TIMESTAMP"] = m["NOW"];
-    auto part = [&](const char* name, int64_t (*f)(const civil&)) {
+    auto part = [&](const char* name, int64_t (*f)(const civil_time&)) {
       m[name] = {1, 1, [n = std::string(name)](const auto& a) { return ts_part(n, a); },
                  [f](std::vector<value>& v, eval_context&) {
                    return value::integer(f(to_civil(v[0].i)));
                  }};
     };
-    part("YEAR", [](const civil& c) { return c.y; });
-    part("MONTH", [](const civil& c) { return static_cast<int64_t>(c.m); });
-    part("DAY", [](const civil& c) { return static_cast<int64_t>(c.d); });
-    part("HOUR", [](const civil& c) { return static_cast<int64_t>(c.h); });
-    part("MINUTE", [](const civil& c) { return static_cast<int64_t>(c.mi); });
-    part("SECOND", [](const civil& c) { return static_cast<int64_t>(c.s); });
+    part("YEAR", [](const civil_time& c) { return c.year; });
+    part("MONTH", [](const civil_time& c) { return static_cast<int64_t>(c.month); });
+    part("DAY", [](const civil_time& c) { return static_cast<int64_t>(c.day); });
+    part("HOUR", [](const civil_time& c) { return static_cast<int64_t>(c.hour); });
+    part("MINUTE", [](const civil_time& c) { return static_cast<int64_t>(c.minute); });
+    part("SECOND", [](const civil_time& c) { return static_cast<int64_t>(c.second); });
     return m;
   }();
   return r;

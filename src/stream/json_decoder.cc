@@ -179,8 +179,9 @@ struct json_decoder::impl {
 json_decoder::json_decoder(std::vector<field_type> schema, std::vector<bool> needed)
     : impl_(std::make_unique<impl>()) {
   impl_->schema = std::move(schema);
+  if (needed.empty()) needed.assign(impl_->schema.size(), true);  // none given: all
+  needed.resize(impl_->schema.size(), false);
   impl_->needed = std::move(needed);
-  impl_->needed.resize(impl_->schema.size(), impl_->needed.empty());
   for (size_t i = 0; i < impl_->schema.size(); ++i)
     impl_->folded.emplace(ascii_lower(impl_->schema[i].name), i);
 }

@@ -1,6 +1,8 @@
 // topic_io over this process's log (src/log/), through its public headers only.
 
+#include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 
 #include "base/crc32c.h"
@@ -23,7 +25,7 @@ int64_t now_ms() {
 class log_source final : public topic_source {
  public:
   explicit log_source(std::shared_ptr<log::topic> t)
-      : topic_(std::move(t)), alive_(std::make_shared<int>(0)) {}
+      : topic_(std::move(t)), waker_(std::make_shared<waker>()) {}
 
   int32_t partitions() const override { return topic_->partition_count(); }
 
@@ -31,7 +33,7 @@ class log_source final : public topic_source {
     auto part = topic_->get(p);
     if (!part) return make_error(errc::unknown_partition, "no partition " + std::to_string(p));
     // Ask to be woken by the next append before reading, so that none is missed.
-    arm(*part);
+    arm(*part, static_cast<size_t>(p));
     auto r = part->read(model::offset(from), max_bytes);
     if (!r) return r.error();
     if (r->len == 0) return {};
@@ -54,33 +56,47 @@ class log_source final : public topic_source {
   }
 
   void wait(std::chrono::milliseconds timeout) override {
-    std::unique_lock lk(mu_);
-    cv_.wait_for(lk, timeout, [&] { return signaled_; });
-    signaled_ = false;
+    std::unique_lock lk(waker_->mu);
+    waker_->cv.wait_for(lk, timeout, [&] { return waker_->signaled; });
+    waker_->signaled = false;
   }
 
-  void interrupt() override { signal(); }
+  void interrupt() override { waker_->signal(); }
 
  private:
-  void arm(log::partition& part) {
-    std::weak_ptr<int> alive = alive_;
-    part.on_next_append(alive_, [this, alive] {
-      if (alive.lock()) signal();
-    });
-  }
-  void signal() {
-    {
-      std::lock_guard lk(mu_);
-      signaled_ = true;
+  // Shared with the partitions' append callbacks, which may run after the source is gone.
+  struct waker {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool signaled = false;
+    std::deque<std::atomic<bool>> armed;  // a wake-up is registered for partition i
+    void signal() {
+      {
+        std::lock_guard lk(mu);
+        signaled = true;
+      }
+      cv.notify_one();
     }
-    cv_.notify_one();
+  };
+
+  // At most one registered wake-up per partition: the partition keeps every registration
+  // until its next append, so re-registering on each poll of an idle partition would grow
+  // without bound.
+  void arm(log::partition& part, size_t p) {
+    while (waker_->armed.size() <= p)
+      waker_->armed.emplace_back(false);
+    if (waker_->armed[p].exchange(true)) return;
+    std::weak_ptr<waker> w = waker_;
+    part.on_next_append(waker_, [w, p] {
+      if (auto k = w.lock()) {
+        k->armed[p] = false;
+        k->signal();
+      }
+    });
   }
 
   std::shared_ptr<log::topic> topic_;
-  std::shared_ptr<int> alive_;  // expires with the source: pending wake-ups are dropped
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool signaled_ = false;
+  std::shared_ptr<waker> waker_;
 };
 
 class log_sink final : public topic_sink {

@@ -269,6 +269,11 @@ void query::dead_letter_bytes(const std::string& reason, std::optional<std::stri
 void query::dead_letter(const std::string& reason, const row& r,
                         const std::vector<std::string>& names, int64_t ts) {
   dead_letters_.fetch_add(1, std::memory_order_relaxed);
+  send_to_dead_letters(reason, r, names, ts);
+}
+
+void query::send_to_dead_letters(const std::string& reason, const row& r,
+                                 const std::vector<std::string>& names, int64_t ts) {
   output_record rec;
   rec.value.emplace();
   append_json_row(*rec.value, names, r);
@@ -279,11 +284,10 @@ void query::dead_letter(const std::string& reason, const row& r,
 }
 
 void query::late(const row& r, const std::vector<std::string>& names, int64_t ts) {
-  late_.fetch_add(1, std::memory_order_relaxed);
-  dead_letters_.fetch_sub(1, std::memory_order_relaxed);  // counted as late, not as an error
-  dead_letter("late: event time " + format_timestamp(ts) + " is behind the watermark " +
-                  format_timestamp(watermark_),
-              r, names, ts);
+  late_.fetch_add(1, std::memory_order_relaxed);  // counted as late, not as a dead letter
+  send_to_dead_letters("late: event time " + format_timestamp(ts) + " is behind the watermark " +
+                           format_timestamp(watermark_),
+                       r, names, ts);
 }
 
 void query::flush_dead_letters() {

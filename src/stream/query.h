@@ -99,6 +99,8 @@ class query final : private operator_context {
   void dead_letter(const std::string& reason, const row& r, const std::vector<std::string>& names,
                    int64_t ts) override;
   void late(const row& r, const std::vector<std::string>& names, int64_t ts) override;
+  void send_to_dead_letters(const std::string& reason, const row& r,
+                            const std::vector<std::string>& names, int64_t ts);
   void output(size_t n) override { records_out_ += static_cast<int64_t>(n); }
   void dead_letter_bytes(const std::string& reason, std::optional<std::string_view> key,
                          std::optional<std::string_view> value, int32_t p, int64_t offset,

@@ -266,13 +266,23 @@ bool digits(std::string_view s, size_t pos, size_t n, int& out) {
 
 }  // namespace
 
-// YYYY-MM-DDTHH:MM:SS.mmmZ without printf (it was a tenth of a pass-through query's time).
-void append_timestamp(std::string& out, int64_t ms) {
+civil_time to_civil(int64_t ms) {
   int64_t days = ms >= 0 ? ms / 86'400'000 : -((-ms + 86'399'999) / 86'400'000);
   int64_t rem = ms - days * 86'400'000;
-  int64_t y;
-  unsigned m, d;
-  civil_from_days(days, y, m, d);
+  civil_time c;
+  civil_from_days(days, c.year, c.month, c.day);
+  c.hour = static_cast<unsigned>(rem / 3'600'000);
+  c.minute = static_cast<unsigned>(rem / 60'000 % 60);
+  c.second = static_cast<unsigned>(rem / 1000 % 60);
+  c.millisecond = static_cast<unsigned>(rem % 1000);
+  return c;
+}
+
+// YYYY-MM-DDTHH:MM:SS.mmmZ without printf (it was a tenth of a pass-through query's time).
+void append_timestamp(std::string& out, int64_t ms) {
+  auto c = to_civil(ms);
+  int64_t y = c.year;
+  unsigned m = c.month, d = c.day;
   if (y < 0 || y > 9999) {
     char buf[24];
     auto r = std::to_chars(buf, buf + sizeof buf, y);
@@ -287,8 +297,7 @@ void append_timestamp(std::string& out, int64_t ms) {
     p[0] = static_cast<char>('0' + v / 10);
     p[1] = static_cast<char>('0' + v % 10);
   };
-  auto h = static_cast<unsigned>(rem / 3'600'000), mi = static_cast<unsigned>(rem / 60'000 % 60),
-       se = static_cast<unsigned>(rem / 1000 % 60), milli = static_cast<unsigned>(rem % 1000);
+  unsigned h = c.hour, mi = c.minute, se = c.second, milli = c.millisecond;
   char t[20];
   t[0] = '-';
   two(t + 1, m);

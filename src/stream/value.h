@@ -156,6 +156,13 @@ std::string to_display(const value& v);
 // a date alone) to epoch milliseconds; false if it is not one.
 bool parse_timestamp(std::string_view s, int64_t& ms);
 std::string format_timestamp(int64_t ms);
+
+// A timestamp's calendar fields in UTC (proleptic Gregorian).
+struct civil_time {
+  int64_t year = 1970;
+  unsigned month = 1, day = 1, hour = 0, minute = 0, second = 0, millisecond = 0;
+};
+civil_time to_civil(int64_t ms);
 void append_timestamp(std::string& out, int64_t ms);
 
 }  // namespace sluice::stream

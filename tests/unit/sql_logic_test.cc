@@ -129,6 +129,7 @@ class sql_script {
           found = true;
           for (size_t c = 0; c < r.columns.size(); ++c) {
             if (r.columns[c] == field) {
+              EXPECT_EQ(row[c].k, stream::value::kind::integer) << where << ": " << field;
               EXPECT_EQ(row[c].i, n) << where << ": " << q << "." << field;
             }
           }
