@@ -13,6 +13,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # real peers for tests and benchmarks
   kcat redis-server redis-tools nats-server wrk
+  # the dashboard test's browser (driven by playwright-core from npm)
+  chromium
   # small tools the test scripts use
   procps psmisc netcat-openbsd python3 bc curl
   # promtool (checks /metrics)

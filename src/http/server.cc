@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "http/assets.h"
 #include "http/rest_proxy.h"
 #include "http/topic_tail.h"
 #include "http/view_push.h"
@@ -53,6 +54,21 @@ response make_response(const request& req, bhttp::status status, std::string bod
 
 response error_response(const request& req, bhttp::status status, const std::string& message) {
   return make_response(req, status, error_json(static_cast<int>(status), message));
+}
+
+// A dashboard file; 304 when the browser's copy (If-None-Match) is current.
+response static_response(const request& req, const asset& a) {
+  bool fresh = req[bhttp::field::if_none_match] == a.etag;
+  response res{fresh ? bhttp::status::not_modified : bhttp::status::ok, req.version()};
+  res.set(bhttp::field::server, "sluice");
+  res.set(bhttp::field::content_type, a.content_type);
+  res.set(bhttp::field::etag, a.etag);
+  res.set(bhttp::field::cache_control, "no-cache");  // revalidate: a new binary may differ
+  res.keep_alive(req.keep_alive());
+  if (!fresh && req.method() == bhttp::verb::get) res.body() = std::string(a.body);
+  res.prepare_payload();
+  if (req.method() == bhttp::verb::head) res.content_length(a.body.size());
+  return res;
 }
 
 // The SQL text of a POST /v1/sql body: raw text, or JSON {"sql": "..."}.
@@ -124,6 +140,7 @@ struct server::impl {
       return std::string(path);
     if (path.starts_with("/topics/")) return "/topics/{topic}";
     if (path.starts_with("/v1/topics/")) return "/v1/topics/{topic}/ws";
+    if (find_asset(path)) return "dashboard";
     return "other";
   }
   void count(std::string_view target, int status) {
@@ -363,6 +380,11 @@ struct server::impl {
         }
         out += "]}";
         co_return make_response(req, bhttp::status::ok, std::move(out));
+      }
+      if (const asset* a = find_asset(path)) {
+        if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head)
+          co_return error_response(req, bhttp::status::method_not_allowed, "use GET");
+        co_return static_response(req, *a);
       }
       co_return error_response(req, bhttp::status::not_found,
                                "no such endpoint: " + std::string(path));

@@ -14,6 +14,7 @@
 //   GET  /metrics           Prometheus text format
 //   /topics...              topics in Confluent REST Proxy v2 style (http/rest_proxy.h)
 //   GET  /v1/topics/{t}/ws  a topic's records as they arrive (http/topic_tail.h)
+//   GET  /                  the dashboard (web/, embedded: http/assets.h)
 //
 // Threads: one event loop (Boost.Asio, C++20 coroutines) for the sockets; statements run on a
 // small worker pool so that a slow one never stalls other connections.

@@ -47,6 +47,16 @@ void append_sse(std::string& out, uint64_t id, const char* event, std::string_vi
   out += "\n\n";
 }
 
+// A view row's key as a JSON array: the value that identifies the row in later changes.
+void append_json_array(std::string& out, const stream::row& r) {
+  out += '[';
+  for (size_t i = 0; i < r.size(); ++i) {
+    if (i) out += ',';
+    stream::append_json(out, r[i]);
+  }
+  out += ']';
+}
+
 // SSE and WebSocket texts of the changes of `f` after `after` (all of them when none is older).
 void encode(frame& f, const std::vector<std::pair<uint64_t, std::string>>& changes,
             uint64_t after) {
@@ -73,7 +83,9 @@ std::vector<std::shared_ptr<frame>> make_frames(const std::vector<view::change>&
   size_t bytes = 0;
   for (const auto& c : cs) {
     std::string j =
-        "{\"seq\":" + std::to_string(c.seq) + ",\"op\":\"" + op_name(c.k) + "\",\"row\":";
+        "{\"seq\":" + std::to_string(c.seq) + ",\"op\":\"" + op_name(c.k) + "\",\"key\":";
+    append_json_array(j, c.key);
+    j += ",\"row\":";
     enc.append(j, c.r);
     j += '}';
     if (!f || bytes + j.size() > max_bytes) {
@@ -92,7 +104,8 @@ std::vector<std::shared_ptr<frame>> make_frames(const std::vector<view::change>&
 }
 
 std::string snapshot_json(const view::view& v, uint64_t& seq) {
-  auto rows = v.rows(&seq);
+  std::vector<stream::row> keys;
+  auto rows = v.rows(&seq, &keys);
   std::string out = "{\"type\":\"snapshot\",\"seq\":" + std::to_string(seq) + ",\"columns\":[";
   for (size_t i = 0; i < v.columns().size(); ++i) {
     if (i) out += ',';
@@ -103,6 +116,11 @@ std::string snapshot_json(const view::view& v, uint64_t& seq) {
   for (size_t i = 0; i < rows.size(); ++i) {
     if (i) out += ',';
     enc.append(out, rows[i]);
+  }
+  out += "],\"keys\":[";
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i) out += ',';
+    append_json_array(out, keys[i]);
   }
   out += "]}";
   return out;

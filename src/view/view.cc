@@ -39,7 +39,7 @@ void view::apply(const stream::element_batch& batch) {
       auto it = rows_.find(key);
       if (e.op == stream::change_op::remove) {
         if (it == rows_.end()) continue;
-        change c{++seq_, change::kind::remove, std::move(it->second.r)};
+        change c{++seq_, change::kind::remove, it->first, std::move(it->second.r)};
         by_seq_.erase(it->second.seq);
         rows_.erase(it);
         record(std::move(c), fresh);
@@ -49,18 +49,18 @@ void view::apply(const stream::element_batch& batch) {
       if (it == rows_.end()) {
         rows_.emplace(key, entry{e.r, s});
         by_seq_.emplace(s, key);
-        record(change{s, change::kind::insert, e.r}, fresh);
+        record(change{s, change::kind::insert, key, e.r}, fresh);
       } else {
         by_seq_.erase(it->second.seq);
         it->second.r = e.r;
         it->second.seq = s;
         by_seq_.emplace(s, key);
-        record(change{s, change::kind::update, e.r}, fresh);
+        record(change{s, change::kind::update, key, e.r}, fresh);
       }
       while (rows_.size() > max_rows_) {
         auto oldest = by_seq_.begin();
         auto victim = rows_.find(oldest->second);
-        change c{++seq_, change::kind::remove, std::move(victim->second.r)};
+        change c{++seq_, change::kind::remove, victim->first, std::move(victim->second.r)};
         rows_.erase(victim);
         by_seq_.erase(oldest);
         record(std::move(c), fresh);
@@ -73,12 +73,15 @@ void view::apply(const stream::element_batch& batch) {
     fn(fresh);
 }
 
-std::vector<stream::row> view::rows(uint64_t* seq) const {
+std::vector<stream::row> view::rows(uint64_t* seq, std::vector<stream::row>* keys) const {
   std::shared_lock lk(mu_);
   std::vector<stream::row> out;
   out.reserve(rows_.size());
-  for (const auto& [k, e] : rows_)
+  if (keys) keys->reserve(rows_.size());
+  for (const auto& [k, e] : rows_) {
     out.push_back(e.r);
+    if (keys) keys->push_back(k);
+  }
   if (seq) *seq = seq_;
   return out;
 }

@@ -30,7 +30,8 @@ struct change {
   enum class kind : uint8_t { insert, update, remove };
   uint64_t seq = 0;
   kind k = kind::insert;
-  stream::row r;  // the new row; the removed row for remove
+  stream::row key;  // the row's key: the query's key columns, or [seq] for an unkeyed view
+  stream::row r;    // the new row; the removed row for remove
 };
 
 struct row_less {
@@ -47,8 +48,10 @@ class view {
 
   void apply(const stream::element_batch& batch);
 
-  // Current rows in key order, and the sequence number they reflect.
-  std::vector<stream::row> rows(uint64_t* seq = nullptr) const;
+  // Current rows in key order, and the sequence number they reflect (and their keys, which
+  // identify them in later changes).
+  std::vector<stream::row> rows(uint64_t* seq = nullptr,
+                                std::vector<stream::row>* keys = nullptr) const;
   size_t size() const;
   // The row whose key is `text`: a one-column key read as a string, an integer or a number
   // (?key= of GET /v1/views/{name}); nullopt when there is none.

@@ -182,9 +182,9 @@ TEST_F(LiveViews, SseSendsSnapshotThenChangesAndResumesWithoutGaps) {
   auto e4 = c.next();
   ASSERT_EQ(e3.type, "change");
   EXPECT_EQ(e3.id, "3");
-  EXPECT_EQ(e3.data, R"({"seq":3,"op":"update","row":{"k":"a","total":11}})");
+  EXPECT_EQ(e3.data, R"({"seq":3,"op":"update","key":["a"],"row":{"k":"a","total":11}})");
   EXPECT_EQ(e4.id, "4");
-  EXPECT_EQ(e4.data, R"({"seq":4,"op":"insert","row":{"k":"c","total":5}})");
+  EXPECT_EQ(e4.data, R"({"seq":4,"op":"insert","key":["c"],"row":{"k":"c","total":5}})");
 
   // Gone for a while; back with Last-Event-ID: exactly what was missed.
   produce({R"({"k":"b","v":1})", R"({"k":"d","v":7})"});
@@ -198,7 +198,7 @@ TEST_F(LiveViews, SseSendsSnapshotThenChangesAndResumesWithoutGaps) {
   produce({R"({"k":"a","v":100})"});
   auto r7 = again.next();
   EXPECT_EQ(r7.id, "7");
-  EXPECT_EQ(r7.data, R"({"seq":7,"op":"update","row":{"k":"a","total":111}})");
+  EXPECT_EQ(r7.data, R"({"seq":7,"op":"update","key":["a"],"row":{"k":"a","total":111}})");
 
   // A resume point the feed (4 changes) no longer holds: a fresh snapshot instead.
   sse_client old(http_port_, "/v1/views/totals/events?since=1");
@@ -217,8 +217,9 @@ TEST_F(LiveViews, WebSocketSendsSnapshotThenChangesAndResumes) {
 
   ws_client c(http_port_, "/v1/views/totals/ws");
   auto snap = c.next();
-  EXPECT_EQ(snap,
-            R"({"type":"snapshot","seq":1,"columns":["k","total"],"rows":[{"k":"a","total":1}]})");
+  EXPECT_EQ(
+      snap,
+      R"({"type":"snapshot","seq":1,"columns":["k","total"],"rows":[{"k":"a","total":1}],"keys":[["a"]]})");
   produce({R"({"k":"a","v":2})", R"({"k":"b","v":3})"});
   std::vector<int64_t> got;
   while (got.size() < 2) {
@@ -232,8 +233,9 @@ TEST_F(LiveViews, WebSocketSendsSnapshotThenChangesAndResumes) {
 
   ws_client resumed(http_port_, "/v1/views/totals/ws?since=2");
   auto m = resumed.next();
-  EXPECT_EQ(m,
-            R"({"type":"changes","changes":[{"seq":3,"op":"insert","row":{"k":"b","total":3}}]})");
+  EXPECT_EQ(
+      m,
+      R"({"type":"changes","changes":[{"seq":3,"op":"insert","key":["b"],"row":{"k":"b","total":3}}]})");
 }
 
 TEST_F(LiveViews, TopicTailOverWebSocket) {

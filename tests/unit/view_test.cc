@@ -34,6 +34,15 @@ TEST(View, UpsertsReplaceAndRemovesDeleteByKey) {
   EXPECT_EQ(feed[3].k, change::kind::remove);
   EXPECT_EQ(feed[3].seq, 4u);
   EXPECT_EQ(v.sequence(), 4u);
+  // Every change names its row's key, so that subscribers can apply updates and deletes.
+  ASSERT_EQ(feed[2].key.size(), 1u);
+  EXPECT_EQ(feed[2].key[0].s, "a");
+  ASSERT_EQ(feed[3].key.size(), 1u);
+  EXPECT_EQ(feed[3].key[0].s, "b");
+  std::vector<stream::row> keys;
+  v.rows(nullptr, &keys);
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_EQ(keys[0][0].s, "a");
 }
 
 TEST(View, ReaderBehindTheFeedMustTakeASnapshot) {
@@ -63,6 +72,8 @@ TEST(View, RowsBeyondMaxRowsEvictTheLeastRecentlyChanged) {
   ASSERT_EQ(feed.size(), 2u);  // insert c, then the eviction of b
   EXPECT_EQ(feed[1].k, change::kind::remove);
   EXPECT_EQ(feed[1].r[0].s, "b");
+  ASSERT_EQ(feed[1].key.size(), 1u);
+  EXPECT_EQ(feed[1].key[0].s, "b");
 }
 
 TEST(View, UnkeyedRowsAppendInArrivalOrder) {

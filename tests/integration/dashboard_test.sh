@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The dashboard in a real browser (Debian's Chromium, driven by playwright-core) against a
+# started server with a live pipeline: every page loads without console errors, a view's chart
+# and table change while records are produced, the SQL console runs statements and streams an
+# EMIT CHANGES query, a topic's newest records and a consumer group's lag appear.
+set -euo pipefail
+
+source "$(dirname "$0")/server_lib.sh"
+server_init "${1:?usage: dashboard_test.sh SLUICE}"
+here=$(cd "$(dirname "$0")/dashboard" && pwd)
+(cd "$here" && npm ci --no-audit --no-fund --silent)
+server_start
+
+"$sluice" topic create readings -p 2 -b "$brokers" >/dev/null
+"$sluice" sql --http "127.0.0.1:$hport" -e "
+CREATE STREAM readings (sensor VARCHAR, temperature DOUBLE) WITH (topic = 'readings');
+CREATE MATERIALIZED VIEW stats AS
+  SELECT sensor, COUNT(*) AS readings, AVG(temperature) AS avg_temp FROM readings GROUP BY sensor;
+" >/dev/null
+# A consumer group with committed offsets, for the groups page.
+printf 's1\t{"sensor":"s1","temperature":20}\n' | "$sluice" produce readings -b "$brokers" -K $'\t' >/dev/null 2>&1
+timeout 30 kcat -b "$brokers" -G dashboard-group readings -c 1 -q -o beginning >/dev/null
+
+node "$here/dashboard.mjs" "$http" /usr/bin/chromium
+server_stop
