@@ -97,6 +97,13 @@ void query_families(exposition& out, const sql::engine& e) {
            return s.watermark == INT64_MIN ? std::nan("")
                                            : static_cast<double>(now_ms - s.watermark) / 1000.0;
          });
+  out.family("sluice_query_end_to_end_latency_seconds", "histogram",
+             "Per batch read: time from the Kafka timestamp of its oldest record until the "
+             "query's operators and sink were done with it");
+  for (const auto& s : stats)
+    if (s.latency)
+      out.histogram_sample("sluice_query_end_to_end_latency_seconds", {{"query", s.name}},
+                           *s.latency);
   auto views = e.views();
   out.family("sluice_view_rows", "gauge", "Rows a materialized view holds");
   for (const auto& v : views)

@@ -146,11 +146,13 @@ void query::decode_chunk(int32_t p, bytes_view chunk) {
   const auto& src = o_.source;
   batch_.clear();
   std::string err;
+  int64_t oldest_ts = INT64_MAX;
   auto next = stream::for_each_record(
       chunk, ps.position,
       [&](int64_t offset, int64_t ts, std::optional<std::string_view> key,
           std::optional<std::string_view> payload) {
         records_in_.fetch_add(1, std::memory_order_relaxed);
+        oldest_ts = std::min(oldest_ts, ts);
         element e;
         if (src.upsert && !payload) {
           // A tombstone: delete the row of this key. The key is a JSON object of the key
@@ -225,6 +227,12 @@ void query::decode_chunk(int32_t p, bytes_view chunk) {
   ps.position = *next;
   dirty_ = true;
   if (!batch_.empty() && !o_.operators.empty()) o_.operators.front()->process(batch_);
+  if (oldest_ts != INT64_MAX && oldest_ts > 0) {
+    int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    latency_->observe(static_cast<double>(std::max<int64_t>(0, now_ms - oldest_ts)) / 1000.0);
+  }
 }
 
 void query::update_watermark(int64_t now) {
@@ -383,6 +391,7 @@ query_stats query::stats() const {
   query_stats s;
   s.name = o_.name;
   s.records_in = records_in_;
+  s.latency = latency_;
   s.records_out = records_out_;
   s.dead_letters = dead_letters_;
   s.late_records = late_;

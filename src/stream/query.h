@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "metrics/histogram.h"
 #include "stream/io.h"
 #include "stream/json_decoder.h"
 #include "stream/operator.h"
@@ -66,6 +67,10 @@ struct query_stats {
   int64_t watermark = INT64_MIN;  // INT64_MIN: none yet
   int64_t lag = 0;                // records in the source not read yet
   int64_t state_rows = 0;
+  // End-to-end latency: for each batch of records read from a partition, the wall-clock time
+  // when the operators (sink included) were done with it minus the Kafka timestamp of its
+  // oldest record (so it includes the time the records waited in the topic).
+  std::shared_ptr<const metrics::histogram> latency;
 };
 
 class query final : private operator_context {
@@ -131,6 +136,7 @@ class query final : private operator_context {
   std::atomic<int64_t> watermark_pub_{INT64_MIN};
   std::atomic<uint64_t> rounds_{0};  // finished loop rounds
   std::atomic<int64_t> state_rows_{0};
+  std::shared_ptr<metrics::histogram> latency_ = std::make_shared<metrics::histogram>();
   std::atomic<bool> caught_up_{false};
   mutable std::mutex status_mu_;
   std::string state_ = "CREATED";

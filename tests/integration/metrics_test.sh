@@ -42,6 +42,14 @@ expect "dead letters" 'sluice_query_dead_letters_total{query="per_device"}' 1
 expect "view rows" 'sluice_view_rows{view="per_device"}' 4
 expect "query running" 'sluice_query_running{query="per_device"}' 1
 expect "bad SQL counted" 'sluice_http_requests_total{route="/v1/sql",status="400"}' 1
+# The end-to-end latency histogram saw the batches, all of them well under 10 s old.
+e2e_count=$(grep -F 'sluice_query_end_to_end_latency_seconds_count{query="per_device"} ' "$work/metrics.txt" | awk '{print $NF}')
+e2e_10s=$(grep -F 'sluice_query_end_to_end_latency_seconds_bucket{query="per_device",le="10"} ' "$work/metrics.txt" | awk '{print $NF}')
+if [ -n "$e2e_count" ] && [ "$e2e_count" -ge 1 ] && [ "$e2e_10s" = "$e2e_count" ]; then
+  ok "end-to-end latency histogram ($e2e_count batches, all under 10 s)"
+else
+  fail "end-to-end latency histogram: count '$e2e_count', under 10 s '$e2e_10s'"
+fi
 if grep -q '^sluice_kafka_requests_total{api="Produce"} [1-9]' "$work/metrics.txt" &&
    grep -q '^sluice_kafka_request_duration_seconds_count{api="Fetch"} [1-9]' "$work/metrics.txt" &&
    grep -q '^process_resident_memory_bytes [1-9]' "$work/metrics.txt"; then

@@ -129,6 +129,41 @@ const metrics = {
     return out;
   },
 
+  // Quantile q of histogram `name` over the last `window` seconds (like PromQL's
+  // histogram_quantile over a rate), per group like sum(); linear within a bucket.
+  quantile(name, q, by = () => '', window = 30) {
+    const n = this.history.length;
+    const out = new Map();
+    if (n < 2) return out;
+    const last = this.history[n - 1];
+    let i = n - 2;
+    while (i > 0 && last.t - this.history[i].t < window) i--;
+    const buckets = m => {
+      const g = new Map();
+      for (const s of m.get(name + '_bucket') || []) {
+        const k = by(s.labels);
+        if (k === null) continue;
+        if (!g.has(k)) g.set(k, new Map());
+        const le = s.labels.le === '+Inf' ? Infinity : Number(s.labels.le);
+        g.get(k).set(le, (g.get(k).get(le) || 0) + s.value);
+      }
+      return g;
+    };
+    const now = buckets(last.m), then = buckets(this.history[i].m);
+    for (const [k, b] of now) {
+      const les = [...b.keys()].sort((a, c) => a - c);
+      const cum = les.map(le => b.get(le) - (then.get(k)?.get(le) || 0));
+      const total = cum[cum.length - 1];
+      if (!(total > 0)) continue;
+      const rank = q * total;
+      let j = cum.findIndex(c => c >= rank);
+      if (les[j] === Infinity) { out.set(k, les[j - 1]); continue; }
+      const lo = j > 0 ? les[j - 1] : 0, below = j > 0 ? cum[j - 1] : 0;
+      out.set(k, lo + (les[j] - lo) * (cum[j] === below ? 1 : (rank - below) / (cum[j] - below)));
+    }
+    return out;
+  },
+
   // The rate of `name` (all samples summed) at every scrape: [[t...], [rate...]].
   rateSeries(name, filter = () => true) {
     const xs = [], ys = [];
@@ -254,13 +289,14 @@ function queryRows(show) {
   const delay = metrics.sum('sluice_query_watermark_delay_seconds', byQuery);
   const dead = metrics.sum('sluice_query_dead_letters_total', byQuery);
   const state = metrics.sum('sluice_query_state_rows', byQuery);
+  const p99 = metrics.quantile('sluice_query_end_to_end_latency_seconds', 0.99, byQuery);
   const info = new Map((show || []).map(q => [q.name, q]));
   const names = new Set([...running.keys(), ...info.keys()]);
   return [...names].sort().map(name => ({
     name, state: info.get(name)?.state ?? (running.get(name) ? 'RUNNING' : 'STOPPED'),
     error: info.get(name)?.error, statement: info.get(name)?.statement,
     rin: rin.get(name), rout: rout.get(name), lag: lag.get(name), delay: delay.get(name),
-    dead: dead.get(name), state_rows: state.get(name),
+    dead: dead.get(name), state_rows: state.get(name), p99: p99.get(name),
   }));
 }
 
@@ -272,6 +308,7 @@ function queriesTable(rows, withStatement) {
     { title: 'Records in /s', num: true, get: r => fmtNum(r.rin) },
     { title: 'Rows out /s', num: true, get: r => fmtNum(r.rout) },
     { title: 'Lag', num: true, get: r => fmtNum(r.lag) },
+    { title: 'Latency p99', num: true, get: r => fmtSeconds(r.p99) },
     { title: 'Watermark delay', num: true, get: r => fmtSeconds(r.delay) },
     { title: 'State rows', num: true, get: r => fmtNum(r.state_rows) },
     { title: 'Dead letters', num: true, get: r => fmtNum(r.dead) },
