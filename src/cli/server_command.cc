@@ -197,9 +197,18 @@ int run_server(server_settings s) {
   hc.host = http_host;
   hc.port = http_port;
   hc.max_subscriber_bytes = static_cast<size_t>(s.http_max_subscriber_bytes);
+  // REST Proxy consumers are Kafka clients of this server: they reach it where clients are
+  // told to (the advertised address, which Metadata answers with anyway).
+  {
+    std::string h = kc.advertised_host.empty() ? kc.host : kc.advertised_host;
+    if (h == "0.0.0.0" || h == "::" || h.empty()) h = "127.0.0.1";
+    uint16_t p = kc.advertised_port ? kc.advertised_port : srv.port();
+    hc.kafka_bootstrap =
+        (h.find(':') != std::string::npos ? "[" + h + "]" : h) + ":" + std::to_string(p);
+  }
   metrics::sources ms{lg->get(), groups->get(), &srv, engine->get()};
   hc.metrics = [ms](metrics::exposition& out) { metrics::collect(out, ms); };
-  http::server web(hc, **engine, lg->get());
+  http::server web(hc, **engine, lg->get(), groups->get());
   if (auto r = web.start(); !r) {
     spdlog::error("{}", r.error().message);
     return 1;

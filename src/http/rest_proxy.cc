@@ -5,6 +5,7 @@
 #include <chrono>
 #include <map>
 
+#include "http/url.h"
 #include "log/log.h"
 #include "log/records.h"
 #include "stream/value.h"
@@ -94,7 +95,7 @@ awaitable<std::optional<rest_answer>> rest_proxy::handle(
     }
     co_return rest_answer{200, out + "]"};
   }
-  std::string name(path.substr(8));
+  std::string name = percent_decode(path.substr(8));
   if (name.find('/') != std::string::npos)
     co_return rest_answer{404, error(40400, "no such endpoint: " + std::string(path))};
   auto topic = log_.find_topic(name);

@@ -12,8 +12,10 @@
 #include <thread>
 
 #include "http/assets.h"
+#include "http/rest_consumers.h"
 #include "http/rest_proxy.h"
 #include "http/topic_tail.h"
+#include "http/url.h"
 #include "http/view_push.h"
 #include "log/log.h"
 #include "metrics/exposition.h"
@@ -100,20 +102,6 @@ bool is_lone_push_query(const std::string& text) {
   return upper.ends_with("EMIT CHANGES") && upper.find(';') == std::string::npos;
 }
 
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 struct server::impl {
@@ -129,6 +117,7 @@ struct server::impl {
   std::map<std::pair<std::string, int>, std::atomic<uint64_t>> requests;
   std::mutex requests_mu;
   std::atomic<size_t> subscribers{0};
+  std::atomic<size_t> consumer_count{0};
 
   static std::string route_of(std::string_view path) {
     if (path.starts_with("/v1/views/"))
@@ -139,6 +128,9 @@ struct server::impl {
         path == "/topics")
       return std::string(path);
     if (path.starts_with("/topics/")) return "/topics/{topic}";
+    if (path.starts_with("/consumers/"))
+      return path.ends_with("/records") ? "/consumers/{group}/instances/{i}/records"
+                                        : "/consumers/{group}/...";
     if (path.starts_with("/v1/topics/")) return "/v1/topics/{topic}/ws";
     if (find_asset(path)) return "dashboard";
     return "other";
@@ -150,6 +142,7 @@ struct server::impl {
   }
 
   std::unique_ptr<rest_proxy> rest;
+  std::unique_ptr<rest_consumers> consumers;
   log::log* log = nullptr;
 
   impl(server_config c, sql::engine& e)
@@ -247,7 +240,7 @@ struct server::impl {
         co_await bhttp::async_write(stream, res, asio::as_tuple(use_awaitable));
         co_return true;
       }
-      bool beginning = target.find("from=beginning") != std::string_view::npos;
+      bool beginning = query_param(target, "from") == "beginning";
       serve_topic_tail(std::move(stream), std::move(req), topic, beginning);
       co_return true;
     }
@@ -255,13 +248,11 @@ struct server::impl {
     if (!path.starts_with("/v1/views/") || (!sse && !ws)) co_return false;
     auto name = percent_decode(path.substr(10, path.size() - 10 - (sse ? 7 : 3)));
     std::optional<uint64_t> since;
-    auto q = target.find("since=");
     std::string since_text;
-    if (q != std::string_view::npos)
-      since_text = std::string(target.substr(q + 6));
+    if (auto q = query_param(target, "since"))
+      since_text = *q;
     else if (sse)
       since_text = std::string(req["Last-Event-ID"]);
-    if (auto amp = since_text.find('&'); amp != std::string::npos) since_text.resize(amp);
     std::string problem;
     if (!since_text.empty()) {
       uint64_t n = 0;
@@ -312,6 +303,13 @@ struct server::impl {
             req, bhttp::status::ok,
             "{\"status\":\"ok\",\"subscribers\":" + std::to_string(live_views.subscribers()) + "}");
       }
+      if (consumers) {
+        if (auto a = co_await consumers->handle(req)) {
+          auto res = make_response(req, static_cast<bhttp::status>(a->status), std::move(a->body));
+          res.set(bhttp::field::content_type, "application/vnd.kafka.v2+json");
+          co_return res;
+        }
+      }
       if (rest) {
         if (auto a = co_await rest->handle(req)) {
           auto res = make_response(req, static_cast<bhttp::status>(a->status), std::move(a->body));
@@ -323,6 +321,7 @@ struct server::impl {
         if (req.method() != bhttp::verb::get)
           co_return error_response(req, bhttp::status::method_not_allowed, "use GET");
         subscribers = live_views.subscribers();
+        consumer_count = consumers ? consumers->size() : 0;
         auto ex = co_await asio::this_coro::executor;
         auto text = co_await on_worker(ex, [&] {
           metrics::exposition out;
@@ -358,11 +357,9 @@ struct server::impl {
         if (!v) co_return error_response(req, bhttp::status::not_found, "no view '" + name + "'");
         uint64_t seq = 0;
         std::vector<stream::row> rows;
-        auto q = target.find("key=");
-        if (q != std::string_view::npos) {
-          auto key = percent_decode(target.substr(q + 4, target.find('&', q) - (q + 4)));
+        if (auto key = query_param(target, "key")) {
           seq = v->sequence();
-          if (auto r = v->lookup(key)) rows.push_back(std::move(*r));
+          if (auto r = v->lookup(*key)) rows.push_back(std::move(*r));
         } else {
           rows = v->rows(&seq);
         }
@@ -411,6 +408,9 @@ struct server::impl {
     out.family("sluice_http_view_subscribers", "gauge",
                "Live-view subscribers (Server-Sent Events and WebSocket)");
     out.sample("sluice_http_view_subscribers", {}, static_cast<double>(subscribers.load()));
+    out.family("sluice_http_consumer_instances", "gauge",
+               "REST Proxy consumer instances (POST /consumers/{group})");
+    out.sample("sluice_http_consumer_instances", {}, static_cast<double>(consumer_count.load()));
   }
 
   // SELECT ... EMIT CHANGES: newline-delimited JSON until the client closes or falls behind.
@@ -533,10 +533,16 @@ struct server::impl {
   }
 };
 
-server::server(server_config config, sql::engine& engine, log::log* log)
+server::server(server_config config, sql::engine& engine, log::log* log,
+               const group::coordinator* groups)
     : impl_(std::make_unique<impl>(std::move(config), engine)) {
   impl_->log = log;
   if (log) impl_->rest = std::make_unique<rest_proxy>(*log);
+  if (groups && !impl_->config.kafka_bootstrap.empty())
+    impl_->consumers = std::make_unique<rest_consumers>(
+        impl_->io, impl_->workers.get_executor(), *groups,
+        rest_consumer_limits{impl_->config.kafka_bootstrap,
+                             std::chrono::milliseconds(impl_->config.consumer_idle_timeout_ms)});
 }
 
 server::~server() {
@@ -576,6 +582,9 @@ void server::stop() {
   });
   m.io.stop();
   m.thread.join();
+  // Consumer instances leave their groups while the Kafka listener still runs (their clients
+  // are freed on the workers).
+  if (m.consumers) m.consumers->close_all();
   m.workers.join();
 }
 

@@ -13,6 +13,7 @@
 //   GET  /health, /ready    {"status":"ok","subscribers":n}
 //   GET  /metrics           Prometheus text format
 //   /topics...              topics in Confluent REST Proxy v2 style (http/rest_proxy.h)
+//   /consumers...           consumer instances in the same style (http/rest_consumers.h)
 //   GET  /v1/topics/{t}/ws  a topic's records as they arrive (http/topic_tail.h)
 //   GET  /                  the dashboard (web/, embedded: http/assets.h)
 //
@@ -36,6 +37,9 @@ class log;
 namespace sluice::metrics {
 class exposition;
 }
+namespace sluice::group {
+class coordinator;
+}
 
 namespace sluice::http {
 
@@ -52,14 +56,20 @@ struct server_config {
   // Bytes queued for one view subscriber (SSE, WebSocket) before it is disconnected as too
   // slow. Default: 1 MiB.
   size_t max_subscriber_bytes = 1 << 20;
+  // This server's Kafka listener (HOST:PORT): REST Proxy consumer instances connect to it.
+  std::string kafka_bootstrap;
+  // Consumer instances unused this long are closed. Default: 5 minutes.
+  int64_t consumer_idle_timeout_ms = 300'000;
   // Writes everyone else's families for GET /metrics (the HTTP server adds its own).
   std::function<void(metrics::exposition&)> metrics;
 };
 
 class server {
  public:
-  // With `log`, /topics serves the REST Proxy API (http/rest_proxy.h).
-  server(server_config config, sql::engine& engine, log::log* log = nullptr);
+  // With `log`, /topics serves the REST Proxy API (http/rest_proxy.h); with `groups` and
+  // config.kafka_bootstrap, /consumers too (http/rest_consumers.h).
+  server(server_config config, sql::engine& engine, log::log* log = nullptr,
+         const group::coordinator* groups = nullptr);
   ~server();  // stop()
   server(const server&) = delete;
   server& operator=(const server&) = delete;

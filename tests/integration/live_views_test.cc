@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
 #include <chrono>
@@ -274,11 +275,15 @@ TEST_F(LiveViews, SlowSubscriberIsDisconnectedAndOthersGetEverything) {
   std::vector<std::string> values;
   for (int i = 0; i < n; ++i)
     values.push_back(R"({"k":"k)" + std::to_string(i) + R"(","v":1,"pad":")" + pad + "\"}");
-  // In bursts of 100 changes (100 KB, well within the 512 KB a subscriber may lag) at about
-  // 5 MB/s: a reading client keeps up; one that does not read falls behind by far more than
-  // the kernel's socket buffers hold.
+  // In bursts of 100 changes (100 KB), each once the reading client has seen all but the last
+  // two bursts, so that it stays well within the 512 KB a subscriber may lag however slow the
+  // machine (sanitizers); the one that does not read falls behind by far more than the
+  // kernel's socket buffers hold.
+  std::atomic<int64_t> seen{0};
   std::thread producer([&] {
     for (size_t i = 0; i < values.size(); i += 100) {
+      for (int w = 0; w < 3000 && seen.load() + 200 < static_cast<int64_t>(i); ++w)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
       produce(std::vector<std::string>(
           values.begin() + static_cast<long>(i),
           values.begin() + static_cast<long>(std::min(values.size(), i + 100))));
@@ -295,6 +300,7 @@ TEST_F(LiveViews, SlowSubscriberIsDisconnectedAndOthersGetEverything) {
     ASSERT_FALSE(s.empty());
     EXPECT_EQ(s.front(), last + 1) << "gap or duplicate";
     last = s.back();
+    seen = last;
   }
   producer.join();
 

@@ -1,0 +1,529 @@
+#include "http/rest_consumers.h"
+
+#include <fcntl.h>
+#include <librdkafka/rdkafka.h>
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <charconv>
+
+#include "base/base64.h"
+#include "group/coordinator.h"
+#include "http/url.h"
+#include "stream/value.h"
+
+namespace sluice::http {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+using asio::awaitable;
+using asio::use_awaitable;
+using request = bhttp::request<bhttp::string_body>;
+
+namespace {
+
+std::string error(int code, const std::string& message) {
+  std::string out = "{\"error_code\":" + std::to_string(code) + ",\"message\":";
+  stream::append_json_string(out, message);
+  return out + "}";
+}
+
+rest_answer no_content() {
+  return {204, {}};
+}
+
+struct partition_list_deleter {
+  void operator()(rd_kafka_topic_partition_list_t* l) const {
+    rd_kafka_topic_partition_list_destroy(l);
+  }
+};
+using partition_list = std::unique_ptr<rd_kafka_topic_partition_list_t, partition_list_deleter>;
+
+// {"<field>":[{"topic":..,"partition":..[,"offset":..]},..]} as a librdkafka list; offsets
+// shifted by `offset_delta` (nullopt when the body is not of that shape).
+std::optional<partition_list> parse_partitions(const std::string& body, const char* field,
+                                               bool with_offsets, int64_t offset_delta,
+                                               std::string& err) {
+  simdjson::dom::parser p;
+  simdjson::dom::element doc;
+  simdjson::dom::array items;
+  if (p.parse(body).get(doc) || doc[field].get_array().get(items)) {
+    err = std::string("expected {\"") + field + "\":[{\"topic\":..,\"partition\":.." +
+          (with_offsets ? ",\"offset\":.." : "") + "},..]}";
+    return std::nullopt;
+  }
+  partition_list out(rd_kafka_topic_partition_list_new(static_cast<int>(items.size())));
+  for (auto item : items) {
+    std::string_view topic;
+    int64_t partition = 0, offset = 0;
+    if (item["topic"].get_string().get(topic) || item["partition"].get_int64().get(partition) ||
+        partition < 0 || partition > INT32_MAX ||
+        (with_offsets && (item["offset"].get_int64().get(offset) || offset < 0))) {
+      err = std::string("each of \"") + field + "\" needs a topic, a partition" +
+            (with_offsets ? " and an offset >= 0" : "");
+      return std::nullopt;
+    }
+    auto* tp = rd_kafka_topic_partition_list_add(out.get(), std::string(topic).c_str(),
+                                                 static_cast<int32_t>(partition));
+    if (with_offsets) tp->offset = offset + offset_delta;
+  }
+  return out;
+}
+
+std::string partitions_json(const rd_kafka_topic_partition_list_t* l) {
+  std::string out;
+  for (int i = 0; i < l->cnt; ++i) {
+    if (i) out += ',';
+    out += "{\"topic\":";
+    stream::append_json_string(out, l->elems[i].topic);
+    out += ",\"partition\":" + std::to_string(l->elems[i].partition) + "}";
+  }
+  return out;
+}
+
+// A key or value of a record in the instance's format: JSON embedded as is (other bytes as a
+// JSON string), or base64 for "binary".
+void append_payload(std::string& out, const void* data, size_t len, bool binary,
+                    simdjson::dom::parser& parser) {
+  if (!data) {
+    out += "null";
+    return;
+  }
+  std::string_view bytes(static_cast<const char*>(data), len);
+  if (binary) {
+    out += '"';
+    out += base64_encode(bytes);
+    out += '"';
+    return;
+  }
+  simdjson::dom::element ignore;
+  if (!bytes.empty() && !parser.parse(bytes.data(), bytes.size()).get(ignore))
+    out += bytes;
+  else
+    stream::append_json_string(out, bytes);
+}
+
+void log_to_spdlog(const rd_kafka_t*, int level, const char* fac, const char* buf) {
+  if (level <= 3)
+    spdlog::warn("rest consumer: {}: {}", fac, buf);
+  else
+    spdlog::debug("rest consumer: {}: {}", fac, buf);
+}
+
+}  // namespace
+
+// One consumer instance. Everything but the blocking client calls (which hold a reference
+// while they run on a worker) happens on the event loop; `closed` is set there before the
+// instance leaves the map, and nothing touches `rk` after it.
+struct rest_consumers::instance {
+  std::string group, name;
+  bool binary = true;
+  rd_kafka_t* rk = nullptr;
+  rd_kafka_queue_t* queue = nullptr;  // the consumer queue; signals `wake` when it fills
+  int pipe_write = -1;
+  asio::posix::stream_descriptor wake;
+  std::chrono::steady_clock::time_point last_used = std::chrono::steady_clock::now();
+  bool reading = false;
+  bool closed = false;
+
+  explicit instance(asio::io_context& io) : wake(io) {}
+  // Leaves the group (a commit first with auto-commit) and frees the client: blocking, so the
+  // owner's deleter runs it on a worker.
+  ~instance() {
+    if (queue) rd_kafka_queue_destroy(queue);
+    if (rk) {
+      rd_kafka_consumer_close(rk);
+      rd_kafka_destroy(rk);
+    }
+    if (pipe_write >= 0) ::close(pipe_write);
+  }
+  void close_on_loop() {
+    closed = true;
+    boost::system::error_code ignore;
+    wake.close(ignore);
+  }
+};
+
+rest_consumers::rest_consumers(asio::io_context& io, asio::any_io_executor workers,
+                               const group::coordinator& groups, rest_consumer_limits limits)
+    : io_(io),
+      workers_(std::move(workers)),
+      groups_(groups),
+      limits_(std::move(limits)),
+      reaper_(io) {}
+
+rest_consumers::~rest_consumers() {
+  close_all();
+}
+
+void rest_consumers::close_all() {
+  reaper_.cancel();
+  for (auto& [k, in] : instances_)
+    in->close_on_loop();
+  instances_.clear();
+}
+
+void rest_consumers::expire() {
+  auto now = std::chrono::steady_clock::now();
+  for (auto it = instances_.begin(); it != instances_.end();) {
+    if (!it->second->reading && now - it->second->last_used > limits_.idle_timeout) {
+      spdlog::info("rest consumer {}/{} unused for {} ms: closed", it->first.first,
+                   it->first.second, limits_.idle_timeout.count());
+      it->second->close_on_loop();
+      it = instances_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (instances_.empty()) return;
+  reaper_.expires_after(std::min<std::chrono::steady_clock::duration>(limits_.idle_timeout,
+                                                                      std::chrono::seconds(10)));
+  reaper_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) expire();
+  });
+}
+
+awaitable<std::optional<rest_answer>> rest_consumers::handle(const request& req) {
+  std::string_view target = req.target();
+  std::string_view path = target.substr(0, target.find('?'));
+  if (!path.starts_with("/consumers/")) co_return std::nullopt;
+  std::string_view rest = path.substr(11);
+  auto slash = rest.find('/');
+  std::string group = percent_decode(rest.substr(0, slash));
+  if (group.empty()) co_return rest_answer{404, error(40400, "no such endpoint")};
+  if (slash == std::string_view::npos) {
+    if (req.method() != bhttp::verb::post)
+      co_return rest_answer{405, error(40501, "use POST to create a consumer instance")};
+    co_return co_await create(req, group);
+  }
+  rest = rest.substr(slash + 1);
+  if (!rest.starts_with("instances/"))
+    co_return rest_answer{404, error(40400, "no such endpoint: " + std::string(path))};
+  rest = rest.substr(10);
+  slash = rest.find('/');
+  std::string name = percent_decode(rest.substr(0, slash));
+  auto it = instances_.find({group, name});
+  if (it == instances_.end())
+    co_return rest_answer{404, error(40403, "Consumer instance not found")};
+  auto in = it->second;
+  in->last_used = std::chrono::steady_clock::now();
+  co_return co_await on_instance(req, in,
+                                 slash == std::string_view::npos ? "" : rest.substr(slash + 1));
+}
+
+awaitable<rest_answer> rest_consumers::create(const request& req, const std::string& group) {
+  simdjson::dom::parser p;
+  simdjson::dom::element doc;
+  std::string name, format = "binary", reset = "latest", autocommit = "true";
+  if (!req.body().empty()) {
+    if (p.parse(req.body()).get(doc) || !doc.is_object())
+      co_return rest_answer{422, error(42204, "expected a JSON object of consumer settings")};
+    auto text = [&](const char* key, std::string& out) {
+      std::string_view v;
+      if (!doc[key].get_string().get(v)) out = std::string(v);
+    };
+    text("name", name);
+    text("format", format);
+    text("auto.offset.reset", reset);
+    text("auto.commit.enable", autocommit);
+  }
+  if (format != "json" && format != "binary")
+    co_return rest_answer{422, error(42204, "format must be json or binary, got '" + format + "'")};
+  if (reset != "earliest" && reset != "latest" && reset != "none")
+    co_return rest_answer{
+        422,
+        error(42204, "auto.offset.reset must be earliest, latest or none, got '" + reset + "'")};
+  if (autocommit != "true" && autocommit != "false")
+    co_return rest_answer{
+        422, error(42204, "auto.commit.enable must be true or false, got '" + autocommit + "'")};
+  if (name.empty()) name = "rest-consumer-" + std::to_string(++next_id_);
+  if (name.find('/') != std::string::npos)
+    co_return rest_answer{422, error(42204, "a consumer name cannot contain '/'")};
+  if (instances_.count({group, name}))
+    co_return rest_answer{409,
+                          error(40902, "Consumer instance with the specified name already exists")};
+  if (instances_.size() >= limits_.max_instances)
+    co_return rest_answer{
+        429, error(42901, "too many consumer instances (" + std::to_string(limits_.max_instances) +
+                              "); delete unused ones")};
+
+  char errstr[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  auto set = [&](const char* k, const std::string& v) {
+    return rd_kafka_conf_set(conf, k, v.c_str(), errstr, sizeof errstr) == RD_KAFKA_CONF_OK;
+  };
+  int64_t poll_interval = std::max<int64_t>(limits_.idle_timeout.count() + 60'000, 60'000);
+  bool ok = set("bootstrap.servers", limits_.bootstrap) && set("group.id", group) &&
+            set("client.id", "sluice-rest-" + name) &&
+            set("auto.offset.reset", reset == "none" ? "error" : reset) &&
+            set("enable.auto.commit", autocommit) && set("enable.partition.eof", "false") &&
+            set("max.poll.interval.ms", std::to_string(poll_interval));
+  if (!ok) {
+    rd_kafka_conf_destroy(conf);
+    co_return rest_answer{422, error(42204, errstr)};
+  }
+  rd_kafka_conf_set_log_cb(conf, log_to_spdlog);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+  if (!rk) {
+    rd_kafka_conf_destroy(conf);
+    co_return rest_answer{500, error(50002, std::string("cannot create the consumer: ") + errstr)};
+  }
+  // Deleted on a worker: closing a consumer waits for the broker.
+  auto* raw = new instance(io_);
+  std::shared_ptr<instance> in(raw,
+                               [ex = workers_](instance* p) { asio::post(ex, [p] { delete p; }); });
+  in->group = group;
+  in->name = name;
+  in->binary = format == "binary";
+  in->rk = rk;
+  rd_kafka_poll_set_consumer(rk);
+  in->queue = rd_kafka_queue_get_consumer(rk);
+  int fds[2];
+  if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0)
+    co_return rest_answer{500, error(50002, "cannot create a pipe")};
+  in->wake.assign(fds[0]);
+  in->pipe_write = fds[1];
+  rd_kafka_queue_io_event_enable(in->queue, fds[1], "1", 1);
+
+  bool first = instances_.empty();
+  instances_.emplace(std::make_pair(group, name), in);
+  if (first) expire();  // starts the reaper
+
+  std::string host(req[bhttp::field::host]);
+  std::string out = "{\"instance_id\":";
+  stream::append_json_string(out, name);
+  out += ",\"base_uri\":";
+  stream::append_json_string(out, "http://" + (host.empty() ? std::string("localhost") : host) +
+                                      "/consumers/" + group + "/instances/" + name);
+  co_return rest_answer{200, out + "}"};
+}
+
+awaitable<rest_answer> rest_consumers::on_instance(const request& req, std::shared_ptr<instance> in,
+                                                   std::string_view what) {
+  auto method = req.method();
+  auto ex = co_await asio::this_coro::executor;
+  // A blocking client call on a worker; the answer comes back on the loop.
+  auto blocking = [&](auto fn) -> awaitable<rest_answer> {
+    co_await asio::post(workers_, use_awaitable);
+    rest_answer a = fn();
+    co_await asio::post(ex, use_awaitable);
+    co_return a;
+  };
+  auto kafka_error = [](rd_kafka_resp_err_t err) {
+    return rest_answer{500, error(50002, rd_kafka_err2str(err))};
+  };
+  std::string err;
+
+  if (what.empty()) {
+    if (method != bhttp::verb::delete_)
+      co_return rest_answer{405, error(40501, "use DELETE to remove the consumer instance")};
+    in->close_on_loop();
+    instances_.erase({in->group, in->name});
+    co_return no_content();
+  }
+  if (what == "records") {
+    if (method != bhttp::verb::get) co_return rest_answer{405, error(40501, "use GET")};
+    co_return co_await records(req, in);
+  }
+  if (what == "subscription") {
+    if (method == bhttp::verb::get) {
+      rd_kafka_topic_partition_list_t* l = nullptr;
+      if (auto e = rd_kafka_subscription(in->rk, &l)) co_return kafka_error(e);
+      partition_list owned(l);
+      std::string out = "{\"topics\":[";
+      for (int i = 0; i < l->cnt; ++i) {
+        if (i) out += ',';
+        stream::append_json_string(out, l->elems[i].topic);
+      }
+      co_return rest_answer{200, out + "]}"};
+    }
+    if (method == bhttp::verb::delete_) {
+      if (auto e = rd_kafka_unsubscribe(in->rk)) co_return kafka_error(e);
+      co_return no_content();
+    }
+    if (method != bhttp::verb::post)
+      co_return rest_answer{405, error(40501, "use POST, GET or DELETE")};
+    simdjson::dom::parser p;
+    simdjson::dom::element doc;
+    simdjson::dom::array topics;
+    std::string_view pattern;
+    partition_list l(rd_kafka_topic_partition_list_new(4));
+    if (!p.parse(req.body()).get(doc) && !doc["topics"].get_array().get(topics)) {
+      for (auto t : topics) {
+        std::string_view name;
+        if (t.get_string().get(name) || name.empty())
+          co_return rest_answer{422, error(42201, "topics must be a list of topic names")};
+        rd_kafka_topic_partition_list_add(l.get(), std::string(name).c_str(),
+                                          RD_KAFKA_PARTITION_UA);
+      }
+    } else if (!doc.is_object() || doc["topic_pattern"].get_string().get(pattern)) {
+      co_return rest_answer{
+          422, error(42201, "expected {\"topics\":[..]} or {\"topic_pattern\":\"..\"}")};
+    } else {
+      // librdkafka takes a topic name starting with ^ as a regular expression.
+      std::string re(pattern);
+      if (!re.starts_with('^')) re = "^" + re;
+      rd_kafka_topic_partition_list_add(l.get(), re.c_str(), RD_KAFKA_PARTITION_UA);
+    }
+    if (l->cnt == 0) co_return rest_answer{422, error(42201, "no topics to subscribe to")};
+    if (auto e = rd_kafka_subscribe(in->rk, l.get())) co_return kafka_error(e);
+    co_return no_content();
+  }
+  if (what == "assignments") {
+    if (method == bhttp::verb::get) {
+      rd_kafka_topic_partition_list_t* l = nullptr;
+      if (auto e = rd_kafka_assignment(in->rk, &l)) co_return kafka_error(e);
+      partition_list owned(l);
+      co_return rest_answer{200, "{\"partitions\":[" + partitions_json(l) + "]}"};
+    }
+    if (method != bhttp::verb::post) co_return rest_answer{405, error(40501, "use POST or GET")};
+    auto l = parse_partitions(req.body(), "partitions", false, 0, err);
+    if (!l) co_return rest_answer{422, error(42201, err)};
+    if (auto e = rd_kafka_assign(in->rk, l->get())) co_return kafka_error(e);
+    co_return no_content();
+  }
+  if (what == "offsets") {
+    if (method == bhttp::verb::get) {
+      // Read from the coordinator in this process (librdkafka's rd_kafka_committed() next to a
+      // polling consumer trips internal assertions in librdkafka 2.0).
+      auto l = parse_partitions(req.body(), "partitions", false, 0, err);
+      if (!l) co_return rest_answer{422, error(42201, err)};
+      std::vector<group::topic_partition> which;
+      for (int i = 0; i < (*l)->cnt; ++i)
+        which.push_back({(*l)->elems[i].topic, (*l)->elems[i].partition});
+      std::string out;
+      for (const auto& [tp, c] : groups_.fetch(in->group, which)) {
+        if (c.offset < 0) continue;  // nothing committed
+        if (!out.empty()) out += ',';
+        out += "{\"topic\":";
+        stream::append_json_string(out, tp.topic);
+        out += ",\"partition\":" + std::to_string(tp.partition) +
+               ",\"offset\":" + std::to_string(c.offset) + ",\"metadata\":";
+        stream::append_json_string(out, c.metadata);
+        out += '}';
+      }
+      co_return rest_answer{200, "{\"offsets\":[" + out + "]}"};
+    }
+    if (method != bhttp::verb::post) co_return rest_answer{405, error(40501, "use POST or GET")};
+    std::optional<partition_list> l;
+    bool everything = req.body().find_first_not_of(" \t\r\n") == std::string::npos;
+    if (!everything) {
+      // The REST Proxy's offsets are those of the last records processed: commit the next.
+      l = parse_partitions(req.body(), "offsets", true, 1, err);
+      if (!l) co_return rest_answer{422, error(42201, err)};
+    }
+    co_return co_await blocking([&] {
+      auto e = rd_kafka_commit(in->rk, l ? l->get() : nullptr, 0);
+      if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        return rest_answer{500, error(50002, rd_kafka_err2str(e))};
+      return rest_answer{200, {}};
+    });
+  }
+  if (what == "positions" || what == "positions/beginning" || what == "positions/end") {
+    if (method != bhttp::verb::post) co_return rest_answer{405, error(40501, "use POST")};
+    bool explicit_offsets = what == "positions";
+    auto l = parse_partitions(req.body(), explicit_offsets ? "offsets" : "partitions",
+                              explicit_offsets, 0, err);
+    if (!l) co_return rest_answer{422, error(42201, err)};
+    if (!explicit_offsets)
+      for (int i = 0; i < (*l)->cnt; ++i)
+        (*l)->elems[i].offset =
+            what == "positions/end" ? RD_KAFKA_OFFSET_END : RD_KAFKA_OFFSET_BEGINNING;
+    co_return co_await blocking([&, l = std::move(*l)] {
+      if (rd_kafka_error_t* e = rd_kafka_seek_partitions(in->rk, l.get(), 10'000)) {
+        rest_answer a{500, error(50002, rd_kafka_error_string(e))};
+        rd_kafka_error_destroy(e);
+        return a;
+      }
+      for (int i = 0; i < l->cnt; ++i)
+        if (l->elems[i].err)
+          return rest_answer{409, error(40903, std::string("cannot seek ") + l->elems[i].topic +
+                                                   "/" + std::to_string(l->elems[i].partition) +
+                                                   ": " + rd_kafka_err2str(l->elems[i].err) +
+                                                   " (only assigned partitions can be moved)")};
+      return no_content();
+    });
+  }
+  co_return rest_answer{404, error(40400, "no such endpoint: " + std::string(req.target()))};
+}
+
+awaitable<rest_answer> rest_consumers::records(const request& req, std::shared_ptr<instance> in) {
+  std::string_view accept = req[bhttp::field::accept];
+  for (const char* f : {"json", "binary", "avro", "protobuf", "jsonschema"}) {
+    if (accept.find(std::string("application/vnd.kafka.") + f + ".v2") == std::string_view::npos)
+      continue;
+    if ((std::string_view(f) == "binary") != in->binary)
+      co_return rest_answer{406, error(40601,
+                                       "The requested embedded data format does not match the "
+                                       "deserializer for this consumer instance")};
+  }
+  auto number = [&](const char* name, int64_t fallback) -> int64_t {
+    auto v = query_param(req.target(), name);
+    int64_t n = 0;
+    if (!v || std::from_chars(v->data(), v->data() + v->size(), n).ec != std::errc() || n < 0)
+      return fallback;
+    return n;
+  };
+  auto timeout = std::chrono::milliseconds(std::min<int64_t>(number("timeout", 1000), 60'000));
+  auto max_bytes = static_cast<size_t>(number("max_bytes", 64 << 20));
+  if (in->reading)
+    co_return rest_answer{409, error(40901, "this consumer instance is already reading")};
+  in->reading = true;
+  struct unmark {
+    instance& i;
+    ~unmark() {
+      i.reading = false;
+      i.last_used = std::chrono::steady_clock::now();
+    }
+  } guard{*in};
+
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string out = "[";
+  size_t bytes = 0, count = 0;
+  simdjson::dom::parser parser;
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    while (bytes < max_bytes) {
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(in->rk, 0);
+      if (!m) break;
+      if (m->err) {
+        spdlog::debug("rest consumer {}/{}: {}", in->group, in->name, rd_kafka_message_errstr(m));
+        rd_kafka_message_destroy(m);
+        continue;
+      }
+      if (count++) out += ',';
+      out += "{\"topic\":";
+      stream::append_json_string(out, rd_kafka_topic_name(m->rkt));
+      out += ",\"key\":";
+      append_payload(out, m->key, m->key_len, in->binary, parser);
+      out += ",\"value\":";
+      append_payload(out, m->payload, m->len, in->binary, parser);
+      out += ",\"partition\":" + std::to_string(m->partition) +
+             ",\"offset\":" + std::to_string(m->offset) + "}";
+      bytes += m->len + m->key_len;
+      rd_kafka_message_destroy(m);
+    }
+    if (count > 0 || std::chrono::steady_clock::now() >= deadline) break;
+    // Wait for librdkafka's signal that the queue has something, or the deadline.
+    timer.expires_at(deadline);
+    timer.async_wait([in](boost::system::error_code ec) {
+      if (!ec && !in->closed) {
+        boost::system::error_code ignore;
+        in->wake.cancel(ignore);
+      }
+    });
+    char drain[64];
+    auto [ec, n] =
+        co_await in->wake.async_read_some(asio::buffer(drain), asio::as_tuple(use_awaitable));
+    timer.cancel();
+    if (in->closed) co_return rest_answer{404, error(40403, "Consumer instance not found")};
+    if (ec && ec != asio::error::operation_aborted) break;
+    // Empty the pipe; the next poll round takes what arrived.
+    while (::read(in->wake.native_handle(), drain, sizeof drain) > 0) {
+    }
+  }
+  co_return rest_answer{200, out + "]"};
+}
+
+}  // namespace sluice::http
