@@ -52,6 +52,7 @@ class cursor {
     return true;
   }
   const uint8_t* pos() const { return p_; }
+  size_t left() const { return static_cast<size_t>(end_ - p_); }
 
  private:
   const uint8_t* p_;
@@ -88,9 +89,28 @@ result<void> for_each_record(bytes_view batch, const std::function<void(const re
     r.timestamp = h.log_append_time() ? h.max_timestamp : h.base_timestamp + ts_delta;
     if (!c.bytes_field(r.key) || !c.bytes_field(r.value) || !c.varint(headers)) return bad();
     if (c.pos() > record_end) return bad();
-    if (!c.skip(static_cast<size_t>(record_end - c.pos()))) return bad();  // headers
+    r.header_count = headers;
+    r.headers = bytes_view(c.pos(), static_cast<size_t>(record_end - c.pos()));
+    if (!c.skip(static_cast<size_t>(record_end - c.pos()))) return bad();
     r.raw = bytes_view(record_start, static_cast<size_t>(record_end - record_start));
     fn(r);
+  }
+  return {};
+}
+
+result<void> for_each_header(
+    const record_view& r,
+    const std::function<void(std::string_view, std::optional<bytes_view>)>& fn) {
+  cursor c(r.headers.data(), r.headers.data() + r.headers.size());
+  for (int64_t i = 0; i < r.header_count; ++i) {
+    int64_t klen = 0;
+    if (!c.varint(klen) || klen < 0 || static_cast<size_t>(klen) > c.left())
+      return make_error(errc::corrupt_batch, "malformed record header");
+    std::string_view key(reinterpret_cast<const char*>(c.pos()), static_cast<size_t>(klen));
+    c.skip(static_cast<size_t>(klen));
+    std::optional<bytes_view> value;
+    if (!c.bytes_field(value)) return make_error(errc::corrupt_batch, "malformed record header");
+    fn(key, value);
   }
   return {};
 }

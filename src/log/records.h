@@ -24,7 +24,15 @@ struct record_view {
   int64_t timestamp = 0;
   std::optional<bytes_view> key;
   std::optional<bytes_view> value;  // nullopt: a tombstone
+  int64_t header_count = 0;
+  bytes_view headers;  // the encoded headers; read them with for_each_header()
 };
+
+// Calls `fn(key, value)` for each header of `r` (value nullopt for a null one). Errors:
+// corrupt_batch.
+result<void> for_each_header(
+    const record_view& r,
+    const std::function<void(std::string_view, std::optional<bytes_view>)>& fn);
 
 // Calls `fn` for every record of the batch at the front of `batch`, in order, decompressing
 // it first if needed (views passed to `fn` live only during the call). Errors: corrupt_batch

@@ -1,0 +1,234 @@
+#include "queue/partition_state.h"
+
+#include "stream/state_codec.h"
+
+namespace sluice::queue {
+
+namespace {
+
+// Offsets in [from, to) become known (delivered or held back) without a lease: make them ready.
+template <class Set>
+void fill(Set& ready, int64_t from, int64_t to) {
+  for (int64_t o = from; o < to; ++o)
+    ready.insert(o);
+}
+
+}  // namespace
+
+std::vector<int64_t> partition_state::candidates(size_t n, int64_t now, int64_t end) {
+  while (!delayed_.empty() && delayed_.begin()->first <= now) {
+    int64_t o = delayed_.begin()->second;
+    delayed_.erase(delayed_.begin());
+    delay_of_.erase(o);
+    ready_.insert(o);
+  }
+  std::vector<int64_t> out;
+  for (auto it = ready_.begin(); it != ready_.end() && out.size() < n; ++it)
+    out.push_back(*it);
+  for (int64_t o = cursor_; o < end && out.size() < n; ++o)
+    out.push_back(o);
+  return out;
+}
+
+lease partition_state::take(int64_t offset, int64_t deadline, const std::string& consumer) {
+  if (offset >= cursor_) {
+    fill(ready_, cursor_, offset);  // skipped candidates stay deliverable
+    cursor_ = offset + 1;
+  }
+  ready_.erase(offset);
+  if (auto d = delay_of_.find(offset); d != delay_of_.end()) {
+    auto range = delayed_.equal_range(d->second);
+    for (auto it = range.first; it != range.second; ++it)
+      if (it->second == offset) {
+        delayed_.erase(it);
+        break;
+      }
+    delay_of_.erase(d);
+  }
+  lease l{offset, next_lease_++, ++attempts_[offset], deadline, consumer};
+  leases_[offset] = l;
+  return l;
+}
+
+partition_state::outcome partition_state::ack(int64_t offset, uint64_t lease_id) {
+  auto it = leases_.find(offset);
+  if (it == leases_.end() || it->second.id != lease_id) return outcome::stale;
+  settle(offset);
+  return outcome::ok;
+}
+
+partition_state::outcome partition_state::release(int64_t offset, uint64_t lease_id,
+                                                  int64_t available_at) {
+  auto it = leases_.find(offset);
+  if (it == leases_.end() || it->second.id != lease_id) return outcome::stale;
+  leases_.erase(it);
+  delayed_.emplace(available_at, offset);
+  delay_of_[offset] = available_at;
+  return outcome::ok;
+}
+
+const lease* partition_state::leased(int64_t offset, uint64_t lease_id) const {
+  auto it = leases_.find(offset);
+  return it == leases_.end() || it->second.id != lease_id ? nullptr : &it->second;
+}
+
+partition_state::outcome partition_state::extend(int64_t offset, uint64_t lease_id,
+                                                 int64_t deadline) {
+  auto it = leases_.find(offset);
+  if (it == leases_.end() || it->second.id != lease_id) return outcome::stale;
+  it->second.deadline = deadline;
+  return outcome::ok;
+}
+
+std::vector<lease> partition_state::expired(int64_t now) const {
+  std::vector<lease> out;
+  for (const auto& [o, l] : leases_)
+    if (l.deadline <= now) out.push_back(l);
+  return out;
+}
+
+void partition_state::settle(int64_t offset) {
+  settle(offset, offset + 1);
+}
+
+void partition_state::settle(int64_t begin, int64_t end) {
+  begin = std::max(begin, floor_);
+  if (begin >= end) return;
+  if (end > cursor_) {
+    fill(ready_, cursor_, begin);
+    cursor_ = end;
+  }
+  for (int64_t o = begin; o < end; ++o) {
+    leases_.erase(o);
+    ready_.erase(o);
+    attempts_.erase(o);
+    if (auto d = delay_of_.find(o); d != delay_of_.end()) {
+      auto range = delayed_.equal_range(d->second);
+      for (auto it = range.first; it != range.second; ++it)
+        if (it->second == o) {
+          delayed_.erase(it);
+          break;
+        }
+      delay_of_.erase(d);
+    }
+  }
+  settled_.add(begin, end);
+  advance_floor();
+}
+
+void partition_state::delivered(int64_t offset, uint32_t attempts) {
+  if (is_settled(offset)) return;
+  if (offset >= cursor_) {
+    fill(ready_, cursor_, offset);
+    cursor_ = offset + 1;
+    if (!delay_of_.count(offset)) ready_.insert(offset);
+  }
+  attempts_[offset] = std::max(attempts_[offset], attempts);
+}
+
+void partition_state::delay(int64_t offset, int64_t available_at) {
+  if (is_settled(offset) || leases_.count(offset)) return;
+  if (offset >= cursor_) {
+    fill(ready_, cursor_, offset);
+    cursor_ = offset + 1;
+  }
+  ready_.erase(offset);
+  if (auto d = delay_of_.find(offset); d != delay_of_.end()) {
+    auto range = delayed_.equal_range(d->second);
+    for (auto it = range.first; it != range.second; ++it)
+      if (it->second == offset) {
+        delayed_.erase(it);
+        break;
+      }
+  }
+  delayed_.emplace(available_at, offset);
+  delay_of_[offset] = available_at;
+}
+
+void partition_state::drop_leases() {
+  for (const auto& [o, l] : leases_)
+    ready_.insert(o);
+  leases_.clear();
+}
+
+uint32_t partition_state::attempts(int64_t offset) const {
+  auto it = attempts_.find(offset);
+  return it == attempts_.end() ? 0 : it->second;
+}
+
+int64_t partition_state::ready(int64_t now, int64_t end) const {
+  int64_t n = static_cast<int64_t>(ready_.size()) + std::max<int64_t>(0, end - cursor_);
+  for (auto it = delayed_.begin(); it != delayed_.end() && it->first <= now; ++it)
+    ++n;
+  return n;
+}
+
+size_t partition_state::delayed(int64_t now) const {
+  size_t n = 0;
+  for (auto it = delayed_.upper_bound(now); it != delayed_.end(); ++it)
+    ++n;
+  return n;
+}
+
+std::optional<int64_t> partition_state::next_due() const {
+  if (delayed_.empty()) return std::nullopt;
+  return delayed_.begin()->first;
+}
+
+void partition_state::truncate_below(int64_t start) {
+  if (start <= floor_) return;
+  settle(floor_, start);
+}
+
+void partition_state::advance_floor() {
+  for (;;) {
+    int64_t next = settled_.take_from(floor_);
+    if (next == floor_) break;
+    floor_ = next;
+  }
+}
+
+void partition_state::snapshot(stream::state_writer& w) const {
+  w.put_varint(floor_);
+  w.put_varint(cursor_);
+  w.put_varint(static_cast<int64_t>(settled_.range_count()));
+  for (const auto& [b, e] : settled_.ranges()) {
+    w.put_varint(b);
+    w.put_varint(e - b);
+  }
+  w.put_varint(static_cast<int64_t>(attempts_.size()));
+  for (const auto& [o, n] : attempts_) {
+    w.put_varint(o);
+    w.put_varint(n);
+  }
+  w.put_varint(static_cast<int64_t>(delay_of_.size()));
+  for (const auto& [o, at] : delay_of_) {
+    w.put_varint(o);
+    w.put_varint(at);
+  }
+}
+
+void partition_state::restore(stream::state_reader& r) {
+  *this = partition_state();
+  floor_ = r.varint();
+  cursor_ = r.varint();
+  for (int64_t n = r.varint(); n > 0; --n) {
+    int64_t b = r.varint();
+    settled_.add(b, b + r.varint());
+  }
+  for (int64_t n = r.varint(); n > 0; --n) {
+    int64_t o = r.varint();
+    attempts_[o] = static_cast<uint32_t>(r.varint());
+  }
+  for (int64_t n = r.varint(); n > 0; --n) {
+    int64_t o = r.varint();
+    int64_t at = r.varint();
+    delayed_.emplace(at, o);
+    delay_of_[o] = at;
+  }
+  // Everything delivered but neither settled nor held back is ready again.
+  for (int64_t o = floor_; o < cursor_; ++o)
+    if (!settled_.contains(o) && !delay_of_.count(o)) ready_.insert(o);
+}
+
+}  // namespace sluice::queue

@@ -1,0 +1,586 @@
+#include "queue/queue.h"
+
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <random>
+
+#include "log/log.h"
+#include "log/partition.h"
+#include "log/record_batch.h"
+#include "log/records.h"
+#include "log/segment_format.h"
+#include "queue/journal.h"
+#include "queue/partition_state.h"
+#include "stream/state_codec.h"
+#include "stream/value.h"
+
+namespace sluice::queue {
+
+namespace {
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+double unit_random() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+std::string as_string(bytes_view b) {
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
+bytes_view as_bytes(std::string_view s) {
+  return bytes_view(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+}
+
+constexpr std::string_view k_deliver_after = "sluice.deliver.after";
+
+// The records of `part` at the given offsets (ascending), read batch by batch.
+struct record_copy {
+  int64_t offset = 0;
+  int64_t timestamp = 0;
+  std::optional<std::string> key, value;
+  std::vector<std::pair<std::string, std::optional<std::string>>> headers;
+};
+
+result<std::map<int64_t, record_copy>> read_records(const log::partition& part,
+                                                    const std::vector<int64_t>& offsets,
+                                                    size_t max_bytes) {
+  std::map<int64_t, record_copy> out;
+  size_t i = 0, bytes = 0;
+  while (i < offsets.size() && bytes < max_bytes) {
+    int64_t want = offsets[i];
+    auto rr = part.read(model::offset(want), 1 << 20);
+    if (!rr) return rr.error();
+    if (rr->len == 0) break;
+    sluice::bytes buf(rr->len);
+    if (auto c = rr->copy_to(buf.data()); !c) return c.error();
+    size_t pos = 0;
+    int64_t last_seen = want - 1;
+    while (buf.size() - pos >= log::format::k_batch_header_size) {
+      auto h = log::parse_batch_header(buf.data() + pos);
+      if (h.batch_length <= 0 || buf.size() - pos < h.size_bytes()) break;
+      bytes_view batch(buf.data() + pos, h.size_bytes());
+      pos += h.size_bytes();
+      last_seen = std::max(last_seen, h.last_offset());
+      if (h.control() || h.last_offset() < want) continue;
+      auto r = log::for_each_record(batch, [&](const log::record_view& rv) {
+        if (!std::binary_search(offsets.begin() + static_cast<long>(i), offsets.end(), rv.offset))
+          return;
+        record_copy c;
+        c.offset = rv.offset;
+        c.timestamp = rv.timestamp;
+        if (rv.key) c.key = as_string(*rv.key);
+        if (rv.value) c.value = as_string(*rv.value);
+        (void)log::for_each_header(rv, [&](std::string_view k, std::optional<bytes_view> v) {
+          c.headers.emplace_back(std::string(k),
+                                 v ? std::optional<std::string>(as_string(*v)) : std::nullopt);
+        });
+        bytes += (c.value ? c.value->size() : 0) + (c.key ? c.key->size() : 0);
+        out.emplace(rv.offset, std::move(c));
+      });
+      if (!r) return r.error();
+    }
+    // Skip to the first wanted offset beyond what this read covered.
+    while (i < offsets.size() && offsets[i] <= last_seen)
+      ++i;
+    if (last_seen < want) break;  // nothing readable (should not happen below the watermark)
+  }
+  return out;
+}
+
+}  // namespace
+
+int64_t queue_settings::backoff_ms(uint32_t attempt, double r) const {
+  double b = static_cast<double>(backoff_base_ms) *
+             std::pow(backoff_factor, static_cast<double>(attempt > 0 ? attempt - 1 : 0));
+  b = std::min(b, static_cast<double>(backoff_max_ms));
+  b *= 1.0 + backoff_jitter * (2.0 * r - 1.0);
+  return std::max<int64_t>(0, static_cast<int64_t>(b));
+}
+
+std::string to_json(const queue_settings& s) {
+  std::string out = "{\"name\":";
+  stream::append_json_string(out, s.name);
+  out += ",\"visibility_timeout_ms\":" + std::to_string(s.visibility_timeout_ms) +
+         ",\"max_deliveries\":" + std::to_string(s.max_deliveries) +
+         ",\"backoff_base_ms\":" + std::to_string(s.backoff_base_ms) + ",\"backoff_factor\":";
+  stream::append_json(out, stream::value::real(s.backoff_factor));
+  out += ",\"backoff_max_ms\":" + std::to_string(s.backoff_max_ms) + ",\"backoff_jitter\":";
+  stream::append_json(out, stream::value::real(s.backoff_jitter));
+  out += ",\"dead_letter_topic\":";
+  stream::append_json_string(out, s.dlq());
+  return out + "}";
+}
+
+result<queue_settings> settings_from_json(std::string_view json) {
+  simdjson::dom::parser p;
+  simdjson::dom::element doc;
+  simdjson::dom::object obj;
+  auto bad = [](const std::string& m) { return make_error(errc::invalid_config, m); };
+  if (p.parse(json.data(), json.size()).get(doc) || doc.get_object().get(obj))
+    return bad("expected a JSON object of queue settings");
+  queue_settings s;
+  for (auto [key, v] : obj) {
+    auto integer = [&](int64_t& out, int64_t min) -> bool {
+      int64_t n = 0;
+      if (v.get_int64().get(n) || n < min) return false;
+      out = n;
+      return true;
+    };
+    auto real = [&](double& out, double min, double max) -> bool {
+      double d = 0;
+      if (v.get_double().get(d) || !(d >= min && d <= max)) return false;
+      out = d;
+      return true;
+    };
+    std::string_view text;
+    int64_t n = 0;
+    if (key == "name") {
+      if (v.get_string().get(text) || text.empty()) return bad("name must be a non-empty string");
+      s.name = std::string(text);
+    } else if (key == "visibility_timeout_ms") {
+      if (!integer(s.visibility_timeout_ms, 1)) return bad("visibility_timeout_ms must be >= 1");
+    } else if (key == "max_deliveries") {
+      if (!integer(n, 1) || n > 1'000'000) return bad("max_deliveries must be 1..1000000");
+      s.max_deliveries = static_cast<uint32_t>(n);
+    } else if (key == "backoff_base_ms") {
+      if (!integer(s.backoff_base_ms, 0)) return bad("backoff_base_ms must be >= 0");
+    } else if (key == "backoff_factor") {
+      if (!real(s.backoff_factor, 1.0, 100.0)) return bad("backoff_factor must be 1..100");
+    } else if (key == "backoff_max_ms") {
+      if (!integer(s.backoff_max_ms, 0)) return bad("backoff_max_ms must be >= 0");
+    } else if (key == "backoff_jitter") {
+      if (!real(s.backoff_jitter, 0.0, 1.0)) return bad("backoff_jitter must be 0..1");
+    } else if (key == "dead_letter_topic") {
+      if (v.get_string().get(text)) return bad("dead_letter_topic must be a string");
+      s.dead_letter_topic = std::string(text);
+    } else if (key == "partitions") {
+      // Used when the queue creates its topic (queue/manager.h); not a delivery setting.
+    } else {
+      return bad("unknown queue setting '" + std::string(key) + "'");
+    }
+  }
+  if (s.name.empty()) return bad("a queue needs a name");
+  return s;
+}
+
+queue::queue(log::log& log, queue_settings settings) : log_(log), settings_(std::move(settings)) {}
+
+result<std::unique_ptr<queue>> queue::open(log::log& log, queue_settings settings,
+                                           std::filesystem::path dir) {
+  std::unique_ptr<queue> q(new queue(log, std::move(settings)));
+  q->topic_ = log.find_topic(q->settings_.name);
+  q->dlq_ = log.find_topic(q->settings_.dlq());
+  if (!q->topic_ || !q->dlq_)
+    return make_error(errc::unknown_topic,
+                      "queue " + q->settings_.name + ": topic '" +
+                          (q->topic_ ? q->settings_.dlq() : q->settings_.name) +
+                          "' does not exist");
+  auto parts = q->topic_->partitions();
+  for (const auto& p : parts)
+    q->parts_.push_back(std::make_unique<partition_state>(p->log_start()()));
+  auto& states = q->parts_;
+  auto j = journal::open(
+      dir,
+      [&](std::string_view snap) {
+        stream::state_reader r(snap);
+        auto n = static_cast<size_t>(r.varint());
+        for (size_t i = 0; i < n && i < states.size(); ++i)
+          states[i]->restore(r);
+      },
+      [&](const event& e) {
+        if (e.partition < 0 || static_cast<size_t>(e.partition) >= states.size()) return;
+        auto& s = *states[static_cast<size_t>(e.partition)];
+        switch (e.k) {
+          case event::kind::settle:
+            s.settle(e.a, e.b);
+            break;
+          case event::kind::delivered:
+            s.delivered(e.a, static_cast<uint32_t>(e.b));
+            break;
+          case event::kind::delay:
+            s.delay(e.a, e.b);
+            break;
+        }
+      });
+  if (!j) return j.error();
+  q->journal_ = std::move(*j);
+  // Records retention removed count as settled.
+  for (size_t i = 0; i < parts.size(); ++i)
+    q->parts_[i]->truncate_below(parts[i]->log_start()());
+  return q;
+}
+
+queue::~queue() {
+  std::lock_guard lk(mu_);
+  checkpoint_locked();
+}
+
+void queue::checkpoint_locked() {
+  stream::state_writer w;
+  w.put_varint(static_cast<int64_t>(parts_.size()));
+  for (const auto& p : parts_)
+    p->snapshot(w);
+  if (auto r = journal_->checkpoint(w.data()); !r)
+    spdlog::error("queue {}: cannot write its snapshot: {}", settings_.name, r.error().message);
+}
+
+std::optional<queue::leased_ref> queue::parse_receipt(std::string_view r) {
+  leased_ref out{};
+  auto d1 = r.find('-');
+  auto d2 = d1 == std::string_view::npos ? d1 : r.find('-', d1 + 1);
+  if (d2 == std::string_view::npos) return std::nullopt;
+  auto num = [](std::string_view s, auto& v) {
+    auto res = std::from_chars(s.data(), s.data() + s.size(), v);
+    return res.ec == std::errc() && res.ptr == s.data() + s.size();
+  };
+  if (!num(r.substr(0, d1), out.partition) || !num(r.substr(d1 + 1, d2 - d1 - 1), out.offset) ||
+      !num(r.substr(d2 + 1), out.lease) || out.partition < 0)
+    return std::nullopt;
+  return out;
+}
+
+std::vector<message> queue::receive(size_t max, size_t max_bytes, int64_t visibility_ms,
+                                    const std::string& consumer) {
+  std::vector<message> out;
+  if (visibility_ms <= 0) visibility_ms = settings_.visibility_timeout_ms;
+  std::lock_guard lk(mu_);
+  int64_t now = now_ms();
+  auto parts = topic_->partitions();
+  size_t bytes = 0;
+  for (size_t k = 0; k < parts.size() && out.size() < max && bytes < max_bytes; ++k) {
+    size_t p = (rr_ + k) % parts.size();
+    if (p >= parts_.size()) continue;
+    auto& st = *parts_[p];
+    const auto& part = *parts[p];
+    auto cands = st.candidates(max - out.size(), now, part.high_watermark()());
+    if (cands.empty()) continue;
+    std::sort(cands.begin(), cands.end());
+    if (cands.front() < part.log_start()()) {
+      int64_t start = part.log_start()();
+      st.truncate_below(start);
+      journal_->append({event::kind::settle, static_cast<int32_t>(p), 0, start});
+      std::erase_if(cands, [&](int64_t o) { return o < start; });
+      if (cands.empty()) continue;
+    }
+    auto records = read_records(part, cands, max_bytes - bytes);
+    if (!records) {
+      spdlog::warn("queue {}: reading partition {}: {}", settings_.name, p,
+                   records.error().message);
+      continue;
+    }
+    for (auto& [offset, rec] : *records) {
+      int64_t after = 0;
+      for (const auto& [hk, hv] : rec.headers)
+        if (hk == k_deliver_after && hv)
+          std::from_chars(hv->data(), hv->data() + hv->size(), after);
+      if (after > now) {
+        st.delay(offset, after);
+        journal_->append({event::kind::delay, static_cast<int32_t>(p), offset, after});
+        continue;
+      }
+      auto l = st.take(offset, now + visibility_ms, consumer);
+      journal_->append({event::kind::delivered, static_cast<int32_t>(p), offset, l.attempt});
+      if (l.attempt > 1) ++counters_.redelivered;
+      bytes += (rec.value ? rec.value->size() : 0) + (rec.key ? rec.key->size() : 0);
+      message m;
+      m.receipt = std::to_string(p) + "-" + std::to_string(offset) + "-" + std::to_string(l.id);
+      m.partition = static_cast<int32_t>(p);
+      m.offset = offset;
+      m.attempt = l.attempt;
+      m.timestamp = rec.timestamp;
+      m.key = std::move(rec.key);
+      m.value = std::move(rec.value);
+      m.headers = std::move(rec.headers);
+      out.push_back(std::move(m));
+      if (out.size() >= max) break;
+    }
+  }
+  rr_ = (rr_ + 1) % std::max<size_t>(1, parts.size());
+  return out;
+}
+
+void queue::ack(const std::vector<std::string>& receipts, settle_done done) {
+  std::vector<outcome> results;
+  {
+    std::lock_guard lk(mu_);
+    for (const auto& r : receipts) {
+      auto ref = parse_receipt(r);
+      if (!ref || static_cast<size_t>(ref->partition) >= parts_.size()) {
+        results.push_back(outcome::bad_receipt);
+        continue;
+      }
+      auto& st = *parts_[static_cast<size_t>(ref->partition)];
+      if (st.ack(ref->offset, ref->lease) != partition_state::outcome::ok) {
+        results.push_back(outcome::stale);
+        continue;
+      }
+      journal_->append({event::kind::settle, ref->partition, ref->offset, ref->offset + 1});
+      ++counters_.acked;
+      results.push_back(outcome::ok);
+    }
+  }
+  journal_->sync([done = std::move(done), results = std::move(results)](result<void> r) mutable {
+    done(std::move(results), std::move(r));
+  });
+}
+
+std::vector<outcome> queue::nack(const std::vector<std::string>& receipts,
+                                 std::optional<int64_t> delay_ms) {
+  std::vector<outcome> results;
+  std::vector<std::pair<leased_ref, std::string>> dead;
+  {
+    std::lock_guard lk(mu_);
+    int64_t now = now_ms();
+    for (const auto& r : receipts) {
+      auto ref = parse_receipt(r);
+      if (!ref || static_cast<size_t>(ref->partition) >= parts_.size()) {
+        results.push_back(outcome::bad_receipt);
+        continue;
+      }
+      auto& st = *parts_[static_cast<size_t>(ref->partition)];
+      const lease* l = st.leased(ref->offset, ref->lease);
+      if (!l) {
+        results.push_back(outcome::stale);
+        continue;
+      }
+      ++counters_.nacked;
+      results.push_back(outcome::ok);
+      if (l->attempt >= settings_.max_deliveries) {
+        dead.emplace_back(*ref, "nacked on delivery " + std::to_string(l->attempt) + " of " +
+                                    std::to_string(settings_.max_deliveries));
+        continue;
+      }
+      int64_t at = now + (delay_ms ? *delay_ms : settings_.backoff_ms(l->attempt, unit_random()));
+      st.release(ref->offset, ref->lease, at);
+      journal_->append({event::kind::delay, ref->partition, ref->offset, at});
+    }
+  }
+  if (!dead.empty()) dead_letter(std::move(dead), [](result<void>) {});
+  return results;
+}
+
+void queue::reject(const std::vector<std::string>& receipts, const std::string& reason,
+                   settle_done done) {
+  std::vector<outcome> results;
+  std::vector<std::pair<leased_ref, std::string>> dead;
+  {
+    std::lock_guard lk(mu_);
+    for (const auto& r : receipts) {
+      auto ref = parse_receipt(r);
+      if (!ref || static_cast<size_t>(ref->partition) >= parts_.size()) {
+        results.push_back(outcome::bad_receipt);
+        continue;
+      }
+      if (!parts_[static_cast<size_t>(ref->partition)]->leased(ref->offset, ref->lease)) {
+        results.push_back(outcome::stale);
+        continue;
+      }
+      ++counters_.rejected;
+      results.push_back(outcome::ok);
+      dead.emplace_back(*ref, "rejected: " + reason);
+    }
+  }
+  dead_letter(std::move(dead),
+              [done = std::move(done), results = std::move(results)](result<void> r) mutable {
+                done(std::move(results), std::move(r));
+              });
+}
+
+std::vector<outcome> queue::extend(const std::vector<std::string>& receipts,
+                                   int64_t visibility_ms) {
+  std::vector<outcome> results;
+  std::lock_guard lk(mu_);
+  int64_t deadline =
+      now_ms() + (visibility_ms > 0 ? visibility_ms : settings_.visibility_timeout_ms);
+  for (const auto& r : receipts) {
+    auto ref = parse_receipt(r);
+    if (!ref || static_cast<size_t>(ref->partition) >= parts_.size()) {
+      results.push_back(outcome::bad_receipt);
+      continue;
+    }
+    results.push_back(parts_[static_cast<size_t>(ref->partition)]->extend(
+                          ref->offset, ref->lease, deadline) == partition_state::outcome::ok
+                          ? outcome::ok
+                          : outcome::stale);
+  }
+  return results;
+}
+
+void queue::dead_letter(std::vector<std::pair<leased_ref, std::string>> which,
+                        std::function<void(result<void>)> after) {
+  if (which.empty()) {
+    journal_->sync(std::move(after));
+    return;
+  }
+  struct pending {
+    std::mutex mu;
+    int left = 0;
+    result<void> r;
+    std::vector<leased_ref> refs;
+    std::function<void(result<void>)> after;
+  };
+  auto pend = std::make_shared<pending>();
+  pend->after = std::move(after);
+  std::map<int32_t, log::batch_builder> batches;  // by dead-letter partition
+  {
+    std::lock_guard lk(mu_);
+    int64_t now = now_ms();
+    auto parts = topic_->partitions();
+    for (auto& [ref, reason] : which) {
+      auto& st = *parts_[static_cast<size_t>(ref.partition)];
+      const lease* l = st.leased(ref.offset, ref.lease);
+      if (!l) continue;
+      uint32_t attempts = l->attempt;
+      // Held until settled, so that nobody receives it meanwhile.
+      st.extend(ref.offset, ref.lease, INT64_MAX);
+      auto recs = read_records(*parts[static_cast<size_t>(ref.partition)], {ref.offset}, SIZE_MAX);
+      if (!recs || recs->empty()) {
+        spdlog::warn("queue {}: cannot read {}-{} to dead-letter it", settings_.name, ref.partition,
+                     ref.offset);
+        continue;
+      }
+      auto& rec = recs->begin()->second;
+      std::vector<std::pair<std::string, std::string>> hs;
+      for (const auto& [k, v] : rec.headers)
+        if (!k.starts_with("sluice.")) hs.emplace_back(k, v.value_or(""));
+      hs.emplace_back("sluice.reason", reason);
+      hs.emplace_back("sluice.queue", settings_.name);
+      hs.emplace_back("sluice.topic", settings_.name);
+      hs.emplace_back("sluice.partition", std::to_string(ref.partition));
+      hs.emplace_back("sluice.offset", std::to_string(ref.offset));
+      hs.emplace_back("sluice.attempts", std::to_string(attempts));
+      hs.emplace_back("sluice.timestamp", std::to_string(rec.timestamp));
+      hs.emplace_back("sluice.dead.lettered.at", std::to_string(now));
+      std::vector<std::pair<std::string_view, bytes_view>> hv;
+      for (const auto& [k, v] : hs)
+        hv.emplace_back(k, as_bytes(v));
+      int32_t dp = ref.partition % std::max(1, dlq_->partition_count());
+      std::optional<bytes_view> key, value;
+      if (rec.key) key = as_bytes(*rec.key);
+      if (rec.value) value = as_bytes(*rec.value);
+      batches[dp].add(key, value, now, hv);
+      pend->refs.push_back(ref);
+    }
+    pend->left = static_cast<int>(batches.size());
+  }
+  if (batches.empty()) {
+    journal_->sync(std::move(pend->after));
+    return;
+  }
+  // Settle once every dead-letter record is on disk; if writing failed, the messages are
+  // released (ready again) instead.
+  auto finish = [this, pend](result<void> r) {
+    {
+      std::lock_guard lk(pend->mu);
+      if (!r && pend->r) pend->r = r;
+      if (--pend->left > 0) return;
+    }
+    {
+      std::lock_guard lk(mu_);
+      for (const auto& ref : pend->refs) {
+        auto& st = *parts_[static_cast<size_t>(ref.partition)];
+        if (!pend->r) {
+          st.release(ref.offset, ref.lease, now_ms());
+          continue;
+        }
+        st.settle(ref.offset);
+        journal_->append({event::kind::settle, ref.partition, ref.offset, ref.offset + 1});
+      }
+    }
+    if (!pend->r) {
+      pend->after(pend->r);
+      return;
+    }
+    journal_->sync(std::move(pend->after));
+  };
+  for (auto& [dp, b] : batches) {
+    auto part = dlq_->get(dp);
+    auto batch = b.build();
+    auto r = part ? part->append(std::span<uint8_t>(batch.data(), batch.size()), now_ms())
+                  : result<log::append_result>(make_error(errc::unknown_topic, "no dlq partition"));
+    if (!r) {
+      finish(r.error());
+      continue;
+    }
+    part->when_durable(r->last_offset, finish);
+  }
+}
+
+void queue::tick() {
+  std::vector<std::pair<leased_ref, std::string>> dead;
+  {
+    std::lock_guard lk(mu_);
+    int64_t now = now_ms();
+    for (size_t p = 0; p < parts_.size(); ++p) {
+      for (const auto& l : parts_[p]->expired(now)) {
+        ++counters_.expired;
+        leased_ref ref{static_cast<int32_t>(p), l.offset, l.id};
+        if (l.attempt >= settings_.max_deliveries) {
+          dead.emplace_back(ref, "lease expired on delivery " + std::to_string(l.attempt) + " of " +
+                                     std::to_string(settings_.max_deliveries));
+          continue;
+        }
+        int64_t at = now + settings_.backoff_ms(l.attempt, unit_random());
+        parts_[p]->release(l.offset, l.id, at);
+        journal_->append({event::kind::delay, static_cast<int32_t>(p), l.offset, at});
+      }
+    }
+    if (journal_->size() > (8 << 20)) checkpoint_locked();
+  }
+  if (!dead.empty()) dead_letter(std::move(dead), [](result<void>) {});
+}
+
+queue_stats queue::stats() const {
+  std::lock_guard lk(mu_);
+  queue_stats s = counters_;
+  int64_t now = now_ms();
+  auto parts = topic_->partitions();
+  int64_t oldest = INT64_MAX;
+  for (size_t p = 0; p < parts.size() && p < parts_.size(); ++p) {
+    const auto& st = *parts_[p];
+    int64_t end = parts[p]->high_watermark()();
+    s.ready += st.ready(now, end);
+    s.in_flight += static_cast<int64_t>(st.in_flight());
+    s.delayed += static_cast<int64_t>(st.delayed(now));
+    if (st.floor() < end) {
+      auto recs = read_records(*parts[p], {st.floor()}, 1);
+      if (recs && !recs->empty()) oldest = std::min(oldest, recs->begin()->second.timestamp);
+    }
+  }
+  if (oldest != INT64_MAX) s.oldest_age_ms = std::max<int64_t>(0, now - oldest);
+  for (const auto& p : dlq_->partitions())
+    s.dead_lettered += p->high_watermark()() - p->log_start()();
+  return s;
+}
+
+std::optional<int64_t> queue::next_due() const {
+  std::lock_guard lk(mu_);
+  std::optional<int64_t> out;
+  for (const auto& p : parts_)
+    if (auto d = p->next_due(); d && (!out || *d < *out)) out = d;
+  return out;
+}
+
+void queue::when_available(std::weak_ptr<void> alive, std::function<void()> fn) {
+  auto once = std::make_shared<std::atomic<bool>>(false);
+  auto shared = std::make_shared<std::function<void()>>(std::move(fn));
+  for (const auto& p : topic_->partitions())
+    p->on_next_append(alive, [once, shared] {
+      if (!once->exchange(true)) (*shared)();
+    });
+}
+
+}  // namespace sluice::queue
