@@ -12,6 +12,7 @@
 #include "kafka/server.h"
 #include "log/log.h"
 #include "metrics/collect.h"
+#include "queue/manager.h"
 #include "sql/engine.h"
 #include "stream/io.h"
 
@@ -206,9 +207,14 @@ int run_server(server_settings s) {
     hc.kafka_bootstrap =
         (h.find(':') != std::string::npos ? "[" + h + "]" : h) + ":" + std::to_string(p);
   }
-  metrics::sources ms{lg->get(), groups->get(), &srv, engine->get()};
+  auto queues = queue::manager::open(**lg, std::filesystem::path(s.data_dir) / "_queues");
+  if (!queues) {
+    spdlog::error("cannot open the queues: {}", queues.error().message);
+    return 1;
+  }
+  metrics::sources ms{lg->get(), groups->get(), &srv, engine->get(), queues->get()};
   hc.metrics = [ms](metrics::exposition& out) { metrics::collect(out, ms); };
-  http::server web(hc, **engine, lg->get(), groups->get());
+  http::server web(hc, **engine, lg->get(), groups->get(), queues->get());
   if (auto r = web.start(); !r) {
     spdlog::error("{}", r.error().message);
     return 1;

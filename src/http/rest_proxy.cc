@@ -5,6 +5,7 @@
 #include <chrono>
 #include <map>
 
+#include "http/durable_append.h"
 #include "http/url.h"
 #include "log/log.h"
 #include "log/records.h"
@@ -67,15 +68,6 @@ int64_t now_ms() {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
-
-// Waits on the calling coroutine's executor until `pending` callbacks have run.
-struct durability_wait {
-  explicit durability_wait(asio::any_io_executor ex)
-      : timer(ex, asio::steady_timer::time_point::max()) {}
-  asio::steady_timer timer;
-  int pending = 0;
-  std::string failure;
-};
 
 }  // namespace
 
@@ -168,31 +160,13 @@ awaitable<std::optional<rest_answer>> rest_proxy::handle(
   }
   if (n == 0) co_return rest_answer{422, error(42201, "no records")};
 
-  auto ex = co_await asio::this_coro::executor;
-  auto wait = std::make_shared<durability_wait>(ex);
-  std::map<int32_t, int64_t> base;
-  for (auto& [p, b] : batches) {
-    auto bytes = b.build();
-    auto part = topic->get(p);
-    if (!part) co_return rest_answer{404, error(40402, "Partition not found")};
-    auto r = part->append(bytes, ts);
-    if (!r) {
-      unsigned status = r.code() == errc::batch_too_large ? 413 : 500;
-      co_return rest_answer{status, error(status == 413 ? 41301 : 50001, r.error().message)};
-    }
-    base[p] = r->base_offset();
-    ++wait->pending;
-    part->when_durable(r->last_offset, [wait, ex](result<void> done) {
-      asio::post(ex, [wait, done = std::move(done)] {
-        if (!done && wait->failure.empty()) wait->failure = done.error().message;
-        if (--wait->pending == 0) wait->timer.cancel();
-      });
-    });
+  auto done = co_await append_durably(*topic, batches, ts);
+  if (done.append_error != errc::ok) {
+    unsigned status = done.append_error == errc::batch_too_large ? 413 : 500;
+    co_return rest_answer{status, error(status == 413 ? 41301 : 50001, done.message)};
   }
-  while (wait->pending > 0)
-    co_await wait->timer.async_wait(asio::as_tuple(use_awaitable));
-  if (!wait->failure.empty())
-    co_return rest_answer{408, error(40801, "not made durable: " + wait->failure)};
+  if (done.sync_failed) co_return rest_answer{408, error(40801, done.message)};
+  auto& base = done.base_offsets;
   std::string out = "{\"key_schema_id\":null,\"value_schema_id\":null,\"offsets\":[";
   for (size_t i = 0; i < where.size(); ++i) {
     if (i) out += ',';

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "http/assets.h"
+#include "http/queue_api.h"
 #include "http/rest_consumers.h"
 #include "http/rest_proxy.h"
 #include "http/topic_tail.h"
@@ -128,6 +129,13 @@ struct server::impl {
         path == "/topics")
       return std::string(path);
     if (path.starts_with("/topics/")) return "/topics/{topic}";
+    if (path == "/v1/queues") return "/v1/queues";
+    if (path.starts_with("/v1/queues/")) {
+      auto action = path.substr(path.rfind('/') + 1);
+      for (const char* a : {"messages", "receive", "ack", "nack", "reject", "extend", "dlq-replay"})
+        if (action == a) return "/v1/queues/{q}/" + std::string(a);
+      return "/v1/queues/{q}";
+    }
     if (path.starts_with("/consumers/"))
       return path.ends_with("/records") ? "/consumers/{group}/instances/{i}/records"
                                         : "/consumers/{group}/...";
@@ -143,6 +151,7 @@ struct server::impl {
 
   std::unique_ptr<rest_proxy> rest;
   std::unique_ptr<rest_consumers> consumers;
+  std::unique_ptr<queue_api> queues;
   log::log* log = nullptr;
 
   impl(server_config c, sql::engine& e)
@@ -302,6 +311,10 @@ struct server::impl {
         co_return make_response(
             req, bhttp::status::ok,
             "{\"status\":\"ok\",\"subscribers\":" + std::to_string(live_views.subscribers()) + "}");
+      }
+      if (queues) {
+        if (auto a = co_await queues->handle(req))
+          co_return make_response(req, static_cast<bhttp::status>(a->status), std::move(a->body));
       }
       if (consumers) {
         if (auto a = co_await consumers->handle(req)) {
@@ -534,10 +547,12 @@ struct server::impl {
 };
 
 server::server(server_config config, sql::engine& engine, log::log* log,
-               const group::coordinator* groups)
+               const group::coordinator* groups, queue::manager* queues)
     : impl_(std::make_unique<impl>(std::move(config), engine)) {
   impl_->log = log;
   if (log) impl_->rest = std::make_unique<rest_proxy>(*log);
+  if (queues && log)
+    impl_->queues = std::make_unique<queue_api>(*queues, *log, impl_->workers.get_executor());
   if (groups && !impl_->config.kafka_bootstrap.empty())
     impl_->consumers = std::make_unique<rest_consumers>(
         impl_->io, impl_->workers.get_executor(), *groups,

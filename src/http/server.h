@@ -14,6 +14,7 @@
 //   GET  /metrics           Prometheus text format
 //   /topics...              topics in Confluent REST Proxy v2 style (http/rest_proxy.h)
 //   /consumers...           consumer instances in the same style (http/rest_consumers.h)
+//   /v1/queues...           work queues (http/queue_api.h)
 //   GET  /v1/topics/{t}/ws  a topic's records as they arrive (http/topic_tail.h)
 //   GET  /                  the dashboard (web/, embedded: http/assets.h)
 //
@@ -39,6 +40,9 @@ class exposition;
 }
 namespace sluice::group {
 class coordinator;
+}
+namespace sluice::queue {
+class manager;
 }
 
 namespace sluice::http {
@@ -68,8 +72,9 @@ class server {
  public:
   // With `log`, /topics serves the REST Proxy API (http/rest_proxy.h); with `groups` and
   // config.kafka_bootstrap, /consumers too (http/rest_consumers.h).
+  // With `queues` (and `log`), /v1/queues serves work queues (http/queue_api.h).
   server(server_config config, sql::engine& engine, log::log* log = nullptr,
-         const group::coordinator* groups = nullptr);
+         const group::coordinator* groups = nullptr, queue::manager* queues = nullptr);
   ~server();  // stop()
   server(const server&) = delete;
   server& operator=(const server&) = delete;

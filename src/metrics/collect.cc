@@ -11,6 +11,7 @@
 #include "group/coordinator.h"
 #include "kafka/server.h"
 #include "log/log.h"
+#include "queue/manager.h"
 #include "sql/engine.h"
 #include "view/view.h"
 
@@ -114,6 +115,37 @@ void query_families(exposition& out, const sql::engine& e) {
                static_cast<double>(v->sequence()));
 }
 
+void queue_families(exposition& out, const queue::manager& m) {
+  std::vector<std::pair<std::string, queue::queue_stats>> stats;
+  for (const auto& q : m.list())
+    stats.emplace_back(q->settings().name, q->stats());
+  auto family = [&](const char* name, const char* type, const char* help, auto value) {
+    out.family(name, type, help);
+    for (const auto& [n, s] : stats)
+      out.sample(name, {{"queue", n}}, static_cast<double>(value(s)));
+  };
+  family("sluice_queue_ready", "gauge", "Messages deliverable now",
+         [](const queue::queue_stats& s) { return s.ready; });
+  family("sluice_queue_in_flight", "gauge", "Messages leased to a consumer",
+         [](const queue::queue_stats& s) { return s.in_flight; });
+  family("sluice_queue_delayed", "gauge", "Messages waiting for a retry backoff or their delay",
+         [](const queue::queue_stats& s) { return s.delayed; });
+  family("sluice_queue_dead_lettered", "gauge", "Records in the queue's dead-letter topic",
+         [](const queue::queue_stats& s) { return s.dead_lettered; });
+  family("sluice_queue_oldest_age_seconds", "gauge", "Age of the oldest unsettled message",
+         [](const queue::queue_stats& s) { return static_cast<double>(s.oldest_age_ms) / 1000.0; });
+  family("sluice_queue_acked_total", "counter", "Messages acknowledged since start",
+         [](const queue::queue_stats& s) { return s.acked; });
+  family("sluice_queue_nacked_total", "counter", "Negative acknowledgements since start",
+         [](const queue::queue_stats& s) { return s.nacked; });
+  family("sluice_queue_rejected_total", "counter", "Messages rejected since start",
+         [](const queue::queue_stats& s) { return s.rejected; });
+  family("sluice_queue_expired_total", "counter", "Leases that expired since start",
+         [](const queue::queue_stats& s) { return s.expired; });
+  family("sluice_queue_redelivered_total", "counter", "Deliveries after the first since start",
+         [](const queue::queue_stats& s) { return s.redelivered; });
+}
+
 void process_families(exposition& out) {
   long page = sysconf(_SC_PAGESIZE);
   std::ifstream statm("/proc/self/statm");
@@ -149,6 +181,7 @@ void collect(exposition& out, const sources& s) {
   if (s.groups) group_families(out, *s.groups);
   if (s.kafka) s.kafka->write_metrics(out);
   if (s.engine) query_families(out, *s.engine);
+  if (s.queues) queue_families(out, *s.queues);
   process_families(out);
 }
 

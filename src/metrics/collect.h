@@ -17,6 +17,9 @@ class server;
 namespace sluice::sql {
 class engine;
 }
+namespace sluice::queue {
+class manager;
+}
 
 namespace sluice::metrics {
 
@@ -25,6 +28,7 @@ struct sources {
   const group::coordinator* groups = nullptr;
   const kafka::server* kafka = nullptr;
   const sql::engine* engine = nullptr;
+  const queue::manager* queues = nullptr;
 };
 
 void collect(exposition& out, const sources& s);

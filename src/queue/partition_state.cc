@@ -171,8 +171,11 @@ size_t partition_state::delayed(int64_t now) const {
 }
 
 std::optional<int64_t> partition_state::next_due() const {
-  if (delayed_.empty()) return std::nullopt;
-  return delayed_.begin()->first;
+  std::optional<int64_t> out;
+  if (!delayed_.empty()) out = delayed_.begin()->first;
+  for (const auto& [o, l] : leases_)
+    if (!out || l.deadline < *out) out = l.deadline;
+  return out;
 }
 
 void partition_state::truncate_below(int64_t start) {

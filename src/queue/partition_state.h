@@ -78,7 +78,7 @@ class partition_state {
   int64_t ready(int64_t now, int64_t end) const;
   size_t in_flight() const { return leases_.size(); }
   size_t delayed(int64_t now) const;
-  // The earliest time a delayed message becomes ready (nullopt: none).
+  // The earliest time a delayed message becomes ready or a lease ends (nullopt: none).
   std::optional<int64_t> next_due() const;
   size_t settled_ranges() const { return settled_.range_count(); }
 

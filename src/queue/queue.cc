@@ -178,9 +178,9 @@ result<queue_settings> settings_from_json(std::string_view json) {
 
 queue::queue(log::log& log, queue_settings settings) : log_(log), settings_(std::move(settings)) {}
 
-result<std::unique_ptr<queue>> queue::open(log::log& log, queue_settings settings,
+result<std::shared_ptr<queue>> queue::open(log::log& log, queue_settings settings,
                                            std::filesystem::path dir) {
-  std::unique_ptr<queue> q(new queue(log, std::move(settings)));
+  std::shared_ptr<queue> q(new queue(log, std::move(settings)));
   q->topic_ = log.find_topic(q->settings_.name);
   q->dlq_ = log.find_topic(q->settings_.dlq());
   if (!q->topic_ || !q->dlq_)
@@ -482,12 +482,16 @@ void queue::dead_letter(std::vector<std::pair<leased_ref, std::string>> which,
   }
   // Settle once every dead-letter record is on disk; if writing failed, the messages are
   // released (ready again) instead.
-  auto finish = [this, pend](result<void> r) {
+  // The log may answer after the queue is gone (shutdown): then the messages stay unsettled and
+  // are delivered again after the restart.
+  auto finish = [this, alive = weak_from_this(), pend](result<void> r) {
     {
       std::lock_guard lk(pend->mu);
       if (!r && pend->r) pend->r = r;
       if (--pend->left > 0) return;
     }
+    auto self = alive.lock();
+    if (!self) return;
     {
       std::lock_guard lk(mu_);
       for (const auto& ref : pend->refs) {

@@ -90,11 +90,12 @@ struct queue_stats {
   int64_t acked = 0, nacked = 0, rejected = 0, expired = 0, redelivered = 0;  // since start
 };
 
-class queue {
+class queue : public std::enable_shared_from_this<queue> {
  public:
   // Opens the queue's delivery state in `dir` (creating it). The topic and the dead-letter
   // topic must exist. Errors: unknown_topic, io_error, corrupt_batch (state).
-  static result<std::unique_ptr<queue>> open(log::log& log, queue_settings settings,
+  // Shared: dead-lettering finishes on the log's threads and needs to know the queue lives.
+  static result<std::shared_ptr<queue>> open(log::log& log, queue_settings settings,
                                              std::filesystem::path dir);
   ~queue();  // writes a snapshot
   queue(const queue&) = delete;
@@ -126,7 +127,7 @@ class queue {
   // Calls `fn` once (from any thread) when a record is appended to the topic; entries whose
   // `alive` expired are dropped. Backoffs ending are not signalled: see next_due().
   void when_available(std::weak_ptr<void> alive, std::function<void()> fn);
-  // The earliest time (ms) a delayed message becomes ready, if any.
+  // The earliest time (ms) a delayed message becomes ready or a lease ends, if any.
   std::optional<int64_t> next_due() const;
 
  private:

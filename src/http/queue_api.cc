@@ -1,0 +1,388 @@
+#include "http/queue_api.h"
+
+#include <simdjson.h>
+
+#include <chrono>
+
+#include "http/durable_append.h"
+#include "http/url.h"
+#include "log/log.h"
+#include "queue/manager.h"
+#include "stream/value.h"
+
+namespace sluice::http {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+using asio::awaitable;
+using asio::use_awaitable;
+using request = bhttp::request<bhttp::string_body>;
+
+namespace {
+
+std::string error(int code, const std::string& message) {
+  std::string out = "{\"error_code\":" + std::to_string(code) + ",\"message\":";
+  stream::append_json_string(out, message);
+  return out + "}";
+}
+
+rest_answer fail(unsigned status, const std::string& message) {
+  return {status, error(static_cast<int>(status), message)};
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A stored key or value: embedded as JSON when it is JSON, else as a JSON string.
+void append_payload(std::string& out, const std::optional<std::string>& v,
+                    simdjson::dom::parser& parser) {
+  if (!v) {
+    out += "null";
+    return;
+  }
+  simdjson::dom::element ignore;
+  if (!v->empty() && !parser.parse(v->data(), v->size()).get(ignore))
+    out += *v;
+  else
+    stream::append_json_string(out, *v);
+}
+
+std::string stats_json(const queue::queue& q) {
+  auto st = q.stats();
+  std::string out = queue::to_json(q.settings());
+  out.pop_back();
+  out += ",\"ready\":" + std::to_string(st.ready) +
+         ",\"in_flight\":" + std::to_string(st.in_flight) +
+         ",\"delayed\":" + std::to_string(st.delayed) +
+         ",\"dead_lettered\":" + std::to_string(st.dead_lettered) +
+         ",\"oldest_age_ms\":" + std::to_string(st.oldest_age_ms) +
+         ",\"acked\":" + std::to_string(st.acked) + ",\"nacked\":" + std::to_string(st.nacked) +
+         ",\"rejected\":" + std::to_string(st.rejected) +
+         ",\"expired\":" + std::to_string(st.expired) +
+         ",\"redelivered\":" + std::to_string(st.redelivered) + "}";
+  return out;
+}
+
+const char* outcome_name(queue::outcome o) {
+  switch (o) {
+    case queue::outcome::ok:
+      return "ok";
+    case queue::outcome::stale:
+      return "stale";
+    case queue::outcome::bad_receipt:
+      return "bad_receipt";
+  }
+  return "?";
+}
+
+std::string results_json(const std::vector<queue::outcome>& rs) {
+  std::string out = "{\"results\":[";
+  for (size_t i = 0; i < rs.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    out += outcome_name(rs[i]);
+    out += '"';
+  }
+  return out + "]}";
+}
+
+// {"receipts":[..]} of a body; false with `err` otherwise.
+bool receipts_of(simdjson::dom::element doc, std::vector<std::string>& out, std::string& err) {
+  simdjson::dom::array arr;
+  if (doc["receipts"].get_array().get(arr)) {
+    err = "expected {\"receipts\":[\"...\",..]}";
+    return false;
+  }
+  for (auto r : arr) {
+    std::string_view s;
+    if (r.get_string().get(s)) {
+      err = "receipts must be strings";
+      return false;
+    }
+    out.emplace_back(s);
+  }
+  return true;
+}
+
+// Runs a settlement whose answer comes from another thread; resumes on the loop.
+awaitable<std::pair<std::vector<queue::outcome>, result<void>>> settled(
+    std::function<void(queue::queue::settle_done)> start) {
+  auto ex = co_await asio::this_coro::executor;
+  struct state {
+    explicit state(asio::any_io_executor e) : timer(e, asio::steady_timer::time_point::max()) {}
+    asio::steady_timer timer;
+    bool done = false;
+    std::vector<queue::outcome> outcomes;
+    result<void> r;
+  };
+  auto st = std::make_shared<state>(ex);
+  start([st, ex](std::vector<queue::outcome> o, result<void> r) {
+    asio::post(ex, [st, o = std::move(o), r = std::move(r)]() mutable {
+      st->outcomes = std::move(o);
+      st->r = std::move(r);
+      st->done = true;
+      st->timer.cancel();
+    });
+  });
+  while (!st->done)
+    co_await st->timer.async_wait(asio::as_tuple(use_awaitable));
+  co_return std::make_pair(std::move(st->outcomes), std::move(st->r));
+}
+
+}  // namespace
+
+awaitable<std::optional<rest_answer>> queue_api::handle(const request& req) {
+  std::string_view target = req.target();
+  std::string_view path = target.substr(0, target.find('?'));
+  if (path != "/v1/queues" && !path.starts_with("/v1/queues/")) co_return std::nullopt;
+  auto method = req.method();
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  auto parse_body = [&]() -> bool {
+    std::string_view body = req.body();
+    if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) body = "{}";
+    return !parser.parse(body.data(), body.size()).get(doc) && doc.is_object();
+  };
+
+  if (path == "/v1/queues" || path == "/v1/queues/") {
+    if (method == bhttp::verb::get) {
+      std::string out = "{\"queues\":[";
+      bool first = true;
+      for (const auto& q : queues_.list()) {
+        if (!first) out += ',';
+        first = false;
+        out += stats_json(*q);
+      }
+      co_return rest_answer{200, out + "]}"};
+    }
+    if (method != bhttp::verb::post) co_return fail(405, "use GET or POST");
+    auto s = queue::settings_from_json(req.body());
+    if (!s) co_return fail(400, s.error().message);
+    int64_t partitions = 1;
+    if (parse_body()) {
+      int64_t n = 0;
+      if (!doc["partitions"].get_int64().get(n)) partitions = n;
+    }
+    if (partitions < 1 || partitions > 10'000) co_return fail(400, "partitions must be 1..10000");
+    auto q = queues_.create(*s, static_cast<int32_t>(partitions));
+    if (!q) {
+      unsigned status = q.code() == errc::topic_exists ? 409
+                        : q.code() == errc::io_error   ? 500
+                                                       : 400;
+      co_return fail(status, q.error().message);
+    }
+    co_return rest_answer{201, stats_json(**q)};
+  }
+
+  std::string_view rest = path.substr(11);
+  auto slash = rest.find('/');
+  std::string name = percent_decode(rest.substr(0, slash));
+  std::string_view action = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
+  auto q = queues_.find(name);
+  if (!q) co_return fail(404, "no queue '" + name + "'");
+
+  if (action.empty()) {
+    if (method == bhttp::verb::get) co_return rest_answer{200, stats_json(*q)};
+    if (method == bhttp::verb::delete_) {
+      q.reset();
+      if (auto r = queues_.drop(name); !r) co_return fail(500, r.error().message);
+      co_return rest_answer{204, {}};
+    }
+    co_return fail(405, "use GET or DELETE");
+  }
+  if (method != bhttp::verb::post) co_return fail(405, "use POST");
+  if (!parse_body()) co_return fail(400, "expected a JSON object");
+
+  if (action == "messages") {
+    simdjson::dom::array msgs;
+    if (doc["messages"].get_array().get(msgs) || msgs.size() == 0)
+      co_return fail(400, "expected {\"messages\":[{\"value\":..},..]}");
+    // The messages are records of the queue's topic (which a drop leaves in place).
+    std::string topic_name = q->settings().name;
+    auto topic = log_.find_topic(topic_name);
+    if (!topic) co_return fail(404, "the topic of queue '" + name + "' is gone");
+    int32_t partitions = topic->partition_count();
+    int64_t ts = now_ms();
+    std::map<int32_t, log::batch_builder> batches;
+    std::vector<std::pair<int32_t, int64_t>> where;
+    std::map<int32_t, int64_t> counts;
+    size_t n = 0;
+    for (simdjson::dom::element m : msgs) {
+      ++n;
+      simdjson::dom::element key, value, headers;
+      std::optional<std::string> k, v;
+      if (!m["key"].get(key) && !key.is_null()) k = simdjson::minify(key);
+      if (!m["value"].get(value) && !value.is_null()) v = simdjson::minify(value);
+      std::vector<std::pair<std::string, std::string>> hs;
+      if (!m["headers"].get(headers)) {
+        simdjson::dom::object obj;
+        if (headers.get_object().get(obj))
+          co_return fail(400, "message " + std::to_string(n) + ": headers must be an object");
+        for (auto [hk, hv] : obj) {
+          std::string_view sv;
+          if (hv.get_string().get(sv))
+            co_return fail(400, "message " + std::to_string(n) + ": header values are strings");
+          if (hk.starts_with("sluice."))
+            co_return fail(400, "message " + std::to_string(n) +
+                                    ": headers starting with sluice. are reserved");
+          hs.emplace_back(std::string(hk), std::string(sv));
+        }
+      }
+      int64_t delay = 0;
+      simdjson::dom::element d;
+      if (!m["delay_ms"].get(d)) {
+        if (d.get_int64().get(delay) || delay < 0)
+          co_return fail(400, "message " + std::to_string(n) + ": delay_ms must be >= 0");
+        if (delay > 0) hs.emplace_back("sluice.deliver.after", std::to_string(ts + delay));
+      }
+      int32_t p = k ? kafka_partition_for_key(*k, partitions)
+                    : static_cast<int32_t>(next_++ % static_cast<uint64_t>(partitions));
+      auto view = [](const std::optional<std::string>& s) -> std::optional<bytes_view> {
+        if (!s) return std::nullopt;
+        return bytes_view(reinterpret_cast<const uint8_t*>(s->data()), s->size());
+      };
+      std::vector<std::pair<std::string_view, bytes_view>> hv;
+      for (const auto& [hk, hval] : hs)
+        hv.emplace_back(hk, bytes_view(reinterpret_cast<const uint8_t*>(hval.data()), hval.size()));
+      batches[p].add(view(k), view(v), ts, hv);
+      where.emplace_back(p, counts[p]++);
+    }
+    auto done = co_await append_durably(*topic, batches, ts);
+    if (done.append_error != errc::ok)
+      co_return fail(done.append_error == errc::batch_too_large ? 413 : 500, done.message);
+    if (done.sync_failed) co_return fail(500, done.message);
+    std::string out = "{\"offsets\":[";
+    for (size_t i = 0; i < where.size(); ++i) {
+      if (i) out += ',';
+      out += "{\"partition\":" + std::to_string(where[i].first) +
+             ",\"offset\":" + std::to_string(done.base_offsets[where[i].first] + where[i].second) +
+             "}";
+    }
+    co_return rest_answer{200, out + "]}"};
+  }
+
+  if (action == "receive") {
+    int64_t max = 1, wait = 0, visibility = 0;
+    std::string_view consumer = "";
+    simdjson::dom::element e;
+    if (!doc["max_messages"].get(e) && (e.get_int64().get(max) || max < 1 || max > 10'000))
+      co_return fail(400, "max_messages must be 1..10000");
+    if (!doc["wait_ms"].get(e) && (e.get_int64().get(wait) || wait < 0))
+      co_return fail(400, "wait_ms must be >= 0");
+    if (!doc["visibility_timeout_ms"].get(e) && (e.get_int64().get(visibility) || visibility < 1))
+      co_return fail(400, "visibility_timeout_ms must be >= 1");
+    if (!doc["consumer"].get(e) && e.get_string().get(consumer))
+      co_return fail(400, "consumer must be a string");
+    wait = std::min<int64_t>(wait, 30'000);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait);
+    auto ex = co_await asio::this_coro::executor;
+    asio::steady_timer timer(ex);
+    auto alive = std::make_shared<int>(0);
+    std::vector<queue::message> msgs;
+    for (;;) {
+      msgs = q->receive(static_cast<size_t>(max), 8 << 20, visibility, std::string(consumer));
+      if (!msgs.empty() || std::chrono::steady_clock::now() >= deadline) break;
+      // Until a record is appended, a backoff ends, or the deadline.
+      auto until = deadline;
+      if (auto due = q->next_due()) {
+        // Leases end on the manager's next tick (every 10 ms): look again a little after.
+        auto in = std::chrono::milliseconds(std::max<int64_t>(0, *due - now_ms()) + 15);
+        until = std::min(until, std::chrono::steady_clock::now() + in);
+      }
+      timer.expires_at(until);
+      auto* t = &timer;
+      q->when_available(alive, [ex, t, w = std::weak_ptr<int>(alive)] {
+        asio::post(ex, [t, w] {
+          if (w.lock()) t->cancel();
+        });
+      });
+      co_await timer.async_wait(asio::as_tuple(use_awaitable));
+      alive = std::make_shared<int>(0);  // drops the registrations of this round
+    }
+    std::string out = "{\"messages\":[";
+    for (size_t i = 0; i < msgs.size(); ++i) {
+      const auto& m = msgs[i];
+      if (i) out += ',';
+      out += "{\"receipt\":";
+      stream::append_json_string(out, m.receipt);
+      out += ",\"partition\":" + std::to_string(m.partition) +
+             ",\"offset\":" + std::to_string(m.offset) +
+             ",\"attempt\":" + std::to_string(m.attempt) +
+             ",\"timestamp\":" + std::to_string(m.timestamp) + ",\"key\":";
+      append_payload(out, m.key, parser);
+      out += ",\"value\":";
+      append_payload(out, m.value, parser);
+      out += ",\"headers\":{";
+      bool first = true;
+      for (const auto& [hk, hv] : m.headers) {
+        if (!first) out += ',';
+        first = false;
+        stream::append_json_string(out, hk);
+        out += ':';
+        if (hv)
+          stream::append_json_string(out, *hv);
+        else
+          out += "null";
+      }
+      out += "}}";
+    }
+    co_return rest_answer{200, out + "]}"};
+  }
+
+  if (action == "dlq-replay") {
+    int64_t max = INT64_MAX;
+    simdjson::dom::element e;
+    if (!doc["max"].get(e) && (e.get_int64().get(max) || max < 1))
+      co_return fail(400, "max must be >= 1");
+    auto ex = co_await asio::this_coro::executor;
+    co_await asio::post(workers_, use_awaitable);
+    auto r = queues_.replay_dead_letters(name, max);
+    co_await asio::post(ex, use_awaitable);
+    if (!r) co_return fail(500, r.error().message);
+    co_return rest_answer{200, "{\"replayed\":" + std::to_string(*r) + "}"};
+  }
+
+  std::vector<std::string> receipts;
+  std::string err;
+  if (!receipts_of(doc, receipts, err)) co_return fail(400, err);
+  if (action == "ack") {
+    auto [outcomes, r] =
+        co_await settled([&](queue::queue::settle_done d) { q->ack(receipts, d); });
+    if (!r) co_return fail(500, "not made durable: " + r.error().message);
+    co_return rest_answer{200, results_json(outcomes)};
+  }
+  if (action == "reject") {
+    std::string_view reason = "rejected by the consumer";
+    simdjson::dom::element e;
+    if (!doc["reason"].get(e) && e.get_string().get(reason))
+      co_return fail(400, "reason must be a string");
+    std::string why(reason);
+    auto [outcomes, r] =
+        co_await settled([&](queue::queue::settle_done d) { q->reject(receipts, why, d); });
+    if (!r) co_return fail(500, "not dead-lettered: " + r.error().message);
+    co_return rest_answer{200, results_json(outcomes)};
+  }
+  if (action == "nack") {
+    std::optional<int64_t> delay;
+    simdjson::dom::element e;
+    if (!doc["delay_ms"].get(e)) {
+      int64_t d = 0;
+      if (e.get_int64().get(d) || d < 0) co_return fail(400, "delay_ms must be >= 0");
+      delay = d;
+    }
+    co_return rest_answer{200, results_json(q->nack(receipts, delay))};
+  }
+  if (action == "extend") {
+    int64_t visibility = 0;
+    simdjson::dom::element e;
+    if (!doc["visibility_timeout_ms"].get(e) && (e.get_int64().get(visibility) || visibility < 1))
+      co_return fail(400, "visibility_timeout_ms must be >= 1");
+    co_return rest_answer{200, results_json(q->extend(receipts, visibility))};
+  }
+  co_return fail(404, "no such endpoint: " + std::string(path));
+}
+
+}  // namespace sluice::http
