@@ -119,6 +119,14 @@ post /v1/queues/crash/ack "$(receipts_json < "$work/after.txt")" > /dev/null
 server_stop
 server_start
 check "after a clean restart nothing is left" "0 0" "$(stat crash ready) $(stat crash in_flight)"
+# ---- the command line
+q=("$sluice" queue --http "127.0.0.1:$hport")
+check "sluice queue create" "created queue cli" "$("${q[@]}" create cli -p 2 --max-deliveries 2 2>&1)"
+printf '{"n":1}\nplain text\n' | "${q[@]}" send cli 2>/dev/null
+"${q[@]}" receive cli -n 5 --wait-ms 2000 --ack > "$work/cli.txt"
+check "sluice queue receive --ack" 'plain text|{"n":1}' "$(cut -f3 "$work/cli.txt" | LC_ALL=C sort | tr '\n' '|' | sed 's/|$//')"
+check "sluice queue stats" "cli 0 0 2" "$("${q[@]}" stats cli | awk 'NR==2 {print $1, $2, $3, $7}')"
+if "${q[@]}" ack cli "$(head -1 "$work/cli.txt" | cut -f1)" > /dev/null; then fail "acking twice should fail"; else ok "acking twice: exit 1 (stale)"; fi
 check "queue metrics" 1 "$(curl -s "$http/metrics" | grep -c '^sluice_queue_ready{queue="crash"} 0')"
 
 server_stop
