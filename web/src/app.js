@@ -363,6 +363,7 @@ const pages = {
         const rss = metrics.samples('process_resident_memory_bytes')[0]?.value;
         const subs = metrics.samples('sluice_http_view_subscribers')[0]?.value;
         const lag = total(metrics.sum('sluice_consumer_group_lag'));
+        const queued = total(metrics.sum('sluice_queue_ready'));
         tiles.replaceChildren(
           tile('Records in /s', fmtNum(total(metrics.rate('sluice_partition_records_in_total', topicOf)))),
           tile('Bytes in /s', fmtBytes(total(metrics.rate('sluice_partition_bytes_in_total', topicOf)))),
@@ -370,6 +371,7 @@ const pages = {
           tile('Topics', topicRows().length),
           tile('Queries running', queries.filter(q => q.state === 'RUNNING').length + ' / ' + queries.length),
           tile('Consumer lag', fmtNum(lag)),
+          tile('Queued messages', fmtNum(queued)),
           tile('Live subscribers', fmtNum(subs)),
           tile('Memory', fmtBytes(rss)));
         const [xs, ins] = metrics.rateSeries('sluice_partition_records_in_total', topicOf);
@@ -597,6 +599,44 @@ const pages = {
     return {
       update() {},
       dispose() { closed = true; clearTimeout(retry); clearInterval(timer); if (ws) ws.close(); chart.dispose(); },
+    };
+  },
+
+  queues(root) {
+    const box = h('div', {}), chartBox = h('div', { class: 'chart' });
+    root.append(h('h1', {}, 'Work queues'),
+      h('div', { class: 'panel' }, h('div', { class: 'muted' }, 'Acknowledged /s by queue'), chartBox),
+      h('div', { class: 'panel' }, box));
+    const chart = liveChart(chartBox, { emptyText: 'No queues' });
+    return {
+      update() {
+        const byQueue = l => l.queue;
+        const get = name => metrics.sum(name, byQueue);
+        const ready = get('sluice_queue_ready'), inflight = get('sluice_queue_in_flight');
+        const delayed = get('sluice_queue_delayed'), dead = get('sluice_queue_dead_lettered');
+        const age = get('sluice_queue_oldest_age_seconds');
+        const acks = metrics.rate('sluice_queue_acked_total', byQueue);
+        const redeliv = metrics.rate('sluice_queue_redelivered_total', byQueue);
+        const names = [...ready.keys()].sort();
+        if (!names.length) {
+          box.replaceChildren(h('div', { class: 'empty' }, 'No queues. Create one with POST /v1/queues or `sluice queue create`.'));
+        } else {
+          box.replaceChildren(table([
+            { title: 'Queue', get: q => q },
+            { title: 'Ready', num: true, get: q => fmtNum(ready.get(q)) },
+            { title: 'In flight', num: true, get: q => fmtNum(inflight.get(q)) },
+            { title: 'Delayed', num: true, get: q => fmtNum(delayed.get(q)) },
+            { title: 'Dead-lettered', num: true, get: q => fmtNum(dead.get(q)) },
+            { title: 'Oldest', num: true, get: q => fmtSeconds(age.get(q)) },
+            { title: 'Acks /s', num: true, get: q => fmtNum(acks.get(q)) },
+            { title: 'Redeliveries /s', num: true, get: q => fmtNum(redeliv.get(q)) },
+          ], names, q => ({ 'data-queue': q })));
+        }
+        const shown = names.slice(0, palette.length);
+        const data = shown.map(q => metrics.rateSeries('sluice_queue_acked_total', l => l.queue === q));
+        chart.set(shown, data.length ? [data[0][0], ...data.map(d => d[1])] : [[]]);
+      },
+      dispose() { chart.dispose(); },
     };
   },
 

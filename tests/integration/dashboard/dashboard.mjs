@@ -114,6 +114,20 @@ try {
   const g = await page.waitForSelector('tr[data-group="dashboard-group"]');
   check('groups: dashboard-group listed with a lag', /readings/.test(await g.textContent()));
 
+  // Queues: depth and in-flight of a work queue.
+  const created = await fetch(`${base}/v1/queues`, { method: 'POST', body: JSON.stringify({ name: 'tasks' }) });
+  check('queues: created over HTTP', created.status === 201, String(created.status));
+  await fetch(`${base}/v1/queues/tasks/messages`, {
+    method: 'POST', body: JSON.stringify({ messages: [1, 2, 3, 4, 5].map(n => ({ value: { n } })) }),
+  });
+  await fetch(`${base}/v1/queues/tasks/receive`, { method: 'POST', body: JSON.stringify({ max_messages: 2 }) });
+  await page.click('nav a[data-page="queues"]');
+  const qrow2 = await page.waitForFunction(() => {
+    const r = document.querySelector('tr[data-queue="tasks"]');
+    return r && r.children[1].textContent === '3' && r.children[2].textContent === '2' ? r.textContent : null;
+  });
+  check('queues: 3 ready and 2 in flight shown', true, await qrow2.jsonValue());
+
   // Unknown routes fall back to the overview; nothing logged an error on the way.
   await page.goto(`${base}/#/nope`);
   await page.waitForSelector('nav a.active[data-page="overview"]');
