@@ -12,7 +12,7 @@ packages=(
   libsimdjson-dev libedit-dev libjemalloc-dev librocksdb-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # real peers for tests and benchmarks
-  kcat redis-server redis-tools nats-server wrk
+  kcat redis-server redis-tools nats-server wrk rabbitmq-server
   # the dashboard test's browser (driven by playwright-core from npm)
   chromium
   # small tools the test scripts use

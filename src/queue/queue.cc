@@ -369,6 +369,7 @@ std::vector<outcome> queue::nack(const std::vector<std::string>& receipts,
     }
   }
   if (!dead.empty()) dead_letter(std::move(dead), [](result<void>) {});
+  notify_waiters();
   return results;
 }
 
@@ -525,6 +526,7 @@ void queue::dead_letter(std::vector<std::pair<leased_ref, std::string>> which,
 
 void queue::tick() {
   std::vector<std::pair<leased_ref, std::string>> dead;
+  bool released = false;
   {
     std::lock_guard lk(mu_);
     int64_t now = now_ms();
@@ -540,11 +542,13 @@ void queue::tick() {
         int64_t at = now + settings_.backoff_ms(l.attempt, unit_random());
         parts_[p]->release(l.offset, l.id, at);
         journal_->append({event::kind::delay, static_cast<int32_t>(p), l.offset, at});
+        released = true;
       }
     }
     if (journal_->size() > (8 << 20)) checkpoint_locked();
   }
   if (!dead.empty()) dead_letter(std::move(dead), [](result<void>) {});
+  if (released) notify_waiters();
 }
 
 queue_stats queue::stats() const {
@@ -581,10 +585,24 @@ std::optional<int64_t> queue::next_due() const {
 void queue::when_available(std::weak_ptr<void> alive, std::function<void()> fn) {
   auto once = std::make_shared<std::atomic<bool>>(false);
   auto shared = std::make_shared<std::function<void()>>(std::move(fn));
+  auto call = [once, shared] {
+    if (!once->exchange(true)) (*shared)();
+  };
   for (const auto& p : topic_->partitions())
-    p->on_next_append(alive, [once, shared] {
-      if (!once->exchange(true)) (*shared)();
-    });
+    p->on_next_append(alive, call);
+  std::lock_guard lk(waiters_mu_);
+  std::erase_if(waiters_, [](const auto& w) { return w.first.expired(); });
+  waiters_.emplace_back(std::move(alive), std::move(call));
+}
+
+void queue::notify_waiters() {
+  std::vector<std::pair<std::weak_ptr<void>, std::function<void()>>> ws;
+  {
+    std::lock_guard lk(waiters_mu_);
+    ws.swap(waiters_);
+  }
+  for (auto& [alive, fn] : ws)
+    if (!alive.expired()) fn();
 }
 
 }  // namespace sluice::queue

@@ -124,8 +124,9 @@ class queue : public std::enable_shared_from_this<queue> {
   // few MB is folded into a new snapshot. Call often (the manager does, every 10 ms).
   void tick();
   queue_stats stats() const;
-  // Calls `fn` once (from any thread) when a record is appended to the topic; entries whose
-  // `alive` expired are dropped. Backoffs ending are not signalled: see next_due().
+  // Calls `fn` once (from any thread) when a record is appended to the topic or a message is
+  // released (nack, expired lease) - then next_due() may be sooner; entries whose `alive`
+  // expired are dropped.
   void when_available(std::weak_ptr<void> alive, std::function<void()> fn);
   // The earliest time (ms) a delayed message becomes ready or a lease ends, if any.
   std::optional<int64_t> next_due() const;
@@ -143,6 +144,7 @@ class queue : public std::enable_shared_from_this<queue> {
   void dead_letter(std::vector<std::pair<leased_ref, std::string>> which,
                    std::function<void(result<void>)> after);
   void checkpoint_locked();
+  void notify_waiters();
 
   log::log& log_;
   const queue_settings settings_;
@@ -152,6 +154,8 @@ class queue : public std::enable_shared_from_this<queue> {
   std::vector<std::unique_ptr<partition_state>> parts_;
   std::unique_ptr<journal> journal_;
   size_t rr_ = 0;  // partition to start the next receive at
+  std::mutex waiters_mu_;
+  std::vector<std::pair<std::weak_ptr<void>, std::function<void()>>> waiters_;
   queue_stats counters_;
 };
 
