@@ -45,8 +45,10 @@ lease partition_state::take(int64_t offset, int64_t deadline, const std::string&
       }
     delay_of_.erase(d);
   }
+  if (auto old = leases_.find(offset); old != leases_.end()) drop_lease(old);
   lease l{offset, next_lease_++, ++attempts_[offset], deadline, consumer};
   leases_[offset] = l;
+  deadlines_.emplace(deadline, offset);
   return l;
 }
 
@@ -61,7 +63,7 @@ partition_state::outcome partition_state::release(int64_t offset, uint64_t lease
                                                   int64_t available_at) {
   auto it = leases_.find(offset);
   if (it == leases_.end() || it->second.id != lease_id) return outcome::stale;
-  leases_.erase(it);
+  drop_lease(it);
   delayed_.emplace(available_at, offset);
   delay_of_[offset] = available_at;
   return outcome::ok;
@@ -76,15 +78,22 @@ partition_state::outcome partition_state::extend(int64_t offset, uint64_t lease_
                                                  int64_t deadline) {
   auto it = leases_.find(offset);
   if (it == leases_.end() || it->second.id != lease_id) return outcome::stale;
+  deadlines_.erase({it->second.deadline, offset});
   it->second.deadline = deadline;
+  deadlines_.emplace(deadline, offset);
   return outcome::ok;
 }
 
 std::vector<lease> partition_state::expired(int64_t now) const {
   std::vector<lease> out;
-  for (const auto& [o, l] : leases_)
-    if (l.deadline <= now) out.push_back(l);
+  for (auto it = deadlines_.begin(); it != deadlines_.end() && it->first <= now; ++it)
+    out.push_back(leases_.at(it->second));
   return out;
+}
+
+void partition_state::drop_lease(std::map<int64_t, lease>::iterator it) {
+  deadlines_.erase({it->second.deadline, it->first});
+  leases_.erase(it);
 }
 
 void partition_state::settle(int64_t offset) {
@@ -99,7 +108,7 @@ void partition_state::settle(int64_t begin, int64_t end) {
     cursor_ = end;
   }
   for (int64_t o = begin; o < end; ++o) {
-    leases_.erase(o);
+    if (auto l = leases_.find(o); l != leases_.end()) drop_lease(l);
     ready_.erase(o);
     attempts_.erase(o);
     if (auto d = delay_of_.find(o); d != delay_of_.end()) {
@@ -149,6 +158,7 @@ void partition_state::drop_leases() {
   for (const auto& [o, l] : leases_)
     ready_.insert(o);
   leases_.clear();
+  deadlines_.clear();
 }
 
 uint32_t partition_state::attempts(int64_t offset) const {
@@ -173,8 +183,8 @@ size_t partition_state::delayed(int64_t now) const {
 std::optional<int64_t> partition_state::next_due() const {
   std::optional<int64_t> out;
   if (!delayed_.empty()) out = delayed_.begin()->first;
-  for (const auto& [o, l] : leases_)
-    if (!out || l.deadline < *out) out = l.deadline;
+  if (!deadlines_.empty() && (!out || deadlines_.begin()->first < *out))
+    out = deadlines_.begin()->first;
   return out;
 }
 

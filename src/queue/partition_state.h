@@ -95,11 +95,14 @@ class partition_state {
   int64_t floor_;
   int64_t cursor_;
   offset_ranges settled_;
-  std::map<int64_t, lease> leases_;                 // by offset
-  std::set<int64_t> ready_;                         // redeliveries ready now
-  std::multimap<int64_t, int64_t> delayed_;         // available_at -> offset
-  std::unordered_map<int64_t, int64_t> delay_of_;   // offset -> available_at
-  std::unordered_map<int64_t, uint32_t> attempts_;  // unsettled offsets delivered before
+  void drop_lease(std::map<int64_t, lease>::iterator it);
+
+  std::map<int64_t, lease> leases_;                  // by offset
+  std::set<std::pair<int64_t, int64_t>> deadlines_;  // (deadline, offset) of every lease
+  std::set<int64_t> ready_;                          // redeliveries ready now
+  std::multimap<int64_t, int64_t> delayed_;          // available_at -> offset
+  std::unordered_map<int64_t, int64_t> delay_of_;    // offset -> available_at
+  std::unordered_map<int64_t, uint32_t> attempts_;   // unsettled offsets delivered before
   uint64_t next_lease_ = 1;
 };
 

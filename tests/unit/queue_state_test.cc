@@ -77,6 +77,20 @@ TEST(PartitionState, ExpiredLeasesAndSkippedCandidatesStayDeliverable) {
   EXPECT_EQ(s.candidates(5, 60, 103), (std::vector<int64_t>{100, 101}));
 }
 
+TEST(PartitionState, ExtendedLeasesExpireLaterAndNextDueFollows) {
+  partition_state s(0);
+  auto a = s.take(0, 50, "a");
+  s.take(1, 70, "a");
+  EXPECT_EQ(s.next_due(), 50);
+  EXPECT_EQ(s.extend(0, a.id, 100), partition_state::outcome::ok);
+  EXPECT_EQ(s.next_due(), 70);
+  auto exp = s.expired(80);
+  ASSERT_EQ(exp.size(), 1u);
+  EXPECT_EQ(exp[0].offset, 1);
+  EXPECT_EQ(s.ack(0, a.id), partition_state::outcome::ok);
+  EXPECT_EQ(s.expired(1000).size(), 1u);  // only 1 is left
+}
+
 TEST(PartitionState, SnapshotRestoresSettledRangesAttemptsAndDelays) {
   partition_state s(0);
   std::vector<lease> ls;
