@@ -53,18 +53,27 @@ async function sluice() {
     }
   };
   const producer = Promise.all(Array.from({ length: window }, sender));
+  // Like an AMQP consumer, which sends basic.ack without waiting for an answer, a consumer
+  // does not wait for its acks (each answered once durable) before taking the next batch;
+  // at most two are outstanding.
+  let received = 0;
   const consumer = async id => {
-    while (acked < total) {
+    const pending = [];
+    while (received < total) {
       const { messages } = await http(`/v1/queues/${name}/receive`,
         { max_messages: batch, wait_ms: 200, consumer: `c${id}` });
       if (!messages.length) continue;
+      received += messages.length;
       const now = Date.now();
       for (const m of messages) latencies.push(now - m.value.t);
-      const { results } = await http(`/v1/queues/${name}/ack`, { receipts: messages.map(m => m.receipt) });
-      acked += results.filter(r => r === 'ok').length;
+      pending.push(http(`/v1/queues/${name}/ack`, { receipts: messages.map(m => m.receipt) })
+        .then(({ results }) => { acked += results.filter(r => r === 'ok').length; }));
+      if (pending.length >= 2) await pending.shift();
     }
+    await Promise.all(pending);
   };
   await Promise.all([producer, ...Array.from({ length: consumers }, (_, i) => consumer(i))]);
+  if (acked !== total) throw new Error(`acked ${acked} of ${total}`);
   report('sluice', started, latencies);
 }
 
