@@ -4,7 +4,9 @@
 
 #include <chrono>
 
+#include "base/clock.h"
 #include "http/durable_append.h"
+#include "http/error_body.h"
 #include "http/url.h"
 #include "log/log.h"
 #include "queue/manager.h"
@@ -20,20 +22,8 @@ using request = bhttp::request<bhttp::string_body>;
 
 namespace {
 
-std::string error(int code, const std::string& message) {
-  std::string out = "{\"error_code\":" + std::to_string(code) + ",\"message\":";
-  stream::append_json_string(out, message);
-  return out + "}";
-}
-
 rest_answer fail(unsigned status, const std::string& message) {
-  return {status, error(static_cast<int>(status), message)};
-}
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return {status, error_body(static_cast<int>(status), message)};
 }
 
 // A stored key or value: embedded as JSON when it is JSON, else as a JSON string.

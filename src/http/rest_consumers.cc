@@ -10,6 +10,7 @@
 
 #include "base/base64.h"
 #include "group/coordinator.h"
+#include "http/error_body.h"
 #include "http/url.h"
 #include "stream/value.h"
 
@@ -22,12 +23,6 @@ using asio::use_awaitable;
 using request = bhttp::request<bhttp::string_body>;
 
 namespace {
-
-std::string error(int code, const std::string& message) {
-  std::string out = "{\"error_code\":" + std::to_string(code) + ",\"message\":";
-  stream::append_json_string(out, message);
-  return out + "}";
-}
 
 rest_answer no_content() {
   return {204, {}};
@@ -191,21 +186,21 @@ awaitable<std::optional<rest_answer>> rest_consumers::handle(const request& req)
   std::string_view rest = path.substr(11);
   auto slash = rest.find('/');
   std::string group = percent_decode(rest.substr(0, slash));
-  if (group.empty()) co_return rest_answer{404, error(40400, "no such endpoint")};
+  if (group.empty()) co_return rest_answer{404, error_body(40400, "no such endpoint")};
   if (slash == std::string_view::npos) {
     if (req.method() != bhttp::verb::post)
-      co_return rest_answer{405, error(40501, "use POST to create a consumer instance")};
+      co_return rest_answer{405, error_body(40501, "use POST to create a consumer instance")};
     co_return co_await create(req, group);
   }
   rest = rest.substr(slash + 1);
   if (!rest.starts_with("instances/"))
-    co_return rest_answer{404, error(40400, "no such endpoint: " + std::string(path))};
+    co_return rest_answer{404, error_body(40400, "no such endpoint: " + std::string(path))};
   rest = rest.substr(10);
   slash = rest.find('/');
   std::string name = percent_decode(rest.substr(0, slash));
   auto it = instances_.find({group, name});
   if (it == instances_.end())
-    co_return rest_answer{404, error(40403, "Consumer instance not found")};
+    co_return rest_answer{404, error_body(40403, "Consumer instance not found")};
   auto in = it->second;
   in->last_used = std::chrono::steady_clock::now();
   co_return co_await on_instance(req, in,
@@ -218,7 +213,7 @@ awaitable<rest_answer> rest_consumers::create(const request& req, const std::str
   std::string name, format = "binary", reset = "latest", autocommit = "true";
   if (!req.body().empty()) {
     if (p.parse(req.body()).get(doc) || !doc.is_object())
-      co_return rest_answer{422, error(42204, "expected a JSON object of consumer settings")};
+      co_return rest_answer{422, error_body(42204, "expected a JSON object of consumer settings")};
     auto text = [&](const char* key, std::string& out) {
       std::string_view v;
       if (!doc[key].get_string().get(v)) out = std::string(v);
@@ -229,24 +224,25 @@ awaitable<rest_answer> rest_consumers::create(const request& req, const std::str
     text("auto.commit.enable", autocommit);
   }
   if (format != "json" && format != "binary")
-    co_return rest_answer{422, error(42204, "format must be json or binary, got '" + format + "'")};
+    co_return rest_answer{422,
+                          error_body(42204, "format must be json or binary, got '" + format + "'")};
   if (reset != "earliest" && reset != "latest" && reset != "none")
     co_return rest_answer{
-        422,
-        error(42204, "auto.offset.reset must be earliest, latest or none, got '" + reset + "'")};
+        422, error_body(42204,
+                        "auto.offset.reset must be earliest, latest or none, got '" + reset + "'")};
   if (autocommit != "true" && autocommit != "false")
-    co_return rest_answer{
-        422, error(42204, "auto.commit.enable must be true or false, got '" + autocommit + "'")};
+    co_return rest_answer{422, error_body(42204, "auto.commit.enable must be true or false, got '" +
+                                                     autocommit + "'")};
   if (name.empty()) name = "rest-consumer-" + std::to_string(++next_id_);
   if (name.find('/') != std::string::npos)
-    co_return rest_answer{422, error(42204, "a consumer name cannot contain '/'")};
+    co_return rest_answer{422, error_body(42204, "a consumer name cannot contain '/'")};
   if (instances_.count({group, name}))
-    co_return rest_answer{409,
-                          error(40902, "Consumer instance with the specified name already exists")};
-  if (instances_.size() >= limits_.max_instances)
     co_return rest_answer{
-        429, error(42901, "too many consumer instances (" + std::to_string(limits_.max_instances) +
-                              "); delete unused ones")};
+        409, error_body(40902, "Consumer instance with the specified name already exists")};
+  if (instances_.size() >= limits_.max_instances)
+    co_return rest_answer{429, error_body(42901, "too many consumer instances (" +
+                                                     std::to_string(limits_.max_instances) +
+                                                     "); delete unused ones")};
 
   char errstr[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
@@ -261,13 +257,14 @@ awaitable<rest_answer> rest_consumers::create(const request& req, const std::str
             set("max.poll.interval.ms", std::to_string(poll_interval));
   if (!ok) {
     rd_kafka_conf_destroy(conf);
-    co_return rest_answer{422, error(42204, errstr)};
+    co_return rest_answer{422, error_body(42204, errstr)};
   }
   rd_kafka_conf_set_log_cb(conf, log_to_spdlog);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
   if (!rk) {
     rd_kafka_conf_destroy(conf);
-    co_return rest_answer{500, error(50002, std::string("cannot create the consumer: ") + errstr)};
+    co_return rest_answer{500,
+                          error_body(50002, std::string("cannot create the consumer: ") + errstr)};
   }
   // Deleted on a worker: closing a consumer waits for the broker.
   auto* raw = new instance(io_);
@@ -281,7 +278,7 @@ awaitable<rest_answer> rest_consumers::create(const request& req, const std::str
   in->queue = rd_kafka_queue_get_consumer(rk);
   int fds[2];
   if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0)
-    co_return rest_answer{500, error(50002, "cannot create a pipe")};
+    co_return rest_answer{500, error_body(50002, "cannot create a pipe")};
   in->wake.assign(fds[0]);
   in->pipe_write = fds[1];
   rd_kafka_queue_io_event_enable(in->queue, fds[1], "1", 1);
@@ -311,19 +308,19 @@ awaitable<rest_answer> rest_consumers::on_instance(const request& req, std::shar
     co_return a;
   };
   auto kafka_error = [](rd_kafka_resp_err_t err) {
-    return rest_answer{500, error(50002, rd_kafka_err2str(err))};
+    return rest_answer{500, error_body(50002, rd_kafka_err2str(err))};
   };
   std::string err;
 
   if (what.empty()) {
     if (method != bhttp::verb::delete_)
-      co_return rest_answer{405, error(40501, "use DELETE to remove the consumer instance")};
+      co_return rest_answer{405, error_body(40501, "use DELETE to remove the consumer instance")};
     in->close_on_loop();
     instances_.erase({in->group, in->name});
     co_return no_content();
   }
   if (what == "records") {
-    if (method != bhttp::verb::get) co_return rest_answer{405, error(40501, "use GET")};
+    if (method != bhttp::verb::get) co_return rest_answer{405, error_body(40501, "use GET")};
     co_return co_await records(req, in);
   }
   if (what == "subscription") {
@@ -343,7 +340,7 @@ awaitable<rest_answer> rest_consumers::on_instance(const request& req, std::shar
       co_return no_content();
     }
     if (method != bhttp::verb::post)
-      co_return rest_answer{405, error(40501, "use POST, GET or DELETE")};
+      co_return rest_answer{405, error_body(40501, "use POST, GET or DELETE")};
     simdjson::dom::parser p;
     simdjson::dom::element doc;
     simdjson::dom::array topics;
@@ -353,20 +350,20 @@ awaitable<rest_answer> rest_consumers::on_instance(const request& req, std::shar
       for (auto t : topics) {
         std::string_view name;
         if (t.get_string().get(name) || name.empty())
-          co_return rest_answer{422, error(42201, "topics must be a list of topic names")};
+          co_return rest_answer{422, error_body(42201, "topics must be a list of topic names")};
         rd_kafka_topic_partition_list_add(l.get(), std::string(name).c_str(),
                                           RD_KAFKA_PARTITION_UA);
       }
     } else if (!doc.is_object() || doc["topic_pattern"].get_string().get(pattern)) {
       co_return rest_answer{
-          422, error(42201, "expected {\"topics\":[..]} or {\"topic_pattern\":\"..\"}")};
+          422, error_body(42201, "expected {\"topics\":[..]} or {\"topic_pattern\":\"..\"}")};
     } else {
       // librdkafka takes a topic name starting with ^ as a regular expression.
       std::string re(pattern);
       if (!re.starts_with('^')) re = "^" + re;
       rd_kafka_topic_partition_list_add(l.get(), re.c_str(), RD_KAFKA_PARTITION_UA);
     }
-    if (l->cnt == 0) co_return rest_answer{422, error(42201, "no topics to subscribe to")};
+    if (l->cnt == 0) co_return rest_answer{422, error_body(42201, "no topics to subscribe to")};
     if (auto e = rd_kafka_subscribe(in->rk, l.get())) co_return kafka_error(e);
     co_return no_content();
   }
@@ -377,9 +374,10 @@ awaitable<rest_answer> rest_consumers::on_instance(const request& req, std::shar
       partition_list owned(l);
       co_return rest_answer{200, "{\"partitions\":[" + partitions_json(l) + "]}"};
     }
-    if (method != bhttp::verb::post) co_return rest_answer{405, error(40501, "use POST or GET")};
+    if (method != bhttp::verb::post)
+      co_return rest_answer{405, error_body(40501, "use POST or GET")};
     auto l = parse_partitions(req.body(), "partitions", false, 0, err);
-    if (!l) co_return rest_answer{422, error(42201, err)};
+    if (!l) co_return rest_answer{422, error_body(42201, err)};
     if (auto e = rd_kafka_assign(in->rk, l->get())) co_return kafka_error(e);
     co_return no_content();
   }
@@ -388,7 +386,7 @@ awaitable<rest_answer> rest_consumers::on_instance(const request& req, std::shar
       // Read from the coordinator in this process (librdkafka's rd_kafka_committed() next to a
       // polling consumer trips internal assertions in librdkafka 2.0).
       auto l = parse_partitions(req.body(), "partitions", false, 0, err);
-      if (!l) co_return rest_answer{422, error(42201, err)};
+      if (!l) co_return rest_answer{422, error_body(42201, err)};
       std::vector<group::topic_partition> which;
       for (int i = 0; i < (*l)->cnt; ++i)
         which.push_back({(*l)->elems[i].topic, (*l)->elems[i].partition});
@@ -405,47 +403,49 @@ awaitable<rest_answer> rest_consumers::on_instance(const request& req, std::shar
       }
       co_return rest_answer{200, "{\"offsets\":[" + out + "]}"};
     }
-    if (method != bhttp::verb::post) co_return rest_answer{405, error(40501, "use POST or GET")};
+    if (method != bhttp::verb::post)
+      co_return rest_answer{405, error_body(40501, "use POST or GET")};
     std::optional<partition_list> l;
     bool everything = req.body().find_first_not_of(" \t\r\n") == std::string::npos;
     if (!everything) {
       // The REST Proxy's offsets are those of the last records processed: commit the next.
       l = parse_partitions(req.body(), "offsets", true, 1, err);
-      if (!l) co_return rest_answer{422, error(42201, err)};
+      if (!l) co_return rest_answer{422, error_body(42201, err)};
     }
     co_return co_await blocking([&] {
       auto e = rd_kafka_commit(in->rk, l ? l->get() : nullptr, 0);
       if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
-        return rest_answer{500, error(50002, rd_kafka_err2str(e))};
+        return rest_answer{500, error_body(50002, rd_kafka_err2str(e))};
       return rest_answer{200, {}};
     });
   }
   if (what == "positions" || what == "positions/beginning" || what == "positions/end") {
-    if (method != bhttp::verb::post) co_return rest_answer{405, error(40501, "use POST")};
+    if (method != bhttp::verb::post) co_return rest_answer{405, error_body(40501, "use POST")};
     bool explicit_offsets = what == "positions";
     auto l = parse_partitions(req.body(), explicit_offsets ? "offsets" : "partitions",
                               explicit_offsets, 0, err);
-    if (!l) co_return rest_answer{422, error(42201, err)};
+    if (!l) co_return rest_answer{422, error_body(42201, err)};
     if (!explicit_offsets)
       for (int i = 0; i < (*l)->cnt; ++i)
         (*l)->elems[i].offset =
             what == "positions/end" ? RD_KAFKA_OFFSET_END : RD_KAFKA_OFFSET_BEGINNING;
     co_return co_await blocking([&, l = std::move(*l)] {
       if (rd_kafka_error_t* e = rd_kafka_seek_partitions(in->rk, l.get(), 10'000)) {
-        rest_answer a{500, error(50002, rd_kafka_error_string(e))};
+        rest_answer a{500, error_body(50002, rd_kafka_error_string(e))};
         rd_kafka_error_destroy(e);
         return a;
       }
       for (int i = 0; i < l->cnt; ++i)
         if (l->elems[i].err)
-          return rest_answer{409, error(40903, std::string("cannot seek ") + l->elems[i].topic +
-                                                   "/" + std::to_string(l->elems[i].partition) +
-                                                   ": " + rd_kafka_err2str(l->elems[i].err) +
-                                                   " (only assigned partitions can be moved)")};
+          return rest_answer{
+              409, error_body(40903, std::string("cannot seek ") + l->elems[i].topic + "/" +
+                                         std::to_string(l->elems[i].partition) + ": " +
+                                         rd_kafka_err2str(l->elems[i].err) +
+                                         " (only assigned partitions can be moved)")};
       return no_content();
     });
   }
-  co_return rest_answer{404, error(40400, "no such endpoint: " + std::string(req.target()))};
+  co_return rest_answer{404, error_body(40400, "no such endpoint: " + std::string(req.target()))};
 }
 
 awaitable<rest_answer> rest_consumers::records(const request& req, std::shared_ptr<instance> in) {
@@ -454,9 +454,9 @@ awaitable<rest_answer> rest_consumers::records(const request& req, std::shared_p
     if (accept.find(std::string("application/vnd.kafka.") + f + ".v2") == std::string_view::npos)
       continue;
     if ((std::string_view(f) == "binary") != in->binary)
-      co_return rest_answer{406, error(40601,
-                                       "The requested embedded data format does not match the "
-                                       "deserializer for this consumer instance")};
+      co_return rest_answer{406, error_body(40601,
+                                            "The requested embedded data format does not match the "
+                                            "deserializer for this consumer instance")};
   }
   auto number = [&](const char* name, int64_t fallback) -> int64_t {
     auto v = query_param(req.target(), name);
@@ -468,7 +468,7 @@ awaitable<rest_answer> rest_consumers::records(const request& req, std::shared_p
   auto timeout = std::chrono::milliseconds(std::min<int64_t>(number("timeout", 1000), 60'000));
   auto max_bytes = static_cast<size_t>(number("max_bytes", 64 << 20));
   if (in->reading)
-    co_return rest_answer{409, error(40901, "this consumer instance is already reading")};
+    co_return rest_answer{409, error_body(40901, "this consumer instance is already reading")};
   in->reading = true;
   struct unmark {
     instance& i;
@@ -517,7 +517,7 @@ awaitable<rest_answer> rest_consumers::records(const request& req, std::shared_p
     auto [ec, n] =
         co_await in->wake.async_read_some(asio::buffer(drain), asio::as_tuple(use_awaitable));
     timer.cancel();
-    if (in->closed) co_return rest_answer{404, error(40403, "Consumer instance not found")};
+    if (in->closed) co_return rest_answer{404, error_body(40403, "Consumer instance not found")};
     if (ec && ec != asio::error::operation_aborted) break;
     // Empty the pipe; the next poll round takes what arrived.
     while (::read(in->wake.native_handle(), drain, sizeof drain) > 0) {

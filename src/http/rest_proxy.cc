@@ -5,7 +5,9 @@
 #include <chrono>
 #include <map>
 
+#include "base/clock.h"
 #include "http/durable_append.h"
+#include "http/error_body.h"
 #include "http/url.h"
 #include "log/log.h"
 #include "log/records.h"
@@ -55,21 +57,7 @@ int32_t kafka_partition_for_key(std::string_view key, int32_t partitions) {
   return static_cast<int32_t>((h & 0x7fffffffu) % static_cast<uint32_t>(partitions));
 }
 
-namespace {
-
-std::string error(int code, const std::string& message) {
-  std::string out = "{\"error_code\":" + std::to_string(code) + ",\"message\":";
-  stream::append_json_string(out, message);
-  return out + "}";
-}
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 awaitable<std::optional<rest_answer>> rest_proxy::handle(
     const bhttp::request<bhttp::string_body>& req) {
@@ -77,7 +65,7 @@ awaitable<std::optional<rest_answer>> rest_proxy::handle(
   std::string_view path = target.substr(0, target.find('?'));
   if (path != "/topics" && !path.starts_with("/topics/")) co_return std::nullopt;
   if (path == "/topics" || path == "/topics/") {
-    if (req.method() != bhttp::verb::get) co_return rest_answer{405, error(40501, "use GET")};
+    if (req.method() != bhttp::verb::get) co_return rest_answer{405, error_body(40501, "use GET")};
     std::string out = "[";
     bool first = true;
     for (const auto& t : log_.topics()) {
@@ -89,9 +77,9 @@ awaitable<std::optional<rest_answer>> rest_proxy::handle(
   }
   std::string name = percent_decode(path.substr(8));
   if (name.find('/') != std::string::npos)
-    co_return rest_answer{404, error(40400, "no such endpoint: " + std::string(path))};
+    co_return rest_answer{404, error_body(40400, "no such endpoint: " + std::string(path))};
   auto topic = log_.find_topic(name);
-  if (!topic) co_return rest_answer{404, error(40401, "Topic not found")};
+  if (!topic) co_return rest_answer{404, error_body(40401, "Topic not found")};
 
   if (req.method() == bhttp::verb::get) {
     std::string out = "{\"name\":";
@@ -114,14 +102,14 @@ awaitable<std::optional<rest_answer>> rest_proxy::handle(
     co_return rest_answer{200, out + "]}"};
   }
   if (req.method() != bhttp::verb::post)
-    co_return rest_answer{405, error(40501, "use GET or POST")};
+    co_return rest_answer{405, error_body(40501, "use GET or POST")};
 
   // Produce. Keys and values are JSON; each is stored as its JSON text.
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   simdjson::dom::array records;
   if (parser.parse(req.body()).get(doc) || doc["records"].get_array().get(records))
-    co_return rest_answer{422, error(42201, "expected {\"records\":[{\"value\":...},...]}")};
+    co_return rest_answer{422, error_body(42201, "expected {\"records\":[{\"value\":...},...]}")};
   int32_t partitions = topic->partition_count();
   struct placed {
     int32_t partition;
@@ -143,8 +131,8 @@ awaitable<std::optional<rest_answer>> rest_proxy::handle(
       int64_t pi;
       if (part.get_int64().get(pi) || pi < 0 || pi >= partitions)
         co_return rest_answer{
-            422, error(42202, "record " + std::to_string(n) + ": partition must be 0.." +
-                                  std::to_string(partitions - 1))};
+            422, error_body(42202, "record " + std::to_string(n) + ": partition must be 0.." +
+                                       std::to_string(partitions - 1))};
       p = static_cast<int32_t>(pi);
     } else if (k) {
       p = kafka_partition_for_key(*k, partitions);
@@ -158,14 +146,14 @@ awaitable<std::optional<rest_answer>> rest_proxy::handle(
     batches[p].add(view(k), view(v), ts);
     where.push_back({p, counts[p]++});
   }
-  if (n == 0) co_return rest_answer{422, error(42201, "no records")};
+  if (n == 0) co_return rest_answer{422, error_body(42201, "no records")};
 
   auto done = co_await append_durably(*topic, batches, ts);
   if (done.append_error != errc::ok) {
     unsigned status = done.append_error == errc::batch_too_large ? 413 : 500;
-    co_return rest_answer{status, error(status == 413 ? 41301 : 50001, done.message)};
+    co_return rest_answer{status, error_body(status == 413 ? 41301 : 50001, done.message)};
   }
-  if (done.sync_failed) co_return rest_answer{408, error(40801, done.message)};
+  if (done.sync_failed) co_return rest_answer{408, error_body(40801, done.message)};
   auto& base = done.base_offsets;
   std::string out = "{\"key_schema_id\":null,\"value_schema_id\":null,\"offsets\":[";
   for (size_t i = 0; i < where.size(); ++i) {

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "http/assets.h"
+#include "http/error_body.h"
 #include "http/queue_api.h"
 #include "http/rest_consumers.h"
 #include "http/rest_proxy.h"
@@ -38,13 +39,6 @@ namespace {
 using request = bhttp::request<bhttp::string_body>;
 using response = bhttp::response<bhttp::string_body>;
 
-std::string error_json(int code, const std::string& message) {
-  std::string out = "{\"error_code\":" + std::to_string(code) + ",\"message\":";
-  stream::append_json_string(out, message);
-  out += "}";
-  return out;
-}
-
 response make_response(const request& req, bhttp::status status, std::string body) {
   response res{status, req.version()};
   res.set(bhttp::field::server, "sluice");
@@ -56,7 +50,7 @@ response make_response(const request& req, bhttp::status status, std::string bod
 }
 
 response error_response(const request& req, bhttp::status status, const std::string& message) {
-  return make_response(req, status, error_json(static_cast<int>(status), message));
+  return make_response(req, status, error_body(static_cast<int>(status), message));
 }
 
 // A dashboard file; 304 when the browser's copy (If-None-Match) is current.

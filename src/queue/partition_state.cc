@@ -36,15 +36,7 @@ lease partition_state::take(int64_t offset, int64_t deadline, const std::string&
     cursor_ = offset + 1;
   }
   ready_.erase(offset);
-  if (auto d = delay_of_.find(offset); d != delay_of_.end()) {
-    auto range = delayed_.equal_range(d->second);
-    for (auto it = range.first; it != range.second; ++it)
-      if (it->second == offset) {
-        delayed_.erase(it);
-        break;
-      }
-    delay_of_.erase(d);
-  }
+  undelay(offset);
   if (auto old = leases_.find(offset); old != leases_.end()) drop_lease(old);
   lease l{offset, next_lease_++, ++attempts_[offset], deadline, consumer};
   leases_[offset] = l;
@@ -91,6 +83,18 @@ std::vector<lease> partition_state::expired(int64_t now) const {
   return out;
 }
 
+void partition_state::undelay(int64_t offset) {
+  auto d = delay_of_.find(offset);
+  if (d == delay_of_.end()) return;
+  auto range = delayed_.equal_range(d->second);
+  for (auto it = range.first; it != range.second; ++it)
+    if (it->second == offset) {
+      delayed_.erase(it);
+      break;
+    }
+  delay_of_.erase(d);
+}
+
 void partition_state::drop_lease(std::map<int64_t, lease>::iterator it) {
   deadlines_.erase({it->second.deadline, it->first});
   leases_.erase(it);
@@ -111,15 +115,7 @@ void partition_state::settle(int64_t begin, int64_t end) {
     if (auto l = leases_.find(o); l != leases_.end()) drop_lease(l);
     ready_.erase(o);
     attempts_.erase(o);
-    if (auto d = delay_of_.find(o); d != delay_of_.end()) {
-      auto range = delayed_.equal_range(d->second);
-      for (auto it = range.first; it != range.second; ++it)
-        if (it->second == o) {
-          delayed_.erase(it);
-          break;
-        }
-      delay_of_.erase(d);
-    }
+    undelay(o);
   }
   settled_.add(begin, end);
   advance_floor();
@@ -142,14 +138,7 @@ void partition_state::delay(int64_t offset, int64_t available_at) {
     cursor_ = offset + 1;
   }
   ready_.erase(offset);
-  if (auto d = delay_of_.find(offset); d != delay_of_.end()) {
-    auto range = delayed_.equal_range(d->second);
-    for (auto it = range.first; it != range.second; ++it)
-      if (it->second == offset) {
-        delayed_.erase(it);
-        break;
-      }
-  }
+  undelay(offset);
   delayed_.emplace(available_at, offset);
   delay_of_[offset] = available_at;
 }

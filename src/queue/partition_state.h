@@ -96,6 +96,7 @@ class partition_state {
   int64_t cursor_;
   offset_ranges settled_;
   void drop_lease(std::map<int64_t, lease>::iterator it);
+  void undelay(int64_t offset);  // no longer held back
 
   std::map<int64_t, lease> leases_;                  // by offset
   std::set<std::pair<int64_t, int64_t>> deadlines_;  // (deadline, offset) of every lease

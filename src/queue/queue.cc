@@ -11,6 +11,7 @@
 #include <map>
 #include <random>
 
+#include "base/clock.h"
 #include "log/log.h"
 #include "log/partition.h"
 #include "log/record_batch.h"
@@ -24,12 +25,6 @@
 namespace sluice::queue {
 
 namespace {
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 double unit_random() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -252,6 +247,13 @@ std::optional<queue::leased_ref> queue::parse_receipt(std::string_view r) {
   return out;
 }
 
+partition_state* queue::resolve(const std::string& receipt, leased_ref& ref) {
+  auto r = parse_receipt(receipt);
+  if (!r || static_cast<size_t>(r->partition) >= parts_.size()) return nullptr;
+  ref = *r;
+  return parts_[static_cast<size_t>(r->partition)].get();
+}
+
 std::vector<message> queue::receive(size_t max, size_t max_bytes, int64_t visibility_ms,
                                     const std::string& consumer) {
   std::vector<message> out;
@@ -317,17 +319,18 @@ void queue::ack(const std::vector<std::string>& receipts, settle_done done) {
   {
     std::lock_guard lk(mu_);
     for (const auto& r : receipts) {
-      auto ref = parse_receipt(r);
-      if (!ref || static_cast<size_t>(ref->partition) >= parts_.size()) {
+      leased_ref ref{};
+      partition_state* part = resolve(r, ref);
+      if (!part) {
         results.push_back(outcome::bad_receipt);
         continue;
       }
-      auto& st = *parts_[static_cast<size_t>(ref->partition)];
-      if (st.ack(ref->offset, ref->lease) != partition_state::outcome::ok) {
+      auto& st = *part;
+      if (st.ack(ref.offset, ref.lease) != partition_state::outcome::ok) {
         results.push_back(outcome::stale);
         continue;
       }
-      journal_->append({event::kind::settle, ref->partition, ref->offset, ref->offset + 1});
+      journal_->append({event::kind::settle, ref.partition, ref.offset, ref.offset + 1});
       ++counters_.acked;
       results.push_back(outcome::ok);
     }
@@ -345,13 +348,14 @@ std::vector<outcome> queue::nack(const std::vector<std::string>& receipts,
     std::lock_guard lk(mu_);
     int64_t now = now_ms();
     for (const auto& r : receipts) {
-      auto ref = parse_receipt(r);
-      if (!ref || static_cast<size_t>(ref->partition) >= parts_.size()) {
+      leased_ref ref{};
+      partition_state* part = resolve(r, ref);
+      if (!part) {
         results.push_back(outcome::bad_receipt);
         continue;
       }
-      auto& st = *parts_[static_cast<size_t>(ref->partition)];
-      const lease* l = st.leased(ref->offset, ref->lease);
+      auto& st = *part;
+      const lease* l = st.leased(ref.offset, ref.lease);
       if (!l) {
         results.push_back(outcome::stale);
         continue;
@@ -359,13 +363,13 @@ std::vector<outcome> queue::nack(const std::vector<std::string>& receipts,
       ++counters_.nacked;
       results.push_back(outcome::ok);
       if (l->attempt >= settings_.max_deliveries) {
-        dead.emplace_back(*ref, "nacked on delivery " + std::to_string(l->attempt) + " of " +
-                                    std::to_string(settings_.max_deliveries));
+        dead.emplace_back(ref, "nacked on delivery " + std::to_string(l->attempt) + " of " +
+                                   std::to_string(settings_.max_deliveries));
         continue;
       }
       int64_t at = now + (delay_ms ? *delay_ms : settings_.backoff_ms(l->attempt, unit_random()));
-      st.release(ref->offset, ref->lease, at);
-      journal_->append({event::kind::delay, ref->partition, ref->offset, at});
+      st.release(ref.offset, ref.lease, at);
+      journal_->append({event::kind::delay, ref.partition, ref.offset, at});
     }
   }
   if (!dead.empty()) dead_letter(std::move(dead), [](result<void>) {});
@@ -380,18 +384,19 @@ void queue::reject(const std::vector<std::string>& receipts, const std::string& 
   {
     std::lock_guard lk(mu_);
     for (const auto& r : receipts) {
-      auto ref = parse_receipt(r);
-      if (!ref || static_cast<size_t>(ref->partition) >= parts_.size()) {
+      leased_ref ref{};
+      partition_state* part = resolve(r, ref);
+      if (!part) {
         results.push_back(outcome::bad_receipt);
         continue;
       }
-      if (!parts_[static_cast<size_t>(ref->partition)]->leased(ref->offset, ref->lease)) {
+      if (!part->leased(ref.offset, ref.lease)) {
         results.push_back(outcome::stale);
         continue;
       }
       ++counters_.rejected;
       results.push_back(outcome::ok);
-      dead.emplace_back(*ref, "rejected: " + reason);
+      dead.emplace_back(ref, "rejected: " + reason);
     }
   }
   dead_letter(std::move(dead),
@@ -407,13 +412,13 @@ std::vector<outcome> queue::extend(const std::vector<std::string>& receipts,
   int64_t deadline =
       now_ms() + (visibility_ms > 0 ? visibility_ms : settings_.visibility_timeout_ms);
   for (const auto& r : receipts) {
-    auto ref = parse_receipt(r);
-    if (!ref || static_cast<size_t>(ref->partition) >= parts_.size()) {
+    leased_ref ref{};
+    partition_state* part = resolve(r, ref);
+    if (!part) {
       results.push_back(outcome::bad_receipt);
       continue;
     }
-    results.push_back(parts_[static_cast<size_t>(ref->partition)]->extend(
-                          ref->offset, ref->lease, deadline) == partition_state::outcome::ok
+    results.push_back(part->extend(ref.offset, ref.lease, deadline) == partition_state::outcome::ok
                           ? outcome::ok
                           : outcome::stale);
   }

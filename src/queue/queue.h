@@ -139,6 +139,8 @@ class queue : public std::enable_shared_from_this<queue> {
     uint64_t lease;
   };
   static std::optional<leased_ref> parse_receipt(std::string_view r);
+  // The partition a receipt names (and the receipt's parts), or nullptr. Holds mu_.
+  partition_state* resolve(const std::string& receipt, leased_ref& ref);
   // Writes the messages to the dead-letter topic and settles them once that is durable; then
   // `after(result)` (with the queue unlocked). Holds each message under a lease meanwhile.
   void dead_letter(std::vector<std::pair<leased_ref, std::string>> which,

@@ -5,6 +5,7 @@
 #include <deque>
 #include <mutex>
 
+#include "base/clock.h"
 #include "base/crc32c.h"
 #include "log/log.h"
 #include "log/record_batch.h"
@@ -15,12 +16,6 @@
 namespace sluice::stream {
 
 namespace {
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 class log_source final : public topic_source {
  public:
