@@ -15,9 +15,11 @@ http=${SLUICE_HTTP_ADDR:-127.0.0.1:8080}
   --http-addr "$http" &
 server=$!
 feeder=""
+notifier=""
 stop() {
   trap - EXIT INT TERM
   [ -n "$feeder" ] && kill -TERM -- -"$feeder" 2>/dev/null || true  # the whole pipeline
+  [ -n "$notifier" ] && kill -TERM -- -"$notifier" 2>/dev/null || true
   kill -TERM "$server" 2>/dev/null || true
   wait "$server" 2>/dev/null || true
 }
@@ -57,6 +59,10 @@ CREATE SINK IF NOT EXISTS anomaly_alerts INTO TOPIC 'alerts' AS
   HAVING MAX(temperature) - AVG(temperature) > 4 * STDDEV(temperature);
 " >/dev/null
 
+# The alerts are also a work queue: a notifier (here a loop of `sluice queue receive --ack`)
+# takes each one exactly once, and unacknowledged ones would come back.
+./build/sluice queue --http "$http" create alerts --visibility-timeout-ms 10000 >/dev/null 2>&1 || true
+
 # The sensor simulator: 10 sensors, a reading each every 200 ms, keyed by sensor id. Each
 # sensor has its own level, a slow drift and noise; about one reading in 300 is a spike of
 # 8-14 degrees, which the anomaly query flags. It runs in its own process group (set -m) so
@@ -78,6 +84,12 @@ set -m
   done | ./build/sluice produce sensors -b "$addr" -K $'\t' --acks 1 2>/dev/null
 ) &
 feeder=$!
+(
+  while true; do
+    ./build/sluice queue --http "$http" receive alerts -n 10 --wait-ms 5000 --ack >/dev/null 2>&1 || sleep 1
+  done
+) &
+notifier=$!
 set +m
 
 cat <<TXT
@@ -89,6 +101,7 @@ of them and flag anomalies.
   Dashboard:  http://$http/
               http://$http/#/views/sensor_windows       (5-second averages per sensor, live)
               http://$http/#/views/anomalies            (readings far from their window's average)
+              http://$http/#/queues                     (the alerts as a work queue)
 
 In another terminal:
 
@@ -98,6 +111,7 @@ In another terminal:
   ./build/sluice sql --http $http -e "SELECT * FROM sensor_windows ORDER BY window_end DESC LIMIT 5"
   ./build/sluice sql --http $http -e "SHOW QUERIES"
   ./build/sluice consume alerts --from end                   # anomalies as they are found
+  ./build/sluice queue stats                                 # the alerts queue: ready, in flight, acked
   ./build/sluice consume sensors --from end --print-key      # follow the feed
   ./build/sluice sql --http $http                            # an SQL prompt (docs/sql.md)
 

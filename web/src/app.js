@@ -215,7 +215,8 @@ function makeChart(container, seriesNames, opts = {}) {
     width: width(), height: opts.height || 220, series,
     scales: { x: { time: opts.time ?? true } },
     axes: [
-      { stroke: '#8a9bb8', grid: { stroke: '#22304d' }, ticks: { stroke: '#22304d' } },
+      { stroke: '#8a9bb8', grid: { stroke: '#22304d' }, ticks: { stroke: '#22304d' }, space: 80,
+        values: (opts.time ?? true) ? (u, vals) => vals.map(v => new Date(v * 1000).toLocaleTimeString()) : undefined },
       { stroke: '#8a9bb8', grid: { stroke: '#22304d' }, ticks: { stroke: '#22304d' },
         size: 60, values: (u, vals) => vals.map(v => opts.format ? opts.format(v) : fmtNum(v)) },
     ],
