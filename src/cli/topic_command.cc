@@ -147,9 +147,29 @@ std::map<std::string, std::string> overrides(rd_kafka_t* rk, const topic_options
   return out;
 }
 
+// Grows the topic to o.partitions (CreatePartitions).
+int add_partitions(rd_kafka_t* rk, const topic_options& o) {
+  char err[512];
+  rd_kafka_NewPartitions_t* np = rd_kafka_NewPartitions_new(
+      o.name.c_str(), static_cast<size_t>(o.partitions), err, sizeof err);
+  if (!np) throw client_error(err);
+  admin_queue q(rk);
+  rd_kafka_CreatePartitions(rk, &np, 1, nullptr, q.q);
+  rd_kafka_NewPartitions_destroy(np);
+  auto* ev = q.wait(RD_KAFKA_EVENT_CREATEPARTITIONS_RESULT, o.timeout_ms);
+  size_t n = 0;
+  auto** res =
+      rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev), &n);
+  int rc = check_topic_results(res, n, "partitions of");
+  rd_kafka_event_destroy(ev);
+  return rc;
+}
+
 // AlterConfigs replaces every override, so the current ones are read and merged first.
 int alter(const topic_options& o) {
   auto rk = make_client(RD_KAFKA_PRODUCER, o.brokers, {});
+  if (o.partitions > 0 && add_partitions(rk.get(), o) != 0) return 1;
+  if (o.configs.empty() && o.delete_configs.empty()) return 0;
   auto merged = overrides(rk.get(), o);
   for (const auto& kv : o.configs) {
     auto [k, v] = split_property(kv);
@@ -193,9 +213,10 @@ action add_topic_command(CLI::App& app) {
   c->add_option("name", o->name, "Topic name")->required();
   c->add_option("--partitions,-p", o->partitions, "Partition count")->capture_default_str();
   c->add_option("--config,-c", o->configs, "Topic config key=value (repeatable)");
-  auto* alt = cmd->add_subcommand("alter", "Change a topic's configs");
+  auto* alt = cmd->add_subcommand("alter", "Change a topic's configs or grow its partitions");
   brokers(alt);
   alt->add_option("name", o->name, "Topic name")->required();
+  alt->add_option("--partitions,-p", o->partitions, "Grow the topic to this many partitions");
   alt->add_option("--config,-c", o->configs, "Set key=value (repeatable)");
   alt->add_option("--delete-config", o->delete_configs, "Back to the default (repeatable)");
   auto* l = cmd->add_subcommand("list", "List topics");
@@ -210,7 +231,10 @@ action add_topic_command(CLI::App& app) {
     if (!cmd->parsed()) return -1;
     try {
       if (c->parsed()) return create(*o);
-      if (alt->parsed()) return alter(*o);
+      if (alt->parsed()) {
+        if (!alt->count("--partitions")) o->partitions = 0;
+        return alter(*o);
+      }
       if (l->parsed()) return list(*o);
       if (d->parsed()) return describe(*o);
       if (del->parsed()) return remove(*o);

@@ -187,29 +187,36 @@ result<std::shared_ptr<queue>> queue::open(log::log& log, queue_settings setting
   for (const auto& p : parts)
     q->parts_.push_back(std::make_unique<partition_state>(p->log_start()()));
   auto& states = q->parts_;
-  auto j = journal::open(
-      dir,
-      [&](std::string_view snap) {
-        stream::state_reader r(snap);
-        auto n = static_cast<size_t>(r.varint());
-        for (size_t i = 0; i < n && i < states.size(); ++i)
-          states[i]->restore(r);
-      },
-      [&](const event& e) {
-        if (e.partition < 0 || static_cast<size_t>(e.partition) >= states.size()) return;
-        auto& s = *states[static_cast<size_t>(e.partition)];
-        switch (e.k) {
-          case event::kind::settle:
-            s.settle(e.a, e.b);
-            break;
-          case event::kind::delivered:
-            s.delivered(e.a, static_cast<uint32_t>(e.b));
-            break;
-          case event::kind::delay:
-            s.delay(e.a, e.b);
-            break;
-        }
-      });
+  result<std::unique_ptr<journal>> j = make_error(errc::io_error, "not opened");
+  try {
+    j = journal::open(
+        dir,
+        [&](std::string_view snap) {
+          stream::state_reader r(snap);
+          auto n = static_cast<size_t>(r.varint());
+          for (size_t i = 0; i < n && i < states.size(); ++i)
+            states[i]->restore(r);
+        },
+        [&](const event& e) {
+          if (e.partition < 0 || static_cast<size_t>(e.partition) >= states.size()) return;
+          auto& s = *states[static_cast<size_t>(e.partition)];
+          switch (e.k) {
+            case event::kind::settle:
+              s.settle(e.a, e.b);
+              break;
+            case event::kind::delivered:
+              s.delivered(e.a, static_cast<uint32_t>(e.b));
+              break;
+            case event::kind::delay:
+              s.delay(e.a, e.b);
+              break;
+          }
+        });
+  } catch (const stream::corrupt_state& e) {
+    // The snapshot's CRC matched, so this is a bug, not a torn write: refuse to guess.
+    return make_error(errc::corrupt_batch,
+                      "queue " + q->settings_.name + ": unreadable state snapshot: " + e.what());
+  }
   if (!j) return j.error();
   q->journal_ = std::move(*j);
   // Records retention removed count as settled.
@@ -247,6 +254,12 @@ std::optional<queue::leased_ref> queue::parse_receipt(std::string_view r) {
   return out;
 }
 
+void queue::add_partitions_locked(const std::vector<std::shared_ptr<log::partition>>& parts) {
+  // The topic grew (CreatePartitions): its new partitions join the queue.
+  for (size_t i = parts_.size(); i < parts.size(); ++i)
+    parts_.push_back(std::make_unique<partition_state>(parts[i]->log_start()()));
+}
+
 partition_state* queue::resolve(const std::string& receipt, leased_ref& ref) {
   auto r = parse_receipt(receipt);
   if (!r || static_cast<size_t>(r->partition) >= parts_.size()) return nullptr;
@@ -261,6 +274,7 @@ std::vector<message> queue::receive(size_t max, size_t max_bytes, int64_t visibi
   std::lock_guard lk(mu_);
   int64_t now = now_ms();
   auto parts = topic_->partitions();
+  add_partitions_locked(parts);
   size_t bytes = 0;
   for (size_t k = 0; k < parts.size() && out.size() < max && bytes < max_bytes; ++k) {
     size_t p = (rr_ + k) % parts.size();
@@ -535,6 +549,7 @@ void queue::tick() {
   {
     std::lock_guard lk(mu_);
     int64_t now = now_ms();
+    add_partitions_locked(topic_->partitions());
     for (size_t p = 0; p < parts_.size(); ++p) {
       for (const auto& l : parts_[p]->expired(now)) {
         ++counters_.expired;

@@ -36,6 +36,7 @@
 namespace sluice::log {
 class log;
 class topic;
+class partition;
 }  // namespace sluice::log
 
 namespace sluice::queue {
@@ -147,6 +148,7 @@ class queue : public std::enable_shared_from_this<queue> {
                    std::function<void(result<void>)> after);
   void checkpoint_locked();
   void notify_waiters();
+  void add_partitions_locked(const std::vector<std::shared_ptr<log::partition>>& parts);
 
   log::log& log_;
   const queue_settings settings_;

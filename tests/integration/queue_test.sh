@@ -100,6 +100,14 @@ check "a record produced with kcat is a message" '"from-kcat"' "$(values < "$wor
 post /v1/queues/jobs/ack "$(receipts_json < "$work/k.txt")" > /dev/null
 check "the delayed one after its delay" '"later"' "$(receive jobs 10 3000 | cut -f3)"
 
+# ---- a topic that grows (CreatePartitions) brings its new partitions into the queue
+"$sluice" topic alter jobs --partitions 5 -b "$brokers" > /dev/null
+printf 'on-a-new-partition\n' | kcat -b "$brokers" -P -t jobs -p 4
+receive jobs 10 3000 > "$work/grown.txt"
+check "a message on a partition added later" '"on-a-new-partition"' "$(values < "$work/grown.txt")"
+check "its receipt names partition 4" 4 "$(cut -f1 "$work/grown.txt" | cut -d- -f1)"
+post /v1/queues/jobs/ack "$(receipts_json < "$work/grown.txt")" > /dev/null
+
 # ---- kill -9: settled messages stay settled, every other one comes back
 curl -s -XPOST "$http/v1/queues" --data '{"name":"crash","partitions":2,"visibility_timeout_ms":60000}' > /dev/null
 py 'import json; print(json.dumps({"messages":[{"value":"c%d" % i} for i in range(40)]}))' > "$work/c.json"
