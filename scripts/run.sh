@@ -59,7 +59,7 @@ CREATE SINK IF NOT EXISTS anomaly_alerts INTO TOPIC 'alerts' AS
   HAVING MAX(temperature) - AVG(temperature) > 4 * STDDEV(temperature);
 " >/dev/null
 
-# The alerts are also a work queue: a notifier (here a loop of `sluice queue receive --ack`)
+# The alerts are also a work queue: a notifier (here `sluice queue receive --follow --ack`)
 # takes each one exactly once, and unacknowledged ones would come back.
 ./build/sluice queue --http "$http" create alerts --visibility-timeout-ms 10000 >/dev/null 2>&1 || true
 
@@ -86,7 +86,7 @@ set -m
 feeder=$!
 (
   while true; do
-    ./build/sluice queue --http "$http" receive alerts -n 10 --wait-ms 5000 --ack >/dev/null 2>&1 || sleep 1
+    ./build/sluice queue --http "$http" receive alerts --follow --ack -n 10 >/dev/null 2>&1 || sleep 1
   done
 ) &
 notifier=$!

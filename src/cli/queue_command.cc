@@ -2,7 +2,7 @@
 //
 //   sluice queue create NAME [-p N] [--visibility-timeout-ms ..] [--max-deliveries ..] ...
 //   sluice queue send NAME [VALUE...]         (else one message per line of stdin)
-//   sluice queue receive NAME [-n N] [--wait-ms ..] [--ack]
+//   sluice queue receive NAME [-n N] [--wait-ms ..] [--ack] [--follow]
 //   sluice queue ack|nack|reject NAME RECEIPT...
 //   sluice queue stats [NAME]
 //   sluice queue dlq-replay NAME [--max N]
@@ -36,6 +36,7 @@ struct queue_options {
   int64_t delay_ms = 0;
   std::string key;
   bool ack = false;
+  bool follow = false;
   std::string reason = "rejected from the command line";
 };
 
@@ -148,6 +149,7 @@ action add_queue_command(CLI::App& app) {
   receive->add_option("--visibility-timeout-ms", o->visibility_timeout_ms,
                       "Lease length (default: the queue's)");
   receive->add_flag("--ack", o->ack, "Acknowledge what was printed");
+  receive->add_flag("--follow", o->follow, "Keep receiving until interrupted");
 
   auto* ack = cmd->add_subcommand("ack", "Acknowledge received messages");
   auto* nack = cmd->add_subcommand("nack", "Return received messages (retried after backoff)");
@@ -210,33 +212,39 @@ action add_queue_command(CLI::App& app) {
       return 0;
     }
     if (receive->parsed()) {
-      std::string body = "{\"max_messages\":" + std::to_string(o->max) +
-                         ",\"wait_ms\":" + std::to_string(o->wait_ms);
+      // --follow: keep receiving (long polls of at least a second) until interrupted.
+      int64_t wait = o->follow ? std::max<int64_t>(o->wait_ms, 1000) : o->wait_ms;
+      std::string body =
+          "{\"max_messages\":" + std::to_string(o->max) + ",\"wait_ms\":" + std::to_string(wait);
       if (receive->count("--visibility-timeout-ms"))
         body += ",\"visibility_timeout_ms\":" + std::to_string(o->visibility_timeout_ms);
-      if (!call(*o, "POST", base + "/receive", body + "}", answer)) return 1;
-      simdjson::dom::parser p;
-      simdjson::dom::element doc;
-      simdjson::dom::array msgs;
-      if (p.parse(answer).get(doc) || doc["messages"].get_array().get(msgs)) return 1;
-      std::vector<std::string> receipts;
-      for (auto m : msgs) {
-        std::string_view receipt = text_field(m, "receipt");
-        int64_t attempt = int_field(m, "attempt");
-        simdjson::dom::element value;
-        std::string shown;
-        std::string_view text;
-        if (m["value"].get(value))
-          shown = "null";
-        else if (value.get_string().get(text))
-          shown = simdjson::minify(value);
-        else
-          shown = std::string(text);
-        std::cout << receipt << '\t' << attempt << '\t' << shown << '\n';
-        receipts.emplace_back(receipt);
-      }
-      if (o->ack && !receipts.empty())
-        if (!call(*o, "POST", base + "/ack", receipts_body(receipts, ""), answer)) return 1;
+      body += "}";
+      do {
+        if (!call(*o, "POST", base + "/receive", body, answer)) return 1;
+        simdjson::dom::parser p;
+        simdjson::dom::element doc;
+        simdjson::dom::array msgs;
+        if (p.parse(answer).get(doc) || doc["messages"].get_array().get(msgs)) return 1;
+        std::vector<std::string> receipts;
+        for (auto m : msgs) {
+          std::string_view receipt = text_field(m, "receipt");
+          int64_t attempt = int_field(m, "attempt");
+          simdjson::dom::element value;
+          std::string shown;
+          std::string_view text;
+          if (m["value"].get(value))
+            shown = "null";
+          else if (value.get_string().get(text))
+            shown = simdjson::minify(value);
+          else
+            shown = std::string(text);
+          std::cout << receipt << '\t' << attempt << '\t' << shown << '\n';
+          receipts.emplace_back(receipt);
+        }
+        std::cout.flush();
+        if (o->ack && !receipts.empty())
+          if (!call(*o, "POST", base + "/ack", receipts_body(receipts, ""), answer)) return 1;
+      } while (o->follow);
       return 0;
     }
     for (auto [sub, action] : {std::pair{ack, "ack"}, {nack, "nack"}, {reject, "reject"}}) {

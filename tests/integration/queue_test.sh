@@ -178,6 +178,13 @@ printf '{"n":1}\nplain text\n' | "${q[@]}" send cli 2>/dev/null
 "${q[@]}" receive cli -n 5 --wait-ms 2000 --ack > "$work/cli.txt"
 check "sluice queue receive --ack" 'plain text|{"n":1}' "$(cut -f3 "$work/cli.txt" | LC_ALL=C sort | tr '\n' '|' | sed 's/|$//')"
 check "sluice queue stats" "cli 0 0 2" "$("${q[@]}" stats cli | awk 'NR==2 {print $1, $2, $3, $7}')"
+# --follow keeps taking messages as they come, until stopped.
+"${q[@]}" receive cli --follow --ack -n 1 > "$work/follow.txt" &
+follower=$!
+"${q[@]}" send cli f1 f2 f3 2>/dev/null
+for _ in $(seq 1 100); do [ "$(wc -l < "$work/follow.txt")" -ge 3 ] && break; sleep 0.05; done
+kill "$follower"; wait "$follower" 2>/dev/null || true
+check "sluice queue receive --follow" "f1 f2 f3" "$(cut -f3 "$work/follow.txt" | sort | tr '\n' ' ' | sed 's/ $//')"
 if "${q[@]}" ack cli "$(head -1 "$work/cli.txt" | cut -f1)" > /dev/null; then fail "acking twice should fail"; else ok "acking twice: exit 1 (stale)"; fi
 check "queue metrics" 1 "$(curl -s "$http/metrics" | grep -c '^sluice_queue_ready{queue="crash"} 0')"
 
