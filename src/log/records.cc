@@ -98,6 +98,28 @@ result<void> for_each_record(bytes_view batch, const std::function<void(const re
   return {};
 }
 
+result<int64_t> for_each_record_from(bytes_view chunk, int64_t from,
+                                     const std::function<void(const record_view&)>& fn) {
+  int64_t next = from;
+  size_t pos = 0;
+  while (chunk.size() - pos >= format::k_batch_header_size) {
+    auto h = parse_batch_header(chunk.data() + pos);
+    if (h.batch_length <= 0) return make_error(errc::corrupt_batch, "bad batch length");
+    if (chunk.size() - pos < h.size_bytes()) break;  // cut short by the byte limit
+    auto batch = chunk.subspan(pos, h.size_bytes());
+    pos += h.size_bytes();
+    if (h.last_offset() < from) continue;
+    if (!h.control()) {
+      auto r = for_each_record(batch, [&](const record_view& rv) {
+        if (rv.offset >= from) fn(rv);
+      });
+      if (!r) return r.error();
+    }
+    next = std::max(next, h.last_offset() + 1);
+  }
+  return next;
+}
+
 result<void> for_each_header(
     const record_view& r,
     const std::function<void(std::string_view, std::optional<bytes_view>)>& fn) {

@@ -28,6 +28,13 @@ struct record_view {
   bytes_view headers;  // the encoded headers; read them with for_each_header()
 };
 
+// Calls `fn` for every record at or after `from` in `chunk`: whole record batches, as
+// partition::read returns them (a batch cut short by the byte limit at the end is left out;
+// control batches are skipped). Returns the offset after the last batch seen (`from` if none),
+// where the next read continues. Errors: corrupt_batch.
+result<int64_t> for_each_record_from(bytes_view chunk, int64_t from,
+                                     const std::function<void(const record_view&)>& fn);
+
 // Calls `fn(key, value)` for each header of `r` (value nullopt for a null one). Errors:
 // corrupt_batch.
 result<void> for_each_header(

@@ -7,12 +7,11 @@
 #include <future>
 #include <sstream>
 
+#include "base/clock.h"
 #include "base/file.h"
 #include "log/log.h"
 #include "log/partition.h"
-#include "log/record_batch.h"
 #include "log/records.h"
-#include "log/segment_format.h"
 
 namespace sluice::queue {
 
@@ -149,9 +148,7 @@ result<int64_t> manager::replay_dead_letters(std::string_view name, int64_t max)
   auto positions = read_positions(pos_file);
   std::map<int32_t, log::batch_builder> out;  // by target partition
   int64_t n = 0;
-  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
+  int64_t now = now_ms();
   for (const auto& part : dlq->partitions()) {
     int32_t p = part->id()();
     int64_t from = std::max(positions[p], part->log_start()());
@@ -162,39 +159,28 @@ result<int64_t> manager::replay_dead_letters(std::string_view name, int64_t max)
       if (rr->len == 0) break;
       bytes buf(rr->len);
       if (auto c = rr->copy_to(buf.data()); !c) return c.error();
-      size_t pos = 0;
       int64_t next = from;
-      while (buf.size() - pos >= log::format::k_batch_header_size && n < max) {
-        auto h = log::parse_batch_header(buf.data() + pos);
-        if (h.batch_length <= 0 || buf.size() - pos < h.size_bytes()) break;
-        bytes_view batch(buf.data() + pos, h.size_bytes());
-        pos += h.size_bytes();
-        if (h.control()) {
-          next = h.last_offset() + 1;
-          continue;
-        }
-        auto r = log::for_each_record(batch, [&](const log::record_view& rv) {
-          if (rv.offset < from || n >= max) return;
-          std::vector<std::pair<std::string, std::string>> hs;
-          int32_t target = -1;
-          (void)log::for_each_header(rv, [&](std::string_view k, std::optional<bytes_view> v) {
-            std::string val = v ? std::string(reinterpret_cast<const char*>(v->data()), v->size())
-                                : std::string();
-            if (k == "sluice.partition")
-              std::from_chars(val.data(), val.data() + val.size(), target);
-            if (!k.starts_with("sluice.")) hs.emplace_back(std::string(k), std::move(val));
-          });
-          if (target < 0 || target >= topic->partition_count())
-            target = static_cast<int32_t>(n % topic->partition_count());
-          std::vector<std::pair<std::string_view, bytes_view>> hv;
-          for (const auto& [k, v] : hs)
-            hv.emplace_back(k, as_bytes(v));
-          out[target].add(rv.key, rv.value, now, hv);
-          ++n;
-          next = rv.offset + 1;
+      auto r = log::for_each_record_from(buf, from, [&](const log::record_view& rv) {
+        if (n >= max) return;
+        std::vector<std::pair<std::string, std::string>> hs;
+        int32_t target = -1;
+        (void)log::for_each_header(rv, [&](std::string_view k, std::optional<bytes_view> v) {
+          std::string val =
+              v ? std::string(reinterpret_cast<const char*>(v->data()), v->size()) : std::string();
+          if (k == "sluice.partition") std::from_chars(val.data(), val.data() + val.size(), target);
+          if (!k.starts_with("sluice.")) hs.emplace_back(std::string(k), std::move(val));
         });
-        if (!r) return r.error();
-      }
+        if (target < 0 || target >= topic->partition_count())
+          target = static_cast<int32_t>(n % topic->partition_count());
+        std::vector<std::pair<std::string_view, bytes_view>> hv;
+        for (const auto& [k, v] : hs)
+          hv.emplace_back(k, as_bytes(v));
+        out[target].add(rv.key, rv.value, now, hv);
+        ++n;
+        next = rv.offset + 1;
+      });
+      if (!r) return r.error();
+      if (n < max) next = std::max(next, *r);  // the whole chunk, control batches included
       if (next == from) break;
       from = next;
     }

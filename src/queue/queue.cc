@@ -14,9 +14,7 @@
 #include "base/clock.h"
 #include "log/log.h"
 #include "log/partition.h"
-#include "log/record_batch.h"
 #include "log/records.h"
-#include "log/segment_format.h"
 #include "queue/journal.h"
 #include "queue/partition_state.h"
 #include "stream/state_codec.h"
@@ -41,7 +39,6 @@ bytes_view as_bytes(std::string_view s) {
 
 constexpr std::string_view k_deliver_after = "sluice.deliver.after";
 
-// The records of `part` at the given offsets (ascending), read batch by batch.
 struct record_copy {
   int64_t offset = 0;
   int64_t timestamp = 0;
@@ -49,48 +46,46 @@ struct record_copy {
   std::vector<std::pair<std::string, std::optional<std::string>>> headers;
 };
 
-result<std::map<int64_t, record_copy>> read_records(const log::partition& part,
-                                                    const std::vector<int64_t>& offsets,
-                                                    size_t max_bytes) {
-  std::map<int64_t, record_copy> out;
+struct records_read {
+  std::map<int64_t, record_copy> records;
+  // Every wanted offset below this was looked for: one missing from `records` has no record
+  // (compacted away, or a control record).
+  int64_t examined_end = 0;
+};
+
+// The records of `part` at `offsets` (ascending), at most about `max_bytes` of keys and values.
+result<records_read> read_records(const log::partition& part, const std::vector<int64_t>& offsets,
+                                  size_t max_bytes) {
+  records_read out;
   size_t i = 0, bytes = 0;
   while (i < offsets.size() && bytes < max_bytes) {
     int64_t want = offsets[i];
-    auto rr = part.read(model::offset(want), 1 << 20);
+    // A read returns at least the batch holding `want`; no more than needed when few bytes are.
+    auto rr = part.read(model::offset(want), std::min<size_t>(max_bytes - bytes, 1 << 20));
     if (!rr) return rr.error();
     if (rr->len == 0) break;
     sluice::bytes buf(rr->len);
     if (auto c = rr->copy_to(buf.data()); !c) return c.error();
-    size_t pos = 0;
-    int64_t last_seen = want - 1;
-    while (buf.size() - pos >= log::format::k_batch_header_size) {
-      auto h = log::parse_batch_header(buf.data() + pos);
-      if (h.batch_length <= 0 || buf.size() - pos < h.size_bytes()) break;
-      bytes_view batch(buf.data() + pos, h.size_bytes());
-      pos += h.size_bytes();
-      last_seen = std::max(last_seen, h.last_offset());
-      if (h.control() || h.last_offset() < want) continue;
-      auto r = log::for_each_record(batch, [&](const log::record_view& rv) {
-        if (!std::binary_search(offsets.begin() + static_cast<long>(i), offsets.end(), rv.offset))
-          return;
-        record_copy c;
-        c.offset = rv.offset;
-        c.timestamp = rv.timestamp;
-        if (rv.key) c.key = as_string(*rv.key);
-        if (rv.value) c.value = as_string(*rv.value);
-        (void)log::for_each_header(rv, [&](std::string_view k, std::optional<bytes_view> v) {
-          c.headers.emplace_back(std::string(k),
-                                 v ? std::optional<std::string>(as_string(*v)) : std::nullopt);
-        });
-        bytes += (c.value ? c.value->size() : 0) + (c.key ? c.key->size() : 0);
-        out.emplace(rv.offset, std::move(c));
+    auto next = log::for_each_record_from(buf, want, [&](const log::record_view& rv) {
+      if (!std::binary_search(offsets.begin() + static_cast<long>(i), offsets.end(), rv.offset))
+        return;
+      record_copy c;
+      c.offset = rv.offset;
+      c.timestamp = rv.timestamp;
+      if (rv.key) c.key = as_string(*rv.key);
+      if (rv.value) c.value = as_string(*rv.value);
+      (void)log::for_each_header(rv, [&](std::string_view k, std::optional<bytes_view> v) {
+        c.headers.emplace_back(std::string(k),
+                               v ? std::optional<std::string>(as_string(*v)) : std::nullopt);
       });
-      if (!r) return r.error();
-    }
-    // Skip to the first wanted offset beyond what this read covered.
-    while (i < offsets.size() && offsets[i] <= last_seen)
+      bytes += (c.value ? c.value->size() : 0) + (c.key ? c.key->size() : 0);
+      out.records.emplace(rv.offset, std::move(c));
+    });
+    if (!next) return next.error();
+    if (*next <= want) break;  // nothing whole was readable
+    out.examined_end = *next;
+    while (i < offsets.size() && offsets[i] < *next)
       ++i;
-    if (last_seen < want) break;  // nothing readable (should not happen below the watermark)
   }
   return out;
 }
@@ -291,13 +286,18 @@ std::vector<message> queue::receive(size_t max, size_t max_bytes, int64_t visibi
       std::erase_if(cands, [&](int64_t o) { return o < start; });
       if (cands.empty()) continue;
     }
-    auto records = read_records(part, cands, max_bytes - bytes);
-    if (!records) {
-      spdlog::warn("queue {}: reading partition {}: {}", settings_.name, p,
-                   records.error().message);
+    auto got = read_records(part, cands, max_bytes - bytes);
+    if (!got) {
+      spdlog::warn("queue {}: reading partition {}: {}", settings_.name, p, got.error().message);
       continue;
     }
-    for (auto& [offset, rec] : *records) {
+    for (int64_t o : cands)
+      if (o < got->examined_end && !got->records.count(o)) {
+        // No record at this offset (compaction, a control batch): nothing to deliver.
+        st.settle(o);
+        journal_->append({event::kind::settle, static_cast<int32_t>(p), o, o + 1});
+      }
+    for (auto& [offset, rec] : got->records) {
       int64_t after = 0;
       for (const auto& [hk, hv] : rec.headers)
         if (hk == k_deliver_after && hv)
@@ -464,15 +464,16 @@ void queue::dead_letter(std::vector<std::pair<leased_ref, std::string>> which,
       const lease* l = st.leased(ref.offset, ref.lease);
       if (!l) continue;
       uint32_t attempts = l->attempt;
-      // Held until settled, so that nobody receives it meanwhile.
-      st.extend(ref.offset, ref.lease, INT64_MAX);
-      auto recs = read_records(*parts[static_cast<size_t>(ref.partition)], {ref.offset}, SIZE_MAX);
-      if (!recs || recs->empty()) {
-        spdlog::warn("queue {}: cannot read {}-{} to dead-letter it", settings_.name, ref.partition,
-                     ref.offset);
+      auto got = read_records(*parts[static_cast<size_t>(ref.partition)], {ref.offset}, 1);
+      if (!got || got->records.empty()) {
+        spdlog::warn("queue {}: cannot read {}-{} to dead-letter it; it stays in the queue",
+                     settings_.name, ref.partition, ref.offset);
+        st.release(ref.offset, ref.lease, now + settings_.backoff_ms(attempts, unit_random()));
         continue;
       }
-      auto& rec = recs->begin()->second;
+      // Held until settled, so that nobody receives it meanwhile.
+      st.extend(ref.offset, ref.lease, INT64_MAX);
+      auto& rec = got->records.begin()->second;
       std::vector<std::pair<std::string, std::string>> hs;
       for (const auto& [k, v] : rec.headers)
         if (!k.starts_with("sluice.")) hs.emplace_back(k, v.value_or(""));
@@ -584,8 +585,9 @@ queue_stats queue::stats() const {
     s.in_flight += static_cast<int64_t>(st.in_flight());
     s.delayed += static_cast<int64_t>(st.delayed(now));
     if (st.floor() < end) {
-      auto recs = read_records(*parts[p], {st.floor()}, 1);
-      if (recs && !recs->empty()) oldest = std::min(oldest, recs->begin()->second.timestamp);
+      auto got = read_records(*parts[p], {st.floor()}, 1);
+      if (got && !got->records.empty())
+        oldest = std::min(oldest, got->records.begin()->second.timestamp);
     }
   }
   if (oldest != INT64_MAX) s.oldest_age_ms = std::max<int64_t>(0, now - oldest);

@@ -200,29 +200,13 @@ result<int64_t> for_each_record(
     bytes_view chunk, int64_t from,
     const std::function<void(int64_t, int64_t, std::optional<std::string_view>,
                              std::optional<std::string_view>)>& fn) {
-  int64_t next = from;
-  size_t pos = 0;
   auto sv = [](const std::optional<bytes_view>& b) -> std::optional<std::string_view> {
     if (!b) return std::nullopt;
     return std::string_view(reinterpret_cast<const char*>(b->data()), b->size());
   };
-  while (chunk.size() - pos >= log::format::k_batch_header_size) {
-    auto h = log::parse_batch_header(chunk.data() + pos);
-    if (h.batch_length <= 0) return make_error(errc::corrupt_batch, "bad batch length");
-    if (chunk.size() - pos < h.size_bytes()) break;  // cut short by the byte limit
-    auto batch = chunk.subspan(pos, h.size_bytes());
-    pos += h.size_bytes();
-    if (h.last_offset() < from) continue;
-    if (!h.control()) {
-      auto r = log::for_each_record(batch, [&](const log::record_view& rv) {
-        if (rv.offset < from) return;
-        fn(rv.offset, rv.timestamp, sv(rv.key), sv(rv.value));
-      });
-      if (!r) return r.error();
-    }
-    next = std::max(next, h.last_offset() + 1);
-  }
-  return next;
+  return log::for_each_record_from(chunk, from, [&](const log::record_view& rv) {
+    fn(rv.offset, rv.timestamp, sv(rv.key), sv(rv.value));
+  });
 }
 
 }  // namespace sluice::stream

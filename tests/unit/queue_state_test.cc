@@ -8,9 +8,14 @@
 #include <fstream>
 #include <future>
 
+#include "base/clock.h"
+#include "log/log.h"
+#include "log/partition.h"
+#include "log/records.h"
 #include "queue/journal.h"
 #include "queue/offset_ranges.h"
 #include "queue/partition_state.h"
+#include "queue/queue.h"
 #include "stream/state_codec.h"
 
 namespace sluice::queue {
@@ -216,6 +221,57 @@ TEST_F(Journal, CorruptSnapshotIsAnError) {
   auto j = journal::open(
       dir_, [](std::string_view) {}, [](const event&) {});
   EXPECT_FALSE(j);
+}
+
+// A queue over a compacted topic: offsets whose records compaction removed are no messages,
+// and must not linger as ready ones.
+TEST(Queue, CompactedAwayOffsetsAreNotMessages) {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("sluice-queue-compact-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  log::log_options lo;
+  lo.data_dir = dir / "data";
+  auto lg = log::log::open(lo);
+  ASSERT_TRUE(lg) << lg.error().message;
+  auto t =
+      (*lg)->create_topic("jobs", 1, {{"cleanup.policy", "compact"}, {"segment.bytes", "800"}});
+  ASSERT_TRUE(t) << t.error().message;
+  ASSERT_TRUE((*lg)->create_topic("jobs.dlq", 1, {}));
+  auto part = (*t)->get(0);
+  int64_t now = now_ms();
+  // Three rounds of the same ten keys, a segment each; compaction keeps the newest of each key.
+  for (int round = 0; round < 3; ++round)
+    for (int k = 0; k < 10; ++k) {
+      log::batch_builder b;
+      std::string key = "k" + std::to_string(k), value = "r" + std::to_string(round);
+      b.add(bytes_view(reinterpret_cast<const uint8_t*>(key.data()), key.size()),
+            bytes_view(reinterpret_cast<const uint8_t*>(value.data()), value.size()), now);
+      auto batch = b.build();
+      ASSERT_TRUE(part->append(batch, now));
+    }
+  ASSERT_GE(part->segment_count(), 3);
+  auto compacted = part->compact(now + 100'000);
+  ASSERT_TRUE(compacted) << compacted.error().message;
+  ASSERT_GT(*compacted, 0);
+
+  queue_settings s;
+  s.name = "jobs";
+  auto q = queue::open(**lg, s, dir / "state");
+  ASSERT_TRUE(q) << q.error().message;
+  auto msgs = (*q)->receive(100, 1 << 20, 60'000, "c");
+  // The newest record of every key survives (older ones only where a segment boundary kept
+  // them); compaction removed the others.
+  EXPECT_EQ(
+      std::count_if(msgs.begin(), msgs.end(), [](const message& m) { return m.value == "r2"; }),
+      10);
+  EXPECT_LT(msgs.size(), 30u);
+  auto st = (*q)->stats();
+  EXPECT_EQ(st.ready, 0) << "offsets without a record are settled, not ready";
+  EXPECT_EQ(st.in_flight, static_cast<int64_t>(msgs.size()));
+  EXPECT_TRUE((*q)->receive(100, 1 << 20, 60'000, "c").empty());
+  q->reset();
+  lg->reset();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
