@@ -7,6 +7,7 @@
 #include "base/clock.h"
 #include "http/durable_append.h"
 #include "http/error_body.h"
+#include "http/json_payload.h"
 #include "http/url.h"
 #include "log/log.h"
 #include "queue/manager.h"
@@ -24,20 +25,6 @@ namespace {
 
 rest_answer fail(unsigned status, const std::string& message) {
   return {status, error_body(static_cast<int>(status), message)};
-}
-
-// A stored key or value: embedded as JSON when it is JSON, else as a JSON string.
-void append_payload(std::string& out, const std::optional<std::string>& v,
-                    simdjson::dom::parser& parser) {
-  if (!v) {
-    out += "null";
-    return;
-  }
-  simdjson::dom::element ignore;
-  if (!v->empty() && !parser.parse(v->data(), v->size()).get(ignore))
-    out += *v;
-  else
-    stream::append_json_string(out, *v);
 }
 
 std::string stats_json(const queue::queue& q) {
@@ -302,9 +289,9 @@ awaitable<std::optional<rest_answer>> queue_api::handle(const request& req) {
              ",\"offset\":" + std::to_string(m.offset) +
              ",\"attempt\":" + std::to_string(m.attempt) +
              ",\"timestamp\":" + std::to_string(m.timestamp) + ",\"key\":";
-      append_payload(out, m.key, parser);
+      append_json_payload(out, m.key, parser);
       out += ",\"value\":";
-      append_payload(out, m.value, parser);
+      append_json_payload(out, m.value, parser);
       out += ",\"headers\":{";
       bool first = true;
       for (const auto& [hk, hv] : m.headers) {
@@ -313,7 +300,7 @@ awaitable<std::optional<rest_answer>> queue_api::handle(const request& req) {
         stream::append_json_string(out, hk);
         out += ':';
         if (hv)
-          stream::append_json_string(out, *hv);
+          append_json_text(out, *hv);
         else
           out += "null";
       }

@@ -11,6 +11,7 @@
 #include "base/base64.h"
 #include "group/coordinator.h"
 #include "http/error_body.h"
+#include "http/json_payload.h"
 #include "http/url.h"
 #include "stream/value.h"
 
@@ -77,26 +78,21 @@ std::string partitions_json(const rd_kafka_topic_partition_list_t* l) {
   return out;
 }
 
-// A key or value of a record in the instance's format: JSON embedded as is (other bytes as a
-// JSON string), or base64 for "binary".
+// A key or value of a record in the instance's format: base64 for "binary", else
+// append_json_payload.
 void append_payload(std::string& out, const void* data, size_t len, bool binary,
                     simdjson::dom::parser& parser) {
-  if (!data) {
-    out += "null";
-    return;
-  }
-  std::string_view bytes(static_cast<const char*>(data), len);
-  if (binary) {
+  if (data && binary) {
     out += '"';
-    out += base64_encode(bytes);
+    out += base64_encode(std::string_view(static_cast<const char*>(data), len));
     out += '"';
     return;
   }
-  simdjson::dom::element ignore;
-  if (!bytes.empty() && !parser.parse(bytes.data(), bytes.size()).get(ignore))
-    out += bytes;
-  else
-    stream::append_json_string(out, bytes);
+  append_json_payload(
+      out,
+      data ? std::optional<std::string_view>(std::string_view(static_cast<const char*>(data), len))
+           : std::nullopt,
+      parser);
 }
 
 void log_to_spdlog(const rd_kafka_t*, int level, const char* fac, const char* buf) {

@@ -5,6 +5,7 @@
 #include <boost/asio.hpp>
 #include <chrono>
 
+#include "http/json_payload.h"
 #include "log/log.h"
 #include "stream/io.h"
 #include "stream/value.h"
@@ -19,37 +20,6 @@ using asio::awaitable;
 using asio::use_awaitable;
 
 namespace {
-
-// JSON as is when it parses, else a JSON string of the bytes (invalid UTF-8 as U+FFFD).
-void append_payload(std::string& out, std::optional<std::string_view> b,
-                    simdjson::dom::parser& parser) {
-  if (!b) {
-    out += "null";
-    return;
-  }
-  simdjson::dom::element e;
-  if (!b->empty() && !parser.parse(b->data(), b->size()).get(e)) {
-    out += simdjson::minify(e);
-    return;
-  }
-  std::string clean;
-  clean.reserve(b->size());
-  for (size_t i = 0; i < b->size();) {
-    auto c = static_cast<unsigned char>((*b)[i]);
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    bool ok = n > 0 && i + n <= b->size();
-    for (size_t k = 1; ok && k < n; ++k)
-      ok = (static_cast<unsigned char>((*b)[i + k]) & 0xC0) == 0x80;
-    if (!ok) {
-      clean += "\xEF\xBF\xBD";
-      ++i;
-      continue;
-    }
-    clean.append(*b, i, n);
-    i += n;
-  }
-  stream::append_json_string(out, clean);
-}
 
 class tail : public std::enable_shared_from_this<tail> {
  public:
@@ -97,9 +67,9 @@ class tail : public std::enable_shared_from_this<tail> {
               msg += "{\"partition\":" + std::to_string(p) +
                      ",\"offset\":" + std::to_string(offset) +
                      ",\"timestamp\":" + std::to_string(ts) + ",\"key\":";
-              append_payload(msg, key, parser);
+              append_json_payload(msg, key, parser);
               msg += ",\"value\":";
-              append_payload(msg, value, parser);
+              append_json_payload(msg, value, parser);
               msg += '}';
             });
         if (end) next_[p] = *end;

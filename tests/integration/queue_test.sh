@@ -98,6 +98,10 @@ printf 'from-kcat\n' | kcat -b "$brokers" -P -t jobs -p 1
 receive jobs 10 3000 > "$work/k.txt"
 check "a record produced with kcat is a message" '"from-kcat"' "$(values < "$work/k.txt")"
 post /v1/queues/jobs/ack "$(receipts_json < "$work/k.txt")" > /dev/null
+printf 'bad \xff bytes\n' | kcat -b "$brokers" -P -t jobs -p 1
+receive jobs 10 3000 > "$work/k.txt"
+check "bytes that are not UTF-8 come as a valid JSON string" '"bad \ufffd bytes"' "$(values < "$work/k.txt")"
+post /v1/queues/jobs/ack "$(receipts_json < "$work/k.txt")" > /dev/null
 check "the delayed one after its delay" '"later"' "$(receive jobs 10 3000 | cut -f3)"
 
 # ---- a topic that grows (CreatePartitions) brings its new partitions into the queue
