@@ -111,11 +111,24 @@ void partition_state::settle(int64_t begin, int64_t end) {
     fill(ready_, cursor_, begin);
     cursor_ = end;
   }
-  for (int64_t o = begin; o < end; ++o) {
-    if (auto l = leases_.find(o); l != leases_.end()) drop_lease(l);
-    ready_.erase(o);
-    attempts_.erase(o);
-    undelay(o);
+  if (end - begin <= 64) {  // an ack: look each offset up
+    for (int64_t o = begin; o < end; ++o) {
+      if (auto l = leases_.find(o); l != leases_.end()) drop_lease(l);
+      ready_.erase(o);
+      attempts_.erase(o);
+      undelay(o);
+    }
+  } else {  // retention removed a range, maybe millions of offsets: visit what is held instead
+    auto in = [&](int64_t o) { return o >= begin && o < end; };
+    for (auto it = leases_.lower_bound(begin); it != leases_.end() && it->first < end;)
+      drop_lease(it++);
+    ready_.erase(ready_.lower_bound(begin), ready_.lower_bound(end));
+    std::erase_if(attempts_, [&](const auto& kv) { return in(kv.first); });
+    std::vector<int64_t> delayed;
+    for (const auto& [o, at] : delay_of_)
+      if (in(o)) delayed.push_back(o);
+    for (int64_t o : delayed)
+      undelay(o);
   }
   settled_.add(begin, end);
   advance_floor();
@@ -228,9 +241,18 @@ void partition_state::restore(stream::state_reader& r) {
     delayed_.emplace(at, o);
     delay_of_[o] = at;
   }
-  // Everything delivered but neither settled nor held back is ready again.
-  for (int64_t o = floor_; o < cursor_; ++o)
-    if (!settled_.contains(o) && !delay_of_.count(o)) ready_.insert(o);
+  // Everything delivered but neither settled nor held back is ready again: the gaps between
+  // the settled ranges (not every offset: millions may lie between the floor and the cursor).
+  int64_t o = floor_;
+  auto ready_until = [&](int64_t until) {
+    for (; o < std::min(until, cursor_); ++o)
+      if (!delay_of_.count(o)) ready_.insert(o);
+  };
+  for (const auto& [b, e] : settled_.ranges()) {
+    ready_until(b);
+    o = std::max(o, e);
+  }
+  ready_until(cursor_);
 }
 
 }  // namespace sluice::queue

@@ -126,6 +126,24 @@ TEST(PartitionState, RetentionBelowTheFloorSettles) {
   EXPECT_EQ(s.candidates(3, 0, 6), (std::vector<int64_t>{5}));
 }
 
+TEST(PartitionState, RetentionOfAWideRangeDropsWhatItHeld) {
+  partition_state s(0);
+  std::vector<lease> ls;
+  for (int64_t o = 0; o < 100; ++o)
+    ls.push_back(s.take(o, 1000, "a"));
+  for (int64_t o : {10, 85})
+    s.release(o, ls[static_cast<size_t>(o)].id, 5000);  // delayed
+  s.ack(90, ls[90].id);
+  s.truncate_below(80);  // wider than an ack: the range is handled by visiting what is held
+  EXPECT_EQ(s.floor(), 80);
+  EXPECT_EQ(s.in_flight(), 18u);  // 80..99 without 85 (delayed) and 90 (acked)
+  EXPECT_EQ(s.delayed(0), 1u);    // 85; 10 went with the range
+  EXPECT_EQ(s.attempts(10), 0u);
+  EXPECT_EQ(s.attempts(81), 1u);
+  EXPECT_EQ(s.expired(1000).size(), 18u);
+  EXPECT_EQ(s.candidates(10, 5000, 100), (std::vector<int64_t>{85}));
+}
+
 class Journal : public ::testing::Test {
  protected:
   void SetUp() override {
