@@ -7,14 +7,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/build}
 cmake --build "$build" --target sluice >/dev/null
 conns=${1:-16}; secs=${2:-10}; batch=${3:-100}
-work=$(mktemp -d /tmp/sluice-httpprod-XXXXXX)
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-kport=$(free_port); hport=$(free_port)
-"$build/sluice" server --data-dir "$work/data" --kafka-addr "127.0.0.1:$kport" \
-  --http-addr "127.0.0.1:$hport" --partitions 16 --log-level warn &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$hport/ready" >/dev/null && break; sleep 0.05; done
+source "$root/bench/server.sh"
+bench_server httpprod --partitions 16
 "$build/sluice" topic create bench -p 16 -b "127.0.0.1:$kport" >/dev/null
 /usr/bin/python3 - "$batch" > "$work/body.json" <<'PY'
 import json, sys

@@ -11,13 +11,9 @@ messages=${1:-100000}
 backoff=${2:-500}
 cmake --build "$build" --target sluice >/dev/null
 (cd "$root/bench/queue" && npm ci --no-audit --no-fund --silent)
-work=$(mktemp -d /tmp/sluice-queue-bench-XXXXXX)
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-kport=$(free_port); hport=$(free_port); aport=$(free_port)
-
-"$build/sluice" server --data-dir "$work/sluice" --kafka-addr "127.0.0.1:$kport" \
-  --http-addr "127.0.0.1:$hport" --log-level warn &
-sluice_pid=$!
+source "$root/bench/server.sh"
+bench_server queue-bench
+aport=$(free_port)
 
 # A private RabbitMQ node: its own port, data folder, cookie and no plugins.
 mkdir -p "$work/rmq"
@@ -29,14 +25,11 @@ export HOME="$work/rmq" RABBITMQ_NODENAME="sluicebench@localhost" RABBITMQ_NODE_
 setsid /usr/lib/rabbitmq/bin/rabbitmq-server > "$work/rmq/out.log" 2>&1 &
 rmq_pid=$!
 cleanup() {
-  kill "$sluice_pid" 2>/dev/null || true
   /usr/lib/rabbitmq/bin/rabbitmqctl -n sluicebench@localhost stop >/dev/null 2>&1 || true
   kill -- -"$rmq_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
+  bench_cleanup
 }
 trap cleanup EXIT
-for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$hport/ready" >/dev/null && break; sleep 0.05; done
 for _ in $(seq 1 300); do (exec 3<>/dev/tcp/127.0.0.1/"$aport") 2>/dev/null && break; sleep 0.1; done
 (exec 3<>/dev/tcp/127.0.0.1/"$aport") 2>/dev/null || { echo "RabbitMQ did not start:"; tail -20 "$work/rmq/out.log"; exit 1; }
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 
@@ -18,8 +19,13 @@ namespace {
 
 sluice::log::log& fuzz_log() {
   static std::unique_ptr<sluice::log::log> l = [] {
-    char tmpl[] = "/tmp/sluice-fuzz-XXXXXX";
+    static char tmpl[] = "/tmp/sluice-fuzz-XXXXXX";
     if (!mkdtemp(tmpl)) std::abort();
+    // Registered before the log exists, so it runs after the log is closed at exit.
+    std::atexit([] {
+      std::error_code ec;
+      std::filesystem::remove_all(tmpl, ec);
+    });
     sluice::log::log_options o;
     o.data_dir = tmpl;
     o.max_partitions = 4;  // keep created topics small

@@ -11,15 +11,9 @@ events=${1:-10000000}
 partitions=${2:-4}
 build=${BUILD_DIR:-$root/build}
 cmake --build "$build" --target sluice nexmark_gen >/dev/null
-work=$(mktemp -d /tmp/sluice-nexmark-bench-XXXXXX)
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-kport=$(free_port); hport=$(free_port)
+source "$root/bench/server.sh"
+bench_server nexmark-bench --partitions "$partitions"
 http=http://127.0.0.1:$hport
-"$build/sluice" server --data-dir "$work/data" --kafka-addr "127.0.0.1:$kport" \
-  --http-addr "127.0.0.1:$hport" --partitions "$partitions" --log-level warn &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 1 200); do curl -sf "$http/health" >/dev/null && break; sleep 0.05; done
 
 echo "machine: $(nproc) cores, $(awk '/model name/{$1=$2=$3="";print;exit}' /proc/cpuinfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
 "$build/nexmark_gen" --brokers "127.0.0.1:$kport" --events "$events" --rate 100000
