@@ -243,6 +243,13 @@ function liveChart(container, opts) {
       }
       if (plot) plot.setData(data);
     },
+    // One series per name: the rate of counter `metric` over the samples whose label `label`
+    // is that name.
+    rates(names, metric, label) {
+      names = names.slice(0, palette.length);
+      const data = names.map(n => metrics.rateSeries(metric, l => l[label] === n));
+      this.set(names, data.length ? [data[0][0], ...data.map(d => d[1])] : [[]]);
+    },
     dispose() { if (plot) plot.dispose(); },
   };
 }
@@ -396,9 +403,7 @@ const pages = {
       update() {
         const rows = topicRows();
         box.replaceChildren(topicsTable(rows));
-        const names = rows.map(r => r.topic).slice(0, palette.length);
-        const data = names.map(t => metrics.rateSeries('sluice_partition_records_in_total', l => l.topic === t));
-        chart.set(names, data.length ? [data[0][0], ...data.map(d => d[1])] : [[]]);
+        chart.rates(rows.map(r => r.topic), 'sluice_partition_records_in_total', 'topic');
       },
       dispose() { chart.dispose(); },
     };
@@ -470,9 +475,7 @@ const pages = {
       update() {
         const rows = queryRows(show);
         box.replaceChildren(queriesTable(rows, true));
-        const names = rows.map(r => r.name).slice(0, palette.length);
-        const data = names.map(q => metrics.rateSeries('sluice_query_records_in_total', l => l.query === q));
-        chart.set(names, data.length ? [data[0][0], ...data.map(d => d[1])] : [[]]);
+        chart.rates(rows.map(r => r.name), 'sluice_query_records_in_total', 'query');
       },
       dispose() { stop(); chart.dispose(); },
     };
@@ -633,9 +636,7 @@ const pages = {
             { title: 'Redeliveries /s', num: true, get: q => fmtNum(redeliv.get(q)) },
           ], names, q => ({ 'data-queue': q })));
         }
-        const shown = names.slice(0, palette.length);
-        const data = shown.map(q => metrics.rateSeries('sluice_queue_acked_total', l => l.queue === q));
-        chart.set(shown, data.length ? [data[0][0], ...data.map(d => d[1])] : [[]]);
+        chart.rates(names, 'sluice_queue_acked_total', 'queue');
       },
       dispose() { chart.dispose(); },
     };
