@@ -74,7 +74,7 @@ struct select_item {
 };
 
 struct table_ref {
-  enum class kind { named, subquery, window_function };
+  enum class kind { named, subquery, window_function, join };
   kind k = kind::named;
   location loc;
   std::string name;   // named source
@@ -87,6 +87,10 @@ struct table_ref {
   std::vector<int64_t> intervals;  // TUMBLE: size; HOP: slide, size; SESSION: gap
   std::vector<expr_ptr> session_partition;
   std::string timestamp_by;  // Azure Stream Analytics: FROM s TIMESTAMP BY col
+  // left JOIN right ON on; join: INNER, LEFT, RIGHT, FULL, or CROSS (a comma: FROM a, b)
+  std::string join;
+  std::shared_ptr<table_ref> left, right;
+  expr_ptr on;
 };
 
 struct select_stmt {

@@ -5,11 +5,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
 
 #include "base/file.h"
 #include "base/strings.h"
 #include "sql/error.h"
 #include "sql/parser.h"
+#include "sql/plan/logical_plan.h"
 #include "sql/planner.h"
 #include "stream/query.h"
 #include "view/view.h"
@@ -69,8 +71,8 @@ struct engine::impl final : name_lookup {
   struct query_entry {
     std::unique_ptr<stream::query> q;
     std::string text;
-    std::string input;   // source name (lower case)
-    std::string output;  // view, sink or stream it writes
+    std::vector<std::string> inputs;  // source names (lower case)
+    std::string output;               // view, sink or stream it writes
   };
 
   engine_options o;
@@ -148,9 +150,8 @@ struct engine::impl final : name_lookup {
                                        stream::operator_ptr sink) {
     stream::query_options qo;
     qo.name = name;
-    qo.source = p.source;
-    qo.operators = std::move(p.operators);
-    qo.operators.push_back(std::move(sink));
+    qo.flow = std::move(p.flow);
+    qo.flow.connect(qo.flow.output, qo.flow.add(std::move(sink)));
     qo.dead_letter_topic = name + ".dlq";
     qo.checkpoint_file = checkpoint_dir() / (ascii_lower(name) + ".ckpt");
     qo.state_dir = state_dir(name);
@@ -159,20 +160,34 @@ struct engine::impl final : name_lookup {
   }
 
   void start(const std::string& name, std::unique_ptr<stream::query> q, const std::string& text,
-             const std::string& input, const std::string& output) {
+             const std::vector<std::string>& inputs, const std::string& output) {
     if (auto r = q->start(); !r) throw catalog_error("query " + name + ": " + r.error().message);
-    queries[ascii_lower(name)] =
-        query_entry{std::move(q), text, ascii_lower(input), ascii_lower(output)};
+    queries[ascii_lower(name)] = query_entry{std::move(q), text, inputs, ascii_lower(output)};
   }
 
-  static std::string input_of(const select_stmt& s) {
-    const table_ref* t = s.from.get();
-    while (t) {
-      if (t->k == table_ref::kind::named) return t->name;
-      if (t->k == table_ref::kind::window_function) return t->input->name;
-      t = t->subquery ? t->subquery->from.get() : nullptr;
-    }
-    return {};
+  // The streams and tables a query reads (lower case).
+  static std::vector<std::string> input_of(const select_stmt& s) {
+    std::vector<std::string> out;
+    std::function<void(const table_ref*)> walk = [&](const table_ref* t) {
+      if (!t) return;
+      switch (t->k) {
+        case table_ref::kind::named:
+          out.push_back(ascii_lower(t->name));
+          break;
+        case table_ref::kind::window_function:
+          out.push_back(ascii_lower(t->input->name));
+          break;
+        case table_ref::kind::subquery:
+          walk(t->subquery->from.get());
+          break;
+        case table_ref::kind::join:
+          walk(t->left.get());
+          walk(t->right.get());
+          break;
+      }
+    };
+    walk(s.from.get());
+    return out;
   }
 
   plan continuous_plan(const select_stmt& s) {
@@ -268,6 +283,11 @@ struct engine::impl final : name_lookup {
                       "unknown stream '" + target + "' (declare it with CREATE STREAM)");
     if (q.emit_changes) throw sql_error(q.loc, "INSERT INTO has no EMIT CHANGES");
     auto p = continuous_plan(q);
+    if (p.mode != changelog_mode::append)
+      throw sql_error(q.loc, "stream '" + target + "' is append-only but this query's result " +
+                                 "is a changelog (" + mode_name(p.mode) +
+                                 "): write it to a view, or to a topic with CREATE SINK (upserts " +
+                                 "and tombstones by key)");
     const auto& def = it->second.def;
     std::vector<std::string> names;
     for (size_t i = 0; i < p.names.size(); ++i) {
@@ -342,20 +362,22 @@ struct engine::impl final : name_lookup {
       void late(const stream::row&, const std::vector<std::string>&, int64_t) override {}
       void output(size_t) override {}
     } ctx;
-    auto& ops = p.operators;
-    ops.push_back(std::move(collect));
-    for (size_t i = 0; i < ops.size(); ++i) {
-      ops[i]->set_context(&ctx);
-      if (i + 1 < ops.size()) ops[i]->set_next(ops[i + 1].get());
-    }
+    auto& f = p.flow;
+    f.connect(f.output, f.add(std::move(collect)));
+    for (auto& op : f.operators)
+      op->set_context(&ctx);
     stream::element_batch batch;
     for (auto& r : v->rows()) {
       stream::element e;
       e.r = std::move(r);
       batch.push_back(std::move(e));
     }
-    ops.front()->process(batch);
-    ops.front()->advance_watermark(INT64_MAX);
+    auto& heads = f.heads.front();  // the view's rows: the plan's only source
+    for (size_t h = 0; h < heads.size(); ++h) {
+      stream::element_batch b = h + 1 < heads.size() ? batch : std::move(batch);
+      heads[h]->process(b);
+      heads[h]->advance_watermark(INT64_MAX);
+    }
     if (!ctx.error.empty()) throw catalog_error("query failed on a row: " + ctx.error);
     std::erase_if(out, [](const stream::row& r) { return r.empty(); });
     if (!q.order_by.empty()) {
@@ -472,7 +494,7 @@ struct engine::impl final : name_lookup {
       auto it = sources.find(n);
       if (it == sources.end() || it->second.def.is_table != (s.what == "TABLE")) return missing();
       for (const auto& [qn, q] : queries)
-        if (q.input == n || q.output == n)
+        if (std::find(q.inputs.begin(), q.inputs.end(), n) != q.inputs.end() || q.output == n)
           throw catalog_error("'" + s.name + "' is used by query " + qn + " (drop it first)");
       sources.erase(it);
       forget(n);
@@ -514,14 +536,10 @@ struct engine::impl final : name_lookup {
                       "EXPLAIN takes a query (SELECT, CREATE MATERIALIZED "
                       "VIEW, CREATE SINK or INSERT INTO)");
     auto p = plan_select(*q, *this, planning());
-    std::string text;
-    if (!p.view_source.empty()) {
-      text = "Snapshot of view '" + p.view_source + "'\n";
-      for (const auto& op : p.operators)
-        text += "  -> " + op->describe() + "\n";
-    } else {
+    std::string text = "Logical plan:\n" + explain(*p.root);
+    if (p.view_source.empty()) {
       auto query = build("explain", p, stream::make_collector([](const stream::element_batch&) {}));
-      text = query->explain();
+      text += "Dataflow:\n" + query->explain();
     }
     res.has_rows = true;
     res.columns = {"plan"};
@@ -614,9 +632,8 @@ std::unique_ptr<push_query> engine::subscribe(
   std::string name = "push_" + std::to_string(++impl_->push_seq);
   stream::query_options qo;
   qo.name = name;
-  qo.source = p.source;
-  qo.operators = std::move(p.operators);
-  qo.operators.push_back(stream::make_collector(std::move(on_rows)));
+  qo.flow = std::move(p.flow);
+  qo.flow.connect(qo.flow.output, qo.flow.add(stream::make_collector(std::move(on_rows))));
   qo.dead_letter_topic = "sluice.push.dlq";
   auto query = std::make_unique<stream::query>(*impl_->io, std::move(qo));
   if (auto r = query->start(); !r) throw catalog_error(r.error().message);

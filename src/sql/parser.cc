@@ -397,9 +397,6 @@ class parser {
       if (!accept_word("CHANGES")) fail("expected CHANGES after EMIT");
       s->emit_changes = true;
     }
-    if (is_word("JOIN") || is_word("INNER") || is_word("LEFT") || is_word("RIGHT") ||
-        is_word("FULL"))
-      throw sql_error(peek().loc, "joins are not supported yet");
     if (is_word("UNION")) throw sql_error(peek().loc, "UNION is not supported yet");
     return s;
   }
@@ -426,7 +423,39 @@ class parser {
     return {};
   }
 
+  // FROM: a table, then joins: `, t` (condition in WHERE) or [INNER | LEFT [OUTER] |
+  // RIGHT [OUTER] | FULL [OUTER]] JOIN t ON condition, left to right.
   std::shared_ptr<table_ref> table() {
+    auto left = table_primary();
+    for (;;) {
+      auto loc = peek().loc;
+      std::string kind;
+      if (accept_symbol(",")) {
+        kind = "CROSS";
+      } else if (accept_word("JOIN")) {
+        kind = "INNER";
+      } else if (is_word("INNER") || is_word("LEFT") || is_word("RIGHT") || is_word("FULL")) {
+        kind = ascii_upper(next().text);
+        if (kind != "INNER") accept_word("OUTER");
+        if (!accept_word("JOIN")) fail("expected JOIN");
+      } else {
+        return left;
+      }
+      auto j = std::make_shared<table_ref>();
+      j->k = table_ref::kind::join;
+      j->loc = loc;
+      j->join = kind;
+      j->left = left;
+      j->right = table_primary();
+      if (kind != "CROSS") {
+        if (!accept_word("ON")) fail("expected ON and the join condition");
+        j->on = expression();
+      }
+      left = j;
+    }
+  }
+
+  std::shared_ptr<table_ref> table_primary() {
     auto t = std::make_shared<table_ref>();
     t->loc = peek().loc;
     if (accept_symbol("(")) {

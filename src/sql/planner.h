@@ -1,15 +1,16 @@
 #pragma once
-// Turns a SELECT into a dataflow: resolves names against the catalog, checks types, and
-// builds the operator chain (filter, window assignment, aggregation, top-N, projection).
-// Throws sql_error with the position of the offending part.
+// Turns a SELECT into a dataflow: the binder (sql/binder/) resolves names and types against
+// the catalog and builds a logical plan (sql/plan/logical_plan.h); lowering (sql/plan/lower.h)
+// turns that into operators with several inputs where the query joins. Throws sql_error with
+// the position of the offending part.
 
 #include <map>
 #include <string>
 #include <vector>
 
 #include "sql/ast.h"
+#include "stream/dataflow.h"
 #include "stream/operator.h"
-#include "stream/query.h"
 
 namespace sluice::sql {
 
@@ -37,20 +38,23 @@ class name_lookup {
   virtual const std::vector<stream::field_type>* find_view(const std::string& name) const = 0;
 };
 
+struct logical_node;
+enum class changelog_mode;
+
 struct plan {
-  stream::source_spec source;                   // empty topic when the input is a view (snapshot)
-  std::string view_source;                      // the view read by a snapshot SELECT
-  std::vector<stream::operator_ptr> operators;  // without a sink
-  std::vector<std::string> names;               // output columns
+  std::shared_ptr<logical_node> root;  // the logical plan (EXPLAIN)
+  stream::dataflow flow;               // without a sink; a view scan's source has no topic
+  std::string view_source;             // the view read by a snapshot SELECT
+  std::vector<std::string> names;      // output columns
   std::vector<stream::type_ptr> types;
   std::vector<std::string> key_names;  // the element key's columns, when the output is keyed
-  bool updating = false;               // emits upserts/removes (GROUP BY without a window)
+  changelog_mode mode{};               // append, upsert or retract
   bool windowed = false;
 };
 
 struct plan_options {
-  // Groups of an unwindowed GROUP BY kept in memory; the rest go to the operator's RocksDB
-  // store. Default: 100,000.
+  // Keys each unwindowed stateful operator (GROUP BY groups, join keys per side, a table's
+  // rows) keeps in memory; the rest go to the operator's RocksDB store. Default: 100,000.
   size_t state_cache_rows = 100'000;
 };
 

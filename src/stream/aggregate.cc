@@ -48,13 +48,85 @@ agg_spec make_aggregate(const std::string& name, expression_ptr arg, bool distin
   return s;
 }
 
+namespace {
+
+// Retracting MIN/MAX/DISTINCT: counts `v` once more; true when it is new.
+bool count_value(agg_state& st, const value& v) {
+  if (!st.values) st.values = std::make_shared<value_counts>();
+  return ++(*st.values)[v] == 1;
+}
+
+void set_extreme(const agg_spec& s, agg_state& st) {
+  if (!st.values || st.values->empty()) {
+    st.extreme = value();
+    return;
+  }
+  st.extreme = s.kind == agg_kind::min ? st.values->begin()->first : st.values->rbegin()->first;
+}
+
+}  // namespace
+
+void agg_retract(const agg_spec& s, agg_state& st, const value& v) {
+  if (s.kind == agg_kind::count_star) {
+    --st.count;
+    return;
+  }
+  if (v.is_null()) return;
+  bool tracked = s.distinct || s.kind == agg_kind::min || s.kind == agg_kind::max;
+  if (tracked && st.values) {
+    auto it = st.values->find(v);
+    if (it == st.values->end()) return;  // never added: nothing to take back
+    if (--it->second == 0)
+      st.values->erase(it);
+    else if (s.distinct)
+      return;  // still held: DISTINCT counts it once
+  }
+  if (st.count == 0) return;
+  --st.count;
+  switch (s.kind) {
+    case agg_kind::count_star:
+    case agg_kind::count:
+      break;
+    case agg_kind::sum:
+    case agg_kind::avg:
+      if (v.k == value::kind::integer) {
+        if (__builtin_sub_overflow(st.isum, v.i, &st.isum)) st.overflow = true;
+      }
+      st.dsum -= v.as_double();
+      if (st.count == 0) st.dsum = 0, st.isum = 0, st.overflow = false;
+      break;
+    case agg_kind::min:
+    case agg_kind::max:
+      set_extreme(s, st);
+      break;
+    case agg_kind::stddev_samp:
+    case agg_kind::stddev_pop: {
+      // Welford's update run backwards.
+      if (st.count == 0) {
+        st.dsum = st.m2 = 0;
+        break;
+      }
+      double x = v.as_double();
+      double mean = st.dsum;
+      double old_mean =
+          (mean * static_cast<double>(st.count + 1) - x) / static_cast<double>(st.count);
+      st.m2 = std::max(0.0, st.m2 - (x - old_mean) * (x - mean));
+      st.dsum = old_mean;
+      break;
+    }
+  }
+}
+
 void agg_add(const agg_spec& s, agg_state& st, const value& v) {
   if (s.kind == agg_kind::count_star) {
     ++st.count;
     return;
   }
   if (v.is_null()) return;
-  if (s.distinct) {
+  if (s.retracting && (s.distinct || s.kind == agg_kind::min || s.kind == agg_kind::max)) {
+    bool fresh = count_value(st, v);
+    if (s.distinct && !fresh) return;
+  } else if (s.distinct) {
     if (!st.seen) st.seen = std::make_shared<std::unordered_set<value, value_hash, value_equal>>();
     if (!st.seen->insert(v).second) return;
   }
@@ -161,12 +233,20 @@ void agg_snapshot(state_writer& w, const agg_state& st) {
   w.put_varint(st.isum);
   w.put_double(st.dsum);
   w.put_double(st.m2);
-  w.put_varint(st.overflow ? 1 : 0);
+  // Bit 0: overflow; bit 1: value counts follow the DISTINCT set (absent before they existed).
+  w.put_varint((st.overflow ? 1 : 0) | (st.values ? 2 : 0));
   w.put_value(st.extreme);
   w.put_varint(st.seen ? static_cast<int64_t>(st.seen->size()) : -1);
   if (st.seen)
     for (const auto& v : *st.seen)
       w.put_value(v);
+  if (st.values) {
+    w.put_varint(static_cast<int64_t>(st.values->size()));
+    for (const auto& [v, n] : *st.values) {
+      w.put_value(v);
+      w.put_varint(n);
+    }
+  }
 }
 
 agg_state agg_restore(state_reader& r) {
@@ -175,13 +255,21 @@ agg_state agg_restore(state_reader& r) {
   st.isum = r.varint();
   st.dsum = r.real();
   st.m2 = r.real();
-  st.overflow = r.varint() != 0;
+  auto flags = r.varint();
+  st.overflow = (flags & 1) != 0;
   st.extreme = r.get_value();
   auto n = r.varint();
   if (n >= 0) {
     st.seen = std::make_shared<std::unordered_set<value, value_hash, value_equal>>();
     for (int64_t i = 0; i < n; ++i)
       st.seen->insert(r.get_value());
+  }
+  if (flags & 2) {
+    st.values = std::make_shared<value_counts>();
+    for (int64_t m = r.varint(); m > 0; --m) {
+      auto v = r.get_value();
+      (*st.values)[v] = r.varint();
+    }
   }
   return st;
 }

@@ -1,10 +1,17 @@
 #pragma once
-// The dataflow: a query is a chain of operators that pass batches of elements downstream and
-// the event-time watermark after them. Everything here runs on the query's own thread.
+// Operators pass batches of elements downstream and the event-time watermark after them; a
+// query's operators form a DAG (stream/dataflow.h). Everything here runs on the query's own
+// thread. Every operator can write its state into a checkpoint and read it back.
 //
-// An element is an appended row (insert), or a change to the row with a given key (upsert,
-// remove) from an updating operator such as a GROUP BY without a window. Every operator can
-// write its state into a checkpoint and read it back (snapshot/restore).
+// Changelogs. An element is one of:
+//   insert  a new row (in an append-only stream, the only kind);
+//   upsert  the row of `key` is now `r` (replacing any earlier one);
+//   remove  the row of `key` is gone. In a retracting stream `r` is the full row retracted
+//           (an update is a remove of the old row, then an insert of the new one); in an
+//           upserting stream `r` may be empty or stale and only the key counts.
+// Each plan node states which of the three modes it produces (append, upsert, retract;
+// EXPLAIN shows it), and an operator that needs retractions (aggregates, joins) reads an
+// upserting input through a normalizer that remembers the last row of each key.
 
 #include <cstdint>
 #include <filesystem>
@@ -76,10 +83,40 @@ class operator_node {
 
 using operator_ptr = std::unique_ptr<operator_node>;
 
+// An operator with several inputs (joins, unions): input i arrives through port(i), which
+// is what the upstream operator's next is set to. The operator sees the minimum of its
+// inputs' watermarks.
+class multi_input_operator : public operator_node {
+ public:
+  explicit multi_input_operator(int inputs);
+  ~multi_input_operator() override;
+  // REQUIRES: 0 <= i < inputs. port(0) is the operator itself.
+  operator_node* port(int i);
+  void process(element_batch& batch) final { process_input(0, batch); }
+  void advance_watermark(int64_t wm) final { input_watermark(0, wm); }
+
+ protected:
+  virtual void process_input(int input, element_batch& batch) = 0;
+  // The minimum over the inputs rose to `wm`. By default passes it on.
+  virtual void on_watermark(int64_t wm) {
+    if (next_) next_->advance_watermark(wm);
+  }
+  int64_t watermark() const { return watermark_; }
+
+ private:
+  class port_node;
+  void input_watermark(int input, int64_t wm);
+  std::vector<std::unique_ptr<port_node>> ports_;
+  std::vector<int64_t> input_wms_;
+  int64_t watermark_ = INT64_MIN;
+};
+
 // Stateless operators.
 // WHERE / HAVING: keeps rows whose predicate is TRUE; an upsert that no longer passes becomes
-// a remove of its key.
-operator_ptr make_filter(expression_ptr predicate, std::vector<std::string> input_names);
+// a remove of its key. With `retracting` input, a retraction is kept only when its row
+// passes (it was let through when inserted); otherwise removes always pass.
+operator_ptr make_filter(expression_ptr predicate, std::vector<std::string> input_names,
+                         bool retracting = false);
 // SELECT list: computes the output columns.
 operator_ptr make_project(std::vector<expression_ptr> exprs, std::vector<std::string> input_names);
 // TUMBLE/HOP table functions: appends window_start and window_end (one copy of the row per

@@ -10,7 +10,7 @@ namespace sluice::stream {
 namespace {
 
 constexpr std::string_view k_checkpoint_magic = "SLQC";
-constexpr int64_t k_checkpoint_version = 1;
+constexpr int64_t k_checkpoint_version = 2;
 
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -21,11 +21,16 @@ int64_t wall_ms() {
 }  // namespace
 
 query::query(topic_io& io, query_options options) : io_(io), o_(std::move(options)) {
-  for (size_t i = 0; i < o_.operators.size(); ++i) {
-    o_.operators[i]->set_context(this);
-    if (i + 1 < o_.operators.size()) o_.operators[i]->set_next(o_.operators[i + 1].get());
+  for (auto& op : o_.flow.operators)
+    op->set_context(this);
+  for (size_t i = 0; i < o_.flow.sources.size(); ++i) {
+    input in;
+    in.spec = &o_.flow.sources[i];
+    in.heads = o_.flow.heads[i];
+    in.decoder = std::make_unique<json_decoder>(in.spec->schema, in.spec->needed);
+    topics_ += (topics_.empty() ? "" : ",") + in.spec->topic;
+    inputs_.push_back(std::move(in));
   }
-  decoder_ = std::make_unique<json_decoder>(o_.source.schema, o_.source.needed);
 }
 
 query::~query() {
@@ -33,18 +38,20 @@ query::~query() {
 }
 
 result<void> query::start() {
-  auto s = io_.open_source(o_.source.topic);
-  if (!s) return s.error();
-  source_ = std::move(*s);
   int64_t now = wall_ms();
-  parts_.assign(static_cast<size_t>(source_->partitions()), partition_state{});
-  for (size_t p = 0; p < parts_.size(); ++p) {
-    parts_[p].position = source_->start_offset(static_cast<int32_t>(p));
-    parts_[p].last_data_ms = now;
+  for (auto& in : inputs_) {
+    auto s = io_.open_source(in.spec->topic);
+    if (!s) return s.error();
+    in.source = std::move(*s);
+    in.parts.assign(static_cast<size_t>(in.source->partitions()), partition_state{});
+    for (size_t p = 0; p < in.parts.size(); ++p) {
+      in.parts[p].position = in.source->start_offset(static_cast<int32_t>(p));
+      in.parts[p].last_data_ms = now;
+    }
   }
   if (!o_.state_dir.empty())
-    for (size_t i = 0; i < o_.operators.size(); ++i)
-      if (auto r = o_.operators[i]->open_state(o_.state_dir / ("op" + std::to_string(i))); !r)
+    for (size_t i = 0; i < o_.flow.operators.size(); ++i)
+      if (auto r = o_.flow.operators[i]->open_state(o_.state_dir / ("op" + std::to_string(i))); !r)
         return r.error();
   if (!o_.checkpoint_file.empty() && std::filesystem::exists(o_.checkpoint_file)) {
     if (!read_checkpoint())
@@ -54,9 +61,11 @@ result<void> query::start() {
   {
     std::lock_guard lk(status_mu_);
     state_ = "RUNNING";
-    positions_pub_.clear();
-    for (auto& p : parts_)
-      positions_pub_.push_back(p.position);
+    for (auto& in : inputs_) {
+      in.positions_pub.clear();
+      for (auto& p : in.parts)
+        in.positions_pub.push_back(p.position);
+    }
   }
   last_checkpoint_ = std::chrono::steady_clock::now();
   thread_ = std::thread([this] { run(); });
@@ -66,7 +75,8 @@ result<void> query::start() {
 void query::stop(bool checkpoint) {
   if (!thread_.joinable()) return;
   stop_ = true;
-  if (source_) source_->interrupt();
+  for (auto& in : inputs_)
+    if (in.source) in.source->interrupt();
   thread_.join();
   if (checkpoint && !o_.checkpoint_file.empty()) {
     std::lock_guard lk(status_mu_);
@@ -74,6 +84,13 @@ void query::stop(bool checkpoint) {
   }
   std::lock_guard lk(status_mu_);
   if (state_ == "RUNNING") state_ = "STOPPED";
+}
+
+bool query::caught_up() const {
+  for (const auto& in : inputs_)
+    for (size_t p = 0; p < in.parts.size(); ++p)
+      if (in.parts[p].position < in.source->end_offset(static_cast<int32_t>(p))) return false;
+  return true;
 }
 
 void query::run() {
@@ -86,17 +103,19 @@ void query::run() {
           std::chrono::steady_clock::now() - last_checkpoint_ >= o_.checkpoint_interval) {
         write_checkpoint();
       }
-      bool end = true;
-      for (size_t p = 0; p < parts_.size() && end; ++p)
-        end = parts_[p].position >= source_->end_offset(static_cast<int32_t>(p));
+      bool end = caught_up();
       caught_up_ = end;
       if ((rounds_.fetch_add(1) & 63) == 0) {
         int64_t n = 0;
-        for (const auto& op : o_.operators)
+        for (const auto& op : o_.flow.operators)
           n += static_cast<int64_t>(op->state_size());
         state_rows_ = n;
       }
-      if (!got) source_->wait(std::chrono::milliseconds(end ? 50 : 1));
+      // One source waits for all: with several, poll them again soon.
+      if (!got)
+        inputs_.front().source->wait(std::chrono::milliseconds(!end                 ? 1
+                                                               : inputs_.size() > 1 ? 5
+                                                                                    : 50));
     }
   } catch (const std::exception& e) {
     spdlog::error("query {} failed: {}", o_.name, e.what());
@@ -107,43 +126,63 @@ void query::run() {
 }
 
 bool query::poll_once() {
-  bool got = false;
-  int32_t n = source_->partitions();
   int64_t now = wall_ms();
-  while (parts_.size() < static_cast<size_t>(n))
-    parts_.push_back(partition_state{0, INT64_MIN, now});
-  for (int32_t p = 0; p < n && !stop_; ++p) {
-    auto& ps = parts_[static_cast<size_t>(p)];
-    buf_.clear();
-    auto r = source_->read(p, ps.position, o_.max_batch_bytes, buf_);
-    if (!r) {
-      if (r.code() == errc::offset_out_of_range) {
-        // Retention removed what we had not read yet: continue from the oldest record kept.
-        int64_t start = source_->start_offset(p);
-        spdlog::warn("query {}: partition {} offset {} is gone, resuming at {}", o_.name, p,
-                     ps.position, start);
-        ps.position = std::max(ps.position, start);
-        continue;
-      }
-      throw std::runtime_error("reading " + o_.source.topic + ": " + r.error().message);
-    }
-    if (buf_.empty()) continue;
-    got = true;
-    ps.last_data_ms = now;
-    decode_chunk(p, buf_);
-  }
+  bool got = false;
+  for (auto& in : inputs_)
+    got |= poll_input(in, now);
   if (got) {
     std::lock_guard lk(status_mu_);
-    positions_pub_.resize(parts_.size());
-    for (size_t i = 0; i < parts_.size(); ++i)
-      positions_pub_[i] = parts_[i].position;
+    for (auto& in : inputs_) {
+      in.positions_pub.resize(in.parts.size());
+      for (size_t i = 0; i < in.parts.size(); ++i)
+        in.positions_pub[i] = in.parts[i].position;
+    }
   }
   return got;
 }
 
-void query::decode_chunk(int32_t p, bytes_view chunk) {
-  auto& ps = parts_[static_cast<size_t>(p)];
-  const auto& src = o_.source;
+bool query::poll_input(input& in, int64_t now) {
+  bool got = false;
+  int32_t n = in.source->partitions();
+  while (in.parts.size() < static_cast<size_t>(n))
+    in.parts.push_back(partition_state{0, INT64_MIN, now});
+  for (int32_t p = 0; p < n && !stop_; ++p) {
+    auto& ps = in.parts[static_cast<size_t>(p)];
+    buf_.clear();
+    auto r = in.source->read(p, ps.position, o_.max_batch_bytes, buf_);
+    if (!r) {
+      if (r.code() == errc::offset_out_of_range) {
+        // Retention removed what we had not read yet: continue from the oldest record kept.
+        int64_t start = in.source->start_offset(p);
+        spdlog::warn("query {}: {} partition {} offset {} is gone, resuming at {}", o_.name,
+                     in.spec->topic, p, ps.position, start);
+        ps.position = std::max(ps.position, start);
+        continue;
+      }
+      throw std::runtime_error("reading " + in.spec->topic + ": " + r.error().message);
+    }
+    if (buf_.empty()) continue;
+    got = true;
+    ps.last_data_ms = now;
+    decode_chunk(in, p, buf_);
+  }
+  return got;
+}
+
+// Hands batch_ to every head of the input (a copy to all but the last).
+void query::deliver(input& in) {
+  if (batch_.empty()) return;
+  for (size_t h = 0; h + 1 < in.heads.size(); ++h) {
+    element_batch copy = batch_;
+    in.heads[h]->process(copy);
+  }
+  if (!in.heads.empty()) in.heads.back()->process(batch_);
+}
+
+void query::decode_chunk(input& in, int32_t p, bytes_view chunk) {
+  auto& ps = in.parts[static_cast<size_t>(p)];
+  const auto& src = *in.spec;
+  auto& decoder = *in.decoder;
   batch_.clear();
   std::string err;
   int64_t oldest_ts = INT64_MAX;
@@ -159,7 +198,7 @@ void query::decode_chunk(int32_t p, bytes_view chunk) {
           // columns, or the bare value of a single key column.
           if (!key) return;
           row k;
-          if (!key->empty() && key->front() == '{' && decoder_->decode(*key, k, err)) {
+          if (!key->empty() && key->front() == '{' && decoder.decode(*key, k, err)) {
             row only;
             for (int c : src.key_columns)
               only.push_back(k[static_cast<size_t>(c)]);
@@ -167,13 +206,13 @@ void query::decode_chunk(int32_t p, bytes_view chunk) {
           } else if (src.key_columns.size() == 1) {
             value v = value::string(std::string(*key));
             if (!coerce(v, *src.schema[static_cast<size_t>(src.key_columns[0])].type, err)) {
-              dead_letter_bytes("tombstone key: " + err, key, payload, p, offset, ts);
+              dead_letter_bytes(in, "tombstone key: " + err, key, payload, p, offset, ts);
               return;
             }
             e.key = {std::move(v)};
           } else {
-            dead_letter_bytes("tombstone key is not a JSON object of the primary key", key, payload,
-                              p, offset, ts);
+            dead_letter_bytes(in, "tombstone key is not a JSON object of the primary key", key,
+                              payload, p, offset, ts);
             return;
           }
           e.op = change_op::remove;
@@ -182,17 +221,18 @@ void query::decode_chunk(int32_t p, bytes_view chunk) {
           return;
         }
         if (!payload) {
-          dead_letter_bytes("null value", key, payload, p, offset, ts);
+          dead_letter_bytes(in, "null value", key, payload, p, offset, ts);
           return;
         }
-        if (!decoder_->decode(*payload, e.r, err)) {
-          dead_letter_bytes(err, key, payload, p, offset, ts);
+        if (!decoder.decode(*payload, e.r, err)) {
+          dead_letter_bytes(in, err, key, payload, p, offset, ts);
           return;
         }
         if (src.time_column >= 0) {
           const auto& t = e.r[static_cast<size_t>(src.time_column)];
           if (t.is_null()) {
-            dead_letter_bytes("missing event time column '" +
+            dead_letter_bytes(in,
+                              "missing event time column '" +
                                   src.schema[static_cast<size_t>(src.time_column)].name + "'",
                               key, payload, p, offset, ts);
             return;
@@ -204,7 +244,7 @@ void query::decode_chunk(int32_t p, bytes_view chunk) {
         // Window arithmetic must not overflow: event times beyond +-100,000 years are refused.
         constexpr int64_t k_max_event_time = 3'155'760'000'000'000;
         if (e.ts > k_max_event_time || e.ts < -k_max_event_time) {
-          dead_letter_bytes("event time out of range", key, payload, p, offset, ts);
+          dead_letter_bytes(in, "event time out of range", key, payload, p, offset, ts);
           return;
         }
         if (src.upsert) {
@@ -218,7 +258,7 @@ void query::decode_chunk(int32_t p, bytes_view chunk) {
   if (!next) {
     // A batch we cannot decode at all: skip past it, with the reason in the dead-letter topic.
     auto h_end = ps.position + 1;
-    dead_letter_bytes("undecodable record batch: " + next.error().message, std::nullopt,
+    dead_letter_bytes(in, "undecodable record batch: " + next.error().message, std::nullopt,
                       std::nullopt, p, ps.position, 0);
     ps.position = h_end;
     dirty_ = true;
@@ -226,11 +266,9 @@ void query::decode_chunk(int32_t p, bytes_view chunk) {
   }
   ps.position = *next;
   dirty_ = true;
-  if (!batch_.empty() && !o_.operators.empty()) o_.operators.front()->process(batch_);
+  deliver(in);
   if (oldest_ts != INT64_MAX && oldest_ts > 0) {
-    int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    int64_t now_ms = wall_ms();
     latency_->observe(static_cast<double>(std::max<int64_t>(0, now_ms - oldest_ts)) / 1000.0);
   }
 }
@@ -239,26 +277,31 @@ void query::update_watermark(int64_t now) {
   int64_t wm = INT64_MAX;
   int64_t all_idle_wm = INT64_MIN;
   bool any_active = false;
-  for (size_t p = 0; p < parts_.size(); ++p) {
-    const auto& ps = parts_[p];
-    int64_t pwm = ps.max_ts == INT64_MIN ? INT64_MIN : ps.max_ts - o_.source.watermark_delay_ms;
-    bool caught_up = ps.position >= source_->end_offset(static_cast<int32_t>(p));
-    bool idle = caught_up && now - ps.last_data_ms >= o_.source.idle_timeout_ms;
-    all_idle_wm = std::max(all_idle_wm, pwm);
-    if (idle) continue;
-    any_active = true;
-    wm = std::min(wm, pwm);
+  for (const auto& in : inputs_) {
+    for (size_t p = 0; p < in.parts.size(); ++p) {
+      const auto& ps = in.parts[p];
+      int64_t pwm = ps.max_ts == INT64_MIN ? INT64_MIN : ps.max_ts - in.spec->watermark_delay_ms;
+      bool caught_up = ps.position >= in.source->end_offset(static_cast<int32_t>(p));
+      bool idle = caught_up && now - ps.last_data_ms >= in.spec->idle_timeout_ms;
+      all_idle_wm = std::max(all_idle_wm, pwm);
+      if (idle) continue;
+      any_active = true;
+      wm = std::min(wm, pwm);
+    }
   }
   if (!any_active) wm = all_idle_wm;
   if (wm > watermark_ && wm != INT64_MIN) {
     watermark_ = wm;
     watermark_pub_ = wm;
     dirty_ = true;
-    if (!o_.operators.empty()) o_.operators.front()->advance_watermark(wm);
+    for (auto& in : inputs_)
+      for (auto* h : in.heads)
+        h->advance_watermark(wm);
   }
 }
 
-void query::dead_letter_bytes(const std::string& reason, std::optional<std::string_view> key,
+void query::dead_letter_bytes(const input& in, const std::string& reason,
+                              std::optional<std::string_view> key,
                               std::optional<std::string_view> value, int32_t p, int64_t offset,
                               int64_t ts) {
   dead_letters_.fetch_add(1, std::memory_order_relaxed);
@@ -268,7 +311,7 @@ void query::dead_letter_bytes(const std::string& reason, std::optional<std::stri
   rec.timestamp = ts;
   rec.headers = {{"sluice.reason", reason},
                  {"sluice.query", o_.name},
-                 {"sluice.topic", o_.source.topic},
+                 {"sluice.topic", in.spec->topic},
                  {"sluice.partition", std::to_string(p)},
                  {"sluice.offset", std::to_string(offset)}};
   dead_.push_back(std::move(rec));
@@ -286,8 +329,7 @@ void query::send_to_dead_letters(const std::string& reason, const row& r,
   rec.value.emplace();
   append_json_row(*rec.value, names, r);
   rec.timestamp = ts;
-  rec.headers = {
-      {"sluice.reason", reason}, {"sluice.query", o_.name}, {"sluice.topic", o_.source.topic}};
+  rec.headers = {{"sluice.reason", reason}, {"sluice.query", o_.name}, {"sluice.topic", topics_}};
   dead_.push_back(std::move(rec));
 }
 
@@ -315,21 +357,26 @@ void query::flush_dead_letters() {
   dead_.clear();
 }
 
-// Checkpoint file (docs/formats/checkpoint.md): "SLQC", varint version, varint partition
-// count, per partition (position, max event time), the watermark, varint operator count, per
-// operator a length-prefixed state blob, then the CRC32C of everything before it (4 bytes BE).
+// Checkpoint file (docs/formats/checkpoint.md): "SLQC", varint version (2), varint source
+// count, per source a varint partition count and per partition (position, max event time),
+// the watermark, varint operator count, per operator a length-prefixed state blob, then the
+// CRC32C of everything before it (4 bytes BE). A version 1 checkpoint (one source, older
+// operator states) is not read: the query starts over and rebuilds its state.
 void query::write_checkpoint() {
   state_writer w;
   w.data().append(k_checkpoint_magic);
   w.put_varint(k_checkpoint_version);
-  w.put_varint(static_cast<int64_t>(parts_.size()));
-  for (const auto& p : parts_) {
-    w.put_varint(p.position);
-    w.put_varint(p.max_ts);
+  w.put_varint(static_cast<int64_t>(inputs_.size()));
+  for (const auto& in : inputs_) {
+    w.put_varint(static_cast<int64_t>(in.parts.size()));
+    for (const auto& p : in.parts) {
+      w.put_varint(p.position);
+      w.put_varint(p.max_ts);
+    }
   }
   w.put_varint(watermark_);
-  w.put_varint(static_cast<int64_t>(o_.operators.size()));
-  for (const auto& op : o_.operators) {
+  w.put_varint(static_cast<int64_t>(o_.flow.operators.size()));
+  for (const auto& op : o_.flow.operators) {
     state_writer s;
     op->snapshot(s);
     w.put_string(s.data());
@@ -359,26 +406,30 @@ bool query::read_checkpoint() {
   try {
     state_reader r(s.substr(4, s.size() - 8));
     if (r.varint() != k_checkpoint_version) return false;
-    auto n = r.varint();
-    std::vector<partition_state> parts;
-    for (int64_t i = 0; i < n; ++i) {
-      partition_state ps;
-      ps.position = r.varint();
-      ps.max_ts = r.varint();
-      ps.last_data_ms = wall_ms();
-      parts.push_back(ps);
+    if (r.varint() != static_cast<int64_t>(inputs_.size())) return false;
+    std::vector<std::vector<partition_state>> parts(inputs_.size());
+    for (auto& ps : parts) {
+      for (int64_t n = r.varint(); n > 0; --n) {
+        partition_state p;
+        p.position = r.varint();
+        p.max_ts = r.varint();
+        p.last_data_ms = wall_ms();
+        ps.push_back(p);
+      }
     }
     int64_t wm = r.varint();
-    if (r.varint() != static_cast<int64_t>(o_.operators.size())) return false;
+    auto& ops = o_.flow.operators;
+    if (r.varint() != static_cast<int64_t>(ops.size())) return false;
     std::vector<std::string> blobs;
-    for (size_t i = 0; i < o_.operators.size(); ++i)
+    for (size_t i = 0; i < ops.size(); ++i)
       blobs.push_back(r.string());
-    for (size_t i = 0; i < o_.operators.size(); ++i) {
+    for (size_t i = 0; i < ops.size(); ++i) {
       state_reader sr(blobs[i]);
-      o_.operators[i]->restore(sr);
+      ops[i]->restore(sr);
     }
-    for (size_t i = 0; i < parts.size() && i < parts_.size(); ++i)
-      parts_[i] = parts[i];
+    for (size_t i = 0; i < inputs_.size(); ++i)
+      for (size_t p = 0; p < parts[i].size() && p < inputs_[i].parts.size(); ++p)
+        inputs_[i].parts[p] = parts[i][p];
     watermark_ = wm;
     watermark_pub_ = wm;
     return true;
@@ -400,10 +451,11 @@ query_stats query::stats() const {
   std::lock_guard lk(status_mu_);
   s.state = state_;
   s.error = error_;
-  if (source_)
-    for (size_t p = 0; p < positions_pub_.size(); ++p)
-      s.lag +=
-          std::max<int64_t>(0, source_->end_offset(static_cast<int32_t>(p)) - positions_pub_[p]);
+  for (const auto& in : inputs_)
+    if (in.source)
+      for (size_t p = 0; p < in.positions_pub.size(); ++p)
+        s.lag += std::max<int64_t>(
+            0, in.source->end_offset(static_cast<int32_t>(p)) - in.positions_pub[p]);
   return s;
 }
 
@@ -422,20 +474,25 @@ bool query::wait_caught_up(std::chrono::milliseconds timeout) const {
     } else if (rounds_ >= since + 2) {
       return true;
     }
-    source_->interrupt();
+    for (const auto& in : inputs_)
+      in.source->interrupt();
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   return false;
 }
 
 std::string query::explain() const {
-  std::string s = "Source topic '" + o_.source.topic + "' (JSON";
-  s += o_.source.upsert ? ", upsert by primary key" : "";
-  s += o_.source.time_column >= 0
-           ? ", event time " + o_.source.schema[static_cast<size_t>(o_.source.time_column)].name
-           : ", event time = record timestamp";
-  s += ", watermark delay " + std::to_string(o_.source.watermark_delay_ms) + " ms)\n";
-  for (const auto& op : o_.operators)
+  std::string s;
+  for (const auto& in : inputs_) {
+    const auto& src = *in.spec;
+    s += "Source topic '" + src.topic + "' (JSON";
+    s += src.upsert ? ", upsert by primary key" : "";
+    s += src.time_column >= 0
+             ? ", event time " + src.schema[static_cast<size_t>(src.time_column)].name
+             : ", event time = record timestamp";
+    s += ", watermark delay " + std::to_string(src.watermark_delay_ms) + " ms)\n";
+  }
+  for (const auto& op : o_.flow.operators)
     s += "  -> " + op->describe() + "\n";
   s += "  dead letters -> topic '" + o_.dead_letter_topic + "'";
   return s;

@@ -1,13 +1,14 @@
 #pragma once
-// A running continuous query: one thread that reads its source topic's partitions in batches,
-// decodes records into rows, drives the operator chain and the event-time watermark, routes
-// what it cannot process to the dead-letter topic, and checkpoints.
+// A running continuous query: one thread that reads the partitions of all its source topics
+// in batches, decodes records into rows, drives the dataflow (stream/dataflow.h) and the
+// event-time watermark, routes what it cannot process to the dead-letter topic, and
+// checkpoints.
 //
-// Watermarks: each partition's watermark is the largest event time read from it minus the
+// Watermarks: each partition's watermark is the largest event time read from it minus its
 // source's delay (bounded out-of-orderness). The query's watermark is the minimum over the
-// partitions that are not idle; a partition is idle once it has been read to its end and has
-// had no new record for idle_timeout. When every partition is idle, the largest partition
-// watermark counts (everything there is has been read).
+// partitions of every source that are not idle; a partition is idle once it has been read to
+// its end and has had no new record for its source's idle_timeout. When every partition is
+// idle, the largest partition watermark counts (everything there is has been read).
 //
 // Checkpoints: source positions, watermarks and every operator's state are written together
 // (one file, CRC-checked, replaced atomically) every checkpoint_interval and at stop; a
@@ -26,29 +27,16 @@
 
 #include "base/result.h"
 #include "metrics/histogram.h"
+#include "stream/dataflow.h"
 #include "stream/io.h"
 #include "stream/json_decoder.h"
 #include "stream/operator.h"
 
 namespace sluice::stream {
 
-struct source_spec {
-  std::string topic;
-  std::vector<field_type> schema;  // the row decoded from each record's JSON value
-  int time_column = -1;            // event time: this TIMESTAMP column; -1: the record timestamp
-  int64_t watermark_delay_ms = 0;
-  int64_t idle_timeout_ms = 5'000;
-  // CREATE TABLE: each record upserts the row of its key columns; a tombstone deletes it.
-  bool upsert = false;
-  std::vector<int> key_columns;
-  // Columns the query reads (empty: all); the others are left NULL without being decoded.
-  std::vector<bool> needed;
-};
-
 struct query_options {
   std::string name;
-  source_spec source;
-  std::vector<operator_ptr> operators;    // in order; the last one is the sink
+  dataflow flow;                          // with its sink attached to flow.output
   std::string dead_letter_topic;          // created on first use
   std::filesystem::path checkpoint_file;  // empty: no checkpoints
   std::filesystem::path state_dir;        // operators' RocksDB stores (empty: memory only)
@@ -65,7 +53,7 @@ struct query_stats {
   int64_t dead_letters = 0;
   int64_t late_records = 0;
   int64_t watermark = INT64_MIN;  // INT64_MIN: none yet
-  int64_t lag = 0;                // records in the source not read yet
+  int64_t lag = 0;                // records in the sources not read yet
   int64_t state_rows = 0;
   // End-to-end latency: for each batch of records read from a partition, the wall-clock time
   // when the operators (sink included) were done with it minus the Kafka timestamp of its
@@ -80,7 +68,7 @@ class query final : private operator_context {
   query(const query&) = delete;
   query& operator=(const query&) = delete;
 
-  // Opens the source, restores the checkpoint if there is one, and starts the thread.
+  // Opens the sources, restores the checkpoint if there is one, and starts the thread.
   // Errors: unknown_topic.
   result<void> start();
   // Stops the thread; writes a last checkpoint when `checkpoint` (not on DROP).
@@ -94,9 +82,27 @@ class query final : private operator_context {
   const std::string& name() const { return o_.name; }
 
  private:
+  struct partition_state {
+    int64_t position = 0;
+    int64_t max_ts = INT64_MIN;
+    int64_t last_data_ms = 0;  // wall clock of the last record read (or of the start)
+  };
+  // One source topic of the dataflow.
+  struct input {
+    const source_spec* spec = nullptr;
+    std::vector<operator_node*> heads;
+    std::unique_ptr<topic_source> source;
+    std::unique_ptr<json_decoder> decoder;
+    std::vector<partition_state> parts;
+    std::vector<int64_t> positions_pub;  // under status_mu_
+  };
+
   void run();
   bool poll_once();
-  void decode_chunk(int32_t p, bytes_view chunk);
+  bool poll_input(input& in, int64_t now);
+  void decode_chunk(input& in, int32_t p, bytes_view chunk);
+  void deliver(input& in);
+  bool caught_up() const;
   void update_watermark(int64_t now);
   void flush_dead_letters();
   void write_checkpoint();
@@ -107,22 +113,15 @@ class query final : private operator_context {
   void send_to_dead_letters(const std::string& reason, const row& r,
                             const std::vector<std::string>& names, int64_t ts);
   void output(size_t n) override { records_out_ += static_cast<int64_t>(n); }
-  void dead_letter_bytes(const std::string& reason, std::optional<std::string_view> key,
-                         std::optional<std::string_view> value, int32_t p, int64_t offset,
-                         int64_t ts);
+  void dead_letter_bytes(const input& in, const std::string& reason,
+                         std::optional<std::string_view> key, std::optional<std::string_view> value,
+                         int32_t p, int64_t offset, int64_t ts);
 
   topic_io& io_;
   query_options o_;
-  std::unique_ptr<topic_source> source_;
+  std::vector<input> inputs_;
+  std::string topics_;  // the source topics, comma-separated (dead letters' sluice.topic)
   std::unique_ptr<topic_sink> dlq_;
-  std::unique_ptr<json_decoder> decoder_;
-
-  struct partition_state {
-    int64_t position = 0;
-    int64_t max_ts = INT64_MIN;
-    int64_t last_data_ms = 0;  // wall clock of the last record read (or of the start)
-  };
-  std::vector<partition_state> parts_;
   int64_t watermark_ = INT64_MIN;
   element_batch batch_;
   bytes buf_;
@@ -141,7 +140,6 @@ class query final : private operator_context {
   mutable std::mutex status_mu_;
   std::string state_ = "CREATED";
   std::string error_;
-  std::vector<int64_t> positions_pub_;
 };
 
 }  // namespace sluice::stream

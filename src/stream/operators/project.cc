@@ -23,7 +23,7 @@ class project_op final : public operator_node {
     row r;
     for (size_t i = 0; i < batch.size(); ++i) {
       auto& e = batch[i];
-      if (e.op == change_op::remove) {
+      if (e.op == change_op::remove && e.r.empty()) {  // a delete by key alone
         if (out != i) batch[out] = std::move(e);
         ++out;
         continue;
@@ -36,6 +36,15 @@ class project_op final : public operator_node {
       for (size_t j = 0; j < exprs_.size(); ++j)
         if (movable_[j] < 0) r[j] = exprs_[j]->eval(e.r, ctx_eval_);
       if (!ctx_eval_.error.empty()) {
+        if (e.op == change_op::remove) {
+          // Never lose a delete: it goes on by its key alone (an insert of the same row
+          // failed the same way, so a retraction has nothing to retract).
+          e.r.clear();
+          if (e.key.empty()) continue;
+          if (out != i) batch[out] = std::move(e);
+          ++out;
+          continue;
+        }
         if (ctx_) ctx_->dead_letter(ctx_eval_.error, e.r, names_, e.ts);
         continue;
       }

@@ -1,0 +1,249 @@
+// Joins: the ON condition split into equality keys, conditions pushed into one side, time
+// bounds (interval joins) and a residual; the join kind chosen from the inputs:
+//   window join    both inputs windowed, keys include window_start and window_end;
+//   interval join  both inputs append-only with event time, the condition bounds one side's
+//                  time to an interval around the other's;
+//   regular join   anything else with at least one equality key.
+
+#include "base/strings.h"
+#include "sql/binder/binder.h"
+#include "sql/error.h"
+
+namespace sluice::sql::binder {
+
+namespace {
+
+constexpr int k_left = 1, k_right = 2;
+
+// Which sides the expression reads (k_left | k_right).
+int sides_of(const expr& e, const scope& both, size_t left_width) {
+  if (e.k == expr::kind::column) {
+    int i = both.find(e.name, e.qualifier, e.loc);
+    if (i < 0 && !e.qualifier.empty()) i = both.find(e.qualifier, "", e.loc);  // column.field
+    if (i < 0) return 0;  // bind_expression reports it
+    return static_cast<size_t>(i) < left_width ? k_left : k_right;
+  }
+  int m = 0;
+  for (const auto& a : e.args)
+    if (a) m |= sides_of(*a, both, left_width);
+  return m;
+}
+
+// A side's event time plus a constant: `t`, `t + INTERVAL ..`, `t - INTERVAL ..`.
+struct time_ref {
+  int side = 0;  // k_left or k_right
+  int64_t offset = 0;
+};
+
+std::optional<time_ref> as_time_ref(const expr& e, const scope& both, size_t left_width,
+                                    int left_time, int right_time) {
+  if (e.k == expr::kind::column) {
+    int i = both.find(e.name, e.qualifier, e.loc);
+    if (i >= 0 && i == left_time) return time_ref{k_left, 0};
+    if (i >= 0 && right_time >= 0 && i == static_cast<int>(left_width) + right_time)
+      return time_ref{k_right, 0};
+    return std::nullopt;
+  }
+  if (e.k == expr::kind::binary && (e.op == "+" || e.op == "-") &&
+      e.args[1]->k == expr::kind::interval) {
+    auto t = as_time_ref(*e.args[0], both, left_width, left_time, right_time);
+    if (t) t->offset += e.op == "+" ? e.args[1]->interval_ms : -e.args[1]->interval_ms;
+    return t;
+  }
+  return std::nullopt;
+}
+
+// Bounds on right.time - left.time found in the conjuncts.
+struct time_bounds {
+  std::optional<int64_t> lo, hi;
+  void add(const time_ref& a, const std::string& op, const time_ref& b) {
+    if (a.side == b.side) return;
+    // a.t + a.off OP b.t + b.off; with d = right.t - left.t:
+    //   a right: d OP b.off - a.off;  a left: -d OP b.off - a.off, i.e. d OP' a.off - b.off.
+    std::string o = op;
+    int64_t c = b.offset - a.offset;
+    if (a.side == k_left) {
+      c = -c;
+      o = o == "<" ? ">" : o == "<=" ? ">=" : o == ">" ? "<" : o == ">=" ? "<=" : o;
+    }
+    if (o == ">=" || o == ">") {
+      int64_t v = o == ">" ? c + 1 : c;
+      lo = lo ? std::max(*lo, v) : v;
+    } else if (o == "<=" || o == "<") {
+      int64_t v = o == "<" ? c - 1 : c;
+      hi = hi ? std::min(*hi, v) : v;
+    }
+  }
+};
+
+void find_bounds(const expr& c, const scope& both, size_t lw, int lt, int rt, time_bounds& tb) {
+  auto ref = [&](const expr& e) { return as_time_ref(e, both, lw, lt, rt); };
+  if (c.k == expr::kind::between && !c.negated) {
+    auto x = ref(*c.args[0]), lo = ref(*c.args[1]), hi = ref(*c.args[2]);
+    if (x && lo) tb.add(*x, ">=", *lo);
+    if (x && hi) tb.add(*x, "<=", *hi);
+    return;
+  }
+  if (c.k == expr::kind::binary && (c.op == "<" || c.op == "<=" || c.op == ">" || c.op == ">=")) {
+    auto a = ref(*c.args[0]), b = ref(*c.args[1]);
+    if (a && b) tb.add(*a, c.op, *b);
+  }
+}
+
+int column_named(const scope& sc, const char* name) {
+  for (size_t i = 0; i < sc.cols.size(); ++i)
+    if (iequals(sc.cols[i].name, name)) return static_cast<int>(i);
+  return -1;
+}
+
+stream::join_type join_type_of(const std::string& j) {
+  if (j == "LEFT") return stream::join_type::left;
+  if (j == "RIGHT") return stream::join_type::right;
+  if (j == "FULL") return stream::join_type::full;
+  return stream::join_type::inner;
+}
+
+void push_filter(bound& side, const std::vector<expr_ptr>& preds) {
+  if (preds.empty()) return;
+  auto p = bind_expression(*conjunction(preds), side.sc);
+  auto n = make_node(logical_node::kind::filter, side.node);
+  n->predicate = p;
+  side.node = n;
+}
+
+}  // namespace
+
+bound binder::bind_join(const table_ref& t, const rank_limit*, expr_ptr condition) {
+  bound l = bind_from(*t.left, nullptr);
+  bound r = bind_from(*t.right, nullptr);
+  materialize_window(l);
+  materialize_window(r);
+  if (!l.node->view.empty() || !r.node->view.empty())
+    throw sql_error(t.loc, "a view cannot be joined yet; join the streams and tables it reads");
+  auto type = join_type_of(t.join);
+  size_t lw = l.sc.cols.size();
+  scope both;
+  both.cols = l.sc.cols;
+  both.cols.insert(both.cols.end(), r.sc.cols.begin(), r.sc.cols.end());
+  if (!condition)
+    throw sql_error(t.loc,
+                    "a join needs a condition: ON, or for FROM a, b a WHERE that "
+                    "relates the two");
+
+  // Split the condition.
+  std::vector<expr_ptr> left_only, right_only, residual;
+  std::vector<std::pair<expr_ptr, expr_ptr>> equal;  // (left side, right side)
+  bool push_left = type == stream::join_type::inner || type == stream::join_type::right;
+  bool push_right = type == stream::join_type::inner || type == stream::join_type::left;
+  for (const auto& c : conjuncts(condition)) {
+    if (contains_aggregate(*c)) throw sql_error(c->loc, "aggregates are not allowed in a join");
+    int m = sides_of(*c, both, lw);
+    if (m == k_left && push_left) {
+      left_only.push_back(c);
+    } else if (m == k_right && push_right) {
+      right_only.push_back(c);
+    } else if (m == (k_left | k_right) && c->k == expr::kind::binary && c->op == "=" &&
+               sides_of(*c->args[0], both, lw) != (k_left | k_right) &&
+               sides_of(*c->args[1], both, lw) != (k_left | k_right) &&
+               sides_of(*c->args[0], both, lw) != 0 && sides_of(*c->args[1], both, lw) != 0) {
+      bool swap = sides_of(*c->args[0], both, lw) == k_right;
+      equal.emplace_back(swap ? c->args[1] : c->args[0], swap ? c->args[0] : c->args[1]);
+    } else {
+      residual.push_back(c);
+    }
+  }
+  // Time bounds are read before pushing down, on the sides' event-time columns.
+  time_bounds tb;
+  for (const auto& c : residual)
+    find_bounds(*c, both, lw, l.node->time_column, r.node->time_column, tb);
+
+  auto n = std::make_shared<logical_node>();
+  n->k = logical_node::kind::join;
+  n->condition = condition->to_string();
+  auto& js = n->join_spec;
+  js.type = type;
+  for (const auto& [a, b] : equal) {
+    auto ka = bind_expression(*a, l.sc), kb = bind_expression(*b, r.sc);
+    auto ta = ka->type(), tb2 = kb->type();
+    bool comparable = ta->id == tb2->id || (ta->numeric() && tb2->numeric()) ||
+                      ta->id == stream::type_id::null || tb2->id == stream::type_id::null;
+    if (!comparable)
+      throw sql_error(a->loc, "cannot join " + ta->to_string() + " with " + tb2->to_string() +
+                                  " (CAST one side)");
+    if (ta->id != tb2->id && ta->numeric() && tb2->numeric()) {
+      // Keys hash by value kind: compare mixed numbers as DOUBLE.
+      ka = stream::make_cast(ka, stream::data_type::of(stream::type_id::float64));
+      kb = stream::make_cast(kb, stream::data_type::of(stream::type_id::float64));
+    }
+    js.left_keys.push_back(ka);
+    js.right_keys.push_back(kb);
+  }
+  if (!residual.empty()) js.residual = bind_expression(*conjunction(residual), both);
+  push_filter(l, left_only);
+  push_filter(r, right_only);
+  js.left_width = lw;
+  js.right_width = r.sc.cols.size();
+  js.names = both.names();
+
+  // The kind of join.
+  bool appends = l.node->mode == changelog_mode::append && r.node->mode == changelog_mode::append;
+  int lws = column_named(l.sc, "window_start"), lwe = column_named(l.sc, "window_end");
+  int rws = column_named(r.sc, "window_start"), rwe = column_named(r.sc, "window_end");
+  bool same_start = false, same_end = false;
+  for (size_t i = 0; i < equal.size(); ++i) {
+    int a = js.left_keys[i]->column_index(), b = js.right_keys[i]->column_index();
+    same_start |= a >= 0 && a == lws && b == rws;
+    same_end |= a >= 0 && a == lwe && b == rwe;
+  }
+  if (appends && l.node->windowed && r.node->windowed && same_start && same_end) {
+    n->join = logical_node::join_kind::window;
+    n->bounded.what = "WindowJoin";
+    n->bounded.left_time_column = lwe;
+    n->bounded.right_time_column = rwe;
+  } else if (appends && tb.lo && tb.hi && l.node->time_column >= 0 && r.node->time_column >= 0) {
+    n->join = logical_node::join_kind::interval;
+    n->bounded.what = "IntervalJoin";
+    n->bounded.left_time_column = l.node->time_column;
+    n->bounded.right_time_column = r.node->time_column;
+    // A left row meets right rows up to its time + hi: all are in once the watermark passes
+    // that; a right row meets left rows up to its time - lo.
+    n->bounded.left_offset_ms = *tb.hi + 1;
+    n->bounded.right_offset_ms = -*tb.lo + 1;
+  } else if (equal.empty()) {
+    throw sql_error(condition->loc,
+                    "a join needs an equality between the two sides (a.x = b.y), a time bound "
+                    "between two streams (b.ts BETWEEN a.ts AND a.ts + INTERVAL ..), or "
+                    "windows joined on window_start and window_end");
+  }
+  if (n->join != logical_node::join_kind::regular && equal.empty())
+    throw sql_error(condition->loc, "a time-bounded join needs an equality key as well");
+
+  n->inputs = {l.node, r.node};
+  n->columns = both.logical();
+  if (n->join == logical_node::join_kind::regular) {
+    n->mode = appends && type == stream::join_type::inner ? changelog_mode::append
+                                                          : changelog_mode::retract;
+    n->time_column = -1;
+  } else {
+    n->mode = changelog_mode::append;
+    n->time_column = l.node->time_column;
+    n->windowed = n->join == logical_node::join_kind::window;
+  }
+  if (n->mode == changelog_mode::retract) {
+    n->has_key = true;
+    if (l.node->has_key && r.node->has_key) {
+      js.output_key = stream::join_spec::key_mode::both_keys;
+      n->key_names = l.node->key_names;
+      n->key_names.insert(n->key_names.end(), r.node->key_names.begin(), r.node->key_names.end());
+    } else {
+      js.output_key = stream::join_spec::key_mode::whole_row;
+    }
+  }
+  n->bounded.join = js;
+  bound out;
+  out.node = n;
+  out.sc = both;
+  return out;
+}
+
+}  // namespace sluice::sql::binder

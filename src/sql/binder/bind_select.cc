@@ -1,0 +1,361 @@
+// SELECT: WHERE, grouping (windowed or not), HAVING, Window Top-N and the SELECT list, over
+// what FROM bound.
+
+#include "base/strings.h"
+#include "sql/binder/binder.h"
+#include "sql/error.h"
+
+namespace sluice::sql::binder {
+
+using stream::data_type;
+using stream::expression_ptr;
+using stream::type_id;
+
+namespace {
+
+std::string output_name(const select_item& it) {
+  if (!it.alias.empty()) return it.alias;
+  const auto& e = *it.e;
+  if (e.k == expr::kind::column) return e.name;
+  if (e.k == expr::kind::field) return e.name;
+  if (e.k == expr::kind::function && e.name == "SYSTEM.TIMESTAMP") return "window_end";
+  return e.to_string();
+}
+
+// Finds `rank_alias <= N` (or < N, = 1) among the outer WHERE's conjuncts, removing it.
+std::optional<rank_limit> take_rank_filter(const select_stmt& outer, expr_ptr& where) {
+  if (!outer.from || outer.from->k != table_ref::kind::subquery) return std::nullopt;
+  std::vector<std::string> aliases;
+  for (const auto& it : outer.from->subquery->items)
+    if (it.e->k == expr::kind::over) aliases.push_back(it.alias.empty() ? it.e->name : it.alias);
+  if (aliases.empty()) return std::nullopt;
+  std::optional<rank_limit> found;
+  std::vector<expr_ptr> rest;
+  for (auto& c : conjuncts(where)) {
+    if (!found && c->k == expr::kind::binary && (c->op == "<=" || c->op == "<" || c->op == "=") &&
+        c->args[0]->k == expr::kind::column && c->args[1]->k == expr::kind::literal &&
+        c->args[1]->lit.k == stream::value::kind::integer) {
+      for (const auto& a : aliases)
+        if (iequals(a, c->args[0]->name)) {
+          int64_t n = c->args[1]->lit.i - (c->op == "<" ? 1 : 0);
+          if (c->op == "=" && n != 1) break;
+          if (n < 1) throw sql_error(c->loc, "the rank limit must be at least 1");
+          found = rank_limit{a, n};
+        }
+      if (found) continue;
+    }
+    rest.push_back(c);
+  }
+  if (!found) return std::nullopt;
+  where = conjunction(rest);
+  return found;
+}
+
+void collect_aggregates(const expr& e, std::vector<const expr*>& out) {
+  if (e.k == expr::kind::function && stream::is_aggregate_function(e.name)) {
+    for (const auto* x : out)
+      if (x->to_string() == e.to_string()) return;
+    out.push_back(&e);
+    return;
+  }
+  for (const auto& a : e.args)
+    if (a) collect_aggregates(*a, out);
+}
+
+bool reads_view(const logical_node& n) {
+  if (n.k == logical_node::kind::scan) return !n.view.empty();
+  for (const auto& in : n.inputs)
+    if (reads_view(*in)) return true;
+  return false;
+}
+
+// The grouping of a SELECT: its window (if any) and its keys.
+struct grouping {
+  std::vector<expr_ptr> keys;
+  pending_window window;
+  bool grouped = false;
+};
+
+grouping find_grouping(const select_stmt& s, bound& f) {
+  grouping g;
+  bool tvf_grouped = false;
+  for (const auto& k : s.group_by) {
+    if (auto w = asa_window(*k)) {
+      if (g.window.active) throw sql_error(k->loc, "only one window per GROUP BY");
+      g.window = *w;
+      g.window.spec.time_column = f.node->time_column;
+      continue;
+    }
+    g.keys.push_back(k);
+  }
+  bool has_aggregates = s.having != nullptr;
+  for (const auto& it : s.items)
+    has_aggregates |= contains_aggregate(*it.e);
+  g.grouped = has_aggregates || !s.group_by.empty();
+
+  if (f.window.active && g.grouped && !g.window.active) {
+    // Flink's windowing TVF + GROUP BY window_start, window_end.
+    bool has_start = false, has_end = false;
+    std::vector<expr_ptr> rest;
+    for (const auto& k : g.keys) {
+      if (k->k == expr::kind::column && iequals(k->name, "window_start")) {
+        has_start = true;
+      } else if (k->k == expr::kind::column && iequals(k->name, "window_end")) {
+        has_end = true;
+      } else {
+        rest.push_back(k);
+      }
+    }
+    if (!has_start || !has_end)
+      throw sql_error(s.loc,
+                      "an aggregation over a window table function must GROUP BY "
+                      "window_start, window_end");
+    g.keys = rest;
+    g.window = f.window;
+    f.window.active = false;
+    tvf_grouped = true;
+  }
+  if (!tvf_grouped) materialize_window(f);
+  if (g.window.active && f.node->mode != changelog_mode::append)
+    throw sql_error(g.window.loc,
+                    "windows need an append-only input (a stream), not a table "
+                    "or an updating result");
+  if (g.window.active && g.window.spec.k != stream::window_spec::kind::session &&
+      g.window.spec.slide_ms > g.window.spec.size_ms)
+    throw sql_error(g.window.loc, "the hop must not be larger than the window");
+  return g;
+}
+
+}  // namespace
+
+bound binder::bind_select(const select_stmt& s, const rank_limit* lim) {
+  expr_ptr where = s.where;
+  auto inner_limit = take_rank_filter(s, where);
+  bool comma_join = s.from->k == table_ref::kind::join && s.from->join == "CROSS";
+  bound f = bind_from(*s.from, inner_limit ? &*inner_limit : nullptr, comma_join ? where : nullptr);
+  if (comma_join) where = nullptr;  // it became the join's condition
+  if (s.distinct) throw sql_error(s.loc, "SELECT DISTINCT is not supported yet (use GROUP BY)");
+
+  auto g = find_grouping(s, f);
+  if (where) {
+    if (contains_aggregate(*where))
+      throw sql_error(where->loc, "aggregates are not allowed in WHERE (use HAVING)");
+    auto pred = bind_expression(*where, f.sc);
+    if (pred->type()->id != type_id::boolean && pred->type()->id != type_id::null)
+      throw sql_error(where->loc, "WHERE needs a BOOLEAN condition");
+    auto n = make_node(logical_node::kind::filter, f.node);
+    n->predicate = pred;
+    f.node = n;
+  }
+
+  scope current = f.sc;  // what the select list is bound against
+  hook post;
+  std::vector<std::string> key_names;
+
+  if (g.grouped) {
+    if (!f.node->view.empty() && g.window.active)
+      throw sql_error(s.loc, "a view has no event time to window on");
+    std::vector<const expr*> agg_exprs;
+    for (const auto& it : s.items)
+      collect_aggregates(*it.e, agg_exprs);
+    if (s.having) collect_aggregates(*s.having, agg_exprs);
+    std::vector<stream::agg_spec> aggs;
+    for (const auto* a : agg_exprs) {
+      if (a->args.size() > 1) throw sql_error(a->loc, a->name + " takes one argument");
+      expression_ptr arg;
+      if (!a->star_arg && !a->args.empty()) {
+        if (contains_aggregate(*a->args[0])) throw sql_error(a->loc, "aggregates cannot be nested");
+        arg = bind_expression(*a->args[0], f.sc);
+      } else if (a->name != "COUNT") {
+        throw sql_error(a->loc, a->name + " needs an argument");
+      }
+      try {
+        aggs.push_back(stream::make_aggregate(a->name, arg, a->distinct, a->to_string()));
+      } catch (const stream::type_error& x) {
+        throw sql_error(a->loc, x.what());
+      }
+    }
+    std::vector<expression_ptr> keys;
+    for (const auto& k : g.keys) {
+      if (contains_aggregate(*k)) throw sql_error(k->loc, "aggregates are not allowed in GROUP BY");
+      keys.push_back(bind_expression(*k, f.sc));
+      key_names.push_back(k->k == expr::kind::column ? k->name : k->to_string());
+    }
+    // The aggregation's output: [window_start, window_end,] keys..., aggregates...
+    scope agg_out;
+    size_t base = 0;
+    if (g.window.active) {
+      agg_out.cols.push_back({"window_start", "", data_type::of(type_id::timestamp)});
+      agg_out.cols.push_back({"window_end", "", data_type::of(type_id::timestamp)});
+      base = 2;
+      key_names.insert(key_names.begin(), {"window_start", "window_end"});
+    }
+    for (size_t i = 0; i < keys.size(); ++i)
+      agg_out.cols.push_back({key_names[base + i], "", keys[i]->type()});
+    for (const auto& a : aggs)
+      agg_out.cols.push_back({a.text, "", a.result});
+    bool windowed = g.window.active;
+    auto n = make_node(
+        windowed ? logical_node::kind::window_aggregate : logical_node::kind::aggregate, f.node);
+    n->group_keys = keys;
+    n->aggs = aggs;
+    n->columns = agg_out.logical();
+    n->time_column = -1;
+    n->key_names = key_names;
+    if (windowed) {
+      n->window = g.window.spec;
+      n->mode = changelog_mode::append;
+      n->windowed = true;
+      n->has_key = true;  // (window_start, window_end, keys): each emitted once
+    } else {
+      n->mode = changelog_mode::upsert;
+      n->has_key = true;
+      n->windowed = false;
+    }
+    f.node = n;
+    post = [agg_exprs, group_keys = g.keys, base, windowed, key_count = keys.size(),
+            agg_out](const expr& e) -> expression_ptr {
+      auto text = e.to_string();
+      for (size_t i = 0; i < agg_exprs.size(); ++i)
+        if (agg_exprs[i]->to_string() == text) {
+          size_t idx = base + key_count + i;
+          return stream::make_column(static_cast<int>(idx), agg_out.cols[idx].type);
+        }
+      for (size_t i = 0; i < group_keys.size(); ++i)
+        if (group_keys[i]->to_string() == text ||
+            (e.k == expr::kind::column && group_keys[i]->k == expr::kind::column &&
+             iequals(group_keys[i]->name, e.name))) {
+          size_t idx = base + i;
+          return stream::make_column(static_cast<int>(idx), agg_out.cols[idx].type);
+        }
+      if (windowed) {
+        if ((e.k == expr::kind::column && iequals(e.name, "window_start")))
+          return stream::make_column(0, data_type::of(type_id::timestamp));
+        if ((e.k == expr::kind::column && iequals(e.name, "window_end")) ||
+            (e.k == expr::kind::function && e.name == "SYSTEM.TIMESTAMP"))
+          return stream::make_column(1, data_type::of(type_id::timestamp));
+      }
+      if (e.k == expr::kind::column)
+        throw sql_error(
+            e.loc, "column '" + e.name + "' must be in GROUP BY or inside an aggregate function");
+      return nullptr;
+    };
+    current = agg_out;
+    if (s.having) {
+      auto pred = bind_expression(*s.having, current, post);
+      if (pred->type()->id != type_id::boolean)
+        throw sql_error(s.having->loc, "HAVING needs a BOOLEAN condition");
+      auto h = make_node(logical_node::kind::filter, f.node);
+      h->predicate = pred;
+      f.node = h;
+    }
+  } else if (g.window.active) {
+    throw sql_error(g.window.loc, "a window in GROUP BY needs aggregates");
+  }
+
+  // Window Top-N: ROW_NUMBER()/RANK() OVER (PARTITION BY window_start, window_end ORDER BY ..)
+  int rank_item = -1;
+  for (size_t i = 0; i < s.items.size(); ++i) {
+    const auto& e = *s.items[i].e;
+    if (e.k != expr::kind::over) {
+      if (contains_over(e))
+        throw sql_error(e.loc, "ROW_NUMBER()/RANK() must be a column of its own");
+      continue;
+    }
+    if (rank_item >= 0) throw sql_error(e.loc, "only one ROW_NUMBER()/RANK() per SELECT");
+    rank_item = static_cast<int>(i);
+    if (e.name != "ROW_NUMBER" && e.name != "RANK")
+      throw sql_error(e.loc, "only ROW_NUMBER() and RANK() are supported with OVER");
+    std::string alias = s.items[i].alias.empty() ? e.name : s.items[i].alias;
+    if (!lim || !iequals(lim->column, alias))
+      throw sql_error(e.loc, e.name + "() OVER needs an outer query that keeps " + alias +
+                                 " <= N (Window Top-N)");
+    if (!f.node->windowed || f.node->mode != changelog_mode::append)
+      throw sql_error(e.loc, "Top-N needs windowed, append-only input");
+    stream::top_n_spec spec;
+    spec.n = lim->n;
+    spec.dense_ties = e.name == "RANK";
+    for (const auto& p : e.partition) {
+      auto c = bind_expression(*p, current, post);
+      spec.partition.push_back(c);
+      if (p->k == expr::kind::column && iequals(p->name, "window_end"))
+        spec.window_end_column = c->column_index();
+    }
+    if (spec.window_end_column < 0)
+      throw sql_error(e.loc, "Window Top-N needs PARTITION BY window_start, window_end");
+    if (e.order.empty()) throw sql_error(e.loc, e.name + "() OVER needs ORDER BY");
+    for (const auto& o : e.order) {
+      spec.order.push_back(bind_expression(*o.e, current, post));
+      spec.descending.push_back(o.descending);
+    }
+    auto n = make_node(logical_node::kind::top_n, f.node);
+    n->top_n = std::move(spec);
+    current.cols.push_back({alias, "", data_type::of(type_id::int64)});
+    n->columns = current.logical();
+    key_names.clear();
+    for (const auto& p : e.partition)
+      key_names.push_back(p->to_string());
+    key_names.push_back("row");
+    n->key_names = key_names;
+    n->has_key = true;
+    f.node = n;
+  }
+
+  // The SELECT list.
+  std::vector<expression_ptr> exprs;
+  scope out;
+  for (size_t i = 0; i < s.items.size(); ++i) {
+    const auto& it = s.items[i];
+    if (it.e->k == expr::kind::star) {
+      if (g.grouped) throw sql_error(it.e->loc, "'*' cannot be used with GROUP BY");
+      bool any = false;
+      for (size_t c = 0; c < current.cols.size(); ++c) {
+        if (!it.e->qualifier.empty() && !iequals(current.cols[c].qualifier, it.e->qualifier))
+          continue;
+        if (rank_item >= 0 && c + 1 == current.cols.size()) continue;
+        current.cols[c].mark();
+        exprs.push_back(stream::make_column(static_cast<int>(c), current.cols[c].type));
+        out.cols.push_back({current.cols[c].name, current.cols[c].qualifier, current.cols[c].type});
+        any = true;
+      }
+      if (!any) throw sql_error(it.e->loc, "no columns for " + it.e->to_string());
+      continue;
+    }
+    if (static_cast<int>(i) == rank_item) {
+      auto idx = current.cols.size() - 1;
+      exprs.push_back(stream::make_column(static_cast<int>(idx), current.cols[idx].type));
+      out.cols.push_back({current.cols[idx].name, "", current.cols[idx].type});
+      continue;
+    }
+    auto c = bind_expression(*it.e, current, post);
+    exprs.push_back(c);
+    std::string q = c->column_index() >= 0
+                        ? current.cols[static_cast<size_t>(c->column_index())].qualifier
+                        : "";
+    out.cols.push_back({output_name(it), q, c->type()});
+  }
+  // Keep the event-time column known through a projection that passes it on.
+  int time_col = -1;
+  for (size_t i = 0; i < exprs.size(); ++i)
+    if (f.node->time_column >= 0 && exprs[i]->column_index() == f.node->time_column)
+      time_col = static_cast<int>(i);
+  bool identity = exprs.size() == current.cols.size();
+  for (size_t i = 0; identity && i < exprs.size(); ++i)
+    identity = exprs[i]->column_index() == static_cast<int>(i);
+  if (!identity) {
+    auto n = make_node(logical_node::kind::project, f.node);
+    n->exprs = exprs;
+    f.node = n;
+  }
+  f.node->columns = out.logical();
+  f.node->time_column = time_col;
+  if (!key_names.empty()) f.node->key_names = key_names;
+  f.sc = out;
+  if ((!s.order_by.empty() || s.limit) && !reads_view(*f.node))
+    // Only snapshot SELECTs on views sort; the engine applies ORDER BY/LIMIT itself.
+    throw sql_error(s.loc,
+                    "ORDER BY and LIMIT apply to SELECTs on views, not to continuous queries");
+  return f;
+}
+
+}  // namespace sluice::sql::binder

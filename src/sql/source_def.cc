@@ -1,0 +1,106 @@
+// CREATE STREAM / CREATE TABLE: the declared source and its properties.
+
+#include <charconv>
+
+#include "base/strings.h"
+#include "sql/error.h"
+#include "sql/parser.h"
+#include "sql/planner.h"
+
+namespace sluice::sql {
+
+using stream::type_id;
+
+namespace {
+
+int64_t times(int64_t a, int64_t b, location loc) {
+  int64_t out = 0;
+  if (__builtin_mul_overflow(a, b, &out)) throw sql_error(loc, "interval too large");
+  return out;
+}
+
+int64_t parse_duration(const std::string& v, location loc, const char* what) {
+  // "5000" (ms), "5 s", "5 seconds", "2 minutes", "100 ms"
+  int64_t n = 0;
+  auto r = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (r.ec != std::errc() || n < 0)
+    throw sql_error(loc, std::string("bad ") + what + ": '" + v + "'");
+  std::string unit(r.ptr, v.data() + v.size());
+  unit.erase(0, unit.find_first_not_of(' '));
+  auto u = ascii_upper(unit);
+  if (!u.empty() && u.back() == 'S' && u != "MS" && u != "S") u.pop_back();
+  if (u.empty() || u == "MS" || u == "MILLISECOND") return n;
+  if (u == "S" || u == "SECOND") return times(n, 1000, loc);
+  if (u == "MIN" || u == "MINUTE") return times(n, 60'000, loc);
+  if (u == "H" || u == "HOUR") return times(n, 3'600'000, loc);
+  throw sql_error(loc, std::string("bad ") + what + " unit '" + unit + "'");
+}
+
+}  // namespace
+
+source_def make_source_def(const create_source_stmt& s, location loc) {
+  source_def d;
+  d.name = s.name;
+  d.is_table = s.is_table;
+  d.primary_key = s.primary_key;
+  for (const auto& c : s.columns) {
+    for (const auto& x : d.columns)
+      if (iequals(x.name, c.name)) throw sql_error(c.loc, "duplicate column '" + c.name + "'");
+    d.columns.push_back({c.name, c.type});
+  }
+  for (const auto& k : s.primary_key) {
+    bool found = false;
+    for (const auto& c : d.columns)
+      found |= c.name == k;
+    if (!found) throw sql_error(loc, "PRIMARY KEY column '" + k + "' is not declared");
+  }
+  if (s.is_table && s.primary_key.empty())
+    throw sql_error(loc, "a TABLE needs a PRIMARY KEY (its rows are upserted by key)");
+  if (!s.is_table && !s.primary_key.empty())
+    throw sql_error(loc, "a STREAM has no PRIMARY KEY (use CREATE TABLE for upserts)");
+  for (const auto& [k, v] : s.with) {
+    if (k == "topic" || k == "kafka_topic") {
+      d.topic = v;
+    } else if (k == "format" || k == "value_format" || k == "value.format") {
+      std::string f = ascii_upper(v);
+      if (f != "JSON") throw sql_error(loc, "format '" + v + "' is not supported yet (JSON is)");
+    } else if (k == "timestamp") {
+      d.timestamp_column = v;
+    } else if (k == "watermark") {
+      // 'col - INTERVAL ''5'' SECOND' or 'col'
+      auto stmts = parse("SELECT " + v + " FROM x");
+      const auto& e = *std::get<query_stmt>(stmts[0].body).query->items[0].e;
+      if (e.k == expr::kind::column) {
+        d.timestamp_column = d.timestamp_column.empty() ? e.name : d.timestamp_column;
+      } else if (e.k == expr::kind::binary && e.op == "-" && e.args[0]->k == expr::kind::column &&
+                 e.args[1]->k == expr::kind::interval) {
+        if (d.timestamp_column.empty()) d.timestamp_column = e.args[0]->name;
+        if (d.timestamp_column != e.args[0]->name)
+          throw sql_error(loc, "the watermark must be on the timestamp column");
+        d.watermark_delay_ms = e.args[1]->interval_ms;
+      } else {
+        throw sql_error(loc, "watermark must be 'column' or 'column - INTERVAL ''n'' unit'");
+      }
+    } else if (k == "idle_timeout" || k == "idle.timeout") {
+      d.idle_timeout_ms = parse_duration(v, loc, "idle_timeout");
+    } else {
+      throw sql_error(loc, "unknown property '" + k +
+                               "' (known: topic, format, timestamp, watermark, idle_timeout)");
+    }
+  }
+  if (d.topic.empty()) d.topic = s.name;
+  if (!d.timestamp_column.empty()) {
+    bool ok = false;
+    for (const auto& c : d.columns)
+      if (c.name == d.timestamp_column) {
+        if (c.type->id != type_id::timestamp)
+          throw sql_error(loc, "timestamp column '" + c.name + "' must be TIMESTAMP, not " +
+                                   c.type->to_string());
+        ok = true;
+      }
+    if (!ok) throw sql_error(loc, "timestamp column '" + d.timestamp_column + "' is not declared");
+  }
+  return d;
+}
+
+}  // namespace sluice::sql

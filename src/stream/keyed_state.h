@@ -1,0 +1,183 @@
+#pragma once
+// Operator state by key (a row) that may outgrow memory: a cache of at most about
+// `cache_rows` entries in memory, the rest in the operator's RocksDB store (state_store.h)
+// once open() gave it one. Used by the unwindowed GROUP BY, the changelog normalizer, joins
+// and DISTINCT.
+//
+// Checkpoints: snapshot() writes every changed entry to the store and names a RocksDB
+// checkpoint (or, without a store, writes the entries inline); restore() reads either back.
+// Without a store the cache is unbounded.
+//
+// References returned by find()/get() stay valid until the next erase() or end_batch();
+// end_batch() is where the cache is trimmed. One thread (the query's).
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "base/result.h"
+#include "stream/state_codec.h"
+#include "stream/state_store.h"
+#include "stream/value.h"
+
+namespace sluice::stream {
+
+template <class V>
+class keyed_state {
+ public:
+  using encode_fn = std::function<void(state_writer&, const V&)>;
+  using decode_fn = std::function<V(state_reader&)>;
+
+  keyed_state(size_t cache_rows, encode_fn encode, decode_fn decode)
+      : cache_rows_(std::max<size_t>(cache_rows, 1)),
+        encode_(std::move(encode)),
+        decode_(std::move(decode)) {}
+
+  // Opens (creating) the store in `dir` and empties it: a query without a checkpoint starts
+  // over, so whatever an earlier run left is stale.
+  result<void> open(const std::filesystem::path& dir) {
+    auto s = open_rocksdb_store(dir);
+    if (!s) return s.error();
+    store_ = std::move(*s);
+    return store_->clear();
+  }
+  bool has_store() const { return store_ != nullptr; }
+
+  // The entry of `key`, or nullptr when there is none.
+  V* find(const row& key) {
+    auto it = cache_.find(key);
+    if (it != cache_.end()) return it->second.present ? &it->second.v : nullptr;
+    std::string bytes;
+    if (!store_ || !store_->get(encode_key(key), bytes)) return nullptr;
+    state_reader r(bytes);
+    return &cache_.emplace(key, slot{decode_(r), false, batch_}).first->second.v;
+  }
+  // The entry of `key`, created (value-initialized) when there is none; marked changed.
+  V& get(const row& key) {
+    V* v = find(key);
+    if (!v) {
+      auto& s = cache_[key];  // new, or an erased entry not yet written
+      s = slot{V{}, true, batch_};
+      v = &s.v;
+    }
+    touch(key);
+    return *v;
+  }
+  // Marks the entry of `key` (REQUIRES: cached, as after find()) changed.
+  void touch(const row& key) {
+    auto& s = cache_.at(key);
+    s.dirty = true;
+    s.batch = batch_;
+  }
+  void erase(const row& key) {
+    if (!store_) {
+      cache_.erase(key);
+      return;
+    }
+    // Kept as an absent entry until written, so that a find() before then does not read the
+    // store's older value.
+    auto& s = cache_[key];
+    s = slot{V{}, true, batch_};
+    s.present = false;
+  }
+  // Entries in memory (for operators that sweep what they hold, e.g. by time).
+  template <class F>
+  void for_each_cached(F&& fn) {
+    for (auto& [k, s] : cache_)
+      if (s.present) fn(k, s.v);
+  }
+  // Ends a batch: over the cache's size, writes changed entries to the store and keeps half,
+  // those used by the latest batch first.
+  void end_batch() {
+    ++batch_;
+    if (cache_.size() <= cache_rows_ || !store_) return;
+    write_dirty();
+    size_t target = cache_rows_ / 2;
+    for (auto it = cache_.begin(); it != cache_.end() && cache_.size() > target;)
+      it = it->second.batch + 1 != batch_ ? cache_.erase(it) : std::next(it);
+    for (auto it = cache_.begin(); it != cache_.end() && cache_.size() > target;)
+      it = cache_.erase(it);
+  }
+
+  void snapshot(state_writer& w) {
+    if (!store_) {
+      w.put_varint(0);  // entries inline
+      w.put_varint(static_cast<int64_t>(cache_.size()));
+      for (const auto& [k, s] : cache_) {
+        w.put_row(k);
+        encode_(w, s.v);  // without a store nothing is absent
+      }
+      return;
+    }
+    write_dirty();
+    if (auto r = store_->checkpoint(++checkpoint_); !r) throw std::runtime_error(r.error().message);
+    w.put_varint(1);  // entries in the store's checkpoint n
+    w.put_varint(static_cast<int64_t>(checkpoint_));
+  }
+  void restore(state_reader& r) {
+    cache_.clear();
+    if (r.varint() == 1) {
+      checkpoint_ = static_cast<uint64_t>(r.varint());
+      if (!store_) throw corrupt_state("the checkpoint has a state store, the query none");
+      if (auto x = store_->restore(checkpoint_); !x) throw corrupt_state(x.error().message);
+      return;
+    }
+    for (int64_t n = r.varint(); n > 0; --n) {
+      row k = r.get_row();
+      V v = decode_(r);
+      cache_.emplace(std::move(k), slot{std::move(v), true, batch_});
+    }
+  }
+
+  size_t cached() const { return cache_.size(); }
+  // Cached entries, or RocksDB's estimate of its keys when larger.
+  size_t size() const {
+    return std::max(cache_.size(), store_ ? static_cast<size_t>(store_->approximate_keys()) : 0);
+  }
+  size_t cache_rows() const { return cache_rows_; }
+
+ private:
+  struct slot {
+    V v;
+    bool dirty = false;
+    uint64_t batch = 0;   // the last batch that used it
+    bool present = true;  // false: erased, the store's copy not yet deleted
+  };
+
+  static std::string encode_key(const row& k) {
+    state_writer w;
+    w.put_row(k);
+    return std::move(w.data());
+  }
+  void write_dirty() {
+    state_writer w;
+    for (auto it = cache_.begin(); it != cache_.end();) {
+      auto& [k, s] = *it;
+      if (!s.present) {
+        store_->erase(encode_key(k));
+        it = cache_.erase(it);
+        continue;
+      }
+      if (s.dirty) {
+        w.data().clear();
+        encode_(w, s.v);
+        store_->put(encode_key(k), w.data());
+        s.dirty = false;
+      }
+      ++it;
+    }
+    if (auto r = store_->commit(); !r) throw std::runtime_error(r.error().message);
+  }
+
+  size_t cache_rows_;
+  encode_fn encode_;
+  decode_fn decode_;
+  std::unordered_map<row, slot, row_hash, row_equal> cache_;
+  std::unique_ptr<state_store> store_;
+  uint64_t checkpoint_ = 0;
+  uint64_t batch_ = 0;
+};
+
+}  // namespace sluice::stream

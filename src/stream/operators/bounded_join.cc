@@ -1,0 +1,173 @@
+// Interval and window joins: two append-only inputs whose rows can only match within a
+// bounded stretch of event time. Rows are kept in memory, by join key, until the watermark
+// reaches their expiry; state is bounded by the watermark, not by the input's history.
+
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "stream/operators/join_rows.h"
+
+namespace sluice::stream {
+
+using namespace join_detail;
+
+namespace {
+
+class bounded_join_op final : public multi_input_operator {
+ public:
+  explicit bounded_join_op(bounded_join_spec spec)
+      : multi_input_operator(2), spec_(std::move(spec)) {}
+
+  std::string describe() const override {
+    return spec_.what + " " + join_type_name(spec_.join.type) + " on " +
+           std::to_string(spec_.join.left_keys.size()) + " key(s)" +
+           (spec_.join.residual ? " + condition" : "") +
+           ", append-only, rows kept until the watermark passes them";
+  }
+
+  size_t state_size() const override { return sides_[0].count + sides_[1].count; }
+
+  void snapshot(state_writer& w) override {
+    w.put_varint(static_cast<int64_t>(next_id_));
+    for (auto& s : sides_) {
+      w.put_varint(static_cast<int64_t>(s.count));
+      for (const auto& [key, rows] : s.by_key)
+        for (const auto& k : rows) {
+          w.put_row(key);
+          put_kept(w, k);
+          w.put_varint(static_cast<int64_t>(k.id));
+        }
+    }
+  }
+
+  void restore(state_reader& r) override {
+    next_id_ = static_cast<uint64_t>(r.varint());
+    for (auto& s : sides_) {
+      s = side{};
+      for (int64_t n = r.varint(); n > 0; --n) {
+        row key = r.get_row();
+        kept_row k = get_kept(r);
+        k.id = static_cast<uint64_t>(r.varint());
+        keep(s, key, std::move(k));
+      }
+    }
+  }
+
+ protected:
+  void process_input(int side_no, element_batch& batch) override {
+    out_.clear();
+    auto& mine = sides_[side_no];
+    auto& theirs = sides_[1 - side_no];
+    int time_col = side_no == 0 ? spec_.left_time_column : spec_.right_time_column;
+    int64_t offset = side_no == 0 ? spec_.left_offset_ms : spec_.right_offset_ms;
+    for (auto& e : batch) {
+      if (e.op != change_op::insert) continue;  // REQUIRES: append-only inputs
+      ev_.error.clear();
+      kept_row k{std::move(e.r), std::move(e.key), e.ts, 0, 0, 0};
+      const value& t = time_col >= 0 ? k.r[static_cast<size_t>(time_col)] : value();
+      int64_t time = time_col >= 0 ? (t.is_null() ? INT64_MIN : t.i) : k.ts;
+      if (time == INT64_MIN) {
+        if (ctx_) ctx_->dead_letter("NULL time in a time-bounded join", k.r, names(side_no), k.ts);
+        continue;
+      }
+      k.expiry = time + offset;
+      if (k.expiry <= watermark()) {
+        if (ctx_) ctx_->late(k.r, names(side_no), k.ts);
+        continue;
+      }
+      bool matchable =
+          eval_key(side_no == 0 ? spec_.join.left_keys : spec_.join.right_keys, k.r, key_, ev_);
+      if (!ev_.error.empty()) {
+        if (ctx_) ctx_->dead_letter(ev_.error, k.r, names(side_no), k.ts);
+        continue;
+      }
+      if (!matchable) {
+        if (!preserves(spec_.join.type, side_no)) continue;
+        key_.assign(1, value());
+      } else if (auto it = theirs.by_key.find(key_); it != theirs.by_key.end()) {
+        for (auto& b : it->second) {
+          if (!residual_holds(spec_.join, side_no, k, b, scratch_, ev_)) continue;
+          out_.push_back(joined(spec_.join, side_no, k, &b, change_op::insert));
+          ++b.matches;
+          ++k.matches;
+        }
+      }
+      k.id = next_id_++;
+      keep(mine, key_, std::move(k));
+    }
+    emit(out_);
+  }
+
+  void on_watermark(int64_t wm) override {
+    out_.clear();
+    for (int s = 0; s < 2; ++s) {
+      auto& sd = sides_[s];
+      while (!sd.by_expiry.empty() && sd.by_expiry.begin()->first <= wm) {
+        auto [key, id] = sd.by_expiry.begin()->second;
+        sd.by_expiry.erase(sd.by_expiry.begin());
+        auto it = sd.by_key.find(key);
+        auto& rows = it->second;
+        auto r =
+            std::find_if(rows.begin(), rows.end(), [&](const kept_row& x) { return x.id == id; });
+        if (r->matches == 0 && preserves(spec_.join.type, s))
+          out_.push_back(joined(spec_.join, s, *r, nullptr, change_op::insert));
+        sd.times.erase(sd.times.find(r->ts));
+        rows.erase(r);
+        --sd.count;
+        if (rows.empty()) sd.by_key.erase(it);
+      }
+    }
+    emit(out_);
+    // Rows still kept may yet be joined: hold the watermark back to the oldest of them.
+    int64_t out_wm = wm;
+    for (auto& sd : sides_)
+      if (!sd.times.empty()) out_wm = std::min(out_wm, *sd.times.begin());
+    if (out_wm > forwarded_ && next_) {
+      forwarded_ = out_wm;
+      next_->advance_watermark(out_wm);
+    }
+  }
+
+ private:
+  struct side {
+    std::unordered_map<row, std::vector<kept_row>, row_hash, row_equal> by_key;
+    std::multimap<int64_t, std::pair<row, uint64_t>> by_expiry;
+    std::multiset<int64_t> times;  // event times of the rows kept
+    size_t count = 0;
+  };
+
+  void keep(side& s, const row& key, kept_row k) {
+    s.by_expiry.emplace(k.expiry, std::make_pair(key, k.id));
+    s.times.insert(k.ts);
+    s.by_key[key].push_back(std::move(k));
+    ++s.count;
+  }
+
+  const std::vector<std::string>& names(int side) {
+    if (names_[side].empty()) {
+      size_t from = side == 0 ? 0 : spec_.join.left_width;
+      size_t n = side == 0 ? spec_.join.left_width : spec_.join.right_width;
+      for (size_t i = 0; i < n && from + i < spec_.join.names.size(); ++i)
+        names_[side].push_back(spec_.join.names[from + i]);
+    }
+    return names_[side];
+  }
+
+  bounded_join_spec spec_;
+  side sides_[2];
+  uint64_t next_id_ = 0;
+  int64_t forwarded_ = INT64_MIN;
+  std::vector<std::string> names_[2];
+  eval_context ev_;
+  row key_, scratch_;
+  element_batch out_;
+};
+
+}  // namespace
+
+operator_ptr make_bounded_join(bounded_join_spec spec) {
+  return std::make_unique<bounded_join_op>(std::move(spec));
+}
+
+}  // namespace sluice::stream

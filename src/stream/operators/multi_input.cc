@@ -1,0 +1,43 @@
+#include <algorithm>
+
+#include "stream/operator.h"
+
+namespace sluice::stream {
+
+// Input i > 0 of a multi_input_operator.
+class multi_input_operator::port_node final : public operator_node {
+ public:
+  port_node(multi_input_operator& owner, int input) : owner_(owner), input_(input) {}
+  void process(element_batch& batch) override { owner_.process_input(input_, batch); }
+  void advance_watermark(int64_t wm) override { owner_.input_watermark(input_, wm); }
+  std::string describe() const override { return "input " + std::to_string(input_); }
+
+ private:
+  multi_input_operator& owner_;
+  int input_;
+};
+
+multi_input_operator::multi_input_operator(int inputs)
+    : input_wms_(static_cast<size_t>(inputs), INT64_MIN) {
+  for (int i = 1; i < inputs; ++i)
+    ports_.push_back(std::make_unique<port_node>(*this, i));
+}
+
+multi_input_operator::~multi_input_operator() = default;
+
+operator_node* multi_input_operator::port(int i) {
+  if (i == 0) return this;
+  return ports_[static_cast<size_t>(i - 1)].get();
+}
+
+void multi_input_operator::input_watermark(int input, int64_t wm) {
+  auto& w = input_wms_[static_cast<size_t>(input)];
+  w = std::max(w, wm);
+  int64_t low = *std::min_element(input_wms_.begin(), input_wms_.end());
+  if (low > watermark_) {
+    watermark_ = low;
+    on_watermark(low);
+  }
+}
+
+}  // namespace sluice::stream
