@@ -1,5 +1,18 @@
--- Nexmark in sluice SQL: the bid stream and queries q0, q1, q2, q5, q7 as sinks into topics.
+-- Nexmark in sluice SQL: the person, auction and bid streams and queries q0-q5 and q7-q9 as
+-- sinks into topics, written as in Nexmark's reference SQL (Flink's nexmark repository).
 -- Used by bench/nexmark/run.sh and tests/integration/nexmark_test.sh.
+CREATE STREAM person (
+  id BIGINT, name VARCHAR, emailAddress VARCHAR, creditCard VARCHAR, city VARCHAR,
+  state VARCHAR, dateTime TIMESTAMP, extra VARCHAR
+) WITH (topic = 'nexmark-person', timestamp = 'dateTime',
+        watermark = 'dateTime - INTERVAL ''4'' SECOND', idle_timeout = '1 s');
+
+CREATE STREAM auction (
+  id BIGINT, itemName VARCHAR, description VARCHAR, initialBid BIGINT, reserve BIGINT,
+  dateTime TIMESTAMP, expires TIMESTAMP, seller BIGINT, category BIGINT, extra VARCHAR
+) WITH (topic = 'nexmark-auction', timestamp = 'dateTime',
+        watermark = 'dateTime - INTERVAL ''4'' SECOND', idle_timeout = '1 s');
+
 CREATE STREAM bid (
   auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR,
   dateTime TIMESTAMP, extra VARCHAR
@@ -34,3 +47,49 @@ CREATE SINK q7 INTO TOPIC 'nexmark-q7' AS
     SELECT *, RANK() OVER (PARTITION BY window_start, window_end ORDER BY price DESC) AS rk
     FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '10' SECOND)))
   WHERE rk <= 1;
+
+-- q3: local item suggestion: auctions of category 10 by sellers in some states (regular
+-- join of two streams)
+CREATE SINK q3 INTO TOPIC 'nexmark-q3' AS
+  SELECT P.name, P.city, P.state, A.id
+  FROM auction AS A INNER JOIN person AS P ON A.seller = P.id
+  WHERE A.category = 10 AND (P.state = 'OR' OR P.state = 'ID' OR P.state = 'CA');
+
+-- q4: average closing price per category (interval join, then an aggregate over an
+-- updating aggregate: retractions)
+CREATE SINK q4 INTO TOPIC 'nexmark-q4' AS
+  SELECT Q.category, AVG(Q.final) AS avg_final
+  FROM (
+    SELECT MAX(B.price) AS final, A.category
+    FROM auction A, bid B
+    WHERE A.id = B.auction AND B.dateTime BETWEEN A.dateTime AND A.expires
+    GROUP BY A.id, A.category
+  ) Q
+  GROUP BY Q.category;
+
+-- q8: new users who opened an auction in the same 10-second window (window join)
+CREATE SINK q8 INTO TOPIC 'nexmark-q8' AS
+  SELECT P.id, P.name, P.starttime
+  FROM (
+    SELECT id, name, window_start AS starttime, window_end AS endtime
+    FROM TABLE(TUMBLE(TABLE person, DESCRIPTOR(dateTime), INTERVAL '10' SECOND))
+    GROUP BY id, name, window_start, window_end
+  ) P
+  JOIN (
+    SELECT seller, window_start AS starttime, window_end AS endtime
+    FROM TABLE(TUMBLE(TABLE auction, DESCRIPTOR(dateTime), INTERVAL '10' SECOND))
+    GROUP BY seller, window_start, window_end
+  ) A
+  ON P.id = A.seller AND P.starttime = A.starttime AND P.endtime = A.endtime;
+
+-- q9: winning bids (interval join, then the best bid per auction: Top-N per key)
+CREATE SINK q9 INTO TOPIC 'nexmark-q9' AS
+  SELECT id, itemName, description, initialBid, reserve, dateTime, expires, seller, category,
+         extra, auction, bidder, price, bid_dateTime, bid_extra
+  FROM (
+    SELECT A.*, B.auction, B.bidder, B.price, B.dateTime AS bid_dateTime, B.extra AS bid_extra,
+      ROW_NUMBER() OVER (PARTITION BY A.id ORDER BY B.price DESC, B.dateTime ASC) AS rownum
+    FROM auction A, bid B
+    WHERE A.id = B.auction AND B.dateTime BETWEEN A.dateTime AND A.expires
+  )
+  WHERE rownum <= 1;

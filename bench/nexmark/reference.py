@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """Independent reference for the Nexmark queries in queries.sql.
 
-Reads the generator's bid.jsonl, computes what each query must output once every partition
-is idle (watermark = largest event time - 4 s), and compares it with a query's output topic
-dumped as JSON lines (one record value per line). Exit status 0 when they match as multisets.
+Reads the generator's person/auction/bid.jsonl, computes what each query must output once
+every partition is idle (watermark = largest event time - 4 s), and compares it with a
+query's output topic dumped as JSON lines (one record value per line). Exit status 0 when
+they match as multisets. The queries whose output is a changelog (q4, q9: upserts by key) are
+dumped as KEY<TAB>VALUE lines and compared by the last value of each key.
 
     reference.py JSONL_DIR QUERY OUTPUT_FILE
 """
@@ -25,7 +27,66 @@ def iso(t):
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (t % 1000)
 
 
-def expected(bids, query):
+UPSERT_QUERIES = ("q4", "q9")
+
+
+def load(jsonl_dir, name):
+    try:
+        with open(jsonl_dir + "/" + name + ".jsonl") as f:
+            return [json.loads(line) for line in f]
+    except FileNotFoundError:
+        return []
+
+
+def expected(jsonl_dir, bids, query):
+    if query in ("q3", "q4", "q8", "q9"):
+        persons = load(jsonl_dir, "person")
+        auctions = load(jsonl_dir, "auction")
+    if query == "q3":
+        by_id = {p["id"]: p for p in persons}
+        out = []
+        for a in auctions:
+            p = by_id.get(a["seller"])
+            if a["category"] == 10 and p and p["state"] in ("OR", "ID", "CA"):
+                out.append(dict(name=p["name"], city=p["city"], state=p["state"], id=a["id"]))
+        return out
+    if query in ("q4", "q9"):
+        # Each auction's bids within [auction time, expires]; the best by price, then earliest.
+        by_auction = collections.defaultdict(list)
+        for b in bids:
+            by_auction[b["auction"]].append(b)
+        winners = []
+        for a in auctions:
+            lo, hi = ms(a["dateTime"]), ms(a["expires"])
+            ok = [b for b in by_auction.get(a["id"], []) if lo <= ms(b["dateTime"]) <= hi]
+            if ok:
+                best = min(ok, key=lambda b: (-b["price"], ms(b["dateTime"])))
+                winners.append((a, best))
+        if query == "q9":
+            out = []
+            for a, b in winners:
+                row = dict(a)
+                row.update(auction=b["auction"], bidder=b["bidder"], price=b["price"],
+                           bid_dateTime=b["dateTime"], bid_extra=b["extra"])
+                out.append(row)
+            return out
+        finals = collections.defaultdict(list)
+        for a, b in winners:
+            finals[a["category"]].append(b["price"])
+        return [dict(category=c, avg_final=sum(v) / len(v)) for c, v in finals.items()]
+    if query == "q8":
+        wm = max(ms(e["dateTime"]) for e in persons + auctions) - DELAY_MS
+        sellers = set()
+        for a in auctions:
+            t = ms(a["dateTime"])
+            sellers.add((a["seller"], t - t % 10000))
+        out = []
+        for p in persons:
+            t = ms(p["dateTime"])
+            w = t - t % 10000
+            if w + 10000 <= wm and (p["id"], w) in sellers:
+                out.append(dict(id=p["id"], name=p["name"], starttime=iso(w)))
+        return out
     if query == "q0":
         return [dict(auction=b["auction"], bidder=b["bidder"], price=b["price"], dateTime=b["dateTime"], extra=b["extra"]) for b in bids]
     if query == "q1":
@@ -69,11 +130,18 @@ def key(row):
 
 def main():
     jsonl_dir, query, output = sys.argv[1:4]
-    with open(jsonl_dir + "/bid.jsonl") as f:
-        bids = [json.loads(line) for line in f]
-    want = collections.Counter(key(r) for r in expected(bids, query))
+    bids = load(jsonl_dir, "bid")
+    want = collections.Counter(key(r) for r in expected(jsonl_dir, bids, query))
     with open(output) as f:
-        got = collections.Counter(key(json.loads(line)) for line in f if line.strip())
+        lines = [line.rstrip("\n") for line in f if line.strip()]
+    if query in UPSERT_QUERIES:
+        latest = {}
+        for line in lines:
+            k, _, v = line.partition("\t")
+            latest[k] = json.loads(v) if v else None  # an empty value is a tombstone
+        got = collections.Counter(key(v) for v in latest.values() if v is not None)
+    else:
+        got = collections.Counter(key(json.loads(line)) for line in lines)
     if want == got:
         print("%s: %d rows match the reference" % (query, sum(want.values())))
         return 0

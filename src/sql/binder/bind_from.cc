@@ -85,8 +85,14 @@ bound binder::bind_from(const table_ref& t, const rank_limit* lim, expr_ptr wher
       b.window = table_function_window(t, c);
       return b;
     }
-    case table_ref::kind::join:
-      return bind_join(t, lim, t.join == "CROSS" ? where : t.on);
+    case table_ref::kind::join: {
+      // An inner join's WHERE is part of its condition (so that what reads one side is
+      // filtered before the join).
+      auto parts = conjuncts(t.on);
+      for (auto& w : conjuncts(where))
+        parts.push_back(w);
+      return bind_join(t, lim, conjunction(parts));
+    }
   }
   throw sql_error(t.loc, "unsupported FROM item");
 }

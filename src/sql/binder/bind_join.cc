@@ -29,55 +29,54 @@ int sides_of(const expr& e, const scope& both, size_t left_width) {
   return m;
 }
 
-// A side's event time plus a constant: `t`, `t + INTERVAL ..`, `t - INTERVAL ..`.
-struct time_ref {
-  int side = 0;  // k_left or k_right
+// A column of one side plus a constant: `c`, `c + INTERVAL ..`, `c - INTERVAL ..`.
+struct column_ref {
+  int side = 0;     // k_left or k_right
+  int column = -1;  // in that side's row
   int64_t offset = 0;
 };
 
-std::optional<time_ref> as_time_ref(const expr& e, const scope& both, size_t left_width,
-                                    int left_time, int right_time) {
+std::optional<column_ref> as_column_ref(const expr& e, const scope& both, size_t left_width) {
   if (e.k == expr::kind::column) {
     int i = both.find(e.name, e.qualifier, e.loc);
-    if (i >= 0 && i == left_time) return time_ref{k_left, 0};
-    if (i >= 0 && right_time >= 0 && i == static_cast<int>(left_width) + right_time)
-      return time_ref{k_right, 0};
-    return std::nullopt;
+    if (i < 0 || both.cols[static_cast<size_t>(i)].type->id != stream::type_id::timestamp)
+      return std::nullopt;
+    if (static_cast<size_t>(i) < left_width) return column_ref{k_left, i, 0};
+    return column_ref{k_right, i - static_cast<int>(left_width), 0};
   }
   if (e.k == expr::kind::binary && (e.op == "+" || e.op == "-") &&
       e.args[1]->k == expr::kind::interval) {
-    auto t = as_time_ref(*e.args[0], both, left_width, left_time, right_time);
+    auto t = as_column_ref(*e.args[0], both, left_width);
     if (t) t->offset += e.op == "+" ? e.args[1]->interval_ms : -e.args[1]->interval_ms;
     return t;
   }
   return std::nullopt;
 }
 
-// Bounds on right.time - left.time found in the conjuncts.
+// Upper bounds on each side's event time in terms of the other side's columns: a row of
+// side S can only meet rows of the other side whose time is at most its column + offset, so
+// once the watermark passes that (the row's expiry) it can meet no new row.
 struct time_bounds {
-  std::optional<int64_t> lo, hi;
-  void add(const time_ref& a, const std::string& op, const time_ref& b) {
+  int time[2] = {-1, -1};               // each side's event-time column
+  std::optional<column_ref> expiry[2];  // per side: the column (of that side) + offset
+  // a OP b, with a and b on different sides.
+  void add(const column_ref& a, const std::string& op, const column_ref& b) {
     if (a.side == b.side) return;
-    // a.t + a.off OP b.t + b.off; with d = right.t - left.t:
-    //   a right: d OP b.off - a.off;  a left: -d OP b.off - a.off, i.e. d OP' a.off - b.off.
-    std::string o = op;
-    int64_t c = b.offset - a.offset;
-    if (a.side == k_left) {
-      c = -c;
-      o = o == "<" ? ">" : o == "<=" ? ">=" : o == ">" ? "<" : o == ">=" ? "<=" : o;
-    }
-    if (o == ">=" || o == ">") {
-      int64_t v = o == ">" ? c + 1 : c;
-      lo = lo ? std::max(*lo, v) : v;
-    } else if (o == "<=" || o == "<") {
-      int64_t v = o == "<" ? c - 1 : c;
-      hi = hi ? std::min(*hi, v) : v;
-    }
+    // Normalize to x <= y + c (x strictly below: c - 1).
+    const column_ref* x = &a;
+    const column_ref* y = &b;
+    if (op == ">=" || op == ">") std::swap(x, y);
+    int64_t c = y->offset - x->offset - (op == "<" || op == ">" ? 1 : 0);
+    int xs = x->side == k_left ? 0 : 1;
+    if (x->column != time[xs]) return;  // bounds only an event time helps
+    int ys = 1 - xs;
+    // y's row meets x rows with time <= y.col + c: it expires after that.
+    if (!expiry[ys]) expiry[ys] = column_ref{y->side, y->column, c + 1};
   }
 };
 
-void find_bounds(const expr& c, const scope& both, size_t lw, int lt, int rt, time_bounds& tb) {
-  auto ref = [&](const expr& e) { return as_time_ref(e, both, lw, lt, rt); };
+void find_bounds(const expr& c, const scope& both, size_t lw, time_bounds& tb) {
+  auto ref = [&](const expr& e) { return as_column_ref(e, both, lw); };
   if (c.k == expr::kind::between && !c.negated) {
     auto x = ref(*c.args[0]), lo = ref(*c.args[1]), hi = ref(*c.args[2]);
     if (x && lo) tb.add(*x, ">=", *lo);
@@ -88,12 +87,6 @@ void find_bounds(const expr& c, const scope& both, size_t lw, int lt, int rt, ti
     auto a = ref(*c.args[0]), b = ref(*c.args[1]);
     if (a && b) tb.add(*a, c.op, *b);
   }
-}
-
-int column_named(const scope& sc, const char* name) {
-  for (size_t i = 0; i < sc.cols.size(); ++i)
-    if (iequals(sc.cols[i].name, name)) return static_cast<int>(i);
-  return -1;
 }
 
 stream::join_type join_type_of(const std::string& j) {
@@ -154,8 +147,10 @@ bound binder::bind_join(const table_ref& t, const rank_limit*, expr_ptr conditio
   }
   // Time bounds are read before pushing down, on the sides' event-time columns.
   time_bounds tb;
+  tb.time[0] = l.node->time_column;
+  tb.time[1] = r.node->time_column;
   for (const auto& c : residual)
-    find_bounds(*c, both, lw, l.node->time_column, r.node->time_column, tb);
+    find_bounds(*c, both, lw, tb);
 
   auto n = std::make_shared<logical_node>();
   n->k = logical_node::kind::join;
@@ -187,28 +182,26 @@ bound binder::bind_join(const table_ref& t, const rank_limit*, expr_ptr conditio
 
   // The kind of join.
   bool appends = l.node->mode == changelog_mode::append && r.node->mode == changelog_mode::append;
-  int lws = column_named(l.sc, "window_start"), lwe = column_named(l.sc, "window_end");
-  int rws = column_named(r.sc, "window_start"), rwe = column_named(r.sc, "window_end");
+  int lws = l.node->window_start_column, lwe = l.node->window_end_column;
+  int rws = r.node->window_start_column, rwe = r.node->window_end_column;
   bool same_start = false, same_end = false;
   for (size_t i = 0; i < equal.size(); ++i) {
     int a = js.left_keys[i]->column_index(), b = js.right_keys[i]->column_index();
-    same_start |= a >= 0 && a == lws && b == rws;
-    same_end |= a >= 0 && a == lwe && b == rwe;
+    same_start |= a >= 0 && a == lws && b >= 0 && b == rws;
+    same_end |= a >= 0 && a == lwe && b >= 0 && b == rwe;
   }
   if (appends && l.node->windowed && r.node->windowed && same_start && same_end) {
     n->join = logical_node::join_kind::window;
     n->bounded.what = "WindowJoin";
-    n->bounded.left_time_column = lwe;
-    n->bounded.right_time_column = rwe;
-  } else if (appends && tb.lo && tb.hi && l.node->time_column >= 0 && r.node->time_column >= 0) {
+    n->bounded.left_expiry_column = lwe;
+    n->bounded.right_expiry_column = rwe;
+  } else if (appends && tb.expiry[0] && tb.expiry[1]) {
     n->join = logical_node::join_kind::interval;
     n->bounded.what = "IntervalJoin";
-    n->bounded.left_time_column = l.node->time_column;
-    n->bounded.right_time_column = r.node->time_column;
-    // A left row meets right rows up to its time + hi: all are in once the watermark passes
-    // that; a right row meets left rows up to its time - lo.
-    n->bounded.left_offset_ms = *tb.hi + 1;
-    n->bounded.right_offset_ms = -*tb.lo + 1;
+    n->bounded.left_expiry_column = tb.expiry[0]->column;
+    n->bounded.left_offset_ms = tb.expiry[0]->offset;
+    n->bounded.right_expiry_column = tb.expiry[1]->column;
+    n->bounded.right_offset_ms = tb.expiry[1]->offset;
   } else if (equal.empty()) {
     throw sql_error(condition->loc,
                     "a join needs an equality between the two sides (a.x = b.y), a time bound "
@@ -228,6 +221,10 @@ bound binder::bind_join(const table_ref& t, const rank_limit*, expr_ptr conditio
     n->mode = changelog_mode::append;
     n->time_column = l.node->time_column;
     n->windowed = n->join == logical_node::join_kind::window;
+    if (n->windowed) {
+      n->window_start_column = lws;
+      n->window_end_column = lwe;
+    }
   }
   if (n->mode == changelog_mode::retract) {
     n->has_key = true;

@@ -131,9 +131,11 @@ grouping find_grouping(const select_stmt& s, bound& f) {
 bound binder::bind_select(const select_stmt& s, const rank_limit* lim) {
   expr_ptr where = s.where;
   auto inner_limit = take_rank_filter(s, where);
-  bool comma_join = s.from->k == table_ref::kind::join && s.from->join == "CROSS";
-  bound f = bind_from(*s.from, inner_limit ? &*inner_limit : nullptr, comma_join ? where : nullptr);
-  if (comma_join) where = nullptr;  // it became the join's condition
+  bool inner_join = s.from->k == table_ref::kind::join &&
+                    (s.from->join == "CROSS" || s.from->join == "INNER") &&
+                    !(where && contains_aggregate(*where));
+  bound f = bind_from(*s.from, inner_limit ? &*inner_limit : nullptr, inner_join ? where : nullptr);
+  if (inner_join) where = nullptr;  // it became the join's condition
   if (s.distinct) throw sql_error(s.loc, "SELECT DISTINCT is not supported yet (use GROUP BY)");
 
   auto g = find_grouping(s, f);
@@ -206,6 +208,8 @@ bound binder::bind_select(const select_stmt& s, const rank_limit* lim) {
       n->window = g.window.spec;
       n->mode = changelog_mode::append;
       n->windowed = true;
+      n->window_start_column = 0;
+      n->window_end_column = 1;
       n->has_key = true;  // (window_start, window_end, keys): each emitted once
     } else {
       n->mode = changelog_mode::upsert;
@@ -270,19 +274,26 @@ bound binder::bind_select(const select_stmt& s, const rank_limit* lim) {
     if (!lim || !iequals(lim->column, alias))
       throw sql_error(e.loc, e.name + "() OVER needs an outer query that keeps " + alias +
                                  " <= N (Window Top-N)");
-    if (!f.node->windowed || f.node->mode != changelog_mode::append)
-      throw sql_error(e.loc, "Top-N needs windowed, append-only input");
+    if (f.node->mode != changelog_mode::append)
+      throw sql_error(e.loc, "Top-N needs an append-only input (a stream or a windowed result)");
     stream::top_n_spec spec;
     spec.n = lim->n;
     spec.dense_ties = e.name == "RANK";
     for (const auto& p : e.partition) {
       auto c = bind_expression(*p, current, post);
       spec.partition.push_back(c);
-      if (p->k == expr::kind::column && iequals(p->name, "window_end"))
+      if (c->column_index() >= 0 && c->column_index() == f.node->window_end_column)
         spec.window_end_column = c->column_index();
     }
-    if (spec.window_end_column < 0)
-      throw sql_error(e.loc, "Window Top-N needs PARTITION BY window_start, window_end");
+    // Partitioned by window: emitted once per window when it closes. Otherwise an upsert
+    // per changed rank.
+    bool per_window = spec.window_end_column >= 0;
+    if (!per_window && spec.dense_ties)
+      throw sql_error(e.loc,
+                      "RANK() needs PARTITION BY window_start, window_end (Window "
+                      "Top-N); use ROW_NUMBER() for a Top-N per key");
+    if (!per_window && e.partition.empty())
+      throw sql_error(e.loc, e.name + "() OVER needs PARTITION BY");
     if (e.order.empty()) throw sql_error(e.loc, e.name + "() OVER needs ORDER BY");
     for (const auto& o : e.order) {
       spec.order.push_back(bind_expression(*o.e, current, post));
@@ -290,6 +301,7 @@ bound binder::bind_select(const select_stmt& s, const rank_limit* lim) {
     }
     auto n = make_node(logical_node::kind::top_n, f.node);
     n->top_n = std::move(spec);
+    if (!per_window) n->mode = changelog_mode::upsert;
     current.cols.push_back({alias, "", data_type::of(type_id::int64)});
     n->columns = current.logical();
     key_names.clear();
@@ -334,11 +346,16 @@ bound binder::bind_select(const select_stmt& s, const rank_limit* lim) {
                         : "";
     out.cols.push_back({output_name(it), q, c->type()});
   }
-  // Keep the event-time column known through a projection that passes it on.
-  int time_col = -1;
-  for (size_t i = 0; i < exprs.size(); ++i)
-    if (f.node->time_column >= 0 && exprs[i]->column_index() == f.node->time_column)
-      time_col = static_cast<int>(i);
+  // Keep the event-time and window columns known through a projection that passes them on.
+  auto passed_on = [&](int column) {
+    int out_col = -1;
+    for (size_t i = 0; i < exprs.size(); ++i)
+      if (column >= 0 && exprs[i]->column_index() == column) out_col = static_cast<int>(i);
+    return out_col;
+  };
+  int time_col = passed_on(f.node->time_column);
+  int start_col = passed_on(f.node->window_start_column);
+  int end_col = passed_on(f.node->window_end_column);
   bool identity = exprs.size() == current.cols.size();
   for (size_t i = 0; identity && i < exprs.size(); ++i)
     identity = exprs[i]->column_index() == static_cast<int>(i);
@@ -349,6 +366,8 @@ bound binder::bind_select(const select_stmt& s, const rank_limit* lim) {
   }
   f.node->columns = out.logical();
   f.node->time_column = time_col;
+  f.node->window_start_column = start_col;
+  f.node->window_end_column = end_col;
   if (!key_names.empty()) f.node->key_names = key_names;
   f.sc = out;
   if ((!s.order_by.empty() || s.limit) && !reads_view(*f.node))

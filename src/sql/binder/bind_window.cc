@@ -109,6 +109,8 @@ void materialize_window(bound& b) {
   b.sc.cols.push_back({"window_end", q, data_type::of(type_id::timestamp)});
   n->columns = b.sc.logical();
   n->windowed = true;
+  n->window_start_column = static_cast<int>(b.sc.cols.size()) - 2;
+  n->window_end_column = static_cast<int>(b.sc.cols.size()) - 1;
   b.node = n;
   b.window.active = false;
 }

@@ -74,7 +74,8 @@ class binder {
  public:
   binder(const name_lookup& names, const plan_options& o) : names_(names), o_(o) {}
   bound bind_select(const select_stmt& s, const rank_limit* lim);
-  // `where`: the WHERE of a comma join (FROM a, b WHERE ...), which becomes its condition.
+  // `where`: the WHERE over an inner or comma join (FROM a, b WHERE ...), which becomes part
+  // of its condition.
   bound bind_from(const table_ref& t, const rank_limit* lim, expr_ptr where = nullptr);
 
  private:

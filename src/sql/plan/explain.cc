@@ -66,7 +66,8 @@ std::string describe(const logical_node& n) {
       return "Aggregate keys=" + std::to_string(n.group_keys.size()) + " [" + a + "]";
     }
     case k::top_n:
-      return "WindowTopN " + std::to_string(n.top_n.n);
+      return (n.mode == changelog_mode::upsert ? "TopN " : "WindowTopN ") +
+             std::to_string(n.top_n.n);
     case k::join: {
       const char* what = n.join == logical_node::join_kind::regular    ? "Join"
                          : n.join == logical_node::join_kind::interval ? "IntervalJoin"

@@ -41,7 +41,7 @@ struct logical_node {
     window_assign,     // TUMBLE/HOP: window_start, window_end appended (a copy per window)
     window_aggregate,  // GROUP BY a window: one row per window and key when it closes
     aggregate,         // GROUP BY without a window: an upsert per changed group
-    top_n,             // Window Top-N
+    top_n,             // Window Top-N, or Top-N per key (an upsert per changed rank)
     join,              // regular, interval or window join of inputs[0] and inputs[1]
   };
   enum class join_kind { regular, interval, window };
@@ -54,6 +54,7 @@ struct logical_node {
   bool has_key = false;                // elements carry a key (upsert, keyed retractions)
   int time_column = -1;                // the event-time column of the output (-1: none)
   bool windowed = false;               // rows belong to event-time windows
+  int window_start_column = -1, window_end_column = -1;  // when windowed, if still there
 
   // scan
   stream::source_spec source;               // topic empty for a view

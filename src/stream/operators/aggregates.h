@@ -43,4 +43,11 @@ struct top_n_spec {
 };
 operator_ptr make_top_n(top_n_spec spec, std::vector<std::string> input_names);
 
+// Top-N without a window (ROW_NUMBER only) on append-only input: the best `n` rows of each
+// partition, emitted as upserts keyed by (partition values, rank) whenever a rank's row
+// changes. Partitions live in memory up to `cache_rows`, the rest in RocksDB (open_state).
+// `window_end_column` is not used.
+operator_ptr make_rank(top_n_spec spec, std::vector<std::string> input_names,
+                       size_t cache_rows = 100'000);
+
 }  // namespace sluice::stream

@@ -59,7 +59,7 @@ class bounded_join_op final : public multi_input_operator {
     out_.clear();
     auto& mine = sides_[side_no];
     auto& theirs = sides_[1 - side_no];
-    int time_col = side_no == 0 ? spec_.left_time_column : spec_.right_time_column;
+    int time_col = side_no == 0 ? spec_.left_expiry_column : spec_.right_expiry_column;
     int64_t offset = side_no == 0 ? spec_.left_offset_ms : spec_.right_offset_ms;
     for (auto& e : batch) {
       if (e.op != change_op::insert) continue;  // REQUIRES: append-only inputs

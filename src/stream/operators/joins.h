@@ -40,7 +40,7 @@ operator_ptr make_hash_join(join_spec spec, bool append_only, size_t cache_rows)
 // to the oldest row still kept, so that rows emitted later are not late downstream.
 struct bounded_join_spec {
   join_spec join;
-  int left_time_column = -1, right_time_column = -1;
+  int left_expiry_column = -1, right_expiry_column = -1;
   int64_t left_offset_ms = 0, right_offset_ms = 0;
   std::string what;  // "IntervalJoin" or "WindowJoin", for EXPLAIN
 };
