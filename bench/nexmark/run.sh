@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Nexmark throughput of sluice's SQL engine: generates N events (default 10,000,000) into a
-# fresh server first (not measured), then runs q0, q1, q2, q5 and q7 one after the other and
-# times each from CREATE SINK until it has read every bid and written its results. Each query
-# runs on one thread (one core). Prints bid events per second per query.
+# fresh server first (not measured), then runs the queries one after the other (default q0
+# q1 q2 q3 q4 q5 q7 q8 q9) and times each from CREATE SINK until it has read every event of
+# its inputs and written its results. Each query runs on one thread (one core). Prints the
+# input events per second per query, and the server's RSS when the query is done.
 #
-#   bench/nexmark/run.sh [EVENTS] [PARTITIONS]
+#   bench/nexmark/run.sh [EVENTS] [PARTITIONS] [QUERIES...]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 events=${1:-10000000}
 partitions=${2:-4}
+shift $(( $# > 2 ? 2 : $# ))
+queries=${*:-q0 q1 q2 q3 q4 q5 q7 q8 q9}
 build=${BUILD_DIR:-$root/build}
 cmake --build "$build" --target sluice nexmark_gen >/dev/null
 source "$root/bench/server.sh"
@@ -38,19 +41,31 @@ field() {
   done
   echo
 }
-curl -sf -XPOST "$http/v1/sql" --data-binary "$(statement "CREATE STREAM bid")" >/dev/null
-bids=$(( events / 50 * 46 + (events % 50 > 4 ? events % 50 - 4 : 0) ))
-printf "%-4s %12s %10s %14s %10s\n" query bids seconds "bids/s" "out rows"
-for q in q0 q1 q2 q5 q7; do
+for s in bid person auction; do
+  curl -sf -XPOST "$http/v1/sql" --data-binary "$(statement "CREATE STREAM $s ")" >/dev/null
+done
+# Out of every 50 events: 1 person (slot 0), 3 auctions (slots 1-3), 46 bids.
+rest=$(( events % 50 ))
+persons=$(( events / 50 + (rest > 0 ? 1 : 0) ))
+auctions=$(( events / 50 * 3 + (rest > 1 ? (rest > 4 ? 3 : rest - 1) : 0) ))
+bids=$(( events - persons - auctions ))
+printf "%-4s %12s %10s %14s %10s %10s\n" query "events in" seconds "events/s" "out rows" "RSS MiB"
+for q in $queries; do
+  case $q in
+    q3 | q8) want=$(( persons + auctions )) ;;
+    q4 | q9) want=$(( auctions + bids )) ;;
+    *) want=$bids ;;
+  esac
   start=$(date +%s.%N)
   curl -sf -XPOST "$http/v1/sql" --data-binary "$(statement "CREATE SINK $q ")" >/dev/null
   while :; do
     read -r lag in out < <(field "$q" lag records_in records_out)
-    [ "$lag" = 0 ] && [ "$in" -ge "$bids" ] && break
+    [ "$lag" = 0 ] && [ "$in" -ge "$want" ] && break
     sleep 0.01
   done
   end=$(date +%s.%N)
   secs=$(echo "$end - $start" | bc -l)
-  printf "%-4s %12d %10.2f %14.0f %10d\n" "$q" "$in" "$secs" "$(echo "$in / $secs" | bc -l)" "$out"
+  rss=$(( $(awk '/VmRSS/{print $2}' "/proc/$pid/status") / 1024 ))
+  printf "%-4s %12d %10.2f %14.0f %10d %10d\n" "$q" "$in" "$secs" "$(echo "$in / $secs" | bc -l)" "$out" "$rss"
   curl -sf -XPOST "$http/v1/sql" --data-binary "DROP SINK $q" >/dev/null
 done
