@@ -87,6 +87,7 @@ struct table_ref {
   std::vector<int64_t> intervals;  // TUMBLE: size; HOP: slide, size; SESSION: gap
   std::vector<expr_ptr> session_partition;
   std::string timestamp_by;  // Azure Stream Analytics: FROM s TIMESTAMP BY col
+  expr_ptr as_of;            // t FOR SYSTEM_TIME AS OF expr (a temporal join's table)
   // left JOIN right ON on; join: INNER, LEFT, RIGHT, FULL, or CROSS (a comma: FROM a, b)
   std::string join;
   std::shared_ptr<table_ref> left, right;

@@ -505,6 +505,13 @@ class parser {
       return t;
     }
     t->name = identifier("a stream, table or view name");
+    if (is_word("FOR") && is_word("SYSTEM_TIME", 1)) {
+      next();
+      next();
+      expect_word("AS");
+      if (!accept_word("OF")) fail("expected OF after FOR SYSTEM_TIME AS");
+      t->as_of = expression();
+    }
     t->alias = optional_alias();
     if (is_word("TIMESTAMP") && is_word("BY", 1)) {
       next();

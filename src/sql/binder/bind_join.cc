@@ -9,6 +9,8 @@
 #include "sql/binder/binder.h"
 #include "sql/error.h"
 
+#include <algorithm>
+
 namespace sluice::sql::binder {
 
 namespace {
@@ -104,6 +106,42 @@ void push_filter(bound& side, const std::vector<expr_ptr>& preds) {
   side.node = n;
 }
 
+// FOR SYSTEM_TIME AS OF: the stream's event time (temporal join) or PROCTIME() (lookup
+// join), on the table's primary key.
+void bind_temporal(const expr& as_of, const table_ref& t, const bound& l, const bound& r,
+                   const std::vector<std::pair<expr_ptr, expr_ptr>>& equal, logical_node& n) {
+  auto type = n.join_spec.type;
+  if (type != stream::join_type::inner && type != stream::join_type::left)
+    throw sql_error(t.loc, "a temporal join is INNER or LEFT");
+  if (l.node->mode != changelog_mode::append)
+    throw sql_error(t.loc, "a temporal join's left side must be a stream (append-only)");
+  if (r.node->mode != changelog_mode::upsert || r.node->key_names.empty())
+    throw sql_error(t.right->loc,
+                    "FOR SYSTEM_TIME AS OF needs a TABLE (versioned by its primary key)");
+  if (as_of.k == expr::kind::function && as_of.name == "PROCTIME" && as_of.args.empty()) {
+    n.join = logical_node::join_kind::lookup;
+  } else {
+    int c = as_of.k == expr::kind::column ? l.sc.find(as_of.name, as_of.qualifier, as_of.loc) : -1;
+    if (c < 0 || c != l.node->time_column)
+      throw sql_error(as_of.loc,
+                      "FOR SYSTEM_TIME AS OF takes the left stream's event-time column, or "
+                      "PROCTIME() for the table's current row");
+    n.join = logical_node::join_kind::temporal;
+  }
+  // The equality must cover the table's primary key: each stream row meets one table row.
+  std::vector<std::string> keyed;
+  for (const auto& [a, b] : equal)
+    if (b->k == expr::kind::column) keyed.push_back(ascii_lower(b->name));
+  for (const auto& k : r.node->key_names)
+    if (std::find(keyed.begin(), keyed.end(), ascii_lower(k)) == keyed.end())
+      throw sql_error(t.right->loc,
+                      "a temporal join needs an equality on the table's primary "
+                      "key column '" +
+                          k + "'");
+  if (equal.size() != r.node->key_names.size())
+    throw sql_error(t.right->loc, "a temporal join's equalities are the table's primary key");
+}
+
 }  // namespace
 
 bound binder::bind_join(const table_ref& t, const rank_limit*, expr_ptr condition) {
@@ -113,6 +151,8 @@ bound binder::bind_join(const table_ref& t, const rank_limit*, expr_ptr conditio
   materialize_window(r);
   if (!l.node->view.empty() || !r.node->view.empty())
     throw sql_error(t.loc, "a view cannot be joined yet; join the streams and tables it reads");
+  if (t.left->k == table_ref::kind::named && t.left->as_of)
+    throw sql_error(t.left->loc, "FOR SYSTEM_TIME AS OF belongs to the right side of a join");
   auto type = join_type_of(t.join);
   size_t lw = l.sc.cols.size();
   scope both;
@@ -190,7 +230,10 @@ bound binder::bind_join(const table_ref& t, const rank_limit*, expr_ptr conditio
     same_start |= a >= 0 && a == lws && b >= 0 && b == rws;
     same_end |= a >= 0 && a == lwe && b >= 0 && b == rwe;
   }
-  if (appends && l.node->windowed && r.node->windowed && same_start && same_end) {
+  const expr* as_of = t.right->k == table_ref::kind::named ? t.right->as_of.get() : nullptr;
+  if (as_of) {
+    bind_temporal(*as_of, t, l, r, equal, *n);
+  } else if (appends && l.node->windowed && r.node->windowed && same_start && same_end) {
     n->join = logical_node::join_kind::window;
     n->bounded.what = "WindowJoin";
     n->bounded.left_expiry_column = lwe;
@@ -213,7 +256,13 @@ bound binder::bind_join(const table_ref& t, const rank_limit*, expr_ptr conditio
 
   n->inputs = {l.node, r.node};
   n->columns = both.logical();
-  if (n->join == logical_node::join_kind::regular) {
+  if (n->join == logical_node::join_kind::temporal || n->join == logical_node::join_kind::lookup) {
+    n->mode = changelog_mode::append;
+    n->time_column = l.node->time_column;
+    n->windowed = l.node->windowed;
+    n->window_start_column = l.node->window_start_column;
+    n->window_end_column = l.node->window_end_column;
+  } else if (n->join == logical_node::join_kind::regular) {
     n->mode = appends && type == stream::join_type::inner ? changelog_mode::append
                                                           : changelog_mode::retract;
     n->time_column = -1;

@@ -69,9 +69,12 @@ std::string describe(const logical_node& n) {
       return (n.mode == changelog_mode::upsert ? "TopN " : "WindowTopN ") +
              std::to_string(n.top_n.n);
     case k::join: {
-      const char* what = n.join == logical_node::join_kind::regular    ? "Join"
-                         : n.join == logical_node::join_kind::interval ? "IntervalJoin"
-                                                                       : "WindowJoin";
+      using j = logical_node::join_kind;
+      const char* what = n.join == j::regular    ? "Join"
+                         : n.join == j::interval ? "IntervalJoin"
+                         : n.join == j::window   ? "WindowJoin"
+                         : n.join == j::temporal ? "TemporalJoin (event time)"
+                                                 : "LookupJoin (processing time)";
       return std::string(what) + " " + stream::join_type_name(n.join_spec.type) + " ON " +
              n.condition;
     }

@@ -42,9 +42,9 @@ struct logical_node {
     window_aggregate,  // GROUP BY a window: one row per window and key when it closes
     aggregate,         // GROUP BY without a window: an upsert per changed group
     top_n,             // Window Top-N, or Top-N per key (an upsert per changed rank)
-    join,              // regular, interval or window join of inputs[0] and inputs[1]
+    join,              // regular, interval, window or temporal join of inputs[0] and [1]
   };
-  enum class join_kind { regular, interval, window };
+  enum class join_kind { regular, interval, window, temporal, lookup };
 
   kind k = kind::scan;
   std::vector<logical_ptr> inputs;

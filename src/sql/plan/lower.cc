@@ -70,15 +70,20 @@ class lowering {
   }
 
   outlet join(const logical_node& n) {
+    using jk = logical_node::join_kind;
     stream::operator_ptr op;
-    if (n.join == logical_node::join_kind::regular)
+    bool temporal = n.join == jk::temporal || n.join == jk::lookup;
+    if (n.join == jk::regular)
       op = stream::make_hash_join(n.join_spec, n.mode == changelog_mode::append,
                                   o_.state_cache_rows);
+    else if (temporal)
+      op = stream::make_temporal_join(n.join_spec, n.join == jk::temporal);
     else
       op = stream::make_bounded_join(n.bounded);
     auto* j = static_cast<stream::multi_input_operator*>(op.get());
     auto left = retracting(*n.inputs[0]);
-    auto right = retracting(*n.inputs[1]);
+    // A temporal join reads the table's upserts and deletes as they are.
+    auto right = temporal ? lower(*n.inputs[1]) : retracting(*n.inputs[1]);
     f_.add(std::move(op));
     f_.connect(left, j->port(0));
     f_.connect(right, j->port(1));

@@ -46,4 +46,11 @@ struct bounded_join_spec {
 };
 operator_ptr make_bounded_join(bounded_join_spec spec);
 
+// Temporal join of an append-only stream (left, input 0) with a table (right, input 1: its
+// upserts and deletes, keyed by the join key, which is the table's primary key). INNER or
+// LEFT. `event_time`: each stream row meets the table's version at its event time, once the
+// watermark passes it (versions kept until the watermark makes them unreachable); otherwise
+// the table's current row at once. Output: append-only, with the stream row's time.
+operator_ptr make_temporal_join(join_spec spec, bool event_time);
+
 }  // namespace sluice::stream
