@@ -47,6 +47,7 @@ struct expr {
     field,      // args[0].name
     index,      // args[0][args[1]]
     over,       // name() OVER (PARTITION BY partition ORDER BY order): ROW_NUMBER, RANK
+    in_select,  // args[0] IN (subquery); negated
   };
 
   kind k = kind::literal;
@@ -63,6 +64,7 @@ struct expr {
   bool star_arg = false;
   std::vector<expr_ptr> partition;
   std::vector<order_item> order;
+  std::shared_ptr<select_stmt> subquery;  // in_select
 
   // SQL text of the expression, used for default column names and messages.
   std::string to_string() const;
@@ -107,6 +109,7 @@ struct select_stmt {
   std::vector<order_item> order_by;
   std::optional<int64_t> limit;
   bool emit_changes = false;
+  std::shared_ptr<select_stmt> union_all;  // SELECT ... UNION ALL <union_all>
 };
 
 struct column_def {

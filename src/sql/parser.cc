@@ -388,6 +388,13 @@ class parser {
       while (accept_symbol(","));
     }
     if (accept_word("HAVING")) s->having = expression();
+    if (accept_word("UNION")) {
+      if (!accept_word("ALL"))
+        fail("expected ALL after UNION (UNION without ALL is SELECT DISTINCT over UNION ALL)");
+      s->union_all = select();
+      s->emit_changes = s->union_all->emit_changes;
+      return s;
+    }
     if (accept_word("ORDER")) {
       expect_word("BY");
       s->order_by = order_list();
@@ -397,7 +404,6 @@ class parser {
       if (!accept_word("CHANGES")) fail("expected CHANGES after EMIT");
       s->emit_changes = true;
     }
-    if (is_word("UNION")) throw sql_error(peek().loc, "UNION is not supported yet");
     return s;
   }
 
@@ -603,7 +609,13 @@ class parser {
         n->negated = negated;
         n->args = {e};
         expect_symbol("(");
-        if (is_word("SELECT")) throw sql_error(peek().loc, "IN (SELECT ...) is not supported yet");
+        if (is_word("SELECT")) {
+          n->k = expr::kind::in_select;
+          n->subquery = select();
+          expect_symbol(")");
+          e = n;
+          continue;
+        }
         do
           n->args.push_back(expression());
         while (accept_symbol(","));
@@ -961,6 +973,8 @@ std::string expr::to_string() const {
       return "CAST(" + args[0]->to_string() + " AS " + cast_type->to_string() + ")";
     case kind::in_list:
       return args[0]->to_string() + (negated ? " NOT IN (" : " IN (") + join(args, 1) + ")";
+    case kind::in_select:
+      return args[0]->to_string() + (negated ? " NOT IN (SELECT ...)" : " IN (SELECT ...)");
     case kind::between:
       return args[0]->to_string() + (negated ? " NOT BETWEEN " : " BETWEEN ") +
              args[1]->to_string() + " AND " + args[2]->to_string();

@@ -123,6 +123,9 @@ operator_ptr make_project(std::vector<expression_ptr> exprs, std::vector<std::st
 // window for HOP). `time_column` is the row's event-time column (or -1: the element's ts).
 operator_ptr make_window_assign(int time_column, int64_t size_ms, int64_t slide_ms);
 
+// UNION ALL: passes every input's elements on; the watermark is the inputs' minimum.
+operator_ptr make_union(int inputs);
+
 class topic_sink;
 // Writes each element to a topic as a JSON object (`names` are the keys); its key (if any)
 // becomes the record key as a JSON object of `key_names`; a remove becomes a tombstone.

@@ -202,6 +202,10 @@ expression_ptr bind_expression(const expr& e, const scope& sc, const hook& h) {
         return stream::make_field(sub(0), e.name);
       case expr::kind::index:
         return stream::make_index(sub(0), sub(1));
+      case expr::kind::in_select:
+        throw sql_error(e.loc,
+                        "IN (SELECT ...) is supported as a condition of WHERE, joined "
+                        "by AND (a semi or anti join)");
       case expr::kind::over:
         throw sql_error(e.loc, e.name +
                                    "() OVER is supported as Window Top-N: in a subquery whose "

@@ -128,15 +128,116 @@ grouping find_grouping(const select_stmt& s, bound& f) {
 
 }  // namespace
 
+bound binder::bind_union(const select_stmt& s, const rank_limit* lim) {
+  std::vector<bound> members;
+  for (const select_stmt* m = &s; m; m = m->union_all.get()) {
+    select_stmt one = *m;
+    one.union_all = nullptr;
+    if (one.emit_changes && m->union_all) one.emit_changes = false;
+    members.push_back(bind_select(one, lim));
+  }
+  auto n = std::make_shared<logical_node>();
+  n->k = logical_node::kind::union_all;
+  const auto& first = members.front();
+  for (size_t i = 0; i < members.size(); ++i) {
+    const auto& b = members[i];
+    const select_stmt* m = &s;
+    for (size_t k = 0; k < i; ++k)
+      m = m->union_all.get();
+    if (b.sc.cols.size() != first.sc.cols.size())
+      throw sql_error(m->loc, "each SELECT of a UNION ALL has " +
+                                  std::to_string(first.sc.cols.size()) + " columns, this one " +
+                                  std::to_string(b.sc.cols.size()));
+    for (size_t c = 0; c < b.sc.cols.size(); ++c) {
+      auto ta = first.sc.cols[c].type, tb = b.sc.cols[c].type;
+      bool ok = ta->id == tb->id || (ta->numeric() && tb->numeric()) || ta->id == type_id::null ||
+                tb->id == type_id::null;
+      if (!ok)
+        throw sql_error(m->loc, "column " + std::to_string(c + 1) + " of the UNION ALL is " +
+                                    ta->to_string() + " in the first SELECT and " +
+                                    tb->to_string() + " here");
+    }
+    if (b.node->mode != changelog_mode::append)
+      throw sql_error(m->loc,
+                      "UNION ALL of changelogs is not supported yet (each SELECT must "
+                      "be append-only)");
+    n->inputs.push_back(b.node);
+  }
+  n->columns = first.node->columns;
+  n->mode = changelog_mode::append;
+  n->time_column = first.node->time_column;
+  for (const auto& b : members)
+    if (b.node->time_column != n->time_column) n->time_column = -1;
+  bound out;
+  out.node = n;
+  out.sc = first.sc;
+  return out;
+}
+
+// x [NOT] IN (SELECT y ...): a semi (anti) join of `f` with the subquery on x = y.
+void binder::bind_in_select(const expr& c, bound& f) {
+  bound sub = bind_select(*c.subquery, nullptr);
+  if (sub.sc.cols.size() != 1)
+    throw sql_error(c.loc, "IN (SELECT ...) needs a SELECT of one column, this one has " +
+                               std::to_string(sub.sc.cols.size()));
+  auto kl = bind_expression(*c.args[0], f.sc);
+  auto kr = stream::make_column(0, sub.sc.cols[0].type);
+  auto ta = kl->type(), tb = kr->type();
+  if (!(ta->id == tb->id || (ta->numeric() && tb->numeric())))
+    throw sql_error(c.loc, "cannot compare " + ta->to_string() + " with " + tb->to_string() +
+                               " in IN (SELECT ...)");
+  if (ta->id != tb->id) {
+    kl = stream::make_cast(kl, data_type::of(type_id::float64));
+    kr = stream::make_cast(kr, data_type::of(type_id::float64));
+  }
+  auto n = std::make_shared<logical_node>();
+  n->k = logical_node::kind::join;
+  n->condition = c.to_string();
+  auto& js = n->join_spec;
+  js.type = c.negated ? stream::join_type::anti : stream::join_type::semi;
+  js.left_keys = {kl};
+  js.right_keys = {kr};
+  js.left_width = f.sc.cols.size();
+  js.right_width = 1;
+  js.names = f.sc.names();
+  js.names.push_back(sub.sc.cols[0].name);
+  n->inputs = {f.node, sub.node};
+  n->columns = f.node->columns;
+  bool appends = f.node->mode == changelog_mode::append && sub.node->mode == changelog_mode::append;
+  // A semi join over append-only inputs only ever adds rows; an anti join takes a row back
+  // when its first match comes.
+  n->mode = appends && js.type == stream::join_type::semi ? changelog_mode::append
+                                                          : changelog_mode::retract;
+  if (n->mode == changelog_mode::retract) {
+    n->has_key = true;
+    if (f.node->has_key) {
+      js.output_key = stream::join_spec::key_mode::both_keys;  // the left key
+      n->key_names = f.node->key_names;
+    } else {
+      js.output_key = stream::join_spec::key_mode::whole_row;
+      n->key_names = f.sc.names();
+    }
+  }
+  n->time_column = -1;
+  f.node = n;
+}
+
 bound binder::bind_select(const select_stmt& s, const rank_limit* lim) {
+  if (s.union_all) return bind_union(s, lim);
   expr_ptr where = s.where;
   auto inner_limit = take_rank_filter(s, where);
+  // IN (SELECT ...) conditions become semi and anti joins.
+  std::vector<expr_ptr> in_selects, rest;
+  for (auto& c : conjuncts(where))
+    (c->k == expr::kind::in_select ? in_selects : rest).push_back(c);
+  where = conjunction(rest);
   bool inner_join = s.from->k == table_ref::kind::join &&
                     (s.from->join == "CROSS" || s.from->join == "INNER") &&
                     !(where && contains_aggregate(*where));
   bound f = bind_from(*s.from, inner_limit ? &*inner_limit : nullptr, inner_join ? where : nullptr);
   if (inner_join) where = nullptr;  // it became the join's condition
-  if (s.distinct) throw sql_error(s.loc, "SELECT DISTINCT is not supported yet (use GROUP BY)");
+  for (const auto& c : in_selects)
+    bind_in_select(*c, f);
 
   auto g = find_grouping(s, f);
   if (where) {
@@ -365,6 +466,18 @@ bound binder::bind_select(const select_stmt& s, const rank_limit* lim) {
     f.node = n;
   }
   f.node->columns = out.logical();
+  if (s.distinct && !g.grouped) {
+    // SELECT DISTINCT: a GROUP BY of every output column, without aggregates.
+    auto d = make_node(logical_node::kind::aggregate, f.node);
+    for (size_t i = 0; i < out.cols.size(); ++i)
+      d->group_keys.push_back(stream::make_column(static_cast<int>(i), out.cols[i].type));
+    d->mode = changelog_mode::upsert;
+    d->has_key = true;
+    d->key_names = out.names();
+    d->windowed = false;
+    time_col = start_col = end_col = -1;
+    f.node = d;
+  }
   f.node->time_column = time_col;
   f.node->window_start_column = start_col;
   f.node->window_end_column = end_col;

@@ -81,6 +81,8 @@ class binder {
  private:
   bound bind_named(const std::string& name, const std::string& alias, location loc);
   bound bind_join(const table_ref& t, const rank_limit* lim, expr_ptr condition);
+  bound bind_union(const select_stmt& s, const rank_limit* lim);
+  void bind_in_select(const expr& c, bound& f);
 
   const name_lookup& names_;
   const plan_options& o_;

@@ -49,6 +49,8 @@ std::string describe(const logical_node& n) {
              ")";
     case k::filter:
       return "Filter";
+    case k::union_all:
+      return "UnionAll";
     case k::project:
       return "Project [" + join_list(n.names()) + "]";
     case k::window_assign:
@@ -63,6 +65,7 @@ std::string describe(const logical_node& n) {
       std::string a;
       for (const auto& s : n.aggs)
         a += (a.empty() ? "" : ", ") + s.text;
+      if (n.aggs.empty()) return "Distinct keys=" + std::to_string(n.group_keys.size());
       return "Aggregate keys=" + std::to_string(n.group_keys.size()) + " [" + a + "]";
     }
     case k::top_n:

@@ -43,6 +43,7 @@ struct logical_node {
     aggregate,         // GROUP BY without a window: an upsert per changed group
     top_n,             // Window Top-N, or Top-N per key (an upsert per changed rank)
     join,              // regular, interval, window or temporal join of inputs[0] and [1]
+    union_all,         // every input's rows
   };
   enum class join_kind { regular, interval, window, temporal, lookup };
 

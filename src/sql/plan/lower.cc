@@ -46,6 +46,17 @@ class lowering {
         return f_.then(lower(*n.inputs[0]), stream::make_top_n(n.top_n, n.inputs[0]->names()));
       case k::join:
         return join(n);
+      case k::union_all: {
+        auto op = stream::make_union(static_cast<int>(n.inputs.size()));
+        auto* u = static_cast<stream::multi_input_operator*>(op.get());
+        std::vector<outlet> ins;
+        for (const auto& in : n.inputs)
+          ins.push_back(lower(*in));
+        f_.add(std::move(op));
+        for (size_t i = 0; i < ins.size(); ++i)
+          f_.connect(ins[i], u->port(static_cast<int>(i)));
+        return {-1, u};
+      }
     }
     return {};
   }

@@ -19,6 +19,10 @@ const char* join_type_name(join_type t) {
       return "RIGHT";
     case join_type::full:
       return "FULL";
+    case join_type::semi:
+      return "SEMI";
+    case join_type::anti:
+      return "ANTI";
   }
   return "?";
 }
@@ -92,7 +96,8 @@ class hash_join_op final : public multi_input_operator {
       // A row with a NULL key matches nothing; an outer join still keeps it (under the NULL
       // key) so that its padded row can be retracted later.
       if (!matchable) {
-        if (!preserves(spec_.type, side)) continue;
+        bool keep = preserves(spec_.type, side) || (side == 0 && spec_.type == join_type::anti);
+        if (!keep) continue;
         key_.assign(1, value());
       }
       if (e.op == change_op::remove)
@@ -116,7 +121,61 @@ class hash_join_op final : public multi_input_operator {
     return names_[side];
   }
 
+  bool filtering() const { return spec_.type == join_type::semi || spec_.type == join_type::anti; }
+
+  // The left row alone (semi and anti joins).
+  element left_row(const kept_row& a, change_op op) const {
+    element e;
+    e.op = op;
+    e.r = a.r;
+    e.ts = a.ts;
+    e.key = spec_.output_key == join_spec::key_mode::whole_row ? a.r : a.key;
+    return e;
+  }
+
+  // Semi and anti joins: whether a left row with `matches` matches is in the output.
+  bool shown(int64_t matches) const {
+    return spec_.type == join_type::semi ? matches > 0 : matches == 0;
+  }
+
+  void add_filtering(int side, kept_row k, bool matchable) {
+    int other = 1 - side;
+    bucket* theirs = matchable ? sides_[other].find(key_) : nullptr;
+    if (side == 0) {
+      if (theirs)
+        for (auto& b : theirs->rows)
+          if (residual_holds(spec_, 0, k, b, scratch_, ev_)) ++k.matches;
+      if (shown(k.matches)) out_.push_back(left_row(k, change_op::insert));
+    } else if (theirs) {
+      for (auto& a : theirs->rows) {
+        if (!residual_holds(spec_, 1, k, a, scratch_, ev_)) continue;
+        bool before = shown(a.matches++);
+        if (before != shown(a.matches))
+          out_.push_back(left_row(a, before ? change_op::remove : change_op::insert));
+      }
+      sides_[other].touch(key_);
+    }
+    if (matchable || side == 0) sides_[side].get(key_).rows.push_back(std::move(k));
+  }
+
+  void retract_filtering(int side, const kept_row& gone, bool matchable) {
+    int other = 1 - side;
+    bucket* theirs = matchable ? sides_[other].find(key_) : nullptr;
+    if (side == 0) {
+      if (shown(gone.matches)) out_.push_back(left_row(gone, change_op::remove));
+    } else if (theirs) {
+      for (auto& a : theirs->rows) {
+        if (!residual_holds(spec_, 1, gone, a, scratch_, ev_)) continue;
+        bool before = shown(a.matches--);
+        if (before != shown(a.matches))
+          out_.push_back(left_row(a, before ? change_op::remove : change_op::insert));
+      }
+      sides_[other].touch(key_);
+    }
+  }
+
   void add(int side, kept_row k, bool matchable) {
+    if (filtering()) return add_filtering(side, std::move(k), matchable);
     int other = 1 - side;
     bucket* theirs = matchable ? sides_[other].find(key_) : nullptr;
     if (theirs) {
@@ -146,6 +205,7 @@ class hash_join_op final : public multi_input_operator {
       sides_[side].erase(key_);
     else
       sides_[side].touch(key_);
+    if (filtering()) return retract_filtering(side, gone, matchable);
     int other = 1 - side;
     bucket* theirs = matchable ? sides_[other].find(key_) : nullptr;
     if (theirs) {

@@ -7,7 +7,9 @@
 
 namespace sluice::stream {
 
-enum class join_type { inner, left, right, full };
+// semi: the left rows that have a match (x IN (SELECT ..)); anti: those that have none
+// (NOT IN). Both output the left row alone.
+enum class join_type { inner, left, right, full, semi, anti };
 const char* join_type_name(join_type t);
 
 struct join_spec {

@@ -40,4 +40,26 @@ void multi_input_operator::input_watermark(int input, int64_t wm) {
   }
 }
 
+namespace {
+
+class union_op final : public multi_input_operator {
+ public:
+  explicit union_op(int inputs) : multi_input_operator(inputs), inputs_(inputs) {}
+  std::string describe() const override {
+    return "UnionAll of " + std::to_string(inputs_) + " inputs";
+  }
+
+ protected:
+  void process_input(int, element_batch& batch) override { emit(batch); }
+
+ private:
+  int inputs_;
+};
+
+}  // namespace
+
+operator_ptr make_union(int inputs) {
+  return std::make_unique<union_op>(inputs);
+}
+
 }  // namespace sluice::stream
