@@ -65,6 +65,10 @@ struct expr {
   std::vector<expr_ptr> partition;
   std::vector<order_item> order;
   std::shared_ptr<select_stmt> subquery;  // in_select
+  // over: the frame. ROWS BETWEEN n PRECEDING (rows) or RANGE BETWEEN INTERVAL PRECEDING (ms)
+  // AND CURRENT ROW; -1: UNBOUNDED PRECEDING (also when no frame is given).
+  bool frame_rows = false;
+  int64_t frame_preceding = -1;
 
   // SQL text of the expression, used for default column names and messages.
   std::string to_string() const;

@@ -901,6 +901,8 @@ class parser {
     auto e = make(expr::kind::over, call->loc);
     e->name = call->name;
     e->args = call->args;
+    e->star_arg = call->star_arg;
+    e->distinct = call->distinct;
     expect_symbol("(");
     if (accept_word("PARTITION")) {
       expect_word("BY");
@@ -912,8 +914,32 @@ class parser {
       expect_word("BY");
       e->order = order_list();
     }
+    if (is_word("ROWS") || is_word("RANGE")) frame(*e);
     expect_symbol(")");
     return e;
+  }
+
+  // ROWS|RANGE [BETWEEN] <n | INTERVAL ..| UNBOUNDED> PRECEDING [AND CURRENT ROW]
+  void frame(expr& e) {
+    e.frame_rows = ascii_upper(next().text) == "ROWS";
+    bool between = accept_word("BETWEEN");
+    auto loc = peek().loc;
+    if (accept_word("UNBOUNDED")) {
+      e.frame_preceding = -1;
+    } else if (e.frame_rows) {
+      e.frame_preceding = integer_literal("a row count before PRECEDING");
+      if (e.frame_preceding < 0) throw sql_error(loc, "the row count must not be negative");
+    } else {
+      auto i = primary();
+      if (i->k != expr::kind::interval) throw sql_error(loc, "expected an INTERVAL or UNBOUNDED");
+      e.frame_preceding = i->interval_ms;
+    }
+    if (!accept_word("PRECEDING")) fail("expected PRECEDING");
+    if (between) {
+      expect_word("AND");
+      if (!accept_word("CURRENT")) fail("expected CURRENT ROW (frames end at the current row)");
+      if (!accept_word("ROW")) fail("expected ROW");
+    }
   }
 
   // Nesting is bounded so that hostile input cannot exhaust the stack (the parser, planner
@@ -986,8 +1012,17 @@ std::string expr::to_string() const {
       return args[0]->to_string() + "." + name;
     case kind::index:
       return args[0]->to_string() + "[" + args[1]->to_string() + "]";
-    case kind::over:
-      return name + "() OVER (...)";
+    case kind::over: {
+      std::string s = name + "(" + (star_arg ? "*" : join(args, 0)) + ") OVER (";
+      if (!partition.empty()) s += "PARTITION BY " + join(partition, 0);
+      for (size_t i = 0; i < order.size(); ++i)
+        s += std::string(i ? ", " : " ORDER BY ") + order[i].e->to_string() +
+             (order[i].descending ? " DESC" : "");
+      if (frame_preceding >= 0)
+        s += std::string(frame_rows ? " ROWS " : " RANGE ") + std::to_string(frame_preceding) +
+             (frame_rows ? "" : " ms") + " PRECEDING";
+      return s + ")";
+    }
   }
   return "?";
 }

@@ -22,12 +22,25 @@ std::string output_name(const select_item& it) {
   return e.to_string();
 }
 
+bool is_ranking(const expr& e) {
+  return e.k == expr::kind::over && (e.name == "ROW_NUMBER" || e.name == "RANK");
+}
+
+void collect_over(const expr& e, std::vector<const expr*>& out) {
+  if (e.k == expr::kind::over && !is_ranking(e)) {
+    out.push_back(&e);
+    return;
+  }
+  for (const auto& a : e.args)
+    if (a) collect_over(*a, out);
+}
+
 // Finds `rank_alias <= N` (or < N, = 1) among the outer WHERE's conjuncts, removing it.
 std::optional<rank_limit> take_rank_filter(const select_stmt& outer, expr_ptr& where) {
   if (!outer.from || outer.from->k != table_ref::kind::subquery) return std::nullopt;
   std::vector<std::string> aliases;
   for (const auto& it : outer.from->subquery->items)
-    if (it.e->k == expr::kind::over) aliases.push_back(it.alias.empty() ? it.e->name : it.alias);
+    if (is_ranking(*it.e)) aliases.push_back(it.alias.empty() ? it.e->name : it.alias);
   if (aliases.empty()) return std::nullopt;
   std::optional<rank_limit> found;
   std::vector<expr_ptr> rest;
@@ -222,6 +235,64 @@ void binder::bind_in_select(const expr& c, bound& f) {
   f.node = n;
 }
 
+void binder::bind_over(const std::vector<const expr*>& overs, bound& f, scope& current,
+                       hook& post) {
+  const expr& first = *overs.front();
+  if (post) throw sql_error(first.loc, "OVER aggregates and GROUP BY belong in separate SELECTs");
+  if (f.node->mode != changelog_mode::append || f.node->time_column < 0)
+    throw sql_error(first.loc, "OVER aggregates need an append-only input with an event time");
+  if (first.order.size() != 1 || first.order[0].descending ||
+      bind_expression(*first.order[0].e, current)->column_index() != f.node->time_column)
+    throw sql_error(first.loc, "OVER aggregates need ORDER BY the event-time column '" +
+                                   current.cols[static_cast<size_t>(f.node->time_column)].name +
+                                   "' (ascending)");
+  stream::over_spec spec;
+  spec.rows = first.frame_rows;
+  spec.preceding = first.frame_preceding;
+  for (const auto& p : first.partition)
+    spec.partition.push_back(bind_expression(*p, current));
+  auto window_text = [](const expr& e) {
+    auto t = e.to_string();
+    return t.substr(t.find(" OVER "));
+  };
+  for (const auto* o : overs) {
+    if (!stream::is_aggregate_function(o->name))
+      throw sql_error(o->loc,
+                      "OVER takes ROW_NUMBER(), RANK() or an aggregate (COUNT, SUM, "
+                      "AVG, MIN, MAX, STDDEV), not " +
+                          o->name);
+    if (window_text(*o) != window_text(first))
+      throw sql_error(o->loc, "every OVER aggregate of a SELECT needs the same window (" +
+                                  window_text(first).substr(1) + ")");
+    if (o->args.size() > 1) throw sql_error(o->loc, o->name + " takes one argument");
+    stream::expression_ptr arg;
+    if (!o->star_arg && !o->args.empty()) {
+      arg = bind_expression(*o->args[0], current);
+    } else if (o->name != "COUNT") {
+      throw sql_error(o->loc, o->name + " needs an argument");
+    }
+    try {
+      spec.aggs.push_back(stream::make_aggregate(o->name, arg, o->distinct, o->to_string()));
+    } catch (const stream::type_error& x) {
+      throw sql_error(o->loc, x.what());
+    }
+  }
+  auto n = make_node(logical_node::kind::over, f.node);
+  size_t base = current.cols.size();
+  for (size_t i = 0; i < overs.size(); ++i)
+    current.cols.push_back({overs[i]->to_string(), "", spec.aggs[i].result});
+  n->columns = current.logical();
+  n->over = std::move(spec);
+  f.node = n;
+  f.sc = current;
+  post = [overs, base, current](const expr& e) -> stream::expression_ptr {
+    for (size_t i = 0; i < overs.size(); ++i)
+      if (overs[i] == &e)
+        return stream::make_column(static_cast<int>(base + i), current.cols[base + i].type);
+    return nullptr;
+  };
+}
+
 bound binder::bind_select(const select_stmt& s, const rank_limit* lim) {
   if (s.union_all) return bind_union(s, lim);
   expr_ptr where = s.where;
@@ -358,19 +429,33 @@ bound binder::bind_select(const select_stmt& s, const rank_limit* lim) {
     throw sql_error(g.window.loc, "a window in GROUP BY needs aggregates");
   }
 
+  // OVER aggregates: the input's rows with the aggregates over their frames appended.
+  std::vector<const expr*> overs;
+  for (const auto& it : s.items)
+    collect_over(*it.e, overs);
+  for (const auto& it : s.items)
+    if (is_ranking(*it.e) == false && contains_over(*it.e) && it.e->k != expr::kind::over) {
+      for (const auto& a : it.e->args)
+        if (a && a->k == expr::kind::over && is_ranking(*a))
+          throw sql_error(a->loc, "ROW_NUMBER()/RANK() must be a column of its own");
+    }
+  if (!overs.empty()) bind_over(overs, f, current, post);
+
   // Window Top-N: ROW_NUMBER()/RANK() OVER (PARTITION BY window_start, window_end ORDER BY ..)
   int rank_item = -1;
   for (size_t i = 0; i < s.items.size(); ++i) {
     const auto& e = *s.items[i].e;
-    if (e.k != expr::kind::over) {
-      if (contains_over(e))
-        throw sql_error(e.loc, "ROW_NUMBER()/RANK() must be a column of its own");
-      continue;
+    if (e.k != expr::kind::over) continue;
+    if (!is_ranking(e)) {
+      if (!stream::is_aggregate_function(e.name))
+        throw sql_error(e.loc,
+                        "OVER takes ROW_NUMBER(), RANK() or an aggregate (COUNT, SUM, "
+                        "AVG, MIN, MAX, STDDEV), not " +
+                            e.name);
+      continue;  // an OVER aggregate, bound above
     }
     if (rank_item >= 0) throw sql_error(e.loc, "only one ROW_NUMBER()/RANK() per SELECT");
     rank_item = static_cast<int>(i);
-    if (e.name != "ROW_NUMBER" && e.name != "RANK")
-      throw sql_error(e.loc, "only ROW_NUMBER() and RANK() are supported with OVER");
     std::string alias = s.items[i].alias.empty() ? e.name : s.items[i].alias;
     if (!lim || !iequals(lim->column, alias))
       throw sql_error(e.loc, e.name + "() OVER needs an outer query that keeps " + alias +

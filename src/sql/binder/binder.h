@@ -83,6 +83,8 @@ class binder {
   bound bind_join(const table_ref& t, const rank_limit* lim, expr_ptr condition);
   bound bind_union(const select_stmt& s, const rank_limit* lim);
   void bind_in_select(const expr& c, bound& f);
+  // Appends the OVER aggregates to `current` (and f's plan); `post` then binds them.
+  void bind_over(const std::vector<const expr*>& overs, bound& f, scope& current, hook& post);
 
   const name_lookup& names_;
   const plan_options& o_;

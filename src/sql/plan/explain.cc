@@ -51,6 +51,12 @@ std::string describe(const logical_node& n) {
       return "Filter";
     case k::union_all:
       return "UnionAll";
+    case k::over: {
+      std::string a;
+      for (const auto& s : n.over.aggs)
+        a += (a.empty() ? "" : ", ") + s.text;
+      return "OverAggregate [" + a + "]";
+    }
     case k::project:
       return "Project [" + join_list(n.names()) + "]";
     case k::window_assign:

@@ -44,6 +44,7 @@ struct logical_node {
     top_n,             // Window Top-N, or Top-N per key (an upsert per changed rank)
     join,              // regular, interval, window or temporal join of inputs[0] and [1]
     union_all,         // every input's rows
+    over,              // OVER aggregates appended to each row
   };
   enum class join_kind { regular, interval, window, temporal, lookup };
 
@@ -73,6 +74,8 @@ struct logical_node {
   std::vector<stream::agg_spec> aggs;
   // top_n
   stream::top_n_spec top_n;
+  // over
+  stream::over_spec over;
   // join
   join_kind join = join_kind::regular;
   stream::join_spec join_spec;

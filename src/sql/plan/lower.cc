@@ -46,6 +46,9 @@ class lowering {
         return f_.then(lower(*n.inputs[0]), stream::make_top_n(n.top_n, n.inputs[0]->names()));
       case k::join:
         return join(n);
+      case k::over:
+        return f_.then(lower(*n.inputs[0]),
+                       stream::make_over_aggregate(n.over, n.inputs[0]->names()));
       case k::union_all: {
         auto op = stream::make_union(static_cast<int>(n.inputs.size()));
         auto* u = static_cast<stream::multi_input_operator*>(op.get());

@@ -43,6 +43,17 @@ struct top_n_spec {
 };
 operator_ptr make_top_n(top_n_spec spec, std::vector<std::string> input_names);
 
+// OVER aggregates (AGG(x) OVER (PARTITION BY .. ORDER BY time [frame])) on append-only
+// input: each row with the aggregates of its partition's frame appended, emitted once the
+// watermark passes it, in event-time order. Output: append-only.
+struct over_spec {
+  std::vector<expression_ptr> partition;
+  std::vector<agg_spec> aggs;
+  bool rows = false;        // ROWS frame (a count) or RANGE (milliseconds of event time)
+  int64_t preceding = -1;   // the frame's start before the current row; -1: unbounded
+};
+operator_ptr make_over_aggregate(over_spec spec, std::vector<std::string> input_names);
+
 // Top-N without a window (ROW_NUMBER only) on append-only input: the best `n` rows of each
 // partition, emitted as upserts keyed by (partition values, rank) whenever a rank's row
 // changes. Partitions live in memory up to `cache_rows`, the rest in RocksDB (open_state).
