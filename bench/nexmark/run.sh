@@ -15,7 +15,8 @@ queries=${*:-q0 q1 q2 q3 q4 q5 q7 q8 q9}
 build=${BUILD_DIR:-$root/build}
 cmake --build "$build" --target sluice nexmark_gen >/dev/null
 source "$root/bench/server.sh"
-bench_server nexmark-bench --partitions "$partitions"
+# The events are of 2026-01-01: keep them past retention (7 days by record time).
+bench_server nexmark-bench --partitions "$partitions" --retention-ms -1
 http=http://127.0.0.1:$hport
 
 echo "machine: $(nproc) cores, $(awk '/model name/{$1=$2=$3="";print;exit}' /proc/cpuinfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
