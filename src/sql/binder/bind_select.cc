@@ -397,13 +397,24 @@ bound binder::bind_select(const select_stmt& s, const rank_limit* lim) {
           size_t idx = base + key_count + i;
           return stream::make_column(static_cast<int>(idx), agg_out.cols[idx].type);
         }
-      for (size_t i = 0; i < group_keys.size(); ++i)
-        if (group_keys[i]->to_string() == text ||
-            (e.k == expr::kind::column && group_keys[i]->k == expr::kind::column &&
-             iequals(group_keys[i]->name, e.name))) {
+      // A group key by its text first, then a column by its name (`k` for `t.k`), where the
+      // qualifiers do not say otherwise (`b.k` is not `a.k`).
+      int by_name = -1;
+      for (size_t i = 0; i < group_keys.size(); ++i) {
+        const auto& g = *group_keys[i];
+        if (g.to_string() == text) {
           size_t idx = base + i;
           return stream::make_column(static_cast<int>(idx), agg_out.cols[idx].type);
         }
+        if (by_name < 0 && e.k == expr::kind::column && g.k == expr::kind::column &&
+            iequals(g.name, e.name) &&
+            (e.qualifier.empty() || g.qualifier.empty() || iequals(e.qualifier, g.qualifier)))
+          by_name = static_cast<int>(i);
+      }
+      if (by_name >= 0) {
+        size_t idx = base + static_cast<size_t>(by_name);
+        return stream::make_column(static_cast<int>(idx), agg_out.cols[idx].type);
+      }
       if (windowed) {
         if ((e.k == expr::kind::column && iequals(e.name, "window_start")))
           return stream::make_column(0, data_type::of(type_id::timestamp));
