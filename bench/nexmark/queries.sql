@@ -93,3 +93,38 @@ CREATE SINK q9 INTO TOPIC 'nexmark-q9' AS
     WHERE A.id = B.auction AND B.dateTime BETWEEN A.dateTime AND A.expires
   )
   WHERE rownum <= 1;
+
+-- q5 and q7 as in Nexmark's reference SQL, with joins instead of Window Top-N.
+-- q5j: the auctions with the most bids per window: each auction's count joined with the
+-- window's maximum (a window aggregate over windowed counts; a window join)
+CREATE SINK q5j INTO TOPIC 'nexmark-q5j' AS
+  SELECT AuctionBids.auction, AuctionBids.num
+  FROM (
+    SELECT auction, COUNT(*) AS num, window_start AS starttime, window_end AS endtime
+    FROM TABLE(HOP(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '2' SECOND, INTERVAL '10' SECOND))
+    GROUP BY auction, window_start, window_end
+  ) AS AuctionBids
+  JOIN (
+    SELECT MAX(CountBids.num) AS maxn, CountBids.starttime, CountBids.endtime
+    FROM (
+      SELECT COUNT(*) AS num, window_start AS starttime, window_end AS endtime
+      FROM TABLE(HOP(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '2' SECOND, INTERVAL '10' SECOND))
+      GROUP BY auction, window_start, window_end
+    ) AS CountBids
+    GROUP BY CountBids.starttime, CountBids.endtime
+  ) AS MaxBids
+  ON AuctionBids.starttime = MaxBids.starttime AND AuctionBids.endtime = MaxBids.endtime
+   AND AuctionBids.num >= MaxBids.maxn;
+
+-- q7j: the highest bids: bids joined with their window's maximum price (an interval join of a
+-- stream with a windowed aggregate)
+CREATE SINK q7j INTO TOPIC 'nexmark-q7j' AS
+  SELECT B.auction, B.price, B.bidder, B.dateTime, B.extra
+  FROM bid B
+  JOIN (
+    SELECT MAX(price) AS maxprice, window_end AS dateTime
+    FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '10' SECOND))
+    GROUP BY window_start, window_end
+  ) B1
+  ON B.price = B1.maxprice
+  WHERE B.dateTime BETWEEN B1.dateTime - INTERVAL '10' SECOND AND B1.dateTime;

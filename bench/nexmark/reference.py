@@ -94,6 +94,25 @@ def expected(jsonl_dir, bids, query):
     if query == "q2":
         return [dict(auction=b["auction"], price=b["price"]) for b in bids if b["auction"] % 123 == 0]
     wm = max(ms(b["dateTime"]) for b in bids) - DELAY_MS
+    if query == "q5j":
+        return [dict(auction=r["auction"], num=r["num"]) for r in expected(jsonl_dir, bids, "q5")]
+    if query == "q7j":
+        windows = collections.defaultdict(list)
+        for b in bids:
+            t = ms(b["dateTime"])
+            windows[t - t % 10000].append(b)
+        out = []
+        for s, bs in windows.items():
+            end = s + 10000
+            if end > wm:
+                continue
+            top = max(b["price"] for b in bs)
+            # BETWEEN is inclusive: a bid at exactly the window's end (the next window's first
+            # millisecond) with that price joins too.
+            cands = bs + [b for b in windows.get(end, []) if ms(b["dateTime"]) == end]
+            out += [dict(auction=b["auction"], price=b["price"], bidder=b["bidder"], dateTime=b["dateTime"], extra=b["extra"])
+                    for b in cands if b["price"] == top]
+        return out
     if query == "q5":
         counts = collections.defaultdict(collections.Counter)  # window start -> auction -> bids
         for b in bids:

@@ -228,6 +228,7 @@ logical_ptr make_node(logical_node::kind k, const logical_ptr& input) {
   n->time_column = input->time_column;
   n->windowed = input->windowed;
   n->window_start_column = input->window_start_column;
+  n->window = input->window;
   n->window_end_column = input->window_end_column;
   return n;
 }

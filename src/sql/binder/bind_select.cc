@@ -87,6 +87,9 @@ struct grouping {
   std::vector<expr_ptr> keys;
   pending_window window;
   bool grouped = false;
+  // Group keys that name the input's window_start / window_end (an aggregation over windowed
+  // rows keeps their windows): the output's columns 0 and 1.
+  std::vector<std::pair<expr_ptr, int>> window_keys;
 };
 
 grouping find_grouping(const select_stmt& s, bound& f) {
@@ -129,6 +132,30 @@ grouping find_grouping(const select_stmt& s, bound& f) {
     tvf_grouped = true;
   }
   if (!tvf_grouped) materialize_window(f);
+  if (!g.window.active && g.grouped && f.node->windowed && f.node->window_start_column >= 0 &&
+      f.node->window_end_column >= 0 && f.node->mode == changelog_mode::append) {
+    // GROUP BY the window columns of windowed rows: aggregate per window again.
+    std::vector<expr_ptr> rest;
+    for (const auto& k : g.keys) {
+      int c = k->k == expr::kind::column ? bind_expression(*k, f.sc)->column_index() : -1;
+      if (c >= 0 && c == f.node->window_start_column)
+        g.window_keys.emplace_back(k, 0);
+      else if (c >= 0 && c == f.node->window_end_column)
+        g.window_keys.emplace_back(k, 1);
+      else
+        rest.push_back(k);
+    }
+    if (g.window_keys.size() == 2) {
+      g.keys = rest;
+      g.window.active = true;
+      g.window.loc = s.loc;
+      g.window.spec = f.node->window;
+      g.window.spec.start_column = f.node->window_start_column;
+      g.window.spec.time_column = f.node->time_column;  // of this input (or its ts)
+    } else {
+      g.window_keys.clear();
+    }
+  }
   if (g.window.active && f.node->mode != changelog_mode::append)
     throw sql_error(g.window.loc,
                     "windows need an append-only input (a stream), not a table "
@@ -382,16 +409,20 @@ bound binder::bind_select(const select_stmt& s, const rank_limit* lim) {
       n->windowed = true;
       n->window_start_column = 0;
       n->window_end_column = 1;
-      n->has_key = true;  // (window_start, window_end, keys): each emitted once
+      n->time_column = 1;  // the window's end is its rows' event time
+      n->has_key = true;   // (window_start, window_end, keys): each emitted once
     } else {
       n->mode = changelog_mode::upsert;
       n->has_key = true;
       n->windowed = false;
+      n->window_start_column = n->window_end_column = -1;
     }
     f.node = n;
-    post = [agg_exprs, group_keys = g.keys, base, windowed, key_count = keys.size(),
-            agg_out](const expr& e) -> expression_ptr {
+    post = [agg_exprs, group_keys = g.keys, base, windowed, key_count = keys.size(), agg_out,
+            window_keys = g.window_keys](const expr& e) -> expression_ptr {
       auto text = e.to_string();
+      for (const auto& [k, col] : window_keys)
+        if (k->to_string() == text) return stream::make_column(col, agg_out.cols[col].type);
       for (size_t i = 0; i < agg_exprs.size(); ++i)
         if (agg_exprs[i]->to_string() == text) {
           size_t idx = base + key_count + i;

@@ -67,7 +67,7 @@ struct logical_node {
   stream::expression_ptr predicate;
   // project
   std::vector<stream::expression_ptr> exprs;
-  // window_assign, window_aggregate
+  // window_assign, window_aggregate; carried downstream while the rows stay windowed
   stream::window_spec window;
   // window_aggregate, aggregate
   std::vector<stream::expression_ptr> group_keys;

@@ -14,6 +14,9 @@ struct window_spec {
   int64_t slide_ms = 0;  // HOP (TUMBLE: = size)
   int64_t gap_ms = 0;    // SESSION
   int time_column = -1;  // the event-time column of the input row; -1: the element's ts
+  // Rows already assigned to windows (an aggregation over a windowed result): each row's
+  // window starts at this column's value (TUMBLE/HOP sizes as above). -1: assign by time.
+  int start_column = -1;
 };
 
 // Output rows: window_start, window_end, the key columns, the aggregate values; the element's

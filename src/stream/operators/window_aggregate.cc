@@ -59,9 +59,8 @@ class window_aggregate_op final : public operator_node {
         continue;
       }
       bool placed = false;
-      for (int64_t start = window_first_start(t, w_.size_ms, w_.slide_ms); start <= t;
-           start += w_.slide_ms) {
-        if (start + w_.size_ms <= wm_) continue;  // that window has been emitted
+      auto place = [&](int64_t start) {
+        if (start + w_.size_ms <= wm_) return;  // that window has been emitted
         placed = true;
         auto [w, fresh] = windows_.try_emplace(start);
         auto& groups = w->second;
@@ -70,6 +69,14 @@ class window_aggregate_op final : public operator_node {
         if (it == groups.end()) it = groups.emplace(key, accumulators(aggs_.size())).first;
         for (size_t i = 0; i < aggs_.size(); ++i)
           agg_add(aggs_[i], it->second[i], args[i]);
+      };
+      if (w_.start_column >= 0) {
+        const auto& s = e.r[static_cast<size_t>(w_.start_column)];
+        if (!s.is_null()) place(s.i);  // the window the row was assigned upstream
+      } else {
+        for (int64_t start = window_first_start(t, w_.size_ms, w_.slide_ms); start <= t;
+             start += w_.slide_ms)
+          place(start);
       }
       if (!placed && ctx_) ctx_->late(e.r, names_, t);
     }
