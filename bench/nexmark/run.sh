@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Nexmark throughput of sluice's SQL engine: generates N events (default 10,000,000) into a
 # fresh server first (not measured), then runs the queries one after the other (default q0
-# q1 q2 q3 q4 q5 q7 q8 q9) and times each from CREATE SINK until it has read every event of
+# q1 q2 q3 q4 q5 q7 q8 q9 q5j q7j) and times each from CREATE SINK until it has read every event of
 # its inputs and written its results. Each query runs on one thread (one core). Prints the
 # input events per second per query, and the server's RSS when the query is done.
 #
@@ -11,7 +11,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 events=${1:-10000000}
 partitions=${2:-4}
 shift $(( $# > 2 ? 2 : $# ))
-queries=${*:-q0 q1 q2 q3 q4 q5 q7 q8 q9}
+queries=${*:-q0 q1 q2 q3 q4 q5 q7 q8 q9 q5j q7j}
 build=${BUILD_DIR:-$root/build}
 cmake --build "$build" --target sluice nexmark_gen >/dev/null
 source "$root/bench/server.sh"

@@ -32,8 +32,9 @@ class bounded_join_op final : public multi_input_operator {
     w.put_varint(static_cast<int64_t>(next_id_));
     for (auto& s : sides_) {
       w.put_varint(static_cast<int64_t>(s.count));
-      for (const auto& [key, rows] : s.by_key)
-        for (const auto& k : rows) {
+      for (const auto& [key, b] : s.by_key)
+        for (const auto& k : b.rows) {
+          if (k.expired) continue;
           w.put_row(key);
           put_kept(w, k);
           w.put_varint(static_cast<int64_t>(k.id));
@@ -86,9 +87,10 @@ class bounded_join_op final : public multi_input_operator {
         if (!preserves(spec_.join.type, side_no)) continue;
         key_.assign(1, value());
       } else if (auto it = theirs.by_key.find(key_); it != theirs.by_key.end()) {
-        for (auto& b : it->second) {
-          if (!residual_holds(spec_.join, side_no, k, b, scratch_, ev_)) continue;
-          out_.push_back(joined(spec_.join, side_no, k, &b, change_op::insert));
+        for (auto& b : it->second.rows) {
+          if (b.expired || !residual_holds(spec_.join, side_no, k, b, scratch_, ev_)) continue;
+          out_.push_back(joined(spec_.join, side_no, k, &b, change_op::insert,
+                                spec_.join.residual ? &scratch_ : nullptr));
           ++b.matches;
           ++k.matches;
         }
@@ -104,18 +106,25 @@ class bounded_join_op final : public multi_input_operator {
     for (int s = 0; s < 2; ++s) {
       auto& sd = sides_[s];
       while (!sd.by_expiry.empty() && sd.by_expiry.begin()->first <= wm) {
-        auto [key, id] = sd.by_expiry.begin()->second;
+        auto [entry, id] = sd.by_expiry.begin()->second;
         sd.by_expiry.erase(sd.by_expiry.begin());
-        auto it = sd.by_key.find(key);
-        auto& rows = it->second;
-        auto r =
-            std::find_if(rows.begin(), rows.end(), [&](const kept_row& x) { return x.id == id; });
+        auto& b = entry->second;
+        // Rows are in id order (appended as they come): a binary search finds it.
+        auto r = std::lower_bound(b.rows.begin(), b.rows.end(), id,
+                                  [](const kept_row& x, uint64_t v) { return x.id < v; });
         if (r->matches == 0 && preserves(spec_.join.type, s))
           out_.push_back(joined(spec_.join, s, *r, nullptr, change_op::insert));
         sd.times.erase(sd.times.find(r->ts));
-        rows.erase(r);
+        // Expired rows are only marked: a hot key's bucket is compacted when half of it is
+        // gone, not shifted once per row.
+        r->expired = true;
+        r->r.clear();
         --sd.count;
-        if (rows.empty()) sd.by_key.erase(it);
+        if (++b.expired * 2 > b.rows.size()) {
+          std::erase_if(b.rows, [](const kept_row& x) { return x.expired; });
+          b.expired = 0;
+        }
+        if (b.rows.empty()) sd.by_key.erase(entry->first);  // no expiry names it any more
       }
     }
     emit(out_);
@@ -130,17 +139,24 @@ class bounded_join_op final : public multi_input_operator {
   }
 
  private:
+  struct bucket {
+    std::vector<kept_row> rows;  // in id order; expired ones marked until compacted
+    size_t expired = 0;
+  };
   struct side {
-    std::unordered_map<row, std::vector<kept_row>, row_hash, row_equal> by_key;
-    std::multimap<int64_t, std::pair<row, uint64_t>> by_expiry;
+    std::unordered_map<row, bucket, row_hash, row_equal> by_key;
+    // Expiry -> the row's bucket (elements of an unordered_map stay put) and id.
+    std::multimap<int64_t, std::pair<std::pair<const row, bucket>*, uint64_t>> by_expiry;
     std::multiset<int64_t> times;  // event times of the rows kept
     size_t count = 0;
   };
 
   void keep(side& s, const row& key, kept_row k) {
-    s.by_expiry.emplace(k.expiry, std::make_pair(key, k.id));
-    s.times.insert(k.ts);
-    s.by_key[key].push_back(std::move(k));
+    auto& entry = *s.by_key.try_emplace(key).first;
+    // Times mostly grow: the end is the right place, found without a search.
+    s.by_expiry.emplace_hint(s.by_expiry.end(), k.expiry, std::make_pair(&entry, k.id));
+    s.times.insert(s.times.end(), k.ts);
+    entry.second.rows.push_back(std::move(k));
     ++s.count;
   }
 

@@ -183,7 +183,8 @@ class hash_join_op final : public multi_input_operator {
         if (!residual_holds(spec_, side, k, b, scratch_, ev_)) continue;
         if (b.matches++ == 0 && preserves(spec_.type, other))
           out_.push_back(joined(spec_, other, b, nullptr, change_op::remove));
-        out_.push_back(joined(spec_, side, k, &b, change_op::insert));
+        out_.push_back(
+            joined(spec_, side, k, &b, change_op::insert, spec_.residual ? &scratch_ : nullptr));
         ++k.matches;
       }
       if (!theirs->rows.empty()) sides_[other].touch(key_);
@@ -211,7 +212,8 @@ class hash_join_op final : public multi_input_operator {
     if (theirs) {
       for (auto& b : theirs->rows) {
         if (!residual_holds(spec_, side, gone, b, scratch_, ev_)) continue;
-        out_.push_back(joined(spec_, side, gone, &b, change_op::remove));
+        out_.push_back(
+            joined(spec_, side, gone, &b, change_op::remove, spec_.residual ? &scratch_ : nullptr));
         if (--b.matches == 0 && preserves(spec_.type, other))
           out_.push_back(joined(spec_, other, b, nullptr, change_op::insert));
       }

@@ -11,9 +11,10 @@ struct kept_row {
   row r;
   row key;  // the element's key (a keyed input), else empty
   int64_t ts = 0;
-  int64_t matches = 0;  // rows of the other side it is joined with (outer joins)
-  int64_t expiry = 0;   // bounded joins: when the watermark reaches it, the row goes
-  uint64_t id = 0;      // bounded joins: identity within the side
+  int64_t matches = 0;   // rows of the other side it is joined with (outer joins)
+  int64_t expiry = 0;    // bounded joins: when the watermark reaches it, the row goes
+  uint64_t id = 0;       // bounded joins: identity within the side
+  bool expired = false;  // bounded joins: gone, not yet compacted away
 };
 
 inline bool preserves(join_type t, int side) {
@@ -32,21 +33,26 @@ inline bool eval_key(const std::vector<expression_ptr>& keys, const row& r, row&
 }
 
 // The joined element of `a` (side `side`) and `b` (the other side, or null for NULL padding).
+// `built`: the joined row already made (by residual_holds), moved from.
 inline element joined(const join_spec& s, int side, const kept_row& a, const kept_row* b,
-                      change_op op) {
+                      change_op op, row* built = nullptr) {
   const kept_row* l = side == 0 ? &a : b;
   const kept_row* r = side == 0 ? b : &a;
   element e;
   e.op = op;
-  e.r.reserve(s.left_width + s.right_width);
-  if (l)
-    e.r.insert(e.r.end(), l->r.begin(), l->r.end());
-  else
-    e.r.resize(s.left_width);
-  if (r)
-    e.r.insert(e.r.end(), r->r.begin(), r->r.end());
-  else
-    e.r.resize(s.left_width + s.right_width);
+  if (built) {
+    e.r = std::move(*built);
+  } else {
+    e.r.reserve(s.left_width + s.right_width);
+    if (l)
+      e.r.insert(e.r.end(), l->r.begin(), l->r.end());
+    else
+      e.r.resize(s.left_width);
+    if (r)
+      e.r.insert(e.r.end(), r->r.begin(), r->r.end());
+    else
+      e.r.resize(s.left_width + s.right_width);
+  }
   e.ts = std::max(l ? l->ts : INT64_MIN, r ? r->ts : INT64_MIN);
   switch (s.output_key) {
     case join_spec::key_mode::none:

@@ -159,7 +159,8 @@ class temporal_join_op final : public multi_input_operator {
     if (match) {
       kept_row right{*match, {}, k.ts, 0, 0, 0};
       if (residual_holds(spec_, 0, k, right, scratch_, ev_)) {
-        out_.push_back(joined(spec_, 0, k, &right, change_op::insert));
+        out_.push_back(
+            joined(spec_, 0, k, &right, change_op::insert, spec_.residual ? &scratch_ : nullptr));
         out_.back().ts = k.ts;
         return;
       }
