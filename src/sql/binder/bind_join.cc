@@ -98,6 +98,66 @@ stream::join_type join_type_of(const std::string& j) {
   return stream::join_type::inner;
 }
 
+expr_ptr ast(expr::kind k, location loc) {
+  auto e = std::make_shared<expr>();
+  e->k = k;
+  e->loc = loc;
+  return e;
+}
+
+// Azure Stream Analytics' DATEDIFF(unit, a, b) BETWEEN lo AND hi, where a and b name the two
+// sides: b's event time minus a's, in units, within [lo, hi]. Rewritten as the bound it is,
+// b.t BETWEEN a.t + lo AND a.t + hi, on the sides' event-time columns; other conjuncts as
+// they are.
+expr_ptr rewrite_datediff(const expr_ptr& c, const bound& l, const bound& r) {
+  if (c->k != expr::kind::between || c->negated) return c;
+  const auto& d = *c->args[0];
+  if (d.k != expr::kind::function || d.name != "DATEDIFF" || d.args.size() != 3 ||
+      d.args[1]->k != expr::kind::column || d.args[2]->k != expr::kind::column ||
+      !d.args[1]->qualifier.empty() || !d.args[2]->qualifier.empty())
+    return c;
+  auto side_of = [&](const std::string& alias) -> const bound* {
+    for (const bound* b : {&l, &r})
+      if (!b->sc.cols.empty() && iequals(b->sc.cols.front().qualifier, alias)) return b;
+    return nullptr;
+  };
+  const bound* a = side_of(d.args[1]->name);
+  const bound* b = side_of(d.args[2]->name);
+  if (!a || !b || a == b) return c;  // not the two sides' names: an ordinary DATEDIFF
+  for (const bound* x : {a, b})
+    if (x->node->time_column < 0)
+      throw sql_error(d.loc, "DATEDIFF over '" + x->sc.cols.front().qualifier +
+                                 "' needs its event time (a stream with a timestamp)");
+  int64_t unit = asa_unit(*d.args[0]);
+  auto time_of = [&](const bound& x) {
+    const auto& col = x.sc.cols[static_cast<size_t>(x.node->time_column)];
+    auto e = ast(expr::kind::column, d.loc);
+    e->qualifier = col.qualifier;
+    e->name = col.name;
+    return e;
+  };
+  auto bound_of = [&](const expr& n) {
+    int64_t v = 0;
+    if (n.k == expr::kind::literal && n.lit.k == stream::value::kind::integer)
+      v = n.lit.i;
+    else if (n.k == expr::kind::unary && n.op == "-" && n.args[0]->k == expr::kind::literal &&
+             n.args[0]->lit.k == stream::value::kind::integer)
+      v = -n.args[0]->lit.i;
+    else
+      throw sql_error(n.loc, "DATEDIFF between two streams is bounded by integer constants");
+    auto sum = ast(expr::kind::binary, n.loc);
+    sum->op = "+";
+    auto iv = ast(expr::kind::interval, n.loc);
+    if (__builtin_mul_overflow(v, unit, &iv->interval_ms))
+      throw sql_error(n.loc, "interval too large");
+    sum->args = {time_of(*a), iv};
+    return sum;
+  };
+  auto out = ast(expr::kind::between, c->loc);
+  out->args = {time_of(*b), bound_of(*c->args[1]), bound_of(*c->args[2])};
+  return out;
+}
+
 void push_filter(bound& side, const std::vector<expr_ptr>& preds) {
   if (preds.empty()) return;
   auto p = bind_expression(*conjunction(preds), side.sc);
@@ -168,7 +228,8 @@ bound binder::bind_join(const table_ref& t, const rank_limit*, expr_ptr conditio
   std::vector<std::pair<expr_ptr, expr_ptr>> equal;  // (left side, right side)
   bool push_left = type == stream::join_type::inner || type == stream::join_type::right;
   bool push_right = type == stream::join_type::inner || type == stream::join_type::left;
-  for (const auto& c : conjuncts(condition)) {
+  for (const auto& original : conjuncts(condition)) {
+    auto c = rewrite_datediff(original, l, r);
     if (contains_aggregate(*c)) throw sql_error(c->loc, "aggregates are not allowed in a join");
     int m = sides_of(*c, both, lw);
     if (m == k_left && push_left) {

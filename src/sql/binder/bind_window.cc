@@ -10,8 +10,6 @@ namespace sluice::sql::binder {
 using stream::data_type;
 using stream::type_id;
 
-namespace {
-
 int64_t asa_unit(const expr& e) {
   if (e.k != expr::kind::column || !e.qualifier.empty())
     throw sql_error(e.loc, "expected a time unit (millisecond, second, minute, hour, day)");
@@ -24,6 +22,8 @@ int64_t asa_unit(const expr& e) {
   throw sql_error(e.loc, "expected a time unit (millisecond, second, minute, hour, day), found '" +
                              e.name + "'");
 }
+
+namespace {
 
 int64_t positive_int(const expr& e, const char* what) {
   if (e.k != expr::kind::literal || e.lit.k != stream::value::kind::integer || e.lit.i <= 0)

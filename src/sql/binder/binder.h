@@ -52,6 +52,8 @@ struct pending_window {
   stream::window_spec spec;
   location loc;
 };
+// An Azure Stream Analytics time unit (second, minute, ...) in milliseconds.
+int64_t asa_unit(const expr& e);
 // GROUP BY TUMBLINGWINDOW | HOPPINGWINDOW | SESSIONWINDOW of Azure Stream Analytics.
 std::optional<pending_window> asa_window(const expr& e);
 // TABLE(TUMBLE|HOP|SESSION(TABLE t, DESCRIPTOR(c), ...)): the window of the table function.
