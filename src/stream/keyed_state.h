@@ -10,12 +10,17 @@
 //
 // References returned by find()/get() stay valid until the next erase() or end_batch();
 // end_batch() is where the cache is trimmed. One thread (the query's).
+//
+// A key not in the cache is looked up in RocksDB only when a Bloom filter of the keys ever
+// written there says it may be (a new key, the common case of a growing state, costs no
+// RocksDB read); the filter is rebuilt from the store when a checkpoint is restored.
 
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "base/result.h"
 #include "stream/state_codec.h"
@@ -41,6 +46,7 @@ class keyed_state {
     auto s = open_rocksdb_store(dir);
     if (!s) return s.error();
     store_ = std::move(*s);
+    stored_.assign(k_filter_bits / 64, 0);
     return store_->clear();
   }
   bool has_store() const { return store_ != nullptr; }
@@ -50,7 +56,8 @@ class keyed_state {
     auto it = cache_.find(key);
     if (it != cache_.end()) return it->second.present ? &it->second.v : nullptr;
     std::string bytes;
-    if (!store_ || !store_->get(encode_key(key), bytes)) return nullptr;
+    if (!store_ || !maybe_stored(row_hash()(key)) || !store_->get(encode_key(key), bytes))
+      return nullptr;
     state_reader r(bytes);
     return &cache_.emplace(key, slot{decode_(r), false, batch_}).first->second.v;
   }
@@ -122,6 +129,11 @@ class keyed_state {
       checkpoint_ = static_cast<uint64_t>(r.varint());
       if (!store_) throw corrupt_state("the checkpoint has a state store, the query none");
       if (auto x = store_->restore(checkpoint_); !x) throw corrupt_state(x.error().message);
+      std::fill(stored_.begin(), stored_.end(), 0);
+      store_->for_each([&](std::string_view k, std::string_view) {
+        state_reader kr(k);
+        note_stored(row_hash()(kr.get_row()));
+      });
       return;
     }
     for (int64_t n = r.varint(); n > 0; --n) {
@@ -164,6 +176,7 @@ class keyed_state {
         w.data().clear();
         encode_(w, s.v);
         store_->put(encode_key(k), w.data());
+        note_stored(row_hash()(k));
         s.dirty = false;
       }
       ++it;
@@ -171,7 +184,32 @@ class keyed_state {
     if (auto r = store_->commit(); !r) throw std::runtime_error(r.error().message);
   }
 
+  // The Bloom filter of stored keys: 2^23 bits (1 MiB), three probes from one 64-bit hash.
+  static constexpr size_t k_filter_bits = size_t{1} << 23;
+  static size_t probe(size_t h, int i) {
+    uint64_t x = h + 0x9e3779b97f4a7c15ULL;  // splitmix64's finalizer, then double hashing
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    uint64_t step = (x >> 32) | 1;
+    return static_cast<size_t>(x + static_cast<uint64_t>(i) * step) & (k_filter_bits - 1);
+  }
+  void note_stored(size_t h) {
+    for (int i = 0; i < 3; ++i) {
+      size_t b = probe(h, i);
+      stored_[b / 64] |= uint64_t{1} << (b % 64);
+    }
+  }
+  bool maybe_stored(size_t h) const {
+    for (int i = 0; i < 3; ++i) {
+      size_t b = probe(h, i);
+      if (!(stored_[b / 64] & (uint64_t{1} << (b % 64)))) return false;
+    }
+    return true;
+  }
+
   size_t cache_rows_;
+  std::vector<uint64_t> stored_;  // sized when a store is opened
   encode_fn encode_;
   decode_fn decode_;
   std::unordered_map<row, slot, row_hash, row_equal> cache_;
