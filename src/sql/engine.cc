@@ -190,8 +190,13 @@ struct engine::impl final : name_lookup {
     return out;
   }
 
-  plan continuous_plan(const select_stmt& s) {
-    auto p = plan_select(s, *this, planning());
+  // `with`: the statement's properties, of which the planner takes state_ttl.
+  plan continuous_plan(const select_stmt& s, const properties* with = nullptr, location loc = {}) {
+    auto po = planning();
+    if (with)
+      if (auto it = with->find("state_ttl"); it != with->end())
+        po.state_ttl_ms = parse_duration(it->second, loc, "state_ttl");
+    auto p = plan_select(s, *this, po);
     if (!p.view_source.empty())
       throw sql_error(s.from->loc,
                       "a view cannot feed a continuous query yet; read a stream or "
@@ -237,10 +242,10 @@ struct engine::impl final : name_lookup {
     if (s.query->emit_changes) throw sql_error(s.query->loc, "a view's query has no EMIT CHANGES");
     if (!s.query->into.empty()) throw sql_error(s.query->into_loc, "a view's query has no INTO");
     for (const auto& [k, v] : s.with)
-      if (k != "max_rows" && k != "feed_capacity")
-        throw sql_error(st.loc,
-                        "unknown view property '" + k + "' (known: max_rows, feed_capacity)");
-    auto p = continuous_plan(*s.query);
+      if (k != "max_rows" && k != "feed_capacity" && k != "state_ttl")
+        throw sql_error(st.loc, "unknown view property '" + k +
+                                    "' (known: max_rows, feed_capacity, state_ttl)");
+    auto p = continuous_plan(*s.query, &s.with, st.loc);
     auto v =
         std::make_shared<view::view>(s.name, p.names, size_property(s.with, "max_rows", 100'000),
                                      size_property(s.with, "feed_capacity", 10'000));
@@ -260,10 +265,11 @@ struct engine::impl final : name_lookup {
       return;
     }
     check_free(s.name, st.loc);
-    if (!s.with.empty())
-      throw sql_error(st.loc, "unknown sink property '" + s.with.begin()->first + "'");
+    for (const auto& [k, v] : s.with)
+      if (k != "state_ttl")
+        throw sql_error(st.loc, "unknown sink property '" + k + "' (known: state_ttl)");
     if (s.query->emit_changes) throw sql_error(s.query->loc, "a sink's query has no EMIT CHANGES");
-    auto p = continuous_plan(*s.query);
+    auto p = continuous_plan(*s.query, &s.with, st.loc);
     auto sink = io->open_sink(s.topic);
     if (!sink) throw catalog_error("cannot open topic '" + s.topic + "': " + sink.error().message);
     auto q = build(s.name, p,

@@ -33,6 +33,7 @@ plan plan_select(const select_stmt& s, const name_lookup& names, const plan_opti
   p.windowed = p.root->windowed;
   lowering_options lo;
   lo.state_cache_rows = o.state_cache_rows;
+  lo.state_ttl_ms = o.state_ttl_ms;
   p.flow = lower(*p.root, lo);
   return p;
 }

@@ -26,6 +26,10 @@ struct source_def {
   int64_t idle_timeout_ms = 5'000;
 };
 
+// "5000" (ms), "100 ms", "5 s", "2 minutes", "1 h" to milliseconds; throws sql_error
+// naming `what` otherwise.
+int64_t parse_duration(const std::string& v, location loc, const char* what);
+
 // Builds a source_def from its statement; throws sql_error for bad properties.
 source_def make_source_def(const create_source_stmt& s, location loc);
 
@@ -56,6 +60,9 @@ struct plan_options {
   // Keys each unwindowed stateful operator (GROUP BY groups, join keys per side, a table's
   // rows) keeps in memory; the rest go to the operator's RocksDB store. Default: 100,000.
   size_t state_cache_rows = 100'000;
+  // WITH (state_ttl = '1h'): keyed state (GROUP BY groups, regular join rows, Top-N per key)
+  // not written for this long is dropped. 0: kept. Default: 0.
+  int64_t state_ttl_ms = 0;
 };
 
 plan plan_select(const select_stmt& s, const name_lookup& names, const plan_options& o = {});

@@ -19,6 +19,8 @@ int64_t times(int64_t a, int64_t b, location loc) {
   return out;
 }
 
+}  // namespace
+
 int64_t parse_duration(const std::string& v, location loc, const char* what) {
   // "5000" (ms), "5 s", "5 seconds", "2 minutes", "100 ms"
   int64_t n = 0;
@@ -35,8 +37,6 @@ int64_t parse_duration(const std::string& v, location loc, const char* what) {
   if (u == "H" || u == "HOUR") return times(n, 3'600'000, loc);
   throw sql_error(loc, std::string("bad ") + what + " unit '" + unit + "'");
 }
-
-}  // namespace
 
 source_def make_source_def(const create_source_stmt& s, location loc) {
   source_def d;

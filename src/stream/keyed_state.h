@@ -11,10 +11,16 @@
 // References returned by find()/get() stay valid until the next erase() or end_batch();
 // end_batch() is where the cache is trimmed. One thread (the query's).
 //
+// A state TTL (set_ttl) drops entries not written for that long (wall-clock time, as Flink's
+// state TTL, whose default is to refresh on create and write): from the cache as it is swept (once
+// a second), from the store as expired values are read or compacted away (state_store.h); an
+// expired entry is simply gone, nothing is emitted for it.
+//
 // A key not in the cache is looked up in RocksDB only when a Bloom filter of the keys ever
 // written there says it may be (a new key, the common case of a growing state, costs no
 // RocksDB read); the filter is rebuilt from the store when a checkpoint is restored.
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -40,10 +46,14 @@ class keyed_state {
         encode_(std::move(encode)),
         decode_(std::move(decode)) {}
 
+  // Entries not written for `ttl_ms` (> 0) are dropped. REQUIRES: before open().
+  void set_ttl(int64_t ttl_ms) { ttl_ms_ = ttl_ms; }
+  int64_t ttl() const { return ttl_ms_; }
+
   // Opens (creating) the store in `dir` and empties it: a query without a checkpoint starts
   // over, so whatever an earlier run left is stale.
   result<void> open(const std::filesystem::path& dir) {
-    auto s = open_rocksdb_store(dir);
+    auto s = open_rocksdb_store(dir, ttl_ms_);
     if (!s) return s.error();
     store_ = std::move(*s);
     stored_.assign(k_filter_bits / 64, 0);
@@ -58,8 +68,19 @@ class keyed_state {
     std::string bytes;
     if (!store_ || !maybe_stored(row_hash()(key)) || !store_->get(encode_key(key), bytes))
       return nullptr;
-    state_reader r(bytes);
-    return &cache_.emplace(key, slot{decode_(r), false, batch_}).first->second.v;
+    std::string_view body = bytes;
+    if (ttl_ms_ > 0) {
+      if (body.size() < 8) return nullptr;
+      if (now_ - read_time(body) > ttl_ms_) {
+        erase(key);  // expired, not yet compacted away
+        return nullptr;
+      }
+      body.remove_prefix(8);
+    }
+    state_reader r(body);
+    auto& s = cache_.emplace(key, slot{decode_(r), false, batch_}).first->second;
+    s.used = ttl_ms_ > 0 ? read_time(bytes) : 0;
+    return &s.v;
   }
   // The entry of `key`, created (value-initialized) when there is none; marked changed.
   V& get(const row& key) {
@@ -77,6 +98,7 @@ class keyed_state {
     auto& s = cache_.at(key);
     s.dirty = true;
     s.batch = batch_;
+    if (ttl_ms_ > 0) s.used = wall_ms();
   }
   void erase(const row& key) {
     if (!store_) {
@@ -99,6 +121,7 @@ class keyed_state {
   // those used by the latest batch first.
   void end_batch() {
     ++batch_;
+    if (ttl_ms_ > 0) sweep();
     if (cache_.size() <= cache_rows_ || !store_) return;
     write_dirty();
     size_t target = cache_rows_ / 2;
@@ -156,7 +179,31 @@ class keyed_state {
     bool dirty = false;
     uint64_t batch = 0;   // the last batch that used it
     bool present = true;  // false: erased, the store's copy not yet deleted
+    int64_t used = 0;     // wall-clock ms of its last write (state TTL)
   };
+
+  static int64_t wall_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+  static int64_t read_time(std::string_view b) {
+    uint64_t t = 0;
+    for (int i = 7; i >= 0; --i)
+      t = (t << 8) | static_cast<uint8_t>(b[static_cast<size_t>(i)]);
+    return static_cast<int64_t>(t);
+  }
+  // State TTL: drops cached entries not written for the TTL (once a second at most).
+  void sweep() {
+    now_ = wall_ms();
+    if (now_ < next_sweep_) return;
+    next_sweep_ = now_ + 1000;
+    std::vector<row> gone;
+    for (const auto& [k, s] : cache_)
+      if (s.present && now_ - s.used > ttl_ms_) gone.push_back(k);
+    for (const auto& k : gone)
+      erase(k);
+  }
 
   static std::string encode_key(const row& k) {
     state_writer w;
@@ -174,6 +221,10 @@ class keyed_state {
       }
       if (s.dirty) {
         w.data().clear();
+        if (ttl_ms_ > 0)
+          for (int i = 0; i < 8; ++i)
+            w.data().push_back(
+                static_cast<char>((static_cast<uint64_t>(s.used) >> (8 * i)) & 0xff));
         encode_(w, s.v);
         store_->put(encode_key(k), w.data());
         note_stored(row_hash()(k));
@@ -209,6 +260,9 @@ class keyed_state {
   }
 
   size_t cache_rows_;
+  int64_t ttl_ms_ = 0;
+  int64_t now_ = wall_ms();  // refreshed by sweep() (expiry of what is read from the store)
+  int64_t next_sweep_ = 0;
   std::vector<uint64_t> stored_;  // sized when a store is opened
   encode_fn encode_;
   decode_fn decode_;

@@ -67,6 +67,9 @@ class operator_node {
   virtual void restore(state_reader&) {}
   // One line for EXPLAIN.
   virtual std::string describe() const = 0;
+  // Drops state by key that has not been written for `ttl_ms` (state_ttl; operators whose
+  // state is bounded by the watermark ignore it). Before open_state().
+  virtual void set_state_ttl(int64_t /*ttl_ms*/) {}
   // Rows of state held (groups, open windows, buffered rows), for metrics.
   virtual size_t state_size() const { return 0; }
 

@@ -1,8 +1,10 @@
+#include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
+#include <chrono>
 #include <system_error>
 
 #include "stream/state_store.h"
@@ -17,9 +19,32 @@ error_info io(const std::string& what, const rocksdb::Status& s) {
   return make_error(errc::io_error, what + ": " + s.ToString());
 }
 
+// Drops values whose time prefix (state_store.h) is older than the TTL.
+class ttl_filter final : public rocksdb::CompactionFilter {
+ public:
+  explicit ttl_filter(int64_t ttl_ms) : ttl_ms_(ttl_ms) {}
+  bool Filter(int, const rocksdb::Slice&, const rocksdb::Slice& value, std::string*,
+              bool*) const override {
+    if (value.size() < 8) return false;
+    uint64_t t = 0;
+    for (int i = 7; i >= 0; --i)
+      t = (t << 8) | static_cast<uint8_t>(value.data()[i]);
+    int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+    return now - static_cast<int64_t>(t) > ttl_ms_;
+  }
+  const char* Name() const override { return "sluice.state_ttl"; }
+
+ private:
+  int64_t ttl_ms_;
+};
+
 class rocksdb_store final : public state_store {
  public:
-  explicit rocksdb_store(fs::path folder) : folder_(std::move(folder)) {}
+  rocksdb_store(fs::path folder, int64_t ttl_ms) : folder_(std::move(folder)) {
+    if (ttl_ms > 0) filter_ = std::make_unique<ttl_filter>(ttl_ms);
+  }
   ~rocksdb_store() override { close(); }
 
   result<void> open() {
@@ -33,6 +58,12 @@ class rocksdb_store final : public state_store {
     rocksdb::BlockBasedTableOptions t;
     t.block_cache = rocksdb::NewLRUCache(64 << 20);
     o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+    if (filter_) {
+      o.compaction_filter = filter_.get();
+      // Compact files that have not been for a day, so that idle state goes even when
+      // nothing else triggers a compaction.
+      o.periodic_compaction_seconds = 86'400;
+    }
     rocksdb::DB* db = nullptr;
     auto s = rocksdb::DB::Open(o, (folder_ / "db").string(), &db);
     if (!s.ok()) return io("opening state " + (folder_ / "db").string(), s);
@@ -138,6 +169,7 @@ class rocksdb_store final : public state_store {
   }
 
   fs::path folder_;
+  std::unique_ptr<ttl_filter> filter_;  // outlives db_
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::WriteOptions wo_;
   rocksdb::WriteBatch batch_;
@@ -145,12 +177,12 @@ class rocksdb_store final : public state_store {
 
 }  // namespace
 
-result<std::unique_ptr<state_store>> open_rocksdb_store(const fs::path& folder) {
+result<std::unique_ptr<state_store>> open_rocksdb_store(const fs::path& folder, int64_t ttl_ms) {
   std::error_code ec;
   fs::create_directories(folder, ec);
   if (ec)
     return make_error(errc::io_error, "cannot create " + folder.string() + ": " + ec.message());
-  auto s = std::make_unique<rocksdb_store>(folder);
+  auto s = std::make_unique<rocksdb_store>(folder, ttl_ms);
   if (auto r = s->open(); !r) return r.error();
   return std::unique_ptr<state_store>(std::move(s));
 }

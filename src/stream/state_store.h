@@ -41,6 +41,10 @@ class state_store {
 };
 
 // Opens (creating) the store in `folder`. Errors: io_error.
-result<std::unique_ptr<state_store>> open_rocksdb_store(const std::filesystem::path& folder);
+// `ttl_ms` > 0: every value starts with the wall-clock time (8 bytes, little-endian epoch
+// milliseconds) it was last used at, and compactions drop values older than the TTL (a
+// compaction filter), so that state nobody touches leaves the disk too.
+result<std::unique_ptr<state_store>> open_rocksdb_store(const std::filesystem::path& folder,
+                                                        int64_t ttl_ms = 0);
 
 }  // namespace sluice::stream

@@ -10,6 +10,7 @@
 //                                one JSON object per line, in order
 //   count <query> <field> <n>    a SHOW QUERIES column of one query equals n
 //   restart                      closes and reopens the log and the engine (same folder)
+//   sleep <ms>                   waits (wall-clock state TTLs)
 //
 // Lines starting with '#' are comments.
 
@@ -19,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "log/log.h"
 #include "log/records.h"
@@ -96,6 +98,8 @@ class sql_script {
       } else if (line == "sync") {
         ASSERT_TRUE(engine_->sync(std::chrono::seconds(20)))
             << where << ": queries did not catch up";
+      } else if (line.rfind("sleep ", 0) == 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::stoll(line.substr(6))));
       } else if (line == "query") {
         auto sep = std::find(body.begin(), body.end(), "----");
         ASSERT_NE(sep, body.end()) << where << ": query without ----";

@@ -113,6 +113,9 @@ class lowering {
 stream::dataflow lower(const logical_node& root, const lowering_options& o) {
   stream::dataflow f;
   f.output = lowering(f, o).lower(root);
+  if (o.state_ttl_ms > 0)
+    for (auto& op : f.operators)
+      op->set_state_ttl(o.state_ttl_ms);
   return f;
 }
 

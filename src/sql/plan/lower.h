@@ -11,6 +11,8 @@ struct lowering_options {
   // Keys each stateful unwindowed operator (GROUP BY, joins, normalizers) keeps in memory; the
   // rest go to its RocksDB store. Default: 100,000.
   size_t state_cache_rows = 100'000;
+  // Keyed state not written for this long is dropped (state_ttl); 0: kept. Default: 0.
+  int64_t state_ttl_ms = 0;
 };
 
 // The dataflow of `root`; its `output` is where a sink attaches. A view scan becomes a source

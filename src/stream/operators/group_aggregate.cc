@@ -20,6 +20,7 @@ class group_aggregate_op final : public operator_node {
             cache_rows, [this](state_writer& w, const group& g) { put_group(w, g); },
             [this](state_reader& r) { return get_group(r); }) {}
 
+  void set_state_ttl(int64_t ttl_ms) override { groups_.set_ttl(ttl_ms); }
   result<void> open_state(const std::filesystem::path& dir) override { return groups_.open(dir); }
 
   void process(element_batch& batch) override {

@@ -55,6 +55,10 @@ class hash_join_op final : public multi_input_operator {
         sides_{keyed_state<bucket>(cache_rows, put_bucket, get_bucket),
                keyed_state<bucket>(cache_rows, put_bucket, get_bucket)} {}
 
+  void set_state_ttl(int64_t ttl_ms) override {
+    sides_[0].set_ttl(ttl_ms);
+    sides_[1].set_ttl(ttl_ms);
+  }
   result<void> open_state(const std::filesystem::path& dir) override {
     if (auto r = sides_[0].open(dir / "left"); !r) return r;
     return sides_[1].open(dir / "right");

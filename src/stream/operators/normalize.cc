@@ -17,6 +17,7 @@ class normalize_op final : public operator_node {
             cache_rows, [](state_writer& w, const entry& e) { put(w, e); },
             [](state_reader& r) { return get(r); }) {}
 
+  void set_state_ttl(int64_t ttl_ms) override { rows_.set_ttl(ttl_ms); }
   result<void> open_state(const std::filesystem::path& dir) override { return rows_.open(dir); }
 
   void process(element_batch& batch) override {

@@ -50,6 +50,7 @@ class rank_op final : public operator_node {
         names_(std::move(names)),
         parts_(cache_rows, put_partition, get_partition) {}
 
+  void set_state_ttl(int64_t ttl_ms) override { parts_.set_ttl(ttl_ms); }
   result<void> open_state(const std::filesystem::path& dir) override { return parts_.open(dir); }
 
   void process(element_batch& batch) override {
