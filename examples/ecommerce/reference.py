@@ -9,28 +9,16 @@ Numbers are compared rounded to 6 decimals. Exit status 0 when they match as mul
 the expectation is not empty).
 """
 import collections
-import datetime
 import json
+import os
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from reference_lib import compare, iso, load, ms  # noqa: E402
 
 DELAY_MS = 10000
 HALF_HOUR = 1800000
 HOUR = 3600000
-
-
-def ms(iso):
-    dt = datetime.datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
-    return int(round(dt.timestamp() * 1000))
-
-
-def iso(t):
-    dt = datetime.datetime.fromtimestamp(t / 1000, tz=datetime.timezone.utc)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (t % 1000)
-
-
-def load(d, name):
-    with open(d + "/" + name + ".jsonl") as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def final_stock(d):
@@ -87,25 +75,11 @@ def expected(d, view):
     raise SystemExit("unknown view " + view)
 
 
-def canon(row):
-    return json.dumps({k: round(v, 6) if isinstance(v, float) else v for k, v in row.items()}, sort_keys=True)
-
-
 def main():
     d, view, got_file = sys.argv[1:4]
     with open(got_file) as f:
         got_rows = json.load(f)["rows"]
-    want = collections.Counter(canon(r) for r in expected(d, view))
-    got = collections.Counter(canon(r) for r in got_rows)
-    if want == got:
-        print("%s: %d rows match the reference" % (view, sum(want.values())))
-        return 0 if want else 1
-    print("%s: MISMATCH: %d expected rows missing, %d unexpected" % (view, sum((want - got).values()), sum((got - want).values())))
-    for k in list(want - got)[:5]:
-        print("  missing:", k)
-    for k in list(got - want)[:5]:
-        print("  unexpected:", k)
-    return 1
+    return compare(view, expected(d, view), got_rows)
 
 
 if __name__ == "__main__":

@@ -12,22 +12,6 @@ server_init "${1:?usage: ecommerce_example_test.sh SLUICE}"
 src=$(cd "$(dirname "$0")/../.." && pwd)
 example=$src/examples/ecommerce
 
-query_field() {
-  curl -s -XPOST "$http/v1/sql" --data-binary "SHOW QUERIES" | /usr/bin/python3 -c '
-import json, sys
-rows = json.load(sys.stdin)["results"][0]["rows"]
-print([r for r in rows if r["name"] == sys.argv[1]][0][sys.argv[2]])' "$1" "$2"
-}
-wait_read() {  # wait_read QUERY N
-  for _ in $(seq 1 600); do
-    if [ "$(query_field "$1" lag)" = 0 ] && [ "$(query_field "$1" records_in)" -ge "$2" ]; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  fail "query $1 did not read $2 records"
-  return 1
-}
 compare_views() {
   for v in stock low_stock revenue bought_together; do
     curl -s "$http/v1/views/$v" > "$work/$v.json"

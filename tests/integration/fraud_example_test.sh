@@ -11,22 +11,6 @@ server_init "${1:?usage: fraud_example_test.sh SLUICE}"
 src=$(cd "$(dirname "$0")/../.." && pwd)
 example=$src/examples/fraud
 
-query_field() {  # query_field QUERY COLUMN: a column of SHOW QUERIES
-  curl -s -XPOST "$http/v1/sql" --data-binary "SHOW QUERIES" | /usr/bin/python3 -c '
-import json, sys
-rows = json.load(sys.stdin)["results"][0]["rows"]
-print([r for r in rows if r["name"] == sys.argv[1]][0][sys.argv[2]])' "$1" "$2"
-}
-wait_read() {  # wait_read QUERY N: the query has read N records and has nothing left
-  for _ in $(seq 1 600); do
-    if [ "$(query_field "$1" lag)" = 0 ] && [ "$(query_field "$1" records_in)" -ge "$2" ]; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  fail "query $1 did not read $2 records"
-  return 1
-}
 compare() {  # compare VIEW FILE
   if /usr/bin/python3 "$example/reference.py" "$work/events" "$1" "$2"; then
     ok "$1 equals the reference"

@@ -22,15 +22,6 @@ sql() {  # sql TEXT: POST /v1/sql, answer on stdout, fails on a non-2xx status
   curl -sS --fail-with-body -XPOST "$http/v1/sql" --data-binary "$1"
 }
 
-# field NAME QUERY: a column of SHOW QUERIES for one query
-query_field() {
-  sql "SHOW QUERIES" | /usr/bin/python3 -c '
-import json, sys
-rows = json.load(sys.stdin)["results"][0]["rows"]
-row = [r for r in rows if r["name"] == sys.argv[1]][0]
-print(row[sys.argv[2]])' "$1" "$2"
-}
-
 # wait_done QUERY: the query has read everything and its watermark passed the last window
 wait_done() {
   for _ in $(seq 1 600); do

@@ -6,6 +6,8 @@
 #   server_start [extra flags...]    # starts it (again) and waits until /ready answers
 #   server_stop                      # SIGTERM; fails the test unless it exits 0
 #   ok NAME / fail NAME / check NAME EXPECTED ACTUAL; server_summary at the end
+#   query_field QUERY COLUMN         # a column of SHOW QUERIES for one query
+#   wait_read QUERY N                # waits until the query has read N records, lag 0
 
 free_port() {
   /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -45,6 +47,24 @@ server_stop() {
   kill -TERM "$pid"
   wait "$pid"
   pid=""
+}
+
+query_field() {
+  curl -s -XPOST "$http/v1/sql" --data-binary "SHOW QUERIES" | /usr/bin/python3 -c '
+import json, sys
+rows = json.load(sys.stdin)["results"][0]["rows"]
+print([r for r in rows if r["name"] == sys.argv[1]][0][sys.argv[2]])' "$1" "$2"
+}
+
+wait_read() {
+  for _ in $(seq 1 600); do
+    if [ "$(query_field "$1" lag)" = 0 ] && [ "$(query_field "$1" records_in)" -ge "$2" ]; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  fail "query $1 did not read $2 records"
+  return 1
 }
 
 ok() { checks=$((checks + 1)); echo "ok   $1"; }
