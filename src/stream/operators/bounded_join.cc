@@ -69,18 +69,18 @@ class bounded_join_op final : public multi_input_operator {
       const value& t = time_col >= 0 ? k.r[static_cast<size_t>(time_col)] : value();
       int64_t time = time_col >= 0 ? (t.is_null() ? INT64_MIN : t.i) : k.ts;
       if (time == INT64_MIN) {
-        if (ctx_) ctx_->dead_letter("NULL time in a time-bounded join", k.r, names(side_no), k.ts);
+        if (ctx_) ctx_->dead_letter("NULL time in a time-bounded join", k.r, names_(side_no), k.ts);
         continue;
       }
       k.expiry = time + offset;
       if (k.expiry <= watermark()) {
-        if (ctx_) ctx_->late(k.r, names(side_no), k.ts);
+        if (ctx_) ctx_->late(k.r, names_(side_no), k.ts);
         continue;
       }
       bool matchable =
           eval_key(side_no == 0 ? spec_.join.left_keys : spec_.join.right_keys, k.r, key_, ev_);
       if (!ev_.error.empty()) {
-        if (ctx_) ctx_->dead_letter(ev_.error, k.r, names(side_no), k.ts);
+        if (ctx_) ctx_->dead_letter(ev_.error, k.r, names_(side_no), k.ts);
         continue;
       }
       if (!matchable) {
@@ -160,21 +160,11 @@ class bounded_join_op final : public multi_input_operator {
     ++s.count;
   }
 
-  const std::vector<std::string>& names(int side) {
-    if (names_[side].empty()) {
-      size_t from = side == 0 ? 0 : spec_.join.left_width;
-      size_t n = side == 0 ? spec_.join.left_width : spec_.join.right_width;
-      for (size_t i = 0; i < n && from + i < spec_.join.names.size(); ++i)
-        names_[side].push_back(spec_.join.names[from + i]);
-    }
-    return names_[side];
-  }
-
   bounded_join_spec spec_;
   side sides_[2];
   uint64_t next_id_ = 0;
   int64_t forwarded_ = INT64_MIN;
-  std::vector<std::string> names_[2];
+  side_names names_{spec_.join};
   eval_context ev_;
   row key_, scratch_;
   element_batch out_;

@@ -94,7 +94,7 @@ class hash_join_op final : public multi_input_operator {
       bool matchable = eval_key(side == 0 ? spec_.left_keys : spec_.right_keys, k.r, key_, ev_);
       if (!ev_.error.empty()) {
         if (e.op != change_op::remove && ctx_)
-          ctx_->dead_letter(ev_.error, k.r, side_names(side), e.ts);
+          ctx_->dead_letter(ev_.error, k.r, names_(side), e.ts);
         continue;
       }
       // A row with a NULL key matches nothing; an outer join still keeps it (under the NULL
@@ -115,16 +115,6 @@ class hash_join_op final : public multi_input_operator {
   }
 
  private:
-  const std::vector<std::string>& side_names(int side) {
-    if (names_[side].empty()) {
-      size_t from = side == 0 ? 0 : spec_.left_width;
-      size_t n = side == 0 ? spec_.left_width : spec_.right_width;
-      for (size_t i = 0; i < n && from + i < spec_.names.size(); ++i)
-        names_[side].push_back(spec_.names[from + i]);
-    }
-    return names_[side];
-  }
-
   bool filtering() const { return spec_.type == join_type::semi || spec_.type == join_type::anti; }
 
   // The left row alone (semi and anti joins).
@@ -230,7 +220,7 @@ class hash_join_op final : public multi_input_operator {
   join_spec spec_;
   bool append_only_;
   keyed_state<bucket> sides_[2];
-  std::vector<std::string> names_[2];
+  side_names names_{spec_};
   eval_context ev_;
   row key_, scratch_;
   element_batch out_;

@@ -17,6 +17,21 @@ struct kept_row {
   bool expired = false;  // bounded joins: gone, not yet compacted away
 };
 
+// The column names of one side's rows (dead letters), cut from the joined row's names once.
+class side_names {
+ public:
+  explicit side_names(const join_spec& s) {
+    for (size_t i = 0; i < s.names.size(); ++i)
+      names_[i < s.left_width ? 0 : 1].push_back(s.names[i]);
+  }
+  const std::vector<std::string>& operator()(int side) const {
+    return names_[static_cast<size_t>(side)];
+  }
+
+ private:
+  std::vector<std::string> names_[2];
+};
+
 inline bool preserves(join_type t, int side) {
   return t == join_type::full || (side == 0 ? t == join_type::left : t == join_type::right);
 }

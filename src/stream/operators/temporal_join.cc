@@ -86,7 +86,7 @@ class temporal_join_op final : public multi_input_operator {
         if (!event_time_) {
           join_one(k);
         } else if (k.ts < watermark()) {
-          if (ctx_) ctx_->late(k.r, left_names(), k.ts);
+          if (ctx_) ctx_->late(k.r, names_(0), k.ts);
         } else {
           waiting_.emplace(k.ts, std::move(k));
         }
@@ -153,7 +153,7 @@ class temporal_join_op final : public multi_input_operator {
         }
       }
     } else if (!ev_.error.empty()) {
-      if (ctx_) ctx_->dead_letter(ev_.error, k.r, left_names(), k.ts);
+      if (ctx_) ctx_->dead_letter(ev_.error, k.r, names_(0), k.ts);
       return;
     }
     if (match) {
@@ -171,18 +171,11 @@ class temporal_join_op final : public multi_input_operator {
     }
   }
 
-  const std::vector<std::string>& left_names() {
-    if (names_.empty())
-      for (size_t i = 0; i < spec_.left_width && i < spec_.names.size(); ++i)
-        names_.push_back(spec_.names[i]);
-    return names_;
-  }
-
   join_spec spec_;
   bool event_time_;
   std::unordered_map<row, versions, row_hash, row_equal> versions_;
   std::multimap<int64_t, kept_row> waiting_;  // event time -> stream row
-  std::vector<std::string> names_;
+  side_names names_{spec_};
   eval_context ev_;
   row key_, scratch_;
   element_batch out_;
