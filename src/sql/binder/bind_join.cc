@@ -200,6 +200,21 @@ void bind_temporal(const expr& as_of, const table_ref& t, const bound& l, const 
                           k + "'");
   if (equal.size() != r.node->key_names.size())
     throw sql_error(t.right->loc, "a temporal join's equalities are the table's primary key");
+  // A table's delete names its key in column order: look versions up in the same order.
+  auto& js = n.join_spec;
+  std::vector<size_t> order(js.right_keys.size());
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return js.right_keys[a]->column_index() < js.right_keys[b]->column_index();
+  });
+  std::vector<stream::expression_ptr> lk, rk;
+  for (size_t i : order) {
+    lk.push_back(js.left_keys[i]);
+    rk.push_back(js.right_keys[i]);
+  }
+  js.left_keys = std::move(lk);
+  js.right_keys = std::move(rk);
 }
 
 }  // namespace
