@@ -4,9 +4,11 @@
 // librdkafka is meant to be the second, so nothing in the engine reaches past these.
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -23,7 +25,31 @@ class log;
 
 namespace sluice::stream {
 
-// Reads the partitions of one topic. Used by one query thread; interrupt() from any thread.
+// What a reader of one or more sources sleeps on: each source signals it when one of its
+// partitions may have new data. Thread-safe.
+class wakeup {
+ public:
+  void signal() {
+    {
+      std::lock_guard lk(mu_);
+      signaled_ = true;
+    }
+    cv_.notify_one();
+  }
+  // Returns once signaled (and clears it), or after `timeout`.
+  void wait(std::chrono::milliseconds timeout) {
+    std::unique_lock lk(mu_);
+    cv_.wait_for(lk, timeout, [&] { return signaled_; });
+    signaled_ = false;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool signaled_ = false;
+};
+
+// Reads the partitions of one topic. Used by one query thread.
 class topic_source {
  public:
   virtual ~topic_source() = default;
@@ -34,9 +60,6 @@ class topic_source {
   virtual result<void> read(int32_t p, int64_t from, size_t max_bytes, bytes& out) = 0;
   virtual int64_t start_offset(int32_t p) const = 0;
   virtual int64_t end_offset(int32_t p) const = 0;
-  // Returns when any partition may have new data, interrupt() was called, or after `timeout`.
-  virtual void wait(std::chrono::milliseconds timeout) = 0;
-  virtual void interrupt() = 0;
 };
 
 struct output_record {
@@ -66,8 +89,10 @@ class topic_io {
  public:
   virtual ~topic_io() = default;
   virtual bool topic_exists(std::string_view topic) const = 0;
-  // Errors: unknown_topic.
-  virtual result<std::unique_ptr<topic_source>> open_source(std::string_view topic) = 0;
+  // `wake` is signaled when a partition read to its end since may have new data (sources of
+  // one query share it). Errors: unknown_topic.
+  virtual result<std::unique_ptr<topic_source>> open_source(std::string_view topic,
+                                                            std::shared_ptr<wakeup> wake) = 0;
   // Creates the topic (with the broker's defaults) when missing.
   virtual result<std::unique_ptr<topic_sink>> open_sink(std::string_view topic) = 0;
 };

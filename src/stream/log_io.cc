@@ -1,7 +1,6 @@
 // topic_io over this process's log (src/log/), through its public headers only.
 
 #include <atomic>
-#include <condition_variable>
 #include <deque>
 #include <mutex>
 
@@ -19,8 +18,8 @@ namespace {
 
 class log_source final : public topic_source {
  public:
-  explicit log_source(std::shared_ptr<log::topic> t)
-      : topic_(std::move(t)), waker_(std::make_shared<waker>()) {}
+  log_source(std::shared_ptr<log::topic> t, std::shared_ptr<wakeup> wake)
+      : topic_(std::move(t)), wake_(std::move(wake)), armed_(std::make_shared<armed>()) {}
 
   int32_t partitions() const override { return topic_->partition_count(); }
 
@@ -50,48 +49,31 @@ class log_source final : public topic_source {
     return part ? part->high_watermark()() : 0;
   }
 
-  void wait(std::chrono::milliseconds timeout) override {
-    std::unique_lock lk(waker_->mu);
-    waker_->cv.wait_for(lk, timeout, [&] { return waker_->signaled; });
-    waker_->signaled = false;
-  }
-
-  void interrupt() override { waker_->signal(); }
-
  private:
-  // Shared with the partitions' append callbacks, which may run after the source is gone.
-  struct waker {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool signaled = false;
-    std::deque<std::atomic<bool>> armed;  // a wake-up is registered for partition i
-    void signal() {
-      {
-        std::lock_guard lk(mu);
-        signaled = true;
-      }
-      cv.notify_one();
-    }
+  // Which partitions have a wake-up registered; shared with the partitions' append
+  // callbacks, which may run after the source is gone.
+  struct armed {
+    std::deque<std::atomic<bool>> partitions;
   };
 
   // At most one registered wake-up per partition: the partition keeps every registration
   // until its next append, so re-registering on each poll of an idle partition would grow
   // without bound.
   void arm(log::partition& part, size_t p) {
-    while (waker_->armed.size() <= p)
-      waker_->armed.emplace_back(false);
-    if (waker_->armed[p].exchange(true)) return;
-    std::weak_ptr<waker> w = waker_;
-    part.on_next_append(waker_, [w, p] {
-      if (auto k = w.lock()) {
-        k->armed[p] = false;
-        k->signal();
-      }
+    while (armed_->partitions.size() <= p)
+      armed_->partitions.emplace_back(false);
+    if (armed_->partitions[p].exchange(true)) return;
+    std::weak_ptr<armed> a = armed_;
+    std::weak_ptr<wakeup> w = wake_;
+    part.on_next_append(armed_, [a, w, p] {
+      if (auto k = a.lock()) k->partitions[p] = false;
+      if (auto k = w.lock()) k->signal();
     });
   }
 
   std::shared_ptr<log::topic> topic_;
-  std::shared_ptr<waker> waker_;
+  std::shared_ptr<wakeup> wake_;
+  std::shared_ptr<armed> armed_;
 };
 
 class log_sink final : public topic_sink {
@@ -155,10 +137,12 @@ class log_io final : public topic_io {
 
   bool topic_exists(std::string_view t) const override { return log_.find_topic(t) != nullptr; }
 
-  result<std::unique_ptr<topic_source>> open_source(std::string_view name) override {
+  result<std::unique_ptr<topic_source>> open_source(std::string_view name,
+                                                    std::shared_ptr<wakeup> wake) override {
     auto t = log_.find_topic(name);
     if (!t) return make_error(errc::unknown_topic, "no topic '" + std::string(name) + "'");
-    return std::unique_ptr<topic_source>(std::make_unique<log_source>(std::move(t)));
+    return std::unique_ptr<topic_source>(
+        std::make_unique<log_source>(std::move(t), std::move(wake)));
   }
 
   result<std::unique_ptr<topic_sink>> open_sink(std::string_view name) override {

@@ -40,7 +40,7 @@ query::~query() {
 result<void> query::start() {
   int64_t now = wall_ms();
   for (auto& in : inputs_) {
-    auto s = io_.open_source(in.spec->topic);
+    auto s = io_.open_source(in.spec->topic, wake_);
     if (!s) return s.error();
     in.source = std::move(*s);
     in.parts.assign(static_cast<size_t>(in.source->partitions()), partition_state{});
@@ -75,8 +75,7 @@ result<void> query::start() {
 void query::stop(bool checkpoint) {
   if (!thread_.joinable()) return;
   stop_ = true;
-  for (auto& in : inputs_)
-    if (in.source) in.source->interrupt();
+  wake_->signal();
   thread_.join();
   if (checkpoint && !o_.checkpoint_file.empty()) {
     std::lock_guard lk(status_mu_);
@@ -111,11 +110,7 @@ void query::run() {
           n += static_cast<int64_t>(op->state_size());
         state_rows_ = n;
       }
-      // One source waits for all: with several, poll them again soon.
-      if (!got)
-        inputs_.front().source->wait(std::chrono::milliseconds(!end                 ? 1
-                                                               : inputs_.size() > 1 ? 5
-                                                                                    : 50));
+      if (!got) wake_->wait(std::chrono::milliseconds(end ? 50 : 1));
     }
   } catch (const std::exception& e) {
     spdlog::error("query {} failed: {}", o_.name, e.what());
@@ -474,8 +469,7 @@ bool query::wait_caught_up(std::chrono::milliseconds timeout) const {
     } else if (rounds_ >= since + 2) {
       return true;
     }
-    for (const auto& in : inputs_)
-      in.source->interrupt();
+    wake_->signal();
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   return false;

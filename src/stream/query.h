@@ -120,6 +120,7 @@ class query final : private operator_context {
   topic_io& io_;
   query_options o_;
   std::vector<input> inputs_;
+  std::shared_ptr<wakeup> wake_ = std::make_shared<wakeup>();  // shared by the sources
   std::string topics_;  // the source topics, comma-separated (dead letters' sluice.topic)
   std::unique_ptr<topic_sink> dlq_;
   int64_t watermark_ = INT64_MIN;
