@@ -48,7 +48,6 @@ class keyed_state {
 
   // Entries not written for `ttl_ms` (> 0) are dropped. REQUIRES: before open().
   void set_ttl(int64_t ttl_ms) { ttl_ms_ = ttl_ms; }
-  int64_t ttl() const { return ttl_ms_; }
 
   // Opens (creating) the store in `dir` and empties it: a query without a checkpoint starts
   // over, so whatever an earlier run left is stale.
@@ -111,12 +110,6 @@ class keyed_state {
     s = slot{V{}, true, batch_};
     s.present = false;
   }
-  // Entries in memory (for operators that sweep what they hold, e.g. by time).
-  template <class F>
-  void for_each_cached(F&& fn) {
-    for (auto& [k, s] : cache_)
-      if (s.present) fn(k, s.v);
-  }
   // Ends a batch: over the cache's size, writes changed entries to the store and keeps half,
   // those used by the latest batch first.
   void end_batch() {
@@ -162,11 +155,11 @@ class keyed_state {
     for (int64_t n = r.varint(); n > 0; --n) {
       row k = r.get_row();
       V v = decode_(r);
-      cache_.emplace(std::move(k), slot{std::move(v), true, batch_});
+      auto& s = cache_.emplace(std::move(k), slot{std::move(v), true, batch_}).first->second;
+      s.used = now_;  // the write time is not in an inline checkpoint: the TTL starts over
     }
   }
 
-  size_t cached() const { return cache_.size(); }
   // Cached entries, or RocksDB's estimate of its keys when larger.
   size_t size() const {
     return std::max(cache_.size(), store_ ? static_cast<size_t>(store_->approximate_keys()) : 0);
