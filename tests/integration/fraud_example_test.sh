@@ -49,6 +49,17 @@ done
 kcat -b "$brokers" -C -t fraud-alerts -e -q -f '%s\n' > "$work/alerts.out"
 compare alerts "$work/alerts.out"
 
+# A sink of a retracting join without unique keys (a LEFT join of streams): every record key
+# is the joined row, named by qualified columns (a tombstone names the row it retracts).
+curl -sf -XPOST "$http/v1/sql" --data-binary "CREATE SINK next_payment INTO TOPIC 'fraud-next' AS
+  SELECT a.id, b.id AS next_id FROM tx a LEFT JOIN tx b ON a.card = b.card AND b.id = a.id + 1" \
+  > /dev/null
+wait_read next_payment $((2 * tx))
+kcat -b "$brokers" -C -t fraud-next -e -q -f '%k\n' > "$work/next.keys"
+check "no empty record key" 0 "$(grep -c -v '"a.id":' "$work/next.keys" || true)"
+check "a record key per joined or padded row" 1 \
+  "$(( $(sort -u "$work/next.keys" | wc -l) > tx ))"
+
 # The alerts topic as a work queue: every alert handed out once.
 curl -sf -XPOST "$http/v1/queues" --data '{"name":"fraud-alerts","visibility_timeout_ms":60000}' \
   > /dev/null

@@ -46,6 +46,23 @@ int scope::find(const std::string& name, const std::string& qualifier, location 
   return found;
 }
 
+bool comparable(const data_type& a, const data_type& b) {
+  return a.id == b.id || (a.numeric() && b.numeric()) || a.id == type_id::null ||
+         b.id == type_id::null;
+}
+
+void unify_join_keys(expression_ptr& a, expression_ptr& b, location loc) {
+  const auto& ta = *a->type();
+  const auto& tb = *b->type();
+  if (!comparable(ta, tb))
+    throw sql_error(
+        loc, "cannot join " + ta.to_string() + " with " + tb.to_string() + " (CAST one side)");
+  if (ta.id != tb.id && ta.numeric() && tb.numeric()) {
+    a = stream::make_cast(a, data_type::of(type_id::float64));
+    b = stream::make_cast(b, data_type::of(type_id::float64));
+  }
+}
+
 bool contains_aggregate(const expr& e) {
   if (e.k == expr::kind::function && stream::is_aggregate_function(e.name)) return true;
   for (const auto& a : e.args)

@@ -1,15 +1,16 @@
 // Joins: the ON condition split into equality keys, conditions pushed into one side, time
 // bounds (interval joins) and a residual; the join kind chosen from the inputs:
-//   window join    both inputs windowed, keys include window_start and window_end;
-//   interval join  both inputs append-only with event time, the condition bounds one side's
-//                  time to an interval around the other's;
-//   regular join   anything else with at least one equality key.
+//   temporal / lookup  the right side is `t FOR SYSTEM_TIME AS OF ...` (a table);
+//   window join        both inputs windowed, keys include window_start and window_end;
+//   interval join      both inputs append-only with event time, the condition bounds each
+//                      side's time by the other's columns;
+//   regular join       anything else with at least one equality key.
+
+#include <algorithm>
 
 #include "base/strings.h"
 #include "sql/binder/binder.h"
 #include "sql/error.h"
-
-#include <algorithm>
 
 namespace sluice::sql::binder {
 
@@ -247,15 +248,15 @@ bound binder::bind_join(const table_ref& t, const rank_limit*, expr_ptr conditio
     auto c = rewrite_datediff(original, l, r);
     if (contains_aggregate(*c)) throw sql_error(c->loc, "aggregates are not allowed in a join");
     int m = sides_of(*c, both, lw);
+    // An equality whose operands read one side each, in either order.
+    int a = c->k == expr::kind::binary && c->op == "=" ? sides_of(*c->args[0], both, lw) : 0;
+    int b = a ? sides_of(*c->args[1], both, lw) : 0;
     if (m == k_left && push_left) {
       left_only.push_back(c);
     } else if (m == k_right && push_right) {
       right_only.push_back(c);
-    } else if (m == (k_left | k_right) && c->k == expr::kind::binary && c->op == "=" &&
-               sides_of(*c->args[0], both, lw) != (k_left | k_right) &&
-               sides_of(*c->args[1], both, lw) != (k_left | k_right) &&
-               sides_of(*c->args[0], both, lw) != 0 && sides_of(*c->args[1], both, lw) != 0) {
-      bool swap = sides_of(*c->args[0], both, lw) == k_right;
+    } else if ((a == k_left && b == k_right) || (a == k_right && b == k_left)) {
+      bool swap = a == k_right;
       equal.emplace_back(swap ? c->args[1] : c->args[0], swap ? c->args[0] : c->args[1]);
     } else {
       residual.push_back(c);
@@ -275,17 +276,7 @@ bound binder::bind_join(const table_ref& t, const rank_limit*, expr_ptr conditio
   js.type = type;
   for (const auto& [a, b] : equal) {
     auto ka = bind_expression(*a, l.sc), kb = bind_expression(*b, r.sc);
-    auto ta = ka->type(), tb2 = kb->type();
-    bool comparable = ta->id == tb2->id || (ta->numeric() && tb2->numeric()) ||
-                      ta->id == stream::type_id::null || tb2->id == stream::type_id::null;
-    if (!comparable)
-      throw sql_error(a->loc, "cannot join " + ta->to_string() + " with " + tb2->to_string() +
-                                  " (CAST one side)");
-    if (ta->id != tb2->id && ta->numeric() && tb2->numeric()) {
-      // Keys hash by value kind: compare mixed numbers as DOUBLE.
-      ka = stream::make_cast(ka, stream::data_type::of(stream::type_id::float64));
-      kb = stream::make_cast(kb, stream::data_type::of(stream::type_id::float64));
-    }
+    unify_join_keys(ka, kb, a->loc);
     js.left_keys.push_back(ka);
     js.right_keys.push_back(kb);
   }
@@ -358,7 +349,11 @@ bound binder::bind_join(const table_ref& t, const rank_limit*, expr_ptr conditio
       n->key_names = l.node->key_names;
       n->key_names.insert(n->key_names.end(), r.node->key_names.begin(), r.node->key_names.end());
     } else {
+      // The whole joined row is the key: named after its columns, qualified so that the
+      // names of a sink's record keys stay apart (a.k and b.k).
       js.output_key = stream::join_spec::key_mode::whole_row;
+      for (const auto& c : both.cols)
+        n->key_names.push_back(c.qualifier.empty() ? c.name : c.qualifier + "." + c.name);
     }
   }
   n->bounded.join = js;

@@ -1,6 +1,8 @@
 // SELECT: WHERE, grouping (windowed or not), HAVING, Window Top-N and the SELECT list, over
 // what FROM bound.
 
+#include <unordered_map>
+
 #include "base/strings.h"
 #include "sql/binder/binder.h"
 #include "sql/error.h"
@@ -64,16 +66,26 @@ std::optional<rank_limit> take_rank_filter(const select_stmt& outer, expr_ptr& w
   return found;
 }
 
-void collect_aggregates(const expr& e, std::vector<const expr*>& out) {
-  if (e.k == expr::kind::function && stream::is_aggregate_function(e.name)) {
-    for (const auto* x : out)
-      if (x->to_string() == e.to_string()) return;
-    out.push_back(&e);
-    return;
+// The aggregate calls of a SELECT: one slot per distinct call (the same text is the same
+// call), and the slot of every occurrence, which the select list and HAVING are bound to.
+struct aggregate_calls {
+  std::vector<const expr*> distinct;
+  std::unordered_map<const expr*, size_t> slot;
+
+  void collect(const expr& e) {
+    if (e.k == expr::kind::function && stream::is_aggregate_function(e.name)) {
+      auto text = e.to_string();
+      size_t i = 0;
+      while (i < distinct.size() && distinct[i]->to_string() != text)
+        ++i;
+      if (i == distinct.size()) distinct.push_back(&e);
+      slot[&e] = i;
+      return;
+    }
+    for (const auto& a : e.args)
+      if (a) collect(*a);
   }
-  for (const auto& a : e.args)
-    if (a) collect_aggregates(*a, out);
-}
+};
 
 bool reads_view(const logical_node& n) {
   if (n.k == logical_node::kind::scan) return !n.view.empty();
@@ -170,29 +182,27 @@ grouping find_grouping(const select_stmt& s, bound& f) {
 
 bound binder::bind_union(const select_stmt& s, const rank_limit* lim) {
   std::vector<bound> members;
+  std::vector<const select_stmt*> stmts;
   for (const select_stmt* m = &s; m; m = m->union_all.get()) {
     select_stmt one = *m;
     one.union_all = nullptr;
     if (one.emit_changes && m->union_all) one.emit_changes = false;
     members.push_back(bind_select(one, lim));
+    stmts.push_back(m);
   }
   auto n = std::make_shared<logical_node>();
   n->k = logical_node::kind::union_all;
   const auto& first = members.front();
   for (size_t i = 0; i < members.size(); ++i) {
     const auto& b = members[i];
-    const select_stmt* m = &s;
-    for (size_t k = 0; k < i; ++k)
-      m = m->union_all.get();
+    const select_stmt* m = stmts[i];
     if (b.sc.cols.size() != first.sc.cols.size())
       throw sql_error(m->loc, "each SELECT of a UNION ALL has " +
                                   std::to_string(first.sc.cols.size()) + " columns, this one " +
                                   std::to_string(b.sc.cols.size()));
     for (size_t c = 0; c < b.sc.cols.size(); ++c) {
       auto ta = first.sc.cols[c].type, tb = b.sc.cols[c].type;
-      bool ok = ta->id == tb->id || (ta->numeric() && tb->numeric()) || ta->id == type_id::null ||
-                tb->id == type_id::null;
-      if (!ok)
+      if (!comparable(*ta, *tb))
         throw sql_error(m->loc, "column " + std::to_string(c + 1) + " of the UNION ALL is " +
                                     ta->to_string() + " in the first SELECT and " +
                                     tb->to_string() + " here");
@@ -222,14 +232,7 @@ void binder::bind_in_select(const expr& c, bound& f) {
                                std::to_string(sub.sc.cols.size()));
   auto kl = bind_expression(*c.args[0], f.sc);
   auto kr = stream::make_column(0, sub.sc.cols[0].type);
-  auto ta = kl->type(), tb = kr->type();
-  if (!(ta->id == tb->id || (ta->numeric() && tb->numeric())))
-    throw sql_error(c.loc, "cannot compare " + ta->to_string() + " with " + tb->to_string() +
-                               " in IN (SELECT ...)");
-  if (ta->id != tb->id) {
-    kl = stream::make_cast(kl, data_type::of(type_id::float64));
-    kr = stream::make_cast(kr, data_type::of(type_id::float64));
-  }
+  unify_join_keys(kl, kr, c.loc);
   auto n = std::make_shared<logical_node>();
   n->k = logical_node::kind::join;
   n->condition = c.to_string();
@@ -356,12 +359,12 @@ bound binder::bind_select(const select_stmt& s, const rank_limit* lim) {
   if (g.grouped) {
     if (!f.node->view.empty() && g.window.active)
       throw sql_error(s.loc, "a view has no event time to window on");
-    std::vector<const expr*> agg_exprs;
+    aggregate_calls calls;
     for (const auto& it : s.items)
-      collect_aggregates(*it.e, agg_exprs);
-    if (s.having) collect_aggregates(*s.having, agg_exprs);
+      calls.collect(*it.e);
+    if (s.having) calls.collect(*s.having);
     std::vector<stream::agg_spec> aggs;
-    for (const auto* a : agg_exprs) {
+    for (const auto* a : calls.distinct) {
       if (a->args.size() > 1) throw sql_error(a->loc, a->name + " takes one argument");
       expression_ptr arg;
       if (!a->star_arg && !a->args.empty()) {
@@ -418,16 +421,17 @@ bound binder::bind_select(const select_stmt& s, const rank_limit* lim) {
       n->window_start_column = n->window_end_column = -1;
     }
     f.node = n;
-    post = [agg_exprs, group_keys = g.keys, base, windowed, key_count = keys.size(), agg_out,
+    post = [slots = std::move(calls.slot), group_keys = g.keys, base, windowed,
+            key_count = keys.size(), agg_out,
             window_keys = g.window_keys](const expr& e) -> expression_ptr {
+      if (auto it = slots.find(&e); it != slots.end()) {
+        size_t idx = base + key_count + it->second;
+        return stream::make_column(static_cast<int>(idx), agg_out.cols[idx].type);
+      }
+      // Group keys are expressions: a select item is one when it reads the same.
       auto text = e.to_string();
       for (const auto& [k, col] : window_keys)
         if (k->to_string() == text) return stream::make_column(col, agg_out.cols[col].type);
-      for (size_t i = 0; i < agg_exprs.size(); ++i)
-        if (agg_exprs[i]->to_string() == text) {
-          size_t idx = base + key_count + i;
-          return stream::make_column(static_cast<int>(idx), agg_out.cols[idx].type);
-        }
       // A group key by its text first, then a column by its name (`k` for `t.k`), where the
       // qualifiers do not say otherwise (`b.k` is not `a.k`).
       int by_name = -1;

@@ -41,6 +41,12 @@ struct scope {
 using hook = std::function<stream::expression_ptr(const expr&)>;
 stream::expression_ptr bind_expression(const expr& e, const scope& sc, const hook& h = nullptr);
 
+// Whether values of the two types compare: the same type, two numbers, or a NULL literal.
+bool comparable(const stream::data_type& a, const stream::data_type& b);
+// The keys of an equality join a = b: refused at `loc` when they do not compare; numbers of
+// different types are compared as DOUBLE (join state hashes keys by value kind).
+void unify_join_keys(stream::expression_ptr& a, stream::expression_ptr& b, location loc);
+
 bool contains_aggregate(const expr& e);
 bool contains_over(const expr& e);
 std::vector<expr_ptr> conjuncts(const expr_ptr& e);

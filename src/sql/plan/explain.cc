@@ -96,7 +96,11 @@ void print(const logical_node& n, int depth, std::string& out) {
   out += describe(n);
   out += " [";
   out += mode_name(n.mode);
-  if (n.mode != changelog_mode::append && !n.key_names.empty())
+  bool whole_row = n.k == logical_node::kind::join &&
+                   n.join_spec.output_key == stream::join_spec::key_mode::whole_row;
+  if (whole_row)
+    out += ", key the whole row";
+  else if (n.mode != changelog_mode::append && !n.key_names.empty())
     out += ", key " + join_list(n.key_names);
   out += "]\n";
   for (const auto& in : n.inputs)
