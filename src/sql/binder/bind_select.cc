@@ -277,6 +277,7 @@ void binder::bind_over(const std::vector<const expr*>& overs, bound& f, scope& c
                                    current.cols[static_cast<size_t>(f.node->time_column)].name +
                                    "' (ascending)");
   stream::over_spec spec;
+  spec.time_column = f.node->time_column;
   spec.rows = first.frame_rows;
   spec.preceding = first.frame_preceding;
   for (const auto& p : first.partition)

@@ -52,6 +52,7 @@ operator_ptr make_top_n(top_n_spec spec, std::vector<std::string> input_names);
 struct over_spec {
   std::vector<expression_ptr> partition;
   std::vector<agg_spec> aggs;
+  int time_column = 0;     // the ORDER BY column: the input's event time
   bool rows = false;       // ROWS frame (a count) or RANGE (milliseconds of event time)
   int64_t preceding = -1;  // the frame's start before the current row; -1: unbounded
 };

@@ -28,11 +28,14 @@ class over_aggregate_op final : public operator_node {
   void process(element_batch& batch) override {
     for (auto& e : batch) {
       if (e.op != change_op::insert) continue;  // REQUIRES: append-only input
-      if (e.ts <= wm_) {
-        if (ctx_) ctx_->late(e.r, names_, e.ts);
+      // Ordered by the ORDER BY column (the input's event-time column).
+      const auto& tv = e.r[static_cast<size_t>(s_.time_column)];
+      int64_t t = tv.is_null() ? e.ts : tv.i;
+      if (t <= wm_) {
+        if (ctx_) ctx_->late(e.r, names_, t);
         continue;
       }
-      waiting_.emplace(e.ts, std::move(e.r));
+      waiting_.emplace(t, std::move(e.r));
     }
   }
 
@@ -153,13 +156,12 @@ class over_aggregate_op final : public operator_node {
       p.frame.pop_front();
     }
     if (s_.rows)
-      out_.push_back(result(it->first, std::move(r), t));
+      out_.push_back(result(p, std::move(r), t));
     else
-      peers_.emplace_back(&it->first, std::move(r));
+      peers_.emplace_back(&p, std::move(r));
   }
 
-  element result(const row& part, row r, int64_t t) {
-    const auto& p = parts_.at(part);
+  element result(const partition& p, row r, int64_t t) {
     element e;
     e.r = std::move(r);
     for (size_t i = 0; i < s_.aggs.size(); ++i)
@@ -173,7 +175,7 @@ class over_aggregate_op final : public operator_node {
   int64_t wm_ = INT64_MIN;
   std::multimap<int64_t, row> waiting_;
   parts_map parts_;
-  std::vector<std::pair<const row*, row>> peers_;
+  std::vector<std::pair<const partition*, row>> peers_;  // a RANGE frame's rows of one time
   eval_context ev_;
   element_batch out_;
 };

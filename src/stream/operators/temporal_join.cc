@@ -120,19 +120,23 @@ class temporal_join_op final : public multi_input_operator {
     } else if (!eval_key(spec_.right_keys, e.r, key, ev_)) {
       return;  // a NULL key is never looked up
     }
+    if (!event_time_) {  // only the current row counts
+      if (e.op == change_op::remove)
+        versions_.erase(key);
+      else
+        versions_[key] = versions{{0, std::move(e.r)}};
+      return;
+    }
     auto& vs = versions_[key];
-    int64_t t = event_time_ ? e.ts : 0;
-    if (!event_time_) vs.clear();  // only the current row counts
     if (e.op == change_op::remove)
-      vs.insert_or_assign(t, std::nullopt);
+      vs.insert_or_assign(e.ts, std::nullopt);
     else
-      vs.insert_or_assign(t, std::move(e.r));
+      vs.insert_or_assign(e.ts, std::move(e.r));
     prune(key, vs);
   }
 
   // Versions older than the newest at or before the watermark can no longer be asked for.
   void prune(const row& key, versions& vs) {
-    if (!event_time_) return;
     auto it = vs.upper_bound(watermark());
     if (it == vs.begin()) return;
     --it;  // the newest version at or before the watermark
@@ -157,11 +161,15 @@ class temporal_join_op final : public multi_input_operator {
       return;
     }
     if (match) {
-      kept_row right{*match, {}, k.ts, 0, 0, 0};
-      if (residual_holds(spec_, 0, k, right, scratch_, ev_)) {
-        out_.push_back(
-            joined(spec_, 0, k, &right, change_op::insert, spec_.residual ? &scratch_ : nullptr));
-        out_.back().ts = k.ts;
+      // The joined row, built once: checked against the residual condition, then output.
+      scratch_.assign(k.r.begin(), k.r.end());
+      scratch_.insert(scratch_.end(), match->begin(), match->end());
+      ev_.error.clear();
+      if (!spec_.residual || (is_true(spec_.residual->eval(scratch_, ev_)) && ev_.error.empty())) {
+        element e;
+        e.r = std::move(scratch_);
+        e.ts = k.ts;
+        out_.push_back(std::move(e));
         return;
       }
     }
