@@ -50,15 +50,10 @@ class lowering {
         return f_.then(lower(*n.inputs[0]),
                        stream::make_over_aggregate(n.over, n.inputs[0]->names()));
       case k::union_all: {
-        auto op = stream::make_union(static_cast<int>(n.inputs.size()));
-        auto* u = static_cast<stream::multi_input_operator*>(op.get());
         std::vector<outlet> ins;
         for (const auto& in : n.inputs)
           ins.push_back(lower(*in));
-        f_.add(std::move(op));
-        for (size_t i = 0; i < ins.size(); ++i)
-          f_.connect(ins[i], u->port(static_cast<int>(i)));
-        return {-1, u};
+        return with_inputs(stream::make_union(static_cast<int>(ins.size())), ins);
       }
     }
     return {};
@@ -94,14 +89,19 @@ class lowering {
       op = stream::make_temporal_join(n.join_spec, n.join == jk::temporal);
     else
       op = stream::make_bounded_join(n.bounded);
-    auto* j = static_cast<stream::multi_input_operator*>(op.get());
     auto left = retracting(*n.inputs[0]);
     // A temporal join reads the table's upserts and deletes as they are.
     auto right = temporal ? lower(*n.inputs[1]) : retracting(*n.inputs[1]);
-    f_.add(std::move(op));
-    f_.connect(left, j->port(0));
-    f_.connect(right, j->port(1));
-    return {-1, j};
+    return with_inputs(std::move(op), {left, right});
+  }
+
+  // Adds an operator with several inputs (after them: upstream first) and connects input i
+  // to its port i. REQUIRES: `op` is a multi_input_operator with ins.size() inputs.
+  outlet with_inputs(stream::operator_ptr op, const std::vector<outlet>& ins) {
+    auto* m = static_cast<stream::multi_input_operator*>(f_.add(std::move(op)));
+    for (size_t i = 0; i < ins.size(); ++i)
+      f_.connect(ins[i], m->port(static_cast<int>(i)));
+    return {-1, m};
   }
 
   stream::dataflow& f_;

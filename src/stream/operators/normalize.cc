@@ -32,7 +32,7 @@ class normalize_op final : public operator_node {
         element x;
         x.op = change_op::remove;
         x.key = e.key;
-        x.r = old->r;
+        x.r = std::move(old->r);  // replaced or erased below
         x.ts = e.ts;
         out_.push_back(std::move(x));
       }
@@ -40,7 +40,12 @@ class normalize_op final : public operator_node {
         if (old) rows_.erase(e.key);
         continue;
       }
-      rows_.get(e.key) = entry{e.r};
+      if (old) {
+        old->r = e.r;
+        rows_.touch(e.key);
+      } else {
+        rows_.get(e.key) = entry{e.r};
+      }
       e.op = change_op::insert;
       out_.push_back(std::move(e));
     }
