@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <functional>
 
 #include "base/file.h"
 #include "base/strings.h"
@@ -165,28 +164,14 @@ struct engine::impl final : name_lookup {
     queries[ascii_lower(name)] = query_entry{std::move(q), text, inputs, ascii_lower(output)};
   }
 
-  // The streams and tables a query reads (lower case).
-  static std::vector<std::string> input_of(const select_stmt& s) {
+  // The streams and tables a plan reads (lower case): its scans, joined sides, IN subqueries
+  // and UNION ALL members alike.
+  static std::vector<std::string> inputs_of(const logical_node& n) {
     std::vector<std::string> out;
-    std::function<void(const table_ref*)> walk = [&](const table_ref* t) {
-      if (!t) return;
-      switch (t->k) {
-        case table_ref::kind::named:
-          out.push_back(ascii_lower(t->name));
-          break;
-        case table_ref::kind::window_function:
-          out.push_back(ascii_lower(t->input->name));
-          break;
-        case table_ref::kind::subquery:
-          walk(t->subquery->from.get());
-          break;
-        case table_ref::kind::join:
-          walk(t->left.get());
-          walk(t->right.get());
-          break;
-      }
-    };
-    walk(s.from.get());
+    if (n.k == logical_node::kind::scan && n.view.empty()) out.push_back(ascii_lower(n.name));
+    for (const auto& in : n.inputs)
+      for (auto& name : inputs_of(*in))
+        out.push_back(std::move(name));
     return out;
   }
 
@@ -253,7 +238,7 @@ struct engine::impl final : name_lookup {
     for (size_t i = 0; i < p.names.size(); ++i)
       cols.push_back({p.names[i], p.types[i]});
     auto q = build(s.name, p, view::make_view_writer(v));
-    start(s.name, std::move(q), st.text, input_of(*s.query), s.name);
+    start(s.name, std::move(q), st.text, inputs_of(*p.root), s.name);
     views[ascii_lower(s.name)] = view_entry{v, cols, st.text};
     remember(s.name, st.text);
     res.message = "view " + s.name + " created";
@@ -274,7 +259,7 @@ struct engine::impl final : name_lookup {
     if (!sink) throw catalog_error("cannot open topic '" + s.topic + "': " + sink.error().message);
     auto q = build(s.name, p,
                    stream::make_topic_writer(std::move(*sink), p.names, p.key_names, s.topic));
-    start(s.name, std::move(q), st.text, input_of(*s.query), s.name);
+    start(s.name, std::move(q), st.text, inputs_of(*p.root), s.name);
     sinks[ascii_lower(s.name)] = sink_entry{s.topic, st.text};
     remember(s.name, st.text);
     res.message = "sink " + s.name + " created, writing to topic '" + s.topic + "'";
@@ -312,7 +297,7 @@ struct engine::impl final : name_lookup {
       throw catalog_error("cannot open topic '" + def.topic + "': " + sink.error().message);
     auto qu =
         build(name, p, stream::make_topic_writer(std::move(*sink), names, p.key_names, def.topic));
-    start(name, std::move(qu), st.text, input_of(q), target);
+    start(name, std::move(qu), st.text, inputs_of(*p.root), target);
     remember(name, st.text);
     res.message = "query " + name + " started, writing to stream " + target;
   }
