@@ -26,6 +26,9 @@ struct source_def {
   int64_t idle_timeout_ms = 5'000;
 };
 
+// a * b milliseconds; throws sql_error "interval too large" at `loc` on overflow.
+int64_t interval_times(int64_t a, int64_t b, location loc);
+
 // "5000" (ms), "100 ms", "5 s", "2 minutes", "1 h" to milliseconds; throws sql_error
 // naming `what` otherwise.
 int64_t parse_duration(const std::string& v, location loc, const char* what);

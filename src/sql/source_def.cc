@@ -11,15 +11,11 @@ namespace sluice::sql {
 
 using stream::type_id;
 
-namespace {
-
-int64_t times(int64_t a, int64_t b, location loc) {
+int64_t interval_times(int64_t a, int64_t b, location loc) {
   int64_t out = 0;
   if (__builtin_mul_overflow(a, b, &out)) throw sql_error(loc, "interval too large");
   return out;
 }
-
-}  // namespace
 
 int64_t parse_duration(const std::string& v, location loc, const char* what) {
   // "5000" (ms), "5 s", "5 seconds", "2 minutes", "100 ms"
@@ -32,9 +28,9 @@ int64_t parse_duration(const std::string& v, location loc, const char* what) {
   auto u = ascii_upper(unit);
   if (!u.empty() && u.back() == 'S' && u != "MS" && u != "S") u.pop_back();
   if (u.empty() || u == "MS" || u == "MILLISECOND") return n;
-  if (u == "S" || u == "SECOND") return times(n, 1000, loc);
-  if (u == "MIN" || u == "MINUTE") return times(n, 60'000, loc);
-  if (u == "H" || u == "HOUR") return times(n, 3'600'000, loc);
+  if (u == "S" || u == "SECOND") return interval_times(n, 1000, loc);
+  if (u == "MIN" || u == "MINUTE") return interval_times(n, 60'000, loc);
+  if (u == "H" || u == "HOUR") return interval_times(n, 3'600'000, loc);
   throw sql_error(loc, std::string("bad ") + what + " unit '" + unit + "'");
 }
 

@@ -34,7 +34,9 @@ bound binder::bind_named(const std::string& name, const std::string& alias, loca
     if (def->is_table) {
       n->mode = changelog_mode::upsert;
       n->has_key = true;
-      n->key_names = def->primary_key;
+      // In the order of the key's values (column order), which sinks name their keys by.
+      for (int c : src.key_columns)
+        n->key_names.push_back(def->columns[static_cast<size_t>(c)].name);
     }
   } else if (const auto* cols = names_.find_view(name)) {
     n->view = name;

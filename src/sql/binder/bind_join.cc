@@ -149,8 +149,7 @@ expr_ptr rewrite_datediff(const expr_ptr& c, const bound& l, const bound& r) {
     auto sum = ast(expr::kind::binary, n.loc);
     sum->op = "+";
     auto iv = ast(expr::kind::interval, n.loc);
-    if (__builtin_mul_overflow(v, unit, &iv->interval_ms))
-      throw sql_error(n.loc, "interval too large");
+    iv->interval_ms = interval_times(v, unit, n.loc);
     sum->args = {time_of(*a), iv};
     return sum;
   };

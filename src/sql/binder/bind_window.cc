@@ -31,12 +31,6 @@ int64_t positive_int(const expr& e, const char* what) {
   return e.lit.i;
 }
 
-int64_t times(int64_t a, int64_t b, location loc) {
-  int64_t out = 0;
-  if (__builtin_mul_overflow(a, b, &out)) throw sql_error(loc, "interval too large");
-  return out;
-}
-
 int64_t positive_interval(int64_t ms, location loc) {
   if (ms <= 0) throw sql_error(loc, "a window interval must be positive");
   return ms;
@@ -52,7 +46,8 @@ std::optional<pending_window> asa_window(const expr& e) {
   if (e.name == "TUMBLINGWINDOW" || e.name == "TUMBLING_WINDOW") {
     if (e.args.size() != 2) throw sql_error(e.loc, "TUMBLINGWINDOW(unit, size) takes 2 arguments");
     w.spec.k = stream::window_spec::kind::tumble;
-    w.spec.size_ms = times(asa_unit(*e.args[0]), positive_int(*e.args[1], "window size"), e.loc);
+    w.spec.size_ms =
+        interval_times(asa_unit(*e.args[0]), positive_int(*e.args[1], "window size"), e.loc);
     w.spec.slide_ms = w.spec.size_ms;
     return w;
   }
@@ -61,15 +56,16 @@ std::optional<pending_window> asa_window(const expr& e) {
       throw sql_error(e.loc, "HOPPINGWINDOW(unit, size, hop) takes 3 arguments");
     int64_t unit = asa_unit(*e.args[0]);
     w.spec.k = stream::window_spec::kind::hop;
-    w.spec.size_ms = times(unit, positive_int(*e.args[1], "window size"), e.loc);
-    w.spec.slide_ms = times(unit, positive_int(*e.args[2], "hop size"), e.loc);
+    w.spec.size_ms = interval_times(unit, positive_int(*e.args[1], "window size"), e.loc);
+    w.spec.slide_ms = interval_times(unit, positive_int(*e.args[2], "hop size"), e.loc);
     return w;
   }
   if (e.name == "SESSIONWINDOW" || e.name == "SESSION_WINDOW") {
     if (e.args.size() < 2 || e.args.size() > 3)
       throw sql_error(e.loc, "SESSIONWINDOW(unit, timeout[, max duration]) takes 2 or 3 arguments");
     w.spec.k = stream::window_spec::kind::session;
-    w.spec.gap_ms = times(asa_unit(*e.args[0]), positive_int(*e.args[1], "timeout"), e.loc);
+    w.spec.gap_ms =
+        interval_times(asa_unit(*e.args[0]), positive_int(*e.args[1], "timeout"), e.loc);
     return w;
   }
   return std::nullopt;
