@@ -46,6 +46,15 @@ struct top_n_spec {
 };
 operator_ptr make_top_n(top_n_spec spec, std::vector<std::string> input_names);
 
+// Whether ORDER BY values `a` come strictly before `b` under `spec`'s directions.
+inline bool ranks_before(const top_n_spec& spec, const row& a, const row& b) {
+  for (size_t i = 0; i < a.size(); ++i) {
+    int c = compare(a[i], b[i]);
+    if (c != 0) return spec.descending[i] ? c > 0 : c < 0;
+  }
+  return false;
+}
+
 // OVER aggregates (AGG(x) OVER (PARTITION BY .. ORDER BY time [frame])) on append-only
 // input: each row with the aggregates of its partition's frame appended, emitted once the
 // watermark passes it, in event-time order. Output: append-only.

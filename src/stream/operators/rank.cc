@@ -72,7 +72,8 @@ class rank_op final : public operator_node {
       auto* have = parts_.find(part_);
       // Fast path: no better than the n-th kept row (ties keep the earlier row).
       if (have && have->best.size() >= n && !better(x, have->best[n - 1])) continue;
-      auto& p = parts_.get(part_);
+      if (have) parts_.touch(part_);
+      auto& p = have ? *have : parts_.get(part_);
       x.r = std::move(e.r);
       x.ts = e.ts;
       auto pos = std::upper_bound(p.best.begin(), p.best.end(), x,
@@ -106,13 +107,7 @@ class rank_op final : public operator_node {
 
  private:
   // a strictly before b in the ORDER BY.
-  bool better(const ranked& a, const ranked& b) const {
-    for (size_t i = 0; i < a.order.size(); ++i) {
-      int c = compare(a.order[i], b.order[i]);
-      if (c != 0) return s_.descending[i] ? c > 0 : c < 0;
-    }
-    return false;
-  }
+  bool better(const ranked& a, const ranked& b) const { return ranks_before(s_, a.order, b.order); }
 
   top_n_spec s_;
   std::vector<std::string> names_;

@@ -121,13 +121,7 @@ class top_n_op final : public operator_node {
   };
 
   // a strictly before b in the ORDER BY.
-  bool better(const entry& a, const entry& b) const {
-    for (size_t i = 0; i < a.order.size(); ++i) {
-      int c = compare(a.order[i], b.order[i]);
-      if (c != 0) return s_.descending[i] ? c > 0 : c < 0;
-    }
-    return false;
-  }
+  bool better(const entry& a, const entry& b) const { return ranks_before(s_, a.order, b.order); }
 
   void offer(std::vector<entry>& bucket, entry en, element& e) {
     auto n = static_cast<size_t>(s_.n);
