@@ -30,6 +30,15 @@ def iso(t):
 UPSERT_QUERIES = ("q4", "q9")
 
 
+def tumbling(bids, size):
+    """Window start -> the bids in that tumbling window."""
+    windows = collections.defaultdict(list)
+    for b in bids:
+        t = ms(b["dateTime"])
+        windows[t - t % size].append(b)
+    return windows
+
+
 def load(jsonl_dir, name):
     try:
         with open(jsonl_dir + "/" + name + ".jsonl") as f:
@@ -97,10 +106,7 @@ def expected(jsonl_dir, bids, query):
     if query == "q5j":
         return [dict(auction=r["auction"], num=r["num"]) for r in expected(jsonl_dir, bids, "q5")]
     if query == "q7j":
-        windows = collections.defaultdict(list)
-        for b in bids:
-            t = ms(b["dateTime"])
-            windows[t - t % 10000].append(b)
+        windows = tumbling(bids, 10000)
         out = []
         for s, bs in windows.items():
             end = s + 10000
@@ -129,10 +135,7 @@ def expected(jsonl_dir, bids, query):
             out += [dict(auction=a, num=n, window_start=iso(s), window_end=iso(s + 10000)) for a, n in c.items() if n == top]
         return out
     if query == "q7":
-        windows = collections.defaultdict(list)
-        for b in bids:
-            t = ms(b["dateTime"])
-            windows[t - t % 10000].append(b)
+        windows = tumbling(bids, 10000)
         out = []
         for s, bs in windows.items():
             if s + 10000 > wm:
