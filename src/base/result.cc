@@ -64,6 +64,18 @@ std::string_view to_string(errc code) {
       return "offset metadata too large";
     case errc::group_subscribed_to_topic:
       return "group subscribed to topic";
+    case errc::invalid_txn_state:
+      return "invalid transaction state";
+    case errc::producer_fenced:
+      return "producer fenced";
+    case errc::invalid_producer_id_mapping:
+      return "invalid producer id mapping";
+    case errc::invalid_transaction_timeout:
+      return "invalid transaction timeout";
+    case errc::concurrent_transactions:
+      return "concurrent transactions";
+    case errc::transactional_id_not_found:
+      return "transactional id not found";
   }
   return "unknown error";
 }

@@ -44,6 +44,13 @@ enum class errc {
   non_empty_group,
   offset_metadata_too_large,
   group_subscribed_to_topic,
+  // transactions
+  invalid_txn_state,            // the request does not fit the transaction's state
+  producer_fenced,              // a newer producer epoch owns the transactional id
+  invalid_producer_id_mapping,  // the producer id is not the transactional id's
+  invalid_transaction_timeout,  // outside (0, transaction.max.timeout.ms]
+  concurrent_transactions,      // the previous transaction is still being completed
+  transactional_id_not_found,
 };
 
 std::string_view to_string(errc code);

@@ -30,6 +30,8 @@ class log;
 
 namespace sluice::group {
 
+class offset_cache;
+
 struct coordinator_config {
   // group.initial.rebalance.delay.ms: how long the first rebalance of an empty group waits
   // for more members. Default: 300 ms (Kafka's is 3000).
@@ -182,6 +184,10 @@ class coordinator {
   std::vector<partition_lag> lag(const std::string& group_id) const;
 
   void stop();
+
+  // The committed offsets (for the transaction coordinator, which stages and ends
+  // transactional commits there).
+  offset_cache& offsets();
 
   static constexpr const char* k_offsets_topic = "__consumer_offsets";
 

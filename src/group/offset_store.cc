@@ -37,8 +37,8 @@ bool get_str(bytes_view b, size_t& pos, std::string& out) {
 }  // namespace
 
 bytes encode_key(const std::string& group, const topic_partition& tp) {
-  appender a(1 + 2 + group.size() + 2 + tp.topic.size() + 4);
-  a.u8(1);
+  appender a(2 + 2 + group.size() + 2 + tp.topic.size() + 4);
+  a.u16(1);
   a.str(group);
   a.str(tp.topic);
   a.u32(static_cast<uint32_t>(tp.partition));
@@ -46,8 +46,8 @@ bytes encode_key(const std::string& group, const topic_partition& tp) {
 }
 
 bytes encode_value(const committed_offset& o) {
-  appender a(1 + 8 + 4 + 2 + o.metadata.size() + 8);
-  a.u8(1);
+  appender a(2 + 8 + 4 + 2 + o.metadata.size() + 8);
+  a.u16(3);
   a.u64(static_cast<uint64_t>(o.offset));
   a.u32(static_cast<uint32_t>(o.leader_epoch));
   a.str(o.metadata);
@@ -56,8 +56,15 @@ bytes encode_value(const committed_offset& o) {
 }
 
 std::optional<std::pair<std::string, topic_partition>> decode_key(bytes_view k) {
-  if (k.empty() || k[0] != 1) return std::nullopt;
-  size_t pos = 1;
+  // Kafka's versions 0 and 1 (i16 0 or 1), or sluice's first format (u8 1).
+  size_t pos = 0;
+  if (k.size() >= 2 && k[0] == 0 && (k[1] == 0 || k[1] == 1)) {
+    pos = 2;
+  } else if (!k.empty() && k[0] == 1) {
+    pos = 1;
+  } else {
+    return std::nullopt;
+  }
   std::pair<std::string, topic_partition> out;
   if (!get_str(k, pos, out.first) || !get_str(k, pos, out.second.topic) || pos + 4 != k.size())
     return std::nullopt;
@@ -66,11 +73,19 @@ std::optional<std::pair<std::string, topic_partition>> decode_key(bytes_view k) 
 }
 
 std::optional<committed_offset> decode_value(bytes_view v) {
-  if (v.size() < 13 || v[0] != 1) return std::nullopt;
   committed_offset o;
-  o.offset = static_cast<int64_t>(load_be64(v.data() + 1));
-  o.leader_epoch = static_cast<int32_t>(load_be32(v.data() + 9));
-  size_t pos = 13;
+  size_t pos = 0;
+  if (v.size() >= 2 && v[0] == 0 && v[1] == 3) {
+    pos = 2;  // Kafka's version 3
+  } else if (!v.empty() && v[0] == 1) {
+    pos = 1;  // sluice's first format
+  } else {
+    return std::nullopt;
+  }
+  if (v.size() < pos + 12) return std::nullopt;
+  o.offset = static_cast<int64_t>(load_be64(v.data() + pos));
+  o.leader_epoch = static_cast<int32_t>(load_be32(v.data() + pos + 8));
+  pos += 12;
   if (!get_str(v, pos, o.metadata) || pos + 8 != v.size()) return std::nullopt;
   o.commit_ms = static_cast<int64_t>(load_be64(v.data() + pos));
   return o;

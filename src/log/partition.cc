@@ -7,6 +7,7 @@
 #include "base/file.h"
 #include "log/flusher.h"
 #include "log/record_batch.h"
+#include "log/records.h"
 #include "log/segment.h"
 #include "log/segment_format.h"
 
@@ -129,10 +130,13 @@ result<void> partition::load(bool clean) {
   }
   for (auto& [base, seg] : segments_) {
     if (seg->next_offset() <= replay_from) continue;
-    auto r =
-        seg->visit_headers(replay_from, [this](const batch_header& h) { producers_.record(h); });
+    auto r = seg->visit_headers(replay_from,
+                                [this](const batch_header& h, std::optional<control_type> marker) {
+                                  producers_.record(h, marker);
+                                });
     if (!r) return r;
   }
+  producers_.trim(log_start_);
   return {};
 }
 
@@ -166,8 +170,10 @@ result<void> partition::roll(int64_t /*now*/) {
 result<append_result> partition::append(std::span<uint8_t> batch, int64_t now) {
   auto h = validate_batch(batch);  // CRC over the batch, outside the lock
   if (!h) return h.error();
-  if (h->transactional() || h->control())
-    return make_error(errc::invalid_record, "transactional batches are not supported yet");
+  if (h->control())
+    return make_error(errc::invalid_record, "control batches are written by the broker only");
+  if (h->transactional() && h->producer_id < 0)
+    return make_error(errc::invalid_record, "a transactional batch without a producer id");
 
   std::unique_lock lk(mu_);
   if (deleted_) return make_error(errc::unknown_topic, "the topic was deleted");
@@ -184,27 +190,44 @@ result<append_result> partition::append(std::span<uint8_t> batch, int64_t now) {
                            model::offset(log_start_), true};
     }
   }
+  return append_locked(lk, batch, *h, now, std::nullopt);
+}
+
+result<append_result> partition::append_marker(int64_t producer_id, int16_t epoch,
+                                               control_type type, int32_t coordinator_epoch,
+                                               int64_t now) {
+  auto batch = build_control_batch(producer_id, epoch, type, coordinator_epoch, now);
+  auto h = parse_batch_header(batch.data());
+  std::unique_lock lk(mu_);
+  if (deleted_) return make_error(errc::unknown_topic, "the topic was deleted");
+  if (auto c = producers_.check(h); !c) return c.error();
+  return append_locked(lk, batch, h, now, type);
+}
+
+result<append_result> partition::append_locked(std::unique_lock<std::mutex>& lk,
+                                               std::span<uint8_t> batch, batch_header& h,
+                                               int64_t now, std::optional<control_type> marker) {
   if (!active_->empty() &&
       (active_->size() + static_cast<int64_t>(batch.size()) > config_.segment_bytes ||
        now - active_->created_ms() >= config_.segment_ms ||
-       next_offset_ + h->last_offset_delta - active_->base_offset() >= INT32_MAX)) {
+       next_offset_ + h.last_offset_delta - active_->base_offset() >= INT32_MAX)) {
     if (auto r = roll(now); !r) return r.error();
   }
 
-  h->base_offset = next_offset_;
+  h.base_offset = next_offset_;
   set_base_offset(batch, next_offset_);
   int64_t append_time = -1;
   if (config_.message_timestamp_type == timestamp_type::log_append_time) {
     set_log_append_time(batch, now);
-    h->max_timestamp = now;
+    h.max_timestamp = now;
     append_time = now;
   }
-  if (auto r = active_->append(batch, *h); !r) return r.error();
-  producers_.record(*h);
-  next_offset_ = h->last_offset() + 1;
-  records_in_.fetch_add(h->record_count, std::memory_order_relaxed);
+  if (auto r = active_->append(batch, h); !r) return r.error();
+  producers_.record(h, marker);
+  next_offset_ = h.last_offset() + 1;
+  records_in_.fetch_add(h.record_count, std::memory_order_relaxed);
   bytes_in_.fetch_add(static_cast<int64_t>(batch.size()), std::memory_order_relaxed);
-  append_result res{model::offset(h->base_offset), model::offset(h->last_offset()), append_time,
+  append_result res{model::offset(h.base_offset), model::offset(h.last_offset()), append_time,
                     model::offset(log_start_), false};
   notify_appended(lk);
   return res;
@@ -310,17 +333,20 @@ std::shared_ptr<segment> partition::segment_for(int64_t offset) const {
   return it->second;
 }
 
-result<read_result> partition::read(model::offset from, size_t max_bytes) const {
+result<read_result> partition::read(model::offset from, size_t max_bytes, isolation level) const {
   std::lock_guard lk(mu_);
   read_result out;
   out.high_watermark = model::offset(next_offset_);
+  const int64_t stable = last_stable_locked();
+  out.last_stable = model::offset(stable);
   out.log_start = model::offset(log_start_);
   int64_t off = from.value();
   if (off < log_start_ || off > next_offset_)
     return make_error(errc::offset_out_of_range, "offset " + std::to_string(off) + " is outside [" +
                                                      std::to_string(log_start_) + ", " +
                                                      std::to_string(next_offset_) + "]");
-  if (off == next_offset_) return out;
+  const int64_t end = level == isolation::read_committed ? stable : next_offset_;
+  if (off >= end) return out;
   auto seg = segment_for(off);
   if (!seg || off >= seg->next_offset()) return out;
   auto pos = seg->position_of(off);
@@ -328,9 +354,18 @@ result<read_result> partition::read(model::offset from, size_t max_bytes) const 
   if (*pos >= seg->size()) return out;
   auto first = seg->batch_size_at(*pos);
   if (!first) return first.error();
+  // The last stable offset is the base of a batch (a transaction's first), so no batch
+  // straddles it.
+  int64_t stop = seg->size();
+  if (end < seg->next_offset()) {
+    auto end_pos = seg->position_of(end);
+    if (!end_pos) return end_pos.error();
+    stop = *end_pos;
+  }
+  if (stop <= *pos) return out;
   out.pos = *pos;
-  out.len = static_cast<size_t>(std::min<int64_t>(
-      seg->size() - *pos, std::max<int64_t>(static_cast<int64_t>(max_bytes), *first)));
+  out.len = static_cast<size_t>(
+      std::min<int64_t>(stop - *pos, std::max<int64_t>(static_cast<int64_t>(max_bytes), *first)));
   out.seg = std::move(seg);
   bytes_out_.fetch_add(static_cast<int64_t>(out.len), std::memory_order_relaxed);
   return out;
@@ -350,6 +385,27 @@ result<model::offset> partition::offset_for_time(int64_t ts) const {
 model::offset partition::high_watermark() const {
   std::lock_guard lk(mu_);
   return model::offset(next_offset_);
+}
+
+int64_t partition::last_stable_locked() const {
+  auto first = producers_.first_unstable_offset();
+  return first ? std::min(*first, next_offset_) : next_offset_;
+}
+
+model::offset partition::last_stable_offset() const {
+  std::lock_guard lk(mu_);
+  return model::offset(last_stable_locked());
+}
+
+std::vector<aborted_transaction> partition::aborted_transactions(model::offset from,
+                                                                 model::offset to) const {
+  std::lock_guard lk(mu_);
+  return producers_.aborted_between(from.value(), to.value());
+}
+
+std::vector<producer_state::open_transaction> partition::open_transactions() const {
+  std::lock_guard lk(mu_);
+  return producers_.open_transactions();
 }
 
 model::offset partition::log_start() const {
@@ -402,6 +458,7 @@ void partition::enforce_retention(int64_t now) {
     }
     if (doomed.empty()) return;
     log_start_ = segments_.begin()->first;
+    producers_.trim(log_start_);
     dir_dirty_ = true;
   }
   for (auto& s : doomed) {

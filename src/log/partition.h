@@ -36,6 +36,10 @@ struct append_result {
   bool duplicate = false;  // an idempotent retry: nothing was written, offsets are the original
 };
 
+// What a reader may see: everything appended, or only what is below the last stable offset
+// (no record of a transaction that is still open; Kafka's isolation.level).
+enum class isolation : int8_t { read_uncommitted = 0, read_committed = 1 };
+
 // A contiguous byte range of one segment file, holding whole record batches (the last one may
 // be cut short by the byte limit, as Kafka does).
 struct read_result {
@@ -43,6 +47,7 @@ struct read_result {
   int64_t pos = 0;
   size_t len = 0;
   model::offset high_watermark;
+  model::offset last_stable;
   model::offset log_start;
 
   result<void> copy_to(uint8_t* dst) const;
@@ -61,18 +66,35 @@ class partition : public std::enable_shared_from_this<partition> {
   model::partition_id id() const { return id_; }
 
   // Appends one record batch (`batch` is rewritten in place: base offset, LogAppendTime).
+  // A transactional batch opens its producer's transaction here (until its marker); control
+  // batches are refused (only the broker writes markers).
   // Errors: corrupt_batch, invalid_record, unsupported_message_format, batch_too_large,
-  // out_of_order_sequence, invalid_producer_epoch, io_error, unknown_topic (deleted).
+  // out_of_order_sequence, invalid_producer_epoch, invalid_txn_state, io_error,
+  // unknown_topic (deleted).
   result<append_result> append(std::span<uint8_t> batch, int64_t now);
+
+  // Appends the commit or abort marker that closes `producer_id`'s transaction here (a marker
+  // where none is open is written too, as Kafka does; readers skip it). An epoch above the
+  // producer's fences its older epochs. Errors: invalid_producer_epoch (an older epoch),
+  // io_error, unknown_topic.
+  result<append_result> append_marker(int64_t producer_id, int16_t epoch, control_type type,
+                                      int32_t coordinator_epoch, int64_t now);
 
   // Calls `done` once every offset <= `last` is on disk (fdatasync), sharing one sync with all
   // other waiters (group commit); with an io_error if the sync failed.
   void when_durable(model::offset last, std::function<void(result<void>)> done);
 
-  // Bytes starting at the batch that holds `from`, at most max(max_bytes, size of that batch).
-  // An empty result (len 0) when `from` is the high watermark.
+  // Bytes starting at the batch that holds `from`, at most max(max_bytes, size of that batch),
+  // ending before the last stable offset under read_committed. An empty result (len 0) when
+  // `from` is the high watermark (the last stable offset under read_committed).
   // Errors: offset_out_of_range, io_error.
-  result<read_result> read(model::offset from, size_t max_bytes) const;
+  result<read_result> read(model::offset from, size_t max_bytes,
+                           isolation level = isolation::read_uncommitted) const;
+
+  // Transactions aborted in this partition whose range overlaps [from, to).
+  std::vector<aborted_transaction> aborted_transactions(model::offset from, model::offset to) const;
+  // Producers with a transaction open here.
+  std::vector<producer_state::open_transaction> open_transactions() const;
 
   // The first offset whose batch has a timestamp >= ts, or the high watermark if none.
   result<model::offset> offset_for_time(int64_t ts) const;
@@ -84,6 +106,8 @@ class partition : public std::enable_shared_from_this<partition> {
   int64_t bytes_out() const { return bytes_out_.load(std::memory_order_relaxed); }
 
   model::offset high_watermark() const;
+  // The first offset of the oldest open transaction, or the high watermark if none.
+  model::offset last_stable_offset() const;
   model::offset log_start() const;
   int64_t size_bytes() const;
   int segment_count() const;
@@ -126,6 +150,10 @@ class partition : public std::enable_shared_from_this<partition> {
             flusher* flusher);
   result<void> load(bool clean);
   result<void> roll(int64_t now);
+  result<append_result> append_locked(std::unique_lock<std::mutex>& lk, std::span<uint8_t> batch,
+                                      batch_header& h, int64_t now,
+                                      std::optional<control_type> marker);
+  int64_t last_stable_locked() const;
   result<void> write_producer_snapshot(int64_t at) const;
   void notify_appended(std::unique_lock<std::mutex>& lock);
   void schedule_flush_locked();

@@ -12,6 +12,9 @@ namespace sluice::log {
 
 enum class codec : uint8_t { none = 0, gzip = 1, snappy = 2, lz4 = 3, zstd = 4 };
 
+// The type of a control record (a transaction marker), from its key.
+enum class control_type : int16_t { abort = 0, commit = 1 };
+
 struct batch_header {
   int64_t base_offset = 0;
   int32_t batch_length = 0;

@@ -176,17 +176,52 @@ bytes batch_builder::build() const {
   store_be32(&b[k_batch_length_at], static_cast<uint32_t>(b.size() - k_batch_length_prefix));
   store_be32(&b[k_leader_epoch_at], 0);
   b[k_magic_at] = 2;
-  store_be16(&b[k_attributes_at], 0);
+  store_be16(&b[k_attributes_at], attributes_);
   store_be32(&b[k_last_offset_delta_at], static_cast<uint32_t>(count_ - 1));
   store_be64(&b[k_base_timestamp_at], static_cast<uint64_t>(first_ts_));
   store_be64(&b[k_max_timestamp_at], static_cast<uint64_t>(max_ts_));
-  store_be64(&b[k_producer_id_at], static_cast<uint64_t>(-1));
-  store_be16(&b[k_producer_epoch_at], static_cast<uint16_t>(-1));
-  store_be32(&b[k_base_sequence_at], static_cast<uint32_t>(-1));
+  store_be64(&b[k_producer_id_at], static_cast<uint64_t>(producer_id_));
+  store_be16(&b[k_producer_epoch_at], static_cast<uint16_t>(producer_epoch_));
+  store_be32(&b[k_base_sequence_at], static_cast<uint32_t>(base_sequence_));
   store_be32(&b[k_record_count_at], static_cast<uint32_t>(count_));
   store_be32(&b[k_crc_offset],
              crc32c(b.data() + k_crc_covered_from, b.size() - k_crc_covered_from));
   return b;
+}
+
+void batch_builder::set_producer(int64_t id, int16_t epoch, int32_t base_sequence,
+                                 bool transactional) {
+  producer_id_ = id;
+  producer_epoch_ = epoch;
+  base_sequence_ = base_sequence;
+  attributes_ = transactional ? (attributes_ | format::k_transactional_bit)
+                              : (attributes_ & ~format::k_transactional_bit);
+}
+
+bytes build_control_batch(int64_t producer_id, int16_t epoch, control_type type,
+                          int32_t coordinator_epoch, int64_t timestamp) {
+  uint8_t key[4], value[6];
+  store_be16(key, 0);
+  store_be16(key + 2, static_cast<uint16_t>(type));
+  store_be16(value, 0);
+  store_be32(value + 2, static_cast<uint32_t>(coordinator_epoch));
+  batch_builder b;
+  b.set_producer(producer_id, epoch, -1, true);
+  b.attributes_ |= format::k_control_bit;
+  b.add(bytes_view(key, sizeof key), bytes_view(value, sizeof value), timestamp);
+  return b.build();
+}
+
+std::optional<control_type> control_marker(bytes_view batch) {
+  std::optional<control_type> out;
+  auto r = for_each_record(batch, [&](const record_view& rv) {
+    if (out || !rv.key || rv.key->size() < 4) return;
+    auto type = static_cast<int16_t>(load_be16(rv.key->data() + 2));
+    if (type == 0) out = control_type::abort;
+    if (type == 1) out = control_type::commit;
+  });
+  if (!r) return std::nullopt;
+  return out;
 }
 
 }  // namespace sluice::log

@@ -15,6 +15,7 @@
 
 #include "base/bytes.h"
 #include "base/result.h"
+#include "log/record_batch.h"
 
 namespace sluice::log {
 
@@ -46,9 +47,16 @@ result<void> for_each_header(
 // for malformed or undecodable records.
 result<void> for_each_record(bytes_view batch, const std::function<void(const record_view&)>& fn);
 
-// Builds one uncompressed batch (base offset 0, CreateTime, no producer id).
+// The marker type of the control batch at the front of `batch` (std::nullopt if it is not a
+// readable transaction marker).
+std::optional<control_type> control_marker(bytes_view batch);
+
+// Builds one uncompressed batch (base offset 0, CreateTime; no producer id unless set).
 class batch_builder {
  public:
+  // Producer fields of the batch: id, epoch, first sequence (-1 for none), and whether it is
+  // transactional.
+  void set_producer(int64_t id, int16_t epoch, int32_t base_sequence, bool transactional);
   void add(std::optional<bytes_view> key, std::optional<bytes_view> value, int64_t timestamp,
            std::span<const std::pair<std::string_view, bytes_view>> headers = {});
   bool empty() const { return count_ == 0; }
@@ -60,6 +68,15 @@ class batch_builder {
   int32_t count_ = 0;
   int64_t first_ts_ = 0;
   int64_t max_ts_ = 0;
+  int64_t producer_id_ = -1;
+  int16_t producer_epoch_ = -1;
+  int32_t base_sequence_ = -1;
+  uint16_t attributes_ = 0;
+  friend bytes build_control_batch(int64_t, int16_t, control_type, int32_t, int64_t);
 };
+
+// A transaction marker of `producer_id` at `epoch` (format in log/segment_format.h).
+bytes build_control_batch(int64_t producer_id, int16_t epoch, control_type type,
+                          int32_t coordinator_epoch, int64_t timestamp);
 
 }  // namespace sluice::log

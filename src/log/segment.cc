@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "base/clock.h"
+#include "log/records.h"
 #include "log/segment_format.h"
 
 namespace sluice::log {
@@ -253,7 +254,15 @@ result<void> segment::visit_headers(int64_t from, const batch_visitor& visit) co
     if (!hp) return hp.error();
     if (*hp == nullptr) break;
     auto h = parse_batch_header(*hp);
-    if (h.base_offset >= from) visit(h);
+    if (h.base_offset >= from) {
+      std::optional<control_type> marker;
+      if (h.control()) {
+        auto bp = rd.get(pos, h.size_bytes());
+        if (!bp) return bp.error();
+        if (*bp != nullptr) marker = control_marker(bytes_view(*bp, h.size_bytes()));
+      }
+      visit(h, marker);
+    }
     pos += static_cast<int64_t>(h.size_bytes());
   }
   return {};

@@ -28,8 +28,8 @@ class segment {
     recover,  // every batch is read and CRC-checked; a torn or corrupt tail is truncated
   };
 
-  // Called for every batch found while opening in recover mode, in offset order.
-  using batch_visitor = std::function<void(const batch_header&)>;
+  // Called for every batch, in offset order, with the marker type of a control batch.
+  using batch_visitor = std::function<void(const batch_header&, std::optional<control_type>)>;
 
   static result<std::shared_ptr<segment>> create(const std::filesystem::path& dir, int64_t base,
                                                  uint32_t index_interval);

@@ -45,10 +45,18 @@
 // An index file that is torn, unsorted or points past the segment's end is discarded and
 // rebuilt by scanning the segment.
 //
-// Producer snapshot (.producers):
-//   u32 magic 'SLPS', u32 crc32c of the rest, u32 entry count, then per producer:
-//   i64 producer id, i16 epoch, u8 batch count (<= 5), then per batch (oldest first):
-//   i32 first sequence, i32 last sequence, i64 base offset.
+// Producer snapshot (.producers), version 2 (written):
+//   u32 magic 'SLP2', u32 crc32c of the rest, u32 entry count, then per producer:
+//   i64 producer id, i16 epoch, i64 first offset of its open transaction (-1: none),
+//   u8 batch count (<= 5), then per batch (oldest first): i32 first sequence,
+//   i32 last sequence, i64 base offset; then u32 aborted-transaction count and per aborted
+//   transaction (ascending by marker offset): i64 producer id, i64 first offset,
+//   i64 marker offset.
+// Version 1 (read): magic 'SLPS', no open-transaction offset, no aborted transactions.
+//
+// Transaction markers are control batches (attributes bits 4 and 5), one record each, as
+// Kafka writes them: key i16 version 0, i16 type (0 abort, 1 commit); value i16 version 0,
+// i32 coordinator epoch.
 
 #include <cstddef>
 #include <cstdint>
@@ -82,7 +90,8 @@ inline constexpr uint16_t k_control_bit = 0x20;
 inline constexpr size_t k_index_entry_size = 8;
 inline constexpr size_t k_time_index_entry_size = 12;
 
-inline constexpr uint32_t k_producer_snapshot_magic = 0x534c5053;  // "SLPS"
+inline constexpr uint32_t k_producer_snapshot_magic = 0x534c5053;     // "SLPS"
+inline constexpr uint32_t k_producer_snapshot_magic_v2 = 0x534c5032;  // "SLP2"
 inline constexpr size_t k_producer_window = 5;  // batches remembered per producer, as Kafka
 
 inline constexpr const char* k_log_suffix = ".log";

@@ -42,6 +42,11 @@ enum class error_code : int16_t {
   out_of_order_sequence_number = 45,
   duplicate_sequence_number = 46,
   invalid_producer_epoch = 47,
+  invalid_txn_state = 48,
+  invalid_producer_id_mapping = 49,
+  invalid_transaction_timeout = 50,
+  concurrent_transactions = 51,
+  transaction_coordinator_fenced = 52,
   kafka_storage_error = 56,
   unknown_producer_id = 59,
   non_empty_group = 68,
@@ -50,7 +55,9 @@ enum class error_code : int16_t {
   fenced_instance_id = 82,
   group_subscribed_to_topic = 86,
   invalid_record = 87,
+  producer_fenced = 90,
   unknown_topic_id = 100,
+  transactional_id_not_found = 105,
 };
 
 inline int16_t code(error_code e) {

@@ -63,6 +63,18 @@ error_code to_kafka(errc e) {
       return error_code::offset_metadata_too_large;
     case errc::group_subscribed_to_topic:
       return error_code::group_subscribed_to_topic;
+    case errc::invalid_txn_state:
+      return error_code::invalid_txn_state;
+    case errc::producer_fenced:
+      return error_code::producer_fenced;
+    case errc::invalid_producer_id_mapping:
+      return error_code::invalid_producer_id_mapping;
+    case errc::invalid_transaction_timeout:
+      return error_code::invalid_transaction_timeout;
+    case errc::concurrent_transactions:
+      return error_code::concurrent_transactions;
+    case errc::transactional_id_not_found:
+      return error_code::transactional_id_not_found;
   }
   return error_code::unknown_server_error;
 }

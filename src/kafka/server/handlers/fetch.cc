@@ -14,6 +14,7 @@ struct fetch_partition {
   // Filled by each pass:
   error_code err = error_code::none;
   log::read_result data;
+  std::vector<log::aborted_transaction> aborted;  // read_committed only
 };
 
 struct fetch_topic {
@@ -30,7 +31,8 @@ boost::asio::awaitable<void> handle_fetch(request_context& ctx) {
   int32_t max_wait_ms = in.i32();
   int32_t min_bytes = in.i32();
   int32_t max_bytes = in.i32();
-  in.i8();  // isolation_level: every record is committed (no transactions yet)
+  const auto level =
+      in.i8() == 1 ? log::isolation::read_committed : log::isolation::read_uncommitted;
   if (v >= 7) {
     in.i32();  // session_id: sessions are not kept; every fetch is a full fetch
     in.i32();  // session_epoch
@@ -103,11 +105,12 @@ boost::asio::awaitable<void> handle_fetch(request_context& ctx) {
         }
         size_t budget = total >= record_budget ? 0 : record_budget - total;
         size_t limit = std::min(budget, static_cast<size_t>(std::max(fp.max_bytes, 0)));
-        auto r = fp.p->read(model::offset(fp.offset), limit);
+        auto r = fp.p->read(model::offset(fp.offset), limit, level);
         if (!r) {
           fp.err = to_kafka(r.code());
           any_error = true;
           fp.data.high_watermark = fp.p->high_watermark();
+          fp.data.last_stable = fp.p->last_stable_offset();
           fp.data.log_start = fp.p->log_start();
           continue;
         }
@@ -126,6 +129,13 @@ boost::asio::awaitable<void> handle_fetch(request_context& ctx) {
       break;
     co_await wake->wait_until(deadline);
   }
+  // Clients drop the batches of these transactions (and skip their markers) themselves. Every
+  // abort that overlaps the records returned, which all lie below the last stable offset.
+  if (level == log::isolation::read_committed)
+    for (auto& t : topics)
+      for (auto& fp : t.partitions)
+        if (fp.p && fp.data.len > 0)
+          fp.aborted = fp.p->aborted_transactions(model::offset(fp.offset), fp.data.last_stable);
 
   auto& out = ctx.out;
   out.i32(0);  // throttle_time_ms
@@ -140,11 +150,19 @@ boost::asio::awaitable<void> handle_fetch(request_context& ctx) {
     for (auto& fp : t.partitions) {
       out.i32(fp.index);
       out.i16(code(fp.err));
-      int64_t hw = fp.p ? fp.data.high_watermark.value() : -1;
-      out.i64(hw);
-      out.i64(hw);  // last_stable_offset
+      out.i64(fp.p ? fp.data.high_watermark.value() : -1);
+      out.i64(fp.p ? fp.data.last_stable.value() : -1);
       if (v >= 5) out.i64(fp.p ? fp.data.log_start.value() : -1);
-      out.null_array();          // aborted_transactions
+      if (level == log::isolation::read_committed) {
+        out.array_len(fp.aborted.size());
+        for (const auto& a : fp.aborted) {
+          out.i64(a.producer_id);
+          out.i64(a.first_offset);
+          out.tagged_fields();
+        }
+      } else {
+        out.null_array();
+      }
       if (v >= 11) out.i32(-1);  // preferred_read_replica
       ctx.out_file_bytes(std::move(fp.data));
       out.tagged_fields();

@@ -12,8 +12,8 @@ boost::asio::awaitable<void> handle_list_offsets(request_context& ctx) {
   auto& in = ctx.in;
   auto& out = ctx.out;
   const int16_t v = ctx.version;
-  in.i32();             // replica_id
-  if (v >= 2) in.i8();  // isolation_level
+  in.i32();                                       // replica_id
+  const bool committed = v >= 2 && in.i8() == 1;  // isolation_level read_committed
 
   struct answer {
     int32_t index;
@@ -39,7 +39,7 @@ boost::asio::awaitable<void> handle_list_offsets(request_context& ctx) {
       if (!p) {
         a.err = error_code::unknown_topic_or_partition;
       } else if (ts == k_latest) {
-        a.offset = p->high_watermark().value();
+        a.offset = committed ? p->last_stable_offset().value() : p->high_watermark().value();
       } else if (ts == k_earliest) {
         a.offset = p->log_start().value();
       } else if (ts < 0) {
