@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "group/coordinator.h"
+#include "group/transaction_coordinator.h"
 #include "kafka/protocol/reader.h"
 #include "kafka/server.h"
 #include "log/log.h"
@@ -45,13 +46,22 @@ sluice::group::coordinator& fuzz_groups() {
   return *g;
 }
 
+sluice::group::transaction_coordinator& fuzz_transactions() {
+  static std::unique_ptr<sluice::group::transaction_coordinator> t = [] {
+    auto r = sluice::group::transaction_coordinator::open(fuzz_log(), fuzz_groups(), {});
+    if (!r) std::abort();
+    return std::move(*r);
+  }();
+  return *t;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const sluice::kafka::server_config config;
   try {
     sluice::kafka::handle_frame_for_test(config, fuzz_log(), sluice::bytes(data, data + size),
-                                         /*budget_ms=*/2, &fuzz_groups());
+                                         /*budget_ms=*/2, {&fuzz_groups(), &fuzz_transactions()});
   } catch (const sluice::kafka::decode_error&) {
   }
   return 0;

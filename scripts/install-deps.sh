@@ -17,6 +17,8 @@ packages=(
   chromium
   # small tools the test scripts use
   procps psmisc netcat-openbsd python3 bc curl
+  # a Kafka client of its own for the transaction tests (librdkafka underneath, Debian's build)
+  python3-confluent-kafka
   # promtool (checks /metrics)
   prometheus
 )

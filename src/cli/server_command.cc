@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "group/coordinator.h"
+#include "group/transaction_coordinator.h"
 #include "http/server.h"
 #include "kafka/server.h"
 #include "log/log.h"
@@ -42,6 +43,7 @@ struct server_settings {
   std::string timestamp_type = "CreateTime";
   std::string config_file;
   group::coordinator_config groups;
+  group::transaction_config transactions;
 };
 
 bool split_host_port(const std::string& s, std::string& host, uint16_t& port) {
@@ -88,6 +90,7 @@ void apply_config_file(const std::string& path, server_settings& s) {
   num("segment-bytes", s.segment_bytes);
   num("segment-ms", s.segment_ms);
   num("max-message-bytes", s.max_message_bytes);
+  num("transaction-max-timeout-ms", s.transactions.max_timeout_ms);
   if (auto x = t["auto-create-topics"].value<bool>()) s.auto_create_topics = *x;
   for (auto&& [k, v] : t) {
     static const char* known[] = {"data-dir",
@@ -95,6 +98,7 @@ void apply_config_file(const std::string& path, server_settings& s) {
                                   "http-addr",
                                   "advertised-addr",
                                   "log-level",
+                                  "transaction-max-timeout-ms",
                                   "partitions",
                                   "io-threads",
                                   "flush-threads",
@@ -180,7 +184,12 @@ int run_server(server_settings s) {
     spdlog::error("cannot load consumer group offsets: {}", groups.error().message);
     return 1;
   }
-  kafka::server srv(kc, **lg, groups->get());
+  auto transactions = group::transaction_coordinator::open(**lg, **groups, s.transactions);
+  if (!transactions) {
+    spdlog::error("cannot load transaction state: {}", transactions.error().message);
+    return 1;
+  }
+  kafka::server srv(kc, **lg, {groups->get(), transactions->get()});
   if (auto r = srv.start(); !r) {
     spdlog::error("{}", r.error().message);
     return 1;
@@ -292,6 +301,10 @@ action add_server_command(CLI::App& app, int argc, char** argv) {
   cmd->add_option("--group-max-session-timeout-ms", s->groups.max_session_timeout_ms,
                   "Largest session.timeout.ms a consumer may ask for")
       ->capture_default_str();
+  cmd->add_option("--transaction-max-timeout-ms", s->transactions.max_timeout_ms,
+                  "Largest transaction.timeout.ms a transactional producer may ask for")
+      ->capture_default_str()
+      ->check(CLI::Range(1, INT32_MAX));
   cmd->add_option("--sql-checkpoint-interval-ms", s->sql_checkpoint_interval_ms,
                   "How often each SQL query checkpoints its state and positions")
       ->capture_default_str()

@@ -117,23 +117,21 @@ std::vector<errc> coordinator::leave(const std::string& group_id,
   return errors;
 }
 
+errc coordinator::check_membership(const std::string& group_id, int32_t generation,
+                                   const member_identity& who) {
+  if (group_id.empty()) return errc::invalid_group_id;
+  auto& im = *impl_;
+  std::lock_guard lk(im.mu);
+  if (group* g = im.find(group_id)) return g->check_commit(generation, who);
+  bool simple = generation < 0 && who.member_id.empty();
+  return simple ? errc::ok : errc::unknown_member_id;
+}
+
 void coordinator::commit(commit_request r, std::function<void(errc, partition_errors)> done) {
   auto& im = *impl_;
   partition_errors results;
   offset_list accepted;
-  errc group_error = errc::ok;
-  if (r.group_id.empty()) {
-    group_error = errc::invalid_group_id;
-  } else {
-    std::lock_guard lk(im.mu);
-    group* g = im.find(r.group_id);
-    bool simple = r.generation < 0 && r.who.member_id.empty();
-    if (g) {
-      group_error = g->check_commit(r.generation, r.who);
-    } else if (!simple) {
-      group_error = errc::unknown_member_id;
-    }
-  }
+  errc group_error = check_membership(r.group_id, r.generation, r.who);
   int64_t now = now_ms();
   for (auto& [tp, o] : r.offsets) {
     errc e = group_error;

@@ -169,6 +169,10 @@ class coordinator {
   // One error per member; `group_error` is set when the group itself is unknown.
   std::vector<errc> leave(const std::string& group_id, const std::vector<member_identity>& who,
                           errc& group_error);
+  // Whether `who` at `generation` may commit offsets for the group now (generation -1 with an
+  // empty member id: a commit outside any membership, refused while the group has members).
+  errc check_membership(const std::string& group_id, int32_t generation,
+                        const member_identity& who);
   // Answers once the offsets are on disk (or failed).
   void commit(commit_request r, std::function<void(errc group_error, partition_errors)> done);
   // Committed offsets of the group: all of them, or those in `which` (offset -1 when none).

@@ -9,7 +9,7 @@
 #include "log/log.h"
 #include "log/record_batch.h"
 #include "log/records.h"
-#include "log/segment_format.h"
+#include "log/replay.h"
 
 namespace sluice::group {
 
@@ -44,51 +44,35 @@ void offset_cache::apply(const std::string& group, const topic_partition& tp,
 
 result<void> offset_cache::replay() {
   std::lock_guard lk(mu_);
-  int64_t next = partition_->log_start().value();
-  const int64_t end = partition_->high_watermark().value();
   size_t records = 0;
-  while (next < end) {
-    auto r = partition_->read(model::offset(next), 4 << 20);
-    if (!r) return r.error();
-    if (r->len == 0) break;
-    bytes buf(r->len);
-    if (auto c = r->copy_to(buf.data()); !c) return c;
-    size_t pos = 0;
-    const int64_t before = next;
-    while (pos + log::format::k_batch_header_size <= buf.size()) {
-      auto h = log::parse_batch_header(buf.data() + pos);
-      if (pos + h.size_bytes() > buf.size()) break;
-      bytes_view batch(buf.data() + pos, h.size_bytes());
-      pos += h.size_bytes();
-      if (h.last_offset() < next) continue;
-      next = h.last_offset() + 1;
-      if (h.control()) {
-        auto staged = staged_.extract(h.producer_id);
-        if (!staged.empty() && log::control_marker(batch) == log::control_type::commit)
-          for (auto& [key, o] : staged.mapped())
-            apply(key.first, key.second, o.offset >= 0 ? std::optional(o) : std::nullopt);
-        continue;
-      }
-      auto res = log::for_each_record(batch, [&](const log::record_view& rv) {
-        if (!rv.key) return;
-        auto k = offset_store::decode_key(*rv.key);
-        if (!k) return;
-        std::optional<committed_offset> v;
-        if (rv.value) {
-          v = offset_store::decode_value(*rv.value);
-          if (!v) return;
+  auto batches =
+      log::replay_partition(*partition_, [&](const log::batch_header& h, bytes_view batch) {
+        if (h.control()) {
+          auto staged = staged_.extract(h.producer_id);
+          if (!staged.empty() && log::control_marker(batch) == log::control_type::commit)
+            for (auto& [key, o] : staged.mapped())
+              apply(key.first, key.second, o.offset >= 0 ? std::optional(o) : std::nullopt);
+          return;
         }
-        ++records;
-        if (h.transactional()) {
-          staged_[h.producer_id][*k] = v ? *v : committed_offset{};
-        } else {
-          apply(k->first, k->second, v);
-        }
+        auto res = log::for_each_record(batch, [&](const log::record_view& rv) {
+          if (!rv.key) return;
+          auto k = offset_store::decode_key(*rv.key);
+          if (!k) return;
+          std::optional<committed_offset> v;
+          if (rv.value) {
+            v = offset_store::decode_value(*rv.value);
+            if (!v) return;
+          }
+          ++records;
+          if (h.transactional()) {
+            staged_[h.producer_id][*k] = v ? *v : committed_offset{};  // offset -1: a tombstone
+          } else {
+            apply(k->first, k->second, v);
+          }
+        });
+        if (!res) spdlog::warn("{}: skipping a batch: {}", k_topic, res.error().message);
       });
-      if (!res) spdlog::warn("{}: skipping a batch: {}", k_topic, res.error().message);
-    }
-    if (next == before) break;  // no progress: a batch larger than the read
-  }
+  if (!batches) return batches.error();
   spdlog::info("groups: loaded {} offset records for {} groups ({} open transactions)", records,
                offsets_.size(), staged_.size());
   return {};

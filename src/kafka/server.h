@@ -18,7 +18,8 @@ class log;
 }
 namespace sluice::group {
 class coordinator;
-}
+class transaction_coordinator;
+}  // namespace sluice::group
 namespace sluice::metrics {
 class exposition;
 }
@@ -47,9 +48,16 @@ struct server_config {
   std::string cluster_id = "sluice";
 };
 
+// The coordinators the Kafka APIs route to; a null one answers its APIs with
+// COORDINATOR_NOT_AVAILABLE (tests, fuzzing).
+struct coordinators {
+  group::coordinator* groups = nullptr;
+  group::transaction_coordinator* transactions = nullptr;
+};
+
 class server {
  public:
-  server(server_config config, log::log& log, group::coordinator* groups = nullptr);
+  server(server_config config, log::log& log, coordinators c = {});
   ~server();  // stop()
   server(const server&) = delete;
   server& operator=(const server&) = delete;
@@ -75,6 +83,6 @@ class server {
 // protocol tests. REQUIRES: `log` outlives later calls on this thread when a request may
 // still be waiting at the end of its budget.
 bytes handle_frame_for_test(const server_config& config, log::log& log, bytes frame,
-                            int budget_ms = 50, group::coordinator* groups = nullptr);
+                            int budget_ms = 50, coordinators c = {});
 
 }  // namespace sluice::kafka

@@ -408,6 +408,11 @@ std::vector<producer_state::open_transaction> partition::open_transactions() con
   return producers_.open_transactions();
 }
 
+std::vector<producer_state::producer_info> partition::producers() const {
+  std::lock_guard lk(mu_);
+  return producers_.producers();
+}
+
 model::offset partition::log_start() const {
   std::lock_guard lk(mu_);
   return model::offset(log_start_);

@@ -93,8 +93,9 @@ class partition : public std::enable_shared_from_this<partition> {
 
   // Transactions aborted in this partition whose range overlaps [from, to).
   std::vector<aborted_transaction> aborted_transactions(model::offset from, model::offset to) const;
-  // Producers with a transaction open here.
+  // Producers with a transaction open here, and every producer known here.
   std::vector<producer_state::open_transaction> open_transactions() const;
+  std::vector<producer_state::producer_info> producers() const;
 
   // The first offset whose batch has a timestamp >= ts, or the high watermark if none.
   result<model::offset> offset_for_time(int64_t ts) const;

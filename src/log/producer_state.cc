@@ -101,6 +101,14 @@ std::vector<producer_state::open_transaction> producer_state::open_transactions(
   return out;
 }
 
+std::vector<producer_state::producer_info> producer_state::producers() const {
+  std::vector<producer_info> out;
+  for (const auto& [pid, e] : producers_)
+    out.push_back(
+        {pid, e.epoch, e.batches.empty() ? -1 : e.batches.back().last_seq, e.txn_first_offset});
+  return out;
+}
+
 bytes producer_state::serialize() const {
   bytes out(12);
   auto put = [&out](const void* p, size_t n) {

@@ -71,6 +71,14 @@ class producer_state {
     int64_t first_offset;
   };
   std::vector<open_transaction> open_transactions() const;
+  // Every producer known here (DescribeProducers).
+  struct producer_info {
+    int64_t producer_id;
+    int16_t epoch;
+    int32_t last_sequence;          // -1: none
+    int64_t open_txn_first_offset;  // -1: no open transaction
+  };
+  std::vector<producer_info> producers() const;
 
   size_t size() const { return producers_.size(); }
 

@@ -47,6 +47,7 @@ enum class error_code : int16_t {
   invalid_transaction_timeout = 50,
   concurrent_transactions = 51,
   transaction_coordinator_fenced = 52,
+  operation_not_attempted = 55,
   kafka_storage_error = 56,
   unknown_producer_id = 59,
   non_empty_group = 68,

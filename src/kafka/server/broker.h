@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "group/coordinator.h"
+#include "group/transaction_coordinator.h"
 #include "kafka/server.h"
 #include "kafka/server/api_metrics.h"
 #include "log/log.h"
@@ -14,6 +15,7 @@ struct broker {
   server_config config;
   log::log& log;
   group::coordinator* groups = nullptr;  // null: group APIs answer COORDINATOR_NOT_AVAILABLE
+  group::transaction_coordinator* transactions = nullptr;  // null: so do transaction APIs
   std::shared_ptr<api_metrics> metrics = std::make_shared<api_metrics>();
 
   const std::string& advertised_host() const { return config.advertised_host; }

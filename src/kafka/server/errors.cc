@@ -79,4 +79,10 @@ error_code to_kafka(errc e) {
   return error_code::unknown_server_error;
 }
 
+error_code to_kafka_txn(errc e, bool fenced_known) {
+  if (e == errc::producer_fenced && !fenced_known) return error_code::invalid_producer_epoch;
+  if (e == errc::io_error) return error_code::coordinator_not_available;
+  return to_kafka(e);
+}
+
 }  // namespace sluice::kafka

@@ -26,7 +26,8 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 struct server::impl {
-  impl(server_config c, log::log& l, group::coordinator* g) : b{std::move(c), l, g} {}
+  impl(server_config c, log::log& l, coordinators co)
+      : b{std::move(c), l, co.groups, co.transactions} {}
 
   broker b;
   std::vector<std::unique_ptr<asio::io_context>> loops;
@@ -61,8 +62,8 @@ struct server::impl {
   }
 };
 
-server::server(server_config config, log::log& log, group::coordinator* groups)
-    : impl_(std::make_unique<impl>(std::move(config), log, groups)) {}
+server::server(server_config config, log::log& log, coordinators c)
+    : impl_(std::make_unique<impl>(std::move(config), log, c)) {}
 
 server::~server() {
   stop();
@@ -168,11 +169,11 @@ void server::stop() {
 }
 
 bytes handle_frame_for_test(const server_config& config, log::log& log, bytes frame, int budget_ms,
-                            group::coordinator* groups) {
+                            coordinators c) {
   // The loop lives as long as the thread: a request still waiting when the budget ends (a
   // long poll, a sync) completes in a later call instead of touching a destroyed loop.
   static thread_local asio::io_context loop(1);
-  auto b = std::make_shared<broker>(broker{config, log, groups});
+  auto b = std::make_shared<broker>(broker{config, log, c.groups, c.transactions});
   if (b->config.advertised_host.empty()) b->config.advertised_host = b->config.host;
   if (b->config.advertised_port == 0) b->config.advertised_port = b->config.port;
   struct outcome {

@@ -4,10 +4,10 @@ namespace sluice::kafka {
 
 namespace {
 constexpr int8_t k_key_group = 0;
-}
+constexpr int8_t k_key_transaction = 1;
+}  // namespace
 
-// This broker coordinates every consumer group. Transactions have no coordinator yet: those
-// keys get the retriable COORDINATOR_NOT_AVAILABLE.
+// This broker coordinates every consumer group and every transactional id.
 boost::asio::awaitable<void> handle_find_coordinator(request_context& ctx) {
   auto& in = ctx.in;
   auto& out = ctx.out;
@@ -25,11 +25,17 @@ boost::asio::awaitable<void> handle_find_coordinator(request_context& ctx) {
   in.tagged_fields();
   ctx.expect_end();
 
-  bool available = key_type == k_key_group && ctx.b.groups != nullptr;
-  const error_code err = available ? error_code::none : error_code::coordinator_not_available;
+  const bool available = (key_type == k_key_group && ctx.b.groups != nullptr) ||
+                         (key_type == k_key_transaction && ctx.b.transactions != nullptr);
+  const error_code err = key_type != k_key_group && key_type != k_key_transaction
+                             ? error_code::invalid_request
+                         : available ? error_code::none
+                                     : error_code::coordinator_not_available;
   const std::optional<std::string_view> msg =
-      available ? std::nullopt
-                : std::optional<std::string_view>("transactions are not available yet");
+      err == error_code::none ? std::nullopt
+      : err == error_code::invalid_request
+          ? std::optional<std::string_view>("unknown coordinator key type")
+          : std::optional<std::string_view>("no coordinator for this key type in this process");
   const int32_t node = available ? ctx.b.config.node_id : -1;
   const std::string_view host = available ? std::string_view(ctx.b.advertised_host()) : "";
   const int32_t port = available ? ctx.b.advertised_port() : -1;

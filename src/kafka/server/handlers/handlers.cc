@@ -28,6 +28,13 @@ constexpr api_spec k_apis[] = {
     {api_key::create_topics, "CreateTopics", 0, 7, 5, handle_create_topics},
     {api_key::delete_topics, "DeleteTopics", 0, 6, 4, handle_delete_topics},
     {api_key::init_producer_id, "InitProducerId", 0, 4, 2, handle_init_producer_id},
+    {api_key::add_partitions_to_txn, "AddPartitionsToTxn", 0, 3, 3, handle_add_partitions_to_txn},
+    {api_key::add_offsets_to_txn, "AddOffsetsToTxn", 0, 3, 3, handle_add_offsets_to_txn},
+    {api_key::end_txn, "EndTxn", 0, 3, 3, handle_end_txn},
+    {api_key::txn_offset_commit, "TxnOffsetCommit", 0, 3, 3, handle_txn_offset_commit},
+    {api_key::describe_producers, "DescribeProducers", 0, 0, 0, handle_describe_producers},
+    {api_key::describe_transactions, "DescribeTransactions", 0, 0, 0, handle_describe_transactions},
+    {api_key::list_transactions, "ListTransactions", 0, 1, 0, handle_list_transactions},
     {api_key::describe_configs, "DescribeConfigs", 0, 4, 4, handle_describe_configs},
     {api_key::create_partitions, "CreatePartitions", 0, 3, 2, handle_create_partitions},
 };

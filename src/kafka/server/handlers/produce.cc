@@ -4,6 +4,8 @@
 #include "kafka/server/errors.h"
 #include "kafka/server/handlers/handlers.h"
 #include "kafka/server/wakeup.h"
+#include "log/record_batch.h"
+#include "log/segment_format.h"
 
 namespace sluice::kafka {
 
@@ -30,6 +32,18 @@ struct sync_state {
   int pending = 0;
   std::vector<topic_result> results;  // here so that late completions never outlive it
 };
+
+// A transactional batch must belong to its producer's open transaction, which must already
+// hold the partition (AddPartitionsToTxn); otherwise the partition would hold a transaction
+// that no marker ever ends and its last stable offset would stop there.
+errc check_transactional(const request_context& ctx, bool has_transactional_id, bytes_view records,
+                         const group::topic_partition& tp) {
+  if (records.size() < log::format::k_batch_header_size) return errc::ok;  // append refuses it
+  auto h = log::parse_batch_header(records.data());
+  if (!h.transactional()) return errc::ok;
+  if (!has_transactional_id || !ctx.b.transactions) return errc::invalid_txn_state;
+  return ctx.b.transactions->check_produce({h.producer_id, h.producer_epoch}, tp);
+}
 
 }  // namespace
 
@@ -59,14 +73,17 @@ boost::asio::awaitable<void> handle_produce(request_context& ctx) {
       in.tagged_fields();
       if (!acks_valid) {
         pr.err = error_code::invalid_required_acks;
-      } else if (transactional_id) {
-        pr.err = error_code::invalid_request;
-        pr.message = "transactions are not supported yet";
       } else if (!topic || !topic->get(pr.index)) {
         pr.err = error_code::unknown_topic_or_partition;
       } else if (!records || records->empty()) {
         pr.err = error_code::invalid_record;
         pr.message = "no records";
+      } else if (auto e = check_transactional(ctx, transactional_id.has_value(), *records,
+                                              {tr.name, pr.index});
+                 e != errc::ok) {
+        pr.err = to_kafka_txn(e, false);
+        pr.message = transactional_id ? "the batch is not part of the producer's transaction"
+                                      : "a transactional batch without a transactional id";
       } else {
         auto p = topic->get(pr.index);
         std::span<uint8_t> batch(in.mutable_data(*records), records->size());

@@ -1,0 +1,30 @@
+#include "kafka/server/await_callback.h"
+#include "kafka/server/errors.h"
+#include "kafka/server/handlers/handlers.h"
+
+namespace sluice::kafka {
+
+// AddOffsetsToTxn: the group's offsets partition joins the transaction, so that offsets sent
+// with TxnOffsetCommit commit or abort with it.
+boost::asio::awaitable<void> handle_add_offsets_to_txn(request_context& ctx) {
+  auto& in = ctx.in;
+  auto id = in.string();
+  group::producer_identity who;
+  who.producer_id = in.i64();
+  who.epoch = in.i16();
+  auto group_id = in.string();
+  in.tagged_fields();
+  ctx.expect_end();
+
+  error_code err = error_code::coordinator_not_available;
+  if (auto* txns = ctx.b.transactions) {
+    auto e = co_await await_callback<errc>(
+        ctx.executor, [&](auto done) { txns->add_offsets(id, who, group_id, std::move(done)); });
+    err = to_kafka_txn(e, ctx.version >= 2);
+  }
+  ctx.out.i32(0);  // throttle_time_ms
+  ctx.out.i16(code(err));
+  ctx.out.tagged_fields();
+}
+
+}  // namespace sluice::kafka
