@@ -178,6 +178,9 @@ class coordinator {
   // Committed offsets of the group: all of them, or those in `which` (offset -1 when none).
   std::vector<std::pair<topic_partition, committed_offset>> fetch(
       const std::string& group_id, const std::optional<std::vector<topic_partition>>& which) const;
+  // Whether an open transaction committed an offset of the group for `tp` (OffsetFetch with
+  // require_stable answers UNSTABLE_OFFSET_COMMIT until it ends).
+  bool unstable(const std::string& group_id, const topic_partition& tp) const;
   std::vector<group_overview> list() const;
   group_description describe(const std::string& group_id) const;
   // errc::group_id_not_found, errc::non_empty_group. Waits for the tombstones to be on disk.

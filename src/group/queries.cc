@@ -12,6 +12,10 @@ std::vector<std::pair<topic_partition, committed_offset>> coordinator::fetch(
   return impl_->offsets->get(group_id, which);
 }
 
+bool coordinator::unstable(const std::string& group_id, const topic_partition& tp) const {
+  return impl_->offsets->pending(group_id, tp);
+}
+
 std::vector<group_overview> coordinator::list() const {
   auto& im = *impl_;
   std::vector<group_overview> out;

@@ -48,6 +48,16 @@ bool decodable(const batch_header& h) {
   return !h.control();
 }
 
+// Whether the batch belongs to a transaction that was aborted (its records are garbage).
+bool in_aborted(const batch_header& h, const std::vector<aborted_transaction>& aborted) {
+  if (!h.transactional()) return false;
+  for (const auto& a : aborted)
+    if (a.producer_id == h.producer_id && h.base_offset >= a.first_offset &&
+        h.base_offset < a.last_offset)
+      return true;
+  return false;
+}
+
 }  // namespace
 
 result<int> partition::compact(int64_t now) {
@@ -55,10 +65,16 @@ result<int> partition::compact(int64_t now) {
   std::shared_ptr<segment> active;
   int64_t active_size = 0;
   topic_config cfg;
+  // Records of open transactions (from the last stable offset on) may still abort: they
+  // neither replace older values nor are compacted. Aborted records never count.
+  int64_t stable = 0;
+  std::vector<aborted_transaction> aborted;
   {
     std::lock_guard lk(mu_);
     if (deleted_ || !config_.compact()) return 0;
     cfg = config_;
+    stable = last_stable_locked();
+    aborted = producers_.aborted_between(log_start_, next_offset_);
     for (const auto& [base, s] : segments_)
       if (s != active_) sealed.push_back(s);
     active = active_;
@@ -71,7 +87,7 @@ result<int> partition::compact(int64_t now) {
   result<void> bad;
   auto note = [&](bytes_view batch) {
     auto h = parse_batch_header(batch.data());
-    if (!decodable(h)) return;
+    if (!decodable(h) || h.base_offset >= stable || in_aborted(h, aborted)) return;
     auto r = for_each_record(batch, [&](const record_view& rv) {
       if (rv.key) newest[key_of(*rv.key)] = rv.offset;
     });
@@ -87,6 +103,7 @@ result<int> partition::compact(int64_t now) {
   for (const auto& s : sealed) {
     if (cfg.min_compaction_lag_ms > 0 && s->max_timestamp() > now - cfg.min_compaction_lag_ms)
       break;  // this segment and every later one hold records too young to compact
+    if (s->next_offset() > stable) break;  // holds records of a transaction still open
     auto tmp = segment::file_path(dir_, s->base_offset(), ".log.cleaned");
     unique_fd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (!out.valid()) return io_error("create", tmp);
@@ -111,6 +128,7 @@ result<int> partition::compact(int64_t now) {
     auto r = s->for_each_batch(s->size(), [&](bytes_view batch) {
       auto h = parse_batch_header(batch.data());
       if (!decodable(h)) return emit(batch);
+      const bool aborted_batch = in_aborted(h, aborted);
       const bool tombstones_expired = h.max_timestamp < now - cfg.delete_retention_ms;
       bytes kept;
       bytes last_record;
@@ -118,7 +136,7 @@ result<int> partition::compact(int64_t now) {
       auto decoded = for_each_record(batch, [&](const record_view& rv) {
         ++total;
         last_record.assign(rv.raw.begin(), rv.raw.end());
-        bool keep = !rv.key || newest[key_of(*rv.key)] == rv.offset;
+        bool keep = !aborted_batch && (!rv.key || newest[key_of(*rv.key)] == rv.offset);
         if (keep && !rv.value && tombstones_expired) keep = false;
         if (keep) {
           kept.insert(kept.end(), rv.raw.begin(), rv.raw.end());

@@ -18,6 +18,7 @@ struct batch_spec {
   int64_t producer_id = -1;
   int16_t producer_epoch = -1;
   int32_t base_sequence = -1;
+  bool transactional = false;
 };
 
 inline void put_varint(bytes& out, int64_t v) {
@@ -50,7 +51,7 @@ inline bytes build_batch(const batch_spec& s) {
   store_be32(&b[8], static_cast<uint32_t>(49 + records.size()));
   store_be32(&b[12], 0);
   b[16] = 2;
-  store_be16(&b[21], 0);
+  store_be16(&b[21], s.transactional ? 0x10 : 0);
   store_be32(&b[23], static_cast<uint32_t>(n - 1));
   store_be64(&b[27], static_cast<uint64_t>(s.base_timestamp));
   store_be64(&b[35], static_cast<uint64_t>(s.base_timestamp + n - 1));

@@ -56,6 +56,7 @@ enum class error_code : int16_t {
   fenced_instance_id = 82,
   group_subscribed_to_topic = 86,
   invalid_record = 87,
+  unstable_offset_commit = 88,
   producer_fenced = 90,
   unknown_topic_id = 100,
   transactional_id_not_found = 105,

@@ -21,7 +21,7 @@ boost::asio::awaitable<void> handle_offset_fetch(request_context& ctx) {
       in.tagged_fields();
     }
   }
-  if (v >= 7) in.boolean();  // require_stable: every commit is stable (no transactions)
+  const bool require_stable = v >= 7 && in.boolean();
   in.tagged_fields();
   ctx.expect_end();
 
@@ -45,11 +45,14 @@ boost::asio::awaitable<void> handle_offset_fetch(request_context& ctx) {
     out.string(t);
     out.array_len(by_topic[t].size());
     for (const auto& [p, o] : by_topic[t]) {
+      // An offset an open transaction may still replace is not given to a consumer that
+      // asked for stable offsets (read_committed); it retries.
+      const bool unstable = require_stable && ctx.b.groups->unstable(group_id, {t, p});
       out.i32(p);
-      out.i64(o.offset);
+      out.i64(unstable ? -1 : o.offset);
       if (v >= 5) out.i32(o.leader_epoch);
       out.nullable_string(o.metadata);
-      out.i16(code(error_code::none));
+      out.i16(code(unstable ? error_code::unstable_offset_commit : error_code::none));
       out.tagged_fields();
     }
     out.tagged_fields();
