@@ -32,7 +32,7 @@ struct server_settings {
   int io_threads = 0;
   int flush_threads = 2;
   int64_t retention_check_ms = 30'000;
-  int64_t sql_checkpoint_interval_ms = 10'000;
+  int64_t sql_checkpoint_interval_ms = 1'000;
   int64_t sql_state_cache_rows = 100'000;
   int64_t http_max_subscriber_bytes = 1 << 20;
   int64_t retention_ms = 604'800'000;
@@ -198,7 +198,7 @@ int run_server(server_settings s) {
   so.data_dir = s.data_dir;
   so.checkpoint_interval = std::chrono::milliseconds(s.sql_checkpoint_interval_ms);
   so.state_cache_rows = static_cast<size_t>(s.sql_state_cache_rows);
-  auto engine = sql::engine::open(so, stream::make_log_io(**lg));
+  auto engine = sql::engine::open(so, stream::make_log_io(**lg, transactions->get()));
   if (!engine) {
     spdlog::error("cannot open the SQL catalog: {}", engine.error().message);
     return 1;

@@ -252,6 +252,10 @@ void transaction_coordinator::stop() {
   if (impl_->ticker.joinable()) impl_->ticker.join();
 }
 
+int32_t transaction_coordinator::max_timeout_ms() const {
+  return impl_->config.max_timeout_ms;
+}
+
 void transaction_coordinator::init_producer(const std::string& id, int32_t timeout_ms,
                                             producer_identity expected,
                                             std::function<void(init_producer_result)> done) {

@@ -112,6 +112,9 @@ class transaction_coordinator {
 
   void stop();
 
+  // transaction.max.timeout.ms of this coordinator.
+  int32_t max_timeout_ms() const;
+
   static constexpr const char* k_topic = "__transaction_state";
 
  private:

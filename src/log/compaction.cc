@@ -48,16 +48,6 @@ bool decodable(const batch_header& h) {
   return !h.control();
 }
 
-// Whether the batch belongs to a transaction that was aborted (its records are garbage).
-bool in_aborted(const batch_header& h, const std::vector<aborted_transaction>& aborted) {
-  if (!h.transactional()) return false;
-  for (const auto& a : aborted)
-    if (a.producer_id == h.producer_id && h.base_offset >= a.first_offset &&
-        h.base_offset < a.last_offset)
-      return true;
-  return false;
-}
-
 }  // namespace
 
 result<int> partition::compact(int64_t now) {
@@ -87,7 +77,7 @@ result<int> partition::compact(int64_t now) {
   result<void> bad;
   auto note = [&](bytes_view batch) {
     auto h = parse_batch_header(batch.data());
-    if (!decodable(h) || h.base_offset >= stable || in_aborted(h, aborted)) return;
+    if (!decodable(h) || h.base_offset >= stable || in_aborted_transaction(h, aborted)) return;
     auto r = for_each_record(batch, [&](const record_view& rv) {
       if (rv.key) newest[key_of(*rv.key)] = rv.offset;
     });
@@ -128,7 +118,7 @@ result<int> partition::compact(int64_t now) {
     auto r = s->for_each_batch(s->size(), [&](bytes_view batch) {
       auto h = parse_batch_header(batch.data());
       if (!decodable(h)) return emit(batch);
-      const bool aborted_batch = in_aborted(h, aborted);
+      const bool aborted_batch = in_aborted_transaction(h, aborted);
       const bool tombstones_expired = h.max_timestamp < now - cfg.delete_retention_ms;
       bytes kept;
       bytes last_record;

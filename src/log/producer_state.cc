@@ -13,6 +13,16 @@ int32_t next_seq(int32_t s) {
 }
 }  // namespace
 
+bool in_aborted_transaction(const batch_header& h,
+                            const std::vector<aborted_transaction>& aborted) {
+  if (!h.transactional() || h.control()) return false;
+  for (const auto& a : aborted)
+    if (a.producer_id == h.producer_id && h.base_offset >= a.first_offset &&
+        h.base_offset < a.last_offset)
+      return true;
+  return false;
+}
+
 result<producer_state::check_result> producer_state::check(const batch_header& h) const {
   auto it = producers_.find(h.producer_id);
   if (it == producers_.end()) return check_result{};  // new, or older than what we keep

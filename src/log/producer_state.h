@@ -34,6 +34,10 @@ struct aborted_transaction {
   auto operator<=>(const aborted_transaction&) const = default;
 };
 
+// Whether the batch belongs to one of the `aborted` transactions (its records are garbage:
+// read_committed readers drop it).
+bool in_aborted_transaction(const batch_header& h, const std::vector<aborted_transaction>& aborted);
+
 class producer_state {
  public:
   struct batch_meta {

@@ -189,6 +189,33 @@ struct engine::impl final : name_lookup {
     return p;
   }
 
+  // How a query named `name` writes to its topic: WITH (delivery = 'exactly_once' |
+  // 'at_least_once'); exactly-once by default where the io has transactions.
+  stream::sink_options sink_options_for(const std::string& name, const properties* with,
+                                        location loc) const {
+    stream::sink_options o;
+    o.mode = io->transactions() ? stream::delivery::exactly_once : stream::delivery::at_least_once;
+    if (with) {
+      if (auto it = with->find("delivery"); it != with->end()) {
+        auto v = ascii_lower(it->second);
+        if (v == "exactly_once") {
+          if (!io->transactions())
+            throw sql_error(loc,
+                            "delivery = 'exactly_once' needs transactions, which this "
+                            "server has not");
+          o.mode = stream::delivery::exactly_once;
+        } else if (v == "at_least_once") {
+          o.mode = stream::delivery::at_least_once;
+        } else {
+          throw sql_error(
+              loc, "unknown delivery '" + it->second + "' (known: exactly_once, at_least_once)");
+        }
+      }
+    }
+    o.transactional_id = "__sluice_sql_" + ascii_lower(name);
+    return o;
+  }
+
   // --- statements ------------------------------------------------------------------
 
   statement_result run(const statement& st) {
@@ -251,11 +278,11 @@ struct engine::impl final : name_lookup {
     }
     check_free(s.name, st.loc);
     for (const auto& [k, v] : s.with)
-      if (k != "state_ttl")
-        throw sql_error(st.loc, "unknown sink property '" + k + "' (known: state_ttl)");
+      if (k != "state_ttl" && k != "delivery")
+        throw sql_error(st.loc, "unknown sink property '" + k + "' (known: state_ttl, delivery)");
     if (s.query->emit_changes) throw sql_error(s.query->loc, "a sink's query has no EMIT CHANGES");
     auto p = continuous_plan(*s.query, &s.with, st.loc);
-    auto sink = io->open_sink(s.topic);
+    auto sink = io->open_sink(s.topic, sink_options_for(s.name, &s.with, st.loc));
     if (!sink) throw catalog_error("cannot open topic '" + s.topic + "': " + sink.error().message);
     auto q = build(s.name, p,
                    stream::make_topic_writer(std::move(*sink), p.names, p.key_names, s.topic));
@@ -292,7 +319,7 @@ struct engine::impl final : name_lookup {
     std::string name = "insert_" + ascii_lower(target);
     for (int n = 2; exists(name); ++n)
       name = "insert_" + ascii_lower(target) + "_" + std::to_string(n);
-    auto sink = io->open_sink(def.topic);
+    auto sink = io->open_sink(def.topic, sink_options_for(name, nullptr, st.loc));
     if (!sink)
       throw catalog_error("cannot open topic '" + def.topic + "': " + sink.error().message);
     auto qu =

@@ -31,8 +31,9 @@ namespace sluice::sql {
 struct engine_options {
   // Where the catalog and checkpoints live (<data_dir>/_sql).
   std::filesystem::path data_dir = "data";
-  // How often each query checkpoints (a restart replays at most this much input). Default: 10 s.
-  std::chrono::milliseconds checkpoint_interval{10'000};
+  // How often each query checkpoints (a restart replays at most this much input; an
+  // exactly-once sink commits its output this often). Default: 1 s.
+  std::chrono::milliseconds checkpoint_interval{1'000};
   // Groups of an unwindowed GROUP BY each query keeps in memory; the rest live in RocksDB
   // under <data_dir>/_sql/state/. Default: 100,000.
   size_t state_cache_rows = 100'000;

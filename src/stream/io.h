@@ -22,6 +22,9 @@
 namespace sluice::log {
 class log;
 }
+namespace sluice::group {
+class transaction_coordinator;
+}
 
 namespace sluice::stream {
 
@@ -49,7 +52,8 @@ class wakeup {
   bool signaled_ = false;
 };
 
-// Reads the partitions of one topic. Used by one query thread.
+// Reads the partitions of one topic, as a read_committed consumer: nothing of a transaction
+// still open, nothing of an aborted one. Used by one query thread.
 class topic_source {
  public:
   virtual ~topic_source() = default;
@@ -59,6 +63,7 @@ class topic_source {
   // Errors: offset_out_of_range (retention removed it), unknown_topic, io_error.
   virtual result<void> read(int32_t p, int64_t from, size_t max_bytes, bytes& out) = 0;
   virtual int64_t start_offset(int32_t p) const = 0;
+  // Where reading ends for now: the last stable offset.
   virtual int64_t end_offset(int32_t p) const = 0;
 };
 
@@ -67,6 +72,23 @@ struct output_record {
   std::optional<std::string> value;  // nullopt: a tombstone
   int64_t timestamp = 0;
   std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// How a sink's records reach readers.
+enum class delivery : uint8_t {
+  // Records are visible as they are written; after a crash, what was written since the last
+  // checkpoint is written again.
+  at_least_once,
+  // Records are written in one transaction per checkpoint, committed with it (two-phase:
+  // prepare() before the checkpoint is written, commit() after): read_committed readers see
+  // each result once, across crashes, a checkpoint interval later.
+  exactly_once,
+};
+
+struct sink_options {
+  delivery mode = delivery::at_least_once;
+  // exactly_once: the transactional id, stable across restarts (one per sink of a query).
+  std::string transactional_id;
 };
 
 // Appends records to one topic: a keyed record goes to the partition its key hashes to, others
@@ -83,6 +105,19 @@ class topic_sink {
   virtual result<void> flush() = 0;
   // add() for each, then flush().
   result<void> write(const std::vector<output_record>& records);
+
+  // Two-phase commit with the query's checkpoint (exactly_once; the others flush and return
+  // an empty description). prepare() writes everything added and waits until it is durable;
+  // it returns what recover() needs to finish this transaction, to be stored in the
+  // checkpoint. commit() makes the prepared transaction visible. At start-up, recover() gets
+  // the description from the last checkpoint (empty if none): it commits that transaction if
+  // it is still open and aborts whatever else the sink left open.
+  virtual result<std::string> prepare() {
+    if (auto r = flush(); !r) return r.error();
+    return std::string();
+  }
+  virtual result<void> commit() { return {}; }
+  virtual result<void> recover(std::string_view /*prepared*/) { return {}; }
 };
 
 class topic_io {
@@ -93,12 +128,18 @@ class topic_io {
   // one query share it). Errors: unknown_topic.
   virtual result<std::unique_ptr<topic_source>> open_source(std::string_view topic,
                                                             std::shared_ptr<wakeup> wake) = 0;
-  // Creates the topic (with the broker's defaults) when missing.
-  virtual result<std::unique_ptr<topic_sink>> open_sink(std::string_view topic) = 0;
+  // Creates the topic (with the broker's defaults) when missing. Errors: unknown_topic,
+  // invalid_config (exactly_once where this io has no transactions).
+  virtual result<std::unique_ptr<topic_sink>> open_sink(std::string_view topic,
+                                                        const sink_options& options = {}) = 0;
+  // Whether open_sink can give exactly_once sinks.
+  virtual bool transactions() const = 0;
 };
 
 // Topics of this process's log: reads go to the partitions directly (no network hop).
-std::unique_ptr<topic_io> make_log_io(log::log& l);
+// Exactly-once sinks use `transactions` (null: at_least_once only).
+std::unique_ptr<topic_io> make_log_io(log::log& l,
+                                      group::transaction_coordinator* transactions = nullptr);
 
 // Calls `fn(offset, timestamp, key, value)` for each record at or after `from` in `chunk`
 // (whole record batches as a source returns them); returns the offset after the last record

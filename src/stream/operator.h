@@ -65,6 +65,12 @@ class operator_node {
   // Writes the state into the checkpoint being taken (the query's thread, between batches).
   virtual void snapshot(state_writer&) {}
   virtual void restore(state_reader&) {}
+  // The checkpoint holding this operator's snapshot is durable (an exactly-once sink commits
+  // the transaction its snapshot prepared).
+  virtual void checkpoint_written() {}
+  // The query starts, after restore() when there was a checkpoint (an exactly-once sink
+  // finishes what the checkpoint prepared and aborts what else it left open).
+  virtual void resume() {}
   // One line for EXPLAIN.
   virtual std::string describe() const = 0;
   // Drops state by key that has not been written for `ttl_ms` (state_ttl; operators whose

@@ -58,6 +58,12 @@ result<void> query::start() {
       spdlog::warn("query {}: checkpoint {} unreadable, starting from the beginning", o_.name,
                    o_.checkpoint_file.string());
   }
+  try {
+    for (auto& op : o_.flow.operators)
+      op->resume();
+  } catch (const std::exception& e) {
+    return make_error(errc::io_error, e.what());
+  }
   {
     std::lock_guard lk(status_mu_);
     state_ = "RUNNING";
@@ -79,7 +85,11 @@ void query::stop(bool checkpoint) {
   thread_.join();
   if (checkpoint && !o_.checkpoint_file.empty()) {
     std::lock_guard lk(status_mu_);
-    if (state_ == "RUNNING") write_checkpoint();
+    try {
+      if (state_ == "RUNNING") write_checkpoint();
+    } catch (const std::exception& e) {
+      spdlog::error("query {}: final checkpoint failed: {}", o_.name, e.what());
+    }
   }
   std::lock_guard lk(status_mu_);
   if (state_ == "RUNNING") state_ = "STOPPED";
@@ -356,7 +366,9 @@ void query::flush_dead_letters() {
 // count, per source a varint partition count and per partition (position, max event time),
 // the watermark, varint operator count, per operator a length-prefixed state blob, then the
 // CRC32C of everything before it (4 bytes BE). A version 1 checkpoint (one source, older
-// operator states) is not read: the query starts over and rebuilds its state.
+// operator states) is not read: the query starts over and rebuilds its state. Snapshots are
+// taken first (an exactly-once sink's makes its transaction durable), then the file is
+// written, then operators hear that it was (the sink commits).
 void query::write_checkpoint() {
   state_writer w;
   w.data().append(k_checkpoint_magic);
@@ -388,6 +400,9 @@ void query::write_checkpoint() {
   }
   dirty_ = false;
   last_checkpoint_ = std::chrono::steady_clock::now();
+  // Phase two: what the snapshots prepared is now part of a durable checkpoint.
+  for (const auto& op : o_.flow.operators)
+    op->checkpoint_written();
 }
 
 bool query::read_checkpoint() {

@@ -40,7 +40,7 @@ struct query_options {
   std::string dead_letter_topic;          // created on first use
   std::filesystem::path checkpoint_file;  // empty: no checkpoints
   std::filesystem::path state_dir;        // operators' RocksDB stores (empty: memory only)
-  std::chrono::milliseconds checkpoint_interval{10'000};
+  std::chrono::milliseconds checkpoint_interval{1'000};
   size_t max_batch_bytes = 1 << 20;  // read per partition per round
 };
 

@@ -11,7 +11,7 @@ server_init "${1:?usage: rest_proxy_test.sh SLUICE}"
 server_start
 
 "$sluice" topic create orders -p 16 -b "$brokers" >/dev/null
-check "GET /topics" '["orders"]' "$(curl -s "$http/topics" | sed 's/"__consumer_offsets",//')"
+check "GET /topics" '["orders"]' "$(curl -s "$http/topics" | sed -E 's/"__(consumer_offsets|transaction_state)",//g')"
 check "GET /topics/{t} partitions" 16 "$(curl -s "$http/topics/orders" | grep -o '"partition":' | wc -l)"
 
 out=$(curl -s -XPOST -H 'Content-Type: application/vnd.kafka.json.v2+json' "$http/topics/orders" \

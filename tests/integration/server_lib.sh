@@ -7,7 +7,8 @@
 #   server_stop                      # SIGTERM; fails the test unless it exits 0
 #   ok NAME / fail NAME / check NAME EXPECTED ACTUAL; server_summary at the end
 #   query_field QUERY COLUMN         # a column of SHOW QUERIES for one query
-#   wait_read QUERY N                # waits until the query has read N records, lag 0
+#   wait_read QUERY N                # waits until the query has read N records, lag 0, and
+#                                    # one checkpoint more (exactly-once sinks commit with it)
 
 free_port() {
   /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -59,11 +60,12 @@ print([r for r in rows if r["name"] == sys.argv[1]][0][sys.argv[2]])' "$1" "$2"
 wait_read() {
   for _ in $(seq 1 600); do
     if [ "$(query_field "$1" lag)" = 0 ] && [ "$(query_field "$1" records_in)" -ge "$2" ]; then
+      sleep 1.5  # the default checkpoint interval (1 s) and a margin
       return 0
     fi
     sleep 0.1
   done
-  fail "query $1 did not read $2 records"
+  fail "query $1 did not read $2 records (read $(query_field "$1" records_in), lag $(query_field "$1" lag), state $(query_field "$1" state) $(query_field "$1" error))"
   return 1
 }
 

@@ -34,6 +34,21 @@ class topic_writer final : public operator_node {
     if (ctx_) ctx_->output(batch.size());
   }
 
+  // Two-phase commit with the checkpoint (io.h, topic_sink::prepare).
+  void snapshot(state_writer& w) override {
+    auto prepared = sink_->prepare();
+    if (!prepared) fail(prepared.error().message);
+    w.put_string(*prepared);
+  }
+  void restore(state_reader& r) override { prepared_ = r.at_end() ? std::string() : r.string(); }
+  void checkpoint_written() override {
+    if (auto r = sink_->commit(); !r) fail(r.error().message);
+  }
+  void resume() override {
+    if (auto r = sink_->recover(prepared_); !r) fail(r.error().message);
+    prepared_.clear();
+  }
+
   std::string describe() const override { return "TopicSink '" + topic_ + "' (JSON)"; }
 
   [[noreturn]] void fail(const std::string& message) const {
@@ -45,6 +60,7 @@ class topic_writer final : public operator_node {
   std::vector<std::string> names_, key_names_;
   std::string topic_;
   std::string key_, value_;  // one record's JSON, reused
+  std::string prepared_;     // from the checkpoint, until resume()
   json_row_encoder key_encoder_{key_names_}, value_encoder_{names_};
 };
 
