@@ -382,6 +382,15 @@ result<model::offset> partition::offset_for_time(int64_t ts) const {
   return model::offset(next_offset_);
 }
 
+result<std::optional<std::pair<int64_t, int64_t>>> partition::max_timestamp_record() const {
+  std::lock_guard lk(mu_);
+  std::shared_ptr<segment> best;
+  for (const auto& [base, seg] : segments_)
+    if (!seg->empty() && (!best || seg->max_timestamp() > best->max_timestamp())) best = seg;
+  if (!best) return std::optional<std::pair<int64_t, int64_t>>{};
+  return best->max_timestamp_record();
+}
+
 model::offset partition::high_watermark() const {
   std::lock_guard lk(mu_);
   return model::offset(next_offset_);

@@ -97,8 +97,12 @@ class partition : public std::enable_shared_from_this<partition> {
   std::vector<producer_state::open_transaction> open_transactions() const;
   std::vector<producer_state::producer_info> producers() const;
 
-  // The first offset whose batch has a timestamp >= ts, or the high watermark if none.
+  // The offset of the first record with a timestamp >= ts (in the first batch whose newest
+  // timestamp is >= ts, as Kafka), or the high watermark if none.
   result<model::offset> offset_for_time(int64_t ts) const;
+  // The offset and timestamp of the record with the largest timestamp (ListOffsets -3), if
+  // the partition holds any record.
+  result<std::optional<std::pair<int64_t, int64_t>>> max_timestamp_record() const;
 
   // Traffic since the process started: appended records and bytes, bytes handed to readers
   // (Kafka fetches, SQL queries).

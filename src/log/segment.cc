@@ -237,10 +237,45 @@ result<std::optional<int64_t>> segment::offset_for_time(int64_t ts) const {
     if (!hp) return hp.error();
     if (*hp == nullptr) break;
     auto h = parse_batch_header(*hp);
-    if (h.max_timestamp >= ts) return std::optional<int64_t>{h.base_offset};
+    if (h.max_timestamp >= ts && !h.control()) {
+      // The first record of the batch at or after ts (a batch may hold older ones first).
+      auto bp = rd.get(pos, h.size_bytes());
+      if (!bp) return bp.error();
+      std::optional<int64_t> found;
+      if (*bp != nullptr)
+        (void)for_each_record(bytes_view(*bp, h.size_bytes()), [&](const record_view& rv) {
+          if (!found && rv.timestamp >= ts) found = rv.offset;
+        });
+      return std::optional<int64_t>{found.value_or(h.base_offset)};
+    }
     pos += static_cast<int64_t>(h.size_bytes());
   }
   return std::optional<int64_t>{};
+}
+
+result<std::optional<std::pair<int64_t, int64_t>>> segment::max_timestamp_record() const {
+  using found_type = std::optional<std::pair<int64_t, int64_t>>;
+  if (empty() || max_timestamp_ < 0) return found_type{};
+  chunk_reader rd(fd_.get(), path_, size_, 64 << 10);
+  int64_t pos = max_timestamp_pos_;
+  while (pos < size_) {
+    auto hp = rd.get(pos, k_batch_header_size);
+    if (!hp) return hp.error();
+    if (*hp == nullptr) break;
+    auto h = parse_batch_header(*hp);
+    if (h.max_timestamp == max_timestamp_ && !h.control()) {
+      auto bp = rd.get(pos, h.size_bytes());
+      if (!bp) return bp.error();
+      found_type found;
+      if (*bp != nullptr)
+        (void)for_each_record(bytes_view(*bp, h.size_bytes()), [&](const record_view& rv) {
+          if (!found && rv.timestamp == max_timestamp_) found = {rv.offset, rv.timestamp};
+        });
+      return found ? found : found_type{{h.base_offset + h.last_offset_delta, max_timestamp_}};
+    }
+    pos += static_cast<int64_t>(h.size_bytes());
+  }
+  return found_type{};
 }
 
 result<void> segment::visit_headers(int64_t from, const batch_visitor& visit) const {

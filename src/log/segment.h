@@ -57,8 +57,11 @@ class segment {
   result<int64_t> position_of(int64_t offset) const;
   // Size in bytes of the batch that starts at `pos`.
   result<int64_t> batch_size_at(int64_t pos) const;
-  // Base offset of the first batch whose max timestamp is >= ts, if any.
+  // The offset of the first record at or after `ts` in the first batch whose max timestamp
+  // is >= ts (Kafka's rule), if any.
   result<std::optional<int64_t>> offset_for_time(int64_t ts) const;
+  // The (offset, timestamp) of the first record with this segment's largest timestamp.
+  result<std::optional<std::pair<int64_t, int64_t>>> max_timestamp_record() const;
   // Visits the headers of all batches from offset `from` on (used to rebuild producer state).
   result<void> visit_headers(int64_t from, const batch_visitor& visit) const;
   // Visits every whole batch in the first `limit` bytes of the file, in order.

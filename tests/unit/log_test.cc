@@ -416,6 +416,20 @@ TEST_F(LogTest, CleanReopenKeepsOffsetsAndTimestamps) {
   EXPECT_EQ(p->offset_for_time(t0 + 10'000'000)->value(), 50) << "none: the high watermark";
 }
 
+TEST_F(LogTest, TimeLookupFindsTheFirstRecordInsideABatch) {
+  int64_t t0 = 1'700'000'000'000;
+  auto p = open(small_segments(4096, 64), true);
+  append(*p, {"a", "b", "c", "d", "e"}, t0);  // records at t0 .. t0+4 ms, offsets 0..4
+  append(*p, {"f", "g"}, t0 + 100);           // offsets 5..6
+  EXPECT_EQ(p->offset_for_time(t0 + 2)->value(), 2) << "the record, not its batch";
+  EXPECT_EQ(p->offset_for_time(t0 + 5)->value(), 5);
+  EXPECT_EQ(p->offset_for_time(t0 + 101)->value(), 6);
+  auto m = p->max_timestamp_record();
+  ASSERT_TRUE(m.ok() && m->has_value());
+  EXPECT_EQ((*m)->first, 6);
+  EXPECT_EQ((*m)->second, t0 + 101);
+}
+
 TEST_F(LogTest, LogAppendTimeReplacesProducerTimestamps) {
   topic_config c;
   c.message_timestamp_type = timestamp_type::log_append_time;

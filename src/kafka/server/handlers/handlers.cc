@@ -8,7 +8,7 @@ namespace {
 constexpr api_spec k_apis[] = {
     {api_key::produce, "Produce", 3, 9, 9, handle_produce},
     {api_key::fetch, "Fetch", 4, 12, 12, handle_fetch},
-    {api_key::list_offsets, "ListOffsets", 0, 6, 6, handle_list_offsets},
+    {api_key::list_offsets, "ListOffsets", 0, 7, 6, handle_list_offsets},
     {api_key::metadata, "Metadata", 0, 12, 9, handle_metadata},
     {api_key::find_coordinator, "FindCoordinator", 0, 4, 3, handle_find_coordinator},
     {api_key::offset_commit, "OffsetCommit", 0, 8, 8, handle_offset_commit},

@@ -6,6 +6,7 @@ namespace sluice::kafka {
 namespace {
 constexpr int64_t k_latest = -1;
 constexpr int64_t k_earliest = -2;
+constexpr int64_t k_max_timestamp = -3;  // KIP-734, ListOffsets v7
 }  // namespace
 
 boost::asio::awaitable<void> handle_list_offsets(request_context& ctx) {
@@ -42,8 +43,16 @@ boost::asio::awaitable<void> handle_list_offsets(request_context& ctx) {
         a.offset = committed ? p->last_stable_offset().value() : p->high_watermark().value();
       } else if (ts == k_earliest) {
         a.offset = p->log_start().value();
+      } else if (ts == k_max_timestamp && v >= 7) {
+        auto m = p->max_timestamp_record();
+        if (!m) {
+          a.err = to_kafka(m.code());
+        } else if (*m) {
+          a.offset = (*m)->first;
+          a.timestamp = (*m)->second;
+        }
       } else if (ts < 0) {
-        a.err = error_code::unsupported_version;  // -3 (max timestamp) and newer specs
+        a.err = error_code::unsupported_version;  // newer specs (-4, -5)
       } else {
         auto o = p->offset_for_time(ts);
         if (!o) {
