@@ -4,7 +4,10 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <future>
 
+#include "group/coordinator.h"
+#include "group/transaction_coordinator.h"
 #include "kafka/protocol/error_code.h"
 #include "kafka/protocol/reader.h"
 #include "kafka/protocol/writer.h"
@@ -259,6 +262,243 @@ TEST_F(ProtocolTest, GroupApisWithoutACoordinatorSayCoordinatorNotAvailable) {
   r.i32();
   r.i32();
   EXPECT_EQ(r.i16(), code(error_code::coordinator_not_available));
+}
+
+// The transaction APIs and the admin APIs beside them, byte for byte, against real coordinators.
+class TransactionProtocolTest : public ProtocolTest {
+ protected:
+  void SetUp() override {
+    ProtocolTest::SetUp();
+    auto g = group::coordinator::open(*log_, {});
+    ASSERT_TRUE(g.ok());
+    groups_ = std::move(*g);
+    auto t = group::transaction_coordinator::open(*log_, *groups_, {});
+    ASSERT_TRUE(t.ok());
+    txns_ = std::move(*t);
+    ASSERT_TRUE(log_->create_topic("t", 2, {}).ok());
+  }
+  void TearDown() override {
+    txns_.reset();
+    groups_.reset();
+    ProtocolTest::TearDown();
+  }
+  // The response body after its header (v1 when `flexible`).
+  reader call(bytes frame, bool flexible) {
+    last_ = handle_frame_for_test(server_config{}, *log_, std::move(frame), 5000,
+                                  {groups_.get(), txns_.get()});
+    reader r(last_, flexible);
+    r.i32();                   // size
+    EXPECT_EQ(r.i32(), 1234);  // correlation id
+    if (flexible) r.tagged_fields();
+    return r;
+  }
+
+  std::unique_ptr<group::coordinator> groups_;
+  std::unique_ptr<group::transaction_coordinator> txns_;
+  bytes last_;
+};
+
+TEST_F(TransactionProtocolTest, TransactionLifecycleOverTheWire) {
+  // InitProducerId v4 (flexible) with a transactional id.
+  auto r = call(request(22, 4, true,
+                        [](writer& w) {
+                          w.nullable_string("tx-a");
+                          w.i32(60000);
+                          w.i64(-1);
+                          w.i16(-1);
+                          w.tagged_fields();
+                        }),
+                true);
+  EXPECT_EQ(r.i32(), 0);
+  ASSERT_EQ(r.i16(), 0);
+  int64_t pid = r.i64();
+  int16_t epoch = r.i16();
+  EXPECT_GE(pid, 0);
+  EXPECT_EQ(epoch, 0);
+
+  // AddPartitionsToTxn v3: one known partition and one unknown topic: nothing is added.
+  r = call(request(24, 3, true,
+                   [&](writer& w) {
+                     w.string("tx-a");
+                     w.i64(pid);
+                     w.i16(epoch);
+                     w.array_len(2);
+                     w.string("t");
+                     w.array_len(1);
+                     w.i32(1);
+                     w.tagged_fields();
+                     w.string("missing");
+                     w.array_len(1);
+                     w.i32(0);
+                     w.tagged_fields();
+                     w.tagged_fields();
+                   }),
+           true);
+  r.i32();
+  ASSERT_EQ(r.array_len(), 2);
+  EXPECT_EQ(r.string(), "t");
+  ASSERT_EQ(r.array_len(), 1);
+  EXPECT_EQ(r.i32(), 1);
+  EXPECT_EQ(r.i16(), code(error_code::operation_not_attempted));
+  r.tagged_fields();
+  r.tagged_fields();
+  EXPECT_EQ(r.string(), "missing");
+  r.array_len();
+  r.i32();
+  EXPECT_EQ(r.i16(), code(error_code::unknown_topic_or_partition));
+
+  // Now only the known partition: added, and DescribeTransactions shows it Ongoing.
+  r = call(request(24, 3, true,
+                   [&](writer& w) {
+                     w.string("tx-a");
+                     w.i64(pid);
+                     w.i16(epoch);
+                     w.array_len(1);
+                     w.string("t");
+                     w.array_len(1);
+                     w.i32(1);
+                     w.tagged_fields();
+                     w.tagged_fields();
+                   }),
+           true);
+  r.i32();
+  r.array_len();
+  r.string();
+  r.array_len();
+  r.i32();
+  EXPECT_EQ(r.i16(), 0);
+
+  r = call(request(65, 0, true,
+                   [](writer& w) {
+                     w.array_len(2);
+                     w.string("tx-a");
+                     w.string("nobody");
+                     w.tagged_fields();
+                   }),
+           true);
+  r.i32();
+  ASSERT_EQ(r.array_len(), 2);
+  EXPECT_EQ(r.i16(), 0);
+  EXPECT_EQ(r.string(), "tx-a");
+  EXPECT_EQ(r.string(), "Ongoing");
+  EXPECT_EQ(r.i32(), 60000);
+  EXPECT_GT(r.i64(), 0);  // start time
+  EXPECT_EQ(r.i64(), pid);
+  EXPECT_EQ(r.i32(), epoch);
+  ASSERT_EQ(r.array_len(), 1);
+  EXPECT_EQ(r.string(), "t");
+  ASSERT_EQ(r.array_len(4), 1);
+  EXPECT_EQ(r.i32(), 1);
+  r.tagged_fields();
+  r.tagged_fields();
+  EXPECT_EQ(r.i16(), code(error_code::transactional_id_not_found));
+
+  // EndTxn v3 with an older epoch is fenced; with the right one it commits, and a retry of
+  // the same commit answers ok.
+  auto end_txn = [&](int16_t e, bool commit) {
+    auto rr = call(request(26, 3, true,
+                           [&](writer& w) {
+                             w.string("tx-a");
+                             w.i64(pid);
+                             w.i16(e);
+                             w.boolean(commit);
+                             w.tagged_fields();
+                           }),
+                   true);
+    rr.i32();
+    return rr.i16();
+  };
+  EXPECT_EQ(end_txn(static_cast<int16_t>(epoch - 1), true), code(error_code::producer_fenced));
+  EXPECT_EQ(end_txn(epoch, true), 0);
+  EXPECT_EQ(end_txn(epoch, true), 0) << "a retried commit";
+  EXPECT_EQ(end_txn(epoch, false), code(error_code::invalid_txn_state));
+  EXPECT_EQ(log_->find_topic("t")->get(1)->high_watermark().value(), 1) << "the commit marker";
+
+  // ListTransactions v1 filtered by state.
+  r = call(request(66, 1, true,
+                   [](writer& w) {
+                     w.array_len(2);
+                     w.string("CompleteCommit");
+                     w.string("Bogus");
+                     w.array_len(0);
+                     w.i64(-1);
+                     w.tagged_fields();
+                   }),
+           true);
+  r.i32();
+  EXPECT_EQ(r.i16(), 0);
+  ASSERT_EQ(r.array_len(), 1);
+  EXPECT_EQ(r.string(), "Bogus");
+  ASSERT_EQ(r.array_len(), 1);
+  EXPECT_EQ(r.string(), "tx-a");
+  EXPECT_EQ(r.i64(), pid);
+  EXPECT_EQ(r.string(), "CompleteCommit");
+
+  // DescribeProducers v0: the partition knows the producer, nothing open.
+  r = call(request(61, 0, true,
+                   [](writer& w) {
+                     w.array_len(1);
+                     w.string("t");
+                     w.array_len(1);
+                     w.i32(1);
+                     w.tagged_fields();
+                     w.tagged_fields();
+                   }),
+           true);
+  r.i32();
+  ASSERT_EQ(r.array_len(), 1);
+  EXPECT_EQ(r.string(), "t");
+  ASSERT_EQ(r.array_len(), 1);
+  EXPECT_EQ(r.i32(), 1);
+  EXPECT_EQ(r.i16(), 0);
+  EXPECT_FALSE(r.nullable_string().has_value());
+  ASSERT_EQ(r.array_len(), 1);
+  EXPECT_EQ(r.i64(), pid);
+  EXPECT_EQ(r.i32(), epoch);
+  r.i32();
+  r.i64();
+  r.i32();
+  EXPECT_EQ(r.i64(), -1) << "no open transaction";
+}
+
+TEST_F(TransactionProtocolTest, OffsetFetchV8AnswersSeveralGroups) {
+  std::promise<errc> done;
+  group::commit_request c;
+  c.group_id = "g1";
+  c.offsets.push_back({{"t", 0}, {.offset = 42}});
+  groups_->commit(c, [&](errc e, group::partition_errors) { done.set_value(e); });
+  ASSERT_EQ(done.get_future().get(), errc::ok);
+  auto r = call(request(9, 8, true,
+                        [](writer& w) {
+                          w.array_len(2);
+                          w.string("g1");
+                          w.null_array();  // every partition
+                          w.tagged_fields();
+                          w.string("g2");
+                          w.null_array();
+                          w.tagged_fields();
+                          w.boolean(true);  // require_stable
+                          w.tagged_fields();
+                        }),
+                true);
+  EXPECT_EQ(r.i32(), 0);
+  ASSERT_EQ(r.array_len(), 2);
+  EXPECT_EQ(r.string(), "g1");
+  ASSERT_EQ(r.array_len(), 1);
+  EXPECT_EQ(r.string(), "t");
+  ASSERT_EQ(r.array_len(), 1);
+  EXPECT_EQ(r.i32(), 0);
+  EXPECT_EQ(r.i64(), 42);
+  r.i32();
+  r.nullable_string();
+  EXPECT_EQ(r.i16(), 0);
+  r.tagged_fields();
+  r.tagged_fields();
+  EXPECT_EQ(r.i16(), 0);
+  r.tagged_fields();
+  EXPECT_EQ(r.string(), "g2");
+  EXPECT_EQ(r.array_len(), 0);
+  EXPECT_EQ(r.i16(), 0);
 }
 
 }  // namespace

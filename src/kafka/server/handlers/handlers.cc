@@ -12,7 +12,7 @@ constexpr api_spec k_apis[] = {
     {api_key::metadata, "Metadata", 0, 12, 9, handle_metadata},
     {api_key::find_coordinator, "FindCoordinator", 0, 4, 3, handle_find_coordinator},
     {api_key::offset_commit, "OffsetCommit", 0, 8, 8, handle_offset_commit},
-    {api_key::offset_fetch, "OffsetFetch", 1, 7, 6, handle_offset_fetch},
+    {api_key::offset_fetch, "OffsetFetch", 1, 8, 6, handle_offset_fetch},
     {api_key::join_group, "JoinGroup", 0, 9, 6, handle_join_group},
     {api_key::heartbeat, "Heartbeat", 0, 4, 4, handle_heartbeat},
     {api_key::leave_group, "LeaveGroup", 0, 5, 4, handle_leave_group},

@@ -5,41 +5,40 @@
 
 namespace sluice::kafka {
 
-boost::asio::awaitable<void> handle_offset_fetch(request_context& ctx) {
-  auto& in = ctx.in;
-  const int16_t v = ctx.version;
-  std::string group_id = in.string();
-  std::optional<std::vector<group::topic_partition>> which;
-  int32_t nt = in.array_len();
-  if (nt >= 0) {
-    which.emplace();
-    for (int32_t i = 0; i < nt; ++i) {
-      std::string topic = in.string();
-      int32_t np = in.array_len(4);
-      for (int32_t j = 0; j < np; ++j)
-        which->push_back({topic, in.i32()});
-      in.tagged_fields();
-    }
-  }
-  const bool require_stable = v >= 7 && in.boolean();
-  in.tagged_fields();
-  ctx.expect_end();
+namespace {
 
-  error_code top = error_code::none;
-  std::vector<std::pair<group::topic_partition, group::committed_offset>> found;
-  if (!ctx.b.groups) {
-    top = error_code::coordinator_not_available;
-  } else {
-    found = ctx.b.groups->fetch(group_id, which);
+struct group_request {
+  std::string group_id;
+  std::optional<std::vector<group::topic_partition>> which;  // nullopt: every partition
+};
+
+// Topics requested as [name, [partition]] (null: all the group committed).
+std::optional<std::vector<group::topic_partition>> read_topics(reader& in) {
+  int32_t nt = in.array_len();
+  if (nt < 0) return std::nullopt;
+  std::vector<group::topic_partition> which;
+  for (int32_t i = 0; i < nt; ++i) {
+    std::string topic = in.string();
+    int32_t np = in.array_len(4);
+    for (int32_t j = 0; j < np; ++j)
+      which.push_back({topic, in.i32()});
+    in.tagged_fields();
   }
+  return which;
+}
+
+// The committed offsets of one group, by topic in the order first seen.
+void write_group(request_context& ctx, const group_request& g, bool require_stable) {
+  auto& out = ctx.out;
+  const int16_t v = ctx.version;
+  std::vector<std::pair<group::topic_partition, group::committed_offset>> found;
+  if (ctx.b.groups) found = ctx.b.groups->fetch(g.group_id, g.which);
   std::map<std::string, std::vector<std::pair<int32_t, group::committed_offset>>> by_topic;
   std::vector<std::string> topic_order;
   for (auto& [tp, o] : found) {
     if (!by_topic.contains(tp.topic)) topic_order.push_back(tp.topic);
     by_topic[tp.topic].emplace_back(tp.partition, o);
   }
-  auto& out = ctx.out;
-  if (v >= 3) out.i32(0);  // throttle_time_ms
   out.array_len(topic_order.size());
   for (const auto& t : topic_order) {
     out.string(t);
@@ -47,7 +46,7 @@ boost::asio::awaitable<void> handle_offset_fetch(request_context& ctx) {
     for (const auto& [p, o] : by_topic[t]) {
       // An offset an open transaction may still replace is not given to a consumer that
       // asked for stable offsets (read_committed); it retries.
-      const bool unstable = require_stable && ctx.b.groups->unstable(group_id, {t, p});
+      const bool unstable = require_stable && ctx.b.groups->unstable(g.group_id, {t, p});
       out.i32(p);
       out.i64(unstable ? -1 : o.offset);
       if (v >= 5) out.i32(o.leader_epoch);
@@ -57,7 +56,50 @@ boost::asio::awaitable<void> handle_offset_fetch(request_context& ctx) {
     }
     out.tagged_fields();
   }
-  if (v >= 2) out.i16(code(top));
+}
+
+}  // namespace
+
+// OffsetFetch: one group (v1-7) or several in one request (v8, as admin tools and lag monitors
+// ask).
+boost::asio::awaitable<void> handle_offset_fetch(request_context& ctx) {
+  auto& in = ctx.in;
+  const int16_t v = ctx.version;
+  std::vector<group_request> groups;
+  if (v <= 7) {
+    group_request g;
+    g.group_id = in.string();
+    g.which = read_topics(in);
+    groups.push_back(std::move(g));
+  } else {
+    int32_t n = in.array_len();
+    for (int32_t i = 0; i < n; ++i) {
+      group_request g;
+      g.group_id = in.string();
+      g.which = read_topics(in);
+      in.tagged_fields();
+      groups.push_back(std::move(g));
+    }
+  }
+  const bool require_stable = v >= 7 && in.boolean();
+  in.tagged_fields();
+  ctx.expect_end();
+
+  const error_code top = ctx.b.groups ? error_code::none : error_code::coordinator_not_available;
+  auto& out = ctx.out;
+  if (v >= 3) out.i32(0);  // throttle_time_ms
+  if (v <= 7) {
+    write_group(ctx, groups.front(), require_stable);
+    if (v >= 2) out.i16(code(top));
+  } else {
+    out.array_len(groups.size());
+    for (const auto& g : groups) {
+      out.string(g.group_id);
+      write_group(ctx, g, require_stable);
+      out.i16(code(top));
+      out.tagged_fields();
+    }
+  }
   out.tagged_fields();
   co_return;
 }
