@@ -110,6 +110,10 @@ result<void> partition::load(bool clean) {
   active_ = segments_.rbegin()->second;
   next_offset_ = active_->next_offset();
   log_start_ = segments_.begin()->first;
+  if (auto data = read_file(dir_ / k_log_start_file); data && data->size() == 8) {
+    auto stored = static_cast<int64_t>(load_be64(data->data()));
+    if (stored > log_start_ && stored <= next_offset_) log_start_ = stored;
+  }
   durable_offset_ = next_offset_;
 
   // Producer state: the newest valid snapshot at or below the end of the log, then the
@@ -471,7 +475,7 @@ void partition::enforce_retention(int64_t now) {
       segments_.erase(segments_.begin());
     }
     if (doomed.empty()) return;
-    log_start_ = segments_.begin()->first;
+    log_start_ = std::max(log_start_, segments_.begin()->first);
     producers_.trim(log_start_);
     dir_dirty_ = true;
   }
@@ -480,6 +484,36 @@ void partition::enforce_retention(int64_t now) {
                  s->size());
     s->remove_files();
   }
+}
+
+result<model::offset> partition::delete_records_before(model::offset offset) {
+  std::vector<std::shared_ptr<segment>> doomed;
+  int64_t start = 0;
+  {
+    std::lock_guard lk(mu_);
+    if (deleted_) return make_error(errc::unknown_topic, "the topic was deleted");
+    const int64_t target = offset.value() < 0 ? next_offset_ : offset.value();
+    if (target > next_offset_)
+      return make_error(errc::offset_out_of_range, "offset " + std::to_string(target) +
+                                                       " is beyond the high watermark " +
+                                                       std::to_string(next_offset_));
+    if (target <= log_start_) return model::offset(log_start_);
+    uint8_t buf[8];
+    store_be64(buf, static_cast<uint64_t>(target));
+    if (auto r = write_file_atomic(dir_ / k_log_start_file, bytes_view(buf, 8)); !r)
+      return r.error();
+    while (segments_.size() > 1 && segments_.begin()->second->next_offset() <= target) {
+      doomed.push_back(segments_.begin()->second);
+      segments_.erase(segments_.begin());
+    }
+    log_start_ = target;
+    producers_.trim(log_start_);
+    dir_dirty_ = !doomed.empty() || dir_dirty_;
+    start = log_start_;
+  }
+  for (auto& s : doomed)
+    s->remove_files();
+  return model::offset(start);
 }
 
 result<void> partition::close() {

@@ -121,6 +121,12 @@ class partition : public std::enable_shared_from_this<partition> {
   // dropped without being called.
   void on_next_append(std::weak_ptr<void> alive, std::function<void()> fn);
 
+  // DeleteRecords: moves the log start up to `offset` (-1: the high watermark); records
+  // below it are gone for readers, whole segments below it are deleted. The new start is
+  // durable before this returns. Returns the log start (unchanged when `offset` is below it).
+  // Errors: offset_out_of_range (beyond the high watermark), io_error, unknown_topic.
+  result<model::offset> delete_records_before(model::offset offset);
+
   void set_config(topic_config c);
   // Deletes whole segments beyond retention.ms/retention.bytes (cleanup.policy with
   // "delete"); an expired active segment is rolled first.

@@ -13,6 +13,8 @@
 //     <base>.producers                idempotent-producer state as of offset <base>
 //     recovery_point                  8 bytes BE: base of the oldest segment that may hold data
 //                                     not yet fdatasync'ed; recovery scans from there
+//     log_start                       8 bytes BE: the log start set by DeleteRecords, when it
+//                                     lies inside the first segment (absent: that segment's base)
 //
 // <base> is the segment's first offset, 20 decimal digits, zero-padded (as Kafka names them).
 //
@@ -99,6 +101,7 @@ inline constexpr const char* k_index_suffix = ".index";
 inline constexpr const char* k_time_index_suffix = ".timeindex";
 inline constexpr const char* k_producers_suffix = ".producers";
 inline constexpr const char* k_recovery_point_file = "recovery_point";
+inline constexpr const char* k_log_start_file = "log_start";
 inline constexpr const char* k_clean_shutdown_file = "clean_shutdown";
 inline constexpr const char* k_producer_ids_file = "producer_ids";
 inline constexpr const char* k_topic_meta_file = "topic.meta";

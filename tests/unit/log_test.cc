@@ -430,6 +430,28 @@ TEST_F(LogTest, TimeLookupFindsTheFirstRecordInsideABatch) {
   EXPECT_EQ((*m)->second, t0 + 101);
 }
 
+TEST_F(LogTest, DeleteRecordsMovesTheLogStartDurably) {
+  {
+    auto p = open(small_segments(512, 64), true);
+    for (int i = 0; i < 40; ++i)
+      append(*p, {std::string(60, 'x')});
+    int segments = p->segment_count();
+    ASSERT_GT(segments, 3);
+    auto r = p->delete_records_before(model::offset(25));
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->value(), 25);
+    EXPECT_LT(p->segment_count(), segments) << "whole segments below 25 are deleted";
+    EXPECT_EQ(p->read(model::offset(24), 100).code(), errc::offset_out_of_range);
+    EXPECT_TRUE(p->read(model::offset(25), 100).ok());
+    EXPECT_EQ(p->delete_records_before(model::offset(10))->value(), 25) << "never moves back";
+    EXPECT_EQ(p->delete_records_before(model::offset(41)).code(), errc::offset_out_of_range);
+  }  // not closed: the start must be durable by itself
+  auto p = open(small_segments(512, 64), false);
+  EXPECT_EQ(p->log_start().value(), 25);
+  EXPECT_EQ(p->delete_records_before(model::offset(-1))->value(), 40) << "-1: the high watermark";
+  EXPECT_EQ(p->high_watermark().value(), 40);
+}
+
 TEST_F(LogTest, LogAppendTimeReplacesProducerTimestamps) {
   topic_config c;
   c.message_timestamp_type = timestamp_type::log_append_time;

@@ -501,5 +501,90 @@ TEST_F(TransactionProtocolTest, OffsetFetchV8AnswersSeveralGroups) {
   EXPECT_EQ(r.i16(), 0);
 }
 
+TEST_F(TransactionProtocolTest, AdminApisToolsCallBesideProduceAndFetch) {
+  // DescribeCluster v1: this broker, its own controller.
+  auto r = call(request(60, 1, true,
+                        [](writer& w) {
+                          w.boolean(false);
+                          w.i8(1);
+                          w.tagged_fields();
+                        }),
+                true);
+  r.i32();
+  EXPECT_EQ(r.i16(), 0);
+  EXPECT_FALSE(r.nullable_string().has_value());
+  EXPECT_EQ(r.i8(), 1);
+  EXPECT_EQ(r.string(), "sluice");
+  EXPECT_EQ(r.i32(), 1);
+  ASSERT_EQ(r.array_len(), 1);
+  EXPECT_EQ(r.i32(), 1);
+
+  // DescribeLogDirs v4 for topic t: one directory, both partitions, file system sizes.
+  auto batch = test::build_batch({"hello"});
+  ASSERT_TRUE(log_->find_topic("t")->get(0)->append(batch, 1'700'000'000'000).ok());
+  r = call(request(35, 4, true,
+                   [](writer& w) {
+                     w.array_len(1);
+                     w.string("t");
+                     w.array_len(2);
+                     w.i32(0);
+                     w.i32(1);
+                     w.tagged_fields();
+                     w.tagged_fields();
+                   }),
+           true);
+  r.i32();
+  EXPECT_EQ(r.i16(), 0);
+  ASSERT_EQ(r.array_len(), 1);
+  EXPECT_EQ(r.i16(), 0);
+  EXPECT_NE(r.string().find("sluice-proto-test"), std::string::npos);
+  ASSERT_EQ(r.array_len(), 1);
+  EXPECT_EQ(r.string(), "t");
+  ASSERT_EQ(r.array_len(), 2);
+  EXPECT_EQ(r.i32(), 0);
+  EXPECT_GT(r.i64(), 60) << "partition 0 holds a batch";
+  r.i64();
+  r.boolean();
+  r.tagged_fields();
+  EXPECT_EQ(r.i32(), 1);
+  EXPECT_EQ(r.i64(), 0);
+  r.i64();
+  r.boolean();
+  r.tagged_fields();
+  r.tagged_fields();
+  EXPECT_GT(r.i64(), 0);  // total bytes
+  EXPECT_GT(r.i64(), 0);  // usable bytes
+
+  // OffsetForLeaderEpoch v4: epoch 0 ends at the log end; a later epoch is unknown.
+  r = call(request(23, 4, true,
+                   [](writer& w) {
+                     w.i32(-1);
+                     w.array_len(1);
+                     w.string("t");
+                     w.array_len(2);
+                     for (int32_t epoch : {0, 5}) {
+                       w.i32(0);
+                       w.i32(-1);
+                       w.i32(epoch);
+                       w.tagged_fields();
+                     }
+                     w.tagged_fields();
+                     w.tagged_fields();
+                   }),
+           true);
+  r.i32();
+  ASSERT_EQ(r.array_len(), 1);
+  EXPECT_EQ(r.string(), "t");
+  ASSERT_EQ(r.array_len(), 2);
+  EXPECT_EQ(r.i16(), 0);
+  EXPECT_EQ(r.i32(), 0);
+  EXPECT_EQ(r.i32(), 0);
+  EXPECT_EQ(r.i64(), 1);
+  r.tagged_fields();
+  EXPECT_EQ(r.i16(), 0);
+  EXPECT_EQ(r.i32(), 0);
+  EXPECT_EQ(r.i32(), -1);
+  EXPECT_EQ(r.i64(), -1);
+}
 }  // namespace
 }  // namespace sluice::kafka

@@ -60,6 +60,7 @@ enum class error_code : int16_t {
   producer_fenced = 90,
   unknown_topic_id = 100,
   transactional_id_not_found = 105,
+  unsupported_endpoint_type = 115,
 };
 
 inline int16_t code(error_code e) {

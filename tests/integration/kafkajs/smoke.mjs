@@ -52,6 +52,22 @@ const second = await consumeAll("js-group", 1);
 assert.deepEqual(second, ["late"]);
 const committed = await admin.fetchOffsets({ groupId: "js-group", topics: [topic] });
 assert.equal(committed[0].partitions.reduce((s, p) => s + Number(p.offset), 0), 1001);
+
+// Admin calls tools make beside produce and fetch: DescribeCluster and DeleteRecords.
+const cluster = await admin.describeCluster();
+assert.equal(cluster.brokers.length, 1);
+assert.equal(cluster.controller, cluster.brokers[0].nodeId);
+assert.equal(cluster.clusterId, "sluice");
+const before = await admin.fetchTopicOffsets(topic);
+const p0 = before.find((p) => p.partition === 0);
+assert.ok(Number(p0.high) > 2);
+await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: "2" }] });
+const after = await admin.fetchTopicOffsets(topic);
+assert.equal(after.find((p) => p.partition === 0).low, "2", "DeleteRecords moved the log start");
+await admin.deleteTopicRecords({ topic, partitions: [{ partition: 1, offset: "-1" }] });
+const emptied = (await admin.fetchTopicOffsets(topic)).find((p) => p.partition === 1);
+assert.equal(emptied.low, emptied.high, "offset -1 deletes up to the high watermark");
+
 await producer.disconnect();
 await admin.disconnect();
 console.log("kafkajs: 1 passed, 0 failed");
