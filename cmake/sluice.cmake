@@ -20,12 +20,18 @@ function(sluice_apply_flags target)
 endfunction()
 
 # sluice_library(NAME SRCS ... DEPS ...)
+# In the fuzzing configuration the libraries (the code under test) carry libFuzzer's coverage
+# instrumentation, so that the fuzzers see the branches they reach; the sanitizer runtimes
+# linked into every other binary of that build provide no-op hooks for it.
 function(sluice_library name)
   cmake_parse_arguments(ARG "" "" "SRCS;DEPS" ${ARGN})
   add_library(${name} STATIC ${ARG_SRCS})
   target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
   target_link_libraries(${name} PUBLIC ${ARG_DEPS})
   sluice_apply_flags(${name})
+  if(SLUICE_FUZZ)
+    target_compile_options(${name} PRIVATE -fsanitize=fuzzer-no-link)
+  endif()
 endfunction()
 
 # sluice_test(NAME SRCS ... DEPS ... [LABELS ...]): a GoogleTest binary registered with CTest.

@@ -239,12 +239,26 @@ errc group::check_instance(const member_identity& who) const {
                                                                    : errc::ok;
 }
 
+bool group::same_subscription(const member& m, const std::vector<protocol>& protocols) const {
+  const bytes* before = m.metadata_for(protocol_);
+  const bytes* after = nullptr;
+  for (const auto& p : protocols)
+    if (p.name == protocol_) after = &p.metadata;
+  if (!before || !after) return false;  // the group's protocol is no longer offered
+  if (protocol_type_ != "consumer") return *before == *after;
+  // Consumers: the topics, not the bytes (owned partitions and user data change on a restart).
+  auto a = topics_of_subscription(*before), b = topics_of_subscription(*after);
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  return a == b;
+}
+
 bool group::replace_static_member(const join_request& r, const std::string& id,
                                   const std::function<void(join_result)>& done, deferred& out) {
   std::string old_id = instances_.at(*r.who.instance_id);
   member m = std::move(members_.at(old_id));
   fail_pending(m, errc::fenced_instance_id, out);
-  bool unchanged = same_protocols(m.protocols, r.protocols);
+  const bool unchanged = same_subscription(m, r.protocols);
   members_.erase(old_id);
   std::replace(order_.begin(), order_.end(), old_id, id);
   bool was_leader = leader_ == old_id;
@@ -258,12 +272,13 @@ bool group::replace_static_member(const join_request& r, const std::string& id,
   m.heartbeat_deadline = clock_type::now() + std::chrono::milliseconds(r.session_timeout_ms);
   instances_[*r.who.instance_id] = id;
   members_.emplace(id, std::move(m));
-  if (state_ == state::stable && unchanged && (!was_leader || r.supports_skip_assignment)) {
-    // No rebalance: the member syncs and gets the assignment it had. A leader learns the
-    // members but is told not to assign again.
+  if (state_ == state::stable && unchanged) {
+    // No rebalance (as Kafka): the member syncs and gets the assignment it had. A leader
+    // learns the members; one that knows KIP-814 is told not to assign again, an older one
+    // assigns, and its SyncGroup in the stable group answers with what it had.
     auto res = current_state(id);
     if (was_leader) {
-      res.skip_assignment = true;
+      res.skip_assignment = r.supports_skip_assignment;
       res.members = member_list();
     }
     out.push_back([done, res] { done(res); });

@@ -81,6 +81,9 @@ class group {
   // join is answered already (no rebalance needed).
   bool replace_static_member(const join_request& r, const std::string& new_id,
                              const std::function<void(join_result)>& done, deferred& out);
+  // Whether `protocols` keep the member's subscription under the group's protocol (for
+  // consumers: the same topics; owned partitions and user data may differ).
+  bool same_subscription(const member& m, const std::vector<protocol>& protocols) const;
   // errc::fenced_instance_id when `who` names a static instance now held by another member id.
   errc check_instance(const member_identity& who) const;
 
