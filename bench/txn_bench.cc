@@ -77,9 +77,9 @@ int run(const options& o) {
     if (!o.idempotent) check(rd_kafka_begin_transaction(rk), "begin_transaction");
     for (int64_t i = 0; i < n; ++i) {
       for (;;) {
-        auto err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(o.topic.c_str()),
-                                     RD_KAFKA_V_VALUE(payload.data(), payload.size()),
-                                     RD_KAFKA_V_END);
+        auto err =
+            rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(o.topic.c_str()),
+                              RD_KAFKA_V_VALUE(payload.data(), payload.size()), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
           throw std::runtime_error(std::string("produce: ") + rd_kafka_err2str(err));
@@ -91,7 +91,8 @@ int run(const options& o) {
       rd_kafka_flush(rk, 60'000);  // the records delivered: what follows is the commit itself
       auto t0 = clock_type::now();
       check(rd_kafka_commit_transaction(rk, 60'000), "commit_transaction");
-      commit_ms.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
+      commit_ms.push_back(
+          std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
     } else {
       rd_kafka_poll(rk, 0);
     }
@@ -123,12 +124,18 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) throw std::runtime_error("missing value for " + a);
       return argv[++i];
     };
-    if (a == "--brokers") o.brokers = next();
-    else if (a == "--topic") o.topic = next();
-    else if (a == "--records") o.records = std::stoll(next());
-    else if (a == "--size") o.size = std::stoul(next());
-    else if (a == "--per-txn") o.per_txn = std::stoll(next());
-    else if (a == "--idempotent") o.idempotent = true;
+    if (a == "--brokers")
+      o.brokers = next();
+    else if (a == "--topic")
+      o.topic = next();
+    else if (a == "--records")
+      o.records = std::stoll(next());
+    else if (a == "--size")
+      o.size = std::stoul(next());
+    else if (a == "--per-txn")
+      o.per_txn = std::stoll(next());
+    else if (a == "--idempotent")
+      o.idempotent = true;
     else {
       std::fprintf(stderr,
                    "usage: txn_bench [--brokers B] [--topic T] [--records N] [--size S] "

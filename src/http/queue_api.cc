@@ -4,7 +4,9 @@
 
 #include <chrono>
 
+#include "base/await_callback.h"
 #include "base/clock.h"
+#include "base/run_on.h"
 #include "http/durable_append.h"
 #include "http/error_body.h"
 #include "http/json_payload.h"
@@ -87,26 +89,12 @@ bool receipts_of(simdjson::dom::element doc, std::vector<std::string>& out, std:
 // Runs a settlement whose answer comes from another thread; resumes on the loop.
 awaitable<std::pair<std::vector<queue::outcome>, result<void>>> settled(
     std::function<void(queue::queue::settle_done)> start) {
-  auto ex = co_await asio::this_coro::executor;
-  struct state {
-    explicit state(asio::any_io_executor e) : timer(e, asio::steady_timer::time_point::max()) {}
-    asio::steady_timer timer;
-    bool done = false;
-    std::vector<queue::outcome> outcomes;
-    result<void> r;
-  };
-  auto st = std::make_shared<state>(ex);
-  start([st, ex](std::vector<queue::outcome> o, result<void> r) {
-    asio::post(ex, [st, o = std::move(o), r = std::move(r)]() mutable {
-      st->outcomes = std::move(o);
-      st->r = std::move(r);
-      st->done = true;
-      st->timer.cancel();
+  using outcome = std::pair<std::vector<queue::outcome>, result<void>>;
+  co_return co_await await_callback<outcome>([&](auto done) {
+    start([done](std::vector<queue::outcome> o, result<void> r) {
+      done(outcome{std::move(o), std::move(r)});
     });
   });
-  while (!st->done)
-    co_await st->timer.async_wait(asio::as_tuple(use_awaitable));
-  co_return std::make_pair(std::move(st->outcomes), std::move(st->r));
 }
 
 }  // namespace
@@ -314,10 +302,7 @@ awaitable<std::optional<rest_answer>> queue_api::handle(const request& req) {
     simdjson::dom::element e;
     if (!doc["max"].get(e) && (e.get_int64().get(max) || max < 1))
       co_return fail(400, "max must be >= 1");
-    auto ex = co_await asio::this_coro::executor;
-    co_await asio::post(workers_, use_awaitable);
-    auto r = queues_.replay_dead_letters(name, max);
-    co_await asio::post(ex, use_awaitable);
+    auto r = co_await run_on(workers_, [&] { return queues_.replay_dead_letters(name, max); });
     if (!r) co_return fail(500, r.error().message);
     co_return rest_answer{200, "{\"replayed\":" + std::to_string(*r) + "}"};
   }

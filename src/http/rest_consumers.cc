@@ -9,6 +9,7 @@
 #include <charconv>
 
 #include "base/base64.h"
+#include "base/run_on.h"
 #include "group/coordinator.h"
 #include "http/error_body.h"
 #include "http/json_payload.h"
@@ -295,13 +296,9 @@ awaitable<rest_answer> rest_consumers::create(const request& req, const std::str
 awaitable<rest_answer> rest_consumers::on_instance(const request& req, std::shared_ptr<instance> in,
                                                    std::string_view what) {
   auto method = req.method();
-  auto ex = co_await asio::this_coro::executor;
   // A blocking client call on a worker; the answer comes back on the loop.
   auto blocking = [&](auto fn) -> awaitable<rest_answer> {
-    co_await asio::post(workers_, use_awaitable);
-    rest_answer a = fn();
-    co_await asio::post(ex, use_awaitable);
-    co_return a;
+    return run_on(workers_, std::move(fn));
   };
   auto kafka_error = [](rd_kafka_resp_err_t err) {
     return rest_answer{500, error_body(50002, rd_kafka_err2str(err))};

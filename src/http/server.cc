@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "base/run_on.h"
 #include "http/assets.h"
 #include "http/error_body.h"
 #include "http/queue_api.h"
@@ -153,20 +154,10 @@ struct server::impl {
         engine(e),
         workers(static_cast<size_t>(std::max(1, config.worker_threads))) {}
 
-  // Runs `fn` on the worker pool and comes back to `ex`.
+  // Runs `fn` on the worker pool and comes back to the calling coroutine's loop.
   template <class F>
-  awaitable<std::invoke_result_t<F>> on_worker(asio::any_io_executor ex, F fn) {
-    co_await asio::post(workers.get_executor(), use_awaitable);
-    std::exception_ptr failure;
-    std::optional<std::invoke_result_t<F>> out;
-    try {
-      out.emplace(fn());
-    } catch (...) {
-      failure = std::current_exception();
-    }
-    co_await asio::post(ex, use_awaitable);
-    if (failure) std::rethrow_exception(failure);
-    co_return std::move(*out);
+  awaitable<std::invoke_result_t<F>> on_worker(F fn) {
+    return run_on(workers.get_executor(), std::move(fn));
   }
 
   awaitable<void> accept_loop() {
@@ -329,8 +320,7 @@ struct server::impl {
           co_return error_response(req, bhttp::status::method_not_allowed, "use GET");
         subscribers = live_views.subscribers();
         consumer_count = consumers ? consumers->size() : 0;
-        auto ex = co_await asio::this_coro::executor;
-        auto text = co_await on_worker(ex, [&] {
+        auto text = co_await on_worker([&] {
           metrics::exposition out;
           if (config.metrics) config.metrics(out);
           write_own_metrics(out);
@@ -352,8 +342,7 @@ struct server::impl {
           co_await push(stream, req, text);
           co_return response{};
         }
-        auto ex = co_await asio::this_coro::executor;
-        auto body = co_await on_worker(ex, [&] { return sql::to_json(engine.execute(text)); });
+        auto body = co_await on_worker([&] { return sql::to_json(engine.execute(text)); });
         co_return make_response(req, bhttp::status::ok, std::move(body));
       }
       if (path.starts_with("/v1/views/")) {
@@ -436,7 +425,7 @@ struct server::impl {
     size_t limit = config.max_push_buffer_bytes;
     std::string failure;
     try {
-      q = co_await on_worker(ex, [&] {
+      q = co_await on_worker([&] {
         return engine.subscribe(text, [st, wake, limit, &columns](const stream::element_batch& b) {
           std::lock_guard lk(st->mu);
           if (st->closed || st->overflow) return;
@@ -533,7 +522,7 @@ struct server::impl {
     beast::error_code ignore;
     stream.socket().shutdown(tcp::socket::shutdown_both, ignore);
     stream.socket().close(ignore);
-    co_await on_worker(ex, [&] {
+    co_await on_worker([&] {
       q.reset();  // stops the query (joins its thread)
       return 0;
     });

@@ -7,6 +7,7 @@
 #include <future>
 #include <sstream>
 
+#include "base/all_done.h"
 #include "base/clock.h"
 #include "base/file.h"
 #include "log/log.h"
@@ -187,18 +188,25 @@ result<int64_t> manager::replay_dead_letters(std::string_view name, int64_t max)
     positions[p] = from;
   }
   // Append and wait for the disk before recording how far the replay got.
-  std::vector<std::future<result<void>>> waits;
-  for (auto& [tp, b] : out) {
-    auto part = topic->get(tp);
-    auto batch = b.build();
-    auto r = part->append(std::span<uint8_t>(batch.data(), batch.size()), now);
-    if (!r) return r.error();
-    auto pr = std::make_shared<std::promise<result<void>>>();
-    waits.push_back(pr->get_future());
-    part->when_durable(r->last_offset, [pr](result<void> d) { pr->set_value(d); });
+  std::promise<result<void>> durable;
+  auto synced = durable.get_future();
+  result<void> appended;
+  {
+    auto join = all_done::start([&durable](result<void> r) { durable.set_value(std::move(r)); });
+    for (auto& [tp, b] : out) {
+      auto part = topic->get(tp);
+      auto batch = b.build();
+      auto r = part->append(std::span<uint8_t>(batch.data(), batch.size()), now);
+      if (!r) {
+        appended = r.error();
+        break;
+      }
+      part->when_durable(r->last_offset, join->part());
+    }
+    join->seal();
   }
-  for (auto& w : waits)
-    if (auto r = w.get(); !r) return r.error();
+  if (auto r = synced.get(); !r) return r.error();
+  if (!appended) return appended.error();
   std::string text;
   for (const auto& [p, o] : positions)
     text += std::to_string(p) + " " + std::to_string(o) + "\n";

@@ -11,6 +11,7 @@
 #include <map>
 #include <random>
 
+#include "base/all_done.h"
 #include "base/clock.h"
 #include "log/log.h"
 #include "log/partition.h"
@@ -446,9 +447,6 @@ void queue::dead_letter(std::vector<std::pair<leased_ref, std::string>> which,
     return;
   }
   struct pending {
-    std::mutex mu;
-    int left = 0;
-    result<void> r;
     std::vector<leased_ref> refs;
     std::function<void(result<void>)> after;
   };
@@ -495,7 +493,6 @@ void queue::dead_letter(std::vector<std::pair<leased_ref, std::string>> which,
       batches[dp].add(key, value, now, hv);
       pend->refs.push_back(ref);
     }
-    pend->left = static_cast<int>(batches.size());
   }
   if (batches.empty()) {
     journal_->sync(std::move(pend->after));
@@ -505,19 +502,14 @@ void queue::dead_letter(std::vector<std::pair<leased_ref, std::string>> which,
   // released (ready again) instead.
   // The log may answer after the queue is gone (shutdown): then the messages stay unsettled and
   // are delivered again after the restart.
-  auto finish = [this, alive = weak_from_this(), pend](result<void> r) {
-    {
-      std::lock_guard lk(pend->mu);
-      if (!r && pend->r) pend->r = r;
-      if (--pend->left > 0) return;
-    }
+  auto join = all_done::start([this, alive = weak_from_this(), pend](result<void> r) {
     auto self = alive.lock();
     if (!self) return;
     {
       std::lock_guard lk(mu_);
       for (const auto& ref : pend->refs) {
         auto& st = *parts_[static_cast<size_t>(ref.partition)];
-        if (!pend->r) {
+        if (!r) {
           st.release(ref.offset, ref.lease, now_ms());
           continue;
         }
@@ -525,23 +517,24 @@ void queue::dead_letter(std::vector<std::pair<leased_ref, std::string>> which,
         journal_->append({event::kind::settle, ref.partition, ref.offset, ref.offset + 1});
       }
     }
-    if (!pend->r) {
-      pend->after(pend->r);
+    if (!r) {
+      pend->after(r);
       return;
     }
     journal_->sync(std::move(pend->after));
-  };
+  });
   for (auto& [dp, b] : batches) {
     auto part = dlq_->get(dp);
     auto batch = b.build();
     auto r = part ? part->append(std::span<uint8_t>(batch.data(), batch.size()), now_ms())
                   : result<log::append_result>(make_error(errc::unknown_topic, "no dlq partition"));
     if (!r) {
-      finish(r.error());
+      join->fail(r.error());
       continue;
     }
-    part->when_durable(r->last_offset, finish);
+    part->when_durable(r->last_offset, join->part());
   }
+  join->seal();
 }
 
 void queue::tick() {

@@ -1,4 +1,4 @@
-#include "kafka/server/await_callback.h"
+#include "base/await_callback.h"
 #include "kafka/server/errors.h"
 #include "kafka/server/handlers/handlers.h"
 
@@ -39,9 +39,8 @@ boost::asio::awaitable<void> handle_add_partitions_to_txn(request_context& ctx) 
   } else {
     error_code all = error_code::coordinator_not_available;
     if (auto* txns = ctx.b.transactions) {
-      auto e = co_await await_callback<errc>(ctx.executor, [&](auto done) {
-        txns->add_partitions(id, who, partitions, std::move(done));
-      });
+      auto e = co_await await_callback<errc>(
+          [&](auto done) { txns->add_partitions(id, who, partitions, std::move(done)); });
       all = to_kafka_txn(e, ctx.version >= 2);
     }
     std::fill(errors.begin(), errors.end(), all);

@@ -1,4 +1,4 @@
-#include "kafka/server/await_callback.h"
+#include "base/await_callback.h"
 #include "kafka/server/errors.h"
 #include "kafka/server/handlers/handlers.h"
 
@@ -19,7 +19,7 @@ boost::asio::awaitable<void> handle_end_txn(request_context& ctx) {
   error_code err = error_code::coordinator_not_available;
   if (auto* txns = ctx.b.transactions) {
     auto e = co_await await_callback<errc>(
-        ctx.executor, [&](auto done) { txns->end_transaction(id, who, commit, std::move(done)); });
+        [&](auto done) { txns->end_transaction(id, who, commit, std::move(done)); });
     err = to_kafka_txn(e, ctx.version >= 2);
   }
   ctx.out.i32(0);  // throttle_time_ms

@@ -1,4 +1,4 @@
-#include "kafka/server/await_callback.h"
+#include "base/await_callback.h"
 #include "kafka/server/errors.h"
 #include "kafka/server/handlers/handlers.h"
 
@@ -28,7 +28,7 @@ boost::asio::awaitable<void> handle_init_producer_id(request_context& ctx) {
       p = {};
     } else {
       auto* txns = ctx.b.transactions;
-      auto r = co_await await_callback<group::init_producer_result>(ctx.executor, [&](auto done) {
+      auto r = co_await await_callback<group::init_producer_result>([&](auto done) {
         txns->init_producer(*transactional_id, timeout_ms, p, std::move(done));
       });
       err = to_kafka_txn(r.error, ctx.version >= 4);

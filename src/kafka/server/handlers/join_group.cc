@@ -1,4 +1,4 @@
-#include "kafka/server/await_callback.h"
+#include "base/await_callback.h"
 #include "kafka/server/errors.h"
 #include "kafka/server/handlers/handlers.h"
 
@@ -37,7 +37,7 @@ boost::asio::awaitable<void> handle_join_group(request_context& ctx) {
   } else {
     auto* groups = ctx.b.groups;
     res = co_await await_callback<group::join_result>(
-        ctx.executor, [&](auto done) { groups->join(std::move(r), std::move(done)); });
+        [&](auto done) { groups->join(std::move(r), std::move(done)); });
   }
   auto& out = ctx.out;
   if (v >= 2) out.i32(0);  // throttle_time_ms

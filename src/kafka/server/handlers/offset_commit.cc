@@ -1,6 +1,6 @@
 #include <map>
 
-#include "kafka/server/await_callback.h"
+#include "base/await_callback.h"
 #include "kafka/server/errors.h"
 #include "kafka/server/handlers/handlers.h"
 
@@ -47,7 +47,7 @@ boost::asio::awaitable<void> handle_offset_commit(request_context& ctx) {
   } else {
     auto* groups = ctx.b.groups;
     using outcome = std::pair<errc, group::partition_errors>;
-    auto res = co_await await_callback<outcome>(ctx.executor, [&](auto done) {
+    auto res = co_await await_callback<outcome>([&](auto done) {
       groups->commit(std::move(r), [done = std::move(done)](errc e, group::partition_errors pe) {
         done(outcome{e, std::move(pe)});
       });

@@ -1,4 +1,4 @@
-#include "kafka/server/await_callback.h"
+#include "base/await_callback.h"
 #include "kafka/server/errors.h"
 #include "kafka/server/handlers/handlers.h"
 
@@ -32,7 +32,7 @@ boost::asio::awaitable<void> handle_sync_group(request_context& ctx) {
   } else {
     auto* groups = ctx.b.groups;
     res = co_await await_callback<group::sync_result>(
-        ctx.executor, [&](auto done) { groups->sync(std::move(r), std::move(done)); });
+        [&](auto done) { groups->sync(std::move(r), std::move(done)); });
   }
   auto& out = ctx.out;
   if (v >= 1) out.i32(0);  // throttle_time_ms

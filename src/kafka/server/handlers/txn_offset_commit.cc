@@ -1,6 +1,6 @@
 #include <map>
 
-#include "kafka/server/await_callback.h"
+#include "base/await_callback.h"
 #include "kafka/server/errors.h"
 #include "kafka/server/handlers/handlers.h"
 
@@ -53,7 +53,7 @@ boost::asio::awaitable<void> handle_txn_offset_commit(request_context& ctx) {
   } else {
     auto* txns = ctx.b.transactions;
     using outcome = std::pair<errc, group::partition_errors>;
-    auto res = co_await await_callback<outcome>(ctx.executor, [&](auto done) {
+    auto res = co_await await_callback<outcome>([&](auto done) {
       txns->commit_offsets(id, who, group_id, generation, member, std::move(offsets),
                            [done = std::move(done)](errc e, group::partition_errors pe) {
                              done(outcome{e, std::move(pe)});
