@@ -107,6 +107,8 @@ int describe(const group_options& o) {
   rd_kafka_event_destroy(ev);
 
   auto offsets = committed(rk.get(), o);
+  // "end" is the last stable offset (librdkafka asks read_committed): what open transactions
+  // hold back is not counted as lag.
   std::printf("%-30s %9s %15s %15s %10s\n", "topic", "partition", "committed", "end", "lag");
   int64_t total = 0;
   for (const auto& [tp, off] : offsets) {

@@ -150,8 +150,9 @@ struct group_description {
 struct partition_lag {
   topic_partition tp;
   int64_t committed = -1;
-  int64_t end = -1;  // high watermark
-  int64_t lag = 0;
+  int64_t end = -1;     // high watermark
+  int64_t stable = -1;  // last stable offset: where read_committed consumers stop
+  int64_t lag = 0;      // records a read_committed consumer can still read: stable - committed
 };
 
 class coordinator {

@@ -57,7 +57,8 @@ std::vector<partition_lag> coordinator::lag(const std::string& group_id) const {
     auto p = t ? t->get(tp.partition) : nullptr;
     if (p) {
       l.end = p->high_watermark().value();
-      l.lag = o.offset >= 0 ? std::max<int64_t>(0, l.end - o.offset) : l.end;
+      l.stable = p->last_stable_offset().value();
+      l.lag = o.offset >= 0 ? std::max<int64_t>(0, l.stable - o.offset) : l.stable;
     }
     out.push_back(l);
   }

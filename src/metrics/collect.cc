@@ -46,11 +46,14 @@ void log_families(exposition& out, const log::log& l) {
          [](const log::partition& p) { return p.high_watermark()(); });
   family("sluice_partition_log_start_offset", "gauge", "The oldest offset kept",
          [](const log::partition& p) { return p.log_start()(); });
+  family("sluice_partition_last_stable_offset", "gauge",
+         "The first offset of the oldest open transaction (the high watermark when none)",
+         [](const log::partition& p) { return p.last_stable_offset()(); });
 }
 
 void group_families(exposition& out, const group::coordinator& g) {
   out.family("sluice_consumer_group_lag", "gauge",
-             "Records between a group's committed offset and the partition's end");
+             "Records between a group's committed offset and the partition's last stable offset");
   std::vector<std::pair<labels, int64_t>> committed;
   for (const auto& o : g.list()) {
     for (const auto& pl : g.lag(o.group_id)) {

@@ -35,6 +35,7 @@ else
 fi
 expect "records appended" 'sluice_partition_records_in_total{topic="readings",partition="0"}' 101
 expect "high watermark" 'sluice_partition_high_watermark{topic="readings",partition="0"}' 101
+expect "last stable offset (no transactions: the high watermark)" 'sluice_partition_last_stable_offset{topic="readings",partition="0"}' 101
 expect "group lag" 'sluice_consumer_group_lag{group="watchers",topic="readings",partition="0"}' 0
 expect "committed offset" 'sluice_consumer_group_committed_offset{group="watchers",topic="readings",partition="0"}' 101
 expect "query input" 'sluice_query_records_in_total{query="per_device"}' 101
