@@ -192,6 +192,9 @@ result<std::shared_ptr<queue>> queue::open(log::log& log, queue_settings setting
           auto n = static_cast<size_t>(r.varint());
           for (size_t i = 0; i < n && i < states.size(); ++i)
             states[i]->restore(r);
+          if (n <= states.size() && !r.at_end())
+            for (int64_t d = r.varint(); d > 0; --d)
+              q->dlq_scan_from_.push_back(r.varint());
         },
         [&](const event& e) {
           if (e.partition < 0 || static_cast<size_t>(e.partition) >= states.size()) return;
@@ -215,6 +218,7 @@ result<std::shared_ptr<queue>> queue::open(log::log& log, queue_settings setting
   }
   if (!j) return j.error();
   q->journal_ = std::move(*j);
+  if (auto r = q->settle_dead_lettered(); !r) return r.error();
   // Records retention removed count as settled.
   for (size_t i = 0; i < parts.size(); ++i)
     q->parts_[i]->truncate_below(parts[i]->log_start()());
@@ -231,6 +235,15 @@ void queue::checkpoint_locked() {
   w.put_varint(static_cast<int64_t>(parts_.size()));
   for (const auto& p : parts_)
     p->snapshot(w);
+  // Then, per dead-letter partition, where a restart looks for dead-letter records whose
+  // settle may be missing (an older snapshot ends before this: the restart reads it all).
+  auto dparts = dlq_->partitions();
+  w.put_varint(static_cast<int64_t>(dparts.size()));
+  for (size_t i = 0; i < dparts.size(); ++i) {
+    auto in = dlq_in_flight_.find(static_cast<int32_t>(i));
+    w.put_varint(in != dlq_in_flight_.end() && !in->second.empty() ? *in->second.begin()
+                                                                   : dparts[i]->high_watermark()());
+  }
   if (auto r = journal_->checkpoint(w.data()); !r)
     spdlog::error("queue {}: cannot write its snapshot: {}", settings_.name, r.error().message);
 }
@@ -449,6 +462,7 @@ void queue::dead_letter(std::vector<std::pair<leased_ref, std::string>> which,
   struct pending {
     std::vector<leased_ref> refs;
     std::function<void(result<void>)> after;
+    std::vector<std::pair<int32_t, int64_t>> in_flight;  // (dead-letter partition, offset)
   };
   auto pend = std::make_shared<pending>();
   pend->after = std::move(after);
@@ -502,11 +516,18 @@ void queue::dead_letter(std::vector<std::pair<leased_ref, std::string>> which,
   // released (ready again) instead.
   // The log may answer after the queue is gone (shutdown): then the messages stay unsettled and
   // are delivered again after the restart.
+  // The dead-letter record itself is the durable proof: a restart settles what it finds there
+  // even if the settle below never reached the journal (settle_dead_lettered), so a message is
+  // dead-lettered once.
   auto join = all_done::start([this, alive = weak_from_this(), pend](result<void> r) {
     auto self = alive.lock();
     if (!self) return;
     {
       std::lock_guard lk(mu_);
+      for (const auto& [dp, off] : pend->in_flight) {
+        auto& set = dlq_in_flight_[dp];
+        if (auto it = set.find(off); it != set.end()) set.erase(it);
+      }
       for (const auto& ref : pend->refs) {
         auto& st = *parts_[static_cast<size_t>(ref.partition)];
         if (!r) {
@@ -523,18 +544,68 @@ void queue::dead_letter(std::vector<std::pair<leased_ref, std::string>> which,
     }
     journal_->sync(std::move(pend->after));
   });
-  for (auto& [dp, b] : batches) {
-    auto part = dlq_->get(dp);
-    auto batch = b.build();
-    auto r = part ? part->append(std::span<uint8_t>(batch.data(), batch.size()), now_ms())
-                  : result<log::append_result>(make_error(errc::unknown_topic, "no dlq partition"));
-    if (!r) {
-      join->fail(r.error());
-      continue;
+  {
+    std::lock_guard lk(mu_);  // a checkpoint sees each record either in flight or settled
+    for (auto& [dp, b] : batches) {
+      auto part = dlq_->get(dp);
+      auto batch = b.build();
+      auto r =
+          part ? part->append(std::span<uint8_t>(batch.data(), batch.size()), now_ms())
+               : result<log::append_result>(make_error(errc::unknown_topic, "no dlq partition"));
+      if (!r) {
+        join->fail(r.error());
+        continue;
+      }
+      dlq_in_flight_[dp].insert(r->base_offset());
+      pend->in_flight.emplace_back(dp, r->base_offset());
+      part->when_durable(r->last_offset, join->part());
     }
-    part->when_durable(r->last_offset, join->part());
   }
   join->seal();
+}
+
+result<void> queue::settle_dead_lettered() {
+  size_t settled = 0;
+  auto dparts = dlq_->partitions();
+  for (size_t d = 0; d < dparts.size(); ++d) {
+    const auto& part = *dparts[d];
+    int64_t from = part.log_start()();
+    if (d < dlq_scan_from_.size()) from = std::max(from, dlq_scan_from_[d]);
+    const int64_t end = part.high_watermark()();
+    while (from < end) {
+      auto r = part.read(model::offset(from), 1 << 20);
+      if (!r) return r.error();
+      if (r->len == 0) break;
+      bytes buf(r->len);
+      if (auto c = r->copy_to(buf.data()); !c) return c.error();
+      auto next = log::for_each_record_from(buf, from, [&](const log::record_view& rv) {
+        std::string_view queue_name, p, o;
+        (void)log::for_each_header(rv, [&](std::string_view k, std::optional<bytes_view> v) {
+          if (!v) return;
+          std::string_view text(reinterpret_cast<const char*>(v->data()), v->size());
+          if (k == "sluice.queue") queue_name = text;
+          if (k == "sluice.partition") p = text;
+          if (k == "sluice.offset") o = text;
+        });
+        int32_t pi = -1;
+        int64_t off = -1;
+        if (queue_name != settings_.name ||
+            std::from_chars(p.data(), p.data() + p.size(), pi).ec != std::errc() ||
+            std::from_chars(o.data(), o.data() + o.size(), off).ec != std::errc() || pi < 0 ||
+            static_cast<size_t>(pi) >= parts_.size())
+          return;
+        parts_[static_cast<size_t>(pi)]->settle(off, off + 1);
+        ++settled;
+      });
+      if (!next) return next.error();
+      if (*next == from) break;
+      from = *next;
+    }
+  }
+  if (settled > 0)
+    spdlog::info("queue {}: {} messages found in the dead-letter topic are settled", settings_.name,
+                 settled);
+  return {};
 }
 
 void queue::tick() {

@@ -25,9 +25,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -147,6 +149,9 @@ class queue : public std::enable_shared_from_this<queue> {
   void dead_letter(std::vector<std::pair<leased_ref, std::string>> which,
                    std::function<void(result<void>)> after);
   void checkpoint_locked();
+  // At open: settles every message of this queue found in the dead-letter topic from where the
+  // snapshot says a settle may be missing (the dead-letter record is the durable proof).
+  result<void> settle_dead_lettered();
   void notify_waiters();
   void add_partitions_locked(const std::vector<std::shared_ptr<log::partition>>& parts);
 
@@ -155,6 +160,12 @@ class queue : public std::enable_shared_from_this<queue> {
   std::shared_ptr<log::topic> topic_;
   std::shared_ptr<log::topic> dlq_;
   mutable std::mutex mu_;
+  // Dead-letter records appended but not yet settled, by dead-letter partition (their
+  // offsets). The snapshot keeps, per dead-letter partition, where a restart must look for
+  // records of this queue whose settle the journal may have missed: the smallest of these, or
+  // the end. Guarded by mu_.
+  std::map<int32_t, std::multiset<int64_t>> dlq_in_flight_;
+  std::vector<int64_t> dlq_scan_from_;  // from the snapshot, used by open()
   std::vector<std::unique_ptr<partition_state>> parts_;
   std::unique_ptr<journal> journal_;
   size_t rr_ = 0;  // partition to start the next receive at
