@@ -20,6 +20,15 @@ done
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
 idem=$("$build/txn_bench" --brokers "$brokers" --topic idem --records "$records" --idempotent)
 echo "$idem"
+rate() { echo "$1" | grep -o '[0-9]* records/s' | head -1 | cut -d' ' -f1; }
+# One transactional producer, as the target states it (1000 records a transaction), then
+# larger transactions: a single producer runs one transaction at a time, so its rate is
+# bounded by the per-transaction round trips (AddPartitionsToTxn, the records, EndTxn).
+for per in 1000 10000 100000; do
+  txn=$("$build/txn_bench" --brokers "$brokers" --topic txn --records "$records" --per-txn "$per")
+  echo "$txn"
+  echo "  transactional ($per a transaction) / idempotent: $(echo "scale=2; $(rate "$txn") / $(rate "$idem")" | bc)"
+done
 
 unc=$("$build/log_bench" consume --brokers "$brokers" --topic txn --records "$records" \
   -X isolation.level=read_uncommitted)
