@@ -91,6 +91,7 @@ void apply_config_file(const std::string& path, server_settings& s) {
   num("segment-ms", s.segment_ms);
   num("max-message-bytes", s.max_message_bytes);
   num("transaction-max-timeout-ms", s.transactions.max_timeout_ms);
+  num("transactional-id-expiration-ms", s.transactions.id_expiration_ms);
   if (auto x = t["auto-create-topics"].value<bool>()) s.auto_create_topics = *x;
   for (auto&& [k, v] : t) {
     static const char* known[] = {"data-dir",
@@ -99,6 +100,7 @@ void apply_config_file(const std::string& path, server_settings& s) {
                                   "advertised-addr",
                                   "log-level",
                                   "transaction-max-timeout-ms",
+                                  "transactional-id-expiration-ms",
                                   "partitions",
                                   "io-threads",
                                   "flush-threads",
@@ -305,6 +307,10 @@ action add_server_command(CLI::App& app, int argc, char** argv) {
                   "Largest transaction.timeout.ms a transactional producer may ask for")
       ->capture_default_str()
       ->check(CLI::Range(1, INT32_MAX));
+  cmd->add_option("--transactional-id-expiration-ms", s->transactions.id_expiration_ms,
+                  "How long an unused transactional id is kept")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1000}, INT64_MAX));
   cmd->add_option("--sql-checkpoint-interval-ms", s->sql_checkpoint_interval_ms,
                   "How often each SQL query checkpoints its state and positions")
       ->capture_default_str()

@@ -194,13 +194,33 @@ struct transaction_coordinator::impl : std::enable_shared_from_this<impl> {
     return start_completion(id, t, std::move(done));
   }
 
+  // Forgets a transactional id idle past transactional.id.expiration.ms (a tombstone in the
+  // state topic). REQUIRES: mu held; the id neither busy nor in a transaction.
+  void expire(const std::string& id) {
+    spdlog::info("transactions: {} expired after {} ms without use", id, config.id_expiration_ms);
+    log::batch_builder b;
+    auto k = transaction_log::encode_key(id);
+    b.add(bytes_view(k), std::nullopt, now_ms());
+    auto batch = b.build();
+    if (auto r = state_partition->append(batch, now_ms()); !r)
+      spdlog::warn("transactions: forgetting {}: {}", id, r.error().message);
+  }
+
   void tick() {
     std::vector<std::shared_ptr<all_done>> joins;
     {
       std::lock_guard lk(mu);
       const int64_t now = now_ms();
+      std::vector<std::string> expired;
       for (auto& [id, t] : txns) {
         if (t.busy) continue;
+        const bool idle = t.rec.state == txn_state::empty ||
+                          t.rec.state == txn_state::complete_commit ||
+                          t.rec.state == txn_state::complete_abort;
+        if (idle && now - t.rec.update_ms > config.id_expiration_ms) {
+          expired.push_back(id);
+          continue;
+        }
         if (t.rec.state == txn_state::ongoing && now - t.rec.start_ms > t.rec.timeout_ms) {
           spdlog::info("transactions: {} timed out after {} ms: aborting it", id, t.rec.timeout_ms);
           joins.push_back(fence_and_abort(id, t, nullptr));
@@ -208,6 +228,10 @@ struct transaction_coordinator::impl : std::enable_shared_from_this<impl> {
           if (t.rec.state == txn_state::prepare_epoch_fence) t.rec.state = txn_state::prepare_abort;
           joins.push_back(start_completion(id, t, nullptr));
         }
+      }
+      for (const auto& id : expired) {
+        expire(id);
+        forget(id);
       }
     }
     for (auto& j : joins)

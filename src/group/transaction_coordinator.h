@@ -38,6 +38,10 @@ struct transaction_config {
   int32_t max_timeout_ms = 900'000;
   // How often open transactions are checked against their timeout. Default: 200 ms.
   int32_t timeout_check_interval_ms = 200;
+  // transactional.id.expiration.ms: a transactional id with no transaction open and no
+  // request for this long is forgotten (a later InitProducerId starts it anew). Default:
+  // 604800000 (7 days, as Kafka).
+  int64_t id_expiration_ms = 604'800'000;
 };
 
 struct producer_identity {

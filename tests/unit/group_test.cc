@@ -7,7 +7,9 @@
 
 #include <filesystem>
 #include <future>
+#include <thread>
 
+#include "group/transaction_coordinator.h"
 #include "log/log.h"
 
 namespace sluice::group {
@@ -249,6 +251,44 @@ TEST_F(GroupTest, CommittedOffsetsAreDurableAndDeletable) {
   reopen();
   EXPECT_TRUE(coord_->fetch("readers", std::nullopt).empty());
   EXPECT_TRUE(coord_->fetch("other", std::nullopt).empty());
+}
+
+// The transaction coordinator driven directly: an idle transactional id expires (and stays
+// forgotten after a restart); one in use does not.
+TEST_F(GroupTest, IdleTransactionalIdsExpire) {
+  auto open_txns = [&] {
+    transaction_config c;
+    c.timeout_check_interval_ms = 10;
+    c.id_expiration_ms = 300;
+    auto t = transaction_coordinator::open(*log_, *coord_, c);
+    EXPECT_TRUE(t.ok());
+    return std::move(*t);
+  };
+  auto txns = open_txns();
+  auto init = [&](const std::string& id) {
+    pending<init_producer_result> p;
+    txns->init_producer(id, 60000, {}, p.cb());
+    return p.get();
+  };
+  auto idle = init("idle");
+  ASSERT_EQ(idle.error, errc::ok);
+  auto busy = init("busy");
+  ASSERT_EQ(busy.error, errc::ok);
+  ASSERT_TRUE(log_->create_topic("out", 1, {}).ok());
+  pending<errc> added;
+  txns->add_partitions("busy", busy.producer, {{"out", 0}}, added.cb());
+  ASSERT_EQ(added.get(), errc::ok);
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  EXPECT_EQ(txns->describe("idle").error, errc::transactional_id_not_found);
+  EXPECT_EQ(txns->describe("busy").state, "Ongoing") << "an open transaction keeps its id";
+  txns.reset();
+  txns = open_txns();
+  EXPECT_EQ(txns->describe("idle").error, errc::transactional_id_not_found)
+      << "the tombstone is durable";
+  auto again = init("idle");
+  ASSERT_EQ(again.error, errc::ok);
+  EXPECT_NE(again.producer.producer_id, idle.producer.producer_id) << "a new producer id";
+  EXPECT_EQ(again.producer.epoch, 0);
 }
 
 }  // namespace
