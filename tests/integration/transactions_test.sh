@@ -22,10 +22,12 @@ check "kcat read_uncommitted sees the aborted ones too" 250 "$everything"
 (cd "$here/kafkajs" && npm ci --no-audit --no-fund --silent)
 if node "$here/kafkajs/transactions.mjs" "$brokers"; then ok "kafkajs transactions"; else fail "kafkajs transactions"; fi
 
-# kill -9 while a consume-transform-produce job runs.
+# kill -9 while a consume-transform-produce job runs. Not every kill breaks a transaction
+# (librdkafka retries some requests by itself, a kill may land between two), but at least one
+# must, or the test proves nothing.
 py produce-input crash-in 20000 >/dev/null
 kcat -L -b "$brokers" -t crash-out >/dev/null 2>&1 || true
-py eos-worker crash-in crash-out 20000 150 3 > "$work/worker.log" 2>&1 &
+py eos-worker crash-in crash-out 20000 150 1 > "$work/worker.log" 2>&1 &
 worker=$!
 for round in 1 2 3 4 5; do
   sleep 2
