@@ -6,6 +6,7 @@
 # input events per second per query, and the server's RSS when the query is done.
 #
 #   bench/nexmark/run.sh [EVENTS] [PARTITIONS] [QUERIES...]
+#   SLUICE_FLAGS="--sql-checkpoint-interval-ms 10000" bench/nexmark/run.sh ...   (server flags)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 events=${1:-10000000}
@@ -16,7 +17,7 @@ build=${BUILD_DIR:-$root/build}
 cmake --build "$build" --target sluice nexmark_gen >/dev/null
 source "$root/bench/server.sh"
 # The events are of 2026-01-01: keep them past retention (7 days by record time).
-bench_server nexmark-bench --partitions "$partitions" --retention-ms -1
+bench_server nexmark-bench --partitions "$partitions" --retention-ms -1 ${SLUICE_FLAGS:-}
 http=http://127.0.0.1:$hport
 
 echo "machine: $(nproc) cores, $(awk '/model name/{$1=$2=$3="";print;exit}' /proc/cpuinfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
