@@ -6,6 +6,7 @@
 
 #include "base/clock.h"
 #include "group/offset_store.h"
+#include "log/internal_topic.h"
 #include "log/log.h"
 #include "log/record_batch.h"
 #include "log/records.h"
@@ -14,18 +15,9 @@
 namespace sluice::group {
 
 result<std::unique_ptr<offset_cache>> offset_cache::open(log::log& log) {
-  // Compacted, kept forever, small segments so that compaction reaches old commits soon.
-  const std::map<std::string, std::string> configs = {
-      {"cleanup.policy", "compact"}, {"retention.ms", "-1"}, {"segment.bytes", "16777216"}};
-  auto t = log.find_topic(k_topic);
-  if (!t) {
-    auto created = log.create_topic(k_topic, 1, configs);
-    if (!created && created.code() != errc::topic_exists) return created.error();
-    t = log.find_topic(k_topic);
-  } else if (!t->config().compact()) {
-    if (auto r = log.set_topic_config(k_topic, configs); !r) return r.error();
-  }
-  std::unique_ptr<offset_cache> c(new offset_cache(t->get(0)));
+  auto p = log::open_internal_topic(log, k_topic);
+  if (!p) return p.error();
+  std::unique_ptr<offset_cache> c(new offset_cache(std::move(*p)));
   if (auto r = c->replay(); !r) return r.error();
   return c;
 }

@@ -12,6 +12,7 @@
 #include "base/clock.h"
 #include "group/offset_cache.h"
 #include "group/transaction_log.h"
+#include "log/internal_topic.h"
 #include "log/log.h"
 #include "log/records.h"
 #include "log/replay.h"
@@ -52,15 +53,9 @@ struct transaction_coordinator::impl : std::enable_shared_from_this<impl> {
   std::thread ticker;
 
   result<void> load() {
-    const std::map<std::string, std::string> configs = {
-        {"cleanup.policy", "compact"}, {"retention.ms", "-1"}, {"segment.bytes", "16777216"}};
-    auto t = log.find_topic(k_topic);
-    if (!t) {
-      auto created = log.create_topic(k_topic, 1, configs);
-      if (!created && created.code() != errc::topic_exists) return created.error();
-      t = log.find_topic(k_topic);
-    }
-    state_partition = t->get(0);
+    auto p = log::open_internal_topic(log, k_topic);
+    if (!p) return p.error();
+    state_partition = std::move(*p);
     std::lock_guard lk(mu);
     auto batches =
         log::replay_partition(*state_partition, [&](const log::batch_header&, bytes_view batch) {

@@ -416,11 +416,6 @@ std::vector<aborted_transaction> partition::aborted_transactions(model::offset f
   return producers_.aborted_between(from.value(), to.value());
 }
 
-std::vector<producer_state::open_transaction> partition::open_transactions() const {
-  std::lock_guard lk(mu_);
-  return producers_.open_transactions();
-}
-
 std::vector<producer_state::producer_info> partition::producers() const {
   std::lock_guard lk(mu_);
   return producers_.producers();

@@ -93,8 +93,7 @@ class partition : public std::enable_shared_from_this<partition> {
 
   // Transactions aborted in this partition whose range overlaps [from, to).
   std::vector<aborted_transaction> aborted_transactions(model::offset from, model::offset to) const;
-  // Producers with a transaction open here, and every producer known here.
-  std::vector<producer_state::open_transaction> open_transactions() const;
+  // Every producer known here, with the start of its open transaction.
   std::vector<producer_state::producer_info> producers() const;
 
   // The offset of the first record with a timestamp >= ts (in the first batch whose newest

@@ -104,13 +104,6 @@ void producer_state::trim(int64_t log_start) {
   aborted_.erase(aborted_.begin(), it);
 }
 
-std::vector<producer_state::open_transaction> producer_state::open_transactions() const {
-  std::vector<open_transaction> out;
-  for (const auto& [first, pid] : open_)
-    out.push_back({pid, producers_.at(pid).epoch, first});
-  return out;
-}
-
 std::vector<producer_state::producer_info> producer_state::producers() const {
   std::vector<producer_info> out;
   for (const auto& [pid, e] : producers_)

@@ -68,13 +68,6 @@ class producer_state {
   std::vector<aborted_transaction> aborted_between(int64_t from, int64_t to) const;
   // Forgets aborted transactions whose marker is below `log_start` (deleted by retention).
   void trim(int64_t log_start);
-  // Producers with an open transaction here: (producer id, epoch, first offset).
-  struct open_transaction {
-    int64_t producer_id;
-    int16_t epoch;
-    int64_t first_offset;
-  };
-  std::vector<open_transaction> open_transactions() const;
   // Every producer known here (DescribeProducers).
   struct producer_info {
     int64_t producer_id;
