@@ -1,30 +1,39 @@
-// push_latency: latency from a record's produce call to its change arriving at WebSocket
-// subscribers of a view, with many subscribers at once; and the server's memory per idle
-// subscriber.
+// push_latency: live-view push at scale, WebSocket and Server-Sent Events side by side at the
+// same load: latency from a record's produce call to its change arriving at subscribers,
+// deliveries and bytes per second, the CPU each side used, readers at 1% of the feed's rate in
+// `latest` mode, and the server's memory per idle subscriber.
 //
 //   push_latency --brokers HOST:PORT --http HOST:PORT --pid SERVER_PID
 //                [--subscribers 1000] [--rate 10000] [--seconds 10] [--idle 10000]
+//                [--transports ws,sse] [--encoding object|compact] [--mode every|latest]
+//                [--keys 0] [--slow 2] [--client-threads 1]
 //
-// Every subscriber receives every change; latency is measured on 20 of them (spread over the
-// set) so that this client keeps up with the others' bytes on a small machine.
+// --keys 0: an appended view (a row per record); K > 0: a keyed view over K keys (each record
+// updates its key). Every subscriber receives every change (in `every` mode) and counts them;
+// latency is measured on 20 of them (spread over the set). The client reads raw sockets and only
+// scans for what it counts, so that it leaves the CPU to the server on a small machine.
 
 #include <librdkafka/rdkafka.h>
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <memory>
+#include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 
 namespace {
@@ -42,6 +51,20 @@ long rss_kb(int pid) {
   return -1;
 }
 
+// CPU seconds (user + system) the process has used.
+double cpu_seconds(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream rest(s.substr(s.rfind(')') + 2));
+  std::string f;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> f; ++i) {
+    if (i == 14) utime = std::stoull(f);
+    if (i == 15) stime = std::stoull(f);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 std::string post(asio::io_context& io, const tcp::endpoint& ep, const std::string& sql) {
   beast::tcp_stream s(io);
   s.connect(ep);
@@ -56,35 +79,136 @@ std::string post(asio::io_context& io, const tcp::endpoint& ep, const std::strin
   return res.body();
 }
 
+size_t count_of(std::string_view hay, std::string_view needle) {
+  size_t n = 0;
+  for (size_t p = 0; (p = hay.find(needle, p)) != std::string_view::npos; p += needle.size())
+    ++n;
+  return n;
+}
+
+struct settings {
+  bool compact = false;
+  std::string mode = "every";
+};
+
+// One subscriber on a raw socket: the request, the answer's head, then it scans what arrives.
 struct sub : std::enable_shared_from_this<sub> {
-  explicit sub(asio::io_context& io) : ws(io) {}
-  websocket::stream<beast::tcp_stream> ws;
-  beast::flat_buffer buf;
-  bool measure = false;
+  sub(asio::io_context& io, bool ws, const settings& cfg) : sock(io), ws(ws), cfg(cfg) {}
+  tcp::socket sock;
+  bool ws;
+  const settings& cfg;
+  std::vector<char> buf = std::vector<char>(64 << 10);
+  std::string tail;  // the end of the previous read, for what spans two reads
+  bool head_done = false, measure = false, closed = false;
+  // Reads slowly: at most `pace` of what `leader` has received.
+  const sub* leader = nullptr;
+  double pace = 0;
+  std::unique_ptr<asio::steady_timer> pause;
+  uint64_t bytes = 0, changes = 0;
   std::vector<int64_t>* latencies = nullptr;
-  int64_t messages = 0;
+  std::mutex* lat_mu = nullptr;
+
+  void start(const std::string& target) {
+    std::string req = "GET " + target + " HTTP/1.1\r\nHost: localhost\r\n";
+    if (ws)
+      req +=
+          "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    req += "\r\n";
+    asio::write(sock, asio::buffer(req));
+  }
+
+  void scan(std::string_view data) {
+    bytes += data.size();
+    std::string joined = tail;
+    joined.append(data);
+    std::string_view all(joined);
+    // Changes: each one's opening, in the encoding asked for (inserts and updates).
+    if (cfg.compact)
+      changes += count_of(all, ",\"i\",[") + count_of(all, ",\"u\",[");
+    else
+      changes += count_of(all, "{\"seq\":");
+    if (latencies) {
+      int64_t t = now_us();
+      std::lock_guard lk(*lat_mu);
+      if (cfg.compact) {
+        // [seq,"i",[key],[a,sent]]: the row's last value.
+        for (size_t p = 0; (p = all.find("\",[", p)) != std::string_view::npos; p += 3) {
+          auto row = all.find("],[", p);
+          if (row == std::string_view::npos) break;
+          auto comma = all.find(',', row + 3);
+          auto end = all.find(']', row + 3);
+          if (comma == std::string_view::npos || end == std::string_view::npos || comma > end)
+            break;
+          latencies->push_back(t - std::atoll(std::string(all.substr(comma + 1)).c_str()));
+          p = end;
+        }
+      } else {
+        for (size_t p = 0; (p = all.find("\"sent\":", p)) != std::string_view::npos; p += 7) {
+          auto end = all.find_first_of(",}", p + 7);
+          if (end == std::string_view::npos) break;
+          latencies->push_back(t - std::atoll(std::string(all.substr(p + 7, end - p - 7)).c_str()));
+        }
+      }
+    }
+    // Keep enough to complete a pattern or a number cut by the read boundary (counted once:
+    // the scans above only count matches that end in this read's new bytes, roughly).
+    size_t keep = std::min<size_t>(all.size(), 5);
+    tail.assign(all.substr(all.size() - keep));
+  }
 
   void read() {
-    ws.async_read(buf, [self = shared_from_this()](beast::error_code ec, size_t) {
-      if (ec) return;
-      ++self->messages;
-      if (self->measure) {
-        int64_t t = now_us();
-        auto s = beast::buffers_to_string(self->buf.data());
-        for (size_t p = 0; (p = s.find("\"sent\":", p)) != std::string::npos; p += 7)
-          self->latencies->push_back(t - std::stoll(s.substr(p + 7)));
+    auto self = shared_from_this();
+    size_t want = leader ? 4096 : buf.size();
+    sock.async_read_some(asio::buffer(buf.data(), want), [self](beast::error_code ec, size_t n) {
+      if (ec) {
+        self->closed = true;
+        return;
       }
-      self->buf.consume(self->buf.size());
+      std::string_view data(self->buf.data(), n);
+      if (!self->head_done) {
+        self->tail.append(data);
+        auto end = self->tail.find("\r\n\r\n");
+        if (end == std::string::npos) return self->read();
+        self->head_done = true;
+        std::string rest = self->tail.substr(end + 4);
+        self->tail.clear();
+        self->scan(rest);
+      } else {
+        self->scan(data);
+      }
+      if (self->leader && static_cast<double>(self->bytes) >
+                              self->pace * static_cast<double>(self->leader->bytes)) {
+        self->pause->expires_after(std::chrono::milliseconds(10));
+        self->pause->async_wait([self](beast::error_code) { self->read(); });
+        return;
+      }
       self->read();
     });
   }
 };
 
+struct run_result {
+  std::vector<int64_t> latencies, slow_ages;
+  uint64_t changes = 0, bytes = 0, slow_changes = 0;
+  int closed = 0, slow_closed = 0;
+  double server_cpu = 0, client_cpu = 0, seconds = 0;
+};
+
+double client_cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string brokers = "127.0.0.1:9092", http = "127.0.0.1:8080";
-  int pid = 0, subscribers = 1000, rate = 10'000, seconds = 10, idle = 10'000;
+  std::string brokers = "127.0.0.1:9092", http = "127.0.0.1:8080", transports = "ws,sse";
+  int pid = 0, subscribers = 1000, rate = 10'000, seconds = 10, idle = 10'000, keys = 0, slow = 2,
+      client_threads = 1;
+  settings cfg;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i], v = argv[i + 1];
     if (a == "--brokers")
@@ -101,6 +225,18 @@ int main(int argc, char** argv) {
       seconds = std::stoi(v);
     else if (a == "--idle")
       idle = std::stoi(v);
+    else if (a == "--transports")
+      transports = v;
+    else if (a == "--encoding")
+      cfg.compact = v == "compact";
+    else if (a == "--mode")
+      cfg.mode = v;
+    else if (a == "--keys")
+      keys = std::stoi(v);
+    else if (a == "--slow")
+      slow = std::stoi(v);
+    else if (a == "--client-threads")
+      client_threads = std::stoi(v);
   }
   rlimit rl{};
   getrlimit(RLIMIT_NOFILE, &rl);
@@ -109,46 +245,55 @@ int main(int argc, char** argv) {
   auto colon = http.rfind(':');
   tcp::endpoint ep(asio::ip::make_address(http.substr(0, colon)),
                    static_cast<uint16_t>(std::stoi(http.substr(colon + 1))));
-  asio::io_context io;
-  post(io, ep,
-       "CREATE STREAM pushlat (id BIGINT, sent BIGINT) WITH (topic = 'pushlat');"
-       "CREATE MATERIALIZED VIEW pushlat_view WITH (max_rows = '10000000') AS "
+  asio::io_context setup;
+  std::string view = keys > 0 ? "pushlat_keys" : "pushlat_rows";
+  post(setup, ep,
+       "CREATE STREAM pushlat (id BIGINT, k BIGINT, sent BIGINT) WITH (topic = 'pushlat');"
+       "CREATE MATERIALIZED VIEW pushlat_rows WITH (max_rows = '10000000') AS "
        "SELECT id, sent FROM pushlat;"
+       "CREATE MATERIALIZED VIEW pushlat_keys AS SELECT k, MAX(sent) AS sent FROM pushlat "
+       "GROUP BY k;"
        "CREATE STREAM idle_src (x BIGINT) WITH (topic = 'idle_src');"
        "CREATE MATERIALIZED VIEW idle_view AS SELECT x FROM idle_src");
+  std::string query =
+      std::string("?mode=") + cfg.mode + "&encoding=" + (cfg.compact ? "compact" : "object");
+  std::printf("server pid %d; %s view, mode %s, %s encoding\n", pid,
+              keys > 0 ? ("keyed (" + std::to_string(keys) + " keys)").c_str() : "appended",
+              cfg.mode.c_str(), cfg.compact ? "compact" : "object");
 
-  auto connect = [&](const std::string& target) {
-    auto s = std::make_shared<sub>(io);
-    beast::get_lowest_layer(s->ws).connect(ep);
-    s->ws.handshake("localhost", target);
-    beast::flat_buffer first;
-    s->ws.read(first);  // the snapshot
-    return s;
+  std::vector<std::string> kinds;
+  for (std::stringstream ss(transports); ss.good();) {
+    std::string t;
+    std::getline(ss, t, ',');
+    if (!t.empty()) kinds.push_back(t);
+  }
+
+  auto path_of = [](const std::string& kind, const std::string& v) {
+    return "/v1/views/" + v + (kind == "ws" ? "/ws" : "/events");
   };
 
   // Memory per idle subscriber.
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  long before = rss_kb(pid);
-  std::vector<std::shared_ptr<sub>> idle_subs;
-  for (int i = 0; i < idle; ++i)
-    idle_subs.push_back(connect("/v1/views/idle_view/ws"));
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  long after = rss_kb(pid);
-  std::printf("%d idle WebSocket subscribers: server RSS %ld -> %ld KB, %.1f KB per subscriber\n",
-              idle, before, after, static_cast<double>(after - before) / idle);
-  idle_subs.clear();
-
-  // Latency with many subscribers.
-  std::vector<int64_t> latencies;
-  std::vector<std::shared_ptr<sub>> subs;
-  for (int i = 0; i < subscribers; ++i) {
-    auto s = connect("/v1/views/pushlat_view/ws");
-    s->measure = i % std::max(1, subscribers / 20) == 0;
-    s->latencies = &latencies;
-    s->read();
-    subs.push_back(s);
+  for (const auto& kind : kinds) {
+    if (idle == 0) break;
+    asio::io_context io;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    long before = rss_kb(pid);
+    std::vector<std::shared_ptr<sub>> idle_subs;
+    for (int i = 0; i < idle; ++i) {
+      auto s = std::make_shared<sub>(io, kind == "ws", cfg);
+      s->sock.connect(ep);
+      s->start(path_of(kind, "idle_view"));
+      s->read();
+      idle_subs.push_back(s);
+    }
+    io.run_for(std::chrono::milliseconds(1500));
+    long after = rss_kb(pid);
+    std::printf("%d idle %s subscribers: server RSS %ld -> %ld KB, %.1f KB per subscriber\n", idle,
+                kind == "ws" ? "WebSocket" : "SSE", before, after,
+                static_cast<double>(after - before) / idle);
+    idle_subs.clear();
+    io.run_for(std::chrono::milliseconds(200));
   }
-  std::thread reader([&] { io.run(); });
 
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
@@ -156,37 +301,119 @@ int main(int argc, char** argv) {
   rd_kafka_conf_set(conf, "linger.ms", "1", err, sizeof err);
   rd_kafka_conf_set(conf, "acks", "1", err, sizeof err);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-  int64_t total = static_cast<int64_t>(rate) * seconds;
-  auto start = std::chrono::steady_clock::now();
-  for (int64_t n = 0; n < total; ++n) {
-    std::this_thread::sleep_until(start + std::chrono::microseconds(n * 1'000'000 / rate));
-    std::string v = "{\"id\":" + std::to_string(n) + ",\"sent\":" + std::to_string(now_us()) + "}";
-    rd_kafka_producev(rk, RD_KAFKA_V_TOPIC("pushlat"), RD_KAFKA_V_VALUE(v.data(), v.size()),
-                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-    rd_kafka_poll(rk, 0);
+  int64_t next_id = 0;
+
+  for (const auto& kind : kinds) {
+    asio::io_context io;
+    run_result r;
+    std::mutex lat_mu;
+    std::vector<std::shared_ptr<sub>> subs;
+    int step = std::max(1, subscribers / 20);
+    for (int i = 0; i < subscribers; ++i) {
+      auto s = std::make_shared<sub>(io, kind == "ws", cfg);
+      s->sock.connect(ep);
+      s->start(path_of(kind, view) + query);
+      if (i % step == 0) {
+        s->latencies = &r.latencies;
+        s->lat_mu = &lat_mu;
+      }
+      s->read();
+      subs.push_back(s);
+    }
+    // Readers at 1% of what a full-speed one receives, in `latest` mode, with a small receive
+    // buffer as a phone's.
+    std::vector<std::shared_ptr<sub>> slow_subs;
+    settings slow_cfg = cfg;
+    slow_cfg.mode = "latest";
+    for (int i = 0; i < slow && !subs.empty(); ++i) {
+      auto s = std::make_shared<sub>(io, kind == "ws", slow_cfg);
+      s->sock.open(tcp::v4());
+      s->sock.set_option(asio::socket_base::receive_buffer_size(16 << 10));
+      s->sock.connect(ep);
+      s->start(path_of(kind, view) +
+               "?mode=latest&encoding=" + (cfg.compact ? "compact" : "object"));
+      s->leader = subs.front().get();
+      s->pace = 0.01;
+      s->pause = std::make_unique<asio::steady_timer>(io);
+      s->latencies = &r.slow_ages;
+      s->lat_mu = &lat_mu;
+      s->read();
+      slow_subs.push_back(s);
+    }
+    std::vector<std::thread> readers;
+    for (int i = 0; i < client_threads; ++i)
+      readers.emplace_back([&] { io.run(); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // snapshots read
+    {
+      std::lock_guard lk(lat_mu);
+      r.latencies.clear();
+      r.slow_ages.clear();
+    }
+    uint64_t changes0 = 0, bytes0 = 0;
+    for (auto& s : subs) {
+      changes0 += s->changes;
+      bytes0 += s->bytes;
+    }
+    double server0 = cpu_seconds(pid), client0 = client_cpu_seconds();
+    int64_t total = static_cast<int64_t>(rate) * seconds;
+    auto start = std::chrono::steady_clock::now();
+    for (int64_t n = 0; n < total; ++n) {
+      std::this_thread::sleep_until(start + std::chrono::microseconds(n * 1'000'000 / rate));
+      int64_t id = next_id++;
+      std::string v = "{\"id\":" + std::to_string(id) +
+                      ",\"k\":" + std::to_string(keys > 0 ? id % keys : 0) +
+                      ",\"sent\":" + std::to_string(now_us()) + "}";
+      rd_kafka_producev(rk, RD_KAFKA_V_TOPIC("pushlat"), RD_KAFKA_V_VALUE(v.data(), v.size()),
+                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+      rd_kafka_poll(rk, 0);
+    }
+    rd_kafka_flush(rk, 10'000);
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    r.server_cpu = cpu_seconds(pid) - server0;
+    r.client_cpu = client_cpu_seconds() - client0;
+    io.stop();
+    for (auto& t : readers)
+      t.join();
+    for (auto& s : subs) {
+      r.changes += s->changes;
+      r.bytes += s->bytes;
+      r.closed += s->closed;
+    }
+    r.changes -= changes0;
+    r.bytes -= bytes0;
+    for (auto& s : slow_subs) {
+      r.slow_changes += s->changes;
+      r.slow_closed += s->closed;
+    }
+    std::sort(r.latencies.begin(), r.latencies.end());
+    std::sort(r.slow_ages.begin(), r.slow_ages.end());
+    auto pct = [](const std::vector<int64_t>& v, double p) {
+      if (v.empty()) return -1.0;
+      return static_cast<double>(v[std::min(
+                 v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))]) /
+             1000.0;
+    };
+    const char* name = kind == "ws" ? "WebSocket" : "SSE";
+    std::printf(
+        "%-9s %d subscribers, %d records/s for %d s: %.2f M deliveries/s, %.0f MB/s; latency p50 "
+        "%.2f ms, p99 %.2f ms, p999 %.2f ms, max %.2f ms (%zu samples); %d cut off; CPU: server "
+        "%.0f%%, client %.0f%%\n",
+        name, subscribers, rate, seconds, static_cast<double>(r.changes) / r.seconds / 1e6,
+        static_cast<double>(r.bytes) / r.seconds / 1e6, pct(r.latencies, 0.5),
+        pct(r.latencies, 0.99), pct(r.latencies, 0.999),
+        r.latencies.empty() ? -1.0 : static_cast<double>(r.latencies.back()) / 1000.0,
+        r.latencies.size(), r.closed, 100 * r.server_cpu / r.seconds,
+        100 * r.client_cpu / r.seconds);
+    if (slow > 0)
+      std::printf(
+          "%-9s %d readers at 1%% of that rate (latest mode): %llu changes, age of each value on "
+          "arrival p50 %.0f ms, p99 %.0f ms, max %.0f ms; %d cut off\n",
+          name, slow, static_cast<unsigned long long>(r.slow_changes), pct(r.slow_ages, 0.5),
+          pct(r.slow_ages, 0.99),
+          r.slow_ages.empty() ? -1.0 : static_cast<double>(r.slow_ages.back()) / 1000.0,
+          r.slow_closed);
   }
-  rd_kafka_flush(rk, 10'000);
-  std::this_thread::sleep_for(std::chrono::seconds(2));
-  io.stop();
-  reader.join();
   rd_kafka_destroy(rk);
-  std::sort(latencies.begin(), latencies.end());
-  int64_t measured_subs = 0;
-  for (const auto& s : subs)
-    measured_subs += s->measure;
-  if (latencies.empty()) {
-    std::printf("no changes arrived\n");
-    return 1;
-  }
-  auto pct = [&](double p) {
-    return latencies[std::min(latencies.size() - 1,
-                              static_cast<size_t>(p * static_cast<double>(latencies.size())))] /
-           1000.0;
-  };
-  std::printf(
-      "%d subscribers, %d changes/s for %d s: %zu of %lld expected samples; latency p50 %.2f ms, "
-      "p99 %.2f ms, p999 %.2f ms, max %.2f ms\n",
-      subscribers, rate, seconds, latencies.size(), static_cast<long long>(total * measured_subs),
-      pct(0.5), pct(0.99), pct(0.999), latencies.back() / 1000.0);
   return 0;
 }

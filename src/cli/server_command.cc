@@ -35,6 +35,7 @@ struct server_settings {
   int64_t sql_checkpoint_interval_ms = 1'000;
   int64_t sql_state_cache_rows = 100'000;
   int64_t http_max_subscriber_bytes = 1 << 20;
+  int64_t http_push_threads = 0;
   int64_t retention_ms = 604'800'000;
   int64_t retention_bytes = -1;
   int64_t segment_bytes = 1LL << 30;
@@ -85,6 +86,7 @@ void apply_config_file(const std::string& path, server_settings& s) {
   num("sql-checkpoint-interval-ms", s.sql_checkpoint_interval_ms);
   num("sql-state-cache-rows", s.sql_state_cache_rows);
   num("http-max-subscriber-bytes", s.http_max_subscriber_bytes);
+  num("http-push-threads", s.http_push_threads);
   num("retention-ms", s.retention_ms);
   num("retention-bytes", s.retention_bytes);
   num("segment-bytes", s.segment_bytes);
@@ -209,6 +211,7 @@ int run_server(server_settings s) {
   hc.host = http_host;
   hc.port = http_port;
   hc.max_subscriber_bytes = static_cast<size_t>(s.http_max_subscriber_bytes);
+  hc.push_threads = static_cast<int>(s.http_push_threads);
   // REST Proxy consumers are Kafka clients of this server: they reach it where clients are
   // told to (the advertised address, which Metadata answers with anyway).
   {
@@ -320,9 +323,13 @@ action add_server_command(CLI::App& app, int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000}));
   cmd->add_option("--http-max-subscriber-bytes", s->http_max_subscriber_bytes,
-                  "Bytes queued for one SSE/WebSocket subscriber before it is disconnected")
+                  "Bytes of a view's recent changes kept per push loop for its live subscribers")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1024}, int64_t{1} << 34));
+  cmd->add_option("--http-push-threads", s->http_push_threads,
+                  "Event loops for SSE/WebSocket/streamed connections (0: one per core)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{256}));
   cmd->add_option("--log-level", s->log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
   return [cmd, s, config_error]() -> int {

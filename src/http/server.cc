@@ -14,6 +14,8 @@
 #include "base/run_on.h"
 #include "http/assets.h"
 #include "http/error_body.h"
+#include "http/event_loops.h"
+#include "http/query_push.h"
 #include "http/queue_api.h"
 #include "http/rest_consumers.h"
 #include "http/rest_proxy.h"
@@ -108,11 +110,14 @@ struct server::impl {
   tcp::acceptor acceptor{io};
   std::thread thread;
   uint16_t bound_port = 0;
-  view_push live_views{io, push_limits{config.max_subscriber_bytes}};
+  // Push connections (live views, topic tails, EMIT CHANGES) run on these.
+  event_loops push_loops{config.push_threads > 0
+                             ? static_cast<size_t>(config.push_threads)
+                             : std::max<size_t>(1, std::thread::hardware_concurrency())};
+  view_push live_views{io, push_loops, push_limits{config.max_subscriber_bytes}};
   // Requests by route and status class, for /metrics (only the event loop writes them).
   std::map<std::pair<std::string, int>, std::atomic<uint64_t>> requests;
   std::mutex requests_mu;
-  std::atomic<size_t> subscribers{0};
   std::atomic<size_t> consumer_count{0};
 
   static std::string route_of(std::string_view path) {
@@ -120,6 +125,7 @@ struct server::impl {
       return path.ends_with("/events") ? "/v1/views/{name}/events"
              : path.ends_with("/ws")   ? "/v1/views/{name}/ws"
                                        : "/v1/views/{name}";
+    if (path == "/v1/sql/events" || path == "/v1/sql/ws") return std::string(path);
     if (path == "/v1/sql" || path == "/health" || path == "/ready" || path == "/metrics" ||
         path == "/topics")
       return std::string(path);
@@ -134,7 +140,8 @@ struct server::impl {
     if (path.starts_with("/consumers/"))
       return path.ends_with("/records") ? "/consumers/{group}/instances/{i}/records"
                                         : "/consumers/{group}/...";
-    if (path.starts_with("/v1/topics/")) return "/v1/topics/{topic}/ws";
+    if (path.starts_with("/v1/topics/"))
+      return path.ends_with("/events") ? "/v1/topics/{topic}/events" : "/v1/topics/{topic}/ws";
     if (find_asset(path)) return "dashboard";
     return "other";
   }
@@ -210,79 +217,142 @@ struct server::impl {
     stream.socket().shutdown(tcp::socket::shutdown_send, ignore);
   }
 
-  // GET /v1/views/{name}/events (SSE) and /v1/views/{name}/ws (WebSocket). True when the
-  // connection was handed to a subscriber (or answered and closed).
+  // The push endpoints, .../events (Server-Sent Events) and .../ws (WebSocket): a view's
+  // changes, a topic's records, an EMIT CHANGES query's changes. The connection moves to a push
+  // loop, or is answered with an error and closed. True when the request was one of them.
   awaitable<bool> live(beast::tcp_stream& stream, request& req) {
     std::string_view target = req.target();
     std::string_view path = target.substr(0, target.find('?'));
-    if (path.starts_with("/v1/topics/") && path.ends_with("/ws")) {
-      auto name = percent_decode(path.substr(11, path.size() - 11 - 3));
-      auto topic = log ? log->find_topic(name) : nullptr;
-      std::string problem;
-      bhttp::status status = bhttp::status::ok;
-      if (!topic) {
-        status = bhttp::status::not_found;
-        problem = "no topic '" + name + "'";
-      } else if (!beast::websocket::is_upgrade(req)) {
-        status = bhttp::status::upgrade_required;
-        problem = "a WebSocket upgrade request is needed";
-      }
-      count(req.target(), problem.empty() ? 101 : static_cast<int>(status));
-      if (!problem.empty()) {
-        auto res = error_response(req, status, problem);
-        res.keep_alive(false);
-        co_await bhttp::async_write(stream, res, asio::as_tuple(use_awaitable));
-        co_return true;
-      }
-      bool beginning = query_param(target, "from") == "beginning";
-      serve_topic_tail(std::move(stream), std::move(req), topic, beginning);
-      co_return true;
-    }
     bool sse = path.ends_with("/events"), ws = path.ends_with("/ws");
-    if (!path.starts_with("/v1/views/") || (!sse && !ws)) co_return false;
-    auto name = percent_decode(path.substr(10, path.size() - 10 - (sse ? 7 : 3)));
-    std::optional<uint64_t> since;
-    std::string since_text;
-    if (auto q = query_param(target, "since"))
-      since_text = *q;
-    else if (sse)
-      since_text = std::string(req["Last-Event-ID"]);
-    std::string problem;
-    if (!since_text.empty()) {
-      uint64_t n = 0;
-      auto r = std::from_chars(since_text.data(), since_text.data() + since_text.size(), n);
-      if (r.ec != std::errc() || r.ptr != since_text.data() + since_text.size())
-        problem = "since must be a sequence number, got '" + since_text + "'";
-      else
-        since = n;
+    if (!sse && !ws) co_return false;
+    size_t suffix = sse ? 7 : 3;
+    enum class what { topic, view, query } kind;
+    std::string name;
+    if (path.starts_with("/v1/topics/") && path.size() > 11 + suffix) {
+      kind = what::topic;
+      name = percent_decode(path.substr(11, path.size() - 11 - suffix));
+    } else if (path.starts_with("/v1/views/") && path.size() > 10 + suffix) {
+      kind = what::view;
+      name = percent_decode(path.substr(10, path.size() - 10 - suffix));
+    } else if (path == "/v1/sql/events" || path == "/v1/sql/ws") {
+      kind = what::query;
+    } else {
+      co_return false;
     }
-    auto v = engine.find_view(name);
-    bhttp::status status = bhttp::status::ok;
+    auto t = sse ? push_channel::transport::sse : push_channel::transport::websocket;
+    bhttp::status status = bhttp::status::bad_request;
+    std::string problem;
+    std::shared_ptr<log::topic> topic;
+    std::shared_ptr<view::view> v;
+    subscription sub;
+    std::string sql;
     if (req.method() != bhttp::verb::get) {
       status = bhttp::status::method_not_allowed;
       problem = "use GET";
-    } else if (!v) {
-      status = bhttp::status::not_found;
-      problem = "no view '" + name + "'";
     } else if (ws && !beast::websocket::is_upgrade(req)) {
       status = bhttp::status::upgrade_required;
       problem = "a WebSocket upgrade request is needed";
-    } else if (!problem.empty()) {
-      status = bhttp::status::bad_request;
+    } else if (kind == what::topic) {
+      topic = log ? log->find_topic(name) : nullptr;
+      if (!topic) {
+        status = bhttp::status::not_found;
+        problem = "no topic '" + name + "'";
+      }
+    } else if (kind == what::view) {
+      problem = subscription_of(
+          target, sse ? std::string_view(req["Last-Event-ID"]) : std::string_view(), sub);
+      v = engine.find_view(name);
+      if (!v) {
+        status = bhttp::status::not_found;
+        problem = "no view '" + name + "'";
+      }
+    } else {
+      sql = query_param(target, "sql").value_or("");
+      if (!is_lone_push_query(sql)) problem = "?sql= must be one SELECT ... EMIT CHANGES statement";
     }
-    count(req.target(),
-          static_cast<int>(problem.empty() ? (ws ? 101 : 200) : static_cast<unsigned>(status)));
+    if (problem.empty() && kind == what::query) {
+      size_t loop = push_loops.next_index();
+      auto qp = query_push::create(t, push_loops.at(loop), config.max_push_buffer_bytes);
+      auto q = co_await subscribe(sql, *qp, problem);
+      count(req.target(), problem.empty() ? (ws ? 101 : 200) : 400);
+      if (q) {
+        qp->serve(stream.release_socket(), std::move(req), std::move(q), query_stopper());
+        co_return true;
+      }
+    } else {
+      count(req.target(),
+            static_cast<int>(problem.empty() ? (ws ? 101 : 200) : static_cast<unsigned>(status)));
+    }
     if (!problem.empty()) {
       auto res = error_response(req, status, problem);
       res.keep_alive(false);
       co_await bhttp::async_write(stream, res, asio::as_tuple(use_awaitable));
       co_return true;
     }
-    if (sse)
-      live_views.serve_sse(std::move(stream), req.version(), v, since);
-    else
-      live_views.serve_websocket(std::move(stream), std::move(req), v, since);
+    if (kind == what::topic) {
+      size_t loop = push_loops.next_index();
+      bool beginning = query_param(target, "from") == "beginning";
+      serve_topic_tail(t, stream.release_socket(), push_loops.at(loop), std::move(req), topic,
+                       beginning);
+    } else {
+      live_views.serve(t, stream.release_socket(), std::move(req), v, sub);
+    }
     co_return true;
+  }
+
+  // ?since= (or SSE's Last-Event-ID), ?mode=every|latest, ?encoding=object|compact; a problem
+  // with them, or "".
+  static std::string subscription_of(std::string_view target, std::string_view last_event_id,
+                                     subscription& sub) {
+    std::string since_text(last_event_id);
+    if (auto q = query_param(target, "since")) since_text = *q;
+    if (!since_text.empty()) {
+      uint64_t n = 0;
+      auto r = std::from_chars(since_text.data(), since_text.data() + since_text.size(), n);
+      if (r.ec != std::errc() || r.ptr != since_text.data() + since_text.size())
+        return "since must be a sequence number, got '" + since_text + "'";
+      sub.since = n;
+    }
+    if (auto m = query_param(target, "mode")) {
+      if (*m == "every")
+        sub.mode = delivery::every;
+      else if (*m == "latest")
+        sub.mode = delivery::latest;
+      else
+        return "mode must be every or latest, got '" + *m + "'";
+    }
+    if (auto e = query_param(target, "encoding")) {
+      if (*e == "object")
+        sub.encoding = change_encoding::object;
+      else if (*e == "compact")
+        sub.encoding = change_encoding::compact;
+      else
+        return "encoding must be object or compact, got '" + *e + "'";
+    }
+    return {};
+  }
+
+  // Starts an EMIT CHANGES query whose changes go to `qp`; null with `problem` set if the
+  // statement is refused.
+  awaitable<std::unique_ptr<sql::push_query>> subscribe(const std::string& sql, query_push& qp,
+                                                        std::string& problem) {
+    std::unique_ptr<sql::push_query> q;
+    try {
+      q = co_await on_worker([&] { return engine.subscribe(sql, qp.sink()); });
+    } catch (const sql::sql_error& e) {
+      problem = e.what();
+    } catch (const sql::catalog_error& e) {
+      problem = e.what();
+    }
+    co_return q;
+  }
+
+  // A push query ends on the workers: stopping it joins its thread.
+  std::function<void(std::unique_ptr<sql::push_query>)> query_stopper() {
+    auto ex = workers.get_executor();
+    return [ex](std::unique_ptr<sql::push_query> q) {
+      asio::post(ex, [q = std::shared_ptr<sql::push_query>(std::move(q))]() mutable { q.reset(); });
+    };
   }
 
   awaitable<response> route(beast::tcp_stream& stream, const request& req, bool& streamed) {
@@ -318,7 +388,6 @@ struct server::impl {
       if (path == "/metrics") {
         if (req.method() != bhttp::verb::get)
           co_return error_response(req, bhttp::status::method_not_allowed, "use GET");
-        subscribers = live_views.subscribers();
         consumer_count = consumers ? consumers->size() : 0;
         auto text = co_await on_worker([&] {
           metrics::exposition out;
@@ -338,8 +407,16 @@ struct server::impl {
         if (!sql_text(req, text, err))
           co_return error_response(req, bhttp::status::bad_request, err);
         if (is_lone_push_query(text)) {
+          auto t = req[bhttp::field::accept].find("text/event-stream") != std::string_view::npos
+                       ? push_channel::transport::sse
+                       : push_channel::transport::ndjson;
+          size_t loop = push_loops.next_index();
+          auto qp = query_push::create(t, push_loops.at(loop), config.max_push_buffer_bytes);
+          std::string problem;
+          auto q = co_await subscribe(text, *qp, problem);
+          if (!q) co_return error_response(req, bhttp::status::bad_request, problem);
           streamed = true;
-          co_await push(stream, req, text);
+          qp->serve(stream.release_socket(), req, std::move(q), query_stopper());
           co_return response{};
         }
         auto body = co_await on_worker([&] { return sql::to_json(engine.execute(text)); });
@@ -401,131 +478,10 @@ struct server::impl {
                    {{"route", k.first}, {"status", std::to_string(k.second)}},
                    static_cast<double>(n.load()));
     }
-    out.family("sluice_http_view_subscribers", "gauge",
-               "Live-view subscribers (Server-Sent Events and WebSocket)");
-    out.sample("sluice_http_view_subscribers", {}, static_cast<double>(subscribers.load()));
+    live_views.write_metrics(out);
     out.family("sluice_http_consumer_instances", "gauge",
                "REST Proxy consumer instances (POST /consumers/{group})");
     out.sample("sluice_http_consumer_instances", {}, static_cast<double>(consumer_count.load()));
-  }
-
-  // SELECT ... EMIT CHANGES: newline-delimited JSON until the client closes or falls behind.
-  awaitable<void> push(beast::tcp_stream& stream, const request& req, const std::string& text) {
-    struct shared {
-      std::mutex mu;
-      std::string pending;
-      bool overflow = false;
-      bool closed = false;
-    };
-    auto st = std::make_shared<shared>();
-    auto ex = co_await asio::this_coro::executor;
-    auto wake = std::make_shared<asio::steady_timer>(ex, asio::steady_timer::time_point::max());
-    std::vector<std::string> columns;
-    std::unique_ptr<sql::push_query> q;
-    size_t limit = config.max_push_buffer_bytes;
-    std::string failure;
-    try {
-      q = co_await on_worker([&] {
-        return engine.subscribe(text, [st, wake, limit, &columns](const stream::element_batch& b) {
-          std::lock_guard lk(st->mu);
-          if (st->closed || st->overflow) return;
-          for (const auto& e : b) {
-            st->pending += e.op == stream::change_op::insert   ? "{\"change\":\"insert\",\"row\":"
-                           : e.op == stream::change_op::upsert ? "{\"change\":\"upsert\",\"row\":"
-                                                               : "{\"change\":\"delete\",\"row\":";
-            stream::append_json_row(st->pending, columns, e.r);
-            st->pending += "}\n";
-          }
-          if (st->pending.size() > limit) st->overflow = true;
-          asio::post(wake->get_executor(), [wake] { wake->cancel(); });
-        });
-      });
-    } catch (const sql::sql_error& e) {
-      failure = e.what();
-    } catch (const sql::catalog_error& e) {
-      failure = e.what();
-    }
-    if (!failure.empty()) {
-      auto res = error_response(req, bhttp::status::bad_request, failure);
-      res.keep_alive(false);
-      co_await bhttp::async_write(stream, res, asio::as_tuple(use_awaitable));
-      co_return;
-    }
-    {
-      std::lock_guard lk(st->mu);
-      columns = q->columns();
-    }
-    bhttp::response<bhttp::empty_body> head{bhttp::status::ok, req.version()};
-    head.set(bhttp::field::server, "sluice");
-    head.set(bhttp::field::content_type, "application/x-ndjson");
-    head.chunked(true);
-    head.keep_alive(false);
-    bhttp::response_serializer<bhttp::empty_body> sr{head};
-    auto [hec, hn] = co_await bhttp::async_write_header(stream, sr, asio::as_tuple(use_awaitable));
-    if (hec) co_return;
-    std::string first = "{\"columns\":[";
-    for (size_t i = 0; i < columns.size(); ++i) {
-      if (i) first += ',';
-      stream::append_json_string(first, columns[i]);
-    }
-    first += "]}\n";
-    // Notice the client going away while we wait for rows.
-    asio::co_spawn(
-        ex,
-        [&stream, st, wake]() -> awaitable<void> {
-          char b[256];
-          for (;;) {
-            auto [ec, n] = co_await stream.socket().async_read_some(asio::buffer(b),
-                                                                    asio::as_tuple(use_awaitable));
-            if (ec) break;
-          }
-          {
-            std::lock_guard lk(st->mu);
-            st->closed = true;
-          }
-          wake->cancel();
-        },
-        asio::detached);
-    std::string out = std::move(first);
-    for (;;) {
-      if (!out.empty()) {
-        auto [ec, n] = co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(out)),
-                                                  asio::as_tuple(use_awaitable));
-        if (ec) break;
-        out.clear();
-      }
-      bool overflow, closed;
-      {
-        std::lock_guard lk(st->mu);
-        out.swap(st->pending);
-        overflow = st->overflow;
-        closed = st->closed;
-      }
-      if (closed) break;
-      if (overflow) {
-        out = "{\"error_code\":503,\"message\":\"the client fell more than " +
-              std::to_string(limit) + " bytes behind; disconnected\"}\n";
-        co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(out)),
-                                   asio::as_tuple(use_awaitable));
-        break;
-      }
-      if (out.empty()) {
-        wake->expires_at(asio::steady_timer::time_point::max());
-        co_await wake->async_wait(asio::as_tuple(use_awaitable));
-      }
-    }
-    {
-      std::lock_guard lk(st->mu);
-      st->closed = true;
-    }
-    co_await asio::async_write(stream, bhttp::make_chunk_last(), asio::as_tuple(use_awaitable));
-    beast::error_code ignore;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignore);
-    stream.socket().close(ignore);
-    co_await on_worker([&] {
-      q.reset();  // stops the query (joins its thread)
-      return 0;
-    });
   }
 };
 
@@ -580,6 +536,7 @@ void server::stop() {
   });
   m.io.stop();
   m.thread.join();
+  m.push_loops.stop();
   // Consumer instances leave their groups while the Kafka listener still runs (their clients
   // are freed on the workers).
   if (m.consumers) m.consumers->close_all();

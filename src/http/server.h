@@ -3,23 +3,24 @@
 //
 //   POST /v1/sql            statements in the body (text, or JSON {"sql": "..."}); JSON answer,
 //                           HTTP 400 with {"error_code":400,"message":..} for a bad one. A lone
-//                           SELECT ... EMIT CHANGES is answered with newline-delimited JSON
-//                           (a {"columns":[..]} line, then one line per change) until the
-//                           client goes away.
+//                           SELECT ... EMIT CHANGES is pushed until the client goes away
+//                           (http/query_push.h; also GET /v1/sql/events|ws?sql=..)
 //   GET  /v1/views/{name}   {"view":..,"sequence":n,"columns":[..],"rows":[{..},..]};
 //                           ?key=K: only the row of that (one-column) key
-//   GET  /v1/views/{name}/events   Server-Sent Events: a snapshot, then every change
+//   GET  /v1/views/{name}/events   Server-Sent Events: a snapshot, then the changes
 //   GET  /v1/views/{name}/ws       the same over WebSocket (http/view_push.h)
 //   GET  /health, /ready    {"status":"ok","subscribers":n}
 //   GET  /metrics           Prometheus text format
 //   /topics...              topics in Confluent REST Proxy v2 style (http/rest_proxy.h)
 //   /consumers...           consumer instances in the same style (http/rest_consumers.h)
 //   /v1/queues...           work queues (http/queue_api.h)
-//   GET  /v1/topics/{t}/ws  a topic's records as they arrive (http/topic_tail.h)
+//   GET  /v1/topics/{t}/ws  a topic's records as they arrive, and /events (http/topic_tail.h)
 //   GET  /                  the dashboard (web/, embedded: http/assets.h)
 //
-// Threads: one event loop (Boost.Asio, C++20 coroutines) for the sockets; statements run on a
-// small worker pool so that a slow one never stalls other connections.
+// Threads: one event loop (Boost.Asio, C++20 coroutines) accepts and answers requests; push
+// connections (SSE, WebSocket, streamed queries) move to the push loops, one per core
+// (http/event_loops.h); statements run on a small worker pool so that a slow one never stalls
+// other connections.
 
 #include <cstdint>
 #include <memory>
@@ -57,9 +58,12 @@ struct server_config {
   size_t max_push_buffer_bytes = 8 << 20;
   // Threads that run statements. Default: 2.
   int worker_threads = 2;
-  // Bytes queued for one view subscriber (SSE, WebSocket) before it is disconnected as too
-  // slow. Default: 1 MiB.
+  // Bytes of a view's recent changes kept on each push loop for its subscribers (SSE,
+  // WebSocket); one in `every` mode further behind is served from the view's feed, then
+  // disconnected. Default: 1 MiB.
   size_t max_subscriber_bytes = 1 << 20;
+  // Event loops (threads) for push connections. Default: 0, one per core.
+  int push_threads = 0;
   // This server's Kafka listener (HOST:PORT): REST Proxy consumer instances connect to it.
   std::string kafka_bootstrap;
   // Consumer instances unused this long are closed. Default: 5 minutes.

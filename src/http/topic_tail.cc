@@ -13,35 +13,25 @@
 namespace sluice::http {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = beast::http;
-namespace websocket = beast::websocket;
 using asio::awaitable;
 using asio::use_awaitable;
+using tcp = asio::ip::tcp;
 
 namespace {
 
 class tail : public std::enable_shared_from_this<tail> {
  public:
-  tail(beast::tcp_stream s, std::shared_ptr<log::topic> t)
-      : ws_(std::move(s)),
-        topic_(std::move(t)),
-        alive_(std::make_shared<int>(0)),
-        wake_(ws_.get_executor(), asio::steady_timer::time_point::max()) {}
+  tail(push_channel::transport t, tcp::socket s, std::shared_ptr<log::topic> topic)
+      : ch_(std::move(s), t), topic_(std::move(topic)), alive_(std::make_shared<int>(0)) {}
 
-  awaitable<void> run(bhttp::request<bhttp::string_body> req, bool from_beginning) {
+  awaitable<void> run(push_channel::request req, bool from_beginning) {
     auto self = shared_from_this();
-    beast::get_lowest_layer(ws_).expires_never();
-    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-    ws_.read_message_max(64 * 1024);
-    auto [aec] = co_await ws_.async_accept(req, asio::as_tuple(use_awaitable));
-    if (aec) co_return;
+    if (!co_await ch_.open(req)) co_return;
     for (const auto& p : topic_->partitions())
       next_.push_back(from_beginning ? p->log_start()() : p->high_watermark()());
-    asio::co_spawn(ws_.get_executor(), read_until_closed(), asio::detached);
     simdjson::dom::parser parser;
     bytes buf;
-    while (!closed_) {
+    while (!ch_.closed()) {
       std::string msg = "{\"type\":\"records\",\"records\":[";
       size_t count = 0;
       auto parts = topic_->partitions();
@@ -76,15 +66,13 @@ class tail : public std::enable_shared_from_this<tail> {
       }
       if (count == 0) {
         // Woken by the next append to any partition (or every second, for new partitions).
-        wake_.expires_after(std::chrono::seconds(1));
-        co_await wake_.async_wait(asio::as_tuple(use_awaitable));
+        co_await ch_.wait(std::chrono::seconds(1));
         continue;
       }
       msg += "]}";
-      auto [wec, wn] = co_await ws_.async_write(asio::buffer(msg), asio::as_tuple(use_awaitable));
-      if (wec) break;
+      if (!co_await ch_.send("records", std::nullopt, msg)) break;
     }
-    closed_ = true;
+    co_await ch_.close();
   }
 
  private:
@@ -95,44 +83,39 @@ class tail : public std::enable_shared_from_this<tail> {
     if (armed_[p]) return;
     armed_[p] = true;
     std::weak_ptr<tail> w = shared_from_this();
-    auto ex = ws_.get_executor();
+    auto ex = ch_.get_executor();
     part.on_next_append(alive_, [w, ex, p] {
       asio::post(ex, [w, p] {
         if (auto t = w.lock()) {
           t->armed_[p] = false;
-          t->wake_.cancel();
+          t->ch_.wake();
         }
       });
     });
   }
-  awaitable<void> read_until_closed() {
-    auto self = shared_from_this();
-    beast::flat_buffer b;
-    for (;;) {
-      auto [ec, n] = co_await ws_.async_read(b, asio::as_tuple(use_awaitable));
-      if (ec) break;
-      b.consume(b.size());
-    }
-    closed_ = true;
-    wake_.cancel();
-  }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  push_channel ch_;
   std::shared_ptr<log::topic> topic_;
   std::shared_ptr<int> alive_;  // pending append callbacks are dropped with the subscriber
-  asio::steady_timer wake_;
   std::vector<int64_t> next_;
   std::vector<bool> armed_;
-  bool closed_ = false;
 };
 
 }  // namespace
 
-void serve_topic_tail(beast::tcp_stream stream, bhttp::request<bhttp::string_body> req,
-                      std::shared_ptr<log::topic> topic, bool from_beginning) {
-  auto ex = stream.get_executor();
-  auto t = std::make_shared<tail>(std::move(stream), std::move(topic));
-  asio::co_spawn(ex, t->run(std::move(req), from_beginning), asio::detached);
+void serve_topic_tail(push_channel::transport t, tcp::socket socket, asio::io_context& loop,
+                      push_channel::request req, std::shared_ptr<log::topic> topic,
+                      bool from_beginning) {
+  auto protocol = socket.local_endpoint().protocol();
+  tcp::socket moved(loop, protocol, socket.release());
+  auto s = std::make_shared<tail>(t, std::move(moved), std::move(topic));
+  // The function object (and `s` with it) lives as long as the coroutine.
+  asio::co_spawn(
+      loop,
+      [s, req = std::move(req), from_beginning]() mutable -> awaitable<void> {
+        co_await s->run(std::move(req), from_beginning);
+      },
+      asio::detached);
 }
 
 }  // namespace sluice::http

@@ -1,19 +1,22 @@
 #pragma once
-// GET /v1/topics/{t}/ws: a topic's records over WebSocket, as they are appended.
+// A topic's records as they are appended: GET /v1/topics/{t}/ws (WebSocket) and
+// GET /v1/topics/{t}/events (Server-Sent Events).
 //
 //   ?from=end (default) | beginning
 //
 // Messages: {"type":"records","records":[{"partition":p,"offset":o,"timestamp":ms,
-// "key":..,"value":..}, ...]}; a key or value that is JSON is embedded as is, any other bytes
-// as a JSON string (invalid UTF-8 replaced), null as null.
+// "key":..,"value":..}, ...]} (SSE: `records` events); a key or value that is JSON is embedded
+// as is, any other bytes as a JSON string (invalid UTF-8 replaced), null as null.
 //
 // Each subscriber reads the log at its own position and sends one message at a time, so a slow
 // client only falls behind in the log; it never makes the server buffer more than one
 // message for it.
 
-#include <boost/beast.hpp>
+#include <boost/asio.hpp>
 #include <memory>
 #include <string>
+
+#include "http/push_channel.h"
 
 namespace sluice::log {
 class log;
@@ -22,8 +25,9 @@ class topic;
 
 namespace sluice::http {
 
-void serve_topic_tail(boost::beast::tcp_stream stream,
-                      boost::beast::http::request<boost::beast::http::string_body> req,
+// Takes over the connection, on `loop` (a push loop).
+void serve_topic_tail(push_channel::transport t, boost::asio::ip::tcp::socket socket,
+                      boost::asio::io_context& loop, push_channel::request req,
                       std::shared_ptr<log::topic> topic, bool from_beginning);
 
 }  // namespace sluice::http

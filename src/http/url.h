@@ -28,7 +28,8 @@ inline std::string percent_decode(std::string_view s) {
   return out;
 }
 
-// The decoded value of query parameter `name` in `target` ("/path?a=1&b=2"), if present.
+// The decoded value of query parameter `name` in `target` ("/path?a=1&b=2"), if present; a '+'
+// is a space, as HTML forms and URLSearchParams write it.
 inline std::optional<std::string> query_param(std::string_view target, std::string_view name) {
   auto q = target.find('?');
   if (q == std::string_view::npos) return std::nullopt;
@@ -37,8 +38,13 @@ inline std::optional<std::string> query_param(std::string_view target, std::stri
     auto amp = rest.find('&');
     std::string_view pair = rest.substr(0, amp);
     auto eq = pair.find('=');
-    if (pair.substr(0, eq) == name)
-      return eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1));
+    if (pair.substr(0, eq) == name) {
+      if (eq == std::string_view::npos) return std::string();
+      std::string raw(pair.substr(eq + 1));
+      for (auto& c : raw)
+        if (c == '+') c = ' ';
+      return percent_decode(raw);
+    }
     if (amp == std::string_view::npos) break;
     rest.remove_prefix(amp + 1);
   }

@@ -12,11 +12,12 @@ bool row_less::operator()(const stream::row& a, const stream::row& b) const {
 }
 
 view::view(std::string name, std::vector<std::string> columns, size_t max_rows,
-           size_t feed_capacity)
+           size_t feed_capacity, bool keyed)
     : name_(std::move(name)),
       columns_(std::move(columns)),
       max_rows_(std::max<size_t>(max_rows, 1)),
-      feed_capacity_(std::max<size_t>(feed_capacity, 1)) {}
+      feed_capacity_(std::max<size_t>(feed_capacity, 1)),
+      keyed_(keyed) {}
 
 void view::record(change c, std::vector<change>& fresh) {
   if (feed_.size() < feed_capacity_) {
@@ -26,6 +27,21 @@ void view::record(change c, std::vector<change>& fresh) {
     feed_head_ = (feed_head_ + 1) % feed_capacity_;
   }
   fresh.push_back(std::move(c));
+}
+
+void view::remember_delete(const change& c) {
+  auto [it, fresh] = tombstone_of_.emplace(c.key, c.seq);
+  if (!fresh) {
+    tombstones_.erase(it->second);
+    it->second = c.seq;
+  }
+  tombstones_.emplace(c.seq, c);
+  if (tombstones_.size() > feed_capacity_) {
+    auto oldest = tombstones_.begin();
+    forgotten_ = oldest->first;
+    tombstone_of_.erase(oldest->second.key);
+    tombstones_.erase(oldest);
+  }
 }
 
 void view::apply(const stream::element_batch& batch) {
@@ -42,11 +58,17 @@ void view::apply(const stream::element_batch& batch) {
         change c{++seq_, change::kind::remove, it->first, std::move(it->second.r)};
         by_seq_.erase(it->second.seq);
         rows_.erase(it);
+        remember_delete(c);
         record(std::move(c), fresh);
         continue;
       }
       uint64_t s = ++seq_;
       if (it == rows_.end()) {
+        // A key back after its delete: its row now says more than its tombstone.
+        if (auto t = tombstone_of_.find(key); t != tombstone_of_.end()) {
+          tombstones_.erase(t->second);
+          tombstone_of_.erase(t);
+        }
         rows_.emplace(key, entry{e.r, s});
         by_seq_.emplace(s, key);
         record(change{s, change::kind::insert, key, e.r}, fresh);
@@ -63,6 +85,7 @@ void view::apply(const stream::element_batch& batch) {
         change c{++seq_, change::kind::remove, victim->first, std::move(victim->second.r)};
         rows_.erase(victim);
         by_seq_.erase(oldest);
+        remember_delete(c);
         record(std::move(c), fresh);
       }
     }
@@ -124,6 +147,32 @@ bool view::changes_since(uint64_t after, std::vector<change>& out, size_t max) c
   return true;
 }
 
+bool view::latest_since(uint64_t after, std::vector<change>& out, size_t max,
+                        uint64_t* upto) const {
+  std::shared_lock lk(mu_);
+  *upto = std::max(after, seq_);
+  if (after >= seq_) return true;
+  if (after < forgotten_) return false;
+  // Two seq-ordered walks merged: live rows by their last change, deletes by theirs.
+  auto live = by_seq_.upper_bound(after);
+  auto dead = tombstones_.upper_bound(after);
+  while (live != by_seq_.end() || dead != tombstones_.end()) {
+    if (out.size() == max) {
+      *upto = out.back().seq;
+      return true;
+    }
+    if (dead == tombstones_.end() || (live != by_seq_.end() && live->first < dead->first)) {
+      out.push_back(
+          change{live->first, change::kind::update, live->second, rows_.at(live->second).r});
+      ++live;
+    } else {
+      out.push_back(dead->second);
+      ++dead;
+    }
+  }
+  return true;
+}
+
 uint64_t view::subscribe(std::function<void(const std::vector<change>&)> fn) {
   std::lock_guard lk(sub_mu_);
   uint64_t id = next_sub_++;
@@ -153,7 +202,10 @@ void view::restore(stream::state_reader& r) {
   by_seq_.clear();
   feed_.clear();
   feed_head_ = 0;
+  tombstones_.clear();
+  tombstone_of_.clear();
   seq_ = static_cast<uint64_t>(r.varint());
+  forgotten_ = seq_;  // deletes before the checkpoint are not known
   for (int64_t n = r.varint(); n > 0; --n) {
     auto k = r.get_row();
     entry e;

@@ -6,7 +6,8 @@
 // of a query without one are appended under their sequence number. At most `max_rows` rows
 // are kept: beyond it the least recently changed row is removed (a delete in the feed). The
 // feed keeps the last `feed_capacity` changes; a subscriber further behind takes a fresh
-// snapshot.
+// snapshot, or (latest_since) the newest change of each key it missed: deletes are remembered
+// for that as tombstones, the last `feed_capacity` of them.
 //
 // Thread safety: apply() from the query's thread; everything else from any thread.
 
@@ -40,11 +41,14 @@ struct row_less {
 
 class view {
  public:
+  // `keyed`: the query gives each row a key (GROUP BY, a table's primary key), so a change
+  // supersedes the earlier ones of its key; else rows are appended.
   view(std::string name, std::vector<std::string> columns, size_t max_rows = 100'000,
-       size_t feed_capacity = 10'000);
+       size_t feed_capacity = 10'000, bool keyed = true);
 
   const std::string& name() const { return name_; }
   const std::vector<std::string>& columns() const { return columns_; }
+  bool keyed() const { return keyed_; }
 
   void apply(const stream::element_batch& batch);
 
@@ -60,6 +64,12 @@ class view {
   // Changes with seq > `after`, oldest first (at most `max`). False when some of them have
   // already left the feed (the caller must take a snapshot instead).
   bool changes_since(uint64_t after, std::vector<change>& out, size_t max = SIZE_MAX) const;
+  // Conflated changes: for each key changed after `after`, only its newest change (the current
+  // row as an update, or its delete), in sequence order, at most `max` of them. `*upto` is set
+  // to the position they bring a reader to: the view's sequence number when they are all of
+  // them, else the last one's. False when a delete after `after` has been forgotten (the caller
+  // must take a snapshot instead).
+  bool latest_since(uint64_t after, std::vector<change>& out, size_t max, uint64_t* upto) const;
 
   // `fn` runs on the query's thread after each apply() that changed something; it must only
   // hand the changes off. Returns an id for unsubscribe().
@@ -75,11 +85,13 @@ class view {
     uint64_t seq = 0;
   };
   void record(change c, std::vector<change>& fresh);
+  void remember_delete(const change& c);
 
   const std::string name_;
   const std::vector<std::string> columns_;
   const size_t max_rows_;
   const size_t feed_capacity_;
+  const bool keyed_;
 
   mutable std::shared_mutex mu_;
   std::map<stream::row, entry, row_less> rows_;
@@ -87,6 +99,11 @@ class view {
   std::vector<change> feed_;                // ring of the last feed_capacity_ changes
   size_t feed_head_ = 0;                    // index of the oldest change when full
   uint64_t seq_ = 0;
+  // Deleted keys by the seq of their delete (and the other way), for latest_since; the oldest
+  // are forgotten beyond feed_capacity_, and forgotten_ is the newest seq forgotten so.
+  std::map<uint64_t, change> tombstones_;
+  std::map<stream::row, uint64_t, row_less> tombstone_of_;
+  uint64_t forgotten_ = 0;
 
   std::mutex sub_mu_;
   uint64_t next_sub_ = 1;

@@ -58,6 +58,69 @@ TEST(View, ReaderBehindTheFeedMustTakeASnapshot) {
   EXPECT_EQ(feed.back().seq, 5u);
 }
 
+TEST(View, LatestSinceGivesEachKeysNewestChangeInSequenceOrder) {
+  view v("v", {"k", "n"}, 100, 1000);
+  v.apply({keyed("a", 1), keyed("b", 2), keyed("c", 3)});                     // 1..3
+  v.apply({keyed("a", 4), keyed("b", 0, change_op::remove), keyed("a", 5)});  // 4..6
+  std::vector<change> out;
+  uint64_t upto = 0;
+  ASSERT_TRUE(v.latest_since(1, out, 100, &upto));
+  // c@3, b deleted @5, a@6: one change per key, whatever happened in between.
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].seq, 3u);
+  EXPECT_EQ(out[0].key[0].s, "c");
+  EXPECT_EQ(out[1].seq, 5u);
+  EXPECT_EQ(out[1].k, change::kind::remove);
+  EXPECT_EQ(out[1].key[0].s, "b");
+  EXPECT_EQ(out[2].seq, 6u);
+  EXPECT_EQ(out[2].r[1].i, 5);
+  EXPECT_EQ(upto, 6u);
+  // A bounded read says how far it got; the next one goes on from there.
+  out.clear();
+  ASSERT_TRUE(v.latest_since(0, out, 2, &upto));
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(upto, 5u);
+  out.clear();
+  ASSERT_TRUE(v.latest_since(upto, out, 2, &upto));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].key[0].s, "a");
+  EXPECT_EQ(upto, 6u);
+  // A key back after its delete is a row again, not a tombstone.
+  v.apply({keyed("b", 7)});  // 7
+  out.clear();
+  ASSERT_TRUE(v.latest_since(4, out, 100, &upto));
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].key[0].s, "a");
+  EXPECT_EQ(out[1].key[0].s, "b");
+  EXPECT_EQ(out[1].k, change::kind::update);
+  EXPECT_EQ(out[1].r[1].i, 7);
+}
+
+TEST(View, LatestSinceNeedsASnapshotOnceADeleteIsForgotten) {
+  view v("v", {"k", "n"}, 100, 2);                                        // at most 2 tombstones
+  v.apply({keyed("a", 1), keyed("b", 2), keyed("c", 3), keyed("d", 4)});  // 1..4
+  v.apply({keyed("a", 0, change_op::remove)});                            // 5
+  v.apply({keyed("b", 0, change_op::remove)});                            // 6
+  v.apply({keyed("c", 0, change_op::remove)});                            // 7: forgets a's
+  std::vector<change> out;
+  uint64_t upto = 0;
+  EXPECT_FALSE(v.latest_since(4, out, 100, &upto));
+  ASSERT_TRUE(v.latest_since(5, out, 100, &upto));
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].key[0].s, "b");
+  EXPECT_EQ(out[1].key[0].s, "c");
+  // After a restore the deletes before the checkpoint are unknown.
+  stream::state_writer w;
+  v.snapshot(w);
+  view restored("v", {"k", "n"}, 100, 2);
+  stream::state_reader r(w.data());
+  restored.restore(r);
+  out.clear();
+  EXPECT_FALSE(restored.latest_since(6, out, 100, &upto));
+  EXPECT_TRUE(restored.latest_since(7, out, 100, &upto));
+  EXPECT_TRUE(out.empty());
+}
+
 TEST(View, RowsBeyondMaxRowsEvictTheLeastRecentlyChanged) {
   view v("v", {"k", "n"}, 2);
   v.apply({keyed("a", 1), keyed("b", 1)});

@@ -369,7 +369,7 @@ const pages = {
         const total = m => [...m.values()].reduce((a, b) => a + b, 0);
         const queries = queryRows();
         const rss = metrics.samples('process_resident_memory_bytes')[0]?.value;
-        const subs = metrics.samples('sluice_http_view_subscribers')[0]?.value;
+        const subs = metrics.samples('sluice_http_view_subscribers').reduce((a, x) => a + x.value, 0);
         const lag = total(metrics.sum('sluice_consumer_group_lag'));
         const queued = total(metrics.sum('sluice_queue_ready'));
         tiles.replaceChildren(
@@ -554,7 +554,9 @@ const pages = {
     xSel.onchange = ySel.onchange = replot;
 
     const connect = () => {
-      ws = new WebSocket(wsUrl('/v1/views/' + encodeURIComponent(name) + '/ws' + (state.seq ? '?since=' + state.seq : '')));
+      // `latest`: when the browser cannot keep up, it gets each row's newest value, never a
+      // disconnect.
+      ws = new WebSocket(wsUrl('/v1/views/' + encodeURIComponent(name) + '/ws?mode=latest' + (state.seq ? '&since=' + state.seq : '')));
       ws.onmessage = ev => {
         const msg = JSON.parse(ev.data);
         if (msg.type === 'snapshot') {
@@ -573,9 +575,9 @@ const pages = {
               fresh.add(k);
               plot(c.key, c.row);
             }
-            state.seq = c.seq;
             state.changes++;
           }
+          state.seq = msg.seq;  // the position the message brings us to (resume from there)
           dirty = true;
         }
       };

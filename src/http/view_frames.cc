@@ -1,0 +1,144 @@
+#include "http/view_frames.h"
+
+#include <algorithm>
+
+#include "stream/value.h"
+
+namespace sluice::http {
+
+namespace {
+
+const char* op_name(view::change::kind k) {
+  switch (k) {
+    case view::change::kind::insert:
+      return "insert";
+    case view::change::kind::update:
+      return "update";
+    case view::change::kind::remove:
+      return "delete";
+  }
+  return "?";
+}
+
+void append_values(std::string& out, const stream::row& r) {
+  out += '[';
+  for (size_t i = 0; i < r.size(); ++i) {
+    if (i) out += ',';
+    stream::append_json(out, r[i]);
+  }
+  out += ']';
+}
+
+void append_object(std::string& out, const view::change& c, const stream::json_row_encoder& enc) {
+  out += "{\"seq\":";
+  out += std::to_string(c.seq);
+  out += ",\"op\":\"";
+  out += op_name(c.k);
+  out += "\",\"key\":";
+  append_values(out, c.key);
+  out += ",\"row\":";
+  enc.append(out, c.r);
+  out += '}';
+}
+
+void append_compact(std::string& out, const view::change& c) {
+  out += '[';
+  out += std::to_string(c.seq);
+  out += c.k == view::change::kind::insert   ? ",\"i\","
+         : c.k == view::change::kind::update ? ",\"u\","
+                                             : ",\"d\",";
+  append_values(out, c.key);
+  if (c.k != view::change::kind::remove) {
+    out += ',';
+    append_values(out, c.r);
+  }
+  out += ']';
+}
+
+void add(view_frame::text& t, const std::string& one) {
+  if (!t.starts.empty()) t.joined += ',';
+  t.starts.push_back(static_cast<uint32_t>(t.joined.size()));
+  t.joined += one;
+}
+
+}  // namespace
+
+std::string_view view_frame::after(change_encoding enc, uint64_t a) const {
+  const text& t = enc == change_encoding::object ? object : compact;
+  auto it = std::upper_bound(seqs.begin(), seqs.end(), a);
+  if (it == seqs.end()) return {};
+  return std::string_view(t.joined).substr(t.starts[static_cast<size_t>(it - seqs.begin())]);
+}
+
+std::vector<std::shared_ptr<const view_frame>> encode_frames(
+    const std::vector<view::change>& cs, const std::vector<std::string>& columns, size_t max_bytes,
+    bool object, bool compact) {
+  std::vector<std::shared_ptr<const view_frame>> out;
+  stream::json_row_encoder enc(columns);
+  std::shared_ptr<view_frame> f;
+  std::string one;
+  for (const auto& c : cs) {
+    if (!f || f->bytes() > max_bytes) {
+      f = std::make_shared<view_frame>();
+      f->first = c.seq;
+      out.push_back(f);
+    }
+    f->last = c.seq;
+    f->seqs.push_back(c.seq);
+    if (object) {
+      one.clear();
+      append_object(one, c, enc);
+      add(f->object, one);
+    }
+    if (compact) {
+      one.clear();
+      append_compact(one, c);
+      add(f->compact, one);
+    }
+  }
+  return out;
+}
+
+std::string changes_head(uint64_t seq) {
+  return "{\"type\":\"changes\",\"seq\":" + std::to_string(seq) + ",\"changes\":[";
+}
+
+std::string changes_message(const view_frame& f, change_encoding enc, uint64_t seq) {
+  std::string out = changes_head(seq);
+  out += enc == change_encoding::object ? f.object.joined : f.compact.joined;
+  out += "]}";
+  return out;
+}
+
+std::string snapshot_message(const view::view& v, change_encoding enc, std::string_view mode,
+                             uint64_t& seq) {
+  std::vector<stream::row> keys;
+  auto rows = v.rows(&seq, &keys);
+  std::string out = "{\"type\":\"snapshot\",\"seq\":" + std::to_string(seq) + ",\"mode\":\"";
+  out += mode;
+  out += "\",\"encoding\":\"";
+  out += enc == change_encoding::object ? "object" : "compact";
+  out += "\",\"columns\":[";
+  for (size_t i = 0; i < v.columns().size(); ++i) {
+    if (i) out += ',';
+    stream::append_json_string(out, v.columns()[i]);
+  }
+  out += "],\"rows\":[";
+  stream::json_row_encoder row_enc(v.columns());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (i) out += ',';
+    if (enc == change_encoding::object)
+      row_enc.append(out, rows[i]);
+    else
+      append_values(out, rows[i]);
+  }
+  out += "],\"keys\":[";
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i) out += ',';
+    append_values(out, keys[i]);
+  }
+  out += "]}";
+  return out;
+}
+
+}  // namespace sluice::http
