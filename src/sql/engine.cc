@@ -258,10 +258,9 @@ struct engine::impl final : name_lookup {
         throw sql_error(st.loc, "unknown view property '" + k +
                                     "' (known: max_rows, feed_capacity, state_ttl)");
     auto p = continuous_plan(*s.query, &s.with, st.loc);
-    auto v =
-        std::make_shared<view::view>(s.name, p.names, size_property(s.with, "max_rows", 100'000),
-                                     size_property(s.with, "feed_capacity", 10'000),
-                                     !p.key_names.empty());
+    auto v = std::make_shared<view::view>(
+        s.name, p.names, size_property(s.with, "max_rows", 100'000),
+        size_property(s.with, "feed_capacity", 10'000), !p.key_names.empty());
     std::vector<stream::field_type> cols;
     for (size_t i = 0; i < p.names.size(); ++i)
       cols.push_back({p.names[i], p.types[i]});
