@@ -9,7 +9,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/build}
 cmake --build "$build" --target sluice push_latency >/dev/null
 source "$root/bench/server.sh"
-bench_server push
+bench_server push ${SLUICE_FLAGS:-}
 ulimit -n "$(ulimit -Hn)"
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores"
 "$build/push_latency" --brokers "127.0.0.1:$kport" --http "127.0.0.1:$hport" --pid "$pid" \

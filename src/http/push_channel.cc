@@ -354,7 +354,7 @@ bool push_channel::closed() const {
 
 size_t push_channel::unsent_bytes() const {
   int n = 0;
-  if (::ioctl(st_->socket.native_handle(), SIOCOUTQ, &n) != 0) return 0;
+  if (::ioctl(st_->socket.native_handle(), SIOCOUTQNSD, &n) != 0) return 0;
   return static_cast<size_t>(std::max(n, 0));
 }
 

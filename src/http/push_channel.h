@@ -63,8 +63,8 @@ class push_channel {
 
   // The client went away (or closed its WebSocket).
   bool closed() const;
-  // Bytes written but not yet taken by the client (the kernel's send queue): how far behind
-  // it is reading.
+  // Bytes written that the kernel could not send yet (SIOCOUTQNSD: the client's receive window
+  // is full): how far behind it is reading. Bytes only waiting for an ACK do not count.
   size_t unsent_bytes() const;
   uint64_t bytes_sent() const;
 

@@ -14,6 +14,7 @@
 // encoding with where each change starts, so that a subscriber that already has the first few
 // sends the rest of the same bytes.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -28,6 +29,7 @@ enum class change_encoding : uint8_t { object, compact };
 
 struct view_frame {
   uint64_t first = 0, last = 0;  // the changes' sequence numbers
+  std::chrono::steady_clock::time_point made = std::chrono::steady_clock::now();
   // The fan-out missed changes first..last (the view's feed no longer held them): a subscriber
   // that needs them catches up from the view itself. No text.
   bool gap = false;

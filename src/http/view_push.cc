@@ -20,9 +20,15 @@ namespace {
 constexpr size_t k_max_message = 256 << 10;
 // Changes per message served from the view itself (a resume, a catch-up).
 constexpr size_t k_catch_up_batch = 1024;
-// A `latest` subscriber with more than this unread in its socket waits before writing more, so
-// that what it reads next is as new as possible.
-constexpr size_t k_latest_unsent = 64 << 10;
+// A `latest` subscriber waits while its client has more than k_latest_unsent not yet taken from
+// its socket; its messages are at most what the client took in the last k_latest_stale if it
+// kept the subscriber waiting, else up to twice that (at least k_min_message, and that much
+// before the client has taken anything); and it is sent each key's newest change instead of
+// every one once more than a message waits for it, or the changes waiting are older than
+// k_latest_stale.
+constexpr size_t k_latest_unsent = 1 << 10;
+constexpr size_t k_min_message = 1 << 10;
+constexpr auto k_latest_stale = std::chrono::milliseconds(250);
 
 class subscriber;
 
@@ -103,11 +109,12 @@ class view_feed : public std::enable_shared_from_this<view_feed> {
       }
       if (stopped_) break;
       // Each round costs a write per subscriber, and on loopback a write's cost is mostly the
-      // TCP path, whatever its size: rounds are spaced so that each loop makes at most about
-      // 200,000 writes a second for a view (a round per millisecond up to 200 subscribers per
-      // loop, every 5 ms with 1,000), and changes that arrive close together go out together.
-      auto per_loop = static_cast<int64_t>(size() / loops_.size());
-      auto interval = std::chrono::microseconds(std::clamp<int64_t>(per_loop * 5, 1000, 20'000));
+      // TCP path (the receiver's side included), whatever its size: rounds are spaced so that a
+      // view's subscribers make at most about 200,000 writes a second in all (a round per
+      // millisecond up to 200 subscribers, every 5 ms with 1,000), and changes that arrive close
+      // together go out together.
+      auto subs = static_cast<int64_t>(size());
+      auto interval = std::chrono::microseconds(std::clamp<int64_t>(subs * 10, 1000, 20'000));
       auto since = std::chrono::steady_clock::now() - last_round_;
       if (since < interval) {
         asio::steady_timer pause(io_, interval - since);
@@ -248,14 +255,14 @@ class subscriber : public std::enable_shared_from_this<subscriber> {
   }
 
   // The ring frames from next_, as one message.
-  awaitable<bool> send_frames() {
+  awaitable<bool> send_frames(size_t max_message) {
     std::string head, tail = "]}";
     std::vector<std::shared_ptr<const view_frame>> held;  // keeps the texts alive while writing
     std::vector<asio::const_buffer> parts;
     parts.emplace_back();  // the head, once the last seq is known
     size_t bytes = 0;
     uint64_t last = after_;
-    while (next_ < shard_->end() && bytes < k_max_message && parts.size() < 256) {
+    while (next_ < shard_->end() && bytes < max_message && parts.size() < 256) {
       const view_frame& f = shard_->at(next_);
       if (f.gap || f.first > after_ + 1 ||
           (enc_ == change_encoding::object ? f.object.starts : f.compact.starts).empty())
@@ -293,6 +300,13 @@ class subscriber : public std::enable_shared_from_this<subscriber> {
   uint64_t catch_up_to_ = 0;  // served from the view until after_ reaches it
   uint64_t next_ = 0;         // the next ring frame to look at
   bool resuming_ = false;
+  // `latest` flow control: the current 250 ms window, what the client had taken when it
+  // began, whether it kept us waiting in it (and in the last one), and the message size that
+  // follows from that.
+  std::chrono::steady_clock::time_point window_start_ = std::chrono::steady_clock::now();
+  uint64_t window_taken_ = 0;
+  bool blocked_ = false, was_blocked_ = false;
+  size_t message_cap_ = k_min_message;  // until the first window says more
   bool stopping_ = false;
 };
 
@@ -350,22 +364,47 @@ awaitable<void> subscriber::run(push_channel::request req) {
         }
         continue;
       }
-      if (latest() && shard_->end() - next_ > 1) {
-        // Behind by more than a round: do not queue stale changes in the socket, and past a
-        // message's worth, send each key's newest change instead of every one.
-        size_t waiting = 0;
-        for (uint64_t i = next_; i < shard_->end() && waiting <= k_max_message; ++i)
-          waiting += shard_->at(i).bytes();
-        if (waiting > k_max_message) {
-          catch_up_to_ = shard_->at(shard_->end() - 1).last;
-          continue;
+      size_t max_message = k_max_message;
+      if (latest()) {
+        // What the client has not taken yet only gets older. Add nothing while it has more than
+        // a little; size messages to what it has been taking (by 250 ms windows) when it is the
+        // bottleneck; and once more than a message waits for it, or what waits is older than
+        // k_latest_stale, send each key's newest change instead of every one. A client that
+        // only trails a busy machine by a few rounds is still sent the shared frames.
+        auto now = std::chrono::steady_clock::now();
+        size_t unsent = ch_.unsent_bytes();
+        if (now - window_start_ >= k_latest_stale) {
+          uint64_t taken = ch_.bytes_sent() - unsent;
+          double seconds = std::chrono::duration<double>(now - window_start_).count();
+          auto took = static_cast<size_t>(taken - window_taken_);
+          // Kept waiting: what it takes in a window; else up to twice what it took (a client
+          // earns large messages by taking data, as TCP's slow start).
+          auto per_window = static_cast<size_t>(static_cast<double>(took) * 0.25 / seconds);
+          message_cap_ =
+              std::clamp<size_t>(blocked_ ? per_window : std::max(message_cap_, 2 * took),
+                                 k_min_message, k_max_message);
+          window_start_ = now;
+          window_taken_ = taken;
+          was_blocked_ = blocked_;
+          blocked_ = false;
         }
-        if (ch_.unsent_bytes() > k_latest_unsent) {
+        // A client that kept us waiting gets the next message only once it took everything.
+        if (unsent > (was_blocked_ ? 0 : k_latest_unsent)) {
+          blocked_ = true;
           co_await ch_.wait(std::chrono::milliseconds(10));
           continue;
         }
+        max_message = message_cap_;
+        size_t waiting = 0;
+        for (uint64_t i = next_; i < shard_->end() && waiting <= max_message; ++i)
+          waiting += shard_->at(i).bytes();
+        if (shard_->end() - next_ > 1 &&
+            (waiting > max_message || now - shard_->at(next_).made > k_latest_stale)) {
+          catch_up_to_ = shard_->at(shard_->end() - 1).last;
+          continue;
+        }
       }
-      ok = co_await send_frames();
+      ok = co_await send_frames(max_message);
       continue;
     }
     co_await ch_.wait(std::chrono::hours(1));
