@@ -8,6 +8,8 @@ std::string_view to_string(errc code) {
       return "ok";
     case errc::io_error:
       return "I/O error";
+    case errc::no_space:
+      return "not enough free space";
     case errc::corrupt_batch:
       return "corrupt record batch";
     case errc::invalid_record:

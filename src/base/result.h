@@ -15,6 +15,7 @@ namespace sluice {
 enum class errc {
   ok = 0,
   io_error,         // a system call on a data file failed
+  no_space,         // the data folder is below its free-space limit (log/space_guard.h)
   corrupt_batch,    // CRC mismatch or inconsistent record batch header
   invalid_record,   // a batch that is well-formed but not acceptable (count, magic, offsets)
   batch_too_large,  // larger than the topic's max.message.bytes

@@ -31,6 +31,9 @@ struct server_settings {
   bool auto_create_topics = true;
   int io_threads = 0;
   int flush_threads = 2;
+  bool sync_filesystem = false;
+  int64_t min_free_bytes = 256LL << 20;
+  double min_free_ratio = 0;
   int64_t retention_check_ms = 30'000;
   int64_t sql_checkpoint_interval_ms = 1'000;
   int64_t sql_state_cache_rows = 100'000;
@@ -82,6 +85,8 @@ void apply_config_file(const std::string& path, server_settings& s) {
   num("partitions", s.partitions);
   num("io-threads", s.io_threads);
   num("flush-threads", s.flush_threads);
+  num("min-free-bytes", s.min_free_bytes);
+  if (auto x = t["min-free-ratio"].value<double>()) s.min_free_ratio = *x;
   num("retention-check-ms", s.retention_check_ms);
   num("sql-checkpoint-interval-ms", s.sql_checkpoint_interval_ms);
   num("sql-state-cache-rows", s.sql_state_cache_rows);
@@ -95,6 +100,7 @@ void apply_config_file(const std::string& path, server_settings& s) {
   num("transaction-max-timeout-ms", s.transactions.max_timeout_ms);
   num("transactional-id-expiration-ms", s.transactions.id_expiration_ms);
   if (auto x = t["auto-create-topics"].value<bool>()) s.auto_create_topics = *x;
+  if (auto x = t["sync-filesystem"].value<bool>()) s.sync_filesystem = *x;
   for (auto&& [k, v] : t) {
     static const char* known[] = {"data-dir",
                                   "kafka-addr",
@@ -115,7 +121,12 @@ void apply_config_file(const std::string& path, server_settings& s) {
                                   "auto-create-topics",
                                   "message-timestamp-type",
                                   "sql-checkpoint-interval-ms",
-                                  "sql-state-cache-rows"};
+                                  "sql-state-cache-rows",
+                                  "http-max-subscriber-bytes",
+                                  "http-push-threads",
+                                  "sync-filesystem",
+                                  "min-free-bytes",
+                                  "min-free-ratio"};
     if (std::find_if(std::begin(known), std::end(known),
                      [&](const char* n) { return k.str() == n; }) == std::end(known))
       throw std::runtime_error("unknown key '" + std::string(k.str()) + "' in " + path);
@@ -129,6 +140,9 @@ int run_server(server_settings s) {
   lo.data_dir = s.data_dir;
   lo.default_partitions = s.partitions;
   lo.flush_threads = s.flush_threads;
+  lo.sync_filesystem = s.sync_filesystem;
+  lo.space.min_free_bytes = static_cast<uint64_t>(s.min_free_bytes);
+  lo.space.min_free_ratio = s.min_free_ratio;
   lo.retention_check_interval = std::chrono::milliseconds(s.retention_check_ms);
   for (auto [k, v] :
        {std::pair<const char*, std::string>{"retention.ms", std::to_string(s.retention_ms)},
@@ -282,6 +296,17 @@ action add_server_command(CLI::App& app, int argc, char** argv) {
       ->capture_default_str();
   cmd->add_option("--flush-threads", s->flush_threads, "Threads running fdatasync for acks=all")
       ->capture_default_str();
+  cmd->add_option("--min-free-bytes", s->min_free_bytes,
+                  "Refuse writes of user data while the data folder has less free space")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 50));
+  cmd->add_option("--min-free-ratio", s->min_free_ratio,
+                  "... or less than this share of its file system free (0-0.5)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.5));
+  cmd->add_flag("--sync-filesystem", s->sync_filesystem,
+                "acks=all: sync the whole data file system (syncfs) for rounds of several "
+                "partitions instead of each partition's files");
   cmd->add_option("--retention-check-ms", s->retention_check_ms, "How often retention is enforced")
       ->capture_default_str();
   cmd->add_option("--retention-ms", s->retention_ms, "Default retention.ms (-1: forever)")

@@ -217,7 +217,10 @@ awaitable<std::optional<rest_answer>> queue_api::handle(const request& req) {
     }
     auto done = co_await append_durably(*topic, batches, ts);
     if (done.append_error != errc::ok)
-      co_return fail(done.append_error == errc::batch_too_large ? 413 : 500, done.message);
+      co_return fail(done.append_error == errc::batch_too_large ? 413
+                     : done.append_error == errc::no_space      ? 507
+                                                                : 500,
+                     done.message);
     if (done.sync_failed) co_return fail(500, done.message);
     std::string out = "{\"offsets\":[";
     for (size_t i = 0; i < where.size(); ++i) {

@@ -150,8 +150,14 @@ awaitable<std::optional<rest_answer>> rest_proxy::handle(
 
   auto done = co_await append_durably(*topic, batches, ts);
   if (done.append_error != errc::ok) {
-    unsigned status = done.append_error == errc::batch_too_large ? 413 : 500;
-    co_return rest_answer{status, error_body(status == 413 ? 41301 : 50001, done.message)};
+    // 507 Insufficient Storage: below the free-space limit; retry once space is back.
+    unsigned status = done.append_error == errc::batch_too_large ? 413
+                      : done.append_error == errc::no_space      ? 507
+                                                                 : 500;
+    co_return rest_answer{status, error_body(status == 413   ? 41301
+                                             : status == 507 ? 50701
+                                                             : 50001,
+                                             done.message)};
   }
   if (done.sync_failed) co_return rest_answer{408, error_body(40801, done.message)};
   auto& base = done.base_offsets;

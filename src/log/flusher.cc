@@ -7,8 +7,8 @@
 
 namespace sluice::log {
 
-flusher::flusher(int threads, const std::filesystem::path& data_dir)
-    : fs_fd_(::open(data_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+flusher::flusher(int threads, const std::filesystem::path& data_dir, strategy s)
+    : strategy_(s), fs_fd_(::open(data_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
   for (int i = 0; i < std::max(1, threads); ++i)
     threads_.emplace_back([this] { run(); });
 }
@@ -62,9 +62,16 @@ void flusher::run() {
       std::unique_lock lk(mu_);
       cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
       if (queue_.empty()) return;
-      round.swap(queue_);
+      if (strategy_ == strategy::files) {
+        // One partition at a time: the other threads take the next ones meanwhile.
+        round.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+        if (!queue_.empty()) cv_.notify_one();
+      } else {
+        round.swap(queue_);
+      }
     }
-    if (round.size() < k_syncfs_threshold || !fs_fd_.valid()) {
+    if (strategy_ == strategy::files || round.size() < k_syncfs_threshold || !fs_fd_.valid()) {
       for (auto& p : round)
         p->flush();
       continue;

@@ -1,10 +1,19 @@
 #pragma once
-// Group commit: threads that make appended data durable in rounds. A round takes every
-// partition waiting for a sync at that moment; while it runs, new appends pile up behind it
-// and share the next round, so the number of syncs follows the disk's speed, not the number
-// of producers. A round that covers several partitions syncs the whole data file system with
-// one syncfs(2) (one journal commit and one device flush) instead of one fdatasync per
-// segment file: on ext4, 16 files cost 2 ms with fdatasync and 0.2 ms with syncfs.
+// Group commit: threads that make appended data durable. Appends that arrive while a sync runs
+// pile up behind it and share the next one, so the number of syncs follows the disk's speed,
+// not the number of producers.
+//
+// Two strategies:
+//   files       (default) each waiting partition's files are synced with fdatasync, by the
+//               flusher's threads in parallel (the file system merges concurrent journal
+//               commits). Only the data that acks=all producers wait for is flushed, so their
+//               latency does not depend on what other topics (acks=1, bulk loads) have
+//               written.
+//   filesystem  a round of at least k_syncfs_threshold partitions syncs the whole data file
+//               system with one syncfs(2): cheaper when many partitions wait at once (on ext4,
+//               16 files cost 2 ms with fdatasync and 0.2 ms with syncfs), but it also flushes
+//               every other dirty page of the file system, so one tenant's bulk load sets
+//               everyone's acks=all latency.
 //
 // Thread safety: schedule() may be called from any thread.
 
@@ -24,8 +33,9 @@ class partition;
 
 class flusher {
  public:
+  enum class strategy { files, filesystem };
   // `data_dir` is any folder on the file system that holds the partitions (for syncfs).
-  flusher(int threads, const std::filesystem::path& data_dir);
+  flusher(int threads, const std::filesystem::path& data_dir, strategy s = strategy::files);
   ~flusher();  // finishes queued rounds, then joins
   flusher(const flusher&) = delete;
   flusher& operator=(const flusher&) = delete;
@@ -33,7 +43,7 @@ class flusher {
   // REQUIRES: the partition is not already scheduled (the partition tracks that).
   void schedule(std::shared_ptr<partition> p);
 
-  // Rounds with at least this many partitions use syncfs. Default: 3.
+  // With strategy::filesystem, rounds with at least this many partitions use syncfs.
   static constexpr size_t k_syncfs_threshold = 3;
 
   // While a batch lives, schedule() calls from its thread are held and handed over together
@@ -57,6 +67,7 @@ class flusher {
   void run();
   void push(std::vector<std::shared_ptr<partition>> ps);
 
+  const strategy strategy_;
   unique_fd fs_fd_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -119,6 +119,10 @@ bool log::valid_topic_name(std::string_view name) {
   });
 }
 
+void log::guard(const topic& t, partition& p) const {
+  if (!t.name().starts_with("__")) p.guard_space(space_.get());
+}
+
 result<std::unique_ptr<log>> log::open(log_options options) {
   std::unique_ptr<log> l(new log(std::move(options)));
   if (auto r = l->load(); !r) return r.error();
@@ -133,7 +137,10 @@ result<void> log::load() {
     return make_error(errc::io_error, "create " + options_.data_dir.string() + ": " + ec.message());
   auto marker = options_.data_dir / k_clean_shutdown_file;
   started_clean_ = fresh || fs::exists(marker);
-  flusher_ = std::make_unique<flusher>(options_.flush_threads, options_.data_dir);
+  space_ = std::make_unique<space_guard>(options_.data_dir, options_.space);
+  flusher_ = std::make_unique<flusher>(
+      options_.flush_threads, options_.data_dir,
+      options_.sync_filesystem ? flusher::strategy::filesystem : flusher::strategy::files);
 
   if (auto data = read_file(options_.data_dir / k_producer_ids_file); data && data->size() == 8)
     next_pid_ = static_cast<int64_t>(load_be64(data->data()));
@@ -192,6 +199,7 @@ result<std::shared_ptr<topic>> log::load_topic(const fs::path& dir) {
     auto p = partition::open(dir / std::to_string(i), model::partition_id(i), *cfg, started_clean_,
                              flusher_.get());
     if (!p) return p.error();
+    guard(*t, **p);
     t->partitions_.push_back(std::move(*p));
   }
   return t;
@@ -224,6 +232,7 @@ result<std::shared_ptr<topic>> log::create_topic(
     auto p = partition::open(dir / std::to_string(i), model::partition_id(i), *cfg, true,
                              flusher_.get());
     if (!p) return p.error();
+    guard(*t, **p);
     t->partitions_.push_back(std::move(*p));
   }
   if (auto r = t->write_meta(); !r) return r.error();
@@ -270,6 +279,7 @@ result<void> log::create_partitions(std::string_view name, int32_t total) {
     auto p = partition::open(t->dir_ / std::to_string(i), model::partition_id(i), t->config_, true,
                              flusher_.get());
     if (!p) return p.error();
+    guard(*t, **p);
     t->partitions_.push_back(std::move(*p));
   }
   return t->write_meta();

@@ -19,11 +19,13 @@
 #include "base/named_type.h"
 #include "base/result.h"
 #include "log/partition.h"
+#include "log/space_guard.h"
 #include "log/topic_config.h"
 
 namespace sluice::log {
 
 class flusher;
+class space_guard;
 
 using topic_id = std::array<uint8_t, 16>;
 
@@ -38,6 +40,11 @@ struct log_options {
   int32_t max_partitions = 100'000;
   // Threads that run fdatasync for acks=all (group commit). Default: 2.
   int flush_threads = 2;
+  // true: acks=all rounds of several partitions sync the whole file system (syncfs) instead of
+  // each partition's files (log/flusher.h). Default: false.
+  bool sync_filesystem = false;
+  // Free space below which writes of user data are refused (log/space_guard.h).
+  space_limits space;
   // How often retention is enforced. Default: 30 s.
   std::chrono::milliseconds retention_check_interval{30'000};
 };
@@ -111,6 +118,8 @@ class log {
   int64_t allocate_producer_id();
 
   const log_options& options() const { return options_; }
+  // The data folder's free space and the writes refused for the lack of it.
+  const space_guard& space() const { return *space_; }
   bool started_clean() const { return started_clean_; }
 
   // Stops background work, writes indexes and snapshots, syncs, and marks a clean stop.
@@ -124,10 +133,13 @@ class log {
   result<void> load();
   result<std::shared_ptr<topic>> load_topic(const std::filesystem::path& dir);
   void retention_loop();
+  // User topics' partitions check free space before appends; internal ("__") topics' do not.
+  void guard(const topic& t, partition& p) const;
 
   log_options options_;
   bool started_clean_ = false;
   std::unique_ptr<flusher> flusher_;
+  std::unique_ptr<space_guard> space_;
   mutable std::shared_mutex mu_;
   std::map<std::string, std::shared_ptr<topic>, std::less<>> topics_;
 

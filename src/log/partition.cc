@@ -1,5 +1,7 @@
 #include "log/partition.h"
 
+#include "log/space_guard.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -194,6 +196,8 @@ result<append_result> partition::append(std::span<uint8_t> batch, int64_t now) {
                            model::offset(log_start_), true};
     }
   }
+  if (space_)
+    if (auto r = space_->admit(batch.size()); !r) return r.error();
   return append_locked(lk, batch, *h, now, std::nullopt);
 }
 

@@ -27,6 +27,7 @@ namespace sluice::log {
 
 class segment;
 class flusher;
+class space_guard;
 
 struct append_result {
   model::offset base_offset;
@@ -155,6 +156,11 @@ class partition : public std::enable_shared_from_this<partition> {
   // Marks the partition deleted: later appends fail with unknown_topic.
   void mark_deleted();
 
+  // Appends (not markers, not duplicates of what is written) must first be admitted by
+  // `guard`: below the free-space limit they fail with no_space.
+  // REQUIRES: before the partition is shared with other threads.
+  void guard_space(space_guard* guard) { space_ = guard; }
+
  private:
   partition(std::filesystem::path dir, model::partition_id id, topic_config config,
             flusher* flusher);
@@ -181,6 +187,7 @@ class partition : public std::enable_shared_from_this<partition> {
   const std::filesystem::path dir_;
   const model::partition_id id_;
   flusher* const flusher_;
+  space_guard* space_ = nullptr;
 
   mutable std::mutex mu_;
   topic_config config_;

@@ -20,6 +20,17 @@ namespace sluice::metrics {
 namespace {
 
 void log_families(exposition& out, const log::log& l) {
+  const auto& space = l.space();
+  out.family("sluice_disk_free_bytes", "gauge",
+             "Free bytes of the data folder's file system (for unprivileged users)");
+  out.sample("sluice_disk_free_bytes", {}, static_cast<double>(space.free_bytes()));
+  out.family("sluice_disk_min_free_bytes", "gauge",
+             "Free space below which writes of user data are refused");
+  out.sample("sluice_disk_min_free_bytes", {}, static_cast<double>(space.limit_bytes()));
+  out.family("sluice_writes_refused_total", "counter",
+             "Appends refused because the data folder was below its free-space limit");
+  out.sample("sluice_writes_refused_total", {{"reason", "disk_space"}},
+             static_cast<double>(space.refused()));
   struct row {
     labels l;
     std::shared_ptr<log::partition> p;

@@ -281,6 +281,12 @@ class log_sink final : public topic_sink {
     auto part = topic_->get(static_cast<int32_t>(p));
     if (!part) return make_error(errc::unknown_topic, "topic " + topic_->name() + " is gone");
     auto r = part->append(b, now_ms());
+    // Below the free-space limit the query waits (its sources stop reading) for up to 30 s
+    // for space to come back, then fails with the reason.
+    for (int tries = 0; !r && r.code() == errc::no_space && tries < 300; ++tries) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      r = part->append(b, now_ms());
+    }
     if (!r) return r.error();
     if (exactly_once()) written_[p] = r->last_offset.value();
     return {};

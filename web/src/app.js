@@ -363,7 +363,7 @@ const pages = {
       h('h2', {}, 'Topics'), h('div', { class: 'panel' }, topicsBox),
       h('h2', {}, 'Continuous queries'), h('div', { class: 'panel' }, queriesBox));
     const chart = liveChart(chartBox, {});
-    const tile = (label, value) => h('div', { class: 'tile' }, h('div', { class: 'label' }, label), h('div', { class: 'value' }, value));
+    const tile = (label, value, warn) => h('div', { class: warn ? 'tile warn' : 'tile', title: warn || '' }, h('div', { class: 'label' }, label), h('div', { class: 'value' }, value));
     return {
       update() {
         const total = m => [...m.values()].reduce((a, b) => a + b, 0);
@@ -372,6 +372,9 @@ const pages = {
         const subs = metrics.samples('sluice_http_view_subscribers').reduce((a, x) => a + x.value, 0);
         const lag = total(metrics.sum('sluice_consumer_group_lag'));
         const queued = total(metrics.sum('sluice_queue_ready'));
+        const free = metrics.samples('sluice_disk_free_bytes')[0]?.value;
+        const minFree = metrics.samples('sluice_disk_min_free_bytes')[0]?.value;
+        const low = free !== undefined && minFree !== undefined && free < minFree;
         tiles.replaceChildren(
           tile('Records in /s', fmtNum(total(metrics.rate('sluice_partition_records_in_total', topicOf)))),
           tile('Bytes in /s', fmtBytes(total(metrics.rate('sluice_partition_bytes_in_total', topicOf)))),
@@ -381,7 +384,9 @@ const pages = {
           tile('Consumer lag', fmtNum(lag)),
           tile('Queued messages', fmtNum(queued)),
           tile('Live subscribers', fmtNum(subs)),
-          tile('Memory', fmtBytes(rss)));
+          tile('Memory', fmtBytes(rss)),
+          tile('Disk free', low ? fmtBytes(free) + ' · writes refused' : fmtBytes(free),
+               low ? 'Below the free-space limit (' + fmtBytes(minFree) + '): produce, queue sends and SQL sinks are refused until space comes back' : ''));
         const [xs, ins] = metrics.rateSeries('sluice_partition_records_in_total', topicOf);
         const [, outs] = metrics.rateSeries('sluice_query_records_out_total');
         chart.set(['records in', 'query rows out'], [xs, ins, outs]);

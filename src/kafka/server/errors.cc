@@ -7,6 +7,7 @@ error_code to_kafka(errc e) {
     case errc::ok:
       return error_code::none;
     case errc::io_error:
+    case errc::no_space:
       return error_code::kafka_storage_error;
     case errc::corrupt_batch:
       return error_code::corrupt_message;

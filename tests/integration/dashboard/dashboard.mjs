@@ -53,6 +53,10 @@ try {
   check('overview: readings topic has a records-in rate', true, await rate.jsonValue());
   const q = await page.waitForSelector('tr[data-query="stats"]');
   check('overview: query stats is RUNNING', (await q.textContent()).includes('RUNNING'));
+  const disk = await page.waitForFunction(() => [...document.querySelectorAll('.tile')]
+    .find(t => t.textContent.startsWith('Disk free') && /[0-9]/.test(t.textContent))?.textContent);
+  const diskText = await disk.jsonValue();
+  check('overview: disk free shown, writes not refused', !diskText.includes('refused'), diskText);
 
   // Queries page: the statement and a throughput chart.
   await page.click('nav a[data-page="queries"]');
