@@ -86,5 +86,15 @@ else
   fail "Grafana dashboard queries"; cat "$work/rules.txt" 2>/dev/null || true
 fi
 
+# Every family the shipped alert rules use is exported.
+missing=$(/usr/bin/python3 - "$(dirname "$0")/../../deploy/prometheus/alerts.yml" "$work/metrics.txt" <<'PY'
+import re, sys
+names = set(re.findall(r"\b(sluice_[a-z_]+)", open(sys.argv[1]).read()))
+exported = open(sys.argv[2]).read()
+print(" ".join(sorted(n for n in names if "# TYPE " + n + " " not in exported)))
+PY
+)
+check "alert rules use exported families" "" "$missing"
+
 server_stop
 server_summary
