@@ -363,9 +363,26 @@ struct server::impl {
         if (req.method() != bhttp::verb::get)
           co_return error_response(req, bhttp::status::method_not_allowed, "use GET");
         // Ready: the catalog is loaded and its queries started (the server listens only then).
-        co_return make_response(
-            req, bhttp::status::ok,
-            "{\"status\":\"ok\",\"subscribers\":" + std::to_string(live_views.subscribers()) + "}");
+        // Not ready (503) while a partition has failed: its files need a restart to recover.
+        std::string failed;
+        if (log && path == "/ready")
+          for (const auto& t : log->topics())
+            for (const auto& p : t->partitions())
+              if (auto why = p->failure(); !why.empty()) {
+                if (!failed.empty()) failed += ',';
+                failed += "{\"topic\":";
+                stream::append_json_string(failed, t->name());
+                failed += ",\"partition\":" + std::to_string(p->id()()) + ",\"error\":";
+                stream::append_json_string(failed, why);
+                failed += '}';
+              }
+        std::string subs = std::to_string(live_views.subscribers());
+        if (!failed.empty())
+          co_return make_response(req, bhttp::status::service_unavailable,
+                                  "{\"status\":\"failed\",\"failed_partitions\":[" + failed +
+                                      "],\"subscribers\":" + subs + "}");
+        co_return make_response(req, bhttp::status::ok,
+                                "{\"status\":\"ok\",\"subscribers\":" + subs + "}");
       }
       if (queues) {
         if (auto a = co_await queues->handle(req))

@@ -183,6 +183,7 @@ result<append_result> partition::append(std::span<uint8_t> batch, int64_t now) {
 
   std::unique_lock lk(mu_);
   if (deleted_) return make_error(errc::unknown_topic, "the topic was deleted");
+  if (!failed_.empty()) return make_error(errc::io_error, "the partition failed: " + failed_);
   if (static_cast<int64_t>(batch.size()) > config_.max_message_bytes)
     return make_error(errc::batch_too_large, "record batch of " + std::to_string(batch.size()) +
                                                  " bytes is larger than max.message.bytes=" +
@@ -208,6 +209,7 @@ result<append_result> partition::append_marker(int64_t producer_id, int16_t epoc
   auto h = parse_batch_header(batch.data());
   std::unique_lock lk(mu_);
   if (deleted_) return make_error(errc::unknown_topic, "the topic was deleted");
+  if (!failed_.empty()) return make_error(errc::io_error, "the partition failed: " + failed_);
   if (auto c = producers_.check(h); !c) return c.error();
   return append_locked(lk, batch, h, now, type);
 }
@@ -219,7 +221,10 @@ result<append_result> partition::append_locked(std::unique_lock<std::mutex>& lk,
       (active_->size() + static_cast<int64_t>(batch.size()) > config_.segment_bytes ||
        now - active_->created_ms() >= config_.segment_ms ||
        next_offset_ + h.last_offset_delta - active_->base_offset() >= INT32_MAX)) {
-    if (auto r = roll(now); !r) return r.error();
+    if (auto r = roll(now); !r) {
+      fail_locked(r.error().message);
+      return r.error();
+    }
   }
 
   h.base_offset = next_offset_;
@@ -230,7 +235,12 @@ result<append_result> partition::append_locked(std::unique_lock<std::mutex>& lk,
     h.max_timestamp = now;
     append_time = now;
   }
-  if (auto r = active_->append(batch, h); !r) return r.error();
+  if (auto r = active_->append(batch, h); !r) {
+    // Part of the batch may be in the file: nothing more goes after it until a restart
+    // recovers the tail.
+    fail_locked(r.error().message);
+    return r.error();
+  }
   producers_.record(h, marker);
   next_offset_ = h.last_offset() + 1;
   records_in_.fetch_add(h.record_count, std::memory_order_relaxed);
@@ -258,15 +268,18 @@ void partition::on_next_append(std::weak_ptr<void> alive, std::function<void()> 
 }
 
 void partition::when_durable(model::offset last, std::function<void(result<void>)> done) {
+  result<void> answer;
   {
     std::lock_guard lk(mu_);
-    if (durable_offset_ <= last.value()) {
+    if (durable_offset_ <= last.value() && !failed_.empty()) {
+      answer = make_error(errc::io_error, "the partition failed: " + failed_);
+    } else if (durable_offset_ <= last.value()) {
       durable_waiters_.push_back({last.value(), std::move(done)});
       schedule_flush_locked();
       return;
     }
   }
-  done(result<void>{});
+  done(answer);
 }
 
 void partition::schedule_flush_locked() {
@@ -305,13 +318,15 @@ void partition::end_flush(const flush_ticket& t, result<void> r) {
     if (write_file_atomic(dir_ / k_recovery_point_file, bytes_view(buf, 8)))
       recovery_point_ = t.active_base;
   }
-  if (!r) spdlog::error("{}: {}", dir_.string(), r.error().message);
-
   std::vector<durable_waiter> ready;
   {
     std::lock_guard lk(mu_);
+    // A failed sync may have dropped dirty pages (Linux marks them clean after reporting the
+    // error once): a later sync that succeeds proves nothing, so the partition stays failed.
+    if (!r) fail_locked(r.error().message);
+    if (!failed_.empty() && r) r = make_error(errc::io_error, "the partition failed: " + failed_);
     if (r) durable_offset_ = std::max(durable_offset_, t.target);
-    const int64_t settled = r ? durable_offset_ : t.target;
+    const int64_t settled = r ? durable_offset_ : INT64_MAX;
     auto split =
         std::stable_partition(durable_waiters_.begin(), durable_waiters_.end(),
                               [&](const durable_waiter& w) { return w.offset >= settled; });
@@ -526,6 +541,18 @@ result<void> partition::close() {
     s->dirty = false;
   }
   return sync_dir(dir_);
+}
+
+void partition::fail_locked(const std::string& why) {
+  if (!failed_.empty()) return;
+  failed_ = why;
+  spdlog::error("{}: partition failed: {}; appends are refused until a restart recovers it",
+                dir_.string(), why);
+}
+
+std::string partition::failure() const {
+  std::lock_guard lk(mu_);
+  return failed_;
 }
 
 void partition::mark_deleted() {

@@ -156,6 +156,12 @@ class partition : public std::enable_shared_from_this<partition> {
   // Marks the partition deleted: later appends fail with unknown_topic.
   void mark_deleted();
 
+  // Set once a write, roll or sync of the partition's files failed (EIO, ENOSPC, ...): from
+  // then on appends fail with io_error and durability waiters are answered with the error, so
+  // that nothing is reported written that might not be; reads go on. A restart recovers the
+  // files (the tail after the last sync is CRC-checked and cut where torn). Empty: healthy.
+  std::string failure() const;
+
   // Appends (not markers, not duplicates of what is written) must first be admitted by
   // `guard`: below the free-space limit they fail with no_space.
   // REQUIRES: before the partition is shared with other threads.
@@ -173,6 +179,7 @@ class partition : public std::enable_shared_from_this<partition> {
   result<void> write_producer_snapshot(int64_t at) const;
   void notify_appended(std::unique_lock<std::mutex>& lock);
   void schedule_flush_locked();
+  void fail_locked(const std::string& why);
   std::shared_ptr<segment> segment_for(int64_t offset) const;
 
   struct durable_waiter {
@@ -201,6 +208,7 @@ class partition : public std::enable_shared_from_this<partition> {
   bool dir_dirty_ = false;
   bool flush_scheduled_ = false;
   bool deleted_ = false;
+  std::string failed_;  // failure()
   std::vector<durable_waiter> durable_waiters_;
   mutable std::atomic<int64_t> records_in_{0}, bytes_in_{0}, bytes_out_{0};
   std::vector<data_waiter> data_waiters_;

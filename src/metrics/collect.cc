@@ -57,6 +57,9 @@ void log_families(exposition& out, const log::log& l) {
          [](const log::partition& p) { return p.high_watermark()(); });
   family("sluice_partition_log_start_offset", "gauge", "The oldest offset kept",
          [](const log::partition& p) { return p.log_start()(); });
+  family("sluice_partition_failed", "gauge",
+         "1 once a write or sync of the partition failed (appends refused until a restart)",
+         [](const log::partition& p) { return p.failure().empty() ? 0 : 1; });
   family("sluice_partition_last_stable_offset", "gauge",
          "The first offset of the oldest open transaction (the high watermark when none)",
          [](const log::partition& p) { return p.last_stable_offset()(); });

@@ -1,5 +1,6 @@
-// kafkajs produce to a broker below its free-space limit: the send fails with the broker's
-// KAFKA_STORAGE_ERROR (after kafkajs' own retries), not a timeout or an unknown error.
+// kafkajs produce to a partition that cannot take writes (the broker below its free-space limit,
+// or the partition failed): the send fails with the broker's KAFKA_STORAGE_ERROR (after kafkajs'
+// own retries), not a timeout or an unknown error. Arguments: BROKER [TOPIC, default "data"].
 import { Kafka, logLevel } from "kafkajs";
 
 const kafka = new Kafka({ clientId: "kafkajs-space", brokers: [process.argv[2]],
@@ -7,7 +8,7 @@ const kafka = new Kafka({ clientId: "kafkajs-space", brokers: [process.argv[2]],
 const producer = kafka.producer();
 await producer.connect();
 try {
-  await producer.send({ topic: "data", acks: -1, messages: [{ value: "v" }] });
+  await producer.send({ topic: process.argv[3] ?? "data", acks: -1, messages: [{ value: "v" }] });
   console.error("the send succeeded");
   process.exit(1);
 } catch (e) {
