@@ -24,8 +24,7 @@ constexpr size_t k_catch_up_batch = 1024;
 // its socket; its messages are at most what the client took in the last k_latest_stale if it
 // kept the subscriber waiting, else up to twice that (at least k_min_message, and that much
 // before the client has taken anything); and it is sent each key's newest change instead of
-// every one once more than a message waits for it, or the changes waiting are older than
-// k_latest_stale.
+// every one once the changes waiting for it are older than k_latest_stale.
 constexpr size_t k_latest_unsent = 1 << 10;
 constexpr size_t k_min_message = 1 << 10;
 constexpr auto k_latest_stale = std::chrono::milliseconds(250);
@@ -368,9 +367,9 @@ awaitable<void> subscriber::run(push_channel::request req) {
       if (latest()) {
         // What the client has not taken yet only gets older. Add nothing while it has more than
         // a little; size messages to what it has been taking (by 250 ms windows) when it is the
-        // bottleneck; and once more than a message waits for it, or what waits is older than
-        // k_latest_stale, send each key's newest change instead of every one. A client that
-        // only trails a busy machine by a few rounds is still sent the shared frames.
+        // bottleneck; and once what waits for it is older than k_latest_stale, send each key's
+        // newest change instead of every one. Conflating costs an encoding per subscriber, so a
+        // client that only trails a busy machine by a few rounds is sent the shared frames.
         auto now = std::chrono::steady_clock::now();
         size_t unsent = ch_.unsent_bytes();
         if (now - window_start_ >= k_latest_stale) {
@@ -395,11 +394,7 @@ awaitable<void> subscriber::run(push_channel::request req) {
           continue;
         }
         max_message = message_cap_;
-        size_t waiting = 0;
-        for (uint64_t i = next_; i < shard_->end() && waiting <= max_message; ++i)
-          waiting += shard_->at(i).bytes();
-        if (shard_->end() - next_ > 1 &&
-            (waiting > max_message || now - shard_->at(next_).made > k_latest_stale)) {
+        if (shard_->end() - next_ > 1 && now - shard_->at(next_).made > k_latest_stale) {
           catch_up_to_ = shard_->at(shard_->end() - 1).last;
           continue;
         }
