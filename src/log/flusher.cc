@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
+
 #include "log/partition.h"
 
 namespace sluice::log {
@@ -72,8 +74,14 @@ void flusher::run() {
       }
     }
     if (strategy_ == strategy::files || round.size() < k_syncfs_threshold || !fs_fd_.valid()) {
-      for (auto& p : round)
-        p->flush();
+      for (auto& p : round) {
+        auto t = p->begin_flush();
+        auto start = std::chrono::steady_clock::now();
+        auto r = p->sync_files(t);
+        sync_latency_.observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        p->end_flush(t, r);
+      }
       continue;
     }
     std::vector<partition::flush_ticket> tickets;
@@ -82,7 +90,10 @@ void flusher::run() {
       tickets.push_back(p->begin_flush());
     // Every ticket was taken before the sync started, so the sync covers all of them.
     result<void> r;
+    auto start = std::chrono::steady_clock::now();
     if (::syncfs(fs_fd_.get()) != 0) r = io_error("syncfs", "data folder");
+    sync_latency_.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     for (size_t i = 0; i < round.size(); ++i)
       round[i]->end_flush(tickets[i], r);
   }

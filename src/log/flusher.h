@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "base/file.h"
+#include "metrics/histogram.h"
 
 namespace sluice::log {
 
@@ -42,6 +43,9 @@ class flusher {
 
   // REQUIRES: the partition is not already scheduled (the partition tracks that).
   void schedule(std::shared_ptr<partition> p);
+
+  // How long each sync (a partition's fdatasync calls, or a syncfs) took.
+  const metrics::histogram& sync_latency() const { return sync_latency_; }
 
   // With strategy::filesystem, rounds with at least this many partitions use syncfs.
   static constexpr size_t k_syncfs_threshold = 3;
@@ -68,6 +72,7 @@ class flusher {
   void push(std::vector<std::shared_ptr<partition>> ps);
 
   const strategy strategy_;
+  metrics::histogram sync_latency_;
   unique_fd fs_fd_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -119,6 +119,10 @@ bool log::valid_topic_name(std::string_view name) {
   });
 }
 
+const metrics::histogram& log::sync_latency() const {
+  return flusher_->sync_latency();
+}
+
 void log::guard(const topic& t, partition& p) const {
   if (!t.name().starts_with("__")) p.guard_space(space_.get());
 }

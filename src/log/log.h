@@ -22,6 +22,10 @@
 #include "log/space_guard.h"
 #include "log/topic_config.h"
 
+namespace sluice::metrics {
+class histogram;
+}
+
 namespace sluice::log {
 
 class flusher;
@@ -120,6 +124,8 @@ class log {
   const log_options& options() const { return options_; }
   // The data folder's free space and the writes refused for the lack of it.
   const space_guard& space() const { return *space_; }
+  // How long the syncs of acks=all data take (log/flusher.h).
+  const metrics::histogram& sync_latency() const;
   bool started_clean() const { return started_clean_; }
 
   // Stops background work, writes indexes and snapshots, syncs, and marks a clean stop.

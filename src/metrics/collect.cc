@@ -11,6 +11,7 @@
 #include "group/coordinator.h"
 #include "kafka/server.h"
 #include "log/log.h"
+#include "metrics/histogram.h"
 #include "queue/manager.h"
 #include "sql/engine.h"
 #include "view/view.h"
@@ -27,6 +28,9 @@ void log_families(exposition& out, const log::log& l) {
   out.family("sluice_disk_min_free_bytes", "gauge",
              "Free space below which writes of user data are refused");
   out.sample("sluice_disk_min_free_bytes", {}, static_cast<double>(space.limit_bytes()));
+  out.family("sluice_log_sync_duration_seconds", "histogram",
+             "How long each sync of acks=all data took (a partition's fdatasync calls, or syncfs)");
+  out.histogram_sample("sluice_log_sync_duration_seconds", {}, l.sync_latency());
   out.family("sluice_writes_refused_total", "counter",
              "Appends refused because the data folder was below its free-space limit");
   out.sample("sluice_writes_refused_total", {{"reason", "disk_space"}},

@@ -89,7 +89,7 @@ fi
 # Every family the shipped alert rules use is exported.
 missing=$(/usr/bin/python3 - "$(dirname "$0")/../../deploy/prometheus/alerts.yml" "$work/metrics.txt" <<'PY'
 import re, sys
-names = set(re.findall(r"\b(sluice_[a-z_]+)", open(sys.argv[1]).read()))
+names = set(re.sub(r"_bucket$", "", n) for n in re.findall(r"\b(sluice_[a-z_]+)", open(sys.argv[1]).read()))
 exported = open(sys.argv[2]).read()
 print(" ".join(sorted(n for n in names if "# TYPE " + n + " " not in exported)))
 PY
