@@ -55,6 +55,13 @@ class LiveViews : public ::testing::Test {
     return res.body();
   }
 
+  // Waits (up to 2 s) until SHOW VIEWS reports a view at sequence number `seq`.
+  void wait_for_sequence(int64_t seq) {
+    auto want = "\"sequence\":" + std::to_string(seq);
+    for (int i = 0; i < 100 && post_sql("SHOW VIEWS").find(want) == std::string::npos; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+
   std::string get(const std::string& target) {
     asio::io_context io;
     beast::tcp_stream s(io);
@@ -197,9 +204,7 @@ TEST_F(LiveViews, SseSendsSnapshotThenEveryChangeAndResumesWithoutGaps) {
            "CREATE MATERIALIZED VIEW totals WITH (feed_capacity = '4') AS "
            "SELECT k, SUM(v) AS total FROM events GROUP BY k");
   produce({R"({"k":"a","v":1})", R"({"k":"b","v":2})"});
-  for (int i = 0; i < 100 && post_sql("SHOW VIEWS").find("\"sequence\":2") == std::string::npos;
-       ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  wait_for_sequence(2);
 
   sse_client c(http_port_, "/v1/views/totals/events?mode=every");
   auto snap = c.next();
@@ -258,24 +263,17 @@ TEST_F(LiveViews, LatestModeResumeGetsEachKeysNewestChangeOnly) {
   post_sql(std::string(k_schema) +
            "CREATE MATERIALIZED VIEW totals AS SELECT k, SUM(v) AS total FROM events GROUP BY k");
   produce({R"({"k":"a","v":1})", R"({"k":"b","v":2})"});
-  for (int i = 0; i < 100 && post_sql("SHOW VIEWS").find("\"sequence\":2") == std::string::npos;
-       ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  wait_for_sequence(2);
   {
     sse_client c(http_port_, "/v1/views/totals/events");  // keyed: latest by default
     auto snap = c.next();
     EXPECT_NE(snap.data.find(R"("mode":"latest")"), std::string::npos) << snap.data;
     EXPECT_EQ(snap.id, "2");
   }
-  auto wait_for = [&](const std::string& seq) {
-    for (int i = 0;
-         i < 100 && post_sql("SHOW VIEWS").find("\"sequence\":" + seq) == std::string::npos; ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  };
   produce({R"({"k":"a","v":10})"});  // 3
-  wait_for("3");
+  wait_for_sequence(3);
   produce({R"({"k":"a","v":100})", R"({"k":"b","v":1})", R"({"k":"c","v":5})"});  // 4..6
-  wait_for("6");
+  wait_for_sequence(6);
   sse_client back(http_port_, "/v1/views/totals/events", "2");
   auto e = back.next();
   ASSERT_EQ(e.type, "changes") << e.data;
@@ -290,9 +288,7 @@ TEST_F(LiveViews, WebSocketSendsSnapshotThenChangesAndResumes) {
   post_sql(std::string(k_schema) +
            "CREATE MATERIALIZED VIEW totals AS SELECT k, SUM(v) AS total FROM events GROUP BY k");
   produce({R"({"k":"a","v":1})"});
-  for (int i = 0; i < 100 && post_sql("SHOW VIEWS").find("\"sequence\":1") == std::string::npos;
-       ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  wait_for_sequence(1);
 
   ws_client c(http_port_, "/v1/views/totals/ws?mode=every");
   auto snap = c.next();
@@ -325,9 +321,7 @@ TEST_F(LiveViews, CompactEncodingSendsValuesAgainstTheSnapshotsColumns) {
   post_sql(std::string(k_schema) +
            "CREATE MATERIALIZED VIEW totals AS SELECT k, SUM(v) AS total FROM events GROUP BY k");
   produce({R"({"k":"a","v":1})"});
-  for (int i = 0; i < 100 && post_sql("SHOW VIEWS").find("\"sequence\":1") == std::string::npos;
-       ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  wait_for_sequence(1);
   ws_client c(http_port_, "/v1/views/totals/ws?encoding=compact");
   EXPECT_EQ(
       c.next(),
