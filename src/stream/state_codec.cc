@@ -105,6 +105,14 @@ value state_reader::get_value() {
       return value::string(string());
     case value::kind::nested: {
       if (pos_ >= in_.size()) throw corrupt_state("truncated state");
+      // Values nest no deeper than JSON does (simdjson stops at 1024): deeper is corruption,
+      // and would otherwise exhaust the stack.
+      if (depth_ >= 1024) throw corrupt_state("values nested too deep in state");
+      struct deeper {
+        int& d;
+        explicit deeper(int& x) : d(++x) {}
+        ~deeper() { --d; }
+      } guard(depth_);
       auto n = std::make_shared<nested>();
       n->is_array = in_[pos_++] != 0;
       auto count = varint();

@@ -44,6 +44,7 @@ class state_reader {
  private:
   std::string_view in_;
   size_t pos_ = 0;
+  int depth_ = 0;  // of nested values being read
 };
 
 }  // namespace sluice::stream

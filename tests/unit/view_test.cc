@@ -183,5 +183,26 @@ TEST(View, SubscribersSeeEachBatchOfChanges) {
   EXPECT_EQ(seen, (std::vector<uint64_t>{1, 2}));
 }
 
+// A checkpoint whose values nest far deeper than any JSON could is corrupt, not a stack
+// overflow on restart.
+TEST(View, CheckpointWithValuesNestedTooDeepIsCorrupt) {
+  stream::state_writer one;
+  one.put_varint(1);
+  stream::state_writer w;
+  w.put_varint(1);  // sequence
+  w.put_varint(1);  // rows
+  w.put_row({value::string("k")});
+  w.put_varint(1);  // the row's one value, then 100,000 levels of one-element arrays
+  for (int i = 0; i < 100'000; ++i) {
+    w.data() += static_cast<char>(value::kind::nested);
+    w.data() += '\1';
+    w.data() += one.data();
+  }
+  w.data() += static_cast<char>(value::kind::null);
+  view v("v", {"k", "n"});
+  stream::state_reader r(w.data());
+  EXPECT_THROW(v.restore(r), stream::corrupt_state);
+}
+
 }  // namespace
 }  // namespace sluice::view
