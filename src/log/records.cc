@@ -66,6 +66,8 @@ result<void> for_each_record(bytes_view batch, const std::function<void(const re
     return make_error(errc::corrupt_batch, "batch shorter than its header");
   auto h = parse_batch_header(batch.data());
   if (h.size_bytes() > batch.size()) return make_error(errc::corrupt_batch, "truncated batch");
+  if (h.batch_length < 0 || h.size_bytes() < format::k_batch_header_size)
+    return make_error(errc::corrupt_batch, "batch length shorter than its header");
   bytes inflated;  // the records of a compressed batch, alive while `fn` looks at them
   const uint8_t* begin = batch.data() + format::k_batch_header_size;
   const uint8_t* end = batch.data() + h.size_bytes();
@@ -81,12 +83,16 @@ result<void> for_each_record(bytes_view batch, const std::function<void(const re
   for (int32_t i = 0; i < h.record_count; ++i) {
     int64_t len, ts_delta, off_delta, headers;
     const uint8_t* record_start = c.pos();
-    if (!c.varint(len) || len < 0) return bad();
+    if (!c.varint(len) || len < 0 || static_cast<size_t>(len) > c.left()) return bad();
     const uint8_t* record_end = c.pos() + len;
     if (!c.skip(1) || !c.varint(ts_delta) || !c.varint(off_delta)) return bad();
+    // Deltas come from the client: wrap rather than overflow on nonsense.
+    auto plus = [](int64_t a, int64_t b) {
+      return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+    };
     record_view r;
-    r.offset = h.base_offset + off_delta;
-    r.timestamp = h.log_append_time() ? h.max_timestamp : h.base_timestamp + ts_delta;
+    r.offset = plus(h.base_offset, off_delta);
+    r.timestamp = h.log_append_time() ? h.max_timestamp : plus(h.base_timestamp, ts_delta);
     if (!c.bytes_field(r.key) || !c.bytes_field(r.value) || !c.varint(headers)) return bad();
     if (c.pos() > record_end) return bad();
     r.header_count = headers;
