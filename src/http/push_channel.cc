@@ -7,7 +7,7 @@
 #include <cstring>
 #include <vector>
 
-#include "stream/value.h"
+#include "http/error_body.h"
 
 namespace sluice::http {
 
@@ -53,6 +53,13 @@ std::string control_frame(uint8_t op, std::string_view payload) {
   return out;
 }
 
+// An HTTP/1.1 chunk's size line.
+std::string chunk_head(size_t len) {
+  char hex[24];
+  int n = std::snprintf(hex, sizeof hex, "%zx\r\n", len);
+  return std::string(hex, static_cast<size_t>(n));
+}
+
 std::string close_frame(uint16_t code, std::string_view reason) {
   std::string payload;
   payload += static_cast<char>(code >> 8);
@@ -75,6 +82,9 @@ struct push_channel::state {
   std::string control;      // pongs and the answer to a close, written before the next message
   clock::time_point last_write = clock::now();
   uint64_t sent = 0;
+  // A message's framing and buffers, kept between messages (one write at a time).
+  std::string head;
+  std::vector<asio::const_buffer> bufs;
 
   void mark_closed() {
     closed = true;
@@ -232,16 +242,16 @@ awaitable<bool> push_channel::send(std::string_view event, std::optional<uint64_
   auto& st = *st_;
   if (!co_await flush_control()) co_return false;
   size_t len = asio::buffer_size(parts);
-  // Framing around the parts: at most 2 buffers before, 1 after.
-  std::vector<asio::const_buffer> bufs;
-  bufs.reserve(parts.size() + 3);
-  uint8_t ws_head[10];
-  std::string head;
+  // Framing around the parts: a head before, a tail after.
+  auto& head = st.head;
+  head.clear();
   std::string_view tail;
   switch (st.kind) {
-    case transport::websocket:
-      bufs.push_back(asio::buffer(ws_head, frame_header(ws_head, text, len)));
+    case transport::websocket: {
+      uint8_t ws_head[10];
+      head.assign(reinterpret_cast<const char*>(ws_head), frame_header(ws_head, text, len));
       break;
+    }
     case transport::sse:
       if (id) {
         head += "id: ";
@@ -253,18 +263,16 @@ awaitable<bool> push_channel::send(std::string_view event, std::optional<uint64_
       head += "\ndata: ";
       tail = "\n\n";
       break;
-    case transport::ndjson: {
-      char hex[24];
-      int n = std::snprintf(hex, sizeof hex, "%zx\r\n", len + 1);
-      head.assign(hex, static_cast<size_t>(n));
+    case transport::ndjson:
+      head = chunk_head(len + 1);
       tail = "\n\r\n";
       break;
-    }
   }
-  if (!head.empty()) bufs.push_back(asio::buffer(head));
-  bufs.insert(bufs.end(), parts.begin(), parts.end());
-  if (!tail.empty()) bufs.push_back(asio::buffer(tail));
-  co_return co_await st.write(bufs);
+  st.bufs.clear();
+  st.bufs.push_back(asio::buffer(head));
+  st.bufs.insert(st.bufs.end(), parts.begin(), parts.end());
+  if (!tail.empty()) st.bufs.push_back(asio::buffer(tail));
+  co_return co_await st.write(st.bufs);
 }
 
 awaitable<bool> push_channel::send(std::string_view event, std::optional<uint64_t> id,
@@ -283,22 +291,12 @@ awaitable<void> push_channel::close(uint16_t ws_code, std::string_view reason) {
         out = close_frame(ws_code, reason);
         break;
       case transport::sse:
-        if (!reason.empty()) {
-          out = "event: error\ndata: {\"error_code\":503,\"message\":";
-          stream::append_json_string(out, reason);
-          out += "}\n\n";
-        }
+        if (!reason.empty()) out = "event: error\ndata: " + error_body(503, reason) + "\n\n";
         break;
       case transport::ndjson:
         if (!reason.empty()) {
-          std::string line = "{\"error_code\":503,\"message\":";
-          stream::append_json_string(line, reason);
-          line += "}\n";
-          char hex[24];
-          int n = std::snprintf(hex, sizeof hex, "%zx\r\n", line.size());
-          out.assign(hex, static_cast<size_t>(n));
-          out += line;
-          out += "\r\n";
+          std::string line = error_body(503, reason) + "\n";
+          out = chunk_head(line.size()) + line + "\r\n";
         }
         out += "0\r\n\r\n";
         break;

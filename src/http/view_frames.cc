@@ -55,10 +55,11 @@ void append_compact(std::string& out, const view::change& c) {
   out += ']';
 }
 
-void add(view_frame::text& t, const std::string& one) {
+// Starts the next change of `t`: where it begins, after a comma between changes.
+std::string& next(view_frame::text& t) {
   if (!t.starts.empty()) t.joined += ',';
   t.starts.push_back(static_cast<uint32_t>(t.joined.size()));
-  t.joined += one;
+  return t.joined;
 }
 
 }  // namespace
@@ -70,33 +71,19 @@ std::string_view view_frame::after(change_encoding enc, uint64_t a) const {
   return std::string_view(t.joined).substr(t.starts[static_cast<size_t>(it - seqs.begin())]);
 }
 
-std::vector<std::shared_ptr<const view_frame>> encode_frames(
-    const std::vector<view::change>& cs, const std::vector<std::string>& columns, size_t max_bytes,
-    bool object, bool compact) {
-  std::vector<std::shared_ptr<const view_frame>> out;
+std::shared_ptr<const view_frame> encode_frame(const std::vector<view::change>& cs,
+                                               const std::vector<std::string>& columns, bool object,
+                                               bool compact) {
+  auto f = std::make_shared<view_frame>();
   stream::json_row_encoder enc(columns);
-  std::shared_ptr<view_frame> f;
-  std::string one;
+  f->first = cs.front().seq;
+  f->last = cs.back().seq;
   for (const auto& c : cs) {
-    if (!f || f->bytes() > max_bytes) {
-      f = std::make_shared<view_frame>();
-      f->first = c.seq;
-      out.push_back(f);
-    }
-    f->last = c.seq;
     f->seqs.push_back(c.seq);
-    if (object) {
-      one.clear();
-      append_object(one, c, enc);
-      add(f->object, one);
-    }
-    if (compact) {
-      one.clear();
-      append_compact(one, c);
-      add(f->compact, one);
-    }
+    if (object) append_object(next(f->object), c, enc);
+    if (compact) append_compact(next(f->compact), c);
   }
-  return out;
+  return f;
 }
 
 std::string changes_head(uint64_t seq) {

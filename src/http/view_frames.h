@@ -41,15 +41,19 @@ struct view_frame {
   text object, compact;  // a text is empty when no subscriber asked for that encoding
 
   size_t bytes() const { return object.joined.size() + compact.joined.size() + 16 * seqs.size(); }
+  // Whether the frame has changes in encoding `enc` (a gap has none; an encoding nobody had
+  // asked for when it was made is left out).
+  bool has(change_encoding enc) const {
+    return !(enc == change_encoding::object ? object : compact).starts.empty();
+  }
   // The text of the changes after `after` (all of them, a suffix, or nothing).
   std::string_view after(change_encoding enc, uint64_t after) const;
 };
 
-// The changes as frames of at most about `max_bytes` of text each (at least one change per
-// frame), in the encodings asked for.
-std::vector<std::shared_ptr<const view_frame>> encode_frames(
-    const std::vector<view::change>& cs, const std::vector<std::string>& columns, size_t max_bytes,
-    bool object, bool compact);
+// The changes (at least one) as one frame, in the encodings asked for.
+std::shared_ptr<const view_frame> encode_frame(const std::vector<view::change>& cs,
+                                               const std::vector<std::string>& columns, bool object,
+                                               bool compact);
 
 // The whole changes message for changes already encoded (a resume, a catch-up).
 std::string changes_message(const view_frame& f, change_encoding enc, uint64_t seq);

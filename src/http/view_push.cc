@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <span>
 
 #include "http/event_loops.h"
 #include "metrics/exposition.h"
@@ -109,9 +110,9 @@ class view_feed : public std::enable_shared_from_this<view_feed> {
       if (stopped_) break;
       // Each round costs a write per subscriber, and on loopback a write's cost is mostly the
       // TCP path (the receiver's side included), whatever its size: rounds are spaced so that a
-      // view's subscribers make at most about 200,000 writes a second in all (a round per
-      // millisecond up to 200 subscribers, every 5 ms with 1,000), and changes that arrive close
-      // together go out together.
+      // view's subscribers make at most about 100,000 writes a second in all (a round per
+      // millisecond up to 100 subscribers, every 10 ms with 1,000), and changes that arrive
+      // close together go out together.
       auto subs = static_cast<int64_t>(size());
       auto interval = std::chrono::microseconds(std::clamp<int64_t>(subs * 10, 1000, 20'000));
       auto since = std::chrono::steady_clock::now() - last_round_;
@@ -152,12 +153,12 @@ class view_feed : public std::enable_shared_from_this<view_feed> {
       return false;
     }
     if (cs.empty()) return false;
-    // One frame per round, so that subscribers that keep up send it before the next one.
-    auto frames =
-        encode_frames(cs, view_->columns(), limits_.max_queued_bytes / 4, object, compact);
-    seq_ = frames.front()->last;
-    publish(std::move(frames.front()));
-    return frames.size() > 1 || cs.size() == limits_.max_batch;
+    // One frame per round (at most max_batch changes), so that subscribers that keep up send
+    // it before the next one.
+    auto frame = encode_frame(cs, view_->columns(), object, compact);
+    seq_ = frame->last;
+    publish(std::move(frame));
+    return cs.size() == limits_.max_batch;
   }
 
   asio::io_context& io_;
@@ -210,15 +211,18 @@ class subscriber : public std::enable_shared_from_this<subscriber> {
     catch_up_to_ = 0;
     co_return co_await send("snapshot", seq, text);
   }
-  awaitable<bool> send(std::string_view event, uint64_t seq, std::string_view text) {
+  // One message, counted in the stats.
+  awaitable<bool> send(std::string_view event, uint64_t seq,
+                       std::span<const asio::const_buffer> parts) {
     auto before = ch_.bytes_sent();
-    bool ok = co_await ch_.send(event, seq, text);
-    count(before);
-    co_return ok;
-  }
-  void count(uint64_t before) {
+    bool ok = co_await ch_.send(event, seq, parts);
     stats_->messages.fetch_add(1, std::memory_order_relaxed);
     stats_->bytes.fetch_add(ch_.bytes_sent() - before, std::memory_order_relaxed);
+    co_return ok;
+  }
+  awaitable<bool> send(std::string_view event, uint64_t seq, std::string_view text) {
+    asio::const_buffer b = asio::buffer(text);
+    co_return co_await send(event, seq, std::span<const asio::const_buffer>(&b, 1));
   }
 
   // Serves what the ring cannot from the view itself, one message at a time. False when the
@@ -240,10 +244,26 @@ class subscriber : public std::enable_shared_from_this<subscriber> {
       after_ = std::max({after_, upto, catch_up_to_});
       co_return true;
     }
-    auto frames = encode_frames(cs, view_->columns(), SIZE_MAX, enc_ == change_encoding::object,
-                                enc_ == change_encoding::compact);
+    auto frame = encode_frame(cs, view_->columns(), enc_ == change_encoding::object,
+                              enc_ == change_encoding::compact);
     after_ = upto;
-    co_return co_await send("changes", upto, changes_message(*frames.front(), enc_, upto));
+    co_return co_await send("changes", upto, changes_message(*frame, enc_, upto));
+  }
+
+  // `latest` flow control: closes the 250 ms window. A client that kept us waiting in it gets
+  // messages of what it took in a window; else up to twice what it took (a client earns large
+  // messages by taking data, as in TCP's slow start).
+  void end_window(std::chrono::steady_clock::time_point now, size_t unsent) {
+    uint64_t taken = ch_.bytes_sent() - unsent;
+    double seconds = std::chrono::duration<double>(now - window_start_).count();
+    auto took = static_cast<size_t>(taken - window_taken_);
+    auto per_window = static_cast<size_t>(static_cast<double>(took) * 0.25 / seconds);
+    message_cap_ = std::clamp<size_t>(blocked_ ? per_window : std::max(message_cap_, 2 * took),
+                                      k_min_message, k_max_message);
+    window_start_ = now;
+    window_taken_ = taken;
+    was_blocked_ = blocked_;
+    blocked_ = false;
   }
 
   // Moves next_ to the first ring frame with changes after after_.
@@ -263,9 +283,7 @@ class subscriber : public std::enable_shared_from_this<subscriber> {
     uint64_t last = after_;
     while (next_ < shard_->end() && bytes < max_message && parts.size() < 256) {
       const view_frame& f = shard_->at(next_);
-      if (f.gap || f.first > after_ + 1 ||
-          (enc_ == change_encoding::object ? f.object.starts : f.compact.starts).empty())
-        break;  // the caller catches up first
+      if (f.gap || f.first > after_ + 1 || !f.has(enc_)) break;  // the caller catches up first
       auto text = f.after(enc_, last);
       if (!text.empty()) {
         if (parts.size() > 1) parts.push_back(asio::buffer(",", 1));
@@ -281,10 +299,7 @@ class subscriber : public std::enable_shared_from_this<subscriber> {
     head = changes_head(last);
     parts.front() = asio::buffer(head);
     parts.push_back(asio::buffer(tail));
-    auto before = ch_.bytes_sent();
-    bool ok = co_await ch_.send("changes", last, parts);
-    count(before);
-    co_return ok;
+    co_return co_await send("changes", last, parts);
   }
 
   push_channel ch_;
@@ -352,15 +367,13 @@ awaitable<void> subscriber::run(push_channel::request req) {
     reposition();
     if (next_ < shard_->end()) {
       const view_frame& fr = shard_->at(next_);
-      bool no_text =
-          (enc_ == change_encoding::object ? fr.object.starts : fr.compact.starts).empty();
-      if (fr.gap || no_text || fr.first > after_ + 1) {
-        // A gap of the fan-out, or this subscriber fell out of the ring: from the view.
-        catch_up_to_ = fr.first > after_ + 1 && !fr.gap ? fr.first - 1 : fr.last;
-        if (fr.gap || no_text) {
-          ok = co_await catch_up(true);
-          continue;
-        }
+      if (fr.gap || !fr.has(enc_)) {  // a gap of the fan-out: its changes from the view
+        catch_up_to_ = fr.last;
+        ok = co_await catch_up(true);
+        continue;
+      }
+      if (fr.first > after_ + 1) {  // fell out of the ring: what it missed, from the view
+        catch_up_to_ = fr.first - 1;
         continue;
       }
       size_t max_message = k_max_message;
@@ -372,21 +385,7 @@ awaitable<void> subscriber::run(push_channel::request req) {
         // client that only trails a busy machine by a few rounds is sent the shared frames.
         auto now = std::chrono::steady_clock::now();
         size_t unsent = ch_.unsent_bytes();
-        if (now - window_start_ >= k_latest_stale) {
-          uint64_t taken = ch_.bytes_sent() - unsent;
-          double seconds = std::chrono::duration<double>(now - window_start_).count();
-          auto took = static_cast<size_t>(taken - window_taken_);
-          // Kept waiting: what it takes in a window; else up to twice what it took (a client
-          // earns large messages by taking data, as TCP's slow start).
-          auto per_window = static_cast<size_t>(static_cast<double>(took) * 0.25 / seconds);
-          message_cap_ =
-              std::clamp<size_t>(blocked_ ? per_window : std::max(message_cap_, 2 * took),
-                                 k_min_message, k_max_message);
-          window_start_ = now;
-          window_taken_ = taken;
-          was_blocked_ = blocked_;
-          blocked_ = false;
-        }
+        if (now - window_start_ >= k_latest_stale) end_window(now, unsent);
         // A client that kept us waiting gets the next message only once it took everything.
         if (unsent > (was_blocked_ ? 0 : k_latest_unsent)) {
           blocked_ = true;

@@ -339,11 +339,6 @@ void partition::end_flush(const flush_ticket& t, result<void> r) {
     w.done(r);
 }
 
-void partition::flush() {
-  auto t = begin_flush();
-  end_flush(t, sync_files(t));
-}
-
 std::shared_ptr<segment> partition::segment_for(int64_t offset) const {
   auto it = segments_.upper_bound(offset);
   if (it == segments_.begin()) return nullptr;

@@ -150,7 +150,6 @@ class partition : public std::enable_shared_from_this<partition> {
   flush_ticket begin_flush();
   result<void> sync_files(const flush_ticket& t) const;  // fdatasync of each file
   void end_flush(const flush_ticket& t, result<void> synced);
-  void flush();  // all three, per file
   // Writes indexes and the producer snapshot and syncs everything (clean shutdown).
   result<void> close();
   // Marks the partition deleted: later appends fail with unknown_topic.
