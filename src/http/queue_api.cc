@@ -41,8 +41,12 @@ std::string stats_json(const queue::queue& q) {
          ",\"acked\":" + std::to_string(st.acked) + ",\"nacked\":" + std::to_string(st.nacked) +
          ",\"rejected\":" + std::to_string(st.rejected) +
          ",\"expired\":" + std::to_string(st.expired) +
-         ",\"redelivered\":" + std::to_string(st.redelivered) + "}";
-  return out;
+         ",\"redelivered\":" + std::to_string(st.redelivered);
+  if (auto why = q.failure(); !why.empty()) {
+    out += ",\"failed\":";
+    stream::append_json_string(out, why);
+  }
+  return out + "}";
 }
 
 const char* outcome_name(queue::outcome o) {
@@ -160,6 +164,10 @@ awaitable<std::optional<rest_answer>> queue_api::handle(const request& req) {
   }
   if (method != bhttp::verb::post) co_return fail(405, "use POST");
   if (!parse_body()) co_return fail(400, "expected a JSON object");
+  // Sends go to the topic, which did not fail; everything else needs the journal.
+  if (auto why = q->failure(); !why.empty() && action != "messages")
+    co_return fail(503, "queue '" + name + "' failed (" + why +
+                            "): deliveries and settlements are refused until a restart");
 
   if (action == "messages") {
     simdjson::dom::array msgs;

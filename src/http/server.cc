@@ -24,6 +24,7 @@
 #include "http/view_push.h"
 #include "log/log.h"
 #include "metrics/exposition.h"
+#include "queue/manager.h"
 #include "sql/engine.h"
 #include "sql/error.h"
 #include "view/view.h"
@@ -154,6 +155,7 @@ struct server::impl {
   std::unique_ptr<rest_proxy> rest;
   std::unique_ptr<rest_consumers> consumers;
   std::unique_ptr<queue_api> queues;
+  queue::manager* queue_manager = nullptr;
   log::log* log = nullptr;
 
   impl(server_config c, sql::engine& e)
@@ -355,6 +357,41 @@ struct server::impl {
     };
   }
 
+  // What /ready reports as failed: `"failed_partitions":[..],"failed_queues":[..],
+  // "failing_checkpoints":[..]`, each entry naming its object and the error; "" when nothing is.
+  std::string failures() const {
+    std::string parts, queues, checkpoints;
+    auto entry = [](std::string& out, std::string_view fields, std::string_view error) {
+      if (!out.empty()) out += ',';
+      out += '{';
+      out += fields;
+      out += ",\"error\":";
+      stream::append_json_string(out, error);
+      out += '}';
+    };
+    auto named = [](std::string_view field, std::string_view name) {
+      std::string f = "\"" + std::string(field) + "\":";
+      stream::append_json_string(f, name);
+      return f;
+    };
+    if (log)
+      for (const auto& t : log->topics())
+        for (const auto& p : t->partitions())
+          if (auto why = p->failure(); !why.empty())
+            entry(parts, named("topic", t->name()) + ",\"partition\":" + std::to_string(p->id()()),
+                  why);
+    if (queue_manager)
+      for (const auto& q : queue_manager->list())
+        if (auto why = q->failure(); !why.empty())
+          entry(queues, named("queue", q->settings().name), why);
+    for (const auto& s : engine.query_stats())
+      if (!s.checkpoint_error.empty())
+        entry(checkpoints, named("query", s.name), s.checkpoint_error);
+    if (parts.empty() && queues.empty() && checkpoints.empty()) return {};
+    return "\"failed_partitions\":[" + parts + "],\"failed_queues\":[" + queues +
+           "],\"failing_checkpoints\":[" + checkpoints + "]";
+  }
+
   awaitable<response> route(beast::tcp_stream& stream, const request& req, bool& streamed) {
     std::string_view target = req.target();
     std::string_view path = target.substr(0, target.find('?'));
@@ -363,24 +400,14 @@ struct server::impl {
         if (req.method() != bhttp::verb::get)
           co_return error_response(req, bhttp::status::method_not_allowed, "use GET");
         // Ready: the catalog is loaded and its queries started (the server listens only then).
-        // Not ready (503) while a partition has failed: its files need a restart to recover.
-        std::string failed;
-        if (log && path == "/ready")
-          for (const auto& t : log->topics())
-            for (const auto& p : t->partitions())
-              if (auto why = p->failure(); !why.empty()) {
-                if (!failed.empty()) failed += ',';
-                failed += "{\"topic\":";
-                stream::append_json_string(failed, t->name());
-                failed += ",\"partition\":" + std::to_string(p->id()()) + ",\"error\":";
-                stream::append_json_string(failed, why);
-                failed += '}';
-              }
+        // Not ready (503) while a partition's or a queue's files have failed (a restart
+        // recovers them) or a query cannot write its checkpoints.
         std::string subs = std::to_string(live_views.subscribers());
-        if (!failed.empty())
-          co_return make_response(req, bhttp::status::service_unavailable,
-                                  "{\"status\":\"failed\",\"failed_partitions\":[" + failed +
-                                      "],\"subscribers\":" + subs + "}");
+        if (path == "/ready")
+          if (auto failed = failures(); !failed.empty())
+            co_return make_response(
+                req, bhttp::status::service_unavailable,
+                "{\"status\":\"failed\"," + failed + ",\"subscribers\":" + subs + "}");
         co_return make_response(req, bhttp::status::ok,
                                 "{\"status\":\"ok\",\"subscribers\":" + subs + "}");
       }
@@ -507,6 +534,7 @@ server::server(server_config config, sql::engine& engine, log::log* log,
     : impl_(std::make_unique<impl>(std::move(config), engine)) {
   impl_->log = log;
   if (log) impl_->rest = std::make_unique<rest_proxy>(*log);
+  impl_->queue_manager = queues;
   if (queues && log)
     impl_->queues = std::make_unique<queue_api>(*queues, *log, impl_->workers.get_executor());
   if (groups && !impl_->config.kafka_bootstrap.empty())

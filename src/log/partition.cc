@@ -190,15 +190,31 @@ result<append_result> partition::append(std::span<uint8_t> batch, int64_t now) {
                                                  std::to_string(config_.max_message_bytes));
   if (h->producer_id >= 0) {
     auto c = producers_.check(*h);
-    if (!c) return c.error();
+    if (!c) {
+      // A producer pipelines batches: those sent behind one refused for space arrive with a
+      // gap in their sequence. Refused the same way, the client sends them all again in
+      // order; OUT_OF_ORDER_SEQUENCE_NUMBER would be fatal to an idempotent producer.
+      if (auto it = refused_.find(h->producer_id);
+          c.code() == errc::out_of_order_sequence && it != refused_.end() &&
+          it->second.epoch == h->producer_epoch && h->base_sequence > it->second.base_sequence)
+        return make_error(errc::no_space,
+                          "an earlier batch of this producer was refused for lack of disk space");
+      return c.error();
+    }
     if (c->v == producer_state::verdict::duplicate) {
       return append_result{model::offset(c->duplicate_base_offset),
                            model::offset(c->duplicate_base_offset + h->last_offset_delta), -1,
                            model::offset(log_start_), true};
     }
   }
-  if (space_)
-    if (auto r = space_->admit(batch.size()); !r) return r.error();
+  if (space_) {
+    if (auto r = space_->admit(batch.size()); !r) {
+      if (h->producer_id >= 0 && h->base_sequence >= 0)
+        refused_[h->producer_id] = refused_batch{h->producer_epoch, h->base_sequence};
+      return r.error();
+    }
+  }
+  if (!refused_.empty()) refused_.erase(h->producer_id);
   return append_locked(lk, batch, *h, now, std::nullopt);
 }
 

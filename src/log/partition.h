@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <span>
+#include <unordered_map>
 #include <vector>
 
 #include "base/named_type.h"
@@ -200,6 +201,12 @@ class partition : public std::enable_shared_from_this<partition> {
   std::map<int64_t, std::shared_ptr<segment>> segments_;  // by base offset
   std::shared_ptr<segment> active_;
   producer_state producers_;
+  // Per producer, the first batch refused for lack of space since its last append (append()).
+  struct refused_batch {
+    int16_t epoch;
+    int32_t base_sequence;
+  };
+  std::unordered_map<int64_t, refused_batch> refused_;
   int64_t next_offset_ = 0;
   int64_t log_start_ = 0;
   int64_t durable_offset_ = 0;  // every offset below it is on disk

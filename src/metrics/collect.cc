@@ -112,6 +112,9 @@ void query_families(exposition& out, const sql::engine& e) {
          [](const stream::query_stats& s) { return static_cast<double>(s.late_records); });
   family("sluice_query_lag_records", "gauge", "Source records not read yet",
          [](const stream::query_stats& s) { return static_cast<double>(s.lag); });
+  family("sluice_query_checkpoint_failing", "gauge",
+         "1 while the query's last checkpoint could not be written",
+         [](const stream::query_stats& s) { return s.checkpoint_error.empty() ? 0 : 1; });
   family("sluice_query_state_rows", "gauge", "Rows of operator state (groups, windows, view rows)",
          [](const stream::query_stats& s) { return static_cast<double>(s.state_rows); });
   family("sluice_query_watermark_delay_seconds", "gauge",
@@ -165,6 +168,9 @@ void queue_families(exposition& out, const queue::manager& m) {
          [](const queue::queue_stats& s) { return s.expired; });
   family("sluice_queue_redelivered_total", "counter", "Deliveries after the first since start",
          [](const queue::queue_stats& s) { return s.redelivered; });
+  family("sluice_queue_failed", "gauge",
+         "1 once the queue's journal failed a write or sync (work refused until a restart)",
+         [](const queue::queue_stats& s) { return s.failed ? 1 : 0; });
 }
 
 void process_families(exposition& out) {

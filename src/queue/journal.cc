@@ -1,6 +1,7 @@
 #include "queue/journal.h"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -120,6 +121,14 @@ void journal::run() {
     pending_.clear();
     auto waiters = std::move(waiting_);
     waiting_.clear();
+    if (!failed_.empty()) {
+      auto e = make_error(errc::io_error, failed_);
+      lk.unlock();
+      for (auto& w : waiters)
+        w(e);
+      lk.lock();
+      continue;
+    }
     busy_ = true;
     lk.unlock();
     result<void> r;
@@ -133,6 +142,11 @@ void journal::run() {
         off += static_cast<size_t>(n);
     }
     if (r && ::fdatasync(fd_.get()) != 0) r = io_error("fdatasync", dir_ / "journal");
+    if (!r) {
+      lk.lock();
+      fail_locked(r.error());
+      lk.unlock();
+    }
     for (auto& w : waiters)
       w(r);
     lk.lock();
@@ -141,9 +155,22 @@ void journal::run() {
   }
 }
 
+void journal::fail_locked(const error_info& e) {
+  if (!failed_.empty()) return;
+  failed_ = e.message;
+  spdlog::error("queue journal {} failed: {}; the queue refuses work until a restart",
+                dir_.string(), failed_);
+}
+
+std::string journal::failure() const {
+  std::lock_guard lk(mu_);
+  return failed_;
+}
+
 result<void> journal::checkpoint(std::string_view state) {
   std::unique_lock lk(mu_);
   cv_.wait(lk, [&] { return !busy_; });  // no write in flight while the file is swapped
+  if (!failed_.empty()) return make_error(errc::io_error, failed_);
   std::string data;
   put_u32(data, crc32c(state.data(), state.size()));
   data += state;
@@ -153,8 +180,11 @@ result<void> journal::checkpoint(std::string_view state) {
   // The snapshot covers every event, pending ones included.
   pending_.clear();
   if (::ftruncate(fd_.get(), 0) != 0 || ::lseek(fd_.get(), 0, SEEK_SET) < 0 ||
-      ::fdatasync(fd_.get()) != 0)
-    return io_error("truncate", dir_ / "journal");
+      ::fdatasync(fd_.get()) != 0) {
+    auto e = io_error("truncate", dir_ / "journal");
+    fail_locked(e);
+    return e;
+  }
   size_ = 0;
   auto waiters = std::move(waiting_);
   waiting_.clear();

@@ -8,6 +8,11 @@
 // Files: `snapshot` is [u32 crc32c][bytes of the caller's state]; `journal` is a sequence of
 // [u32 length][u32 crc32c][event: varints kind, partition, a, b]. A torn or corrupt tail (a
 // crash during a write) is cut at open; a corrupt snapshot is an error.
+//
+// A failed write, fdatasync or truncate fails the journal until a restart: nothing more is
+// written after a tail that may be torn (a restart would cut what followed it), every sync()
+// and checkpoint() answers the error, and failure() says it. Retrying the sync would not help
+// (after a failed fdatasync the kernel may have dropped the dirty pages: "fsyncgate").
 
 #include <condition_variable>
 #include <cstdint>
@@ -55,10 +60,13 @@ class journal {
   result<void> checkpoint(std::string_view state);
   // Bytes in the journal file (for deciding when to checkpoint).
   int64_t size() const;
+  // Why the journal failed, or "" while it works.
+  std::string failure() const;
 
  private:
   journal(std::filesystem::path dir, unique_fd fd, int64_t size);
   void run();
+  void fail_locked(const error_info& e);
 
   const std::filesystem::path dir_;
   unique_fd fd_;
@@ -69,6 +77,7 @@ class journal {
   int64_t size_ = 0;  // file size including what the thread is writing
   bool stop_ = false;
   bool busy_ = false;  // the thread is writing and syncing
+  std::string failed_;
   std::thread thread_;
 };
 

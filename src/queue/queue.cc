@@ -636,9 +636,14 @@ void queue::tick() {
   if (released) notify_waiters();
 }
 
+std::string queue::failure() const {
+  return journal_->failure();
+}
+
 queue_stats queue::stats() const {
   std::lock_guard lk(mu_);
   queue_stats s = counters_;
+  s.failed = !journal_->failure().empty();
   int64_t now = now_ms();
   auto parts = topic_->partitions();
   int64_t oldest = INT64_MAX;

@@ -91,6 +91,7 @@ struct queue_stats {
   int64_t dead_lettered = 0;  // records in the dead-letter topic
   int64_t oldest_age_ms = 0;  // of the oldest unsettled message (0: none)
   int64_t acked = 0, nacked = 0, rejected = 0, expired = 0, redelivered = 0;  // since start
+  bool failed = false;  // its journal failed (failure())
 };
 
 class queue : public std::enable_shared_from_this<queue> {
@@ -127,6 +128,10 @@ class queue : public std::enable_shared_from_this<queue> {
   // few MB is folded into a new snapshot. Call often (the manager does, every 10 ms).
   void tick();
   queue_stats stats() const;
+  // Why the queue's journal failed, or "" while it works. A failed queue keeps its messages (a
+  // restart recovers what was durable) but cannot record deliveries or settlements: receive,
+  // ack, nack, reject and extend are refused until a restart (the API answers 503).
+  std::string failure() const;
   // Calls `fn` once (from any thread) when a record is appended to the topic or a message is
   // released (nack, expired lease) - then next_due() may be sooner; entries whose `alive`
   // expired are dropped.

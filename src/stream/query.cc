@@ -84,9 +84,13 @@ void query::stop(bool checkpoint) {
   wake_->signal();
   thread_.join();
   if (checkpoint && !o_.checkpoint_file.empty()) {
-    std::lock_guard lk(status_mu_);
+    bool running = false;
+    {
+      std::lock_guard lk(status_mu_);
+      running = state_ == "RUNNING";
+    }
     try {
-      if (state_ == "RUNNING") write_checkpoint();
+      if (running) write_checkpoint();  // the thread is gone: only stats() reads meanwhile
     } catch (const std::exception& e) {
       spdlog::error("query {}: final checkpoint failed: {}", o_.name, e.what());
     }
@@ -394,10 +398,18 @@ void query::write_checkpoint() {
   auto r = write_file_atomic(
       o_.checkpoint_file,
       bytes_view(reinterpret_cast<const uint8_t*>(w.data().data()), w.data().size()));
-  if (!r) {
-    spdlog::error("query {}: checkpoint failed: {}", o_.name, r.error().message);
-    return;
+  {
+    // A failed checkpoint is tried again at the next interval (a new file each time); until
+    // one is written the query's state and exactly-once output wait, and /ready says why.
+    std::lock_guard lk(status_mu_);
+    if (!r && checkpoint_error_.empty())
+      spdlog::error("query {}: checkpoint failed: {} (tried again every interval)", o_.name,
+                    r.error().message);
+    if (r && !checkpoint_error_.empty())
+      spdlog::warn("query {}: checkpoints written again", o_.name);
+    checkpoint_error_ = r ? "" : r.error().message;
   }
+  if (!r) return;
   dirty_ = false;
   last_checkpoint_ = std::chrono::steady_clock::now();
   // Phase two: what the snapshots prepared is now part of a durable checkpoint.
@@ -461,6 +473,7 @@ query_stats query::stats() const {
   std::lock_guard lk(status_mu_);
   s.state = state_;
   s.error = error_;
+  s.checkpoint_error = checkpoint_error_;
   for (const auto& in : inputs_)
     if (in.source)
       for (size_t p = 0; p < in.positions_pub.size(); ++p)

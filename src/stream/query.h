@@ -48,6 +48,7 @@ struct query_stats {
   std::string name;
   std::string state;  // RUNNING, FAILED, STOPPED
   std::string error;
+  std::string checkpoint_error;  // why the last checkpoint could not be written ("" when it was)
   int64_t records_in = 0;
   int64_t records_out = 0;
   int64_t dead_letters = 0;
@@ -141,6 +142,7 @@ class query final : private operator_context {
   mutable std::mutex status_mu_;
   std::string state_ = "CREATED";
   std::string error_;
+  std::string checkpoint_error_;
 };
 
 }  // namespace sluice::stream

@@ -204,7 +204,12 @@ void view::restore(stream::state_reader& r) {
   feed_head_ = 0;
   tombstones_.clear();
   tombstone_of_.clear();
-  seq_ = static_cast<uint64_t>(r.varint());
+  // The changes made after the checkpoint are made again, but not necessarily in the same
+  // steps, so their sequence numbers mean other changes now. A reader's position from before
+  // must not resume in the new ones: numbering goes on past anything the previous run can
+  // have given out (2^36 changes between two checkpoints; 2^17 restarts before 2^53, where
+  // JavaScript readers would lose precision), and such a position gets a snapshot.
+  seq_ = static_cast<uint64_t>(r.varint()) + k_restart_gap;
   forgotten_ = seq_;  // deletes before the checkpoint are not known
   for (int64_t n = r.varint(); n > 0; --n) {
     auto k = r.get_row();

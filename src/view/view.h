@@ -27,6 +27,9 @@
 
 namespace sluice::view {
 
+// How far a view's numbering jumps when it is restored from a checkpoint (view::restore).
+inline constexpr uint64_t k_restart_gap = uint64_t{1} << 36;
+
 struct change {
   enum class kind : uint8_t { insert, update, remove };
   uint64_t seq = 0;

@@ -14,6 +14,7 @@
 #include "log/record_batch.h"
 #include "log/records.h"
 #include "log/segment_format.h"
+#include "log/space_guard.h"
 #include "tests/unit/batch_builder.h"
 
 namespace sluice::log {
@@ -523,6 +524,37 @@ TEST_F(LogTest, IdempotentRetryIsNotAppendedTwice) {
   s.base_sequence = 4;
   auto fenced = test::build_batch(s);
   EXPECT_EQ(p->append(fenced, now_ms()).code(), errc::invalid_producer_epoch);
+}
+
+// An idempotent producer pipelines batches; when one is refused for lack of space, those
+// behind it arrive with a gap. They are refused the same way (the client sends them all again,
+// in order), not with OUT_OF_ORDER_SEQUENCE_NUMBER, which librdkafka's idempotent producer
+// takes as fatal.
+TEST_F(LogTest, BatchesBehindOneRefusedForSpaceAreRefusedForSpace) {
+  auto p = open(topic_config{});
+  space_guard full(dir_, space_limits{.min_free_bytes = uint64_t{1} << 62});
+  test::batch_spec s;
+  s.values = {"a", "b"};
+  s.producer_id = 7;
+  s.producer_epoch = 0;
+  auto batch = [&](int32_t seq) {
+    s.base_sequence = seq;
+    return test::build_batch(s);
+  };
+  auto b0 = batch(0);
+  ASSERT_TRUE(p->append(b0, now_ms()).ok());
+  p->guard_space(&full);
+  auto b2 = batch(2), b4 = batch(4), b6 = batch(6);
+  EXPECT_EQ(p->append(b2, now_ms()).code(), errc::no_space);
+  EXPECT_EQ(p->append(b4, now_ms()).code(), errc::no_space);
+  p->guard_space(nullptr);  // space is back, and a batch from behind arrives first
+  auto b6_early = batch(6);
+  EXPECT_EQ(p->append(b6_early, now_ms()).code(), errc::no_space);
+  auto r2 = p->append(b2, now_ms()), r4 = p->append(b4, now_ms()), r6 = p->append(b6, now_ms());
+  ASSERT_TRUE(r2.ok() && r4.ok() && r6.ok());
+  EXPECT_EQ(r6->base_offset.value(), 6);
+  auto gap = batch(10);  // a real gap, nothing refused: the protocol's error
+  EXPECT_EQ(p->append(gap, now_ms()).code(), errc::out_of_order_sequence);
 }
 
 TEST_F(LogTest, IdempotenceSurvivesUncleanRestartAcrossRolls) {
