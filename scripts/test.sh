@@ -26,6 +26,7 @@ cmake --build build -j"$jobs"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 echo "== tests under ASan+UBSan (build-asan)"
-(cd build-asan && ctest --output-on-failure -j1)
+# The fuzzers are independent single-threaded CPU loops: two at a time.
+(cd build-asan && ctest --output-on-failure -j1 -LE fuzz && ctest --output-on-failure -j2 -L fuzz)
 echo "== tests, Release (build)"
 (cd build && ctest --output-on-failure -j1)

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
 
 #include "base/file.h"
 #include "base/strings.h"
@@ -129,18 +130,47 @@ struct engine::impl final : name_lookup {
     auto r =
         write_file_atomic(sql_dir() / "catalog.json",
                           bytes_view(reinterpret_cast<const uint8_t*>(out.data()), out.size()));
-    if (!r) throw catalog_error("cannot save the catalog: " + r.error().message);
+    // A server error (HTTP 500), not a wrong statement.
+    if (!r) throw std::runtime_error("cannot save the catalog: " + r.error().message);
   }
 
-  void remember(const std::string& object, const std::string& text) {
+  // A statement takes effect only with the catalog written: when the file cannot be, `undo`
+  // takes back what the statement did in memory and the error goes to the caller.
+  void remember(const std::string& object, const std::string& text,
+                const std::function<void()>& undo) {
     catalog.emplace_back(ascii_lower(object), text);
-    save();
+    try {
+      save();
+    } catch (...) {
+      catalog.pop_back();
+      undo();
+      throw;
+    }
   }
 
+  // Writes the catalog without `object`: call before undoing the object, which stays when the
+  // file cannot be written.
   void forget(const std::string& object) {
     auto n = ascii_lower(object);
+    auto before = catalog;
     std::erase_if(catalog, [&](const auto& e) { return e.first == n; });
-    save();
+    try {
+      save();
+    } catch (...) {
+      catalog = std::move(before);
+      throw;
+    }
+  }
+
+  // Stops a query and deletes its checkpoint and state.
+  void discard_query(const std::string& name) {
+    auto it = queries.find(ascii_lower(name));
+    if (it == queries.end()) return;
+    it->second.q->stop(false);
+    std::error_code ec;
+    std::filesystem::remove(checkpoint_dir() / (it->first + ".ckpt"), ec);
+    std::filesystem::remove_all(state_dir(it->first), ec);
+    queries.erase(it);
   }
 
   // --- queries ---------------------------------------------------------------------
@@ -240,7 +270,7 @@ struct engine::impl final : name_lookup {
         throw catalog_error("cannot create topic '" + def.topic + "': " + sink.error().message);
     }
     sources[ascii_lower(s.name)] = source_entry{def, st.text};
-    remember(s.name, st.text);
+    remember(s.name, st.text, [&] { sources.erase(ascii_lower(s.name)); });
     res.message = std::string(s.is_table ? "table " : "stream ") + s.name + " created on topic '" +
                   def.topic + "'";
   }
@@ -267,7 +297,10 @@ struct engine::impl final : name_lookup {
     auto q = build(s.name, p, view::make_view_writer(v));
     start(s.name, std::move(q), st.text, inputs_of(*p.root), s.name);
     views[ascii_lower(s.name)] = view_entry{v, cols, st.text};
-    remember(s.name, st.text);
+    remember(s.name, st.text, [&] {
+      discard_query(s.name);
+      views.erase(ascii_lower(s.name));
+    });
     res.message = "view " + s.name + " created";
   }
 
@@ -288,7 +321,10 @@ struct engine::impl final : name_lookup {
                    stream::make_topic_writer(std::move(*sink), p.names, p.key_names, s.topic));
     start(s.name, std::move(q), st.text, inputs_of(*p.root), s.name);
     sinks[ascii_lower(s.name)] = sink_entry{s.topic, st.text};
-    remember(s.name, st.text);
+    remember(s.name, st.text, [&] {
+      discard_query(s.name);
+      sinks.erase(ascii_lower(s.name));
+    });
     res.message = "sink " + s.name + " created, writing to topic '" + s.topic + "'";
   }
 
@@ -325,7 +361,7 @@ struct engine::impl final : name_lookup {
     auto qu =
         build(name, p, stream::make_topic_writer(std::move(*sink), names, p.key_names, def.topic));
     start(name, std::move(qu), st.text, inputs_of(*p.root), target);
-    remember(name, st.text);
+    remember(name, st.text, [&] { discard_query(name); });
     res.message = "query " + name + " started, writing to stream " + target;
   }
 
@@ -498,42 +534,33 @@ struct engine::impl final : name_lookup {
       }
       throw sql_error(s.loc, "unknown " + ascii_lower(s.what) + " '" + s.name + "'");
     };
-    auto drop_query = [&](const std::string& q) {
-      auto it = queries.find(q);
-      if (it == queries.end()) return;
-      it->second.q->stop(false);
-      std::error_code ec;
-      std::filesystem::remove(checkpoint_dir() / (q + ".ckpt"), ec);
-      std::filesystem::remove_all(state_dir(q), ec);
-      queries.erase(it);
-      forget(q);
-    };
     if (s.what == "STREAM" || s.what == "TABLE") {
       auto it = sources.find(n);
       if (it == sources.end() || it->second.def.is_table != (s.what == "TABLE")) return missing();
       for (const auto& [qn, q] : queries)
         if (std::find(q.inputs.begin(), q.inputs.end(), n) != q.inputs.end() || q.output == n)
           throw catalog_error("'" + s.name + "' is used by query " + qn + " (drop it first)");
-      sources.erase(it);
       forget(n);
+      sources.erase(it);
       res.message = ascii_lower(s.what) + " " + s.name + " dropped (its topic is kept)";
     } else if (s.what == "VIEW") {
       if (!views.count(n)) return missing();
-      drop_query(n);
-      views.erase(n);
       forget(n);
+      discard_query(n);
+      views.erase(n);
       res.message = "view " + s.name + " dropped";
     } else if (s.what == "SINK") {
       if (!sinks.count(n)) return missing();
-      drop_query(n);
-      sinks.erase(n);
       forget(n);
+      discard_query(n);
+      sinks.erase(n);
       res.message = "sink " + s.name + " dropped (its topic is kept)";
     } else {
       if (!queries.count(n)) return missing();
       if (views.count(n) || sinks.count(n))
         throw catalog_error("query " + s.name + " belongs to a view or sink: DROP that instead");
-      drop_query(n);
+      forget(n);
+      discard_query(n);
       res.message = "query " + s.name + " stopped and dropped";
     }
   }

@@ -112,6 +112,24 @@ for _ in $(seq 1 50); do grep -q '"query":"gv"' <<<"$(curl -s "$http/ready")" ||
 check "a checkpoint written again clears it" 0 \
   "$(curl -s "$http/metrics" | awk '/^sluice_query_checkpoint_failing\{query="gv"/ {print $2}')"
 
+# The SQL catalog cannot be written: the statement fails with the error (500) and has no effect.
+echo "fdatasync EIO catalog.json" > "$work/fault"
+created=$(curl -s -w ' %{http_code}' -XPOST "$http/v1/sql" \
+  --data-binary "CREATE MATERIALIZED VIEW lost AS SELECT v, COUNT(*) AS n FROM g GROUP BY v")
+check "a statement whose catalog write failed is answered 500" 500 "${created##* }"
+if grep -q "cannot save the catalog" <<<"$created"; then ok "it says why"; else fail "it says why: $created"; fi
+dropped=$(curl -s -w ' %{http_code}' -XPOST "$http/v1/sql" --data-binary "DROP VIEW gv")
+check "a DROP whose catalog write failed is answered 500" 500 "${dropped##* }"
+rm "$work/fault"
+views=$(curl -s -XPOST "$http/v1/sql" --data-binary "SHOW QUERIES")
+if grep -q '"gv"' <<<"$views" && ! grep -q '"lost"' <<<"$views"; then
+  ok "neither statement took effect"
+else
+  fail "neither statement took effect: $views"
+fi
+check "the name is free once the disk works" 200 "$(curl -s -o /dev/null -w '%{http_code}' -XPOST \
+  "$http/v1/sql" --data-binary "CREATE MATERIALIZED VIEW lost AS SELECT v, COUNT(*) AS n FROM g GROUP BY v")"
+
 # A restart recovers the partitions and the queue: what was acknowledged is there, and they
 # take writes; the message acked before the fault is not delivered again.
 kill -9 "$pid"; wait "$pid" 2>/dev/null; pid=""
