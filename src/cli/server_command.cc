@@ -37,6 +37,7 @@ struct server_settings {
   int64_t retention_check_ms = 30'000;
   int64_t sql_checkpoint_interval_ms = 1'000;
   int64_t sql_state_cache_rows = 100'000;
+  int64_t sql_max_state_bytes = int64_t{1} << 30;
   int64_t http_max_subscriber_bytes = 1 << 20;
   int64_t http_push_threads = 0;
   int64_t retention_ms = 604'800'000;
@@ -90,6 +91,7 @@ void apply_config_file(const std::string& path, server_settings& s) {
   num("retention-check-ms", s.retention_check_ms);
   num("sql-checkpoint-interval-ms", s.sql_checkpoint_interval_ms);
   num("sql-state-cache-rows", s.sql_state_cache_rows);
+  num("sql-max-state-bytes", s.sql_max_state_bytes);
   num("http-max-subscriber-bytes", s.http_max_subscriber_bytes);
   num("http-push-threads", s.http_push_threads);
   num("retention-ms", s.retention_ms);
@@ -121,6 +123,7 @@ void apply_config_file(const std::string& path, server_settings& s) {
                                   "auto-create-topics",
                                   "message-timestamp-type",
                                   "sql-checkpoint-interval-ms",
+                                  "sql-max-state-bytes",
                                   "sql-state-cache-rows",
                                   "http-max-subscriber-bytes",
                                   "http-push-threads",
@@ -216,6 +219,7 @@ int run_server(server_settings s) {
   so.data_dir = s.data_dir;
   so.checkpoint_interval = std::chrono::milliseconds(s.sql_checkpoint_interval_ms);
   so.state_cache_rows = static_cast<size_t>(s.sql_state_cache_rows);
+  so.max_state_bytes = static_cast<size_t>(s.sql_max_state_bytes);
   auto engine = sql::engine::open(so, stream::make_log_io(**lg, transactions->get()));
   if (!engine) {
     spdlog::error("cannot open the SQL catalog: {}", engine.error().message);
@@ -343,6 +347,11 @@ action add_server_command(CLI::App& app, int argc, char** argv) {
                   "How often each SQL query checkpoints its state and positions")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{10}, int64_t{3'600'000}));
+  cmd->add_option("--sql-max-state-bytes", s->sql_max_state_bytes,
+                  "Estimated bytes of operator state in memory per SQL query beyond which it "
+                  "fails (WITH (max_state_bytes = ...) per query)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1} << 20, INT64_MAX));
   cmd->add_option("--sql-state-cache-rows", s->sql_state_cache_rows,
                   "Groups of an unwindowed GROUP BY kept in memory per query (the rest in RocksDB)")
       ->capture_default_str()

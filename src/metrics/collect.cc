@@ -117,6 +117,9 @@ void query_families(exposition& out, const sql::engine& e) {
          [](const stream::query_stats& s) { return s.checkpoint_error.empty() ? 0 : 1; });
   family("sluice_query_state_rows", "gauge", "Rows of operator state (groups, windows, view rows)",
          [](const stream::query_stats& s) { return static_cast<double>(s.state_rows); });
+  family("sluice_query_state_bytes", "gauge",
+         "Estimated bytes of operator state in memory (limit: max_state_bytes)",
+         [](const stream::query_stats& s) { return static_cast<double>(s.state_bytes); });
   family("sluice_query_watermark_delay_seconds", "gauge",
          "Wall-clock time minus the query's watermark", [now_ms](const stream::query_stats& s) {
            return s.watermark == INT64_MIN ? std::nan("")
@@ -133,10 +136,14 @@ void query_families(exposition& out, const sql::engine& e) {
   out.family("sluice_view_rows", "gauge", "Rows a materialized view holds");
   for (const auto& v : views)
     out.sample("sluice_view_rows", {{"view", v->name()}}, static_cast<double>(v->size()));
+  out.family("sluice_view_bytes", "gauge",
+             "Estimated bytes of a view's rows, feed and remembered deletes (limit: max_bytes)");
+  for (const auto& v : views)
+    out.sample("sluice_view_bytes", {{"view", v->name()}}, static_cast<double>(v->bytes()));
   out.family("sluice_view_changes_total", "counter", "Changes a materialized view has made");
   for (const auto& v : views)
     out.sample("sluice_view_changes_total", {{"view", v->name()}},
-               static_cast<double>(v->sequence()));
+               static_cast<double>(v->changes()));
 }
 
 void queue_families(exposition& out, const queue::manager& m) {

@@ -33,6 +33,33 @@ size_t size_property(const properties& with, const std::string& key, size_t dflt
   }
 }
 
+// A byte count: digits with an optional unit (KB, MB, GB: powers of 1000; KiB, MiB, GiB).
+size_t bytes_property(const properties& with, const std::string& key, size_t dflt) {
+  auto it = with.find(key);
+  if (it == with.end()) return dflt;
+  const std::string& text = it->second;
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits])))
+    ++digits;
+  std::string unit = ascii_lower(std::string_view(text).substr(digits));
+  std::erase(unit, ' ');
+  static const std::pair<const char*, uint64_t> units[] = {{"", 1},
+                                                           {"b", 1},
+                                                           {"kb", 1'000},
+                                                           {"mb", 1'000'000},
+                                                           {"gb", 1'000'000'000},
+                                                           {"kib", 1ULL << 10},
+                                                           {"mib", 1ULL << 20},
+                                                           {"gib", 1ULL << 30}};
+  for (const auto& [name, factor] : units)
+    if (digits > 0 && digits <= 12 && unit == name) {
+      uint64_t n = std::stoull(text.substr(0, digits)) * factor;
+      if (n > 0) return static_cast<size_t>(n);
+    }
+  throw catalog_error("property '" + key + "' must be a positive size such as '64MB' or " +
+                      "'1GiB', got '" + text + "'");
+}
+
 stream::value str(std::string s) {
   return stream::value::string(std::move(s));
 }
@@ -175,9 +202,12 @@ struct engine::impl final : name_lookup {
 
   // --- queries ---------------------------------------------------------------------
 
-  std::unique_ptr<stream::query> build(const std::string& name, plan& p,
-                                       stream::operator_ptr sink) {
+  // `with`: the statement's properties (max_state_bytes).
+  std::unique_ptr<stream::query> build(const std::string& name, plan& p, stream::operator_ptr sink,
+                                       const properties* with = nullptr) {
     stream::query_options qo;
+    qo.max_state_bytes =
+        with ? bytes_property(*with, "max_state_bytes", o.max_state_bytes) : o.max_state_bytes;
     qo.name = name;
     qo.flow = std::move(p.flow);
     qo.flow.connect(qo.flow.output, qo.flow.add(std::move(sink)));
@@ -284,17 +314,20 @@ struct engine::impl final : name_lookup {
     if (s.query->emit_changes) throw sql_error(s.query->loc, "a view's query has no EMIT CHANGES");
     if (!s.query->into.empty()) throw sql_error(s.query->into_loc, "a view's query has no INTO");
     for (const auto& [k, v] : s.with)
-      if (k != "max_rows" && k != "feed_capacity" && k != "state_ttl")
+      if (k != "max_rows" && k != "max_bytes" && k != "feed_capacity" && k != "state_ttl" &&
+          k != "max_state_bytes")
         throw sql_error(st.loc, "unknown view property '" + k +
-                                    "' (known: max_rows, feed_capacity, state_ttl)");
+                                    "' (known: max_rows, max_bytes, feed_capacity, state_ttl, "
+                                    "max_state_bytes)");
     auto p = continuous_plan(*s.query, &s.with, st.loc);
     auto v = std::make_shared<view::view>(
         s.name, p.names, size_property(s.with, "max_rows", 100'000),
-        size_property(s.with, "feed_capacity", 10'000), !p.key_names.empty());
+        size_property(s.with, "feed_capacity", 10'000), !p.key_names.empty(),
+        bytes_property(s.with, "max_bytes", 256ULL << 20));
     std::vector<stream::field_type> cols;
     for (size_t i = 0; i < p.names.size(); ++i)
       cols.push_back({p.names[i], p.types[i]});
-    auto q = build(s.name, p, view::make_view_writer(v));
+    auto q = build(s.name, p, view::make_view_writer(v), &s.with);
     start(s.name, std::move(q), st.text, inputs_of(*p.root), s.name);
     views[ascii_lower(s.name)] = view_entry{v, cols, st.text};
     remember(s.name, st.text, [&] {
@@ -311,14 +344,16 @@ struct engine::impl final : name_lookup {
     }
     check_free(s.name, st.loc);
     for (const auto& [k, v] : s.with)
-      if (k != "state_ttl" && k != "delivery")
-        throw sql_error(st.loc, "unknown sink property '" + k + "' (known: state_ttl, delivery)");
+      if (k != "state_ttl" && k != "delivery" && k != "max_state_bytes")
+        throw sql_error(st.loc, "unknown sink property '" + k +
+                                    "' (known: state_ttl, delivery, max_state_bytes)");
     if (s.query->emit_changes) throw sql_error(s.query->loc, "a sink's query has no EMIT CHANGES");
     auto p = continuous_plan(*s.query, &s.with, st.loc);
     auto sink = io->open_sink(s.topic, sink_options_for(s.name, &s.with, st.loc));
     if (!sink) throw catalog_error("cannot open topic '" + s.topic + "': " + sink.error().message);
-    auto q = build(s.name, p,
-                   stream::make_topic_writer(std::move(*sink), p.names, p.key_names, s.topic));
+    auto q =
+        build(s.name, p, stream::make_topic_writer(std::move(*sink), p.names, p.key_names, s.topic),
+              &s.with);
     start(s.name, std::move(q), st.text, inputs_of(*p.root), s.name);
     sinks[ascii_lower(s.name)] = sink_entry{s.topic, st.text};
     remember(s.name, st.text, [&] {
@@ -480,24 +515,27 @@ struct engine::impl final : name_lookup {
                             num(e.def.watermark_delay_ms)});
       }
     } else if (s.what == "VIEWS") {
-      res.columns = {"name", "rows", "sequence"};
+      res.columns = {"name", "rows", "bytes", "sequence"};
       for (const auto& [n, e] : views)
         res.rows.push_back({str(e.v->name()), num(static_cast<int64_t>(e.v->size())),
+                            num(static_cast<int64_t>(e.v->bytes())),
                             num(static_cast<int64_t>(e.v->sequence()))});
     } else if (s.what == "SINKS") {
       res.columns = {"name", "topic"};
       for (const auto& [n, e] : sinks)
         res.rows.push_back({str(n), str(e.topic)});
     } else if (s.what == "QUERIES") {
-      res.columns = {"name",         "state",     "records_in", "records_out", "dead_letters",
-                     "late_records", "watermark", "lag",        "error",       "statement"};
+      res.columns = {"name",         "state",        "records_in", "records_out",
+                     "dead_letters", "late_records", "watermark",  "lag",
+                     "state_bytes",  "error",        "statement"};
       for (const auto& [n, e] : queries) {
         auto st = e.q->stats();
         res.rows.push_back(
             {str(st.name), str(st.state), num(st.records_in), num(st.records_out),
              num(st.dead_letters), num(st.late_records),
              st.watermark == INT64_MIN ? stream::value() : stream::value::timestamp(st.watermark),
-             num(st.lag), st.error.empty() ? stream::value() : str(st.error), str(e.text)});
+             num(st.lag), num(st.state_bytes), st.error.empty() ? stream::value() : str(st.error),
+             str(e.text)});
       }
     } else {
       throw catalog_error("SHOW TOPICS: use `sluice topic list` or a Kafka client");
@@ -680,6 +718,7 @@ std::unique_ptr<push_query> engine::subscribe(
   qo.flow = std::move(p.flow);
   qo.flow.connect(qo.flow.output, qo.flow.add(stream::make_collector(std::move(on_rows))));
   qo.dead_letter_topic = "sluice.push.dlq";
+  qo.max_state_bytes = impl_->o.max_state_bytes;
   auto query = std::make_unique<stream::query>(*impl_->io, std::move(qo));
   if (auto r = query->start(); !r) throw catalog_error(r.error().message);
   return std::make_unique<push_query_impl>(std::move(query), p.names);

@@ -37,6 +37,10 @@ struct engine_options {
   // Groups of an unwindowed GROUP BY each query keeps in memory; the rest live in RocksDB
   // under <data_dir>/_sql/state/. Default: 100,000.
   size_t state_cache_rows = 100'000;
+  // Estimated bytes of operator state in memory (windows, top-N buffers, interval joins, the
+  // groups a cache holds) beyond which a query fails with the reason; a query's own
+  // WITH (max_state_bytes = '...') overrides it. Default: 1 GiB.
+  size_t max_state_bytes = 1ULL << 30;
 };
 
 // The answer to one statement.

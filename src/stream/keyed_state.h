@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "stream/memory.h"
 #include "stream/state_codec.h"
 #include "stream/state_store.h"
 #include "stream/value.h"
@@ -165,6 +166,13 @@ class keyed_state {
     return std::max(cache_.size(), store_ ? static_cast<size_t>(store_->approximate_keys()) : 0);
   }
   size_t cache_rows() const { return cache_rows_; }
+  // Estimated bytes of the entries in memory, `value_bytes(v)` each (stream/memory.h).
+  template <class F>
+  size_t memory_bytes(F value_bytes) const {
+    return sampled_bytes(cache_, [&](const auto& e) {
+      return approx_bytes(e.first) + sizeof(slot) + value_bytes(e.second.v);
+    });
+  }
 
  private:
   struct slot {

@@ -78,6 +78,9 @@ class operator_node {
   virtual void set_state_ttl(int64_t /*ttl_ms*/) {}
   // Rows of state held (groups, open windows, buffered rows), for metrics.
   virtual size_t state_size() const { return 0; }
+  // Estimated bytes of that state in memory (stream/memory.h; what a RocksDB store holds does
+  // not count), for the query's max_state_bytes and metrics.
+  virtual size_t state_bytes() const { return 0; }
 
   void set_next(operator_node* n) { next_ = n; }
   void set_context(operator_context* c) { ctx_ = c; }

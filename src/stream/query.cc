@@ -118,12 +118,7 @@ void query::run() {
       }
       bool end = caught_up();
       caught_up_ = end;
-      if ((rounds_.fetch_add(1) & 63) == 0) {
-        int64_t n = 0;
-        for (const auto& op : o_.flow.operators)
-          n += static_cast<int64_t>(op->state_size());
-        state_rows_ = n;
-      }
+      if ((rounds_.fetch_add(1) & 63) == 0) measure_state();
       if (!got) wake_->wait(std::chrono::milliseconds(end ? 50 : 1));
     }
   } catch (const std::exception& e) {
@@ -470,6 +465,7 @@ query_stats query::stats() const {
   s.late_records = late_;
   s.watermark = watermark_pub_;
   s.state_rows = state_rows_;
+  s.state_bytes = state_bytes_;
   std::lock_guard lk(status_mu_);
   s.state = state_;
   s.error = error_;
@@ -480,6 +476,29 @@ query_stats query::stats() const {
         s.lag += std::max<int64_t>(
             0, in.source->end_offset(static_cast<int32_t>(p)) - in.positions_pub[p]);
   return s;
+}
+
+void query::measure_state() {
+  int64_t rows = 0;
+  size_t bytes = 0, most = 0;
+  const operator_node* biggest = nullptr;
+  for (const auto& op : o_.flow.operators) {
+    rows += static_cast<int64_t>(op->state_size());
+    size_t b = op->state_bytes();
+    bytes += b;
+    if (b > most) {
+      most = b;
+      biggest = op.get();
+    }
+  }
+  state_rows_ = rows;
+  state_bytes_ = static_cast<int64_t>(bytes);
+  if (bytes > o_.max_state_bytes)
+    throw std::runtime_error(
+        "its state holds about " + std::to_string(bytes) + " bytes in memory, more than " +
+        "max_state_bytes (" + std::to_string(o_.max_state_bytes) + "), most of it in " +
+        biggest->describe() + ": bound it (a window, state_ttl, fewer keys) or raise the limit " +
+        "(WITH (max_state_bytes = '...'), --sql-max-state-bytes)");
 }
 
 bool query::wait_caught_up(std::chrono::milliseconds timeout) const {

@@ -42,6 +42,9 @@ struct query_options {
   std::filesystem::path state_dir;        // operators' RocksDB stores (empty: memory only)
   std::chrono::milliseconds checkpoint_interval{1'000};
   size_t max_batch_bytes = 1 << 20;  // read per partition per round
+  // Estimated bytes of operator state in memory (operator_node::state_bytes) beyond which the
+  // query fails, naming the operator that holds the most.
+  size_t max_state_bytes = SIZE_MAX;
 };
 
 struct query_stats {
@@ -56,6 +59,7 @@ struct query_stats {
   int64_t watermark = INT64_MIN;  // INT64_MIN: none yet
   int64_t lag = 0;                // records in the sources not read yet
   int64_t state_rows = 0;
+  int64_t state_bytes = 0;  // estimated, in memory (operator_node::state_bytes)
   // End-to-end latency: for each batch of records read from a partition, the wall-clock time
   // when the operators (sink included) were done with it minus the Kafka timestamp of its
   // oldest record (so it includes the time the records waited in the topic).
@@ -105,6 +109,8 @@ class query final : private operator_context {
   void deliver(input& in);
   bool caught_up() const;
   void update_watermark(int64_t now);
+  // Publishes the operators' state rows and bytes; throws when the bytes are over the limit.
+  void measure_state();
   void flush_dead_letters();
   void write_checkpoint();
   bool read_checkpoint();
@@ -137,6 +143,7 @@ class query final : private operator_context {
   std::atomic<int64_t> watermark_pub_{INT64_MIN};
   std::atomic<uint64_t> rounds_{0};  // finished loop rounds
   std::atomic<int64_t> state_rows_{0};
+  std::atomic<int64_t> state_bytes_{0};
   std::shared_ptr<metrics::histogram> latency_ = std::make_shared<metrics::histogram>();
   std::atomic<bool> caught_up_{false};
   mutable std::mutex status_mu_;

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "stream/memory.h"
+
 namespace sluice::view {
 
 bool row_less::operator()(const stream::row& a, const stream::row& b) const {
@@ -12,14 +14,30 @@ bool row_less::operator()(const stream::row& a, const stream::row& b) const {
 }
 
 view::view(std::string name, std::vector<std::string> columns, size_t max_rows,
-           size_t feed_capacity, bool keyed)
+           size_t feed_capacity, bool keyed, size_t max_bytes)
     : name_(std::move(name)),
       columns_(std::move(columns)),
       max_rows_(std::max<size_t>(max_rows, 1)),
+      max_bytes_(max_bytes),
       feed_capacity_(std::max<size_t>(feed_capacity, 1)),
       keyed_(keyed) {}
 
+namespace {
+
+// A row's share of rows_ and by_seq_.
+size_t entry_bytes(const stream::row& key, const stream::row& r) {
+  return stream::approx_bytes(key) + stream::approx_bytes(r) + 2 * stream::k_node_bytes + 8;
+}
+
+size_t change_bytes(const change& c) {
+  return sizeof(change) + stream::approx_bytes(c.key) + stream::approx_bytes(c.r) -
+         2 * sizeof(stream::row);
+}
+
+}  // namespace
+
 void view::record(change c, std::vector<change>& fresh) {
+  changes_.fetch_add(1, std::memory_order_relaxed);
   if (feed_.size() < feed_capacity_) {
     feed_.push_back(c);
   } else {
@@ -55,6 +73,7 @@ void view::apply(const stream::element_batch& batch) {
       auto it = rows_.find(key);
       if (e.op == stream::change_op::remove) {
         if (it == rows_.end()) continue;
+        rows_bytes_ -= entry_bytes(it->first, it->second.r);
         change c{++seq_, change::kind::remove, it->first, std::move(it->second.r)};
         by_seq_.erase(it->second.seq);
         rows_.erase(it);
@@ -69,19 +88,22 @@ void view::apply(const stream::element_batch& batch) {
           tombstones_.erase(t->second);
           tombstone_of_.erase(t);
         }
+        rows_bytes_ += entry_bytes(key, e.r);
         rows_.emplace(key, entry{e.r, s});
         by_seq_.emplace(s, key);
         record(change{s, change::kind::insert, key, e.r}, fresh);
       } else {
         by_seq_.erase(it->second.seq);
+        rows_bytes_ += entry_bytes(key, e.r) - entry_bytes(key, it->second.r);
         it->second.r = e.r;
         it->second.seq = s;
         by_seq_.emplace(s, key);
         record(change{s, change::kind::update, key, e.r}, fresh);
       }
-      while (rows_.size() > max_rows_) {
+      while (rows_.size() > max_rows_ || (rows_bytes_ > max_bytes_ && !rows_.empty())) {
         auto oldest = by_seq_.begin();
         auto victim = rows_.find(oldest->second);
+        rows_bytes_ -= entry_bytes(victim->first, victim->second.r);
         change c{++seq_, change::kind::remove, victim->first, std::move(victim->second.r)};
         rows_.erase(victim);
         by_seq_.erase(oldest);
@@ -128,6 +150,12 @@ std::optional<stream::row> view::lookup(std::string_view text) const {
 size_t view::size() const {
   std::shared_lock lk(mu_);
   return rows_.size();
+}
+
+size_t view::bytes() const {
+  std::shared_lock lk(mu_);
+  return rows_bytes_ + stream::sampled_bytes(feed_, change_bytes) +
+         stream::sampled_bytes(tombstones_, [](const auto& t) { return change_bytes(t.second); });
 }
 
 uint64_t view::sequence() const {
@@ -204,6 +232,7 @@ void view::restore(stream::state_reader& r) {
   feed_head_ = 0;
   tombstones_.clear();
   tombstone_of_.clear();
+  rows_bytes_ = 0;
   // The changes made after the checkpoint are made again, but not necessarily in the same
   // steps, so their sequence numbers mean other changes now. A reader's position from before
   // must not resume in the new ones: numbering goes on past anything the previous run can
@@ -217,6 +246,7 @@ void view::restore(stream::state_reader& r) {
     e.r = r.get_row();
     e.seq = static_cast<uint64_t>(r.varint());
     by_seq_.emplace(e.seq, k);
+    rows_bytes_ += entry_bytes(k, e.r);
     rows_.emplace(std::move(k), std::move(e));
   }
 }

@@ -11,6 +11,7 @@
 //
 // Thread safety: apply() from the query's thread; everything else from any thread.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -46,8 +47,10 @@ class view {
  public:
   // `keyed`: the query gives each row a key (GROUP BY, a table's primary key), so a change
   // supersedes the earlier ones of its key; else rows are appended.
+  // Beyond `max_rows` rows or about `max_bytes` bytes of them (stream/memory.h) the least
+  // recently changed rows are removed.
   view(std::string name, std::vector<std::string> columns, size_t max_rows = 100'000,
-       size_t feed_capacity = 10'000, bool keyed = true);
+       size_t feed_capacity = 10'000, bool keyed = true, size_t max_bytes = SIZE_MAX);
 
   const std::string& name() const { return name_; }
   const std::vector<std::string>& columns() const { return columns_; }
@@ -60,10 +63,14 @@ class view {
   std::vector<stream::row> rows(uint64_t* seq = nullptr,
                                 std::vector<stream::row>* keys = nullptr) const;
   size_t size() const;
+  // Estimated bytes in memory: the rows, the feed and the remembered deletes.
+  size_t bytes() const;
   // The row whose key is `text`: a one-column key read as a string, an integer or a number
   // (?key= of GET /v1/views/{name}); nullopt when there is none.
   std::optional<stream::row> lookup(std::string_view text) const;
   uint64_t sequence() const;
+  // Changes made since the process started (the sequence number jumps at a restore).
+  uint64_t changes() const { return changes_.load(std::memory_order_relaxed); }
   // Changes with seq > `after`, oldest first (at most `max`). False when some of them have
   // already left the feed (the caller must take a snapshot instead).
   bool changes_since(uint64_t after, std::vector<change>& out, size_t max = SIZE_MAX) const;
@@ -93,11 +100,14 @@ class view {
   const std::string name_;
   const std::vector<std::string> columns_;
   const size_t max_rows_;
+  const size_t max_bytes_;
   const size_t feed_capacity_;
   const bool keyed_;
 
   mutable std::shared_mutex mu_;
   std::map<stream::row, entry, row_less> rows_;
+  size_t rows_bytes_ = 0;
+  std::atomic<uint64_t> changes_{0};        // estimated bytes of rows_ (and by_seq_)
   std::map<uint64_t, stream::row> by_seq_;  // last change seq -> key, for eviction
   std::vector<change> feed_;                // ring of the last feed_capacity_ changes
   size_t feed_head_ = 0;                    // index of the oldest change when full

@@ -140,6 +140,26 @@ TEST(View, RowsBeyondMaxRowsEvictTheLeastRecentlyChanged) {
   EXPECT_EQ(feed[1].key[0].s, "b");
 }
 
+TEST(View, RowsBeyondMaxBytesEvictTheLeastRecentlyChanged) {
+  view v("v", {"k", "n"}, 1'000'000, 10, true, 4096);
+  for (int i = 0; i < 100; ++i)
+    v.apply({keyed("key-" + std::to_string(i), i)});
+  EXPECT_LT(v.size(), 100u);
+  EXPECT_GT(v.size(), 3u);
+  auto rows = v.rows();
+  EXPECT_EQ(rows.back()[0].s, "key-99");  // the newest stay
+  size_t small = v.bytes();
+  view big("v", {"k", "n"}, 1'000'000, 10, true);
+  for (int i = 0; i < 100; ++i)
+    big.apply({keyed("key-" + std::to_string(i), i)});
+  EXPECT_EQ(big.size(), 100u);
+  EXPECT_GT(big.bytes(), small);
+  for (int i = 0; i < 100; ++i)
+    big.apply({keyed("key-" + std::to_string(i), 0, change_op::remove)});
+  EXPECT_EQ(big.size(), 0u);
+  EXPECT_LT(big.bytes(), small + 4096);  // only the feed and tombstones (10 each) are left
+}
+
 TEST(View, UnkeyedRowsAppendInArrivalOrder) {
   view v("v", {"x"});
   element a, b;

@@ -27,6 +27,19 @@ class bounded_join_op final : public multi_input_operator {
   }
 
   size_t state_size() const override { return sides_[0].count + sides_[1].count; }
+  size_t state_bytes() const override {
+    size_t n = 0;
+    for (const auto& s : sides_)
+      n += sampled_bytes(s.by_key,
+                         [](const auto& e) {
+                           size_t b = approx_bytes(e.first);
+                           for (const auto& k : e.second.rows)
+                             b += join_detail::approx_bytes(k);
+                           return b;
+                         }) +
+           s.by_expiry.size() * (k_node_bytes + 24);
+    return n;
+  }
 
   void snapshot(state_writer& w) override {
     w.put_varint(static_cast<int64_t>(next_id_));

@@ -98,6 +98,9 @@ class group_aggregate_op final : public operator_node {
   }
 
   size_t state_size() const override { return groups_.size(); }
+  size_t state_bytes() const override {
+    return groups_.memory_bytes([](const group& g) { return sizeof(g) + approx_bytes(g.accs); });
+  }
 
  private:
   struct group {

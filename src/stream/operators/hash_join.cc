@@ -83,6 +83,17 @@ class hash_join_op final : public multi_input_operator {
   }
 
   size_t state_size() const override { return sides_[0].size() + sides_[1].size(); }
+  size_t state_bytes() const override {
+    size_t n = 0;
+    for (const auto& s : sides_)
+      n += s.memory_bytes([](const bucket& b) {
+        size_t bytes = sizeof(b);
+        for (const auto& k : b.rows)
+          bytes += approx_bytes(k);
+        return bytes;
+      });
+    return n;
+  }
 
  protected:
   void process_input(int side, element_batch& batch) override {

@@ -2,6 +2,7 @@
 // What the join operators share: a side's kept row, joined-row construction, key evaluation.
 // Private to stream/operators.
 
+#include "stream/memory.h"
 #include "stream/operators/joins.h"
 
 namespace sluice::stream::join_detail {
@@ -16,6 +17,10 @@ struct kept_row {
   uint64_t id = 0;       // bounded joins: identity within the side
   bool expired = false;  // bounded joins: gone, not yet compacted away
 };
+
+inline size_t approx_bytes(const kept_row& k) {
+  return sizeof(kept_row) + approx_bytes(k.r) + approx_bytes(k.key) - 2 * sizeof(row);
+}
 
 // The column names of one side's rows (dead letters), cut from the joined row's names once.
 class side_names {

@@ -59,6 +59,9 @@ class normalize_op final : public operator_node {
     return "ChangelogNormalize (upserts to retractions, last row per key)";
   }
   size_t state_size() const override { return rows_.size(); }
+  size_t state_bytes() const override {
+    return rows_.memory_bytes([](const entry& e) { return approx_bytes(e.r); });
+  }
 
  private:
   struct entry {

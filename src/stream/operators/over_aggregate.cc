@@ -11,6 +11,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "stream/memory.h"
 #include "stream/operators/aggregates.h"
 
 namespace sluice::stream {
@@ -116,6 +117,16 @@ class over_aggregate_op final : public operator_node {
     for (const auto& [k, p] : parts_)
       n += std::max<size_t>(p.frame.size(), 1);
     return n;
+  }
+  size_t state_bytes() const override {
+    return sampled_bytes(parts_,
+                         [](const auto& e) {
+                           size_t b = approx_bytes(e.first) + approx_bytes(e.second.accs);
+                           for (const auto& f : e.second.frame)
+                             b += sizeof(framed) + approx_bytes(f.args) - sizeof(row);
+                           return b;
+                         }) +
+           sampled_bytes(waiting_, [](const auto& e) { return 8 + approx_bytes(e.second); });
   }
 
  private:

@@ -104,6 +104,14 @@ class rank_op final : public operator_node {
            " partitions cached" + (parts_.has_store() ? ", the rest in RocksDB" : "");
   }
   size_t state_size() const override { return parts_.size(); }
+  size_t state_bytes() const override {
+    return parts_.memory_bytes([](const partition_rows& p) {
+      size_t b = sizeof(p);
+      for (const auto& x : p.best)
+        b += sizeof(ranked) + approx_bytes(x.order) + approx_bytes(x.r) - 2 * sizeof(row);
+      return b;
+    });
+  }
 
  private:
   // a strictly before b in the ORDER BY.

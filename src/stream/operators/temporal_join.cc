@@ -38,6 +38,17 @@ class temporal_join_op final : public multi_input_operator {
       n += v.size();
     return n;
   }
+  size_t state_bytes() const override {
+    return sampled_bytes(versions_,
+                         [](const auto& e) {
+                           size_t b = approx_bytes(e.first);
+                           for (const auto& [t, r] : e.second)
+                             b += k_node_bytes + 8 + (r ? approx_bytes(*r) : sizeof(row));
+                           return b;
+                         }) +
+           sampled_bytes(waiting_,
+                         [](const auto& e) { return 8 + join_detail::approx_bytes(e.second); });
+  }
 
   void snapshot(state_writer& w) override {
     w.put_varint(static_cast<int64_t>(versions_.size()));

@@ -2,6 +2,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "stream/memory.h"
 #include "stream/operators/aggregates.h"
 
 namespace sluice::stream {
@@ -110,6 +111,17 @@ class top_n_op final : public operator_node {
     for (const auto& [e, parts] : by_end_)
       for (const auto& [p, b] : parts)
         n += b.size();
+    return n;
+  }
+  size_t state_bytes() const override {
+    size_t n = 0;
+    for (const auto& [e, parts] : by_end_)
+      n += k_node_bytes + sampled_bytes(parts, [](const auto& p) {
+             size_t b = approx_bytes(p.first);
+             for (const auto& en : p.second)
+               b += sizeof(entry) + approx_bytes(en.order) + approx_bytes(en.r) - 2 * sizeof(row);
+             return b;
+           });
     return n;
   }
 

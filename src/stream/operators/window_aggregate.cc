@@ -2,6 +2,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "stream/memory.h"
 #include "stream/operators/aggregates.h"
 #include "stream/windows.h"
 
@@ -193,6 +194,19 @@ class window_aggregate_op final : public operator_node {
     for (const auto& [k, l] : sessions_)
       n += l.size();
     return n;
+  }
+  size_t state_bytes() const override {
+    size_t n = 0;
+    for (const auto& [s, g] : windows_)
+      n += k_node_bytes + sampled_bytes(g, [](const auto& e) {
+             return approx_bytes(e.first.r) + approx_bytes(e.second);
+           });
+    return n + sampled_bytes(sessions_, [](const auto& e) {
+             size_t b = approx_bytes(e.first);
+             for (const auto& s : e.second)
+               b += sizeof(session) + approx_bytes(s.accs);
+             return b;
+           });
   }
 
  private:
