@@ -50,16 +50,26 @@ result<std::unique_ptr<journal>> journal::open(
   if (!fd.valid()) return io_error("open", path);
   auto data = read_file(path);
   if (!data) return data.error();
+  size_t pos = replay(*data, on_event);
+  if (pos != data->size()) {
+    // A torn tail from a crash mid-write: nothing after it was ever confirmed durable.
+    if (::ftruncate(fd.get(), static_cast<off_t>(pos)) != 0) return io_error("truncate", path);
+  }
+  if (::lseek(fd.get(), static_cast<off_t>(pos), SEEK_SET) < 0) return io_error("seek", path);
+  return std::unique_ptr<journal>(new journal(dir, std::move(fd), static_cast<int64_t>(pos)));
+}
+
+size_t journal::replay(bytes_view data, const std::function<void(const event&)>& on_event) {
   size_t pos = 0;
-  while (pos + 8 <= data->size()) {
-    uint32_t len = get_u32(data->data() + pos);
-    if (len > 64 || pos + 8 + len > data->size()) break;
-    const uint8_t* body = data->data() + pos + 8;
-    if (get_u32(data->data() + pos + 4) != crc32c(body, len)) break;
+  while (pos + 8 <= data.size()) {
+    uint32_t len = get_u32(data.data() + pos);
+    if (len > 64 || pos + 8 + len > data.size()) break;
+    const uint8_t* body = data.data() + pos + 8;
+    if (get_u32(data.data() + pos + 4) != crc32c(body, len)) break;
     try {
       stream::state_reader r(std::string_view(reinterpret_cast<const char*>(body), len));
       event e;
-      e.k = static_cast<event::kind>(r.varint());
+      e.k = static_cast<event::kind>(r.varint());  // kinds this version does not know: ignored
       e.partition = static_cast<int32_t>(r.varint());
       e.a = r.varint();
       e.b = r.varint();
@@ -69,12 +79,7 @@ result<std::unique_ptr<journal>> journal::open(
     }
     pos += 8 + len;
   }
-  if (pos != data->size()) {
-    // A torn tail from a crash mid-write: nothing after it was ever confirmed durable.
-    if (::ftruncate(fd.get(), static_cast<off_t>(pos)) != 0) return io_error("truncate", path);
-  }
-  if (::lseek(fd.get(), static_cast<off_t>(pos), SEEK_SET) < 0) return io_error("seek", path);
-  return std::unique_ptr<journal>(new journal(dir, std::move(fd), static_cast<int64_t>(pos)));
+  return pos;
 }
 
 journal::journal(std::filesystem::path dir, unique_fd fd, int64_t size)
@@ -91,17 +96,22 @@ journal::~journal() {
   thread_.join();
 }
 
-void journal::append(const event& e) {
+void journal::encode(const event& e, std::string& out) {
   stream::state_writer w;
   w.put_varint(static_cast<int64_t>(e.k));
   w.put_varint(e.partition);
   w.put_varint(e.a);
   w.put_varint(e.b);
+  put_u32(out, static_cast<uint32_t>(w.data().size()));
+  put_u32(out, crc32c(w.data().data(), w.data().size()));
+  out += w.data();
+}
+
+void journal::append(const event& e) {
   std::lock_guard lk(mu_);
-  put_u32(pending_, static_cast<uint32_t>(w.data().size()));
-  put_u32(pending_, crc32c(w.data().data(), w.data().size()));
-  pending_ += w.data();
-  size_ += static_cast<int64_t>(8 + w.data().size());
+  size_t before = pending_.size();
+  encode(e, pending_);
+  size_ += static_cast<int64_t>(pending_.size() - before);
 }
 
 void journal::sync(std::function<void(result<void>)> done) {

@@ -48,6 +48,11 @@ class journal {
   static result<std::unique_ptr<journal>> open(
       const std::filesystem::path& dir, const std::function<void(std::string_view)>& on_snapshot,
       const std::function<void(const event&)>& on_event);
+  // Hands each whole, CRC-checked event of a journal file's bytes to `on_event`, in order;
+  // returns the length of that prefix (a torn or corrupt tail ends it).
+  static size_t replay(bytes_view data, const std::function<void(const event&)>& on_event);
+  // Appends the journal record of `e` to `out`.
+  static void encode(const event& e, std::string& out);
   ~journal();  // waits for pending syncs
   journal(const journal&) = delete;
   journal& operator=(const journal&) = delete;
