@@ -98,6 +98,7 @@ class segment {
   uint32_t index_interval_;
   unique_fd fd_;
   int64_t size_ = 0;
+  int64_t written_back_ = 0;  // writeback started below this (append)
   int64_t next_offset_;
   int64_t max_timestamp_ = -1;
   int64_t max_timestamp_pos_ = 0;
