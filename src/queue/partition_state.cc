@@ -229,7 +229,8 @@ void partition_state::restore(stream::state_reader& r) {
   cursor_ = r.varint();
   for (int64_t n = r.varint(); n > 0; --n) {
     int64_t b = r.varint(), len = r.varint();
-    if (len < 0 || b > INT64_MAX - len) throw stream::corrupt_state("a settled range out of bounds");
+    if (len < 0 || b > INT64_MAX - len)
+      throw stream::corrupt_state("a settled range out of bounds");
     settled_.add(b, b + len);
   }
   for (int64_t n = r.varint(); n > 0; --n) {
