@@ -170,9 +170,10 @@ void server::stop() {
 
 bytes handle_frame_for_test(const server_config& config, log::log& log, bytes frame, int budget_ms,
                             coordinators c) {
-  // The loop lives as long as the thread: a request still waiting when the budget ends (a
-  // long poll, a sync) completes in a later call instead of touching a destroyed loop.
-  static thread_local asio::io_context loop(1);
+  // The loop is never destroyed: a request still waiting when the budget ends (a long poll, a
+  // sync) completes in a later call, and the coordinators a caller keeps in statics hold timers
+  // on it that are destroyed after the thread's own objects at exit.
+  static thread_local asio::io_context& loop = *new asio::io_context(1);
   auto b = std::make_shared<broker>(broker{config, log, c.groups, c.transactions});
   if (b->config.advertised_host.empty()) b->config.advertised_host = b->config.host;
   if (b->config.advertised_port == 0) b->config.advertised_port = b->config.port;
