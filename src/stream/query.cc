@@ -118,7 +118,10 @@ void query::run() {
       }
       bool end = caught_up();
       caught_up_ = end;
-      if ((rounds_.fetch_add(1) & 63) == 0) measure_state();
+      // State is measured every 64 rounds, and at least twice a second when rounds are slow.
+      if ((rounds_.fetch_add(1) & 63) == 0 ||
+          std::chrono::steady_clock::now() - last_measure_ >= std::chrono::milliseconds(500))
+        measure_state();
       if (!got) wake_->wait(std::chrono::milliseconds(end ? 50 : 1));
     }
   } catch (const std::exception& e) {
@@ -479,6 +482,7 @@ query_stats query::stats() const {
 }
 
 void query::measure_state() {
+  last_measure_ = std::chrono::steady_clock::now();
   int64_t rows = 0;
   size_t bytes = 0, most = 0;
   const operator_node* biggest = nullptr;

@@ -136,6 +136,7 @@ class query final : private operator_context {
   std::vector<output_record> dead_;
   bool dirty_ = false;
   std::chrono::steady_clock::time_point last_checkpoint_;
+  std::chrono::steady_clock::time_point last_measure_;  // of measure_state()
 
   std::thread thread_;
   std::atomic<bool> stop_{false};

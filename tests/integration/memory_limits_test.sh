@@ -54,7 +54,12 @@ if [ "$rows_bytes" -gt 0 ] && [ "$rows_bytes" = "$view_bytes" ]; then
 else
   fail "SHOW VIEWS and sluice_view_bytes give the view's bytes: '$rows_bytes' / '$view_bytes'"
 fi
-state=$(awk '/^sluice_query_state_bytes\{query="per_user"\}/ {print $2}' <<<"$metrics")
+state=0
+for _ in $(seq 1 50); do  # measured every 64 rounds or 500 ms
+  state=$(curl -s "$http/metrics" | awk '/^sluice_query_state_bytes\{query="per_user"\}/ {print $2}')
+  [ "${state%.*}" -gt 0 ] && break
+  sleep 0.1
+done
 if [ "${state%.*}" -gt 100000 ]; then ok "sluice_query_state_bytes counts the groups ($state)"; else fail "sluice_query_state_bytes: '$state'"; fi
 check "SHOW QUERIES has state_bytes" yes "$(sql "SHOW QUERIES" | grep -q '"state_bytes":' && echo yes)"
 
