@@ -324,6 +324,7 @@ class QueueSender(threading.Thread):
 
 class QueueWorker(threading.Thread):
     acked_ok = set()        # ids whose ack was answered "ok" (shared by the workers)
+    acked_at = set()        # (partition, offset) of those messages
     ack_unknown = set()     # ids whose ack got no answer
     late = []               # deliveries of an id after its ack was answered "ok"
     deliveries = Counter()
@@ -352,10 +353,12 @@ class QueueWorker(threading.Thread):
                     value = m["value"]
                     i = (json.loads(value) if isinstance(value, str) else value)["id"]
                     self.deliveries[i] += 1
-                    if i in self.acked_ok:
+                    # A send whose answer was lost is sent again, so an id can be in the topic
+                    # twice: what must not come back is the message (partition, offset).
+                    if (m["partition"], m["offset"]) in self.acked_at:
                         self.late.append((i, m["partition"], m["offset"], m["attempt"]))
                     receipts.append(m["receipt"])
-                    ids.append(i)
+                    ids.append((i, m["partition"], m["offset"]))
             if not receipts:
                 continue
             try:
@@ -364,13 +367,14 @@ class QueueWorker(threading.Thread):
                 status = None
             with self.lock:
                 if status == 200:
-                    for i, result in zip(ids, json.loads(body)["results"]):
+                    for (i, p, o), result in zip(ids, json.loads(body)["results"]):
                         if result == "ok":
                             self.acked_ok.add(i)
+                            self.acked_at.add((p, o))
                 else:
                     # No answer (the server was killed) or not made durable: the ack may have
                     # been written before the end, and then the message is settled.
-                    self.ack_unknown.update(ids)
+                    self.ack_unknown.update(i for i, _, _ in ids)
 
 
 # ---- live subscribers ------------------------------------------------------------------------
