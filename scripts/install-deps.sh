@@ -9,7 +9,7 @@ packages=(
   # libraries (DESIGN.md, "Dependencies")
   libboost1.81-dev librdkafka-dev libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev
   libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
-  libsimdjson-dev libedit-dev libjemalloc-dev librocksdb-dev
+  libsimdjson-dev libedit-dev libjemalloc-dev librocksdb-dev libssl-dev openssl
   libgtest-dev libgmock-dev libbenchmark-dev
   # real peers for tests and benchmarks
   kcat redis-server redis-tools nats-server wrk rabbitmq-server
@@ -19,6 +19,8 @@ packages=(
   procps psmisc netcat-openbsd python3 bc curl
   # a Kafka client of its own for the transaction tests (librdkafka underneath, Debian's build)
   python3-confluent-kafka
+  # a Kafka client that shares no code with librdkafka (SASL PLAIN over TLS in the security test)
+  python3-kafka
   # promtool (checks /metrics)
   prometheus
 )

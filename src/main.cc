@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
       sluice::cli::add_group_command(app),
       sluice::cli::add_sql_command(app),
       sluice::cli::add_queue_command(app),
+      sluice::cli::add_user_command(app),
   };
   CLI11_PARSE(app, argc, argv);
   for (auto& a : actions) {

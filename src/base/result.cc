@@ -78,6 +78,10 @@ std::string_view to_string(errc code) {
       return "concurrent transactions";
     case errc::transactional_id_not_found:
       return "transactional id not found";
+    case errc::invalid_argument:
+      return "invalid argument";
+    case errc::corrupt_file:
+      return "corrupt file";
   }
   return "unknown error";
 }

@@ -52,6 +52,9 @@ enum class errc {
   invalid_transaction_timeout,  // outside (0, transaction.max.timeout.ms]
   concurrent_transactions,      // the previous transaction is still being completed
   transactional_id_not_found,
+  // security and general
+  invalid_argument,  // a value outside what the call accepts (the message says which)
+  corrupt_file,      // a file of ours that cannot be read as what it should hold
 };
 
 std::string_view to_string(errc code);

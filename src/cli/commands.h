@@ -16,5 +16,6 @@ action add_consume_command(CLI::App& app);
 action add_group_command(CLI::App& app);
 action add_sql_command(CLI::App& app);
 action add_queue_command(CLI::App& app);
+action add_user_command(CLI::App& app);
 
 }  // namespace sluice::cli

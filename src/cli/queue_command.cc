@@ -11,6 +11,7 @@
 
 #include <iostream>
 
+#include "base/json_writer.h"
 #include "cli/commands.h"
 #include "cli/http_client.h"
 #include "stream/value.h"
@@ -79,7 +80,7 @@ std::string as_json_value(const std::string& text) {
   simdjson::dom::element e;
   if (!p.parse(text).get(e)) return simdjson::minify(e);
   std::string out;
-  stream::append_json_string(out, text);
+  append_json_string(out, text);
   return out;
 }
 
@@ -87,7 +88,7 @@ std::string receipts_body(const std::vector<std::string>& receipts, const std::s
   std::string out = "{\"receipts\":[";
   for (size_t i = 0; i < receipts.size(); ++i) {
     if (i) out += ',';
-    stream::append_json_string(out, receipts[i]);
+    append_json_string(out, receipts[i]);
   }
   return out + "]" + extra + "}";
 }
@@ -173,7 +174,7 @@ action add_queue_command(CLI::App& app) {
     const std::string base = "/v1/queues/" + o->name;
     if (create->parsed()) {
       std::string body = "{\"name\":";
-      stream::append_json_string(body, o->name);
+      append_json_string(body, o->name);
       body += ",\"partitions\":" + std::to_string(o->partitions) +
               ",\"visibility_timeout_ms\":" + std::to_string(o->visibility_timeout_ms) +
               ",\"max_deliveries\":" + std::to_string(o->max_deliveries) +
@@ -183,7 +184,7 @@ action add_queue_command(CLI::App& app) {
               ",\"backoff_jitter\":" + std::to_string(o->backoff_jitter);
       if (!o->dead_letter_topic.empty()) {
         body += ",\"dead_letter_topic\":";
-        stream::append_json_string(body, o->dead_letter_topic);
+        append_json_string(body, o->dead_letter_topic);
       }
       if (!call(*o, "POST", "/v1/queues", body + "}", answer)) return 1;
       std::cout << "created queue " << o->name << "\n";
@@ -198,7 +199,7 @@ action add_queue_command(CLI::App& app) {
       if (o->delay_ms > 0) extra += ",\"delay_ms\":" + std::to_string(o->delay_ms);
       if (!o->key.empty()) {
         extra += ",\"key\":";
-        stream::append_json_string(extra, o->key);
+        append_json_string(extra, o->key);
       }
       for (size_t i = 0; i < values.size(); i += 1000) {
         std::string body = "{\"messages\":[";
@@ -252,7 +253,7 @@ action add_queue_command(CLI::App& app) {
       std::string extra;
       if (sub == reject) {
         extra = ",\"reason\":";
-        stream::append_json_string(extra, o->reason);
+        append_json_string(extra, o->reason);
       }
       if (!call(*o, "POST", base + "/" + action, receipts_body(o->args, extra), answer)) return 1;
       std::cout << answer << "\n";

@@ -4,9 +4,11 @@
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
-#include <toml++/toml.h>
+#include <boost/asio/ip/address.hpp>
+#include <filesystem>
 
 #include "cli/commands.h"
+#include "cli/server_options.h"
 #include "group/coordinator.h"
 #include "group/transaction_coordinator.h"
 #include "http/server.h"
@@ -14,6 +16,8 @@
 #include "log/log.h"
 #include "metrics/collect.h"
 #include "queue/manager.h"
+#include "security/tls.h"
+#include "security/users.h"
 #include "sql/engine.h"
 #include "stream/io.h"
 
@@ -22,31 +26,20 @@ namespace sluice::cli {
 namespace {
 
 struct server_settings {
+  std::string config_file;
   std::string data_dir = "./data";
   std::string kafka_addr = "127.0.0.1:9092";
-  std::string http_addr = "127.0.0.1:8080";
   std::string advertised_addr;
+  std::string listeners;
+  std::string advertised_listeners;
+  std::string http_addr = "127.0.0.1:8080";
   std::string log_level = "info";
-  int32_t partitions = 1;
-  bool auto_create_topics = true;
-  int io_threads = 0;
-  int flush_threads = 2;
-  bool sync_filesystem = false;
-  int64_t min_free_bytes = 256LL << 20;
-  double min_free_ratio = 0;
-  int64_t retention_check_ms = 30'000;
-  int64_t sql_checkpoint_interval_ms = 1'000;
-  int64_t sql_state_cache_rows = 100'000;
-  int64_t sql_max_state_bytes = int64_t{1} << 30;
-  int64_t http_max_subscriber_bytes = 1 << 20;
-  int64_t http_push_threads = 0;
-  int64_t retention_ms = 604'800'000;
-  int64_t retention_bytes = -1;
-  int64_t segment_bytes = 1LL << 30;
-  int64_t segment_ms = 604'800'000;
-  int32_t max_message_bytes = 1'048'588;
-  std::string timestamp_type = "CreateTime";
-  std::string config_file;
+  bool allow_anonymous_remote = false;
+  security::tls_options tls;
+  log::log_options log;
+  kafka::server_config kafka;
+  http::server_config http;
+  sql::engine_options sql;
   group::coordinator_config groups;
   group::transaction_config transactions;
 };
@@ -67,115 +60,89 @@ bool split_host_port(const std::string& s, std::string& host, uint16_t& port) {
   return !host.empty();
 }
 
-// Values from the config file become the defaults that command-line flags then override.
-// Keys are the long flag names without dashes' prefix, e.g. `kafka-addr = "0.0.0.0:9092"`.
-void apply_config_file(const std::string& path, server_settings& s) {
-  toml::table t = toml::parse_file(path);
-  auto str = [&](const char* k, std::string& v) {
-    if (auto x = t[k].value<std::string>()) v = *x;
+bool is_loopback(const std::string& host) {
+  if (host == "localhost") return true;
+  boost::system::error_code ec;
+  auto a = boost::asio::ip::make_address(host, ec);
+  return !ec && a.is_loopback();
+}
+
+// The Kafka listeners: --listeners, or one PLAINTEXT listener on --kafka-addr.
+result<std::vector<kafka::listener>> kafka_listeners(const server_settings& s) {
+  if (!s.listeners.empty()) return kafka::parse_listeners(s.listeners, s.advertised_listeners);
+  kafka::listener l;
+  if (!split_host_port(s.kafka_addr, l.host, l.port))
+    return make_error(errc::invalid_argument,
+                      "--kafka-addr must be HOST:PORT, got '" + s.kafka_addr + "'");
+  if (!s.advertised_addr.empty() &&
+      !split_host_port(s.advertised_addr, l.advertised_host, l.advertised_port))
+    return make_error(errc::invalid_argument,
+                      "--advertised-addr must be HOST:PORT, got '" + s.advertised_addr + "'");
+  return std::vector<kafka::listener>{l};
+}
+
+// Refuses to expose data to the network without authentication, unless asked to.
+result<void> check_exposure(const server_settings& s) {
+  if (s.allow_anonymous_remote) return {};
+  auto refuse = [](const std::string& what) {
+    return make_error(errc::invalid_argument,
+                      what +
+                          " would let anyone on the network read and write everything: "
+                          "use a SASL_SSL or SASL_PLAINTEXT listener (--listeners), or "
+                          "allow it with --allow-anonymous-remote");
   };
-  auto num = [&](const char* k, auto& v) {
-    if (auto x = t[k].value<int64_t>()) v = static_cast<std::remove_reference_t<decltype(v)>>(*x);
-  };
-  str("data-dir", s.data_dir);
-  str("kafka-addr", s.kafka_addr);
-  str("http-addr", s.http_addr);
-  str("advertised-addr", s.advertised_addr);
-  str("log-level", s.log_level);
-  str("message-timestamp-type", s.timestamp_type);
-  num("partitions", s.partitions);
-  num("io-threads", s.io_threads);
-  num("flush-threads", s.flush_threads);
-  num("min-free-bytes", s.min_free_bytes);
-  if (auto x = t["min-free-ratio"].value<double>()) s.min_free_ratio = *x;
-  num("retention-check-ms", s.retention_check_ms);
-  num("sql-checkpoint-interval-ms", s.sql_checkpoint_interval_ms);
-  num("sql-state-cache-rows", s.sql_state_cache_rows);
-  num("sql-max-state-bytes", s.sql_max_state_bytes);
-  num("http-max-subscriber-bytes", s.http_max_subscriber_bytes);
-  num("http-push-threads", s.http_push_threads);
-  num("retention-ms", s.retention_ms);
-  num("retention-bytes", s.retention_bytes);
-  num("segment-bytes", s.segment_bytes);
-  num("segment-ms", s.segment_ms);
-  num("max-message-bytes", s.max_message_bytes);
-  num("transaction-max-timeout-ms", s.transactions.max_timeout_ms);
-  num("transactional-id-expiration-ms", s.transactions.id_expiration_ms);
-  if (auto x = t["auto-create-topics"].value<bool>()) s.auto_create_topics = *x;
-  if (auto x = t["sync-filesystem"].value<bool>()) s.sync_filesystem = *x;
-  for (auto&& [k, v] : t) {
-    static const char* known[] = {"data-dir",
-                                  "kafka-addr",
-                                  "http-addr",
-                                  "advertised-addr",
-                                  "log-level",
-                                  "transaction-max-timeout-ms",
-                                  "transactional-id-expiration-ms",
-                                  "partitions",
-                                  "io-threads",
-                                  "flush-threads",
-                                  "retention-check-ms",
-                                  "retention-ms",
-                                  "retention-bytes",
-                                  "segment-bytes",
-                                  "segment-ms",
-                                  "max-message-bytes",
-                                  "auto-create-topics",
-                                  "message-timestamp-type",
-                                  "sql-checkpoint-interval-ms",
-                                  "sql-max-state-bytes",
-                                  "sql-state-cache-rows",
-                                  "http-max-subscriber-bytes",
-                                  "http-push-threads",
-                                  "sync-filesystem",
-                                  "min-free-bytes",
-                                  "min-free-ratio"};
-    if (std::find_if(std::begin(known), std::end(known),
-                     [&](const char* n) { return k.str() == n; }) == std::end(known))
-      throw std::runtime_error("unknown key '" + std::string(k.str()) + "' in " + path);
+  for (const auto& l : s.kafka.listeners) {
+    bool authenticated =
+        kafka::uses_sasl(l.protocol) ||
+        (kafka::uses_tls(l.protocol) && s.tls.clients == security::client_auth::required);
+    if (!authenticated && !is_loopback(l.host))
+      return refuse(std::string(kafka::to_string(l.protocol)) + " listener on " + l.host + ":" +
+                    std::to_string(l.port));
   }
+  if (!is_loopback(s.http.host))
+    return refuse("the HTTP API on " + s.http.host + ":" + std::to_string(s.http.port));
+  return {};
 }
 
 int run_server(server_settings s) {
   spdlog::set_level(spdlog::level::from_str(s.log_level));
 
-  log::log_options lo;
-  lo.data_dir = s.data_dir;
-  lo.default_partitions = s.partitions;
-  lo.flush_threads = s.flush_threads;
-  lo.sync_filesystem = s.sync_filesystem;
-  lo.space.min_free_bytes = static_cast<uint64_t>(s.min_free_bytes);
-  lo.space.min_free_ratio = s.min_free_ratio;
-  lo.retention_check_interval = std::chrono::milliseconds(s.retention_check_ms);
-  for (auto [k, v] :
-       {std::pair<const char*, std::string>{"retention.ms", std::to_string(s.retention_ms)},
-        {"retention.bytes", std::to_string(s.retention_bytes)},
-        {"segment.bytes", std::to_string(s.segment_bytes)},
-        {"segment.ms", std::to_string(s.segment_ms)},
-        {"max.message.bytes", std::to_string(s.max_message_bytes)},
-        {"message.timestamp.type", s.timestamp_type}}) {
-    if (auto r = lo.defaults.set(k, v); !r) {
-      spdlog::error("{}", r.error().message);
-      return 2;
-    }
-  }
-  kafka::server_config kc;
-  kc.auto_create_topics = s.auto_create_topics;
-  kc.io_threads = s.io_threads;
-  if (!split_host_port(s.kafka_addr, kc.host, kc.port)) {
-    spdlog::error("--kafka-addr must be HOST:PORT, got '{}'", s.kafka_addr);
+  s.log.data_dir = s.data_dir;
+  s.sql.data_dir = s.data_dir;
+  auto listeners = kafka_listeners(s);
+  if (!listeners) {
+    spdlog::error("{}", listeners.error().message);
     return 2;
   }
-  if (!s.advertised_addr.empty() &&
-      !split_host_port(s.advertised_addr, kc.advertised_host, kc.advertised_port)) {
-    spdlog::error("--advertised-addr must be HOST:PORT, got '{}'", s.advertised_addr);
-    return 2;
-  }
-  std::string http_host;
-  uint16_t http_port = 0;
-  if (!split_host_port(s.http_addr, http_host, http_port)) {
+  s.kafka.listeners = std::move(*listeners);
+  if (!split_host_port(s.http_addr, s.http.host, s.http.port)) {
     spdlog::error("--http-addr must be HOST:PORT, got '{}'", s.http_addr);
     return 2;
+  }
+  if (auto r = check_exposure(s); !r) {
+    spdlog::error("{}", r.error().message);
+    return 2;
+  }
+  auto users =
+      security::user_store::open(std::filesystem::path(s.data_dir) / "_security" / "users.json");
+  if (!users) {
+    spdlog::error("cannot read the users: {}", users.error().message);
+    return 1;
+  }
+  s.kafka.security.users = *users;
+  bool wants_tls = std::any_of(s.kafka.listeners.begin(), s.kafka.listeners.end(),
+                               [](const auto& l) { return kafka::uses_tls(l.protocol); });
+  if (wants_tls && (s.tls.cert_file.empty() || s.tls.key_file.empty())) {
+    spdlog::error("an SSL or SASL_SSL listener needs --tls-cert and --tls-key");
+    return 2;
+  }
+  if (!s.tls.cert_file.empty()) {
+    auto tls = security::tls_context::load(s.tls);
+    if (!tls) {
+      spdlog::error("{}", tls.error().message);
+      return 2;
+    }
+    s.kafka.security.tls = *tls;
   }
 
   // Signals are taken by this thread only (sigwait); every other thread inherits the mask.
@@ -187,6 +154,7 @@ int run_server(server_settings s) {
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);
   // Every Kafka client and every live-view subscriber is a socket: take the hard limit.
@@ -195,7 +163,7 @@ int run_server(server_settings s) {
     setrlimit(RLIMIT_NOFILE, &rl);
   }
 
-  auto lg = log::log::open(lo);
+  auto lg = log::log::open(s.log);
   if (!lg) {
     spdlog::error("cannot open the log: {}", lg.error().message);
     return 1;
@@ -210,32 +178,25 @@ int run_server(server_settings s) {
     spdlog::error("cannot load transaction state: {}", transactions.error().message);
     return 1;
   }
-  kafka::server srv(kc, **lg, {groups->get(), transactions->get()});
+  kafka::server srv(s.kafka, **lg, {groups->get(), transactions->get()});
   if (auto r = srv.start(); !r) {
     spdlog::error("{}", r.error().message);
     return 1;
   }
-  sql::engine_options so;
-  so.data_dir = s.data_dir;
-  so.checkpoint_interval = std::chrono::milliseconds(s.sql_checkpoint_interval_ms);
-  so.state_cache_rows = static_cast<size_t>(s.sql_state_cache_rows);
-  so.max_state_bytes = static_cast<size_t>(s.sql_max_state_bytes);
-  auto engine = sql::engine::open(so, stream::make_log_io(**lg, transactions->get()));
+  auto engine = sql::engine::open(s.sql, stream::make_log_io(**lg, transactions->get()));
   if (!engine) {
     spdlog::error("cannot open the SQL catalog: {}", engine.error().message);
     return 1;
   }
-  http::server_config hc;
-  hc.host = http_host;
-  hc.port = http_port;
-  hc.max_subscriber_bytes = static_cast<size_t>(s.http_max_subscriber_bytes);
-  hc.push_threads = static_cast<int>(s.http_push_threads);
+  http::server_config& hc = s.http;
   // REST Proxy consumers are Kafka clients of this server: they reach it where clients are
   // told to (the advertised address, which Metadata answers with anyway).
+  // The first listener is theirs (a secured one needs credentials they do not have yet).
   {
-    std::string h = kc.advertised_host.empty() ? kc.host : kc.advertised_host;
+    const auto& l = s.kafka.listeners.front();
+    std::string h = l.advertised_host.empty() ? l.host : l.advertised_host;
     if (h == "0.0.0.0" || h == "::" || h.empty()) h = "127.0.0.1";
-    uint16_t p = kc.advertised_port ? kc.advertised_port : srv.port();
+    uint16_t p = l.advertised_port ? l.advertised_port : srv.port();
     hc.kafka_bootstrap =
         (h.find(':') != std::string::npos ? "[" + h + "]" : h) + ":" + std::to_string(p);
   }
@@ -251,10 +212,20 @@ int run_server(server_settings s) {
     spdlog::error("{}", r.error().message);
     return 1;
   }
-  spdlog::info("sluice is ready: Kafka API on {}:{}, HTTP API on {}:{}, data in {}", kc.host,
-               srv.port(), hc.host, web.port(), s.data_dir);
+  spdlog::info("sluice is ready: Kafka API on {}:{}, HTTP API on {}:{}, data in {}",
+               s.kafka.listeners.front().host, srv.port(), hc.host, web.port(), s.data_dir);
   int sig = 0;
-  sigwait(&sigs, &sig);
+  for (;;) {
+    sigwait(&sigs, &sig);
+    if (sig != SIGHUP) break;
+    // SIGHUP: rotated certificates are read again; open connections keep theirs.
+    if (s.kafka.security.tls) {
+      if (auto r = s.kafka.security.tls->reload(); r)
+        spdlog::info("SIGHUP: TLS certificate and key read again from {}", s.tls.cert_file);
+      else
+        spdlog::error("SIGHUP: {} (the previous certificate stays in use)", r.error().message);
+    }
+  }
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
   web.stop();
   (*engine)->stop();
@@ -264,68 +235,110 @@ int run_server(server_settings s) {
   return 0;
 }
 
+// Options that set a topic config default (retention.ms, ...): checked by topic_config itself.
+void add_topic_default(CLI::App* cmd, server_settings& s, const std::string& flag,
+                       const std::string& key, const std::string& help) {
+  std::string current;
+  for (const auto& [k, v] : s.log.defaults.entries())
+    if (k == key) current = v;
+  cmd->add_option_function<std::string>(
+         flag,
+         [&s, key](const std::string& v) {
+           if (auto r = s.log.defaults.set(key, v); !r)
+             throw CLI::ValidationError(r.error().message);
+         },
+         help + " (" + key + ")")
+      ->default_str(current);
+}
+
+void add_millis(CLI::App* cmd, const std::string& flag, std::chrono::milliseconds& field,
+                const std::string& help, int64_t min, int64_t max) {
+  cmd->add_option_function<int64_t>(
+         flag, [&field](int64_t v) { field = std::chrono::milliseconds(v); }, help)
+      ->default_str(std::to_string(field.count()))
+      ->check(CLI::Range(min, max));
+}
+
 }  // namespace
 
-action add_server_command(CLI::App& app, int argc, char** argv) {
+action add_server_command(CLI::App& app, int /*argc*/, char** /*argv*/) {
   auto s = std::make_shared<server_settings>();
-  // The config file sets defaults before the flags are parsed, so that flags win.
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::string_view(argv[i]) == "--config") s->config_file = argv[i + 1];
-  std::string config_error;
-  if (!s->config_file.empty()) {
-    try {
-      apply_config_file(s->config_file, *s);
-    } catch (const std::exception& e) {
-      config_error = e.what();
-    }
-  }
-
   auto* cmd = app.add_subcommand("server", "Run the sluice server");
   cmd->add_option("--config", s->config_file,
-                  "TOML file with any of these options (keys without the leading dashes)");
+                  "TOML file with any of these options (keys without the leading dashes); "
+                  "options given here win");
   cmd->add_option("--data-dir", s->data_dir, "Folder for all data")->capture_default_str();
-  cmd->add_option("--kafka-addr", s->kafka_addr, "Kafka protocol listen address HOST:PORT")
-      ->capture_default_str();
-  cmd->add_option("--http-addr", s->http_addr, "HTTP API listen address HOST:PORT")
+
+  // Listeners and security.
+  cmd->add_option("--kafka-addr", s->kafka_addr,
+                  "Kafka protocol listen address HOST:PORT (one PLAINTEXT listener)")
       ->capture_default_str();
   cmd->add_option("--advertised-addr", s->advertised_addr,
                   "HOST:PORT given to clients in Metadata (default: the listen address)");
-  cmd->add_option("--partitions", s->partitions, "Partitions of auto-created topics")
+  cmd->add_option("--listeners", s->listeners,
+                  "Kafka listeners instead of --kafka-addr, e.g. "
+                  "PLAINTEXT://127.0.0.1:9092,SASL_SSL://0.0.0.0:9093 (PLAINTEXT, SSL, "
+                  "SASL_PLAINTEXT, SASL_SSL)")
+      ->excludes("--kafka-addr")
+      ->excludes("--advertised-addr");
+  cmd->add_option("--advertised-listeners", s->advertised_listeners,
+                  "Addresses given to clients per listener, e.g. SASL_SSL://kafka.example.com:9093")
+      ->needs("--listeners");
+  cmd->add_option("--http-addr", s->http_addr, "HTTP API listen address HOST:PORT")
+      ->capture_default_str();
+  cmd->add_option("--tls-cert", s->tls.cert_file,
+                  "PEM certificate chain of SSL and SASL_SSL listeners (read again on SIGHUP)");
+  cmd->add_option("--tls-key", s->tls.key_file, "PEM private key of --tls-cert");
+  cmd->add_option("--tls-ca", s->tls.ca_file, "PEM CAs that sign client certificates (mTLS)");
+  cmd->add_option("--tls-client-auth", s->tls.clients,
+                  "Client certificates: none, requested or required (the principal is the "
+                  "certificate's subject)")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, security::client_auth>{
+              {"none", security::client_auth::none},
+              {"requested", security::client_auth::requested},
+              {"required", security::client_auth::required}},
+          CLI::ignore_case))
+      ->default_str("none");
+  cmd->add_flag("--allow-anonymous-remote", s->allow_anonymous_remote,
+                "Allow listening on a non-loopback address without authentication");
+
+  // The log.
+  cmd->add_option("--partitions", s->log.default_partitions, "Partitions of auto-created topics")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
-  cmd->add_option("--auto-create-topics", s->auto_create_topics,
+  cmd->add_option("--auto-create-topics", s->kafka.auto_create_topics,
                   "Create unknown topics on first use (auto.create.topics.enable)")
       ->capture_default_str();
-  cmd->add_option("--io-threads", s->io_threads, "Network event loops (0: one per core)")
+  cmd->add_option("--io-threads", s->kafka.io_threads, "Network event loops (0: one per core)")
       ->capture_default_str();
-  cmd->add_option("--flush-threads", s->flush_threads, "Threads running fdatasync for acks=all")
-      ->capture_default_str();
-  cmd->add_option("--min-free-bytes", s->min_free_bytes,
+  cmd->add_option("--flush-threads", s->log.flush_threads, "Threads running fdatasync for acks=all")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  cmd->add_option("--min-free-bytes", s->log.space.min_free_bytes,
                   "Refuse writes of user data while the data folder has less free space")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t{0}, int64_t{1} << 50));
-  cmd->add_option("--min-free-ratio", s->min_free_ratio,
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 50));
+  cmd->add_option("--min-free-ratio", s->log.space.min_free_ratio,
                   "... or less than this share of its file system free (0-0.5)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 0.5));
-  cmd->add_flag("--sync-filesystem", s->sync_filesystem,
+  cmd->add_flag("--sync-filesystem", s->log.sync_filesystem,
                 "acks=all: sync the whole data file system (syncfs) for rounds of several "
                 "partitions instead of each partition's files");
-  cmd->add_option("--retention-check-ms", s->retention_check_ms, "How often retention is enforced")
-      ->capture_default_str();
-  cmd->add_option("--retention-ms", s->retention_ms, "Default retention.ms (-1: forever)")
-      ->capture_default_str();
-  cmd->add_option("--retention-bytes", s->retention_bytes,
-                  "Default retention.bytes per partition (-1: no limit)")
-      ->capture_default_str();
-  cmd->add_option("--segment-bytes", s->segment_bytes, "Default segment.bytes")
-      ->capture_default_str();
-  cmd->add_option("--segment-ms", s->segment_ms, "Default segment.ms")->capture_default_str();
-  cmd->add_option("--max-message-bytes", s->max_message_bytes, "Default max.message.bytes")
-      ->capture_default_str();
-  cmd->add_option("--message-timestamp-type", s->timestamp_type,
-                  "Default message.timestamp.type: CreateTime or LogAppendTime")
-      ->capture_default_str();
+  add_millis(cmd, "--retention-check-ms", s->log.retention_check_interval,
+             "How often retention is enforced", 10, int64_t{1} << 40);
+  add_topic_default(cmd, *s, "--retention-ms", "retention.ms", "Default retention (-1: forever)");
+  add_topic_default(cmd, *s, "--retention-bytes", "retention.bytes",
+                    "Default bytes kept per partition (-1: no limit)");
+  add_topic_default(cmd, *s, "--segment-bytes", "segment.bytes", "Default segment size");
+  add_topic_default(cmd, *s, "--segment-ms", "segment.ms", "Default segment age");
+  add_topic_default(cmd, *s, "--max-message-bytes", "max.message.bytes",
+                    "Default largest record batch");
+  add_topic_default(cmd, *s, "--message-timestamp-type", "message.timestamp.type",
+                    "Default timestamp type: CreateTime or LogAppendTime");
+
+  // Groups and transactions.
   cmd->add_option("--group-initial-rebalance-delay-ms", s->groups.initial_rebalance_delay_ms,
                   "How long the first rebalance of an empty group waits for more members")
       ->capture_default_str();
@@ -343,34 +356,41 @@ action add_server_command(CLI::App& app, int argc, char** argv) {
                   "How long an unused transactional id is kept")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1000}, INT64_MAX));
-  cmd->add_option("--sql-checkpoint-interval-ms", s->sql_checkpoint_interval_ms,
-                  "How often each SQL query checkpoints its state and positions")
-      ->capture_default_str()
-      ->check(CLI::Range(int64_t{10}, int64_t{3'600'000}));
-  cmd->add_option("--sql-max-state-bytes", s->sql_max_state_bytes,
+
+  // SQL.
+  add_millis(cmd, "--sql-checkpoint-interval-ms", s->sql.checkpoint_interval,
+             "How often each SQL query checkpoints its state and positions", 10, 3'600'000);
+  cmd->add_option("--sql-max-state-bytes", s->sql.max_state_bytes,
                   "Estimated bytes of operator state in memory per SQL query beyond which it "
                   "fails (WITH (max_state_bytes = ...) per query)")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t{1} << 20, INT64_MAX));
-  cmd->add_option("--sql-state-cache-rows", s->sql_state_cache_rows,
+      ->check(CLI::Range(size_t{1} << 20, SIZE_MAX));
+  cmd->add_option("--sql-state-cache-rows", s->sql.state_cache_rows,
                   "Groups of an unwindowed GROUP BY kept in memory per query (the rest in RocksDB)")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000}));
-  cmd->add_option("--http-max-subscriber-bytes", s->http_max_subscriber_bytes,
+      ->check(CLI::Range(size_t{1}, size_t{1'000'000'000}));
+
+  // HTTP.
+  cmd->add_option("--http-max-subscriber-bytes", s->http.max_subscriber_bytes,
                   "Bytes of a view's recent changes kept per push loop for its live subscribers")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t{1024}, int64_t{1} << 34));
-  cmd->add_option("--http-push-threads", s->http_push_threads,
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 34));
+  cmd->add_option("--http-push-threads", s->http.push_threads,
                   "Event loops for SSE/WebSocket/streamed connections (0: one per core)")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t{0}, int64_t{256}));
+      ->check(CLI::Range(0, 256));
   cmd->add_option("--log-level", s->log_level, "trace, debug, info, warn, error")
-      ->capture_default_str();
-  return [cmd, s, config_error]() -> int {
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  return [cmd, s]() -> int {
     if (!cmd->parsed()) return -1;
-    if (!config_error.empty()) {
-      spdlog::error("config file: {}", config_error);
-      return 2;
+    if (!s->config_file.empty()) {
+      try {
+        apply_toml_file(*cmd, s->config_file);
+      } catch (const std::exception& e) {
+        spdlog::error("config file: {}", e.what());
+        return 2;
+      }
     }
     return run_server(*s);
   };

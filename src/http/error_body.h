@@ -4,13 +4,13 @@
 #include <string>
 #include <string_view>
 
-#include "stream/value.h"
+#include "base/json_writer.h"
 
 namespace sluice::http {
 
 inline std::string error_body(int code, std::string_view message) {
   std::string out = "{\"error_code\":" + std::to_string(code) + ",\"message\":";
-  stream::append_json_string(out, message);
+  append_json_string(out, message);
   return out + "}";
 }
 

@@ -1,3 +1,4 @@
+#include "base/json_writer.h"
 #include "http/json_payload.h"
 
 #include "stream/value.h"
@@ -35,7 +36,7 @@ void append_json_text(std::string& out, std::string_view text) {
     clean.append(text, i, n);
     i += n;
   }
-  stream::append_json_string(out, clean);
+  append_json_string(out, clean);
 }
 
 }  // namespace sluice::http

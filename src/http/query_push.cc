@@ -1,3 +1,4 @@
+#include "base/json_writer.h"
 #include "http/query_push.h"
 
 #include "sql/engine.h"
@@ -73,7 +74,7 @@ awaitable<void> query_push::run(tcp::socket socket, push_channel::request req) {
     std::string first = ndjson ? "{\"columns\":[" : "{\"type\":\"columns\",\"columns\":[";
     for (size_t i = 0; i < columns_.size(); ++i) {
       if (i) first += ',';
-      stream::append_json_string(first, columns_[i]);
+      append_json_string(first, columns_[i]);
     }
     first += "]}";
     bool ok = co_await ch_->send("columns", std::nullopt, first);

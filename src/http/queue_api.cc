@@ -1,3 +1,4 @@
+#include "base/json_writer.h"
 #include "http/queue_api.h"
 
 #include <simdjson.h>
@@ -44,7 +45,7 @@ std::string stats_json(const queue::queue& q) {
          ",\"redelivered\":" + std::to_string(st.redelivered);
   if (auto why = q.failure(); !why.empty()) {
     out += ",\"failed\":";
-    stream::append_json_string(out, why);
+    append_json_string(out, why);
   }
   return out + "}";
 }
@@ -283,7 +284,7 @@ awaitable<std::optional<rest_answer>> queue_api::handle(const request& req) {
       const auto& m = msgs[i];
       if (i) out += ',';
       out += "{\"receipt\":";
-      stream::append_json_string(out, m.receipt);
+      append_json_string(out, m.receipt);
       out += ",\"partition\":" + std::to_string(m.partition) +
              ",\"offset\":" + std::to_string(m.offset) +
              ",\"attempt\":" + std::to_string(m.attempt) +
@@ -296,7 +297,7 @@ awaitable<std::optional<rest_answer>> queue_api::handle(const request& req) {
       for (const auto& [hk, hv] : m.headers) {
         if (!first) out += ',';
         first = false;
-        stream::append_json_string(out, hk);
+        append_json_string(out, hk);
         out += ':';
         if (hv)
           append_json_text(out, *hv);

@@ -1,3 +1,4 @@
+#include "base/json_writer.h"
 #include "http/rest_consumers.h"
 
 #include <fcntl.h>
@@ -73,7 +74,7 @@ std::string partitions_json(const rd_kafka_topic_partition_list_t* l) {
   for (int i = 0; i < l->cnt; ++i) {
     if (i) out += ',';
     out += "{\"topic\":";
-    stream::append_json_string(out, l->elems[i].topic);
+    append_json_string(out, l->elems[i].topic);
     out += ",\"partition\":" + std::to_string(l->elems[i].partition) + "}";
   }
   return out;
@@ -286,9 +287,9 @@ awaitable<rest_answer> rest_consumers::create(const request& req, const std::str
 
   std::string host(req[bhttp::field::host]);
   std::string out = "{\"instance_id\":";
-  stream::append_json_string(out, name);
+  append_json_string(out, name);
   out += ",\"base_uri\":";
-  stream::append_json_string(out, "http://" + (host.empty() ? std::string("localhost") : host) +
+  append_json_string(out, "http://" + (host.empty() ? std::string("localhost") : host) +
                                       "/consumers/" + group + "/instances/" + name);
   co_return rest_answer{200, out + "}"};
 }
@@ -324,7 +325,7 @@ awaitable<rest_answer> rest_consumers::on_instance(const request& req, std::shar
       std::string out = "{\"topics\":[";
       for (int i = 0; i < l->cnt; ++i) {
         if (i) out += ',';
-        stream::append_json_string(out, l->elems[i].topic);
+        append_json_string(out, l->elems[i].topic);
       }
       co_return rest_answer{200, out + "]}"};
     }
@@ -388,10 +389,10 @@ awaitable<rest_answer> rest_consumers::on_instance(const request& req, std::shar
         if (c.offset < 0) continue;  // nothing committed
         if (!out.empty()) out += ',';
         out += "{\"topic\":";
-        stream::append_json_string(out, tp.topic);
+        append_json_string(out, tp.topic);
         out += ",\"partition\":" + std::to_string(tp.partition) +
                ",\"offset\":" + std::to_string(c.offset) + ",\"metadata\":";
-        stream::append_json_string(out, c.metadata);
+        append_json_string(out, c.metadata);
         out += '}';
       }
       co_return rest_answer{200, "{\"offsets\":[" + out + "]}"};
@@ -487,7 +488,7 @@ awaitable<rest_answer> rest_consumers::records(const request& req, std::shared_p
       }
       if (count++) out += ',';
       out += "{\"topic\":";
-      stream::append_json_string(out, rd_kafka_topic_name(m->rkt));
+      append_json_string(out, rd_kafka_topic_name(m->rkt));
       out += ",\"key\":";
       append_payload(out, m->key, m->key_len, in->binary, parser);
       out += ",\"value\":";

@@ -1,3 +1,4 @@
+#include "base/json_writer.h"
 #include "http/rest_proxy.h"
 
 #include <simdjson.h>
@@ -71,7 +72,7 @@ awaitable<std::optional<rest_answer>> rest_proxy::handle(
     for (const auto& t : log_.topics()) {
       if (!first) out += ',';
       first = false;
-      stream::append_json_string(out, t->name());
+      append_json_string(out, t->name());
     }
     co_return rest_answer{200, out + "]"};
   }
@@ -83,15 +84,15 @@ awaitable<std::optional<rest_answer>> rest_proxy::handle(
 
   if (req.method() == bhttp::verb::get) {
     std::string out = "{\"name\":";
-    stream::append_json_string(out, topic->name());
+    append_json_string(out, topic->name());
     out += ",\"configs\":{";
     bool first = true;
     for (const auto& [k, v] : topic->overrides()) {
       if (!first) out += ',';
       first = false;
-      stream::append_json_string(out, k);
+      append_json_string(out, k);
       out += ':';
-      stream::append_json_string(out, v);
+      append_json_string(out, v);
     }
     out += "},\"partitions\":[";
     for (int32_t p = 0; p < topic->partition_count(); ++p) {

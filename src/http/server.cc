@@ -1,3 +1,4 @@
+#include "base/json_writer.h"
 #include "http/server.h"
 
 #include <simdjson.h>
@@ -366,12 +367,12 @@ struct server::impl {
       out += '{';
       out += fields;
       out += ",\"error\":";
-      stream::append_json_string(out, error);
+      append_json_string(out, error);
       out += '}';
     };
     auto named = [](std::string_view field, std::string_view name) {
       std::string f = "\"" + std::string(field) + "\":";
-      stream::append_json_string(f, name);
+      append_json_string(f, name);
       return f;
     };
     if (log)
@@ -481,11 +482,11 @@ struct server::impl {
           rows = v->rows(&seq);
         }
         std::string out = "{\"view\":";
-        stream::append_json_string(out, v->name());
+        append_json_string(out, v->name());
         out += ",\"sequence\":" + std::to_string(seq) + ",\"columns\":[";
         for (size_t i = 0; i < v->columns().size(); ++i) {
           if (i) out += ',';
-          stream::append_json_string(out, v->columns()[i]);
+          append_json_string(out, v->columns()[i]);
         }
         out += "],\"rows\":[";
         for (size_t i = 0; i < rows.size(); ++i) {

@@ -1,3 +1,4 @@
+#include "base/json_writer.h"
 #include "http/view_frames.h"
 
 #include <algorithm>
@@ -108,7 +109,7 @@ std::string snapshot_message(const view::view& v, change_encoding enc, std::stri
   out += "\",\"columns\":[";
   for (size_t i = 0; i < v.columns().size(); ++i) {
     if (i) out += ',';
-    stream::append_json_string(out, v.columns()[i]);
+    append_json_string(out, v.columns()[i]);
   }
   out += "],\"rows\":[";
   stream::json_row_encoder row_enc(v.columns());

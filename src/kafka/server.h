@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "base/bytes.h"
 #include "base/result.h"
@@ -23,17 +25,52 @@ class transaction_coordinator;
 namespace sluice::metrics {
 class exposition;
 }
+namespace sluice::security {
+class user_store;
+class tls_context;
+class login_limiter;
+}  // namespace sluice::security
 
 namespace sluice::kafka {
 
-struct server_config {
+// Kafka's security.protocol of a listener.
+enum class security_protocol { plaintext, ssl, sasl_plaintext, sasl_ssl };
+std::string_view to_string(security_protocol p);
+inline bool uses_tls(security_protocol p) {
+  return p == security_protocol::ssl || p == security_protocol::sasl_ssl;
+}
+inline bool uses_sasl(security_protocol p) {
+  return p == security_protocol::sasl_plaintext || p == security_protocol::sasl_ssl;
+}
+
+struct listener {
+  security_protocol protocol = security_protocol::plaintext;
   // Address to listen on. Default: 127.0.0.1:9092.
   std::string host = "127.0.0.1";
   uint16_t port = 9092;
-  // Address given to clients in Metadata. Default: the listen address (127.0.0.1 when
-  // listening on 0.0.0.0).
+  // Address given in Metadata to clients that came in through this listener. Default: the
+  // listen address (this machine's name when listening on 0.0.0.0).
   std::string advertised_host;
   uint16_t advertised_port = 0;
+};
+
+// Kafka's `listeners` syntax: "PLAINTEXT://127.0.0.1:9092,SASL_SSL://0.0.0.0:9093" (a listener
+// name is its security protocol). `advertised`, in the same syntax, gives the address to
+// advertise per protocol. errc::invalid_argument with the reason for a bad list.
+result<std::vector<listener>> parse_listeners(std::string_view listeners,
+                                              std::string_view advertised = {});
+
+// What secured listeners need; any may be null when no listener needs it.
+struct server_security {
+  std::shared_ptr<security::user_store> users;      // SASL_* listeners
+  std::shared_ptr<security::tls_context> tls;       // SSL and SASL_SSL listeners
+  std::shared_ptr<security::login_limiter> logins;  // failed SASL logins (default: one of its own)
+};
+
+struct server_config {
+  // Where clients connect. Default: one PLAINTEXT listener on 127.0.0.1:9092.
+  std::vector<listener> listeners = {listener{}};
+  server_security security;
   // This broker's node id in Metadata. Default: 1.
   int32_t node_id = 1;
   // auto.create.topics.enable: create unknown topics on Metadata requests. Default: true.
@@ -64,8 +101,8 @@ class server {
 
   // Binds and starts the event loops. errc::io_error if the address cannot be bound.
   result<void> start();
-  // The bound port (useful with port 0).
-  uint16_t port() const;
+  // The bound port of listener `i` (useful with port 0).
+  uint16_t port(size_t i = 0) const;
   // Stops accepting, closes every connection, and joins the event loops.
   void stop();
   // Requests, failures and latency per API, and open connections (Prometheus families).

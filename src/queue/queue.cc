@@ -1,3 +1,4 @@
+#include "base/json_writer.h"
 #include "queue/queue.h"
 
 #include <simdjson.h>
@@ -103,7 +104,7 @@ int64_t queue_settings::backoff_ms(uint32_t attempt, double r) const {
 
 std::string to_json(const queue_settings& s) {
   std::string out = "{\"name\":";
-  stream::append_json_string(out, s.name);
+  append_json_string(out, s.name);
   out += ",\"visibility_timeout_ms\":" + std::to_string(s.visibility_timeout_ms) +
          ",\"max_deliveries\":" + std::to_string(s.max_deliveries) +
          ",\"backoff_base_ms\":" + std::to_string(s.backoff_base_ms) + ",\"backoff_factor\":";
@@ -111,7 +112,7 @@ std::string to_json(const queue_settings& s) {
   out += ",\"backoff_max_ms\":" + std::to_string(s.backoff_max_ms) + ",\"backoff_jitter\":";
   stream::append_json(out, stream::value::real(s.backoff_jitter));
   out += ",\"dead_letter_topic\":";
-  stream::append_json_string(out, s.dlq());
+  append_json_string(out, s.dlq());
   return out + "}";
 }
 

@@ -1,3 +1,4 @@
+#include "base/json_writer.h"
 #include "sql/engine.h"
 
 #include <simdjson.h>
@@ -151,7 +152,7 @@ struct engine::impl final : name_lookup {
     std::string out = "{\"version\":1,\"statements\":[";
     for (size_t i = 0; i < catalog.size(); ++i) {
       if (i) out += ',';
-      stream::append_json_string(out, catalog[i].second);
+      append_json_string(out, catalog[i].second);
     }
     out += "]}\n";
     auto r =
@@ -766,12 +767,12 @@ std::string to_json(const std::vector<statement_result>& results) {
     const auto& r = results[i];
     if (i) out += ',';
     out += "{\"statement\":";
-    stream::append_json_string(out, r.statement);
+    append_json_string(out, r.statement);
     if (r.has_rows) {
       out += ",\"columns\":[";
       for (size_t c = 0; c < r.columns.size(); ++c) {
         if (c) out += ',';
-        stream::append_json_string(out, r.columns[c]);
+        append_json_string(out, r.columns[c]);
       }
       out += "],\"rows\":[";
       for (size_t j = 0; j < r.rows.size(); ++j) {
@@ -781,7 +782,7 @@ std::string to_json(const std::vector<statement_result>& results) {
       out += ']';
     } else {
       out += ",\"message\":";
-      stream::append_json_string(out, r.message);
+      append_json_string(out, r.message);
     }
     out += '}';
   }

@@ -1,3 +1,4 @@
+#include "base/json_writer.h"
 #include "stream/value.h"
 
 #include <charconv>
@@ -170,41 +171,6 @@ bool row_equal::operator()(const row& a, const row& b) const {
   for (size_t i = 0; i < a.size(); ++i)
     if (!equal(a[i], b[i])) return false;
   return true;
-}
-
-void append_json_string(std::string& out, std::string_view s) {
-  static const char* hex = "0123456789abcdef";
-  out.push_back('"');
-  size_t start = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + start, i - start);
-    start = i + 1;
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        out += "\\u00";
-        out.push_back(hex[c >> 4]);
-        out.push_back(hex[c & 15]);
-    }
-  }
-  out.append(s.data() + start, s.size() - start);
-  out.push_back('"');
 }
 
 namespace {

@@ -135,7 +135,6 @@ struct row_equal {
 // Appends the JSON form of `v` to `out` (timestamps as ISO-8601 strings in UTC with
 // milliseconds, e.g. "2026-11-25T19:41:00.000Z").
 void append_json(std::string& out, const value& v);
-void append_json_string(std::string& out, std::string_view s);
 // {"name":value,...}
 void append_json_row(std::string& out, const std::vector<std::string>& names, const row& r);
 

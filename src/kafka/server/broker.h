@@ -17,9 +17,6 @@ struct broker {
   group::coordinator* groups = nullptr;  // null: group APIs answer COORDINATOR_NOT_AVAILABLE
   group::transaction_coordinator* transactions = nullptr;  // null: so do transaction APIs
   std::shared_ptr<api_metrics> metrics = std::make_shared<api_metrics>();
-
-  const std::string& advertised_host() const { return config.advertised_host; }
-  int32_t advertised_port() const { return config.advertised_port; }
 };
 
 }  // namespace sluice::kafka

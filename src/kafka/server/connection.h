@@ -4,10 +4,17 @@
 // next ones from being read and appended (up to max_inflight_per_connection), so pipelining
 // clients keep the disk and the network busy.
 //
+// On a TLS listener the connection first completes a TLS handshake (within 10 s); fetched
+// record data then goes through OpenSSL instead of sendfile. On a SASL listener only
+// ApiVersions, SaslHandshake and SaslAuthenticate are served until the login succeeds
+// (kafka/server/session.h).
+//
 // Thread: lives on one event loop; every member runs there.
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <deque>
 #include <memory>
@@ -15,12 +22,15 @@
 #include "base/bytes.h"
 #include "kafka/server/broker.h"
 #include "kafka/server/response.h"
+#include "kafka/server/session.h"
 
 namespace sluice::kafka {
 
 class connection : public std::enable_shared_from_this<connection> {
  public:
-  connection(boost::asio::ip::tcp::socket socket, broker& b);
+  // `tls`: the TLS context when `where` is an SSL or SASL_SSL listener, else null.
+  connection(boost::asio::ip::tcp::socket socket, broker& b, const listener& where,
+             std::shared_ptr<boost::asio::ssl::context> tls);
   boost::asio::awaitable<void> run();
   void close();
   // Thread-safe: posts close() to the connection's loop.
@@ -32,16 +42,25 @@ class connection : public std::enable_shared_from_this<connection> {
     std::optional<kafka::response> response;
   };
 
+  boost::asio::ip::tcp::socket& tcp() { return tls_ ? tls_->next_layer() : socket_; }
+  boost::asio::awaitable<bool> tls_handshake();
   boost::asio::awaitable<void> read_loop();
   boost::asio::awaitable<void> write_loop();
-  boost::asio::awaitable<void> handle(std::shared_ptr<pending> slot, bytes frame);
-  // Writes a response with file slices: bytes with async writes, file ranges with sendfile.
+  boost::asio::awaitable<void> handle(std::shared_ptr<pending> slot, bytes frame, bool raw_token);
+  template <typename Buffers>
+  boost::asio::awaitable<void> read_all(const Buffers& b);
+  template <typename Buffers>
+  boost::asio::awaitable<void> write_all(const Buffers& b);
+  // Writes a response with file slices: bytes with async writes, file ranges with sendfile
+  // (or read and written through TLS).
   boost::asio::awaitable<void> write_spliced(const kafka::response& r);
   boost::asio::awaitable<void> send_file(const log::read_result& r);
 
-  boost::asio::ip::tcp::socket socket_;
+  boost::asio::ip::tcp::socket socket_;  // moved into tls_ on a TLS listener
+  std::shared_ptr<boost::asio::ssl::context> tls_context_;
+  std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket>> tls_;
   broker& b_;
-  std::string host_;
+  session session_;
   std::string peer_;
   std::deque<std::shared_ptr<pending>> queue_;
   boost::asio::steady_timer writer_wake_;

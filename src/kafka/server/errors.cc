@@ -76,6 +76,10 @@ error_code to_kafka(errc e) {
       return error_code::concurrent_transactions;
     case errc::transactional_id_not_found:
       return error_code::transactional_id_not_found;
+    case errc::invalid_argument:
+      return error_code::invalid_request;
+    case errc::corrupt_file:
+      return error_code::unknown_server_error;
   }
   return error_code::unknown_server_error;
 }

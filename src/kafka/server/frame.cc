@@ -1,6 +1,7 @@
 #include "kafka/server/frame.h"
 
 #include "kafka/server/handlers/handlers.h"
+#include "kafka/server/sasl_login.h"
 
 #include <chrono>
 #include <stdexcept>
@@ -25,7 +26,7 @@ bytes response::flatten() const {
 
 boost::asio::awaitable<std::optional<response>> process_frame(broker& b, bytes frame,
                                                               boost::asio::any_io_executor ex,
-                                                              std::string client_host) {
+                                                              session& s) {
   reader hdr(frame);
   int16_t key = hdr.i16();
   auto started = std::chrono::steady_clock::now();
@@ -50,6 +51,9 @@ boost::asio::awaitable<std::optional<response>> process_frame(broker& b, bytes f
 
   const api_spec* spec = find_api(key);
   if (!spec) throw decode_error("unsupported API key " + std::to_string(key));
+  if (!s.authenticated && spec->key != api_key::api_versions &&
+      spec->key != api_key::sasl_handshake && spec->key != api_key::sasl_authenticate)
+    throw decode_error(std::string(spec->name) + " request before SASL authentication");
   if (version < spec->min_version || version > spec->max_version) {
     if (spec->key != api_key::api_versions)
       throw decode_error(std::string("unsupported ") + spec->name + " version " +
@@ -80,16 +84,33 @@ boost::asio::awaitable<std::optional<response>> process_frame(broker& b, bytes f
                       reader(bytes_view(frame).subspan(hdr.position()), flexible),
                       std::move(w),
                       std::move(ex),
-                      std::move(client_host)};
+                      s};
   co_await spec->handle(ctx);
   failed.done = true;
   m.requests[slot].fetch_add(1, std::memory_order_relaxed);
   m.latency[slot].observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   if (!ctx.send_response) co_return std::nullopt;
-  response r{std::move(resp), std::move(ctx.slices)};
+  response r{std::move(resp), std::move(ctx.slices), ctx.close_after};
   store_be32(r.head.data(), static_cast<uint32_t>(r.size() - 4));
   co_return r;
+}
+
+boost::asio::awaitable<response> process_raw_sasl_token(broker& b, bytes token,
+                                                        boost::asio::any_io_executor ex,
+                                                        session& s) {
+  std::string_view text(reinterpret_cast<const char*>(token.data()), token.size());
+  auto r = co_await sasl_login_step(b, s, text, std::move(ex));
+  response out;
+  // A failure has no token form here: Kafka closes the connection without an answer.
+  if (r.error != error_code::none) {
+    out.close_after = true;
+    co_return out;
+  }
+  out.head.resize(4 + r.reply.size());
+  store_be32(out.head.data(), static_cast<uint32_t>(r.reply.size()));
+  std::copy(r.reply.begin(), r.reply.end(), out.head.begin() + 4);
+  co_return out;
 }
 
 }  // namespace sluice::kafka

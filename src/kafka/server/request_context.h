@@ -13,6 +13,7 @@
 #include "kafka/protocol/writer.h"
 #include "kafka/server/broker.h"
 #include "kafka/server/response.h"
+#include "kafka/server/session.h"
 
 namespace sluice::kafka {
 
@@ -25,11 +26,15 @@ struct request_context {
   reader in;
   writer out;
   boost::asio::any_io_executor executor;
-  std::string client_host;         // the peer's address
+  kafka::session& session;         // the connection's listener, peer and principal
   bool send_response = true;       // cleared by acks=0 produce
+  bool close_after = false;        // set to close the connection after the response
   std::vector<file_slice> slices;  // record data to splice into the response (fetch)
 
   // Appends a bytes field whose content is the file range `data`, sent without a copy.
+  const std::string& client_host() const { return session.client_host; }
+  const listener& where() const { return *session.where; }
+
   void out_file_bytes(log::read_result data) {
     out.bytes_len(data.len);
     if (data.len > 0) slices.push_back({out.size(), std::move(data)});

@@ -18,6 +18,8 @@ struct file_slice {
 struct response {
   bytes head;                      // starts with the 4-byte size prefix
   std::vector<file_slice> slices;  // ascending `at`
+  // The connection is closed once this response is written (a failed SASL login).
+  bool close_after = false;
 
   size_t size() const {
     size_t n = head.size();

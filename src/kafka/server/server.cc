@@ -19,6 +19,8 @@
 #include "kafka/server/broker.h"
 #include "kafka/server/connection.h"
 #include "kafka/server/frame.h"
+#include "security/login_limiter.h"
+#include "security/tls.h"
 
 namespace sluice::kafka {
 
@@ -33,13 +35,15 @@ struct server::impl {
   std::vector<std::unique_ptr<asio::io_context>> loops;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::vector<std::thread> threads;
-  std::unique_ptr<tcp::acceptor> acceptor;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;  // one per listener
   std::mutex conns_mu;
   std::vector<std::weak_ptr<connection>> conns;
   size_t next_loop = 0;
   bool stopped = false;
 
-  asio::awaitable<void> accept_loop() {
+  asio::awaitable<void> accept_loop(size_t index) {
+    auto& acceptor = acceptors[index];
+    const listener& where = b.config.listeners[index];
     for (;;) {
       auto& loop = *loops[next_loop++ % loops.size()];
       boost::system::error_code ec;
@@ -50,7 +54,9 @@ struct server::impl {
         spdlog::warn("kafka: accept: {}", ec.message());
         continue;
       }
-      auto conn = std::make_shared<connection>(std::move(s), b);
+      std::shared_ptr<asio::ssl::context> tls;
+      if (uses_tls(where.protocol)) tls = b.config.security.tls->current();
+      auto conn = std::make_shared<connection>(std::move(s), b, where, std::move(tls));
       {
         std::lock_guard lk(conns_mu);
         std::erase_if(conns, [](const auto& w) { return w.expired(); });
@@ -71,35 +77,50 @@ server::~server() {
 
 result<void> server::start() {
   auto& cfg = impl_->b.config;
+  auto& sec = cfg.security;
+  if (!sec.logins) sec.logins = std::make_shared<security::login_limiter>();
+  for (const auto& l : cfg.listeners) {
+    if (uses_tls(l.protocol) && !sec.tls)
+      return make_error(errc::invalid_argument,
+                        std::string(to_string(l.protocol)) + " listener without a TLS certificate");
+    if (uses_sasl(l.protocol) && !sec.users)
+      return make_error(errc::invalid_argument,
+                        std::string(to_string(l.protocol)) + " listener without a user store");
+  }
   int n = cfg.io_threads > 0 ? cfg.io_threads
                              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < n; ++i) {
     impl_->loops.push_back(std::make_unique<asio::io_context>(1));
     impl_->guards.push_back(asio::make_work_guard(*impl_->loops.back()));
   }
-  boost::system::error_code ec;
-  auto addr = asio::ip::make_address(cfg.host, ec);
-  if (ec) return make_error(errc::io_error, "bad listen address '" + cfg.host + "'");
-  tcp::endpoint ep(addr, cfg.port);
-  auto acc = std::make_unique<tcp::acceptor>(*impl_->loops[0]);
-  acc->open(ep.protocol(), ec);
-  if (!ec) acc->set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acc->bind(ep, ec);
-  if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
-  if (ec)
-    return make_error(errc::io_error, "cannot listen on " + cfg.host + ":" +
-                                          std::to_string(cfg.port) + ": " + ec.message());
-  cfg.port = acc->local_endpoint().port();
-  if (cfg.advertised_host.empty())
-    cfg.advertised_host = addr.is_unspecified() ? asio::ip::host_name() : cfg.host;
-  if (cfg.advertised_port == 0) cfg.advertised_port = cfg.port;
-  impl_->acceptor = std::move(acc);
-  asio::co_spawn(
-      *impl_->loops[0], [this] { return impl_->accept_loop(); }, asio::detached);
+  for (auto& l : cfg.listeners) {
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(l.host, ec);
+    if (ec) return make_error(errc::io_error, "bad listen address '" + l.host + "'");
+    tcp::endpoint ep(addr, l.port);
+    auto acc = std::make_unique<tcp::acceptor>(*impl_->loops[0]);
+    acc->open(ep.protocol(), ec);
+    if (!ec) acc->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acc->bind(ep, ec);
+    if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+      return make_error(errc::io_error, "cannot listen on " + l.host + ":" +
+                                            std::to_string(l.port) + ": " + ec.message());
+    l.port = acc->local_endpoint().port();
+    if (l.advertised_host.empty())
+      l.advertised_host = addr.is_unspecified() ? asio::ip::host_name() : l.host;
+    if (l.advertised_port == 0) l.advertised_port = l.port;
+    impl_->acceptors.push_back(std::move(acc));
+  }
+  for (size_t i = 0; i < impl_->acceptors.size(); ++i)
+    asio::co_spawn(
+        *impl_->loops[0], [this, i] { return impl_->accept_loop(i); }, asio::detached);
   for (auto& loop : impl_->loops)
     impl_->threads.emplace_back([l = loop.get()] { l->run(); });
-  spdlog::info("kafka: listening on {}:{} ({} event loops), advertised as {}:{}", cfg.host,
-               cfg.port, n, cfg.advertised_host, cfg.advertised_port);
+  for (const auto& l : cfg.listeners)
+    spdlog::info("kafka: {} listener on {}:{}, advertised as {}:{}", to_string(l.protocol), l.host,
+                 l.port, l.advertised_host, l.advertised_port);
+  spdlog::info("kafka: {} event loops", n);
   return {};
 }
 
@@ -137,8 +158,8 @@ void server::write_metrics(metrics::exposition& out) const {
   out.sample("sluice_kafka_connections", {}, static_cast<double>(open));
 }
 
-uint16_t server::port() const {
-  return impl_->b.config.port;
+uint16_t server::port(size_t i) const {
+  return impl_->b.config.listeners.at(i).port;
 }
 
 void server::stop() {
@@ -146,7 +167,8 @@ void server::stop() {
   impl_->stopped = true;
   asio::post(*impl_->loops[0], [this] {
     boost::system::error_code ec;
-    impl_->acceptor->close(ec);
+    for (auto& a : impl_->acceptors)
+      a->close(ec);
   });
   std::vector<std::shared_ptr<connection>> live;
   {
@@ -175,8 +197,16 @@ bytes handle_frame_for_test(const server_config& config, log::log& log, bytes fr
   // on it that are destroyed after the thread's own objects at exit.
   static thread_local asio::io_context& loop = *new asio::io_context(1);
   auto b = std::make_shared<broker>(broker{config, log, c.groups, c.transactions});
-  if (b->config.advertised_host.empty()) b->config.advertised_host = b->config.host;
-  if (b->config.advertised_port == 0) b->config.advertised_port = b->config.port;
+  if (b->config.listeners.empty()) b->config.listeners.emplace_back();
+  auto& where = b->config.listeners.front();
+  if (where.advertised_host.empty()) where.advertised_host = where.host;
+  if (where.advertised_port == 0) where.advertised_port = where.port;
+  if (!b->config.security.logins)
+    b->config.security.logins = std::make_shared<security::login_limiter>();
+  auto s = std::make_shared<session>();
+  s->where = &where;
+  s->client_host = "fuzz";
+  s->authenticated = !uses_sasl(where.protocol);
   struct outcome {
     bool done = false;
     bytes out;
@@ -185,8 +215,8 @@ bytes handle_frame_for_test(const server_config& config, log::log& log, bytes fr
   auto o = std::make_shared<outcome>();
   asio::co_spawn(
       loop,
-      [b, o, f = std::move(frame)]() mutable -> asio::awaitable<void> {
-        auto r = co_await process_frame(*b, std::move(f), loop.get_executor(), "fuzz");
+      [b, o, s, f = std::move(frame)]() mutable -> asio::awaitable<void> {
+        auto r = co_await process_frame(*b, std::move(f), loop.get_executor(), *s);
         if (r) o->out = r->flatten();
       },
       [o](std::exception_ptr e) {

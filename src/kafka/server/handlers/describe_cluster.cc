@@ -22,8 +22,8 @@ boost::asio::awaitable<void> handle_describe_cluster(request_context& ctx) {
   out.array_len(brokers ? 1 : 0);
   if (brokers) {
     out.i32(ctx.b.config.node_id);
-    out.string(ctx.b.advertised_host());
-    out.i32(ctx.b.advertised_port());
+    out.string(ctx.where().advertised_host);
+    out.i32(ctx.where().advertised_port);
     out.nullable_string(std::nullopt);  // rack
     out.tagged_fields();
   }

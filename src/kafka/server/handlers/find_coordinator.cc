@@ -37,8 +37,8 @@ boost::asio::awaitable<void> handle_find_coordinator(request_context& ctx) {
           ? std::optional<std::string_view>("unknown coordinator key type")
           : std::optional<std::string_view>("no coordinator for this key type in this process");
   const int32_t node = available ? ctx.b.config.node_id : -1;
-  const std::string_view host = available ? std::string_view(ctx.b.advertised_host()) : "";
-  const int32_t port = available ? ctx.b.advertised_port() : -1;
+  const std::string_view host = available ? std::string_view(ctx.where().advertised_host) : "";
+  const int32_t port = available ? ctx.where().advertised_port : -1;
   if (ctx.version >= 1) out.i32(0);  // throttle_time_ms
   if (ctx.version <= 3) {
     out.i16(code(err));

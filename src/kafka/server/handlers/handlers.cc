@@ -25,6 +25,8 @@ constexpr api_spec k_apis[] = {
     {api_key::incremental_alter_configs, "IncrementalAlterConfigs", 0, 1, 1,
      handle_incremental_alter_configs},
     {api_key::api_versions, "ApiVersions", 0, 3, 3, handle_api_versions},
+    {api_key::sasl_handshake, "SaslHandshake", 0, 1, 2, handle_sasl_handshake},
+    {api_key::sasl_authenticate, "SaslAuthenticate", 0, 2, 2, handle_sasl_authenticate},
     {api_key::create_topics, "CreateTopics", 0, 7, 5, handle_create_topics},
     {api_key::delete_topics, "DeleteTopics", 0, 6, 4, handle_delete_topics},
     {api_key::init_producer_id, "InitProducerId", 0, 4, 2, handle_init_producer_id},

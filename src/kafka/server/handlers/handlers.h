@@ -58,6 +58,8 @@ boost::asio::awaitable<void> handle_delete_groups(request_context& ctx);
 boost::asio::awaitable<void> handle_offset_delete(request_context& ctx);
 boost::asio::awaitable<void> handle_alter_configs(request_context& ctx);
 boost::asio::awaitable<void> handle_incremental_alter_configs(request_context& ctx);
+boost::asio::awaitable<void> handle_sasl_handshake(request_context& ctx);
+boost::asio::awaitable<void> handle_sasl_authenticate(request_context& ctx);
 
 // The ApiVersions body for an unsupported ApiVersions version: v0 layout, UNSUPPORTED_VERSION.
 void write_api_versions_fallback(writer& out);

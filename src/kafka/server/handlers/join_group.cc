@@ -27,7 +27,7 @@ boost::asio::awaitable<void> handle_join_group(request_context& ctx) {
   in.tagged_fields();
   ctx.expect_end();
   r.client_id = ctx.client_id;
-  r.client_host = ctx.client_host;
+  r.client_host = ctx.client_host();
   r.require_known_member_id = v >= 4;
   r.supports_skip_assignment = v >= 9;
 

@@ -67,8 +67,8 @@ boost::asio::awaitable<void> handle_metadata(request_context& ctx) {
   if (ctx.version >= 3) out.i32(0);  // throttle_time_ms
   out.array_len(1);
   out.i32(ctx.b.config.node_id);
-  out.string(ctx.b.advertised_host());
-  out.i32(ctx.b.advertised_port());
+  out.string(ctx.where().advertised_host);
+  out.i32(ctx.where().advertised_port);
   if (ctx.version >= 1) out.nullable_string(std::nullopt);  // rack
   out.tagged_fields();
   if (ctx.version >= 2) out.nullable_string(ctx.b.config.cluster_id);
