@@ -78,6 +78,14 @@ std::string_view to_string(errc code) {
       return "concurrent transactions";
     case errc::transactional_id_not_found:
       return "transactional id not found";
+    case errc::topic_authorization_failed:
+      return "topic authorization failed";
+    case errc::group_authorization_failed:
+      return "group authorization failed";
+    case errc::cluster_authorization_failed:
+      return "cluster authorization failed";
+    case errc::transactional_id_authorization_failed:
+      return "transactional id authorization failed";
     case errc::invalid_argument:
       return "invalid argument";
     case errc::corrupt_file:

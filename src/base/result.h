@@ -53,6 +53,10 @@ enum class errc {
   concurrent_transactions,      // the previous transaction is still being completed
   transactional_id_not_found,
   // security and general
+  topic_authorization_failed,             // the principal may not do that to the topic
+  group_authorization_failed,             // ... to the consumer group
+  cluster_authorization_failed,           // ... to the cluster
+  transactional_id_authorization_failed,  // ... with the transactional id
   invalid_argument,  // a value outside what the call accepts (the message says which)
   corrupt_file,      // a file of ours that cannot be read as what it should hold
 };

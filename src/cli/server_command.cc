@@ -16,6 +16,7 @@
 #include "log/log.h"
 #include "metrics/collect.h"
 #include "queue/manager.h"
+#include "security/authorizer.h"
 #include "security/tls.h"
 #include "security/users.h"
 #include "sql/engine.h"
@@ -35,6 +36,7 @@ struct server_settings {
   std::string http_addr = "127.0.0.1:8080";
   std::string log_level = "info";
   bool allow_anonymous_remote = false;
+  std::string super_users;
   security::tls_options tls;
   log::log_options log;
   kafka::server_config kafka;
@@ -130,6 +132,33 @@ int run_server(server_settings s) {
     return 1;
   }
   s.kafka.security.users = *users;
+  // Authorization is on as soon as anyone authenticates: from then on, nothing is allowed
+  // that no ACL allows (super users excepted).
+  bool authenticates =
+      std::any_of(s.kafka.listeners.begin(), s.kafka.listeners.end(), [&](const auto& l) {
+        return kafka::uses_sasl(l.protocol) ||
+               (kafka::uses_tls(l.protocol) && s.tls.clients == security::client_auth::required);
+      });
+  if (authenticates) {
+    auto acls =
+        security::acl_store::open(std::filesystem::path(s.data_dir) / "_security" / "acls.json");
+    if (!acls) {
+      spdlog::error("cannot read the ACLs: {}", acls.error().message);
+      return 1;
+    }
+    std::vector<std::string> supers;
+    for (size_t start = 0; start < s.super_users.size();) {
+      auto end = s.super_users.find_first_of(";,", start);
+      auto one = s.super_users.substr(start, end == std::string::npos ? end : end - start);
+      if (!one.empty()) supers.push_back(one);
+      start = end == std::string::npos ? s.super_users.size() : end + 1;
+    }
+    s.kafka.security.authorizer =
+        std::make_shared<security::authorizer>(std::move(*acls), std::move(supers));
+    spdlog::info("authorization on: {} ACL binding(s), super users: {}",
+                 s.kafka.security.authorizer->acls().bindings()->size(),
+                 s.super_users.empty() ? "none" : s.super_users);
+  }
   bool wants_tls = std::any_of(s.kafka.listeners.begin(), s.kafka.listeners.end(),
                                [](const auto& l) { return kafka::uses_tls(l.protocol); });
   if (wants_tls && (s.tls.cert_file.empty() || s.tls.key_file.empty())) {
@@ -300,6 +329,9 @@ action add_server_command(CLI::App& app, int /*argc*/, char** /*argv*/) {
               {"required", security::client_auth::required}},
           CLI::ignore_case))
       ->default_str("none");
+  cmd->add_option("--super-users", s->super_users,
+                  "Principals allowed everything, e.g. \"User:admin;User:ops\" (authorization is "
+                  "on once a listener authenticates)");
   cmd->add_flag("--allow-anonymous-remote", s->allow_anonymous_remote,
                 "Allow listening on a non-loopback address without authentication");
 

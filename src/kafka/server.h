@@ -29,6 +29,7 @@ namespace sluice::security {
 class user_store;
 class tls_context;
 class login_limiter;
+class authorizer;
 }  // namespace sluice::security
 
 namespace sluice::kafka {
@@ -65,6 +66,8 @@ struct server_security {
   std::shared_ptr<security::user_store> users;      // SASL_* listeners
   std::shared_ptr<security::tls_context> tls;       // SSL and SASL_SSL listeners
   std::shared_ptr<security::login_limiter> logins;  // failed SASL logins (default: one of its own)
+  // Decides every request by the ACLs; null: everything is allowed (no authentication).
+  std::shared_ptr<security::authorizer> authorizer;
 };
 
 struct server_config {

@@ -1,9 +1,5 @@
 #include "security/users.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-
 #include <simdjson.h>
 #include <map>
 
@@ -13,13 +9,9 @@
 
 namespace sluice::security {
 
-// What the file holds, and which version of the file it was read from.
+// What the file holds.
 struct user_store::state {
   std::map<std::string, std::map<scram_mechanism, scram_credential>, std::less<>> users;
-  // The file's identity when read: another process's rename changes the inode.
-  ino_t inode = 0;
-  int64_t mtime_ns = -1;
-  off_t size = -1;
 };
 
 namespace {}  // namespace
@@ -80,23 +72,6 @@ std::string user_store::serialize(const state& s) {
 
 namespace {
 
-// An exclusive lock across processes for one read-modify-write of the file.
-class file_lock {
- public:
-  explicit file_lock(const std::filesystem::path& lock_file)
-      : fd_(::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)) {
-    if (fd_.valid()) locked_ = ::flock(fd_.get(), LOCK_EX) == 0;
-  }
-  ~file_lock() {
-    if (locked_) ::flock(fd_.get(), LOCK_UN);
-  }
-  bool locked() const { return locked_; }
-
- private:
-  unique_fd fd_;
-  bool locked_ = false;
-};
-
 result<void> check_name(std::string_view user) {
   if (user.empty() || user.size() > 256)
     return make_error(errc::invalid_argument, "a user name has 1 to 256 characters");
@@ -119,55 +94,40 @@ result<std::shared_ptr<user_store>> user_store::open(std::filesystem::path file)
 }
 
 result<void> user_store::refresh() const {
-  struct stat st {};
-  if (::stat(file_.c_str(), &st) != 0) {
-    if (errno != ENOENT) return io_error("stat", file_);
-    if (state_->mtime_ns != -1) state_ = std::make_shared<state>();
+  auto text = file_.read_if_changed();
+  if (!text) return text.error();
+  if (!*text) return {};
+  if ((*text)->empty()) {
+    state_ = std::make_shared<state>();
     return {};
   }
-  int64_t mtime = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
-  if (st.st_ino == state_->inode && mtime == state_->mtime_ns && st.st_size == state_->size)
-    return {};
-  auto text = read_file(file_);
-  if (!text) return text.error();
-  auto parsed =
-      parse(file_, std::string_view(reinterpret_cast<const char*>(text->data()), text->size()));
+  auto parsed = parse(file_.path(), **text);
   if (!parsed) return parsed.error();
-  (*parsed)->inode = st.st_ino;
-  (*parsed)->mtime_ns = mtime;
-  (*parsed)->size = st.st_size;
   state_ = std::move(*parsed);
   return {};
 }
 
+std::shared_ptr<const user_store::state> user_store::current() const {
+  std::lock_guard lk(mu_);
+  (void)refresh();
+  return state_;
+}
+
 template <typename Fn>
 result<void> user_store::modify(Fn&& fn) {
-  std::error_code ec;
-  std::filesystem::create_directories(file_.parent_path(), ec);
-  if (ec) return make_error(errc::io_error, "cannot create " + file_.parent_path().string());
   std::lock_guard lk(mu_);
-  file_lock fl(file_.string() + ".lock");
-  if (!fl.locked()) return io_error("lock", file_.string() + ".lock");
-  if (auto r = refresh(); !r) return r;
-  auto next = std::make_shared<state>(*state_);
-  if (auto r = fn(*next); !r) return r;
-  auto text = serialize(*next);
-  if (auto r = write_file_atomic(
-          file_, bytes_view(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
-      !r)
-    return r;
-  ::chmod(file_.c_str(), 0600);
-  state_ = std::make_shared<state>();  // no file identity: the refresh reads what was written
+  auto r = file_.update([&](const std::string& text) -> result<std::string> {
+    auto now = text.empty() ? std::make_shared<state>() : parse(file_.path(), text);
+    if (!now) return now.error();
+    if (auto changed = fn(**now); !changed) return changed.error();
+    return serialize(**now);
+  });
+  if (!r) return r;
   return refresh();
 }
 
 std::optional<scram_credential> user_store::scram(std::string_view user, scram_mechanism m) const {
-  std::shared_ptr<state> s;
-  {
-    std::lock_guard lk(mu_);
-    (void)refresh();  // an unreadable file keeps the users last read
-    s = state_;
-  }
+  auto s = current();
   auto u = s->users.find(user);
   if (u == s->users.end()) return std::nullopt;
   auto c = u->second.find(m);
@@ -231,12 +191,7 @@ result<bool> user_store::remove(std::string_view user, std::optional<scram_mecha
 }
 
 std::vector<user_info> user_store::list() const {
-  std::shared_ptr<state> s;
-  {
-    std::lock_guard lk(mu_);
-    (void)refresh();
-    s = state_;
-  }
+  auto s = current();
   std::vector<user_info> out;
   for (const auto& [name, mechs] : s->users) {
     user_info u{name, {}};
@@ -248,9 +203,7 @@ std::vector<user_info> user_store::list() const {
 }
 
 bool user_store::exists(std::string_view user) const {
-  std::lock_guard lk(mu_);
-  (void)refresh();
-  return state_->users.count(user) > 0;
+  return current()->users.count(user) > 0;
 }
 
 }  // namespace sluice::security

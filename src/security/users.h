@@ -18,6 +18,7 @@
 
 #include "base/result.h"
 #include "security/sasl.h"
+#include "security/store_file.h"
 
 namespace sluice::security {
 
@@ -56,12 +57,14 @@ class user_store final : public credential_lookup {
   explicit user_store(std::filesystem::path file);
   // Rereads the file if another process changed it. REQUIRES: mu_ held.
   result<void> refresh() const;
+  // The users now, after a refresh (an unreadable file keeps the users last read).
+  std::shared_ptr<const state> current() const;
   template <typename Fn>
   result<void> modify(Fn&& fn);
 
-  const std::filesystem::path file_;
   mutable std::mutex mu_;
-  mutable std::shared_ptr<state> state_;
+  mutable store_file file_;
+  mutable std::shared_ptr<const state> state_;
 };
 
 }  // namespace sluice::security

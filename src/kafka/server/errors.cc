@@ -76,6 +76,14 @@ error_code to_kafka(errc e) {
       return error_code::concurrent_transactions;
     case errc::transactional_id_not_found:
       return error_code::transactional_id_not_found;
+    case errc::topic_authorization_failed:
+      return error_code::topic_authorization_failed;
+    case errc::group_authorization_failed:
+      return error_code::group_authorization_failed;
+    case errc::cluster_authorization_failed:
+      return error_code::cluster_authorization_failed;
+    case errc::transactional_id_authorization_failed:
+      return error_code::transactional_id_authorization_failed;
     case errc::invalid_argument:
       return error_code::invalid_request;
     case errc::corrupt_file:

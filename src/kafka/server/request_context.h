@@ -14,6 +14,7 @@
 #include "kafka/server/broker.h"
 #include "kafka/server/response.h"
 #include "kafka/server/session.h"
+#include "security/authorizer.h"
 
 namespace sluice::kafka {
 
@@ -33,6 +34,16 @@ struct request_context {
 
   // Appends a bytes field whose content is the file range `data`, sent without a copy.
   const std::string& client_host() const { return session.client_host; }
+  // Whether the session's principal may do `op` on the resource (always true without an
+  // authorizer).
+  bool allowed(security::acl_operation op, security::resource_type type,
+               std::string_view name) const {
+    const auto* a = b.config.security.authorizer.get();
+    return !a || a->allowed(session.principal, session.client_host, op, type, name);
+  }
+  bool allowed_on_cluster(security::acl_operation op) const {
+    return allowed(op, security::resource_type::cluster, security::k_cluster_name);
+  }
   const listener& where() const { return *session.where; }
 
   void out_file_bytes(log::read_result data) {

@@ -17,7 +17,12 @@ boost::asio::awaitable<void> handle_add_offsets_to_txn(request_context& ctx) {
   ctx.expect_end();
 
   error_code err = error_code::coordinator_not_available;
-  if (auto* txns = ctx.b.transactions) {
+  if (!ctx.allowed(security::acl_operation::write, security::resource_type::transactional_id, id)) {
+    err = error_code::transactional_id_authorization_failed;
+  } else if (!ctx.allowed(security::acl_operation::read, security::resource_type::group,
+                          group_id)) {
+    err = error_code::group_authorization_failed;
+  } else if (auto* txns = ctx.b.transactions) {
     auto e = co_await await_callback<errc>(
         [&](auto done) { txns->add_offsets(id, who, group_id, std::move(done)); });
     err = to_kafka_txn(e, ctx.version >= 2);

@@ -26,9 +26,18 @@ boost::asio::awaitable<void> handle_add_partitions_to_txn(request_context& ctx) 
 
   std::vector<error_code> errors(partitions.size(), error_code::none);
   bool any_unknown = false;
+  bool id_allowed =
+      ctx.allowed(security::acl_operation::write, security::resource_type::transactional_id, id);
   for (size_t i = 0; i < partitions.size(); ++i) {
     auto t = ctx.b.log.find_topic(partitions[i].topic);
-    if (!t || !t->get(partitions[i].partition)) {
+    if (!id_allowed) {
+      errors[i] = error_code::transactional_id_authorization_failed;
+      any_unknown = true;
+    } else if (!ctx.allowed(security::acl_operation::write, security::resource_type::topic,
+                            partitions[i].topic)) {
+      errors[i] = error_code::topic_authorization_failed;
+      any_unknown = true;
+    } else if (!t || !t->get(partitions[i].partition)) {
       errors[i] = error_code::unknown_topic_or_partition;
       any_unknown = true;
     }

@@ -58,6 +58,8 @@ std::pair<error_code, std::string> apply(request_context& ctx, const resource& r
     return {error_code::invalid_request,
             "only topic configs can be altered; broker settings "
             "are set at start-up"};
+  if (!ctx.allowed(security::acl_operation::alter_configs, security::resource_type::topic, r.name))
+    return {error_code::topic_authorization_failed, "no ALTER_CONFIGS permission on the topic"};
   auto t = ctx.b.log.find_topic(r.name);
   if (!t) return {error_code::unknown_topic_or_partition, "topic '" + r.name + "' does not exist"};
   std::map<std::string, std::string> overrides =

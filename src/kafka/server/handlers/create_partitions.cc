@@ -36,7 +36,9 @@ boost::asio::awaitable<void> handle_create_partitions(request_context& ctx) {
   for (const auto& t : req) {
     error_code err = error_code::none;
     std::string message;
-    if (validate_only) {
+    if (!ctx.allowed(security::acl_operation::alter, security::resource_type::topic, t.name)) {
+      err = error_code::topic_authorization_failed;
+    } else if (validate_only) {
       auto topic = ctx.b.log.find_topic(t.name);
       if (!topic) {
         err = error_code::unknown_topic_or_partition;

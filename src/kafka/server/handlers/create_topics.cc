@@ -62,7 +62,11 @@ boost::asio::awaitable<void> handle_create_topics(request_context& ctx) {
     bool bad_assignment = false;
     for (const auto& a : t.assignments)
       bad_assignment |= a.size() != 1 || a[0] != ctx.b.config.node_id;
-    if (t.replication != -1 && t.replication != 1) {
+    if (!ctx.allowed_on_cluster(security::acl_operation::create) &&
+        !ctx.allowed(security::acl_operation::create, security::resource_type::topic, t.name)) {
+      err = error_code::topic_authorization_failed;
+      message = "no CREATE permission on the cluster or the topic";
+    } else if (t.replication != -1 && t.replication != 1) {
       err = error_code::invalid_replication_factor;
       message = "replication factor " + std::to_string(t.replication) +
                 " is larger than the 1 available broker";

@@ -16,8 +16,10 @@ boost::asio::awaitable<void> handle_delete_groups(request_context& ctx) {
   out.array_len(ids.size());
   for (const auto& id : ids) {
     out.string(id);
-    out.i16(code(ctx.b.groups ? to_kafka(ctx.b.groups->delete_group(id))
-                              : error_code::coordinator_not_available));
+    out.i16(code(!ctx.b.groups ? error_code::coordinator_not_available
+                 : !ctx.allowed(security::acl_operation::remove, security::resource_type::group, id)
+                     ? error_code::group_authorization_failed
+                     : to_kafka(ctx.b.groups->delete_group(id))));
     out.tagged_fields();
   }
   out.tagged_fields();

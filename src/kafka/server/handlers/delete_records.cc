@@ -35,9 +35,15 @@ boost::asio::awaitable<void> handle_delete_records(request_context& ctx) {
   ctx.expect_end();
 
   for (auto& [name, parts] : topics) {
-    auto topic = ctx.b.log.find_topic(name);
+    bool allowed =
+        ctx.allowed(security::acl_operation::remove, security::resource_type::topic, name);
+    auto topic = allowed ? ctx.b.log.find_topic(name) : nullptr;
     for (auto& p : parts) {
       auto partition = topic ? topic->get(p.index) : nullptr;
+      if (!allowed) {
+        p.err = error_code::topic_authorization_failed;
+        continue;
+      }
       if (!partition) {
         p.err = error_code::unknown_topic_or_partition;
         continue;

@@ -39,6 +39,9 @@ boost::asio::awaitable<void> handle_delete_topics(request_context& ctx) {
     }
     if (!t.name) {
       err = error_code::unknown_topic_id;
+    } else if (!ctx.allowed(security::acl_operation::remove, security::resource_type::topic,
+                            *t.name)) {
+      err = error_code::topic_authorization_failed;
     } else {
       auto topic = ctx.b.log.find_topic(*t.name);
       if (topic) t.id = topic->id();

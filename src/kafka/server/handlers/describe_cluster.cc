@@ -12,10 +12,14 @@ boost::asio::awaitable<void> handle_describe_cluster(request_context& ctx) {
 
   auto& out = ctx.out;
   out.i32(0);  // throttle_time_ms
-  const bool brokers = endpoint_type == 1;
-  out.i16(code(brokers ? error_code::none : error_code::unsupported_endpoint_type));
-  out.nullable_string(brokers ? std::nullopt
-                              : std::optional<std::string_view>("only brokers can be described"));
+  const bool allowed = ctx.allowed_on_cluster(security::acl_operation::describe);
+  const bool brokers = endpoint_type == 1 && allowed;
+  out.i16(code(!allowed  ? error_code::cluster_authorization_failed
+               : brokers ? error_code::none
+                         : error_code::unsupported_endpoint_type));
+  out.nullable_string(brokers || !allowed
+                          ? std::nullopt
+                          : std::optional<std::string_view>("only brokers can be described"));
   if (ctx.version >= 1) out.i8(endpoint_type);
   out.string(ctx.b.config.cluster_id);
   out.i32(ctx.b.config.node_id);  // controller

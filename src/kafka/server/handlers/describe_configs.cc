@@ -62,7 +62,13 @@ boost::asio::awaitable<void> handle_describe_configs(request_context& ctx) {
     error_code err = error_code::none;
     std::string message;
     std::vector<config_entry> entries;
-    if (r.type == k_resource_topic) {
+    if (r.type == k_resource_topic && !ctx.allowed(security::acl_operation::describe_configs,
+                                                   security::resource_type::topic, r.name)) {
+      err = error_code::topic_authorization_failed;
+    } else if (r.type == k_resource_broker &&
+               !ctx.allowed_on_cluster(security::acl_operation::describe_configs)) {
+      err = error_code::cluster_authorization_failed;
+    } else if (r.type == k_resource_topic) {
       auto t = ctx.b.log.find_topic(r.name);
       if (!t) {
         err = error_code::unknown_topic_or_partition;

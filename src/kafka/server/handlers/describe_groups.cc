@@ -19,7 +19,10 @@ boost::asio::awaitable<void> handle_describe_groups(request_context& ctx) {
   out.array_len(ids.size());
   for (const auto& id : ids) {
     group::group_description d;
-    if (ctx.b.groups) {
+    if (!ctx.allowed(security::acl_operation::describe, security::resource_type::group, id)) {
+      d.group_id = id;
+      d.error = errc::group_authorization_failed;
+    } else if (ctx.b.groups) {
       d = ctx.b.groups->describe(id);
     } else {
       d.group_id = id;

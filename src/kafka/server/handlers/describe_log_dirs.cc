@@ -37,7 +37,10 @@ boost::asio::awaitable<void> handle_describe_log_dirs(request_context& ctx) {
     }
     topics.emplace_back(t.name(), std::move(parts));
   };
-  if (!wanted) {
+  const bool allowed = ctx.allowed_on_cluster(security::acl_operation::describe);
+  if (!allowed) {
+    // CLUSTER_AUTHORIZATION_FAILED, with no directories (v3+ says so in the error code).
+  } else if (!wanted) {
     for (const auto& t : ctx.b.log.topics())
       add(*t, nullptr);
   } else {
@@ -51,7 +54,13 @@ boost::asio::awaitable<void> handle_describe_log_dirs(request_context& ctx) {
 
   auto& out = ctx.out;
   out.i32(0);  // throttle_time_ms
-  if (ctx.version >= 3) out.i16(code(error_code::none));
+  if (ctx.version >= 3)
+    out.i16(code(allowed ? error_code::none : error_code::cluster_authorization_failed));
+  if (!allowed) {
+    out.array_len(0);
+    out.tagged_fields();
+    co_return;
+  }
   out.array_len(1);
   out.i16(code(error_code::none));
   out.string(dir);

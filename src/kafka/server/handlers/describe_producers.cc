@@ -25,12 +25,15 @@ boost::asio::awaitable<void> handle_describe_producers(request_context& ctx) {
   out.array_len(topics.size());
   for (const auto& [name, parts] : topics) {
     out.string(name);
-    auto topic = ctx.b.log.find_topic(name);
+    bool allowed = ctx.allowed(security::acl_operation::read, security::resource_type::topic, name);
+    auto topic = allowed ? ctx.b.log.find_topic(name) : nullptr;
     out.array_len(parts.size());
     for (int32_t index : parts) {
       out.i32(index);
       auto p = topic ? topic->get(index) : nullptr;
-      out.i16(code(p ? error_code::none : error_code::unknown_topic_or_partition));
+      out.i16(code(!allowed ? error_code::topic_authorization_failed
+                   : p      ? error_code::none
+                            : error_code::unknown_topic_or_partition));
       out.nullable_string(std::nullopt);  // error_message
       auto producers = p ? p->producers() : std::vector<log::producer_state::producer_info>{};
       out.array_len(producers.size());

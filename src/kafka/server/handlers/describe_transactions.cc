@@ -21,7 +21,11 @@ boost::asio::awaitable<void> handle_describe_transactions(request_context& ctx) 
     group::transaction_description d;
     d.transactional_id = id;
     d.error = errc::coordinator_not_available;
-    if (ctx.b.transactions) d = ctx.b.transactions->describe(id);
+    if (!ctx.allowed(security::acl_operation::describe, security::resource_type::transactional_id,
+                     id))
+      d.error = errc::transactional_id_authorization_failed;
+    else if (ctx.b.transactions)
+      d = ctx.b.transactions->describe(id);
     out.i16(code(to_kafka(d.error)));
     out.string(id);
     out.string(d.state);

@@ -17,7 +17,9 @@ boost::asio::awaitable<void> handle_end_txn(request_context& ctx) {
   ctx.expect_end();
 
   error_code err = error_code::coordinator_not_available;
-  if (auto* txns = ctx.b.transactions) {
+  if (!ctx.allowed(security::acl_operation::write, security::resource_type::transactional_id, id)) {
+    err = error_code::transactional_id_authorization_failed;
+  } else if (auto* txns = ctx.b.transactions) {
     auto e = co_await await_callback<errc>(
         [&](auto done) { txns->end_transaction(id, who, commit, std::move(done)); });
     err = to_kafka_txn(e, ctx.version >= 2);

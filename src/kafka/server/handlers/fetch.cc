@@ -13,6 +13,7 @@ struct fetch_partition {
   std::shared_ptr<log::partition> p;
   // Filled by each pass:
   error_code err = error_code::none;
+  bool denied = false;  // no READ on the topic
   log::read_result data;
   std::vector<log::aborted_transaction> aborted;  // read_committed only
 };
@@ -42,7 +43,9 @@ boost::asio::awaitable<void> handle_fetch(request_context& ctx) {
   for (int32_t i = 0; i < n_topics; ++i) {
     fetch_topic t;
     t.name = in.string();
-    auto topic = ctx.b.log.find_topic(t.name);
+    bool allowed =
+        ctx.allowed(security::acl_operation::read, security::resource_type::topic, t.name);
+    auto topic = allowed ? ctx.b.log.find_topic(t.name) : nullptr;
     int32_t n = in.array_len();
     for (int32_t j = 0; j < n; ++j) {
       fetch_partition fp;
@@ -54,6 +57,7 @@ boost::asio::awaitable<void> handle_fetch(request_context& ctx) {
       fp.max_bytes = in.i32();
       in.tagged_fields();
       fp.p = topic ? topic->get(fp.index) : nullptr;
+      fp.denied = !allowed;
       t.partitions.push_back(std::move(fp));
     }
     in.tagged_fields();
@@ -99,7 +103,8 @@ boost::asio::awaitable<void> handle_fetch(request_context& ctx) {
         fp.data = {};
         fp.err = error_code::none;
         if (!fp.p) {
-          fp.err = error_code::unknown_topic_or_partition;
+          fp.err = fp.denied ? error_code::topic_authorization_failed
+                             : error_code::unknown_topic_or_partition;
           any_error = true;
           continue;
         }

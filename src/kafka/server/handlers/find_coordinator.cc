@@ -36,25 +36,40 @@ boost::asio::awaitable<void> handle_find_coordinator(request_context& ctx) {
       : err == error_code::invalid_request
           ? std::optional<std::string_view>("unknown coordinator key type")
           : std::optional<std::string_view>("no coordinator for this key type in this process");
-  const int32_t node = available ? ctx.b.config.node_id : -1;
-  const std::string_view host = available ? std::string_view(ctx.where().advertised_host) : "";
-  const int32_t port = available ? ctx.where().advertised_port : -1;
+  // Finding a coordinator needs DESCRIBE on the group or the transactional id.
+  auto denied = [&](const std::string& key) {
+    if (err != error_code::none) return false;
+    return key_type == k_key_group ? !ctx.allowed(security::acl_operation::describe,
+                                                  security::resource_type::group, key)
+                                   : !ctx.allowed(security::acl_operation::describe,
+                                                  security::resource_type::transactional_id, key);
+  };
+  const error_code denied_code = key_type == k_key_group
+                                     ? error_code::group_authorization_failed
+                                     : error_code::transactional_id_authorization_failed;
+  auto write_one = [&](const std::string& key, bool with_message) {
+    bool no = denied(key);
+    bool ok = available && !no;
+    error_code e = no ? denied_code : err;
+    out.i32(ok ? ctx.b.config.node_id : -1);
+    out.string(ok ? std::string_view(ctx.where().advertised_host) : "");
+    out.i32(ok ? ctx.where().advertised_port : -1);
+    (void)with_message;
+    return e;
+  };
   if (ctx.version >= 1) out.i32(0);  // throttle_time_ms
   if (ctx.version <= 3) {
-    out.i16(code(err));
-    if (ctx.version >= 1) out.nullable_string(msg);
-    out.i32(node);
-    out.string(host);
-    out.i32(port);
+    bool no = denied(keys.front());
+    out.i16(code(no ? denied_code : err));
+    if (ctx.version >= 1) out.nullable_string(no ? std::nullopt : msg);
+    write_one(keys.front(), false);
   } else {
     out.array_len(keys.size());
     for (const auto& k : keys) {
       out.string(k);
-      out.i32(node);
-      out.string(host);
-      out.i32(port);
-      out.i16(code(err));
-      out.nullable_string(msg);
+      error_code e = write_one(k, true);
+      out.i16(code(e));
+      out.nullable_string(e == err ? msg : std::nullopt);
       out.tagged_fields();
     }
   }

@@ -60,6 +60,11 @@ boost::asio::awaitable<void> handle_alter_configs(request_context& ctx);
 boost::asio::awaitable<void> handle_incremental_alter_configs(request_context& ctx);
 boost::asio::awaitable<void> handle_sasl_handshake(request_context& ctx);
 boost::asio::awaitable<void> handle_sasl_authenticate(request_context& ctx);
+boost::asio::awaitable<void> handle_describe_acls(request_context& ctx);
+boost::asio::awaitable<void> handle_create_acls(request_context& ctx);
+boost::asio::awaitable<void> handle_delete_acls(request_context& ctx);
+boost::asio::awaitable<void> handle_describe_user_scram_credentials(request_context& ctx);
+boost::asio::awaitable<void> handle_alter_user_scram_credentials(request_context& ctx);
 
 // The ApiVersions body for an unsupported ApiVersions version: v0 layout, UNSUPPORTED_VERSION.
 void write_api_versions_fallback(writer& out);

@@ -22,7 +22,21 @@ boost::asio::awaitable<void> handle_init_producer_id(request_context& ctx) {
   ctx.expect_end();
 
   error_code err = error_code::none;
-  if (transactional_id) {
+  using security::acl_operation;
+  if (transactional_id &&
+      !ctx.allowed(acl_operation::write, security::resource_type::transactional_id,
+                   *transactional_id)) {
+    err = error_code::transactional_id_authorization_failed;
+    p = {};
+  } else if (!transactional_id && ctx.b.config.security.authorizer &&
+             !ctx.allowed_on_cluster(acl_operation::idempotent_write) &&
+             !ctx.b.config.security.authorizer->allowed_any(
+                 ctx.session.principal, ctx.session.client_host, acl_operation::write,
+                 security::resource_type::topic)) {
+    // An idempotent producer needs IDEMPOTENT_WRITE on the cluster, or WRITE on some topic.
+    err = error_code::cluster_authorization_failed;
+    p = {};
+  } else if (transactional_id) {
     if (!ctx.b.transactions) {
       err = error_code::coordinator_not_available;
       p = {};

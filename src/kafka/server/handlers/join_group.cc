@@ -34,6 +34,9 @@ boost::asio::awaitable<void> handle_join_group(request_context& ctx) {
   group::join_result res;
   if (!ctx.b.groups) {
     res.error = errc::coordinator_not_available;
+  } else if (!ctx.allowed(security::acl_operation::read, security::resource_type::group,
+                          r.group_id)) {
+    res.error = errc::group_authorization_failed;
   } else {
     auto* groups = ctx.b.groups;
     res = co_await await_callback<group::join_result>(

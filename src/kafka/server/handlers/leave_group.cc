@@ -26,7 +26,11 @@ boost::asio::awaitable<void> handle_leave_group(request_context& ctx) {
 
   errc group_error = errc::ok;
   std::vector<errc> errors;
-  if (ctx.b.groups) {
+  if (ctx.b.groups &&
+      !ctx.allowed(security::acl_operation::read, security::resource_type::group, group_id)) {
+    group_error = errc::group_authorization_failed;
+    errors.assign(who.size(), errc::group_authorization_failed);
+  } else if (ctx.b.groups) {
     errors = ctx.b.groups->leave(group_id, who, group_error);
   } else {
     group_error = errc::coordinator_not_available;

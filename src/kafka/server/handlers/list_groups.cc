@@ -14,6 +14,12 @@ boost::asio::awaitable<void> handle_list_groups(request_context& ctx) {
   ctx.expect_end();
   std::vector<group::group_overview> groups;
   if (ctx.b.groups) groups = ctx.b.groups->list();
+  // Without DESCRIBE on the cluster, only the groups the principal may describe are listed.
+  if (!ctx.allowed_on_cluster(security::acl_operation::describe))
+    std::erase_if(groups, [&](const auto& g) {
+      return !ctx.allowed(security::acl_operation::describe, security::resource_type::group,
+                          g.group_id);
+    });
   if (!states.empty())
     std::erase_if(groups, [&](const auto& g) {
       return std::find(states.begin(), states.end(), g.state) == states.end();

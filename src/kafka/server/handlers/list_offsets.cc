@@ -26,7 +26,9 @@ boost::asio::awaitable<void> handle_list_offsets(request_context& ctx) {
   int32_t n_topics = in.array_len();
   for (int32_t i = 0; i < n_topics; ++i) {
     auto name = in.string();
-    auto topic = ctx.b.log.find_topic(name);
+    bool allowed =
+        ctx.allowed(security::acl_operation::describe, security::resource_type::topic, name);
+    auto topic = allowed ? ctx.b.log.find_topic(name) : nullptr;
     std::vector<answer> parts;
     int32_t n = in.array_len();
     for (int32_t j = 0; j < n; ++j) {
@@ -37,7 +39,9 @@ boost::asio::awaitable<void> handle_list_offsets(request_context& ctx) {
       if (v == 0) in.i32();  // max_num_offsets
       in.tagged_fields();
       auto p = topic ? topic->get(a.index) : nullptr;
-      if (!p) {
+      if (!allowed) {
+        a.err = error_code::topic_authorization_failed;
+      } else if (!p) {
         a.err = error_code::unknown_topic_or_partition;
       } else if (ts == k_latest) {
         a.offset = committed ? p->last_stable_offset().value() : p->high_watermark().value();

@@ -32,6 +32,10 @@ boost::asio::awaitable<void> handle_list_transactions(request_context& ctx) {
       unknown.push_back(s);
   std::vector<group::transaction_overview> txns;
   if (ctx.b.transactions) txns = ctx.b.transactions->list(states, producers);
+  std::erase_if(txns, [&](const auto& t) {
+    return !ctx.allowed(security::acl_operation::describe,
+                        security::resource_type::transactional_id, t.transactional_id);
+  });
 
   auto& out = ctx.out;
   out.i32(0);  // throttle_time_ms

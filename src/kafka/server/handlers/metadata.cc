@@ -74,8 +74,15 @@ boost::asio::awaitable<void> handle_metadata(request_context& ctx) {
   if (ctx.version >= 2) out.nullable_string(ctx.b.config.cluster_id);
   if (ctx.version >= 1) out.i32(ctx.b.config.node_id);  // controller
 
+  using security::acl_operation;
+  using security::resource_type;
+  auto may_describe = [&](std::string_view name) {
+    return ctx.allowed(acl_operation::describe, resource_type::topic, name);
+  };
   if (!wanted) {
+    // Topics the principal may not describe are left out, as if they did not exist.
     auto all = ctx.b.log.topics();
+    std::erase_if(all, [&](const auto& t) { return !may_describe(t->name()); });
     out.array_len(all.size());
     for (const auto& t : all)
       write_topic(ctx, error_code::none, t->name(), t->id(), t.get());
@@ -87,14 +94,23 @@ boost::asio::awaitable<void> handle_metadata(request_context& ctx) {
         std::shared_ptr<log::topic> found;
         for (auto& t : ctx.b.log.topics())
           if (t->id() == q.id) found = t;
-        if (found)
+        if (found && !may_describe(found->name()))
+          write_topic(ctx, error_code::topic_authorization_failed, std::nullopt, q.id, nullptr);
+        else if (found)
           write_topic(ctx, error_code::none, found->name(), found->id(), found.get());
         else
           write_topic(ctx, error_code::unknown_topic_id, std::nullopt, q.id, nullptr);
         continue;
       }
+      if (!may_describe(*q.name)) {
+        write_topic(ctx, error_code::topic_authorization_failed, *q.name, q.id, nullptr);
+        continue;
+      }
       auto t = ctx.b.log.find_topic(*q.name);
-      if (!t && allow_auto_create && ctx.b.config.auto_create_topics) {
+      // Creating on first use needs CREATE on the cluster or on the topic, as CreateTopics.
+      if (!t && allow_auto_create && ctx.b.config.auto_create_topics &&
+          (ctx.allowed_on_cluster(acl_operation::create) ||
+           ctx.allowed(acl_operation::create, resource_type::topic, *q.name))) {
         auto created = ctx.b.log.create_topic(*q.name, ctx.b.log.options().default_partitions, {});
         if (created) {
           t = *created;

@@ -23,9 +23,21 @@ boost::asio::awaitable<void> handle_offset_commit(request_context& ctx) {
   ctx.expect_end();
 
   std::map<group::topic_partition, error_code> errors;
-  if (!ctx.b.groups) {
+  // Committing needs READ on the group, and READ on each topic (those without are answered
+  // TOPIC_AUTHORIZATION_FAILED and left out of the commit).
+  bool group_allowed =
+      ctx.allowed(security::acl_operation::read, security::resource_type::group, r.group_id);
+  std::erase_if(r.offsets, [&](const auto& e) {
+    if (!group_allowed ||
+        ctx.allowed(security::acl_operation::read, security::resource_type::topic, e.first.topic))
+      return false;
+    errors[e.first] = error_code::topic_authorization_failed;
+    return true;
+  });
+  if (!ctx.b.groups || !group_allowed) {
     for (auto& [tp, o] : r.offsets)
-      errors[tp] = error_code::coordinator_not_available;
+      errors[tp] = ctx.b.groups ? error_code::group_authorization_failed
+                                : error_code::coordinator_not_available;
   } else {
     auto* groups = ctx.b.groups;
     using outcome = std::pair<errc, group::partition_errors>;

@@ -25,7 +25,16 @@ boost::asio::awaitable<void> handle_offset_delete(request_context& ctx) {
 
   errc group_error = errc::ok;
   std::map<group::topic_partition, errc> errors;
-  if (ctx.b.groups) {
+  if (ctx.b.groups &&
+      !ctx.allowed(security::acl_operation::remove, security::resource_type::group, group_id)) {
+    group_error = errc::group_authorization_failed;
+  } else if (ctx.b.groups) {
+    std::erase_if(which, [&](const group::topic_partition& tp) {
+      if (ctx.allowed(security::acl_operation::read, security::resource_type::topic, tp.topic))
+        return false;
+      errors[tp] = errc::topic_authorization_failed;
+      return true;
+    });
     for (auto& [tp, e] : ctx.b.groups->delete_offsets(group_id, which, group_error))
       errors[tp] = e;
   } else {

@@ -27,12 +27,22 @@ std::optional<std::vector<group::topic_partition>> read_topics(reader& in) {
   return which;
 }
 
-// The committed offsets of one group, by topic in the order first seen.
+bool may_describe_group(const request_context& ctx, const std::string& group_id) {
+  return ctx.allowed(security::acl_operation::describe, security::resource_type::group, group_id);
+}
+
+// The committed offsets of one group, by topic in the order first seen (topics the principal
+// may not describe left out).
 void write_group(request_context& ctx, const group_request& g, bool require_stable) {
   auto& out = ctx.out;
   const int16_t v = ctx.version;
   std::vector<std::pair<group::topic_partition, group::committed_offset>> found;
-  if (ctx.b.groups) found = ctx.b.groups->fetch(g.group_id, g.which);
+  if (ctx.b.groups && may_describe_group(ctx, g.group_id))
+    found = ctx.b.groups->fetch(g.group_id, g.which);
+  std::erase_if(found, [&](const auto& e) {
+    return !ctx.allowed(security::acl_operation::describe, security::resource_type::topic,
+                        e.first.topic);
+  });
   std::map<std::string, std::vector<std::pair<int32_t, group::committed_offset>>> by_topic;
   std::vector<std::string> topic_order;
   for (auto& [tp, o] : found) {
@@ -85,18 +95,22 @@ boost::asio::awaitable<void> handle_offset_fetch(request_context& ctx) {
   in.tagged_fields();
   ctx.expect_end();
 
-  const error_code top = ctx.b.groups ? error_code::none : error_code::coordinator_not_available;
+  auto top = [&](const group_request& g) {
+    return !ctx.b.groups                          ? error_code::coordinator_not_available
+           : !may_describe_group(ctx, g.group_id) ? error_code::group_authorization_failed
+                                                  : error_code::none;
+  };
   auto& out = ctx.out;
   if (v >= 3) out.i32(0);  // throttle_time_ms
   if (v <= 7) {
     write_group(ctx, groups.front(), require_stable);
-    if (v >= 2) out.i16(code(top));
+    if (v >= 2) out.i16(code(top(groups.front())));
   } else {
     out.array_len(groups.size());
     for (const auto& g : groups) {
       out.string(g.group_id);
       write_group(ctx, g, require_stable);
-      out.i16(code(top));
+      out.i16(code(top(g)));
       out.tagged_fields();
     }
   }

@@ -38,11 +38,15 @@ boost::asio::awaitable<void> handle_offset_for_leader_epoch(request_context& ctx
   out.array_len(topics.size());
   for (const auto& [name, parts] : topics) {
     out.string(name);
-    auto topic = ctx.b.log.find_topic(name);
+    bool allowed =
+        ctx.allowed(security::acl_operation::describe, security::resource_type::topic, name);
+    auto topic = allowed ? ctx.b.log.find_topic(name) : nullptr;
     out.array_len(parts.size());
     for (const auto& a : parts) {
       auto p = topic ? topic->get(a.partition) : nullptr;
-      out.i16(code(p ? error_code::none : error_code::unknown_topic_or_partition));
+      out.i16(code(!allowed ? error_code::topic_authorization_failed
+                   : p      ? error_code::none
+                            : error_code::unknown_topic_or_partition));
       out.i32(a.partition);
       const bool known = p && a.epoch == 0;
       if (v >= 1) out.i32(known ? 0 : -1);

@@ -60,10 +60,15 @@ boost::asio::awaitable<void> handle_produce(request_context& ctx) {
 
   // The partitions of this request share one sync round (ends before the first co_await).
   std::optional<log::sync_batch> syncs(std::in_place, ctx.b.log);
+  using security::acl_operation;
+  bool txn_allowed = !transactional_id ||
+                     ctx.allowed(acl_operation::write, security::resource_type::transactional_id,
+                                 *transactional_id);
   int32_t n_topics = in.array_len();
   for (int32_t i = 0; i < n_topics; ++i) {
     topic_result tr;
     tr.name = in.string();
+    bool topic_allowed = ctx.allowed(acl_operation::write, security::resource_type::topic, tr.name);
     auto topic = ctx.b.log.find_topic(tr.name);
     int32_t n_parts = in.array_len();
     for (int32_t j = 0; j < n_parts; ++j) {
@@ -73,6 +78,10 @@ boost::asio::awaitable<void> handle_produce(request_context& ctx) {
       in.tagged_fields();
       if (!acks_valid) {
         pr.err = error_code::invalid_required_acks;
+      } else if (!txn_allowed) {
+        pr.err = error_code::transactional_id_authorization_failed;
+      } else if (!topic_allowed) {
+        pr.err = error_code::topic_authorization_failed;
       } else if (!topic || !topic->get(pr.index)) {
         pr.err = error_code::unknown_topic_or_partition;
       } else if (!records || records->empty()) {

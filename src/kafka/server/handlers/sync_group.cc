@@ -29,6 +29,9 @@ boost::asio::awaitable<void> handle_sync_group(request_context& ctx) {
   group::sync_result res;
   if (!ctx.b.groups) {
     res.error = errc::coordinator_not_available;
+  } else if (!ctx.allowed(security::acl_operation::read, security::resource_type::group,
+                          r.group_id)) {
+    res.error = errc::group_authorization_failed;
   } else {
     auto* groups = ctx.b.groups;
     res = co_await await_callback<group::sync_result>(

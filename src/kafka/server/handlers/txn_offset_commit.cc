@@ -30,9 +30,21 @@ boost::asio::awaitable<void> handle_txn_offset_commit(request_context& ctx) {
   ctx.expect_end();
 
   std::map<group::topic_partition, error_code> errors;
-  if (!ctx.b.transactions || !ctx.b.groups) {
+  error_code denied = error_code::none;
+  if (!ctx.allowed(security::acl_operation::write, security::resource_type::transactional_id, id))
+    denied = error_code::transactional_id_authorization_failed;
+  else if (!ctx.allowed(security::acl_operation::read, security::resource_type::group, group_id))
+    denied = error_code::group_authorization_failed;
+  std::erase_if(offsets, [&](const auto& e) {
+    if (denied != error_code::none ||
+        ctx.allowed(security::acl_operation::read, security::resource_type::topic, e.first.topic))
+      return false;
+    errors[e.first] = error_code::topic_authorization_failed;
+    return true;
+  });
+  if (!ctx.b.transactions || !ctx.b.groups || denied != error_code::none) {
     for (const auto& [tp, o] : offsets)
-      errors[tp] = error_code::coordinator_not_available;
+      errors[tp] = denied != error_code::none ? denied : error_code::coordinator_not_available;
   } else {
     auto* txns = ctx.b.transactions;
     using outcome = std::pair<errc, group::partition_errors>;
