@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
       sluice::cli::add_queue_command(app),
       sluice::cli::add_user_command(app),
       sluice::cli::add_acl_command(app),
+      sluice::cli::add_token_command(app),
   };
   CLI11_PARSE(app, argc, argv);
   for (auto& a : actions) {

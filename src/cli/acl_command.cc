@@ -19,7 +19,7 @@ struct acl_settings {
   std::vector<std::string> operations;
   bool allow = false;
   bool deny = false;
-  std::string topic, group, transactional_id;
+  std::string topic, group, transactional_id, view;
   bool cluster = false;
   bool prefixed = false;
 };
@@ -27,10 +27,11 @@ struct acl_settings {
 // The resource the options name; nullopt (and a message) when not exactly one.
 bool resource_of(const acl_settings& s, security::resource_type& type, std::string& name,
                  bool required) {
-  int given = !s.topic.empty() + !s.group.empty() + !s.transactional_id.empty() + s.cluster;
+  int given = !s.topic.empty() + !s.group.empty() + !s.transactional_id.empty() + !s.view.empty() +
+              s.cluster;
   if (given > 1 || (required && given == 0)) {
-    std::cerr << "sluice acl: name one resource: --topic, --group, --transactional-id or "
-                 "--cluster\n";
+    std::cerr << "sluice acl: name one resource: --topic, --group, --transactional-id, "
+                 "--view or --cluster\n";
     return false;
   }
   type = security::resource_type::any;
@@ -38,6 +39,7 @@ bool resource_of(const acl_settings& s, security::resource_type& type, std::stri
   if (!s.group.empty()) type = security::resource_type::group, name = s.group;
   if (!s.transactional_id.empty())
     type = security::resource_type::transactional_id, name = s.transactional_id;
+  if (!s.view.empty()) type = security::resource_type::view, name = s.view;
   if (s.cluster) type = security::resource_type::cluster, name = security::k_cluster_name;
   return true;
 }
@@ -144,6 +146,7 @@ action add_acl_command(CLI::App& app) {
     v->add_option("--topic", s->topic, "A topic ('*' for every topic)");
     v->add_option("--group", s->group, "A consumer group");
     v->add_option("--transactional-id", s->transactional_id, "A transactional id");
+    v->add_option("--view", s->view, "A live view (HTTP reads and subscriptions)");
     v->add_flag("--cluster", s->cluster, "The cluster");
     v->add_flag("--prefixed", s->prefixed, "The name is a prefix");
     verbs.emplace_back(verb, v);

@@ -17,7 +17,10 @@
 #include "metrics/collect.h"
 #include "queue/manager.h"
 #include "security/authorizer.h"
+#include "security/crypto.h"
+#include "security/login_limiter.h"
 #include "security/tls.h"
+#include "security/tokens.h"
 #include "security/users.h"
 #include "sql/engine.h"
 #include "stream/io.h"
@@ -83,6 +86,19 @@ result<std::vector<kafka::listener>> kafka_listeners(const server_settings& s) {
   return std::vector<kafka::listener>{l};
 }
 
+// The name of sluice's own Kafka client (REST Proxy consumer instances) when authorization
+// is on: a super user that exists in memory only.
+constexpr std::string_view k_internal_user = "__sluice_internal";
+
+// Whether anyone authenticates (a SASL listener, or TLS with required client certificates):
+// then authorization is on, on Kafka and HTTP alike.
+bool authenticates(const server_settings& s) {
+  return std::any_of(s.kafka.listeners.begin(), s.kafka.listeners.end(), [&](const auto& l) {
+    return kafka::uses_sasl(l.protocol) ||
+           (kafka::uses_tls(l.protocol) && s.tls.clients == security::client_auth::required);
+  });
+}
+
 // Refuses to expose data to the network without authentication, unless asked to.
 result<void> check_exposure(const server_settings& s) {
   if (s.allow_anonymous_remote) return {};
@@ -101,7 +117,7 @@ result<void> check_exposure(const server_settings& s) {
       return refuse(std::string(kafka::to_string(l.protocol)) + " listener on " + l.host + ":" +
                     std::to_string(l.port));
   }
-  if (!is_loopback(s.http.host))
+  if (!is_loopback(s.http.host) && !authenticates(s))
     return refuse("the HTTP API on " + s.http.host + ":" + std::to_string(s.http.port));
   return {};
 }
@@ -134,19 +150,14 @@ int run_server(server_settings s) {
   s.kafka.security.users = *users;
   // Authorization is on as soon as anyone authenticates: from then on, nothing is allowed
   // that no ACL allows (super users excepted).
-  bool authenticates =
-      std::any_of(s.kafka.listeners.begin(), s.kafka.listeners.end(), [&](const auto& l) {
-        return kafka::uses_sasl(l.protocol) ||
-               (kafka::uses_tls(l.protocol) && s.tls.clients == security::client_auth::required);
-      });
-  if (authenticates) {
+  if (authenticates(s)) {
     auto acls =
         security::acl_store::open(std::filesystem::path(s.data_dir) / "_security" / "acls.json");
     if (!acls) {
       spdlog::error("cannot read the ACLs: {}", acls.error().message);
       return 1;
     }
-    std::vector<std::string> supers;
+    std::vector<std::string> supers = {"User:" + std::string(k_internal_user)};
     for (size_t start = 0; start < s.super_users.size();) {
       auto end = s.super_users.find_first_of(";,", start);
       auto one = s.super_users.substr(start, end == std::string::npos ? end : end - start);
@@ -165,6 +176,14 @@ int run_server(server_settings s) {
     spdlog::error("an SSL or SASL_SSL listener needs --tls-cert and --tls-key");
     return 2;
   }
+  auto tokens =
+      security::token_store::open(std::filesystem::path(s.data_dir) / "_security" / "tokens.json");
+  if (!tokens) {
+    spdlog::error("cannot read the API tokens: {}", tokens.error().message);
+    return 1;
+  }
+  s.kafka.security.logins = std::make_shared<security::login_limiter>();
+  s.http.security = {*users, *tokens, s.kafka.security.authorizer, s.kafka.security.logins};
   if (!s.tls.cert_file.empty()) {
     auto tls = security::tls_context::load(s.tls);
     if (!tls) {
@@ -220,12 +239,34 @@ int run_server(server_settings s) {
   http::server_config& hc = s.http;
   // REST Proxy consumers are Kafka clients of this server: they reach it where clients are
   // told to (the advertised address, which Metadata answers with anyway).
-  // The first listener is theirs (a secured one needs credentials they do not have yet).
+  // With authorization on, they log in over a SASL listener as sluice's internal super user
+  // (a random password, known to this process only); otherwise they use the first listener.
   {
-    const auto& l = s.kafka.listeners.front();
+    const kafka::listener* chosen = &s.kafka.listeners.front();
+    if (s.kafka.security.authorizer) {
+      for (const auto& l : s.kafka.listeners)
+        if (kafka::uses_sasl(l.protocol) &&
+            (!kafka::uses_sasl(chosen->protocol) ||
+             l.protocol == kafka::security_protocol::sasl_plaintext))
+          chosen = &l;
+      if (kafka::uses_sasl(chosen->protocol)) {
+        std::string password = security::hex(security::random_bytes(24));
+        s.kafka.security.users->add_ephemeral(k_internal_user, password);
+        hc.kafka_client_properties = {
+            {"security.protocol", std::string(kafka::to_string(chosen->protocol))},
+            {"sasl.mechanism", "SCRAM-SHA-512"},
+            {"sasl.username", std::string(k_internal_user)},
+            {"sasl.password", password}};
+        // Its own certificate, on its own loopback connection.
+        if (kafka::uses_tls(chosen->protocol))
+          hc.kafka_client_properties["enable.ssl.certificate.verification"] = "false";
+      }
+    }
+    const auto& l = *chosen;
     std::string h = l.advertised_host.empty() ? l.host : l.advertised_host;
     if (h == "0.0.0.0" || h == "::" || h.empty()) h = "127.0.0.1";
-    uint16_t p = l.advertised_port ? l.advertised_port : srv.port();
+    uint16_t p = l.advertised_port ? l.advertised_port
+                                   : srv.port(static_cast<size_t>(&l - s.kafka.listeners.data()));
     hc.kafka_bootstrap =
         (h.find(':') != std::string::npos ? "[" + h + "]" : h) + ":" + std::to_string(p);
   }

@@ -1,5 +1,5 @@
-#include "base/json_writer.h"
 #include "http/rest_consumers.h"
+#include "base/json_writer.h"
 
 #include <fcntl.h>
 #include <librdkafka/rdkafka.h>
@@ -253,6 +253,8 @@ awaitable<rest_answer> rest_consumers::create(const request& req, const std::str
             set("auto.offset.reset", reset == "none" ? "error" : reset) &&
             set("enable.auto.commit", autocommit) && set("enable.partition.eof", "false") &&
             set("max.poll.interval.ms", std::to_string(poll_interval));
+  for (const auto& [k, v] : limits_.client_properties)
+    ok = ok && set(k.c_str(), v);
   if (!ok) {
     rd_kafka_conf_destroy(conf);
     co_return rest_answer{422, error_body(42204, errstr)};
@@ -290,7 +292,7 @@ awaitable<rest_answer> rest_consumers::create(const request& req, const std::str
   append_json_string(out, name);
   out += ",\"base_uri\":";
   append_json_string(out, "http://" + (host.empty() ? std::string("localhost") : host) +
-                                      "/consumers/" + group + "/instances/" + name);
+                              "/consumers/" + group + "/instances/" + name);
   co_return rest_answer{200, out + "}"};
 }
 

@@ -45,6 +45,8 @@ namespace sluice::http {
 
 struct rest_consumer_limits {
   std::string bootstrap;  // this server's Kafka listener
+  // librdkafka properties to reach it (security.protocol, sasl.* when it authenticates).
+  std::map<std::string, std::string> client_properties;
   std::chrono::milliseconds idle_timeout{300'000};
   size_t max_instances = 1000;
 };

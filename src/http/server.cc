@@ -1,4 +1,3 @@
-#include "base/json_writer.h"
 #include "http/server.h"
 
 #include <simdjson.h>
@@ -12,14 +11,17 @@
 #include <mutex>
 #include <thread>
 
+#include "base/json_writer.h"
 #include "base/run_on.h"
 #include "http/assets.h"
+#include "http/auth.h"
 #include "http/error_body.h"
 #include "http/event_loops.h"
 #include "http/query_push.h"
 #include "http/queue_api.h"
 #include "http/rest_consumers.h"
 #include "http/rest_proxy.h"
+#include "http/routes.h"
 #include "http/topic_tail.h"
 #include "http/url.h"
 #include "http/view_push.h"
@@ -107,6 +109,7 @@ bool is_lone_push_query(const std::string& text) {
 struct server::impl {
   server_config config;
   sql::engine& engine;
+  http_auth auth;
   asio::io_context io{1};
   asio::thread_pool workers;
   tcp::acceptor acceptor{io};
@@ -122,35 +125,18 @@ struct server::impl {
   std::mutex requests_mu;
   std::atomic<size_t> consumer_count{0};
 
-  static std::string route_of(std::string_view path) {
-    if (path.starts_with("/v1/views/"))
-      return path.ends_with("/events") ? "/v1/views/{name}/events"
-             : path.ends_with("/ws")   ? "/v1/views/{name}/ws"
-                                       : "/v1/views/{name}";
-    if (path == "/v1/sql/events" || path == "/v1/sql/ws") return std::string(path);
-    if (path == "/v1/sql" || path == "/health" || path == "/ready" || path == "/metrics" ||
-        path == "/topics")
-      return std::string(path);
-    if (path.starts_with("/topics/")) return "/topics/{topic}";
-    if (path == "/v1/queues") return "/v1/queues";
-    if (path.starts_with("/v1/queues/")) {
-      auto action = path.substr(path.rfind('/') + 1);
-      for (const char* a : {"messages", "receive", "ack", "nack", "reject", "extend", "dlq-replay"})
-        if (action == a) return "/v1/queues/{q}/" + std::string(a);
-      return "/v1/queues/{q}";
-    }
-    if (path.starts_with("/consumers/"))
-      return path.ends_with("/records") ? "/consumers/{group}/instances/{i}/records"
-                                        : "/consumers/{group}/...";
-    if (path.starts_with("/v1/topics/"))
-      return path.ends_with("/events") ? "/v1/topics/{topic}/events" : "/v1/topics/{topic}/ws";
+  // The name a request is counted under: its route's (routes.h), the dashboard, or other.
+  static std::string route_of(bhttp::verb method, std::string_view path) {
+    if (auto m = match_route(method, path)) return std::string(m->r->metric_name);
     if (find_asset(path)) return "dashboard";
     return "other";
   }
-  void count(std::string_view target, int status) {
+  void count(const request& req, int status) {
+    std::string_view target = req.target();
     std::string_view path = target.substr(0, target.find('?'));
+    auto name = route_of(req.method(), path);
     std::lock_guard lk(requests_mu);
-    requests[{route_of(path), status}]++;
+    requests[{std::move(name), status}]++;
   }
 
   std::unique_ptr<rest_proxy> rest;
@@ -162,6 +148,7 @@ struct server::impl {
   impl(server_config c, sql::engine& e)
       : config(std::move(c)),
         engine(e),
+        auth(config.security),
         workers(static_cast<size_t>(std::max(1, config.worker_threads))) {}
 
   // Runs `fn` on the worker pool and comes back to the calling coroutine's loop.
@@ -207,10 +194,14 @@ struct server::impl {
       }
       stream.expires_never();
       request req = parser.release();
+      if (auth.enabled() && !co_await admitted(stream, req)) {
+        if (!req.keep_alive()) break;
+        continue;
+      }
       if (co_await live(stream, req)) co_return;  // the connection now belongs to a subscriber
       bool streamed = false;
       response res = co_await route(stream, req, streamed);
-      count(req.target(), streamed ? 200 : res.result_int());
+      count(req, streamed ? 200 : res.result_int());
       if (streamed) break;  // the push answer ended the connection
       bool keep = res.keep_alive();
       auto [wec, wn] = co_await bhttp::async_write(stream, res, asio::as_tuple(use_awaitable));
@@ -218,6 +209,65 @@ struct server::impl {
     }
     beast::error_code ignore;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignore);
+  }
+
+  // Authentication and authorization of one request (http/auth.h). False when it was refused:
+  // the refusal has been written (after the failed-login delay, if credentials were wrong).
+  awaitable<bool> admitted(beast::tcp_stream& stream, const request& req) {
+    boost::system::error_code ec;
+    auto ep = stream.socket().remote_endpoint(ec);
+    std::string host = ec ? "unknown" : ep.address().to_string();
+    std::string_view target = req.target();
+    std::string_view path = target.substr(0, target.find('?'));
+    auto m = match_route(req.method(), path);
+    if (!m && find_asset(path)) co_return true;  // the dashboard's files (the login page too)
+    auto who = auth.identify(req, host);
+    std::string sql;
+    if (m && m->r->needs.who == permission::scope::sql) {
+      std::string err;
+      if (req.method() == bhttp::verb::post)
+        sql_text(req, sql, err);
+      else
+        sql = query_param(target, "sql").value_or("");
+    }
+    auto v = auth.authorize(who, host, m ? &*m : nullptr, sql, engine);
+    if (v.status == 200) co_return true;
+    if (who.delay.count() > 0) {
+      asio::steady_timer t(io, who.delay);
+      co_await t.async_wait(asio::as_tuple(use_awaitable));
+    }
+    auto res = error_response(req, static_cast<bhttp::status>(v.status), v.message);
+    // Browsers show their own password dialog on a Basic challenge; the dashboard (which
+    // says so) gets none and shows its login page.
+    if (v.status == 401 && req["X-Sluice-Client"] != "dashboard")
+      res.set(bhttp::field::www_authenticate, "Basic realm=\"sluice\", charset=\"UTF-8\"");
+    count(req, static_cast<int>(v.status));
+    co_await bhttp::async_write(stream, res, asio::as_tuple(use_awaitable));
+    co_return false;
+  }
+
+  // POST /v1/login {"user":..,"password":..} -> {"token":..,"user":..} (a dashboard session);
+  // GET /v1/whoami -> {"user":..,"authenticated":..,"security":..}.
+  awaitable<response> login(const request& req, const std::string& host) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    std::string_view user, password;
+    if (parser.parse(req.body()).get(doc) || doc["user"].get(user) || doc["password"].get(password))
+      co_return error_response(req, bhttp::status::bad_request,
+                               "expected {\"user\": .., \"password\": ..}");
+    if (!auth.enabled())
+      co_return error_response(req, bhttp::status::bad_request,
+                               "this server runs without authentication: no login needed");
+    std::chrono::milliseconds delay{0};
+    auto token = auth.login(std::string(user), std::string(password), host, delay);
+    if (!token) {
+      asio::steady_timer t(io, delay);
+      co_await t.async_wait(asio::as_tuple(use_awaitable));
+      co_return error_response(req, bhttp::status::unauthorized, "invalid user name or password");
+    }
+    json_writer w;
+    w.begin_object().key("token").value(*token).key("user").value(user).end_object();
+    co_return make_response(req, bhttp::status::ok, std::move(w).str());
   }
 
   // The push endpoints, .../events (Server-Sent Events) and .../ws (WebSocket): a view's
@@ -277,13 +327,13 @@ struct server::impl {
       size_t loop = push_loops.next_index();
       auto qp = query_push::create(t, push_loops.at(loop), config.max_push_buffer_bytes);
       auto q = co_await subscribe(sql, *qp, problem);
-      count(req.target(), problem.empty() ? (ws ? 101 : 200) : 400);
+      count(req, problem.empty() ? (ws ? 101 : 200) : 400);
       if (q) {
         qp->serve(stream.release_socket(), std::move(req), std::move(q), query_stopper());
         co_return true;
       }
     } else {
-      count(req.target(),
+      count(req,
             static_cast<int>(problem.empty() ? (ws ? 101 : 200) : static_cast<unsigned>(status)));
     }
     if (!problem.empty()) {
@@ -411,6 +461,26 @@ struct server::impl {
                 "{\"status\":\"failed\"," + failed + ",\"subscribers\":" + subs + "}");
         co_return make_response(req, bhttp::status::ok,
                                 "{\"status\":\"ok\",\"subscribers\":" + subs + "}");
+      }
+      if (path == "/v1/login") {
+        if (req.method() != bhttp::verb::post)
+          co_return error_response(req, bhttp::status::method_not_allowed, "use POST");
+        boost::system::error_code ec;
+        auto ep = stream.socket().remote_endpoint(ec);
+        co_return co_await login(req, ec ? "unknown" : ep.address().to_string());
+      }
+      if (path == "/v1/whoami") {
+        auto who = auth.identify(req, "http");
+        json_writer w;
+        w.begin_object()
+            .key("principal")
+            .value(who.principal)
+            .key("authenticated")
+            .value(who.authenticated)
+            .key("security")
+            .value(auth.enabled())
+            .end_object();
+        co_return make_response(req, bhttp::status::ok, std::move(w).str());
       }
       if (queues) {
         if (auto a = co_await queues->handle(req))
@@ -541,7 +611,7 @@ server::server(server_config config, sql::engine& engine, log::log* log,
   if (groups && !impl_->config.kafka_bootstrap.empty())
     impl_->consumers = std::make_unique<rest_consumers>(
         impl_->io, impl_->workers.get_executor(), *groups,
-        rest_consumer_limits{impl_->config.kafka_bootstrap,
+        rest_consumer_limits{impl_->config.kafka_bootstrap, impl_->config.kafka_client_properties,
                              std::chrono::milliseconds(impl_->config.consumer_idle_timeout_ms)});
 }
 

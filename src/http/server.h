@@ -27,8 +27,10 @@
 #include <string>
 
 #include <functional>
+#include <map>
 
 #include "base/result.h"
+#include "http/auth.h"
 
 namespace sluice::sql {
 class engine;
@@ -66,8 +68,12 @@ struct server_config {
   int push_threads = 0;
   // This server's Kafka listener (HOST:PORT): REST Proxy consumer instances connect to it.
   std::string kafka_bootstrap;
+  // librdkafka properties for that connection (security.protocol, sasl.*).
+  std::map<std::string, std::string> kafka_client_properties;
   // Consumer instances unused this long are closed. Default: 5 minutes.
   int64_t consumer_idle_timeout_ms = 300'000;
+  // Authentication and authorization (http/auth.h); none by default.
+  security_config security;
   // Writes everyone else's families for GET /metrics (the HTTP server adds its own).
   std::function<void(metrics::exposition&)> metrics;
 };

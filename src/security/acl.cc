@@ -34,7 +34,8 @@ constexpr std::pair<resource_type, std::string_view> k_types[] = {
     {resource_type::cluster, "CLUSTER"},
     {resource_type::transactional_id, "TRANSACTIONAL_ID"},
     {resource_type::delegation_token, "DELEGATION_TOKEN"},
-    {resource_type::user, "USER"}};
+    {resource_type::user, "USER"},
+    {resource_type::view, "VIEW"}};
 constexpr std::pair<pattern_type, std::string_view> k_patterns[] = {
     {pattern_type::any, "ANY"},
     {pattern_type::match, "MATCH"},
@@ -86,6 +87,8 @@ acl_permission parse_permission(std::string_view s) {
 }
 
 bool acl_filter::matches(const acl_binding& b) const {
+  if (kafka_types_only && static_cast<int>(b.type) > static_cast<int>(resource_type::user))
+    return false;
   if (type != resource_type::any && type != b.type) return false;
   switch (pattern) {
     case pattern_type::any:
@@ -110,7 +113,7 @@ bool acl_filter::matches(const acl_binding& b) const {
 
 std::string validate(const acl_binding& b) {
   if (b.type == resource_type::any || b.type == resource_type::unknown)
-    return "a binding needs a resource type (TOPIC, GROUP, CLUSTER, TRANSACTIONAL_ID)";
+    return "a binding needs a resource type (TOPIC, GROUP, CLUSTER, TRANSACTIONAL_ID, VIEW)";
   if (b.pattern != pattern_type::literal && b.pattern != pattern_type::prefixed)
     return "a binding's pattern type is LITERAL or PREFIXED";
   if (b.operation == acl_operation::any || b.operation == acl_operation::unknown)

@@ -30,6 +30,8 @@ enum class resource_type : int8_t {
   transactional_id = 5,
   delegation_token = 6,
   user = 7,
+  // sluice's own, never shown to Kafka clients: a live view (HTTP reads and subscriptions).
+  view = 100,
 };
 enum class pattern_type : int8_t { unknown = 0, any = 1, match = 2, literal = 3, prefixed = 4 };
 enum class acl_operation : int8_t {
@@ -87,6 +89,8 @@ struct acl_filter {
   std::optional<std::string> host;
   acl_operation operation = acl_operation::any;
   acl_permission permission = acl_permission::any;
+  // Set for filters from Kafka clients: sluice's own resource types are never selected.
+  bool kafka_types_only = false;
 
   bool matches(const acl_binding& b) const;
 };

@@ -110,7 +110,23 @@ result<void> user_store::refresh() const {
 std::shared_ptr<const user_store::state> user_store::current() const {
   std::lock_guard lk(mu_);
   (void)refresh();
-  return state_;
+  if (!ephemeral_) return state_;
+  auto merged = std::make_shared<state>(*state_);
+  for (const auto& [name, creds] : ephemeral_->users)
+    merged->users[name] = creds;
+  return merged;
+}
+
+void user_store::add_ephemeral(std::string_view user, std::string_view password) {
+  auto s = std::make_shared<state>();
+  auto& u = s->users[std::string(user)];
+  for (auto m : {scram_mechanism::sha256, scram_mechanism::sha512})
+    u[m] = make_scram_credential(m, password);
+  std::lock_guard lk(mu_);
+  if (ephemeral_)
+    for (const auto& [name, creds] : ephemeral_->users)
+      s->users.emplace(name, creds);
+  ephemeral_ = std::move(s);
 }
 
 template <typename Fn>

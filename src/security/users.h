@@ -48,6 +48,8 @@ class user_store final : public credential_lookup {
 
   std::vector<user_info> list() const;
   bool exists(std::string_view user) const;
+  // A user known to this process only (never written): sluice's own internal clients.
+  void add_ephemeral(std::string_view user, std::string_view password);
 
  private:
   struct state;
@@ -65,6 +67,7 @@ class user_store final : public credential_lookup {
   mutable std::mutex mu_;
   mutable store_file file_;
   mutable std::shared_ptr<const state> state_;
+  std::shared_ptr<const state> ephemeral_;  // REQUIRES: mu_ held
 };
 
 }  // namespace sluice::security

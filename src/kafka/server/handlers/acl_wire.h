@@ -18,6 +18,7 @@ inline security::acl_filter read_acl_filter(reader& in, int16_t version) {
   f.host = in.nullable_string();
   f.operation = static_cast<security::acl_operation>(in.i8());
   f.permission = static_cast<security::acl_permission>(in.i8());
+  f.kafka_types_only = true;
   return f;
 }
 
