@@ -19,5 +19,6 @@ action add_queue_command(CLI::App& app);
 action add_user_command(CLI::App& app);
 action add_acl_command(CLI::App& app);
 action add_token_command(CLI::App& app);
+action add_quota_command(CLI::App& app);
 
 }  // namespace sluice::cli

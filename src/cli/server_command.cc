@@ -19,6 +19,7 @@
 #include "security/authorizer.h"
 #include "security/crypto.h"
 #include "security/login_limiter.h"
+#include "security/quotas.h"
 #include "security/tls.h"
 #include "security/tokens.h"
 #include "security/users.h"
@@ -183,6 +184,13 @@ int run_server(server_settings s) {
     return 1;
   }
   s.kafka.security.logins = std::make_shared<security::login_limiter>();
+  auto quotas = security::quota_manager::open(std::filesystem::path(s.data_dir) / "_security" /
+                                              "quotas.json");
+  if (!quotas) {
+    spdlog::error("cannot read the client quotas: {}", quotas.error().message);
+    return 1;
+  }
+  s.kafka.security.quotas = *quotas;
   s.http.security = {*users, *tokens, s.kafka.security.authorizer, s.kafka.security.logins};
   if (!s.tls.cert_file.empty()) {
     auto tls = security::tls_context::load(s.tls);
@@ -373,6 +381,10 @@ action add_server_command(CLI::App& app, int /*argc*/, char** /*argv*/) {
   cmd->add_option("--super-users", s->super_users,
                   "Principals allowed everything, e.g. \"User:admin;User:ops\" (authorization is "
                   "on once a listener authenticates)");
+  cmd->add_option("--max-connections-per-ip", s->kafka.max_connections_per_ip,
+                  "Open Kafka connections allowed from one address (0: no limit)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1 << 20));
   cmd->add_flag("--allow-anonymous-remote", s->allow_anonymous_remote,
                 "Allow listening on a non-loopback address without authentication");
 

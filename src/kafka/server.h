@@ -30,6 +30,7 @@ class user_store;
 class tls_context;
 class login_limiter;
 class authorizer;
+class quota_manager;
 }  // namespace sluice::security
 
 namespace sluice::kafka {
@@ -68,6 +69,8 @@ struct server_security {
   std::shared_ptr<security::login_limiter> logins;  // failed SASL logins (default: one of its own)
   // Decides every request by the ACLs; null: everything is allowed (no authentication).
   std::shared_ptr<security::authorizer> authorizer;
+  // Client quotas (byte rates, request time, connection rate); null: none.
+  std::shared_ptr<security::quota_manager> quotas;
 };
 
 struct server_config {
@@ -82,6 +85,8 @@ struct server_config {
   int io_threads = 0;
   // socket.request.max.bytes: a larger frame closes the connection. Default: 100 MiB.
   int32_t max_request_bytes = 100 << 20;
+  // max.connections.per.ip: open connections allowed from one address; 0: no limit. Default: 0.
+  int max_connections_per_ip = 0;
   // Requests read ahead of their responses per connection. Default: 64.
   int max_inflight_per_connection = 64;
   // Cluster id reported in Metadata. Default: "sluice".

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
+#include <bit>
 #include <string>
 
 #include "base/bytes.h"
@@ -36,6 +37,7 @@ class reader {
   int16_t i16();
   int32_t i32();
   int64_t i64();
+  double f64() { return std::bit_cast<double>(static_cast<uint64_t>(i64())); }
   bool boolean() { return i8() != 0; }
   uint32_t uvarint();
   uuid read_uuid();

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <bit>
 #include <string_view>
 
 #include "base/bytes.h"
@@ -22,6 +23,7 @@ class writer {
   void i16(int16_t v) { store_be16(grow(2), static_cast<uint16_t>(v)); }
   void i32(int32_t v) { store_be32(grow(4), static_cast<uint32_t>(v)); }
   void i64(int64_t v) { store_be64(grow(8), static_cast<uint64_t>(v)); }
+  void f64(double v) { store_be64(grow(8), std::bit_cast<uint64_t>(v)); }
   void boolean(bool v) { i8(v ? 1 : 0); }
   void uvarint(uint32_t v);
   void write_uuid(const uuid& u) { out_.insert(out_.end(), u.begin(), u.end()); }

@@ -35,6 +35,8 @@ class connection : public std::enable_shared_from_this<connection> {
   void close();
   // Thread-safe: posts close() to the connection's loop.
   void close_from_any_thread();
+  // Keeps `token` (the connection's place in a per-address count) until the connection ends.
+  void hold(std::shared_ptr<void> token) { admission_ = std::move(token); }
 
  private:
   struct pending {
@@ -66,6 +68,7 @@ class connection : public std::enable_shared_from_this<connection> {
   boost::asio::steady_timer writer_wake_;
   boost::asio::steady_timer reader_wake_;
   bool closing_ = false;
+  std::shared_ptr<void> admission_;
 };
 
 }  // namespace sluice::kafka

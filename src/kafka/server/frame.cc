@@ -3,8 +3,13 @@
 #include "kafka/server/handlers/handlers.h"
 #include "kafka/server/sasl_login.h"
 
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <stdexcept>
+
+#include "security/quotas.h"
 
 namespace sluice::kafka {
 
@@ -88,8 +93,32 @@ boost::asio::awaitable<std::optional<response>> process_frame(broker& b, bytes f
   co_await spec->handle(ctx);
   failed.done = true;
   m.requests[slot].fetch_add(1, std::memory_order_relaxed);
-  m.latency[slot].observe(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  m.latency[slot].observe(took);
+  if (auto* q = b.config.security.quotas.get()) {
+    // Quotas: the request's bytes (produce), the response's (fetch), and its handling time;
+    // the longest wait wins, is told to the client in throttle_time_ms and is served before
+    // the answer (so a client that ignores it is slowed all the same).
+    std::string_view user = std::string_view(s.principal).substr(5);  // after "User:"
+    auto wait = q->record(security::quota_manager::kind::request, user, ctx.client_id, took);
+    if (spec->key == api_key::produce)
+      wait = std::max(wait, q->record(security::quota_manager::kind::produce, user,
+                                      ctx.client_id, static_cast<double>(frame.size())));
+    if (spec->key == api_key::fetch) {
+      size_t n = resp.size();
+      for (const auto& sl : ctx.slices)
+        n += sl.data.len;
+      wait = std::max(wait, q->record(security::quota_manager::kind::fetch, user, ctx.client_id,
+                                      static_cast<double>(n)));
+    }
+    if (wait.count() > 0) {
+      if (ctx.throttle_at != SIZE_MAX)
+        store_be32(resp.data() + ctx.throttle_at, static_cast<uint32_t>(wait.count()));
+      boost::asio::steady_timer t(ctx.executor, wait);
+      boost::system::error_code ec;
+      co_await t.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+    }
+  }
   if (!ctx.send_response) co_return std::nullopt;
   response r{std::move(resp), std::move(ctx.slices), ctx.close_after};
   store_be32(r.head.data(), static_cast<uint32_t>(r.size() - 4));

@@ -30,10 +30,16 @@ struct request_context {
   kafka::session& session;         // the connection's listener, peer and principal
   bool send_response = true;       // cleared by acks=0 produce
   bool close_after = false;        // set to close the connection after the response
+  size_t throttle_at = SIZE_MAX;   // where throttle_time_ms is, once written
   std::vector<file_slice> slices;  // record data to splice into the response (fetch)
 
   // Appends a bytes field whose content is the file range `data`, sent without a copy.
   const std::string& client_host() const { return session.client_host; }
+  // Writes throttle_time_ms (0 for now): a quota's throttle time is patched in afterwards.
+  void throttle_field() {
+    throttle_at = out.size();
+    out.i32(0);
+  }
   // Whether the session's principal may do `op` on the resource (always true without an
   // authorizer).
   bool allowed(security::acl_operation op, security::resource_type type,

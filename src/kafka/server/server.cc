@@ -15,11 +15,13 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include "kafka/server/broker.h"
 #include "kafka/server/connection.h"
 #include "kafka/server/frame.h"
 #include "security/login_limiter.h"
+#include "security/quotas.h"
 #include "security/tls.h"
 
 namespace sluice::kafka {
@@ -40,6 +42,40 @@ struct server::impl {
   std::vector<std::weak_ptr<connection>> conns;
   size_t next_loop = 0;
   bool stopped = false;
+  // Open connections by address; shared with the connections' tokens, which may be released
+  // after the server is gone (a connection frame destroyed with its loop).
+  struct ip_counts {
+    std::mutex mu;
+    std::unordered_map<std::string, int> open;
+  };
+  std::shared_ptr<ip_counts> per_ip = std::make_shared<ip_counts>();
+  std::atomic<uint64_t> refused_connections{0};
+
+  // A token that counts one open connection from `ip` until released; null when the address
+  // is over max.connections.per.ip or its connection_creation_rate (the connection is
+  // refused and logged at debug: a flood must not flood the log too).
+  std::shared_ptr<void> admit(const std::string& ip) {
+    const int limit = b.config.max_connections_per_ip;
+    if (auto* q = b.config.security.quotas.get(); q && !q->admit_connection(ip)) {
+      refused_connections.fetch_add(1, std::memory_order_relaxed);
+      spdlog::debug("kafka: connection from {} refused: connection_creation_rate", ip);
+      return nullptr;
+    }
+    std::lock_guard lk(per_ip->mu);
+    int& n = per_ip->open[ip];
+    if (limit > 0 && n >= limit) {
+      refused_connections.fetch_add(1, std::memory_order_relaxed);
+      spdlog::debug("kafka: connection from {} refused: {} open (max.connections.per.ip)", ip,
+                    n);
+      return nullptr;
+    }
+    ++n;
+    // Not null, so that it tests true; the deleter only counts down.
+    return std::shared_ptr<void>(per_ip.get(), [counts = per_ip, ip](void*) {
+      std::lock_guard lk(counts->mu);
+      if (--counts->open[ip] <= 0) counts->open.erase(ip);
+    });
+  }
 
   asio::awaitable<void> accept_loop(size_t index) {
     auto& acceptor = acceptors[index];
@@ -54,9 +90,18 @@ struct server::impl {
         spdlog::warn("kafka: accept: {}", ec.message());
         continue;
       }
+      boost::system::error_code pec;
+      auto peer = s.remote_endpoint(pec);
+      std::string ip = pec ? "unknown" : peer.address().to_string();
+      auto admission = admit(ip);
+      if (!admission) {
+        s.close(pec);
+        continue;
+      }
       std::shared_ptr<asio::ssl::context> tls;
       if (uses_tls(where.protocol)) tls = b.config.security.tls->current();
       auto conn = std::make_shared<connection>(std::move(s), b, where, std::move(tls));
+      conn->hold(std::move(admission));
       {
         std::lock_guard lk(conns_mu);
         std::erase_if(conns, [](const auto& w) { return w.expired(); });
@@ -156,6 +201,25 @@ void server::write_metrics(metrics::exposition& out) const {
   }
   out.family("sluice_kafka_connections", "gauge", "Open Kafka client connections");
   out.sample("sluice_kafka_connections", {}, static_cast<double>(open));
+  out.family("sluice_kafka_connections_refused_total", "counter",
+             "Connections refused by max.connections.per.ip or connection_creation_rate");
+  out.sample("sluice_kafka_connections_refused_total", {},
+             static_cast<double>(impl_->refused_connections.load()));
+  if (const auto* logins = impl_->b.config.security.logins.get()) {
+    out.family("sluice_auth_failures_total", "counter", "Failed SASL and HTTP logins");
+    out.sample("sluice_auth_failures_total", {}, static_cast<double>(logins->failures()));
+  }
+  if (const auto* q = impl_->b.config.security.quotas.get()) {
+    using k = security::quota_manager::kind;
+    out.family("sluice_quota_throttled_total", "counter",
+               "Kafka requests delayed by a client quota, by quota");
+    out.sample("sluice_quota_throttled_total", {{"quota", "producer_byte_rate"}},
+               static_cast<double>(q->throttled(k::produce)));
+    out.sample("sluice_quota_throttled_total", {{"quota", "consumer_byte_rate"}},
+               static_cast<double>(q->throttled(k::fetch)));
+    out.sample("sluice_quota_throttled_total", {{"quota", "request_percentage"}},
+               static_cast<double>(q->throttled(k::request)));
+  }
 }
 
 uint16_t server::port(size_t i) const {

@@ -143,7 +143,7 @@ boost::asio::awaitable<void> handle_fetch(request_context& ctx) {
           fp.aborted = fp.p->aborted_transactions(model::offset(fp.offset), fp.data.last_stable);
 
   auto& out = ctx.out;
-  out.i32(0);  // throttle_time_ms
+  ctx.throttle_field();
   if (v >= 7) {
     out.i16(code(error_code::none));
     out.i32(0);  // session_id: no session

@@ -61,6 +61,8 @@ boost::asio::awaitable<void> handle_incremental_alter_configs(request_context& c
 boost::asio::awaitable<void> handle_sasl_handshake(request_context& ctx);
 boost::asio::awaitable<void> handle_sasl_authenticate(request_context& ctx);
 boost::asio::awaitable<void> handle_describe_acls(request_context& ctx);
+boost::asio::awaitable<void> handle_describe_client_quotas(request_context& ctx);
+boost::asio::awaitable<void> handle_alter_client_quotas(request_context& ctx);
 boost::asio::awaitable<void> handle_create_acls(request_context& ctx);
 boost::asio::awaitable<void> handle_delete_acls(request_context& ctx);
 boost::asio::awaitable<void> handle_describe_user_scram_credentials(request_context& ctx);

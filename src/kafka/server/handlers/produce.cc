@@ -174,7 +174,7 @@ boost::asio::awaitable<void> handle_produce(request_context& ctx) {
     }
     out.tagged_fields();
   }
-  out.i32(0);  // throttle_time_ms
+  ctx.throttle_field();
   out.tagged_fields();
 }
 
