@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# Security against the started binary with real clients: TLS (and mutual TLS) with
+# certificates made here by openssl, SASL PLAIN and SCRAM from kcat (librdkafka), kafka-python
+# and kafkajs, ACLs on Kafka and HTTP, API tokens, a quota, certificate reload on SIGHUP, and
+# the refusal to listen on the network without authentication.
+set -uo pipefail
+sluice=${1:?usage: security_test.sh PATH_TO_SLUICE}
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/server_lib.sh"
+server_init "$sluice"
+(cd "$here/kafkajs" && npm ci --no-audit --no-fund --silent)
+pki=$work/pki
+mkdir -p "$pki"
+
+# A CA, the server's certificate (localhost, 127.0.0.1) and a client certificate for mTLS.
+make_server_cert() {  # make_server_cert SERIAL
+  openssl req -newkey rsa:2048 -nodes -keyout "$pki/server.key.new" -out "$pki/server.csr" \
+    -subj "/CN=localhost" 2>/dev/null
+  printf "subjectAltName=DNS:localhost,IP:127.0.0.1\n" >"$pki/san.ext"
+  openssl x509 -req -in "$pki/server.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" -set_serial "$1" \
+    -out "$pki/server.pem.new" -days 2 -extfile "$pki/san.ext" 2>/dev/null
+  mv "$pki/server.key.new" "$pki/server.key"
+  mv "$pki/server.pem.new" "$pki/server.pem"
+}
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$pki/ca.key" -out "$pki/ca.pem" -days 2 \
+  -subj "/CN=sluice test CA" 2>/dev/null
+make_server_cert 1001
+openssl req -newkey rsa:2048 -nodes -keyout "$pki/device.key" -out "$pki/device.csr" \
+  -subj "/O=Acme/CN=device-7" 2>/dev/null
+openssl x509 -req -in "$pki/device.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" -set_serial 7 \
+  -out "$pki/device.pem" -days 2 2>/dev/null
+
+data=$work/data
+for u in alice bob carol admin; do
+  "$sluice" user add "$u" --password "$u-secret" --data-dir "$data" >/dev/null
+done
+acl() { "$sluice" acl add --data-dir "$data" "$@" >/dev/null; }
+acl --allow --principal User:alice --operation WRITE --operation READ --operation CREATE --topic orders
+acl --allow --principal User:alice --operation DESCRIBE --cluster
+acl --allow --principal User:bob --operation READ --topic ord --prefixed
+acl --allow --principal User:bob --operation READ --group g-bob
+acl --deny --principal User:bob --operation READ --topic order-secrets
+acl --allow --principal User:carol --operation WRITE --operation CREATE --topic quota-topic
+acl --allow --principal "User:CN=device-7,O=Acme" --operation READ --topic orders
+"$sluice" quota set --user carol --producer-byte-rate 100000 --data-dir "$data" >/dev/null
+check "sluice acl list shows the bindings (one per operation)" 10 "$("$sluice" acl list --data-dir "$data" | wc -l)"
+
+ssl_port=$(free_port)
+mtls_port=$(free_port)
+sasl_port=$kport
+start_secured() {
+  "$sluice" server --data-dir "$data" --http-addr "127.0.0.1:$hport" --log-level info \
+    --listeners "SASL_PLAINTEXT://127.0.0.1:$sasl_port,SASL_SSL://127.0.0.1:$ssl_port,SSL://127.0.0.1:$mtls_port" \
+    --tls-cert "$pki/server.pem" --tls-key "$pki/server.key" --tls-ca "$pki/ca.pem" \
+    --tls-client-auth requested --super-users "User:admin" >"$work/server.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 200); do
+    curl -sf "$http/ready" >/dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  echo "server did not start"; cat "$work/server.log"; exit 1
+}
+start_secured
+
+sasl() {  # sasl PORT PROTOCOL MECHANISM USER PASSWORD kcat-args...
+  local port=$1 proto=$2 mech=$3 user=$4 pass=$5
+  shift 5
+  timeout 30 kcat -b "127.0.0.1:$port" -X security.protocol="$proto" -X sasl.mechanisms="$mech" \
+    -X sasl.username="$user" -X sasl.password="$pass" -X ssl.ca.location="$pki/ca.pem" "$@"
+}
+
+# --- SASL and TLS with kcat (librdkafka) ---
+echo "k1:hello" | sasl "$ssl_port" SASL_SSL SCRAM-SHA-512 alice alice-secret -P -t orders -K: 2>"$work/e1"
+check "kcat SCRAM-SHA-512 over TLS produces" 0 $?
+out=$(sasl "$ssl_port" SASL_SSL PLAIN bob bob-secret -C -t orders -e -q 2>/dev/null)
+check "kcat PLAIN over TLS consumes what SCRAM produced" "hello" "$out"
+out=$(sasl "$sasl_port" SASL_PLAINTEXT SCRAM-SHA-256 bob bob-secret -C -t orders -e -q 2>/dev/null)
+check "kcat SCRAM-SHA-256 on SASL_PLAINTEXT consumes" "hello" "$out"
+err=$(sasl "$sasl_port" SASL_PLAINTEXT SCRAM-SHA-512 alice wrong -L 2>&1)
+if [[ $err == *"Authentication failed"* ]]; then ok "a wrong password: SASL_AUTHENTICATION_FAILED"; else fail "wrong password: $err"; fi
+if grep -q "failed login from 127.0.0.1 as user 'alice'" "$work/server.log" &&
+   ! grep -q "wrong" "$work/server.log"; then
+  ok "the failed login is logged with address and user, never the secret"
+else
+  fail "failed login log"
+fi
+# Before authenticating, only ApiVersions and SASL are served: Metadata closes the connection.
+closed=$(/usr/bin/python3 - "$sasl_port" <<'PY'
+import socket, struct, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+body = struct.pack(">hhih", 3, 1, 1, 4) + b"test" + struct.pack(">i", -1)
+s.sendall(struct.pack(">i", len(body)) + body)
+s.settimeout(5)
+print("closed" if s.recv(4) == b"" else "answered")
+PY
+)
+check "Metadata before SASL authentication: connection closed, nothing read" closed "$closed"
+
+# --- ACLs on Kafka ---
+err=$(echo "x" | sasl "$sasl_port" SASL_PLAINTEXT SCRAM-SHA-512 bob bob-secret -X message.timeout.ms=5000 -P -t orders 2>&1)
+if [[ $err == *"Topic authorization failed"* ]]; then ok "bob may not write orders"; else fail "bob wrote orders: $err"; fi
+echo "s1" | sasl "$sasl_port" SASL_PLAINTEXT SCRAM-SHA-512 admin admin-secret -P -t order-secrets 2>/dev/null
+check "a super user writes anywhere" 0 $?
+echo "p1" | sasl "$sasl_port" SASL_PLAINTEXT SCRAM-SHA-512 admin admin-secret -P -t payroll 2>/dev/null
+err=$(sasl "$sasl_port" SASL_PLAINTEXT SCRAM-SHA-512 bob bob-secret -C -t order-secrets -e 2>&1)
+if [[ $err == *"authorization failed"* ]]; then ok "a DENY beats bob's prefixed ALLOW"; else fail "deny: $err"; fi
+topics=$(sasl "$sasl_port" SASL_PLAINTEXT SCRAM-SHA-512 bob bob-secret -L -J 2>/dev/null |
+  /usr/bin/python3 -c 'import json,sys; print(",".join(sorted(t["topic"] for t in json.load(sys.stdin)["topics"])))')
+# READ (prefix "ord") implies DESCRIBE, and a DENY of READ does not deny DESCRIBE (Kafka's rules).
+check "Metadata shows bob only the topics he may describe" "order-secrets,orders" "$topics"
+err=$(sasl "$sasl_port" SASL_PLAINTEXT SCRAM-SHA-512 bob bob-secret -G g-other orders -e 2>&1)
+if [[ $err == *"Group authorization failed"* ]]; then ok "bob may not use group g-other"; else fail "group: $err"; fi
+out=$(sasl "$sasl_port" SASL_PLAINTEXT SCRAM-SHA-512 bob bob-secret -X auto.offset.reset=earliest -G g-bob orders -e -q 2>/dev/null)
+check "bob consumes in his group" "hello" "$out"
+
+# --- CreateAcls / DescribeAcls / DeleteAcls from an admin client (kafka-python) ---
+/usr/bin/python3 - "$sasl_port" <<'PY' && ok "CreateAcls, DescribeAcls and DeleteAcls from kafka-python's admin client" || fail "ACL admin API"
+import sys
+from kafka.admin import (KafkaAdminClient, ACL, ACLFilter, ResourcePattern, ResourcePatternFilter,
+                         ACLOperation, ACLPermissionType, ResourceType, ACLResourcePatternType)
+def admin(user):
+    return KafkaAdminClient(bootstrap_servers="127.0.0.1:" + sys.argv[1],
+                            security_protocol="SASL_PLAINTEXT", sasl_mechanism="SCRAM-SHA-512",
+                            sasl_plain_username=user, sasl_plain_password=user + "-secret",
+                            api_version=(2, 5, 0))
+a = admin("admin")
+acl = ACL("User:bob", "*", ACLOperation.WRITE, ACLPermissionType.ALLOW,
+          ResourcePattern(ResourceType.TOPIC, "bobs", ACLResourcePatternType.LITERAL))
+r = a.create_acls([acl])
+assert r["succeeded"] and not r["failed"], r
+f = ACLFilter("User:bob", None, ACLOperation.ANY, ACLPermissionType.ANY,
+              ResourcePatternFilter(ResourceType.TOPIC, "bobs", ACLResourcePatternType.ANY))
+found, err = a.describe_acls(f)
+assert len(found) == 1 and found[0].operation == ACLOperation.WRITE, found
+b = admin("bob")
+r = b.create_acls([acl])
+assert r["failed"] and not r["succeeded"], r
+assert "ClusterAuthorizationFailed" in str(r["failed"][0][1]), r
+deleted = a.delete_acls([f])
+assert len(deleted[0][1]) == 1, deleted
+found, err = a.describe_acls(f)
+assert not found, found
+PY
+
+# --- mutual TLS: the certificate's subject is the principal ---
+out=$(kcat -b "127.0.0.1:$mtls_port" -X security.protocol=SSL -X ssl.ca.location="$pki/ca.pem" \
+  -X ssl.certificate.location="$pki/device.pem" -X ssl.key.location="$pki/device.key" \
+  -C -t orders -e -q 2>/dev/null)
+check "mTLS: device-7's certificate reads orders" "hello" "$out"
+err=$(kcat -b "127.0.0.1:$mtls_port" -X security.protocol=SSL -X ssl.ca.location="$pki/ca.pem" \
+  -C -t orders -e 2>&1)
+if [[ $err == *"authorization failed"* ]]; then ok "TLS without a client certificate is ANONYMOUS: denied"; else fail "anonymous TLS: $err"; fi
+if echo | openssl s_client -connect "127.0.0.1:$ssl_port" -tls1_1 >/dev/null 2>&1; then
+  fail "TLS 1.1 accepted"
+else ok "TLS 1.1 refused"; fi
+serial=$(echo | openssl s_client -connect "127.0.0.1:$ssl_port" -tls1_2 -CAfile "$pki/ca.pem" 2>/dev/null |
+  openssl x509 -noout -serial 2>/dev/null)
+check "TLS 1.2 served with the certificate" "serial=03E9" "$serial"
+
+# --- kafka-python and kafkajs (no code shared with librdkafka) ---
+/usr/bin/python3 "$here/security_test.py" "127.0.0.1:$ssl_port" "$pki/ca.pem" && ok "kafka-python" || fail "kafka-python"
+node "$here/kafkajs/security.mjs" "127.0.0.1:$ssl_port" "$pki/ca.pem" && ok "kafkajs SCRAM over TLS" || fail "kafkajs"
+
+# --- HTTP: Basic, tokens, ACLs on routes ---
+code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+check "HTTP /health needs nothing" 200 "$(code "$http/health")"
+check "HTTP /metrics without credentials: 401" 401 "$(code "$http/metrics")"
+check "HTTP /metrics as alice (DESCRIBE cluster)" 200 "$(code -u alice:alice-secret "$http/metrics")"
+check "HTTP /metrics as bob: 403" 403 "$(code -u bob:bob-secret "$http/metrics")"
+check "HTTP wrong password: 401" 401 "$(code -u bob:nope "$http/metrics")"
+token=$("$sluice" token create --user alice --name test --data-dir "$data" 2>/dev/null)
+check "HTTP bearer token of alice" 200 "$(code -H "Authorization: Bearer $token" "$http/metrics")"
+rec='{"records":[{"value":{"n":1}}]}'
+ctype='Content-Type: application/vnd.kafka.json.v2+json'
+check "REST produce as alice" 200 "$(code -u alice:alice-secret -H "$ctype" -d "$rec" "$http/topics/orders")"
+check "REST produce as bob: 403" 403 "$(code -u bob:bob-secret -H "$ctype" -d "$rec" "$http/topics/orders")"
+stmt="CREATE STREAM orders_s (n INT) WITH (topic = 'orders', format = 'json')"
+check "SQL CREATE STREAM as bob: 403" 403 "$(code -u bob:bob-secret --data-binary "$stmt" "$http/v1/sql")"
+check "SQL CREATE STREAM as alice" 200 "$(code -u alice:alice-secret --data-binary "$stmt" "$http/v1/sql")"
+"$sluice" token revoke --user alice --data-dir "$data" >/dev/null
+check "HTTP revoked token: 401" 401 "$(code -H "Authorization: Bearer $token" "$http/metrics")"
+login=$(curl -s -d '{"user":"alice","password":"alice-secret"}' "$http/v1/login" |
+  /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+check "dashboard login token works for the API" 200 "$(code -H "Authorization: Bearer $login" "$http/metrics")"
+check "?access_token= for EventSource" 200 "$(code "$http/metrics?access_token=$login")"
+
+# --- SIGHUP: a new certificate for new connections, open ones stay ---
+sasl "$ssl_port" SASL_SSL SCRAM-SHA-512 bob bob-secret -C -t orders -o end -c 1 -q >"$work/live.out" 2>/dev/null &
+live=$!
+sleep 2
+make_server_cert 2002
+kill -HUP "$pid"
+sleep 0.5
+serial=$(echo | openssl s_client -connect "127.0.0.1:$ssl_port" -CAfile "$pki/ca.pem" 2>/dev/null |
+  openssl x509 -noout -serial 2>/dev/null)
+check "SIGHUP: new connections get the new certificate" "serial=07D2" "$serial"
+echo "k2:after-reload" | sasl "$ssl_port" SASL_SSL SCRAM-SHA-512 alice alice-secret -P -t orders -K: 2>/dev/null
+wait "$live"
+check "SIGHUP: a connection opened before the reload still receives" "after-reload" "$(cat "$work/live.out")"
+server_stop
+
+# --- no authentication on a network address is refused at start ---
+out=$("$sluice" server --data-dir "$work/open" --kafka-addr "0.0.0.0:$(free_port)" \
+  --http-addr "127.0.0.1:$(free_port)" 2>&1)
+rc=$?
+if [ $rc -eq 2 ] && [[ $out == *"--allow-anonymous-remote"* ]]; then
+  ok "PLAINTEXT on 0.0.0.0 refused, naming --allow-anonymous-remote"
+else
+  fail "PLAINTEXT on 0.0.0.0: rc $rc: $out"
+fi
+server_summary
