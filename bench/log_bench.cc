@@ -34,7 +34,7 @@ struct options {
   size_t size = 100;
   int64_t rate = 0;  // records/s; 0 = as fast as possible
   std::string linger = "5";
-  std::vector<std::pair<std::string, std::string>> consumer_props;  // -X key=value
+  std::vector<std::pair<std::string, std::string>> props;  // -X key=value
 };
 
 struct latency_log {
@@ -85,9 +85,9 @@ rd_kafka_t* make(rd_kafka_type_t type, const options& o, latency_log* log) {
     set("group.id", "log-bench");
     set("enable.auto.commit", "false");
     set("enable.partition.eof", "true");
-    for (const auto& [k, v] : o.consumer_props)
-      set(k.c_str(), v);
   }
+  for (const auto& [k, v] : o.props)  // -X: security, isolation, ...
+    set(k.c_str(), v);
   rd_kafka_t* rk = rd_kafka_new(type, conf, err, sizeof err);
   if (!rk) throw std::runtime_error(err);
   return rk;
@@ -220,7 +220,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "-X takes key=value\n");
         return 2;
       }
-      o.consumer_props.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+      o.props.emplace_back(v.substr(0, eq), v.substr(eq + 1));
     } else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;

@@ -156,8 +156,10 @@ http_auth::verdict http_auth::authorize(const identity& who, const std::string& 
   } catch (const std::exception&) {
     return {};  // does not parse: it will be refused with its error before anything runs
   }
-  auto object_type = [&](const std::string& name) {
-    return engine.find_view(name) ? rt::view : rt::topic;
+  // A name in FROM is a view, or a stream or table (checked as its topic), or a topic.
+  auto resolve = [&](const std::string& name) -> std::pair<rt, std::string> {
+    if (engine.find_view(name)) return {rt::view, name};
+    return {rt::topic, engine.topic_of(name).value_or(name)};
   };
   auto either = [&](op o, rt t, const std::string& name) {
     return allowed(who, host, o, t, name) ||
@@ -166,30 +168,30 @@ http_auth::verdict http_auth::authorize(const identity& who, const std::string& 
   for (const auto& n : needs) {
     using action = sql::access_need::action;
     using object = sql::access_need::object;
-    rt t = n.kind == object::view    ? rt::view
-           : n.kind == object::topic ? rt::topic
-                                     : object_type(n.name);
+    auto [t, name] = n.kind == object::view    ? std::pair{rt::view, n.name}
+                     : n.kind == object::topic ? std::pair{rt::topic, n.name}
+                                               : resolve(n.name);
     bool ok = true;
     std::string what;
     switch (n.what) {
       case action::read:
-        ok = allowed(who, host, op::read, t, n.name);
+        ok = allowed(who, host, op::read, t, name);
         what = "READ";
         break;
       case action::create:
-        ok = either(op::create, t, n.name);
+        ok = either(op::create, t, name);
         what = "CREATE";
         break;
       case action::write:
-        ok = allowed(who, host, op::write, t, n.name);
+        ok = allowed(who, host, op::write, t, name);
         what = "WRITE";
         break;
       case action::drop:
-        ok = allowed(who, host, op::remove, t, n.name);
+        ok = allowed(who, host, op::remove, t, name);
         what = "DELETE";
         break;
       case action::describe:
-        ok = allowed(who, host, op::describe, t, n.name);
+        ok = allowed(who, host, op::describe, t, name);
         what = "DESCRIBE";
         break;
       case action::describe_all:
@@ -201,7 +203,7 @@ http_auth::verdict http_auth::authorize(const identity& who, const std::string& 
           return refuse("ALTER the cluster (DROP SINK, DROP QUERY)");
         continue;
     }
-    if (!ok) return refuse(what + " " + std::string(security::name_of(t)) + " '" + n.name + "'");
+    if (!ok) return refuse(what + " " + std::string(security::name_of(t)) + " '" + name + "'");
   }
   return {};
 }

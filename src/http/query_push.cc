@@ -1,5 +1,5 @@
-#include "base/json_writer.h"
 #include "http/query_push.h"
+#include "base/json_writer.h"
 
 #include "sql/engine.h"
 #include "stream/value.h"

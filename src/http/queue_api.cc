@@ -1,5 +1,5 @@
-#include "base/json_writer.h"
 #include "http/queue_api.h"
+#include "base/json_writer.h"
 
 #include <simdjson.h>
 

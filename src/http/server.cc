@@ -194,9 +194,14 @@ struct server::impl {
       }
       stream.expires_never();
       request req = parser.release();
-      if (auth.enabled() && !co_await admitted(stream, req)) {
-        if (!req.keep_alive()) break;
-        continue;
+      // (Not `enabled() && !co_await ...`: GCC 12 miscompiles co_await inside && and ||,
+      // destroying the awaitable twice.)
+      if (auth.enabled()) {
+        bool allowed = co_await admitted(stream, req);
+        if (!allowed) {
+          if (!req.keep_alive()) break;
+          continue;
+        }
       }
       if (co_await live(stream, req)) co_return;  // the connection now belongs to a subscriber
       bool streamed = false;
@@ -467,7 +472,11 @@ struct server::impl {
           co_return error_response(req, bhttp::status::method_not_allowed, "use POST");
         boost::system::error_code ec;
         auto ep = stream.socket().remote_endpoint(ec);
-        co_return co_await login(req, ec ? "unknown" : ep.address().to_string());
+        // A named string, not a ?: temporary in the co_await: GCC 12 moves such a temporary's
+        // short-string buffer wrongly in the coroutine frame and frees an interior pointer.
+        std::string host = ec ? "unknown" : ep.address().to_string();
+        auto answer = co_await login(req, host);
+        co_return answer;
       }
       if (path == "/v1/whoami") {
         auto who = auth.identify(req, "http");

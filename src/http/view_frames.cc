@@ -1,5 +1,5 @@
-#include "base/json_writer.h"
 #include "http/view_frames.h"
+#include "base/json_writer.h"
 
 #include <algorithm>
 

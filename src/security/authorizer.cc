@@ -65,8 +65,10 @@ authorizer::~authorizer() = default;
 
 std::shared_ptr<const authorizer::index> authorizer::current() const {
   uint64_t version = acls_->version();
-  auto idx = index_.load(std::memory_order_acquire);
-  if (idx && idx->version == version) return idx;
+  {
+    std::lock_guard lk(mu_);
+    if (index_ && index_->version == version) return index_;
+  }
   auto fresh = std::make_shared<index>();
   fresh->version = version;
   for (const auto& b : *acls_->bindings()) {
@@ -85,7 +87,8 @@ std::shared_ptr<const authorizer::index> authorizer::current() const {
                            t.prefix_lengths.end());
   }
   std::shared_ptr<const index> out = std::move(fresh);
-  index_.store(out, std::memory_order_release);
+  std::lock_guard lk(mu_);
+  index_ = out;
   return out;
 }
 

@@ -9,8 +9,8 @@
 // rebuilt when the ACLs change, so a check costs a few hash lookups however many ACLs
 // there are. Thread-safe.
 
-#include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,7 +40,10 @@ class authorizer {
 
   const std::shared_ptr<acl_store> acls_;
   const std::vector<std::string> super_users_;
-  mutable std::atomic<std::shared_ptr<const index>> index_;
+  // Swapped under a mutex held for a pointer copy (libstdc++ 12's atomic<shared_ptr> is not
+  // to be trusted).
+  mutable std::mutex mu_;
+  mutable std::shared_ptr<const index> index_;
 };
 
 }  // namespace sluice::security

@@ -1,8 +1,8 @@
 #include "security/quotas.h"
 
+#include <simdjson.h>
 #include <algorithm>
 #include <cmath>
-#include <simdjson.h>
 
 #include "base/json_writer.h"
 
@@ -107,9 +107,8 @@ std::optional<std::pair<double, std::string>> quota_manager::resolve(
   };
   const std::string u(user), c(client_id);
   const pattern order[] = {
-      {name(u), name(c)},           {name(u), name()},      {name(u), std::nullopt},
-      {name(), name(c)},            {name(), name()},       {name(), std::nullopt},
-      {std::nullopt, name(c)},      {std::nullopt, name()},
+      {name(u), name(c)}, {name(u), name()},      {name(u), std::nullopt}, {name(), name(c)},
+      {name(), name()},   {name(), std::nullopt}, {std::nullopt, name(c)}, {std::nullopt, name()},
   };
   for (const auto& p : order) {
     for (const auto& e : entries_) {
@@ -123,8 +122,8 @@ std::optional<std::pair<double, std::string>> quota_manager::resolve(
       if (has_user && eu->second != *p.user) continue;
       if (has_client && ec->second != *p.client) continue;
       // The bucket: per actual user and client at the entity's level.
-      std::string bucket = std::string(key) + "|" + (has_user ? "u:" + u : "") + "|" +
-                           (has_client ? "c:" + c : "");
+      std::string bucket =
+          std::string(key) + "|" + (has_user ? "u:" + u : "") + "|" + (has_client ? "c:" + c : "");
       return std::pair{v->second, bucket};
     }
   }

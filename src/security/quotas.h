@@ -73,8 +73,7 @@ class quota_manager {
   result<void> refresh();  // REQUIRES: mu_ held
   void maybe_refresh();    // REQUIRES: mu_ held
   // The quota for (user, client) of `key` and the bucket key it is counted under.
-  std::optional<std::pair<double, std::string>> resolve(std::string_view key,
-                                                        std::string_view user,
+  std::optional<std::pair<double, std::string>> resolve(std::string_view key, std::string_view user,
                                                         std::string_view client_id) const;
 
   struct bucket {

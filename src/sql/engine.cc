@@ -1,5 +1,5 @@
-#include "base/json_writer.h"
 #include "sql/engine.h"
+#include "base/json_writer.h"
 
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
@@ -723,6 +723,13 @@ std::unique_ptr<push_query> engine::subscribe(
   auto query = std::make_unique<stream::query>(*impl_->io, std::move(qo));
   if (auto r = query->start(); !r) throw catalog_error(r.error().message);
   return std::make_unique<push_query_impl>(std::move(query), p.names);
+}
+
+std::optional<std::string> engine::topic_of(const std::string& source) const {
+  std::lock_guard lk(impl_->mu);
+  const auto* def = impl_->find_source(source);
+  if (!def) return std::nullopt;
+  return def->topic;
 }
 
 std::shared_ptr<view::view> engine::find_view(const std::string& name) const {

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,8 @@ class engine {
                                         std::function<void(const stream::element_batch&)> on_rows);
 
   std::shared_ptr<view::view> find_view(const std::string& name) const;
+  // The topic a declared stream or table reads; nullopt for no such source.
+  std::optional<std::string> topic_of(const std::string& source) const;
   // Every continuous query's counters (push queries included).
   std::vector<stream::query_stats> query_stats() const;
   std::vector<std::shared_ptr<view::view>> views() const;

@@ -9,6 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/server_lib.sh"
 server_init "$sluice"
 (cd "$here/kafkajs" && npm ci --no-audit --no-fund --silent)
+(cd "$here/dashboard" && npm ci --no-audit --no-fund --silent)
 pki=$work/pki
 mkdir -p "$pki"
 
@@ -42,8 +43,9 @@ acl --allow --principal User:bob --operation READ --group g-bob
 acl --deny --principal User:bob --operation READ --topic order-secrets
 acl --allow --principal User:carol --operation WRITE --operation CREATE --topic quota-topic
 acl --allow --principal "User:CN=device-7,O=Acme" --operation READ --topic orders
+acl --allow --principal User:alice --operation ALL --view order_counts
 "$sluice" quota set --user carol --producer-byte-rate 100000 --data-dir "$data" >/dev/null
-check "sluice acl list shows the bindings (one per operation)" 10 "$("$sluice" acl list --data-dir "$data" | wc -l)"
+check "sluice acl list shows the bindings (one per operation)" 11 "$("$sluice" acl list --data-dir "$data" | wc -l)"
 
 ssl_port=$(free_port)
 mtls_port=$(free_port)
@@ -177,6 +179,14 @@ check "REST produce as bob: 403" 403 "$(code -u bob:bob-secret -H "$ctype" -d "$
 stmt="CREATE STREAM orders_s (n INT) WITH (topic = 'orders', format = 'json')"
 check "SQL CREATE STREAM as bob: 403" 403 "$(code -u bob:bob-secret --data-binary "$stmt" "$http/v1/sql")"
 check "SQL CREATE STREAM as alice" 200 "$(code -u alice:alice-secret --data-binary "$stmt" "$http/v1/sql")"
+view="CREATE MATERIALIZED VIEW order_counts AS SELECT COUNT(*) AS n FROM orders_s"
+check "SQL CREATE VIEW as bob: 403" 403 "$(code -u bob:bob-secret --data-binary "$view" "$http/v1/sql")"
+check "SQL CREATE VIEW as alice" 200 "$(code -u alice:alice-secret --data-binary "$view" "$http/v1/sql")"
+check "view read as bob: 403" 403 "$(code -u bob:bob-secret "$http/v1/views/order_counts")"
+check "view read as alice" 200 "$(code -u alice:alice-secret "$http/v1/views/order_counts")"
+check "view SSE as bob: 403" 403 "$(code -u bob:bob-secret "$http/v1/views/order_counts/events")"
+node "$here/dashboard/login.mjs" "$http" /usr/bin/chromium alice alice-secret order_counts &&
+  ok "dashboard login in Chromium" || fail "dashboard login in Chromium"
 "$sluice" token revoke --user alice --data-dir "$data" >/dev/null
 check "HTTP revoked token: 401" 401 "$(code -H "Authorization: Bearer $token" "$http/metrics")"
 login=$(curl -s -d '{"user":"alice","password":"alice-secret"}' "$http/v1/login" |

@@ -62,15 +62,53 @@ function table(columns, rows, rowAttrs) {
       columns.map(c => h('td', { class: c.num ? 'num' : c.wrap ? 'wrap' : '' }, c.get(r)))))));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Authentication: when the server has security on, every API call carries the session token
+// from POST /v1/login (kept for this tab in sessionStorage); a 401 shows the login form.
+// WebSockets cannot set headers, so they carry it as ?access_token=.
+
+let authToken = sessionStorage.getItem('sluice-token') || '';
+
+function api(path, opts = {}) {
+  const headers = Object.assign({ 'X-Sluice-Client': 'dashboard' }, opts.headers || {});
+  if (authToken) headers['Authorization'] = 'Bearer ' + authToken;
+  return fetch(path, Object.assign({}, opts, { headers })).then(res => {
+    if (res.status === 401) showLogin();
+    return res;
+  });
+}
+
+function showLogin(message) {
+  if (document.getElementById('login')) return;
+  const user = h('input', { id: 'login-user', autocomplete: 'username', placeholder: 'user' });
+  const password = h('input', { id: 'login-password', type: 'password', autocomplete: 'current-password', placeholder: 'password' });
+  const error = h('p', { class: 'error', id: 'login-error' }, message || '');
+  const form = h('form', { class: 'login-box', onsubmit: async (e) => {
+    e.preventDefault();
+    const res = await fetch('/v1/login', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+                                            body: JSON.stringify({ user: user.value, password: password.value }) });
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) { error.textContent = body.message || res.statusText; return; }
+    authToken = body.token;
+    sessionStorage.setItem('sluice-token', authToken);
+    document.getElementById('login').remove();
+    route();
+  } },
+    h('h2', {}, 'Sign in to sluice'), user, password, h('button', { type: 'submit' }, 'Sign in'), error);
+  document.body.append(h('div', { id: 'login', class: 'login' }, form));
+  user.focus();
+}
+
 async function runSql(sql) {
-  const res = await fetch('/v1/sql', { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: sql });
+  const res = await api('/v1/sql', { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: sql });
   const body = await res.json();
   if (!res.ok) throw new Error(body.message || res.statusText);
   return body.results;
 }
 
 function wsUrl(path) {
-  return (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + path;
+  const token = authToken ? (path.includes('?') ? '&' : '?') + 'access_token=' + encodeURIComponent(authToken) : '';
+  return (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + path + token;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -179,7 +217,7 @@ const metrics = {
 
   async scrape() {
     try {
-      const res = await fetch('/metrics', { cache: 'no-store' });
+      const res = await api('/metrics', { cache: 'no-store' });
       if (!res.ok) throw new Error(res.statusText);
       const m = parseMetrics(await res.text());
       this.history.push({ t: Date.now() / 1000, m });
@@ -721,7 +759,7 @@ const pages = {
       status.textContent = 'running…';
       out.replaceChildren();
       try {
-        const res = await fetch('/v1/sql', { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: editor.value, signal: controller.signal });
+        const res = await api('/v1/sql', { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: editor.value, signal: controller.signal });
         if ((res.headers.get('Content-Type') || '').startsWith('application/x-ndjson')) {
           status.textContent = 'streaming changes…';
           runBtn.disabled = false;

@@ -7,10 +7,10 @@
 // (unsigned varint length + 1) and add tagged fields; `flexible` selects that encoding.
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
-#include <bit>
 #include <string>
 
 #include "base/bytes.h"

@@ -1,9 +1,9 @@
 #pragma once
 // Encoding of Kafka's primitive types into a response buffer (the counterpart of reader.h).
 
+#include <bit>
 #include <cstdint>
 #include <optional>
-#include <bit>
 #include <string_view>
 
 #include "base/bytes.h"

@@ -102,9 +102,13 @@ asio::awaitable<bool> connection::tls_handshake() {
 
 asio::awaitable<void> connection::run() {
   auto self = shared_from_this();
-  if (tls_ && !co_await tls_handshake()) {
-    close();
-    co_return;
+  if (tls_) {
+    // (Not `tls_ && !co_await ...`: GCC 12 miscompiles co_await inside && and ||.)
+    bool ok = co_await tls_handshake();
+    if (!ok) {
+      close();
+      co_return;
+    }
   }
   asio::co_spawn(
       writer_wake_.get_executor(), [self]() { return self->write_loop(); }, asio::detached);

@@ -102,8 +102,8 @@ boost::asio::awaitable<std::optional<response>> process_frame(broker& b, bytes f
     std::string_view user = std::string_view(s.principal).substr(5);  // after "User:"
     auto wait = q->record(security::quota_manager::kind::request, user, ctx.client_id, took);
     if (spec->key == api_key::produce)
-      wait = std::max(wait, q->record(security::quota_manager::kind::produce, user,
-                                      ctx.client_id, static_cast<double>(frame.size())));
+      wait = std::max(wait, q->record(security::quota_manager::kind::produce, user, ctx.client_id,
+                                      static_cast<double>(frame.size())));
     if (spec->key == api_key::fetch) {
       size_t n = resp.size();
       for (const auto& sl : ctx.slices)

@@ -65,8 +65,7 @@ struct server::impl {
     int& n = per_ip->open[ip];
     if (limit > 0 && n >= limit) {
       refused_connections.fetch_add(1, std::memory_order_relaxed);
-      spdlog::debug("kafka: connection from {} refused: {} open (max.connections.per.ip)", ip,
-                    n);
+      spdlog::debug("kafka: connection from {} refused: {} open (max.connections.per.ip)", ip, n);
       return nullptr;
     }
     ++n;
