@@ -1,4 +1,3 @@
-#include "base/json_writer.h"
 #include "queue/queue.h"
 
 #include <simdjson.h>
@@ -14,6 +13,7 @@
 
 #include "base/all_done.h"
 #include "base/clock.h"
+#include "base/json_writer.h"
 #include "log/log.h"
 #include "log/partition.h"
 #include "log/records.h"

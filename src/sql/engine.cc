@@ -1,5 +1,4 @@
 #include "sql/engine.h"
-#include "base/json_writer.h"
 
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
@@ -9,6 +8,7 @@
 #include <functional>
 
 #include "base/file.h"
+#include "base/json_writer.h"
 #include "base/strings.h"
 #include "sql/error.h"
 #include "sql/parser.h"

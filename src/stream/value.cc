@@ -1,5 +1,5 @@
-#include "base/json_writer.h"
 #include "stream/value.h"
+#include "base/json_writer.h"
 
 #include <charconv>
 #include <cmath>
