@@ -207,7 +207,13 @@ result<bool> user_store::remove(std::string_view user, std::optional<scram_mecha
 }
 
 std::vector<user_info> user_store::list() const {
-  auto s = current();
+  // The stored users: ephemeral ones (sluice's internal clients) are not listed.
+  std::shared_ptr<const state> s;
+  {
+    std::lock_guard lk(mu_);
+    (void)refresh();
+    s = state_;
+  }
   std::vector<user_info> out;
   for (const auto& [name, mechs] : s->users) {
     user_info u{name, {}};

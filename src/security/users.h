@@ -46,6 +46,7 @@ class user_store final : public credential_lookup {
   // Removes one mechanism's credential, or all of the user's. Returns false if there was none.
   result<bool> remove(std::string_view user, std::optional<scram_mechanism> m = std::nullopt);
 
+  // The users in the file (not the ephemeral ones).
   std::vector<user_info> list() const;
   bool exists(std::string_view user) const;
   // A user known to this process only (never written): sluice's own internal clients.

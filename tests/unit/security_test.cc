@@ -5,10 +5,14 @@
 
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include "base/base64.h"
 #include "base/file.h"
+#include "security/acl.h"
+#include "security/authorizer.h"
 #include "security/crypto.h"
+#include "security/quotas.h"
 #include "security/sasl.h"
 #include "security/scram.h"
 #include "security/users.h"
@@ -226,6 +230,136 @@ TEST_F(UserStore, BadArgumentsAndCorruptFilesAreRefused) {
   ASSERT_TRUE(write_file_atomic(
       file, bytes_view(reinterpret_cast<const uint8_t*>(junk.data()), junk.size())));
   EXPECT_EQ(user_store::open(file).code(), errc::corrupt_file);
+}
+
+class Authorization : public UserStore {
+ protected:
+  std::shared_ptr<authorizer> make(const std::vector<acl_binding>& bindings,
+                                   std::vector<std::string> supers = {}) {
+    auto store = acl_store::open(dir / "acls.json");
+    EXPECT_TRUE(store);
+    EXPECT_TRUE((*store)->add(bindings));
+    return std::make_shared<authorizer>(*store, std::move(supers));
+  }
+  static acl_binding allow(std::string principal, acl_operation op, resource_type t,
+                           std::string name, pattern_type p = pattern_type::literal) {
+    return {t, std::move(name), p, std::move(principal), "*", op, acl_permission::allow};
+  }
+};
+
+TEST_F(Authorization, NothingIsAllowedWithoutAMatchingAllow) {
+  auto a = make({allow("User:alice", acl_operation::read, resource_type::topic, "orders")});
+  EXPECT_TRUE(
+      a->allowed("User:alice", "10.0.0.1", acl_operation::read, resource_type::topic, "orders"));
+  EXPECT_FALSE(
+      a->allowed("User:alice", "10.0.0.1", acl_operation::write, resource_type::topic, "orders"));
+  EXPECT_FALSE(
+      a->allowed("User:bob", "10.0.0.1", acl_operation::read, resource_type::topic, "orders"));
+  EXPECT_FALSE(
+      a->allowed("User:alice", "10.0.0.1", acl_operation::read, resource_type::group, "orders"));
+}
+
+TEST_F(Authorization, ReadImpliesDescribeAndAllIsEverything) {
+  auto a = make({allow("User:alice", acl_operation::read, resource_type::topic, "orders"),
+                 allow("User:ops", acl_operation::all, resource_type::cluster, "kafka-cluster"),
+                 allow("User:cfg", acl_operation::alter_configs, resource_type::topic, "t")});
+  EXPECT_TRUE(
+      a->allowed("User:alice", "h", acl_operation::describe, resource_type::topic, "orders"));
+  EXPECT_TRUE(
+      a->allowed("User:ops", "h", acl_operation::alter, resource_type::cluster, "kafka-cluster"));
+  EXPECT_TRUE(
+      a->allowed("User:cfg", "h", acl_operation::describe_configs, resource_type::topic, "t"));
+  EXPECT_FALSE(a->allowed("User:cfg", "h", acl_operation::describe, resource_type::topic, "t"));
+}
+
+TEST_F(Authorization, DenyWinsOverPrefixedAndWildcardAllows) {
+  auto deny = allow("User:bob", acl_operation::read, resource_type::topic, "orders-secret");
+  deny.permission = acl_permission::deny;
+  auto a = make(
+      {allow("User:bob", acl_operation::read, resource_type::topic, "ord", pattern_type::prefixed),
+       allow("User:*", acl_operation::read, resource_type::topic, "*"), deny});
+  EXPECT_TRUE(a->allowed("User:bob", "h", acl_operation::read, resource_type::topic, "orders"));
+  EXPECT_FALSE(
+      a->allowed("User:bob", "h", acl_operation::read, resource_type::topic, "orders-secret"));
+  // A deny of READ does not deny DESCRIBE (Kafka's rule).
+  EXPECT_TRUE(
+      a->allowed("User:bob", "h", acl_operation::describe, resource_type::topic, "orders-secret"));
+  EXPECT_TRUE(a->allowed("User:carol", "h", acl_operation::read, resource_type::topic, "x"));
+}
+
+TEST_F(Authorization, HostsSuperUsersAndChangesFromAnotherProcess) {
+  auto bound = allow("User:alice", acl_operation::write, resource_type::topic, "t");
+  bound.host = "10.0.0.1";
+  auto a = make({bound}, {"User:admin"});
+  EXPECT_TRUE(
+      a->allowed("User:alice", "10.0.0.1", acl_operation::write, resource_type::topic, "t"));
+  EXPECT_FALSE(
+      a->allowed("User:alice", "10.0.0.2", acl_operation::write, resource_type::topic, "t"));
+  EXPECT_TRUE(a->allowed("User:admin", "any", acl_operation::alter, resource_type::cluster,
+                         "kafka-cluster"));
+  // `sluice acl` in another process: seen within a second.
+  auto other = acl_store::open(dir / "acls.json");
+  ASSERT_TRUE(other);
+  ASSERT_TRUE((*other)->add({allow("User:bob", acl_operation::read, resource_type::topic, "t")}));
+  bool seen = false;
+  for (int i = 0; i < 30 && !seen; ++i) {
+    seen = a->allowed("User:bob", "h", acl_operation::read, resource_type::topic, "t");
+    if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(seen);
+}
+
+TEST_F(Authorization, FiltersSelectAsKafkasDo) {
+  auto store = acl_store::open(dir / "acls.json");
+  ASSERT_TRUE(store);
+  ASSERT_TRUE((*store)->add(
+      {allow("User:a", acl_operation::read, resource_type::topic, "orders"),
+       allow("User:a", acl_operation::read, resource_type::topic, "ord", pattern_type::prefixed),
+       allow("User:a", acl_operation::read, resource_type::topic, "*"),
+       allow("User:a", acl_operation::read, resource_type::view, "v")}));
+  acl_filter match;
+  match.pattern = pattern_type::match;
+  match.name = "orders";
+  EXPECT_EQ((*store)->describe(match).size(), 3u);
+  acl_filter kafka;
+  kafka.kafka_types_only = true;
+  EXPECT_EQ((*store)->describe(kafka).size(), 3u);  // the VIEW binding is sluice's own
+  EXPECT_EQ(validate({resource_type::topic, "*", pattern_type::prefixed, "User:a", "*",
+                      acl_operation::read, acl_permission::allow})
+                .empty(),
+            false);
+  EXPECT_EQ(validate({resource_type::topic, "t", pattern_type::literal, "alice", "*",
+                      acl_operation::read, acl_permission::allow})
+                .empty(),
+            false);
+}
+
+TEST_F(UserStore, QuotasFollowKafkasPrecedenceAndThrottle) {
+  auto q = quota_manager::open(dir / "quotas.json");
+  ASSERT_TRUE(q);
+  ASSERT_TRUE((*q)->alter({{"user", std::nullopt}}, {{"producer_byte_rate", 1000, false}}));
+  ASSERT_TRUE((*q)->alter({{"user", "alice"}}, {{"producer_byte_rate", 100000, false}}));
+  using k = quota_manager::kind;
+  // alice: her own 100 kB/s (one second of burst), not the default.
+  EXPECT_EQ((*q)->record(k::produce, "alice", "c1", 50'000).count(), 0);
+  EXPECT_EQ((*q)->record(k::produce, "alice", "c1", 50'000).count(), 0);
+  auto wait = (*q)->record(k::produce, "alice", "c1", 50'000);
+  EXPECT_GE(wait.count(), 400);
+  EXPECT_LE(wait.count(), 600);
+  // bob falls to the default user quota (1000 B/s), his own bucket.
+  EXPECT_EQ((*q)->record(k::produce, "bob", "c1", 1000).count(), 0);
+  EXPECT_GE((*q)->record(k::produce, "bob", "c1", 2000).count(), 1900);
+  EXPECT_EQ((*q)->record(k::produce, "carol", "c1", 1000).count(), 0);
+  // No fetch quota: never throttled.
+  EXPECT_EQ((*q)->record(k::fetch, "bob", "c1", 1e9).count(), 0);
+  EXPECT_EQ((*q)->alter({{"ip", "1.2.3.4"}}, {{"producer_byte_rate", 1, false}}).code(),
+            errc::invalid_argument);
+  EXPECT_EQ((*q)->alter({{"user", "x"}}, {{"made_up", 1, false}}).code(), errc::invalid_argument);
+  ASSERT_TRUE((*q)->alter({{"ip", "1.2.3.4"}}, {{"connection_creation_rate", 2, false}}));
+  EXPECT_TRUE((*q)->admit_connection("1.2.3.4"));
+  EXPECT_TRUE((*q)->admit_connection("1.2.3.4"));
+  EXPECT_FALSE((*q)->admit_connection("1.2.3.4"));
+  EXPECT_TRUE((*q)->admit_connection("5.6.7.8"));
 }
 
 }  // namespace
