@@ -95,6 +95,8 @@ void quota_manager::maybe_refresh() {
   if (now < next_check_) return;
   next_check_ = now + k_reload_interval;
   (void)refresh();
+  quiet_until_ns_.store(entries_.empty() ? next_check_.time_since_epoch().count() : 0,
+                        std::memory_order_relaxed);
 }
 
 std::optional<std::pair<double, std::string>> quota_manager::resolve(
@@ -135,6 +137,9 @@ std::chrono::milliseconds quota_manager::record(kind k, std::string_view user,
   std::string_view key = k == kind::produce ? k_producer_byte_rate
                          : k == kind::fetch ? k_consumer_byte_rate
                                             : k_request_percentage;
+  if (std::chrono::steady_clock::now().time_since_epoch().count() <
+      quiet_until_ns_.load(std::memory_order_relaxed))
+    return {};
   std::lock_guard lk(mu_);
   maybe_refresh();
   if (entries_.empty()) return {};

@@ -12,6 +12,7 @@
 //
 // Thread-safe.
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -86,6 +87,9 @@ class quota_manager {
   store_file file_;
   std::vector<quota_entry> entries_;
   std::chrono::steady_clock::time_point next_check_{};
+  // Until when (steady clock, ns) there is no quota at all: record() returns without the
+  // lock, so a server without quotas pays nothing per request.
+  std::atomic<int64_t> quiet_until_ns_{0};
   std::unordered_map<std::string, bucket> buckets_;
   uint64_t throttled_[3] = {0, 0, 0};
 };

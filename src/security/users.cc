@@ -107,14 +107,11 @@ result<void> user_store::refresh() const {
   return {};
 }
 
-std::shared_ptr<const user_store::state> user_store::current() const {
+std::pair<std::shared_ptr<const user_store::state>, std::shared_ptr<const user_store::state>>
+user_store::current() const {
   std::lock_guard lk(mu_);
-  (void)refresh();
-  if (!ephemeral_) return state_;
-  auto merged = std::make_shared<state>(*state_);
-  for (const auto& [name, creds] : ephemeral_->users)
-    merged->users[name] = creds;
-  return merged;
+  (void)refresh();  // an unreadable file keeps the users last read
+  return {state_, ephemeral_};
 }
 
 void user_store::add_ephemeral(std::string_view user, std::string_view password) {
@@ -143,12 +140,15 @@ result<void> user_store::modify(Fn&& fn) {
 }
 
 std::optional<scram_credential> user_store::scram(std::string_view user, scram_mechanism m) const {
-  auto s = current();
-  auto u = s->users.find(user);
-  if (u == s->users.end()) return std::nullopt;
-  auto c = u->second.find(m);
-  if (c == u->second.end()) return std::nullopt;
-  return c->second;
+  auto [stored, ephemeral] = current();
+  for (const auto* s : {ephemeral.get(), stored.get()}) {
+    if (!s) continue;
+    auto u = s->users.find(user);
+    if (u == s->users.end()) continue;
+    auto c = u->second.find(m);
+    return c == u->second.end() ? std::nullopt : std::optional<scram_credential>(c->second);
+  }
+  return std::nullopt;
 }
 
 bool user_store::check_password(std::string_view user, std::string_view password) const {
@@ -208,12 +208,7 @@ result<bool> user_store::remove(std::string_view user, std::optional<scram_mecha
 
 std::vector<user_info> user_store::list() const {
   // The stored users: ephemeral ones (sluice's internal clients) are not listed.
-  std::shared_ptr<const state> s;
-  {
-    std::lock_guard lk(mu_);
-    (void)refresh();
-    s = state_;
-  }
+  auto s = current().first;
   std::vector<user_info> out;
   for (const auto& [name, mechs] : s->users) {
     user_info u{name, {}};
@@ -225,7 +220,8 @@ std::vector<user_info> user_store::list() const {
 }
 
 bool user_store::exists(std::string_view user) const {
-  return current()->users.count(user) > 0;
+  auto [stored, ephemeral] = current();
+  return stored->users.count(user) > 0 || (ephemeral && ephemeral->users.count(user) > 0);
 }
 
 }  // namespace sluice::security

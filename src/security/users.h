@@ -60,8 +60,8 @@ class user_store final : public credential_lookup {
   explicit user_store(std::filesystem::path file);
   // Rereads the file if another process changed it. REQUIRES: mu_ held.
   result<void> refresh() const;
-  // The users now, after a refresh (an unreadable file keeps the users last read).
-  std::shared_ptr<const state> current() const;
+  // The stored users after a refresh, and the ephemeral ones (null if none).
+  std::pair<std::shared_ptr<const state>, std::shared_ptr<const state>> current() const;
   template <typename Fn>
   result<void> modify(Fn&& fn);
 
