@@ -38,6 +38,7 @@ struct server_settings {
   std::string listeners;
   std::string advertised_listeners;
   std::string http_addr = "127.0.0.1:8080";
+  std::string http_listeners;
   std::string log_level = "info";
   bool allow_anonymous_remote = false;
   std::string super_users;
@@ -91,13 +92,17 @@ result<std::vector<kafka::listener>> kafka_listeners(const server_settings& s) {
 // is on: a super user that exists in memory only.
 constexpr std::string_view k_internal_user = "__sluice_internal";
 
-// Whether anyone authenticates (a SASL listener, or TLS with required client certificates):
-// then authorization is on, on Kafka and HTTP alike.
+// Whether anyone authenticates (a SASL listener, or TLS with required client certificates
+// on Kafka or HTTP): then authorization is on, on Kafka and HTTP alike.
 bool authenticates(const server_settings& s) {
-  return std::any_of(s.kafka.listeners.begin(), s.kafka.listeners.end(), [&](const auto& l) {
-    return kafka::uses_sasl(l.protocol) ||
-           (kafka::uses_tls(l.protocol) && s.tls.clients == security::client_auth::required);
-  });
+  bool certificates = s.tls.clients == security::client_auth::required;
+  return std::any_of(s.kafka.listeners.begin(), s.kafka.listeners.end(),
+                     [&](const auto& l) {
+                       return kafka::uses_sasl(l.protocol) ||
+                              (kafka::uses_tls(l.protocol) && certificates);
+                     }) ||
+         std::any_of(s.http.listeners.begin(), s.http.listeners.end(),
+                     [&](const auto& l) { return l.tls && certificates; });
 }
 
 // Refuses to expose data to the network without authentication, unless asked to.
@@ -118,8 +123,10 @@ result<void> check_exposure(const server_settings& s) {
       return refuse(std::string(kafka::to_string(l.protocol)) + " listener on " + l.host + ":" +
                     std::to_string(l.port));
   }
-  if (!is_loopback(s.http.host) && !authenticates(s))
-    return refuse("the HTTP API on " + s.http.host + ":" + std::to_string(s.http.port));
+  for (const auto& l : s.http.listeners)
+    if (!is_loopback(l.host) && !authenticates(s))
+      return refuse(std::string("the HTTP API on ") + (l.tls ? "https://" : "http://") + l.host +
+                    ":" + std::to_string(l.port));
   return {};
 }
 
@@ -134,7 +141,16 @@ int run_server(server_settings s) {
     return 2;
   }
   s.kafka.listeners = std::move(*listeners);
-  if (!split_host_port(s.http_addr, s.http.host, s.http.port)) {
+  if (!s.http_listeners.empty()) {
+    auto hl = http::parse_listeners(s.http_listeners);
+    if (!hl) {
+      spdlog::error("{}", hl.error().message);
+      return 2;
+    }
+    s.http.listeners = std::move(*hl);
+  } else if (http::listener l; split_host_port(s.http_addr, l.host, l.port)) {
+    s.http.listeners = {l};
+  } else {
     spdlog::error("--http-addr must be HOST:PORT, got '{}'", s.http_addr);
     return 2;
   }
@@ -172,9 +188,11 @@ int run_server(server_settings s) {
                  s.super_users.empty() ? "none" : s.super_users);
   }
   bool wants_tls = std::any_of(s.kafka.listeners.begin(), s.kafka.listeners.end(),
-                               [](const auto& l) { return kafka::uses_tls(l.protocol); });
+                               [](const auto& l) { return kafka::uses_tls(l.protocol); }) ||
+                   std::any_of(s.http.listeners.begin(), s.http.listeners.end(),
+                               [](const auto& l) { return l.tls; });
   if (wants_tls && (s.tls.cert_file.empty() || s.tls.key_file.empty())) {
-    spdlog::error("an SSL or SASL_SSL listener needs --tls-cert and --tls-key");
+    spdlog::error("an SSL, SASL_SSL or https:// listener needs --tls-cert and --tls-key");
     return 2;
   }
   auto tokens =
@@ -199,6 +217,7 @@ int run_server(server_settings s) {
       return 2;
     }
     s.kafka.security.tls = *tls;
+    s.http.tls = *tls;
   }
 
   // Signals are taken by this thread only (sigwait); every other thread inherits the mask.
@@ -290,8 +309,12 @@ int run_server(server_settings s) {
     spdlog::error("{}", r.error().message);
     return 1;
   }
-  spdlog::info("sluice is ready: Kafka API on {}:{}, HTTP API on {}:{}, data in {}",
-               s.kafka.listeners.front().host, srv.port(), hc.host, web.port(), s.data_dir);
+  std::string http_where;
+  for (size_t i = 0; i < hc.listeners.size(); ++i)
+    http_where += std::string(i ? ", " : "") + (hc.listeners[i].tls ? "https://" : "http://") +
+                  hc.listeners[i].host + ":" + std::to_string(web.port(i));
+  spdlog::info("sluice is ready: Kafka API on {}:{}, HTTP API on {}, data in {}",
+               s.kafka.listeners.front().host, srv.port(), http_where, s.data_dir);
   int sig = 0;
   for (;;) {
     sigwait(&sigs, &sig);
@@ -364,8 +387,13 @@ action add_server_command(CLI::App& app, int /*argc*/, char** /*argv*/) {
       ->needs("--listeners");
   cmd->add_option("--http-addr", s->http_addr, "HTTP API listen address HOST:PORT")
       ->capture_default_str();
+  cmd->add_option("--http-listeners", s->http_listeners,
+                  "HTTP listeners instead of --http-addr, e.g. "
+                  "http://127.0.0.1:8080,https://0.0.0.0:8443 (https uses --tls-cert)")
+      ->excludes("--http-addr");
   cmd->add_option("--tls-cert", s->tls.cert_file,
-                  "PEM certificate chain of SSL and SASL_SSL listeners (read again on SIGHUP)");
+                  "PEM certificate chain of SSL, SASL_SSL and https:// listeners (read again on "
+                  "SIGHUP)");
   cmd->add_option("--tls-key", s->tls.key_file, "PEM private key of --tls-cert");
   cmd->add_option("--tls-ca", s->tls.ca_file, "PEM CAs that sign client certificates (mTLS)");
   cmd->add_option("--tls-client-auth", s->tls.clients,

@@ -52,7 +52,8 @@ std::optional<std::string> http_auth::check_basic(const std::string& user,
   return user;
 }
 
-http_auth::identity http_auth::identify(const request& req, const std::string& host) {
+http_auth::identity http_auth::identify(const request& req, const std::string& host,
+                                        std::string_view tls_subject) {
   identity who;
   if (!enabled()) return who;
   std::string_view auth = req[boost::beast::http::field::authorization];
@@ -76,6 +77,9 @@ http_auth::identity http_auth::identify(const request& req, const std::string& h
     who.error = "unsupported Authorization scheme (use Basic or Bearer)";
   } else if (auto q = query_param(req.target(), "access_token")) {
     token = *q;
+  } else if (!tls_subject.empty()) {
+    who.principal = "User:" + std::string(tls_subject);
+    who.authenticated = true;
   }
   if (token) {
     std::optional<std::string> user;

@@ -5,6 +5,8 @@
 //                                                 dashboard session from POST /v1/login
 //   ?access_token=slc_...                         the same, for EventSource and browser
 //                                                 WebSockets, which cannot set headers
+//   a client certificate (https:// with mutual TLS) its subject, "User:CN=alice,O=Acme", when
+//                                                 the request carries none of the above
 // With no authorizer configured every request is allowed, as before security existed.
 // A verified Basic credential is remembered (by its SHA-256) for a minute, so that a client
 // sending the same header on every request does not pay a PBKDF2 each time; failed logins
@@ -56,7 +58,8 @@ class http_auth {
     std::string error;                   // credentials given but wrong
     std::chrono::milliseconds delay{0};  // to wait before answering a failure
   };
-  identity identify(const request& req, const std::string& host);
+  // `tls_subject`: the connection's verified client certificate subject, or "".
+  identity identify(const request& req, const std::string& host, std::string_view tls_subject = {});
 
   struct verdict {
     unsigned status = 200;  // 200 allowed, 401 not authenticated, 403 not allowed

@@ -3,17 +3,16 @@
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
 
-#include <boost/beast/websocket.hpp>
 #include <cstring>
 #include <vector>
 
 #include "http/error_body.h"
+#include "http/websocket_handshake.h"
 
 namespace sluice::http {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace websocket = beast::websocket;
 using asio::awaitable;
 using asio::use_awaitable;
 using tcp = asio::ip::tcp;
@@ -71,10 +70,10 @@ std::string close_frame(uint16_t code, std::string_view reason) {
 }  // namespace
 
 struct push_channel::state {
-  state(tcp::socket s, transport t)
-      : socket(std::move(s)), kind(t), wake(socket.get_executor(), clock::time_point::max()) {}
+  state(push_stream s, transport t)
+      : stream(std::move(s)), kind(t), wake(stream.get_executor(), clock::time_point::max()) {}
 
-  tcp::socket socket;
+  push_stream stream;
   transport kind;
   asio::steady_timer wake;
   bool closed = false;      // the client went away or closed
@@ -99,7 +98,7 @@ struct push_channel::state {
     size_t skip = 0;  // payload bytes of an ignored data frame still to come
     for (;;) {
       if (have == in.size()) in.resize(in.size() * 2);
-      auto [ec, n] = co_await self->socket.async_read_some(
+      auto [ec, n] = co_await self->stream.async_read_some(
           asio::buffer(in.data() + have, in.size() - have), asio::as_tuple(use_awaitable));
       if (ec) break;
       if (self->kind != transport::websocket) continue;
@@ -169,7 +168,7 @@ struct push_channel::state {
 
   awaitable<bool> write(std::span<const asio::const_buffer> bufs) {
     if (close_sent) co_return false;
-    auto [ec, n] = co_await asio::async_write(socket, bufs, asio::as_tuple(use_awaitable));
+    auto [ec, n] = co_await stream.write_all(bufs);
     last_write = clock::now();
     sent += n;
     if (ec) {
@@ -181,16 +180,14 @@ struct push_channel::state {
   }
 };
 
-push_channel::push_channel(tcp::socket socket, transport t)
-    : st_(std::make_shared<state>(std::move(socket), t)) {
+push_channel::push_channel(push_stream stream, transport t)
+    : st_(std::make_shared<state>(std::move(stream), t)) {
   boost::system::error_code ignore;
-  st_->socket.set_option(tcp::no_delay(true), ignore);
+  st_->stream.socket().set_option(tcp::no_delay(true), ignore);
 }
 
 push_channel::~push_channel() {
-  boost::system::error_code ignore;
-  st_->socket.shutdown(tcp::socket::shutdown_both, ignore);
-  st_->socket.close(ignore);
+  st_->stream.close();
   st_->wake.cancel();
 }
 
@@ -199,20 +196,15 @@ push_channel::transport push_channel::kind() const {
 }
 
 asio::any_io_executor push_channel::get_executor() const {
-  return st_->socket.get_executor();
+  return st_->stream.get_executor();
 }
 
 awaitable<bool> push_channel::open(const request& req) {
   auto& st = *st_;
   if (st.kind == transport::websocket) {
-    // Beast checks the upgrade request and writes the 101 answer; frames are ours after that.
-    websocket::stream<tcp::socket&> ws(st.socket);
-    ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(30),
-                                                  websocket::stream_base::none(), false});
-    ws.set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& res) { res.set(beast::http::field::server, "sluice"); }));
-    auto [ec] = co_await ws.async_accept(req, asio::as_tuple(use_awaitable));
-    if (ec) co_return false;
+    auto answer = websocket_handshake(req);
+    asio::const_buffer b = asio::buffer(answer.text);
+    if (!co_await st.write({&b, 1}) || !answer.accepted) co_return false;
   } else {
     std::string_view head =
         st.kind == transport::sse
@@ -223,7 +215,7 @@ awaitable<bool> push_channel::open(const request& req) {
     asio::const_buffer b = asio::buffer(head);
     if (!co_await st.write({&b, 1})) co_return false;
   }
-  asio::co_spawn(st.socket.get_executor(), state::read(st_), asio::detached);
+  asio::co_spawn(st.stream.get_executor(), state::read(st_), asio::detached);
   co_return true;
 }
 
@@ -307,17 +299,15 @@ awaitable<void> push_channel::close(uint16_t ws_code, std::string_view reason) {
     }
   }
   st.close_sent = true;
-  boost::system::error_code ignore;
   if (!st.closed) {
     // A clean end: our side first, then the client's (its WebSocket close frame, or its end of
     // the stream) for a moment, so that it reads all we sent rather than a reset.
-    st.socket.shutdown(tcp::socket::shutdown_send, ignore);
+    co_await st.stream.shutdown_send(std::chrono::seconds(2));
     st.wake.expires_after(std::chrono::seconds(2));
     co_await st.wake.async_wait(asio::as_tuple(use_awaitable));
   }
   st.closed = true;
-  st.socket.shutdown(tcp::socket::shutdown_both, ignore);
-  st.socket.close(ignore);
+  st.stream.close();
 }
 
 awaitable<void> push_channel::wait(clock::duration timeout) {
@@ -352,7 +342,7 @@ bool push_channel::closed() const {
 
 size_t push_channel::unsent_bytes() const {
   int n = 0;
-  if (::ioctl(st_->socket.native_handle(), SIOCOUTQNSD, &n) != 0) return 0;
+  if (::ioctl(st_->stream.socket().native_handle(), SIOCOUTQNSD, &n) != 0) return 0;
   return static_cast<size_t>(std::max(n, 0));
 }
 

@@ -26,6 +26,8 @@
 #include <string>
 #include <string_view>
 
+#include "http/push_stream.h"
+
 namespace sluice::http {
 
 class push_channel {
@@ -33,8 +35,8 @@ class push_channel {
   enum class transport : uint8_t { sse, websocket, ndjson };
   using request = boost::beast::http::request<boost::beast::http::string_body>;
 
-  push_channel(boost::asio::ip::tcp::socket socket, transport t);
-  ~push_channel();  // closes the socket
+  push_channel(push_stream stream, transport t);
+  ~push_channel();  // closes the connection
   push_channel(const push_channel&) = delete;
   push_channel& operator=(const push_channel&) = delete;
 

@@ -8,7 +8,6 @@ namespace sluice::http {
 
 namespace asio = boost::asio;
 using asio::awaitable;
-using tcp = asio::ip::tcp;
 
 query_push::query_push(push_channel::transport t, asio::io_context& loop, size_t max_buffer_bytes)
     : transport_(t), loop_(loop), limit_(max_buffer_bytes) {}
@@ -46,7 +45,7 @@ std::function<void(const stream::element_batch&)> query_push::sink() {
   };
 }
 
-void query_push::serve(tcp::socket socket, push_channel::request req,
+void query_push::serve(push_stream stream, push_channel::request req,
                        std::unique_ptr<sql::push_query> q,
                        std::function<void(std::unique_ptr<sql::push_query>)> stopper) {
   {
@@ -55,8 +54,7 @@ void query_push::serve(tcp::socket socket, push_channel::request req,
   }
   query_ = std::move(q);
   stopper_ = std::move(stopper);
-  auto protocol = socket.local_endpoint().protocol();
-  tcp::socket moved(loop_, protocol, socket.release());
+  auto moved = std::move(stream).moved_to(loop_);
   // The function object (and `self` with it) lives as long as the coroutine.
   asio::co_spawn(
       loop_,
@@ -65,9 +63,9 @@ void query_push::serve(tcp::socket socket, push_channel::request req,
       asio::detached);
 }
 
-awaitable<void> query_push::run(tcp::socket socket, push_channel::request req) {
+awaitable<void> query_push::run(push_stream stream, push_channel::request req) {
   auto self = shared_from_this();
-  ch_ = std::make_unique<push_channel>(std::move(socket), transport_);
+  ch_ = std::make_unique<push_channel>(std::move(stream), transport_);
   bool ndjson = transport_ == push_channel::transport::ndjson;
   std::string reason;
   if (co_await ch_->open(req)) {

@@ -39,14 +39,13 @@ class query_push : public std::enable_shared_from_this<query_push> {
 
   // Takes over the connection once the query is subscribed; `stopper` runs the query's
   // destruction (it joins the query's thread) off the push loop.
-  void serve(boost::asio::ip::tcp::socket socket, push_channel::request req,
-             std::unique_ptr<sql::push_query> q,
+  void serve(push_stream stream, push_channel::request req, std::unique_ptr<sql::push_query> q,
              std::function<void(std::unique_ptr<sql::push_query>)> stopper);
 
   query_push(push_channel::transport t, boost::asio::io_context& loop, size_t max_buffer_bytes);
 
  private:
-  boost::asio::awaitable<void> run(boost::asio::ip::tcp::socket socket, push_channel::request req);
+  boost::asio::awaitable<void> run(push_stream stream, push_channel::request req);
 
   const push_channel::transport transport_;
   boost::asio::io_context& loop_;

@@ -17,6 +17,7 @@
 #include "http/auth.h"
 #include "http/error_body.h"
 #include "http/event_loops.h"
+#include "http/push_stream.h"
 #include "http/query_push.h"
 #include "http/queue_api.h"
 #include "http/rest_consumers.h"
@@ -28,6 +29,7 @@
 #include "log/log.h"
 #include "metrics/exposition.h"
 #include "queue/manager.h"
+#include "security/tls.h"
 #include "sql/engine.h"
 #include "sql/error.h"
 #include "view/view.h"
@@ -93,6 +95,25 @@ bool sql_text(const request& req, std::string& text, std::string& err) {
   return true;
 }
 
+constexpr auto k_tls_handshake_timeout = std::chrono::seconds(10);
+constexpr auto k_idle_timeout = std::chrono::seconds(60);  // for the next request
+
+// Where a request came from.
+struct peer {
+  std::string host;            // the client's address
+  std::string cert_subject;    // its verified TLS certificate's subject (mutual TLS)
+  std::optional<size_t> loop;  // a TLS connection: the push loop it lives on
+};
+
+// Takes over a connection for a push endpoint (on the main loop).
+using handoff = std::function<void(push_stream)>;
+
+// What a request gets: `res` written, or (with `push`) the connection taken over.
+struct answer {
+  response res;
+  handoff push;
+};
+
 bool is_lone_push_query(const std::string& text) {
   // Cheap test; the parser has the last word.
   auto upper = text;
@@ -112,9 +133,10 @@ struct server::impl {
   http_auth auth;
   asio::io_context io{1};
   asio::thread_pool workers;
-  tcp::acceptor acceptor{io};
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;  // one per listener
+  std::vector<uint16_t> bound_ports;
   std::thread thread;
-  uint16_t bound_port = 0;
+  std::atomic<uint64_t> tls_handshake_failures{0};
   // Push connections (live views, topic tails, EMIT CHANGES) run on these.
   event_loops push_loops{config.push_threads > 0
                              ? static_cast<size_t>(config.push_threads)
@@ -157,9 +179,14 @@ struct server::impl {
     return run_on(workers.get_executor(), std::move(fn));
   }
 
-  awaitable<void> accept_loop() {
+  awaitable<void> accept_loop(tcp::acceptor& acceptor, bool tls) {
     for (;;) {
-      auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(use_awaitable));
+      // A TLS connection is accepted onto the push loop that will serve it, if it becomes a
+      // push connection (its TLS state cannot move between loops).
+      std::optional<size_t> loop;
+      if (tls) loop = push_loops.next_index();
+      auto& target = loop ? push_loops.at(*loop) : io;
+      auto [ec, socket] = co_await acceptor.async_accept(target, asio::as_tuple(use_awaitable));
       if (ec) {
         if (ec == asio::error::operation_aborted) co_return;
         continue;
@@ -167,19 +194,51 @@ struct server::impl {
       // Small pushed frames must not wait for Nagle's algorithm.
       boost::system::error_code ignore;
       socket.set_option(tcp::no_delay(true), ignore);
-      asio::co_spawn(io, session(beast::tcp_stream(std::move(socket))), asio::detached);
+      if (!tls) {
+        asio::co_spawn(io, session(push_stream(std::move(socket)), nullptr, loop), asio::detached);
+        continue;
+      }
+      auto context = config.tls->current();
+      push_stream stream(std::move(socket), *context);
+      asio::co_spawn(target, session(std::move(stream), std::move(context), loop), asio::detached);
     }
   }
 
-  awaitable<void> session(beast::tcp_stream stream) {
+  // One connection: requests read and answers written on its own loop (the main loop, or for
+  // TLS the push loop it was accepted on), answered on the main loop. `context` keeps a TLS
+  // connection's context alive (SIGHUP may replace the current one).
+  awaitable<void> session(push_stream stream,
+                          [[maybe_unused]] std::shared_ptr<asio::ssl::context> context,
+                          std::optional<size_t> loop) {
+    peer from;
+    from.loop = loop;
+    {
+      boost::system::error_code ec;
+      auto ep = stream.socket().remote_endpoint(ec);
+      from.host = ec ? "unknown" : ep.address().to_string();
+    }
+    if (stream.is_tls()) {
+      bool ok = co_await stream.handshake(k_tls_handshake_timeout);
+      if (!ok) {
+        tls_handshake_failures++;
+        stream.close();
+        co_return;
+      }
+      from.cert_subject = stream.peer_subject();
+    }
     beast::flat_buffer buffer;
     for (;;) {
       bhttp::request_parser<bhttp::string_body> parser;
       parser.body_limit(config.max_body_bytes);
       parser.header_limit(16 * 1024);
-      stream.expires_after(std::chrono::seconds(60));
-      auto [ec, n] =
-          co_await bhttp::async_read(stream, buffer, parser, asio::as_tuple(use_awaitable));
+      boost::system::error_code ec;
+      {
+        auto idle = stream.close_after(k_idle_timeout);
+        auto [rec, n] =
+            co_await bhttp::async_read(stream, buffer, parser, asio::as_tuple(use_awaitable));
+        ec = rec;
+        if (idle.end()) break;
+      }
       if (ec) {
         if (ec == bhttp::error::body_limit || ec == bhttp::error::header_limit) {
           request r;
@@ -192,41 +251,51 @@ struct server::impl {
         }
         break;
       }
-      stream.expires_never();
       request req = parser.release();
-      // (Not `enabled() && !co_await ...`: GCC 12 miscompiles co_await inside && and ||,
-      // destroying the awaitable twice.)
-      if (auth.enabled()) {
-        bool allowed = co_await admitted(stream, req);
-        if (!allowed) {
-          if (!req.keep_alive()) break;
-          continue;
-        }
+      answer a;
+      if (loop)
+        a = co_await asio::co_spawn(io, handle(req, from), use_awaitable);
+      else
+        a = co_await handle(req, from);
+      if (a.push) {
+        // The connection now belongs to a push endpoint, taken over on the main loop.
+        if (loop)
+          asio::post(io, [push = std::move(a.push), s = std::move(stream)]() mutable {
+            push(std::move(s));
+          });
+        else
+          a.push(std::move(stream));
+        co_return;
       }
-      if (co_await live(stream, req)) co_return;  // the connection now belongs to a subscriber
-      bool streamed = false;
-      response res = co_await route(stream, req, streamed);
-      count(req, streamed ? 200 : res.result_int());
-      if (streamed) break;  // the push answer ended the connection
-      bool keep = res.keep_alive();
-      auto [wec, wn] = co_await bhttp::async_write(stream, res, asio::as_tuple(use_awaitable));
+      bool keep = a.res.keep_alive();
+      auto [wec, wn] = co_await bhttp::async_write(stream, a.res, asio::as_tuple(use_awaitable));
       if (wec || !keep) break;
     }
-    beast::error_code ignore;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignore);
+    co_await stream.shutdown_send(std::chrono::seconds(1));
   }
 
-  // Authentication and authorization of one request (http/auth.h). False when it was refused:
-  // the refusal has been written (after the failed-login delay, if credentials were wrong).
-  awaitable<bool> admitted(beast::tcp_stream& stream, const request& req) {
-    boost::system::error_code ec;
-    auto ep = stream.socket().remote_endpoint(ec);
-    std::string host = ec ? "unknown" : ep.address().to_string();
+  // One request, on the main loop: refused, taken over by a push endpoint, or routed.
+  awaitable<answer> handle(request& req, const peer& from) {
+    if (auth.enabled()) {
+      auto refusal = co_await refused(req, from);
+      if (refusal) co_return answer{std::move(*refusal), {}};
+    }
+    auto pushed = co_await live(req, from);
+    if (pushed) co_return std::move(*pushed);
+    answer a;
+    a.res = co_await route(req, from, a.push);
+    count(req, a.push ? 200 : a.res.result_int());
+    co_return a;
+  }
+
+  // Authentication and authorization of one request (http/auth.h): the refusal (answered after
+  // the failed-login delay, if credentials were wrong), or nullopt when it is allowed.
+  awaitable<std::optional<response>> refused(const request& req, const peer& from) {
     std::string_view target = req.target();
     std::string_view path = target.substr(0, target.find('?'));
     auto m = match_route(req.method(), path);
-    if (!m && find_asset(path)) co_return true;  // the dashboard's files (the login page too)
-    auto who = auth.identify(req, host);
+    if (!m && find_asset(path)) co_return std::nullopt;  // the dashboard's files (login too)
+    auto who = auth.identify(req, from.host, from.cert_subject);
     std::string sql;
     if (m && m->r->needs.who == permission::scope::sql) {
       std::string err;
@@ -235,8 +304,8 @@ struct server::impl {
       else
         sql = query_param(target, "sql").value_or("");
     }
-    auto v = auth.authorize(who, host, m ? &*m : nullptr, sql, engine);
-    if (v.status == 200) co_return true;
+    auto v = auth.authorize(who, from.host, m ? &*m : nullptr, sql, engine);
+    if (v.status == 200) co_return std::nullopt;
     if (who.delay.count() > 0) {
       asio::steady_timer t(io, who.delay);
       co_await t.async_wait(asio::as_tuple(use_awaitable));
@@ -247,8 +316,7 @@ struct server::impl {
     if (v.status == 401 && req["X-Sluice-Client"] != "dashboard")
       res.set(bhttp::field::www_authenticate, "Basic realm=\"sluice\", charset=\"UTF-8\"");
     count(req, static_cast<int>(v.status));
-    co_await bhttp::async_write(stream, res, asio::as_tuple(use_awaitable));
-    co_return false;
+    co_return res;
   }
 
   // POST /v1/login {"user":..,"password":..} -> {"token":..,"user":..} (a dashboard session);
@@ -276,13 +344,13 @@ struct server::impl {
   }
 
   // The push endpoints, .../events (Server-Sent Events) and .../ws (WebSocket): a view's
-  // changes, a topic's records, an EMIT CHANGES query's changes. The connection moves to a push
-  // loop, or is answered with an error and closed. True when the request was one of them.
-  awaitable<bool> live(beast::tcp_stream& stream, request& req) {
+  // changes, a topic's records, an EMIT CHANGES query's changes. The connection goes to a push
+  // loop, or is answered with an error and closed. Nullopt when the request is not one of them.
+  awaitable<std::optional<answer>> live(request& req, const peer& from) {
     std::string_view target = req.target();
     std::string_view path = target.substr(0, target.find('?'));
     bool sse = path.ends_with("/events"), ws = path.ends_with("/ws");
-    if (!sse && !ws) co_return false;
+    if (!sse && !ws) co_return std::nullopt;
     size_t suffix = sse ? 7 : 3;
     enum class what { topic, view, query } kind;
     std::string name;
@@ -295,7 +363,7 @@ struct server::impl {
     } else if (path == "/v1/sql/events" || path == "/v1/sql/ws") {
       kind = what::query;
     } else {
-      co_return false;
+      co_return std::nullopt;
     }
     auto t = sse ? push_channel::transport::sse : push_channel::transport::websocket;
     bhttp::status status = bhttp::status::bad_request;
@@ -328,15 +396,12 @@ struct server::impl {
       sql = query_param(target, "sql").value_or("");
       if (!is_lone_push_query(sql)) problem = "?sql= must be one SELECT ... EMIT CHANGES statement";
     }
+    size_t loop = from.loop.value_or(push_loops.next_index());
     if (problem.empty() && kind == what::query) {
-      size_t loop = push_loops.next_index();
       auto qp = query_push::create(t, push_loops.at(loop), config.max_push_buffer_bytes);
       auto q = co_await subscribe(sql, *qp, problem);
       count(req, problem.empty() ? (ws ? 101 : 200) : 400);
-      if (q) {
-        qp->serve(stream.release_socket(), std::move(req), std::move(q), query_stopper());
-        co_return true;
-      }
+      if (q) co_return answer{{}, serve_query(std::move(qp), std::move(req), std::move(q))};
     } else {
       count(req,
             static_cast<int>(problem.empty() ? (ws ? 101 : 200) : static_cast<unsigned>(status)));
@@ -344,18 +409,27 @@ struct server::impl {
     if (!problem.empty()) {
       auto res = error_response(req, status, problem);
       res.keep_alive(false);
-      co_await bhttp::async_write(stream, res, asio::as_tuple(use_awaitable));
-      co_return true;
+      co_return answer{std::move(res), {}};
     }
     if (kind == what::topic) {
-      size_t loop = push_loops.next_index();
       bool beginning = query_param(target, "from") == "beginning";
-      serve_topic_tail(t, stream.release_socket(), push_loops.at(loop), std::move(req), topic,
-                       beginning);
-    } else {
-      live_views.serve(t, stream.release_socket(), std::move(req), v, sub);
+      co_return answer{{}, [this, t, loop, req, topic, beginning](push_stream s) {
+                         serve_topic_tail(t, std::move(s), push_loops.at(loop), req, topic,
+                                          beginning);
+                       }};
     }
-    co_return true;
+    co_return answer{{}, [this, t, loop, req, v, sub](push_stream s) {
+                       live_views.serve(t, std::move(s), loop, req, v, sub);
+                     }};
+  }
+
+  // Hands a connection to a subscribed EMIT CHANGES query.
+  handoff serve_query(std::shared_ptr<query_push> qp, request req,
+                      std::unique_ptr<sql::push_query> q) {
+    // (std::function needs a copyable target: the query is held by a shared pointer.)
+    auto held = std::make_shared<std::unique_ptr<sql::push_query>>(std::move(q));
+    return [qp = std::move(qp), req = std::move(req), held, stopper = query_stopper()](
+               push_stream s) { qp->serve(std::move(s), req, std::move(*held), stopper); };
   }
 
   // ?since= (or SSE's Last-Event-ID), ?mode=every|latest, ?encoding=object|compact; a problem
@@ -448,7 +522,9 @@ struct server::impl {
            "],\"failing_checkpoints\":[" + checkpoints + "]";
   }
 
-  awaitable<response> route(beast::tcp_stream& stream, const request& req, bool& streamed) {
+  // The other routes. `push` is set when the answer is streamed (POST /v1/sql with a lone
+  // EMIT CHANGES query).
+  awaitable<response> route(const request& req, const peer& from, handoff& push) {
     std::string_view target = req.target();
     std::string_view path = target.substr(0, target.find('?'));
     try {
@@ -470,16 +546,13 @@ struct server::impl {
       if (path == "/v1/login") {
         if (req.method() != bhttp::verb::post)
           co_return error_response(req, bhttp::status::method_not_allowed, "use POST");
-        boost::system::error_code ec;
-        auto ep = stream.socket().remote_endpoint(ec);
-        // A named string, not a ?: temporary in the co_await: GCC 12 moves such a temporary's
-        // short-string buffer wrongly in the coroutine frame and frees an interior pointer.
-        std::string host = ec ? "unknown" : ep.address().to_string();
-        auto answer = co_await login(req, host);
+        // (Not a ?: std::string temporary in the co_await: GCC 12 moves such a temporary's
+        // short-string buffer wrongly in the coroutine frame and frees an interior pointer.)
+        auto answer = co_await login(req, from.host);
         co_return answer;
       }
       if (path == "/v1/whoami") {
-        auto who = auth.identify(req, "http");
+        auto who = auth.identify(req, from.host, from.cert_subject);
         json_writer w;
         w.begin_object()
             .key("principal")
@@ -534,13 +607,12 @@ struct server::impl {
           auto t = req[bhttp::field::accept].find("text/event-stream") != std::string_view::npos
                        ? push_channel::transport::sse
                        : push_channel::transport::ndjson;
-          size_t loop = push_loops.next_index();
+          size_t loop = from.loop.value_or(push_loops.next_index());
           auto qp = query_push::create(t, push_loops.at(loop), config.max_push_buffer_bytes);
           std::string problem;
           auto q = co_await subscribe(text, *qp, problem);
           if (!q) co_return error_response(req, bhttp::status::bad_request, problem);
-          streamed = true;
-          qp->serve(stream.release_socket(), req, std::move(q), query_stopper());
+          push = serve_query(std::move(qp), req, std::move(q));
           co_return response{};
         }
         auto body = co_await on_worker([&] { return sql::to_json(engine.execute(text)); });
@@ -602,6 +674,10 @@ struct server::impl {
                    {{"route", k.first}, {"status", std::to_string(k.second)}},
                    static_cast<double>(n.load()));
     }
+    out.family("sluice_http_tls_handshake_failures_total", "counter",
+               "HTTPS connections whose TLS handshake failed or timed out");
+    out.sample("sluice_http_tls_handshake_failures_total", {},
+               static_cast<double>(tls_handshake_failures.load()));
     live_views.write_metrics(out);
     out.family("sluice_http_consumer_instances", "gauge",
                "REST Proxy consumer instances (POST /consumers/{group})");
@@ -630,25 +706,34 @@ server::~server() {
 
 result<void> server::start() {
   auto& m = *impl_;
-  boost::system::error_code ec;
-  auto addr = asio::ip::make_address(m.config.host, ec);
-  if (ec) return make_error(errc::io_error, "bad HTTP address '" + m.config.host + "'");
-  tcp::endpoint ep(addr, m.config.port);
-  m.acceptor.open(ep.protocol(), ec);
-  if (!ec) m.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) m.acceptor.bind(ep, ec);
-  if (!ec) m.acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec)
-    return make_error(errc::io_error, "cannot listen for HTTP on " + m.config.host + ":" +
-                                          std::to_string(m.config.port) + ": " + ec.message());
-  m.bound_port = m.acceptor.local_endpoint().port();
-  asio::co_spawn(m.io, m.accept_loop(), asio::detached);
+  for (const auto& l : m.config.listeners) {
+    std::string where =
+        std::string(l.tls ? "https://" : "http://") + l.host + ":" + std::to_string(l.port);
+    if (l.tls && !m.config.tls)
+      return make_error(errc::invalid_argument,
+                        "HTTP listener " + where + " needs a TLS certificate and key");
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(l.host, ec);
+    if (ec) return make_error(errc::io_error, "bad HTTP address '" + l.host + "'");
+    tcp::endpoint ep(addr, l.port);
+    auto acceptor = std::make_unique<tcp::acceptor>(m.io);
+    acceptor->open(ep.protocol(), ec);
+    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor->bind(ep, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+      return make_error(errc::io_error, "cannot listen for HTTP on " + where + ": " + ec.message());
+    m.bound_ports.push_back(acceptor->local_endpoint().port());
+    m.acceptors.push_back(std::move(acceptor));
+  }
+  for (size_t i = 0; i < m.acceptors.size(); ++i)
+    asio::co_spawn(m.io, m.accept_loop(*m.acceptors[i], m.config.listeners[i].tls), asio::detached);
   m.thread = std::thread([&m] { m.io.run(); });
   return {};
 }
 
-uint16_t server::port() const {
-  return impl_->bound_port;
+uint16_t server::port(size_t i) const {
+  return i < impl_->bound_ports.size() ? impl_->bound_ports[i] : 0;
 }
 
 void server::stop() {
@@ -656,7 +741,8 @@ void server::stop() {
   if (!m.thread.joinable()) return;
   asio::post(m.io, [&m] {
     boost::system::error_code ec;
-    m.acceptor.close(ec);
+    for (auto& a : m.acceptors)
+      a->close(ec);
     m.live_views.close_all();
   });
   m.io.stop();

@@ -20,20 +20,26 @@
 // Threads: one event loop (Boost.Asio, C++20 coroutines) accepts and answers requests; push
 // connections (SSE, WebSocket, streamed queries) move to the push loops, one per core
 // (http/event_loops.h); statements run on a small worker pool so that a slow one never stalls
-// other connections.
+// other connections. An https:// connection lives on a push loop from its accept (its TLS
+// state cannot move; http/push_stream.h), where it is encrypted and decrypted; its requests
+// are still answered on the main loop.
 
 #include <cstdint>
-#include <memory>
-#include <string>
-
 #include <functional>
 #include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "base/result.h"
 #include "http/auth.h"
 
 namespace sluice::sql {
 class engine;
+}
+namespace sluice::security {
+class tls_context;
 }
 namespace sluice::log {
 class log;
@@ -50,10 +56,21 @@ class manager;
 
 namespace sluice::http {
 
-struct server_config {
-  // Address to listen on. Default: 127.0.0.1:8080.
+// One address the API is served on: http:// or https://.
+struct listener {
+  bool tls = false;
   std::string host = "127.0.0.1";
   uint16_t port = 8080;
+};
+// "http://HOST:PORT,https://HOST:PORT": errc::invalid_argument naming a bad entry.
+result<std::vector<listener>> parse_listeners(std::string_view list);
+
+struct server_config {
+  // Addresses to listen on. Default: http://127.0.0.1:8080.
+  std::vector<listener> listeners{listener{}};
+  // The certificate of https:// listeners, and the CAs of client certificates (mutual TLS:
+  // the certificate's subject is the principal of requests without other credentials).
+  std::shared_ptr<security::tls_context> tls;
   // Largest request body. Default: 1 MiB.
   size_t max_body_bytes = 1 << 20;
   // Buffered output of one EMIT CHANGES client before it is disconnected. Default: 8 MiB.
@@ -89,9 +106,11 @@ class server {
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
-  // Binds and starts serving. errc::io_error if the address cannot be bound.
+  // Binds every listener and starts serving. errc::io_error if an address cannot be bound,
+  // errc::invalid_argument for an https:// listener without config.tls.
   result<void> start();
-  uint16_t port() const;
+  // The bound port of listener `i` (in config order).
+  uint16_t port(size_t i = 0) const;
   void stop();
   // HTTP requests by route and status, live-view subscribers.
   void write_metrics(metrics::exposition& out) const;

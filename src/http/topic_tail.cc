@@ -15,13 +15,12 @@ namespace sluice::http {
 namespace asio = boost::asio;
 using asio::awaitable;
 using asio::use_awaitable;
-using tcp = asio::ip::tcp;
 
 namespace {
 
 class tail : public std::enable_shared_from_this<tail> {
  public:
-  tail(push_channel::transport t, tcp::socket s, std::shared_ptr<log::topic> topic)
+  tail(push_channel::transport t, push_stream s, std::shared_ptr<log::topic> topic)
       : ch_(std::move(s), t), topic_(std::move(topic)), alive_(std::make_shared<int>(0)) {}
 
   awaitable<void> run(push_channel::request req, bool from_beginning) {
@@ -103,12 +102,10 @@ class tail : public std::enable_shared_from_this<tail> {
 
 }  // namespace
 
-void serve_topic_tail(push_channel::transport t, tcp::socket socket, asio::io_context& loop,
+void serve_topic_tail(push_channel::transport t, push_stream stream, asio::io_context& loop,
                       push_channel::request req, std::shared_ptr<log::topic> topic,
                       bool from_beginning) {
-  auto protocol = socket.local_endpoint().protocol();
-  tcp::socket moved(loop, protocol, socket.release());
-  auto s = std::make_shared<tail>(t, std::move(moved), std::move(topic));
+  auto s = std::make_shared<tail>(t, std::move(stream).moved_to(loop), std::move(topic));
   // The function object (and `s` with it) lives as long as the coroutine.
   asio::co_spawn(
       loop,

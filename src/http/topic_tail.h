@@ -26,8 +26,8 @@ class topic;
 namespace sluice::http {
 
 // Takes over the connection, on `loop` (a push loop).
-void serve_topic_tail(push_channel::transport t, boost::asio::ip::tcp::socket socket,
-                      boost::asio::io_context& loop, push_channel::request req,
-                      std::shared_ptr<log::topic> topic, bool from_beginning);
+void serve_topic_tail(push_channel::transport t, push_stream stream, boost::asio::io_context& loop,
+                      push_channel::request req, std::shared_ptr<log::topic> topic,
+                      bool from_beginning);
 
 }  // namespace sluice::http

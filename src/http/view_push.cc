@@ -180,10 +180,10 @@ namespace {
 // One connection that receives a view's changes. Lives on its push loop as long as run().
 class subscriber : public std::enable_shared_from_this<subscriber> {
  public:
-  subscriber(push_channel::transport t, tcp::socket socket, std::shared_ptr<view::view> v,
+  subscriber(push_channel::transport t, push_stream stream, std::shared_ptr<view::view> v,
              std::shared_ptr<view_feed> f, std::shared_ptr<shard> sh, subscription sub,
              std::shared_ptr<view_push::stats> stats)
-      : ch_(std::move(socket), t),
+      : ch_(std::move(stream), t),
         view_(std::move(v)),
         feed_(std::move(f)),
         shard_(std::move(sh)),
@@ -429,15 +429,12 @@ std::shared_ptr<view_feed> view_push::feed_for(const std::shared_ptr<view::view>
   return f;
 }
 
-void view_push::serve(push_channel::transport t, tcp::socket socket, push_channel::request req,
-                      std::shared_ptr<view::view> v, subscription s) {
+void view_push::serve(push_channel::transport t, push_stream stream, size_t loop,
+                      push_channel::request req, std::shared_ptr<view::view> v, subscription s) {
   auto f = feed_for(v);
-  size_t loop = loops_.next_index();
   auto& io = loops_.at(loop);
-  // The connection moves to its push loop.
-  auto protocol = socket.local_endpoint().protocol();
-  tcp::socket moved(io, protocol, socket.release());
-  auto sub = std::make_shared<subscriber>(t, std::move(moved), v, f, f->shard_of(loop), s, stats_);
+  auto sub = std::make_shared<subscriber>(t, std::move(stream).moved_to(io), v, f,
+                                          f->shard_of(loop), s, stats_);
   asio::co_spawn(
       io,
       [sub, req = std::move(req)]() mutable -> awaitable<void> {

@@ -70,10 +70,10 @@ class view_push {
   view_push(boost::asio::io_context& io, event_loops& loops, push_limits limits);
   ~view_push();
 
-  // Takes over the connection of a GET /v1/views/{name}/events or /ws request (moved onto
-  // a push loop).
-  void serve(push_channel::transport t, boost::asio::ip::tcp::socket socket,
-             push_channel::request req, std::shared_ptr<view::view> v, subscription s);
+  // Takes over the connection of a GET /v1/views/{name}/events or /ws request, served on
+  // push loop `loop`.
+  void serve(push_channel::transport t, push_stream stream, size_t loop, push_channel::request req,
+             std::shared_ptr<view::view> v, subscription s);
 
   size_t subscribers() const;
   void write_metrics(metrics::exposition& out) const;

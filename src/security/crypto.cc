@@ -35,6 +35,13 @@ std::string hash(digest d, std::string_view data) {
   return std::string(reinterpret_cast<char*>(buf), len);
 }
 
+std::string sha1(std::string_view data) {
+  unsigned char buf[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), buf, &len, EVP_sha1(), nullptr) != 1) fail("EVP_Digest");
+  return std::string(reinterpret_cast<char*>(buf), len);
+}
+
 std::string hmac(digest d, std::string_view key, std::string_view data) {
   unsigned char buf[EVP_MAX_MD_SIZE];
   unsigned int len = 0;

@@ -16,6 +16,9 @@ std::string random_bytes(size_t n);
 std::string hash(digest d, std::string_view data);
 std::string hmac(digest d, std::string_view key, std::string_view data);
 std::string pbkdf2(digest d, std::string_view password, std::string_view salt, int iterations);
+// SHA-1, for the protocols that name it (the WebSocket handshake's accept key); never for
+// anything that needs a secure digest.
+std::string sha1(std::string_view data);
 // Equal contents, in time that depends on the lengths only.
 bool constant_time_equal(std::string_view a, std::string_view b);
 std::string hex(std::string_view bytes);

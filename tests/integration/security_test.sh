@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Security against the started binary with real clients: TLS (and mutual TLS) with
 # certificates made here by openssl, SASL PLAIN and SCRAM from kcat (librdkafka), kafka-python
-# and kafkajs, ACLs on Kafka and HTTP, API tokens, a quota, certificate reload on SIGHUP, and
-# the refusal to listen on the network without authentication.
+# and kafkajs, ACLs on Kafka and HTTP, API tokens, HTTPS with SSE and WebSocket (curl, Python's
+# ssl, Chromium), a quota, certificate reload on SIGHUP, and the refusal to listen on the
+# network without authentication.
 set -uo pipefail
 sluice=${1:?usage: security_test.sh PATH_TO_SLUICE}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -49,9 +50,12 @@ check "sluice acl list shows the bindings (one per operation)" 11 "$("$sluice" a
 
 ssl_port=$(free_port)
 mtls_port=$(free_port)
+https_port=$(free_port)
+https=https://localhost:$https_port
 sasl_port=$kport
 start_secured() {
-  "$sluice" server --data-dir "$data" --http-addr "127.0.0.1:$hport" --log-level info \
+  "$sluice" server --data-dir "$data" --log-level info \
+    --http-listeners "http://127.0.0.1:$hport,https://127.0.0.1:$https_port" \
     --listeners "SASL_PLAINTEXT://127.0.0.1:$sasl_port,SASL_SSL://127.0.0.1:$ssl_port,SSL://127.0.0.1:$mtls_port" \
     --tls-cert "$pki/server.pem" --tls-key "$pki/server.key" --tls-ca "$pki/ca.pem" \
     --tls-client-auth requested --super-users "User:admin" >"$work/server.log" 2>&1 &
@@ -194,6 +198,41 @@ login=$(curl -s -d '{"user":"alice","password":"alice-secret"}' "$http/v1/login"
 check "dashboard login token works for the API" 200 "$(code -H "Authorization: Bearer $login" "$http/metrics")"
 check "?access_token= for EventSource" 200 "$(code "$http/metrics?access_token=$login")"
 
+# --- HTTPS: the same API, SSE and WebSocket over TLS, client certificates ---
+tcode() { curl -s -o /dev/null -w '%{http_code}' --cacert "$pki/ca.pem" "$@"; }
+check "HTTPS /metrics as alice" 200 "$(tcode -u alice:alice-secret "$https/metrics")"
+check "HTTPS /metrics without credentials: 401" 401 "$(tcode "$https/metrics")"
+reused=$(curl -sv --cacert "$pki/ca.pem" -u alice:alice-secret "$https/health" "$https/metrics" 2>&1 |
+  grep -c "Re-using existing connection")
+check "HTTPS keep-alive: the second request reuses the TLS connection" 1 "$reused"
+who=$(curl -s --cacert "$pki/ca.pem" --cert "$pki/device.pem" --key "$pki/device.key" "$https/v1/whoami")
+check "HTTPS mutual TLS: the certificate's subject is the principal" \
+  '{"principal":"User:CN=device-7,O=Acme","authenticated":true,"security":true}' "$who"
+curl -s -N --max-time 3 --cacert "$pki/ca.pem" --cert "$pki/device.pem" --key "$pki/device.key" \
+  "$https/v1/topics/orders/events?from=beginning" >"$work/tail.sse"
+if grep -q '"value":"hello"' "$work/tail.sse"; then ok "HTTPS SSE: device-7 tails orders with its certificate"; else fail "HTTPS SSE tail: $(head -c 300 "$work/tail.sse")"; fi
+check "HTTPS SSE: device-7 may not tail payroll" 403 \
+  "$(tcode --cert "$pki/device.pem" --key "$pki/device.key" "$https/v1/topics/payroll/events")"
+ws=$(/usr/bin/python3 "$here/wss_client.py" localhost "$https_port" /v1/views/order_counts/ws "$pki/ca.pem" alice:alice-secret 2>&1)
+if [[ $ws == "HTTP/1.1 101"*'"type":"snapshot"'*"close answered" ]]; then ok "wss: a view's snapshot over a verified TLS WebSocket, clean close"; else fail "wss: $ws"; fi
+ws=$(/usr/bin/python3 "$here/wss_client.py" localhost "$https_port" /v1/views/order_counts/ws "$pki/ca.pem" bob:bob-secret 2>&1)
+check "wss as bob: 403" "HTTP/1.1 403 Forbidden" "$ws"
+curl -s -N --max-time 4 --cacert "$pki/ca.pem" -u alice:alice-secret -H 'Accept: application/x-ndjson' \
+  --data-binary "SELECT n FROM orders_s EMIT CHANGES" "$https/v1/sql" >"$work/push.ndjson" &
+push=$!
+sleep 1.5
+check "REST produce over HTTPS" 200 "$(tcode -u alice:alice-secret -H "$ctype" -d "$rec" "$https/topics/orders")"
+wait "$push"
+if grep -q '"row":{"n":1}' "$work/push.ndjson"; then ok "HTTPS EMIT CHANGES streams the new record"; else fail "HTTPS push query: $(cat "$work/push.ndjson")"; fi
+if curl -s --max-time 3 --tls-max 1.1 --cacert "$pki/ca.pem" "$https/health" >/dev/null 2>&1; then
+  fail "HTTPS TLS 1.1 accepted"
+else ok "HTTPS TLS 1.1 refused"; fi
+curl -s --max-time 3 "http://127.0.0.1:$https_port/health" >/dev/null 2>&1
+handshake_failures=$(curl -s -u alice:alice-secret "$http/metrics" | awk '/^sluice_http_tls_handshake_failures_total/ {print $2}')
+if [ "${handshake_failures:-0}" -ge 2 ]; then ok "plain HTTP to the HTTPS port fails its handshake, counted; the server serves on"; else fail "handshake failures: $handshake_failures"; fi
+node "$here/dashboard/login.mjs" "$https" /usr/bin/chromium alice alice-secret order_counts &&
+  ok "dashboard login in Chromium over HTTPS (wss)" || fail "dashboard over HTTPS"
+
 # --- SIGHUP: a new certificate for new connections, open ones stay ---
 sasl "$ssl_port" SASL_SSL SCRAM-SHA-512 bob bob-secret -C -t orders -o end -c 1 -q >"$work/live.out" 2>/dev/null &
 live=$!
@@ -204,6 +243,9 @@ sleep 0.5
 serial=$(echo | openssl s_client -connect "127.0.0.1:$ssl_port" -CAfile "$pki/ca.pem" 2>/dev/null |
   openssl x509 -noout -serial 2>/dev/null)
 check "SIGHUP: new connections get the new certificate" "serial=07D2" "$serial"
+serial=$(echo | openssl s_client -connect "127.0.0.1:$https_port" -CAfile "$pki/ca.pem" 2>/dev/null |
+  openssl x509 -noout -serial 2>/dev/null)
+check "SIGHUP: HTTPS too" "serial=07D2" "$serial"
 echo "k2:after-reload" | sasl "$ssl_port" SASL_SSL SCRAM-SHA-512 alice alice-secret -P -t orders -K: 2>/dev/null
 wait "$live"
 check "SIGHUP: a connection opened before the reload still receives" "after-reload" "$(cat "$work/live.out")"
