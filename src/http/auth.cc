@@ -126,6 +126,15 @@ bool http_auth::allowed(const identity& who, const std::string& host, security::
   return config_.authorizer->allowed(who.principal, host, op, type, name);
 }
 
+std::function<bool(std::string_view)> http_auth::topic_reader(const identity& who,
+                                                              const std::string& host) const {
+  if (!enabled()) return nullptr;
+  return [authorizer = config_.authorizer, principal = who.principal, host](std::string_view t) {
+    return authorizer->allowed(principal, host, security::acl_operation::read,
+                               security::resource_type::topic, t);
+  };
+}
+
 http_auth::verdict http_auth::authorize(const identity& who, const std::string& host,
                                         const route_match* m, const std::string& sql_text,
                                         const sql::engine& engine) const {

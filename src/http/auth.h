@@ -17,6 +17,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -69,6 +70,12 @@ class http_auth {
   // authenticated counts). `sql_text`: the statements of a scope::sql route.
   verdict authorize(const identity& who, const std::string& host, const route_match* m,
                     const std::string& sql_text, const sql::engine& engine) const;
+
+  // Whether `who` may read a topic, for handlers that meet topics the route does not name
+  // (REST Proxy consumer instances): null when authorization is off. The function is
+  // thread-safe and may outlive the request.
+  std::function<bool(std::string_view topic)> topic_reader(const identity& who,
+                                                           const std::string& host) const;
 
   // POST /v1/login: a session token for the dashboard (kept in memory for 12 hours), or
   // nullopt for wrong credentials.

@@ -31,6 +31,17 @@ rest_answer no_content() {
   return {204, {}};
 }
 
+// 403 naming the first topic of `l` that `caller` may not read, or nullopt.
+std::optional<rest_answer> unreadable(const rd_kafka_topic_partition_list_t& l,
+                                      const rest_caller& caller) {
+  if (!caller.may_read) return std::nullopt;
+  for (int i = 0; i < l.cnt; ++i)
+    if (!caller.may_read(l.elems[i].topic))
+      return rest_answer{403, error_body(40301, caller.principal + " may not read topic '" +
+                                                    std::string(l.elems[i].topic) + "'")};
+  return std::nullopt;
+}
+
 struct partition_list_deleter {
   void operator()(rd_kafka_topic_partition_list_t* l) const {
     rd_kafka_topic_partition_list_destroy(l);
@@ -111,6 +122,7 @@ void log_to_spdlog(const rd_kafka_t*, int level, const char* fac, const char* bu
 // instance leaves the map, and nothing touches `rk` after it.
 struct rest_consumers::instance {
   std::string group, name;
+  std::string owner;  // the principal that created it
   bool binary = true;
   rd_kafka_t* rk = nullptr;
   rd_kafka_queue_t* queue = nullptr;  // the consumer queue; signals `wake` when it fills
@@ -177,7 +189,8 @@ void rest_consumers::expire() {
   });
 }
 
-awaitable<std::optional<rest_answer>> rest_consumers::handle(const request& req) {
+awaitable<std::optional<rest_answer>> rest_consumers::handle(const request& req,
+                                                             const rest_caller& caller) {
   std::string_view target = req.target();
   std::string_view path = target.substr(0, target.find('?'));
   if (!path.starts_with("/consumers/")) co_return std::nullopt;
@@ -188,7 +201,7 @@ awaitable<std::optional<rest_answer>> rest_consumers::handle(const request& req)
   if (slash == std::string_view::npos) {
     if (req.method() != bhttp::verb::post)
       co_return rest_answer{405, error_body(40501, "use POST to create a consumer instance")};
-    co_return co_await create(req, group);
+    co_return co_await create(req, group, caller);
   }
   rest = rest.substr(slash + 1);
   if (!rest.starts_with("instances/"))
@@ -200,12 +213,15 @@ awaitable<std::optional<rest_answer>> rest_consumers::handle(const request& req)
   if (it == instances_.end())
     co_return rest_answer{404, error_body(40403, "Consumer instance not found")};
   auto in = it->second;
+  if (caller.may_read && caller.principal != in->owner)
+    co_return rest_answer{403, error_body(40301, "this consumer instance belongs to " + in->owner)};
   in->last_used = std::chrono::steady_clock::now();
-  co_return co_await on_instance(req, in,
-                                 slash == std::string_view::npos ? "" : rest.substr(slash + 1));
+  co_return co_await on_instance(
+      req, in, slash == std::string_view::npos ? "" : rest.substr(slash + 1), caller);
 }
 
-awaitable<rest_answer> rest_consumers::create(const request& req, const std::string& group) {
+awaitable<rest_answer> rest_consumers::create(const request& req, const std::string& group,
+                                              const rest_caller& caller) {
   simdjson::dom::parser p;
   simdjson::dom::element doc;
   std::string name, format = "binary", reset = "latest", autocommit = "true";
@@ -272,6 +288,7 @@ awaitable<rest_answer> rest_consumers::create(const request& req, const std::str
                                [ex = workers_](instance* p) { asio::post(ex, [p] { delete p; }); });
   in->group = group;
   in->name = name;
+  in->owner = caller.principal;
   in->binary = format == "binary";
   in->rk = rk;
   rd_kafka_poll_set_consumer(rk);
@@ -297,7 +314,8 @@ awaitable<rest_answer> rest_consumers::create(const request& req, const std::str
 }
 
 awaitable<rest_answer> rest_consumers::on_instance(const request& req, std::shared_ptr<instance> in,
-                                                   std::string_view what) {
+                                                   std::string_view what,
+                                                   const rest_caller& caller) {
   auto method = req.method();
   // A blocking client call on a worker; the answer comes back on the loop.
   auto blocking = [&](auto fn) -> awaitable<rest_answer> {
@@ -317,7 +335,7 @@ awaitable<rest_answer> rest_consumers::on_instance(const request& req, std::shar
   }
   if (what == "records") {
     if (method != bhttp::verb::get) co_return rest_answer{405, error_body(40501, "use GET")};
-    co_return co_await records(req, in);
+    co_return co_await records(req, in, caller);
   }
   if (what == "subscription") {
     if (method == bhttp::verb::get) {
@@ -360,6 +378,8 @@ awaitable<rest_answer> rest_consumers::on_instance(const request& req, std::shar
       rd_kafka_topic_partition_list_add(l.get(), re.c_str(), RD_KAFKA_PARTITION_UA);
     }
     if (l->cnt == 0) co_return rest_answer{422, error_body(42201, "no topics to subscribe to")};
+    if (pattern.empty())
+      if (auto refused = unreadable(*l, caller)) co_return std::move(*refused);
     if (auto e = rd_kafka_subscribe(in->rk, l.get())) co_return kafka_error(e);
     co_return no_content();
   }
@@ -374,6 +394,7 @@ awaitable<rest_answer> rest_consumers::on_instance(const request& req, std::shar
       co_return rest_answer{405, error_body(40501, "use POST or GET")};
     auto l = parse_partitions(req.body(), "partitions", false, 0, err);
     if (!l) co_return rest_answer{422, error_body(42201, err)};
+    if (auto refused = unreadable(**l, caller)) co_return std::move(*refused);
     if (auto e = rd_kafka_assign(in->rk, l->get())) co_return kafka_error(e);
     co_return no_content();
   }
@@ -444,7 +465,8 @@ awaitable<rest_answer> rest_consumers::on_instance(const request& req, std::shar
   co_return rest_answer{404, error_body(40400, "no such endpoint: " + std::string(req.target()))};
 }
 
-awaitable<rest_answer> rest_consumers::records(const request& req, std::shared_ptr<instance> in) {
+awaitable<rest_answer> rest_consumers::records(const request& req, std::shared_ptr<instance> in,
+                                               const rest_caller& caller) {
   std::string_view accept = req[bhttp::field::accept];
   for (const char* f : {"json", "binary", "avro", "protobuf", "jsonschema"}) {
     if (accept.find(std::string("application/vnd.kafka.") + f + ".v2") == std::string_view::npos)
@@ -485,6 +507,11 @@ awaitable<rest_answer> rest_consumers::records(const request& req, std::shared_p
       if (!m) break;
       if (m->err) {
         spdlog::debug("rest consumer {}/{}: {}", in->group, in->name, rd_kafka_message_errstr(m));
+        rd_kafka_message_destroy(m);
+        continue;
+      }
+      // A pattern subscription may match topics the owner may not read (or an ACL changed).
+      if (caller.may_read && !caller.may_read(rd_kafka_topic_name(m->rkt))) {
         rd_kafka_message_destroy(m);
         continue;
       }

@@ -30,6 +30,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -42,6 +43,15 @@ class coordinator;
 }
 
 namespace sluice::http {
+
+// Who calls. With authorization on, an instance is used only by the principal that created it,
+// an explicit subscription or assignment needs READ on every topic (403 40301 otherwise), and
+// records of topics it may not read (a pattern subscription) are skipped; READ on the group is
+// checked by the route (http/routes.h).
+struct rest_caller {
+  std::string principal;
+  std::function<bool(std::string_view topic)> may_read;  // null: authorization is off
+};
 
 struct rest_consumer_limits {
   std::string bootstrap;  // this server's Kafka listener
@@ -63,7 +73,8 @@ class rest_consumers {
 
   // Answers a /consumers request; nullopt when the path is not one of these.
   boost::asio::awaitable<std::optional<rest_answer>> handle(
-      const boost::beast::http::request<boost::beast::http::string_body>& req);
+      const boost::beast::http::request<boost::beast::http::string_body>& req,
+      const rest_caller& caller);
   size_t size() const { return instances_.size(); }
   // Closes every instance (members leave their groups). Event loop only.
   void close_all();
@@ -73,13 +84,13 @@ class rest_consumers {
  private:
   boost::asio::awaitable<rest_answer> on_instance(
       const boost::beast::http::request<boost::beast::http::string_body>& req,
-      std::shared_ptr<instance> in, std::string_view rest);
+      std::shared_ptr<instance> in, std::string_view rest, const rest_caller& caller);
   boost::asio::awaitable<rest_answer> create(
       const boost::beast::http::request<boost::beast::http::string_body>& req,
-      const std::string& group);
+      const std::string& group, const rest_caller& caller);
   boost::asio::awaitable<rest_answer> records(
       const boost::beast::http::request<boost::beast::http::string_body>& req,
-      std::shared_ptr<instance> in);
+      std::shared_ptr<instance> in, const rest_caller& caller);
   void expire();
 
   boost::asio::io_context& io_;

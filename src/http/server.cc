@@ -276,26 +276,29 @@ struct server::impl {
 
   // One request, on the main loop: refused, taken over by a push endpoint, or routed.
   awaitable<answer> handle(request& req, const peer& from) {
+    http_auth::identity who;
     if (auth.enabled()) {
-      auto refusal = co_await refused(req, from);
+      auto refusal = co_await refused(req, from, who);
       if (refusal) co_return answer{std::move(*refusal), {}};
     }
     auto pushed = co_await live(req, from);
     if (pushed) co_return std::move(*pushed);
     answer a;
-    a.res = co_await route(req, from, a.push);
+    a.res = co_await route(req, from, who, a.push);
     count(req, a.push ? 200 : a.res.result_int());
     co_return a;
   }
 
   // Authentication and authorization of one request (http/auth.h): the refusal (answered after
-  // the failed-login delay, if credentials were wrong), or nullopt when it is allowed.
-  awaitable<std::optional<response>> refused(const request& req, const peer& from) {
+  // the failed-login delay, if credentials were wrong), or nullopt when it is allowed. `who`:
+  // the caller found.
+  awaitable<std::optional<response>> refused(const request& req, const peer& from,
+                                             http_auth::identity& who) {
     std::string_view target = req.target();
     std::string_view path = target.substr(0, target.find('?'));
     auto m = match_route(req.method(), path);
     if (!m && find_asset(path)) co_return std::nullopt;  // the dashboard's files (login too)
-    auto who = auth.identify(req, from.host, from.cert_subject);
+    who = auth.identify(req, from.host, from.cert_subject);
     std::string sql;
     if (m && m->r->needs.who == permission::scope::sql) {
       std::string err;
@@ -524,7 +527,8 @@ struct server::impl {
 
   // The other routes. `push` is set when the answer is streamed (POST /v1/sql with a lone
   // EMIT CHANGES query).
-  awaitable<response> route(const request& req, const peer& from, handoff& push) {
+  awaitable<response> route(const request& req, const peer& from, const http_auth::identity& who,
+                            handoff& push) {
     std::string_view target = req.target();
     std::string_view path = target.substr(0, target.find('?'));
     try {
@@ -569,7 +573,8 @@ struct server::impl {
           co_return make_response(req, static_cast<bhttp::status>(a->status), std::move(a->body));
       }
       if (consumers) {
-        if (auto a = co_await consumers->handle(req)) {
+        rest_caller caller{who.principal, auth.topic_reader(who, from.host)};
+        if (auto a = co_await consumers->handle(req, caller)) {
           auto res = make_response(req, static_cast<bhttp::status>(a->status), std::move(a->body));
           res.set(bhttp::field::content_type, "application/vnd.kafka.v2+json");
           co_return res;
