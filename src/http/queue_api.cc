@@ -30,24 +30,24 @@ rest_answer fail(unsigned status, const std::string& message) {
   return {status, error_body(static_cast<int>(status), message)};
 }
 
-std::string stats_json(const queue::queue& q) {
+void write_stats(json_writer& w, const queue::queue& q) {
   auto st = q.stats();
-  std::string out = queue::to_json(q.settings());
-  out.pop_back();
-  out += ",\"ready\":" + std::to_string(st.ready) +
-         ",\"in_flight\":" + std::to_string(st.in_flight) +
-         ",\"delayed\":" + std::to_string(st.delayed) +
-         ",\"dead_lettered\":" + std::to_string(st.dead_lettered) +
-         ",\"oldest_age_ms\":" + std::to_string(st.oldest_age_ms) +
-         ",\"acked\":" + std::to_string(st.acked) + ",\"nacked\":" + std::to_string(st.nacked) +
-         ",\"rejected\":" + std::to_string(st.rejected) +
-         ",\"expired\":" + std::to_string(st.expired) +
-         ",\"redelivered\":" + std::to_string(st.redelivered);
-  if (auto why = q.failure(); !why.empty()) {
-    out += ",\"failed\":";
-    append_json_string(out, why);
-  }
-  return out + "}";
+  w.begin_object();
+  queue::write_json_members(w, q.settings());
+  w.key("ready").value(st.ready).key("in_flight").value(st.in_flight);
+  w.key("delayed").value(st.delayed).key("dead_lettered").value(st.dead_lettered);
+  w.key("oldest_age_ms").value(st.oldest_age_ms);
+  w.key("acked").value(st.acked).key("nacked").value(st.nacked);
+  w.key("rejected").value(st.rejected).key("expired").value(st.expired);
+  w.key("redelivered").value(st.redelivered);
+  if (auto why = q.failure(); !why.empty()) w.key("failed").value(why);
+  w.end_object();
+}
+
+std::string stats_json(const queue::queue& q) {
+  json_writer w;
+  write_stats(w, q);
+  return std::move(w).str();
 }
 
 const char* outcome_name(queue::outcome o) {
@@ -63,14 +63,12 @@ const char* outcome_name(queue::outcome o) {
 }
 
 std::string results_json(const std::vector<queue::outcome>& rs) {
-  std::string out = "{\"results\":[";
-  for (size_t i = 0; i < rs.size(); ++i) {
-    if (i) out += ',';
-    out += '"';
-    out += outcome_name(rs[i]);
-    out += '"';
-  }
-  return out + "]}";
+  json_writer w;
+  w.begin_object().key("results").begin_array();
+  for (auto r : rs)
+    w.value(outcome_name(r));
+  w.end_array().end_object();
+  return std::move(w).str();
 }
 
 // {"receipts":[..]} of a body; false with `err` otherwise.
@@ -119,14 +117,12 @@ awaitable<std::optional<rest_answer>> queue_api::handle(const request& req) {
 
   if (path == "/v1/queues" || path == "/v1/queues/") {
     if (method == bhttp::verb::get) {
-      std::string out = "{\"queues\":[";
-      bool first = true;
-      for (const auto& q : queues_.list()) {
-        if (!first) out += ',';
-        first = false;
-        out += stats_json(*q);
-      }
-      co_return rest_answer{200, out + "]}"};
+      json_writer w;
+      w.begin_object().key("queues").begin_array();
+      for (const auto& q : queues_.list())
+        write_stats(w, *q);
+      w.end_array().end_object();
+      co_return rest_answer{200, std::move(w).str()};
     }
     if (method != bhttp::verb::post) co_return fail(405, "use GET or POST");
     auto s = queue::settings_from_json(req.body());
@@ -231,14 +227,17 @@ awaitable<std::optional<rest_answer>> queue_api::handle(const request& req) {
                                                                 : 500,
                      done.message);
     if (done.sync_failed) co_return fail(500, done.message);
-    std::string out = "{\"offsets\":[";
-    for (size_t i = 0; i < where.size(); ++i) {
-      if (i) out += ',';
-      out += "{\"partition\":" + std::to_string(where[i].first) +
-             ",\"offset\":" + std::to_string(done.base_offsets[where[i].first] + where[i].second) +
-             "}";
-    }
-    co_return rest_answer{200, out + "]}"};
+    json_writer w;
+    w.begin_object().key("offsets").begin_array();
+    for (const auto& [partition, index] : where)
+      w.begin_object()
+          .key("partition")
+          .value(static_cast<int64_t>(partition))
+          .key("offset")
+          .value(static_cast<int64_t>(done.base_offsets[partition] + index))
+          .end_object();
+    w.end_array().end_object();
+    co_return rest_answer{200, std::move(w).str()};
   }
 
   if (action == "receive") {
@@ -279,34 +278,39 @@ awaitable<std::optional<rest_answer>> queue_api::handle(const request& req) {
       co_await timer.async_wait(asio::as_tuple(use_awaitable));
       alive = std::make_shared<int>(0);  // drops the registrations of this round
     }
-    std::string out = "{\"messages\":[";
-    for (size_t i = 0; i < msgs.size(); ++i) {
-      const auto& m = msgs[i];
-      if (i) out += ',';
-      out += "{\"receipt\":";
-      append_json_string(out, m.receipt);
-      out += ",\"partition\":" + std::to_string(m.partition) +
-             ",\"offset\":" + std::to_string(m.offset) +
-             ",\"attempt\":" + std::to_string(m.attempt) +
-             ",\"timestamp\":" + std::to_string(m.timestamp) + ",\"key\":";
-      append_json_payload(out, m.key, parser);
-      out += ",\"value\":";
-      append_json_payload(out, m.value, parser);
-      out += ",\"headers\":{";
-      bool first = true;
+    json_writer w;
+    w.begin_object().key("messages").begin_array();
+    std::string payload;
+    auto write_payload = [&](const auto& p) {
+      payload.clear();
+      append_json_payload(payload, p, parser);
+      w.raw(payload);
+    };
+    for (const auto& m : msgs) {
+      w.begin_object().key("receipt").value(m.receipt);
+      w.key("partition").value(static_cast<int64_t>(m.partition));
+      w.key("offset").value(static_cast<int64_t>(m.offset));
+      w.key("attempt").value(static_cast<int64_t>(m.attempt));
+      w.key("timestamp").value(static_cast<int64_t>(m.timestamp));
+      w.key("key");
+      write_payload(m.key);
+      w.key("value");
+      write_payload(m.value);
+      w.key("headers").begin_object();
       for (const auto& [hk, hv] : m.headers) {
-        if (!first) out += ',';
-        first = false;
-        append_json_string(out, hk);
-        out += ':';
-        if (hv)
-          append_json_text(out, *hv);
-        else
-          out += "null";
+        w.key(hk);
+        if (!hv) {
+          w.null();
+          continue;
+        }
+        payload.clear();
+        append_json_text(payload, *hv);
+        w.raw(payload);
       }
-      out += "}}";
+      w.end_object().end_object();
     }
-    co_return rest_answer{200, out + "]}"};
+    w.end_array().end_object();
+    co_return rest_answer{200, std::move(w).str()};
   }
 
   if (action == "dlq-replay") {
@@ -316,7 +320,9 @@ awaitable<std::optional<rest_answer>> queue_api::handle(const request& req) {
       co_return fail(400, "max must be >= 1");
     auto r = co_await run_on(workers_, [&] { return queues_.replay_dead_letters(name, max); });
     if (!r) co_return fail(500, r.error().message);
-    co_return rest_answer{200, "{\"replayed\":" + std::to_string(*r) + "}"};
+    json_writer w;
+    w.begin_object().key("replayed").value(static_cast<uint64_t>(*r)).end_object();
+    co_return rest_answer{200, std::move(w).str()};
   }
 
   std::vector<std::string> receipts;

@@ -80,15 +80,19 @@ std::optional<partition_list> parse_partitions(const std::string& body, const ch
   return out;
 }
 
+// {"partitions":[{"topic":..,"partition":..},..]}
 std::string partitions_json(const rd_kafka_topic_partition_list_t* l) {
-  std::string out;
-  for (int i = 0; i < l->cnt; ++i) {
-    if (i) out += ',';
-    out += "{\"topic\":";
-    append_json_string(out, l->elems[i].topic);
-    out += ",\"partition\":" + std::to_string(l->elems[i].partition) + "}";
-  }
-  return out;
+  json_writer w;
+  w.begin_object().key("partitions").begin_array();
+  for (int i = 0; i < l->cnt; ++i)
+    w.begin_object()
+        .key("topic")
+        .value(l->elems[i].topic)
+        .key("partition")
+        .value(l->elems[i].partition)
+        .end_object();
+  w.end_array().end_object();
+  return std::move(w).str();
 }
 
 // A key or value of a record in the instance's format: base64 for "binary", else
@@ -305,12 +309,12 @@ awaitable<rest_answer> rest_consumers::create(const request& req, const std::str
   if (first) expire();  // starts the reaper
 
   std::string host(req[bhttp::field::host]);
-  std::string out = "{\"instance_id\":";
-  append_json_string(out, name);
-  out += ",\"base_uri\":";
-  append_json_string(out, "http://" + (host.empty() ? std::string("localhost") : host) +
-                              "/consumers/" + group + "/instances/" + name);
-  co_return rest_answer{200, out + "}"};
+  json_writer w;
+  w.begin_object().key("instance_id").value(name).key("base_uri");
+  w.value("http://" + (host.empty() ? std::string("localhost") : host) + "/consumers/" + group +
+          "/instances/" + name);
+  w.end_object();
+  co_return rest_answer{200, std::move(w).str()};
 }
 
 awaitable<rest_answer> rest_consumers::on_instance(const request& req, std::shared_ptr<instance> in,
@@ -342,12 +346,12 @@ awaitable<rest_answer> rest_consumers::on_instance(const request& req, std::shar
       rd_kafka_topic_partition_list_t* l = nullptr;
       if (auto e = rd_kafka_subscription(in->rk, &l)) co_return kafka_error(e);
       partition_list owned(l);
-      std::string out = "{\"topics\":[";
-      for (int i = 0; i < l->cnt; ++i) {
-        if (i) out += ',';
-        append_json_string(out, l->elems[i].topic);
-      }
-      co_return rest_answer{200, out + "]}"};
+      json_writer w;
+      w.begin_object().key("topics").begin_array();
+      for (int i = 0; i < l->cnt; ++i)
+        w.value(l->elems[i].topic);
+      w.end_array().end_object();
+      co_return rest_answer{200, std::move(w).str()};
     }
     if (method == bhttp::verb::delete_) {
       if (auto e = rd_kafka_unsubscribe(in->rk)) co_return kafka_error(e);
@@ -388,7 +392,7 @@ awaitable<rest_answer> rest_consumers::on_instance(const request& req, std::shar
       rd_kafka_topic_partition_list_t* l = nullptr;
       if (auto e = rd_kafka_assignment(in->rk, &l)) co_return kafka_error(e);
       partition_list owned(l);
-      co_return rest_answer{200, "{\"partitions\":[" + partitions_json(l) + "]}"};
+      co_return rest_answer{200, partitions_json(l)};
     }
     if (method != bhttp::verb::post)
       co_return rest_answer{405, error_body(40501, "use POST or GET")};
@@ -407,18 +411,16 @@ awaitable<rest_answer> rest_consumers::on_instance(const request& req, std::shar
       std::vector<group::topic_partition> which;
       for (int i = 0; i < (*l)->cnt; ++i)
         which.push_back({(*l)->elems[i].topic, (*l)->elems[i].partition});
-      std::string out;
+      json_writer w;
+      w.begin_object().key("offsets").begin_array();
       for (const auto& [tp, c] : groups_.fetch(in->group, which)) {
         if (c.offset < 0) continue;  // nothing committed
-        if (!out.empty()) out += ',';
-        out += "{\"topic\":";
-        append_json_string(out, tp.topic);
-        out += ",\"partition\":" + std::to_string(tp.partition) +
-               ",\"offset\":" + std::to_string(c.offset) + ",\"metadata\":";
-        append_json_string(out, c.metadata);
-        out += '}';
+        w.begin_object().key("topic").value(tp.topic).key("partition").value(tp.partition);
+        w.key("offset").value(static_cast<int64_t>(c.offset)).key("metadata").value(c.metadata);
+        w.end_object();
       }
-      co_return rest_answer{200, "{\"offsets\":[" + out + "]}"};
+      w.end_array().end_object();
+      co_return rest_answer{200, std::move(w).str()};
     }
     if (method != bhttp::verb::post)
       co_return rest_answer{405, error_body(40501, "use POST or GET")};
@@ -497,7 +499,9 @@ awaitable<rest_answer> rest_consumers::records(const request& req, std::shared_p
   } guard{*in};
 
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::string out = "[";
+  json_writer w;
+  w.begin_array();
+  std::string payload;
   size_t bytes = 0, count = 0;
   simdjson::dom::parser parser;
   asio::steady_timer timer(co_await asio::this_coro::executor);
@@ -515,15 +519,15 @@ awaitable<rest_answer> rest_consumers::records(const request& req, std::shared_p
         rd_kafka_message_destroy(m);
         continue;
       }
-      if (count++) out += ',';
-      out += "{\"topic\":";
-      append_json_string(out, rd_kafka_topic_name(m->rkt));
-      out += ",\"key\":";
-      append_payload(out, m->key, m->key_len, in->binary, parser);
-      out += ",\"value\":";
-      append_payload(out, m->payload, m->len, in->binary, parser);
-      out += ",\"partition\":" + std::to_string(m->partition) +
-             ",\"offset\":" + std::to_string(m->offset) + "}";
+      ++count;
+      w.begin_object().key("topic").value(rd_kafka_topic_name(m->rkt)).key("key");
+      payload.clear();
+      append_payload(payload, m->key, m->key_len, in->binary, parser);
+      w.raw(payload).key("value");
+      payload.clear();
+      append_payload(payload, m->payload, m->len, in->binary, parser);
+      w.raw(payload).key("partition").value(m->partition);
+      w.key("offset").value(static_cast<int64_t>(m->offset)).end_object();
       bytes += m->len + m->key_len;
       rd_kafka_message_destroy(m);
     }
@@ -546,7 +550,8 @@ awaitable<rest_answer> rest_consumers::records(const request& req, std::shared_p
     while (::read(in->wake.native_handle(), drain, sizeof drain) > 0) {
     }
   }
-  co_return rest_answer{200, out + "]"};
+  w.end_array();
+  co_return rest_answer{200, std::move(w).str()};
 }
 
 }  // namespace sluice::http

@@ -67,14 +67,12 @@ awaitable<std::optional<rest_answer>> rest_proxy::handle(
   if (path != "/topics" && !path.starts_with("/topics/")) co_return std::nullopt;
   if (path == "/topics" || path == "/topics/") {
     if (req.method() != bhttp::verb::get) co_return rest_answer{405, error_body(40501, "use GET")};
-    std::string out = "[";
-    bool first = true;
-    for (const auto& t : log_.topics()) {
-      if (!first) out += ',';
-      first = false;
-      append_json_string(out, t->name());
-    }
-    co_return rest_answer{200, out + "]"};
+    json_writer w;
+    w.begin_array();
+    for (const auto& t : log_.topics())
+      w.value(t->name());
+    w.end_array();
+    co_return rest_answer{200, std::move(w).str()};
   }
   std::string name = percent_decode(path.substr(8));
   if (name.find('/') != std::string::npos)
@@ -83,24 +81,20 @@ awaitable<std::optional<rest_answer>> rest_proxy::handle(
   if (!topic) co_return rest_answer{404, error_body(40401, "Topic not found")};
 
   if (req.method() == bhttp::verb::get) {
-    std::string out = "{\"name\":";
-    append_json_string(out, topic->name());
-    out += ",\"configs\":{";
-    bool first = true;
-    for (const auto& [k, v] : topic->overrides()) {
-      if (!first) out += ',';
-      first = false;
-      append_json_string(out, k);
-      out += ':';
-      append_json_string(out, v);
-    }
-    out += "},\"partitions\":[";
+    json_writer w;
+    w.begin_object().key("name").value(topic->name()).key("configs").begin_object();
+    for (const auto& [k, v] : topic->overrides())
+      w.key(k).value(v);
+    w.end_object().key("partitions").begin_array();
     for (int32_t p = 0; p < topic->partition_count(); ++p) {
-      if (p) out += ',';
-      out += "{\"partition\":" + std::to_string(p) +
-             ",\"leader\":1,\"replicas\":[{\"broker\":1,\"leader\":true,\"in_sync\":true}]}";
+      // One broker: it leads every partition, its only in-sync replica.
+      w.begin_object().key("partition").value(p).key("leader").value(int32_t{1});
+      w.key("replicas").begin_array().begin_object();
+      w.key("broker").value(int32_t{1}).key("leader").value(true).key("in_sync").value(true);
+      w.end_object().end_array().end_object();
     }
-    co_return rest_answer{200, out + "]}"};
+    w.end_array().end_object();
+    co_return rest_answer{200, std::move(w).str()};
   }
   if (req.method() != bhttp::verb::post)
     co_return rest_answer{405, error_body(40501, "use GET or POST")};
@@ -162,14 +156,22 @@ awaitable<std::optional<rest_answer>> rest_proxy::handle(
   }
   if (done.sync_failed) co_return rest_answer{408, error_body(40801, done.message)};
   auto& base = done.base_offsets;
-  std::string out = "{\"key_schema_id\":null,\"value_schema_id\":null,\"offsets\":[";
-  for (size_t i = 0; i < where.size(); ++i) {
-    if (i) out += ',';
-    out += "{\"partition\":" + std::to_string(where[i].partition) +
-           ",\"offset\":" + std::to_string(base[where[i].partition] + where[i].index_in_batch) +
-           ",\"error_code\":null,\"error\":null}";
-  }
-  co_return rest_answer{200, out + "]}"};
+  json_writer w;
+  w.begin_object().key("key_schema_id").null().key("value_schema_id").null();
+  w.key("offsets").begin_array();
+  for (const auto& at : where)
+    w.begin_object()
+        .key("partition")
+        .value(static_cast<int64_t>(at.partition))
+        .key("offset")
+        .value(static_cast<int64_t>(base[at.partition] + at.index_in_batch))
+        .key("error_code")
+        .null()
+        .key("error")
+        .null()
+        .end_object();
+  w.end_array().end_object();
+  co_return rest_answer{200, std::move(w).str()};
 }
 
 }  // namespace sluice::http

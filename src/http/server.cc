@@ -490,39 +490,74 @@ struct server::impl {
     };
   }
 
-  // What /ready reports as failed: `"failed_partitions":[..],"failed_queues":[..],
-  // "failing_checkpoints":[..]`, each entry naming its object and the error; "" when nothing is.
-  std::string failures() const {
-    std::string parts, queues, checkpoints;
-    auto entry = [](std::string& out, std::string_view fields, std::string_view error) {
-      if (!out.empty()) out += ',';
-      out += '{';
-      out += fields;
-      out += ",\"error\":";
-      append_json_string(out, error);
-      out += '}';
+  // The answer of /health and /ready: {"status":"ok"|"failed", for /ready the failed objects
+  // ("failed_partitions", "failed_queues", "failing_checkpoints", each entry naming its object
+  // and the error), "subscribers":n}. Failed: false when nothing is.
+  std::string health(bool with_failures, bool& failed) const {
+    struct failure {
+      std::string_view field;
+      std::string name;
+      int32_t partition = -1;
+      std::string error;
     };
-    auto named = [](std::string_view field, std::string_view name) {
-      std::string f = "\"" + std::string(field) + "\":";
-      append_json_string(f, name);
-      return f;
-    };
-    if (log)
-      for (const auto& t : log->topics())
-        for (const auto& p : t->partitions())
-          if (auto why = p->failure(); !why.empty())
-            entry(parts, named("topic", t->name()) + ",\"partition\":" + std::to_string(p->id()()),
-                  why);
-    if (queue_manager)
-      for (const auto& q : queue_manager->list())
-        if (auto why = q->failure(); !why.empty())
-          entry(queues, named("queue", q->settings().name), why);
-    for (const auto& s : engine.query_stats())
-      if (!s.checkpoint_error.empty())
-        entry(checkpoints, named("query", s.name), s.checkpoint_error);
-    if (parts.empty() && queues.empty() && checkpoints.empty()) return {};
-    return "\"failed_partitions\":[" + parts + "],\"failed_queues\":[" + queues +
-           "],\"failing_checkpoints\":[" + checkpoints + "]";
+    std::vector<failure> parts, queues, checkpoints;
+    if (with_failures) {
+      if (log)
+        for (const auto& t : log->topics())
+          for (const auto& p : t->partitions())
+            if (auto why = p->failure(); !why.empty())
+              parts.push_back({"topic", t->name(), p->id()(), std::move(why)});
+      if (queue_manager)
+        for (const auto& q : queue_manager->list())
+          if (auto why = q->failure(); !why.empty())
+            queues.push_back({"queue", q->settings().name, -1, std::move(why)});
+      for (const auto& st : engine.query_stats())
+        if (!st.checkpoint_error.empty())
+          checkpoints.push_back({"query", st.name, -1, st.checkpoint_error});
+    }
+    failed = !parts.empty() || !queues.empty() || !checkpoints.empty();
+    json_writer w;
+    w.begin_object().key("status").value(failed ? "failed" : "ok");
+    if (failed)
+      for (auto [key, list] : {std::pair{"failed_partitions", &parts},
+                               {"failed_queues", &queues},
+                               {"failing_checkpoints", &checkpoints}}) {
+        w.key(key).begin_array();
+        for (const auto& f : *list) {
+          w.begin_object().key(f.field).value(f.name);
+          if (f.partition >= 0) w.key("partition").value(f.partition);
+          w.key("error").value(f.error).end_object();
+        }
+        w.end_array();
+      }
+    w.key("subscribers").value(static_cast<uint64_t>(live_views.subscribers())).end_object();
+    return std::move(w).str();
+  }
+
+  // GET /v1/views/{name}[?key=K]: {"view":..,"sequence":n,"columns":[..],"rows":[{..},..]}.
+  static std::string view_rows(const view::view& v, std::optional<std::string> key) {
+    uint64_t seq = 0;
+    std::vector<stream::row> rows;
+    if (key) {
+      seq = v.sequence();
+      if (auto r = v.lookup(*key)) rows.push_back(std::move(*r));
+    } else {
+      rows = v.rows(&seq);
+    }
+    json_writer w;
+    w.begin_object().key("view").value(v.name()).key("sequence").value(seq);
+    w.key("columns").begin_array();
+    for (const auto& c : v.columns())
+      w.value(c);
+    w.end_array().key("rows").begin_array();
+    std::string row;
+    for (const auto& r : rows) {
+      row.clear();
+      stream::append_json_row(row, v.columns(), r);
+      w.raw(row);
+    }
+    w.end_array().end_object();
+    return std::move(w).str();
   }
 
   // The other routes. `push` is set when the answer is streamed (POST /v1/sql with a lone
@@ -538,14 +573,10 @@ struct server::impl {
         // Ready: the catalog is loaded and its queries started (the server listens only then).
         // Not ready (503) while a partition's or a queue's files have failed (a restart
         // recovers them) or a query cannot write its checkpoints.
-        std::string subs = std::to_string(live_views.subscribers());
-        if (path == "/ready")
-          if (auto failed = failures(); !failed.empty())
-            co_return make_response(
-                req, bhttp::status::service_unavailable,
-                "{\"status\":\"failed\"," + failed + ",\"subscribers\":" + subs + "}");
-        co_return make_response(req, bhttp::status::ok,
-                                "{\"status\":\"ok\",\"subscribers\":" + subs + "}");
+        bool failed = false;
+        auto body = health(path == "/ready", failed);
+        co_return make_response(
+            req, failed ? bhttp::status::service_unavailable : bhttp::status::ok, std::move(body));
       }
       if (path == "/v1/login") {
         if (req.method() != bhttp::verb::post)
@@ -629,28 +660,7 @@ struct server::impl {
         auto name = percent_decode(path.substr(10));
         auto v = engine.find_view(name);
         if (!v) co_return error_response(req, bhttp::status::not_found, "no view '" + name + "'");
-        uint64_t seq = 0;
-        std::vector<stream::row> rows;
-        if (auto key = query_param(target, "key")) {
-          seq = v->sequence();
-          if (auto r = v->lookup(*key)) rows.push_back(std::move(*r));
-        } else {
-          rows = v->rows(&seq);
-        }
-        std::string out = "{\"view\":";
-        append_json_string(out, v->name());
-        out += ",\"sequence\":" + std::to_string(seq) + ",\"columns\":[";
-        for (size_t i = 0; i < v->columns().size(); ++i) {
-          if (i) out += ',';
-          append_json_string(out, v->columns()[i]);
-        }
-        out += "],\"rows\":[";
-        for (size_t i = 0; i < rows.size(); ++i) {
-          if (i) out += ',';
-          stream::append_json_row(out, v->columns(), rows[i]);
-        }
-        out += "]}";
-        co_return make_response(req, bhttp::status::ok, std::move(out));
+        co_return make_response(req, bhttp::status::ok, view_rows(*v, query_param(target, "key")));
       }
       if (const asset* a = find_asset(path)) {
         if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head)

@@ -1,5 +1,7 @@
 #include "queue/queue.h"
 
+#include "base/json_writer.h"
+
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
 
@@ -102,18 +104,23 @@ int64_t queue_settings::backoff_ms(uint32_t attempt, double r) const {
   return std::max<int64_t>(0, static_cast<int64_t>(b));
 }
 
+void write_json_members(json_writer& w, const queue_settings& s) {
+  w.key("name").value(s.name);
+  w.key("visibility_timeout_ms").value(s.visibility_timeout_ms);
+  w.key("max_deliveries").value(static_cast<uint64_t>(s.max_deliveries));
+  w.key("backoff_base_ms").value(s.backoff_base_ms);
+  w.key("backoff_factor").value(s.backoff_factor);
+  w.key("backoff_max_ms").value(s.backoff_max_ms);
+  w.key("backoff_jitter").value(s.backoff_jitter);
+  w.key("dead_letter_topic").value(s.dlq());
+}
+
 std::string to_json(const queue_settings& s) {
-  std::string out = "{\"name\":";
-  append_json_string(out, s.name);
-  out += ",\"visibility_timeout_ms\":" + std::to_string(s.visibility_timeout_ms) +
-         ",\"max_deliveries\":" + std::to_string(s.max_deliveries) +
-         ",\"backoff_base_ms\":" + std::to_string(s.backoff_base_ms) + ",\"backoff_factor\":";
-  stream::append_json(out, stream::value::real(s.backoff_factor));
-  out += ",\"backoff_max_ms\":" + std::to_string(s.backoff_max_ms) + ",\"backoff_jitter\":";
-  stream::append_json(out, stream::value::real(s.backoff_jitter));
-  out += ",\"dead_letter_topic\":";
-  append_json_string(out, s.dlq());
-  return out + "}";
+  json_writer w;
+  w.begin_object();
+  write_json_members(w, s);
+  w.end_object();
+  return std::move(w).str();
 }
 
 result<queue_settings> settings_from_json(std::string_view json) {

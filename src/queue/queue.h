@@ -41,6 +41,10 @@ class topic;
 class partition;
 }  // namespace sluice::log
 
+namespace sluice {
+class json_writer;
+}
+
 namespace sluice::queue {
 
 class journal;
@@ -65,6 +69,8 @@ struct queue_settings {
 // JSON {"name":..,"visibility_timeout_ms":..,...}; unknown or bad fields are errors
 // (errc::invalid_config with a message).
 std::string to_json(const queue_settings& s);
+// The same members, into an object `w` is writing.
+void write_json_members(json_writer& w, const queue_settings& s);
 result<queue_settings> settings_from_json(std::string_view json);
 
 struct message {
