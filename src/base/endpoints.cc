@@ -16,6 +16,23 @@ std::string_view trimmed(std::string_view s) {
 
 }  // namespace
 
+result<endpoint> parse_host_port(std::string_view addr) {
+  auto colon = addr.rfind(':');
+  if (colon == std::string_view::npos) return make_error(errc::invalid_argument, "no port");
+  endpoint e;
+  e.host = std::string(addr.substr(0, colon));
+  if (e.host.size() >= 2 && e.host.front() == '[' && e.host.back() == ']')
+    e.host = e.host.substr(1, e.host.size() - 2);
+  std::string_view port_text = addr.substr(colon + 1);
+  unsigned port = 0;
+  auto r = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || r.ec != std::errc() || r.ptr != port_text.data() + port_text.size() ||
+      port > 65535)
+    return make_error(errc::invalid_argument, "the port must be 0-65535");
+  e.port = static_cast<uint16_t>(port);
+  return e;
+}
+
 result<std::vector<endpoint>> parse_endpoints(std::string_view list, std::string_view option) {
   std::vector<endpoint> out;
   auto bad = [&](std::string_view item, std::string_view why) {
@@ -31,23 +48,11 @@ result<std::vector<endpoint>> parse_endpoints(std::string_view list, std::string
     if (item.empty()) continue;
     auto sep = item.find("://");
     if (sep == std::string_view::npos) return bad(item, "expected SCHEME://HOST:PORT");
-    std::string_view addr = item.substr(sep + 3);
-    endpoint e;
-    e.scheme = std::string(item.substr(0, sep));
-    auto colon = addr.rfind(':');
-    if (colon == std::string_view::npos) return bad(item, "no port");
-    e.host = std::string(addr.substr(0, colon));
-    if (e.host.size() >= 2 && e.host.front() == '[' && e.host.back() == ']')
-      e.host = e.host.substr(1, e.host.size() - 2);
-    if (e.host.empty()) e.host = "0.0.0.0";  // as Kafka: an empty host is every interface
-    std::string_view port_text = addr.substr(colon + 1);
-    unsigned port = 0;
-    auto r = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (port_text.empty() || r.ec != std::errc() || r.ptr != port_text.data() + port_text.size() ||
-        port > 65535)
-      return bad(item, "the port must be 0-65535");
-    e.port = static_cast<uint16_t>(port);
-    out.push_back(std::move(e));
+    auto e = parse_host_port(item.substr(sep + 3));
+    if (!e) return bad(item, e.error().message);
+    e->scheme = std::string(item.substr(0, sep));
+    if (e->host.empty()) e->host = "0.0.0.0";  // as Kafka: an empty host is every interface
+    out.push_back(std::move(*e));
   }
   if (out.empty()) return make_error(errc::invalid_argument, std::string(option) + " is empty");
   return out;

@@ -22,4 +22,8 @@ struct endpoint {
 // an empty list. Schemes are not checked here.
 result<std::vector<endpoint>> parse_endpoints(std::string_view list, std::string_view option);
 
+// "HOST:PORT" alone (the host may be empty or bracketed); errc::invalid_argument saying what
+// is wrong ("no port", "the port must be 0-65535").
+result<endpoint> parse_host_port(std::string_view addr);
+
 }  // namespace sluice

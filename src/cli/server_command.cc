@@ -7,6 +7,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <filesystem>
 
+#include "base/endpoints.h"
 #include "cli/commands.h"
 #include "cli/server_options.h"
 #include "group/coordinator.h"
@@ -52,19 +53,11 @@ struct server_settings {
 };
 
 bool split_host_port(const std::string& s, std::string& host, uint16_t& port) {
-  auto colon = s.rfind(':');
-  if (colon == std::string::npos) return false;
-  host = s.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  try {
-    int p = std::stoi(s.substr(colon + 1));
-    if (p < 0 || p > 65535) return false;
-    port = static_cast<uint16_t>(p);
-  } catch (...) {
-    return false;
-  }
-  return !host.empty();
+  auto e = parse_host_port(s);
+  if (!e || e->host.empty()) return false;
+  host = std::move(e->host);
+  port = e->port;
+  return true;
 }
 
 bool is_loopback(const std::string& host) {

@@ -18,8 +18,10 @@ namespace asio = boost::asio;
 using asio::awaitable;
 using asio::use_awaitable;
 
-push_stream::push_stream(tcp::socket socket, asio::ssl::context& tls)
-    : socket_(socket.get_executor()), tls_(std::make_unique<tls_stream>(std::move(socket), tls)) {}
+push_stream::push_stream(tcp::socket socket, std::shared_ptr<asio::ssl::context> tls)
+    : socket_(socket.get_executor()),
+      tls_context_(std::move(tls)),
+      tls_(std::make_unique<tls_stream>(std::move(socket), *tls_context_)) {}
 
 push_stream push_stream::moved_to(asio::io_context& loop) && {
   auto& here = asio::query(get_executor(), asio::execution::context);

@@ -30,8 +30,9 @@ class push_stream {
   using executor_type = tcp::socket::executor_type;
 
   explicit push_stream(tcp::socket socket) : socket_(std::move(socket)) {}
-  // A TLS connection over `socket`, before its handshake.
-  push_stream(tcp::socket socket, boost::asio::ssl::context& tls);
+  // A TLS connection over `socket`, before its handshake. The stream keeps `tls` alive (a
+  // SIGHUP may replace the server's current context while connections still use this one).
+  push_stream(tcp::socket socket, std::shared_ptr<boost::asio::ssl::context> tls);
   push_stream(push_stream&&) noexcept = default;
   push_stream& operator=(push_stream&&) noexcept = default;
 
@@ -90,7 +91,8 @@ class push_stream {
   deadline close_after(std::chrono::steady_clock::duration limit);
 
  private:
-  tcp::socket socket_;               // the connection, unless moved into tls_
+  tcp::socket socket_;  // the connection, unless moved into tls_
+  std::shared_ptr<boost::asio::ssl::context> tls_context_;
   std::unique_ptr<tls_stream> tls_;  // TLS connections
   std::string joined_;               // write_all's TLS buffer
 };

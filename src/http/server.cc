@@ -148,17 +148,14 @@ struct server::impl {
   std::atomic<size_t> consumer_count{0};
 
   // The name a request is counted under: its route's (routes.h), the dashboard, or other.
-  static std::string route_of(bhttp::verb method, std::string_view path) {
-    if (auto m = match_route(method, path)) return std::string(m->r->metric_name);
+  static std::string_view metric_name(const std::optional<route_match>& m, std::string_view path) {
+    if (m) return m->r->metric_name;
     if (find_asset(path)) return "dashboard";
     return "other";
   }
-  void count(const request& req, int status) {
-    std::string_view target = req.target();
-    std::string_view path = target.substr(0, target.find('?'));
-    auto name = route_of(req.method(), path);
+  void count(std::string_view name, int status) {
     std::lock_guard lk(requests_mu);
-    requests[{std::move(name), status}]++;
+    requests[{std::string(name), status}]++;
   }
 
   std::unique_ptr<rest_proxy> rest;
@@ -195,21 +192,17 @@ struct server::impl {
       boost::system::error_code ignore;
       socket.set_option(tcp::no_delay(true), ignore);
       if (!tls) {
-        asio::co_spawn(io, session(push_stream(std::move(socket)), nullptr, loop), asio::detached);
+        asio::co_spawn(io, session(push_stream(std::move(socket)), loop), asio::detached);
         continue;
       }
-      auto context = config.tls->current();
-      push_stream stream(std::move(socket), *context);
-      asio::co_spawn(target, session(std::move(stream), std::move(context), loop), asio::detached);
+      push_stream stream(std::move(socket), config.tls->current());
+      asio::co_spawn(target, session(std::move(stream), loop), asio::detached);
     }
   }
 
   // One connection: requests read and answers written on its own loop (the main loop, or for
-  // TLS the push loop it was accepted on), answered on the main loop. `context` keeps a TLS
-  // connection's context alive (SIGHUP may replace the current one).
-  awaitable<void> session(push_stream stream,
-                          [[maybe_unused]] std::shared_ptr<asio::ssl::context> context,
-                          std::optional<size_t> loop) {
+  // TLS the push loop it was accepted on), answered on the main loop.
+  awaitable<void> session(push_stream stream, std::optional<size_t> loop) {
     peer from;
     from.loop = loop;
     {
@@ -276,16 +269,23 @@ struct server::impl {
 
   // One request, on the main loop: refused, taken over by a push endpoint, or routed.
   awaitable<answer> handle(request& req, const peer& from) {
+    std::string_view target = req.target();
+    std::string_view path = target.substr(0, target.find('?'));
+    auto m = match_route(req.method(), path);  // once: authorization and metrics read it
+    std::string_view counted_as = metric_name(m, path);
     http_auth::identity who;
     if (auth.enabled()) {
-      auto refusal = co_await refused(req, from, who);
-      if (refusal) co_return answer{std::move(*refusal), {}};
+      auto refusal = co_await refused(req, from, m, who);
+      if (refusal) {
+        count(counted_as, refusal->result_int());
+        co_return answer{std::move(*refusal), {}};
+      }
     }
-    auto pushed = co_await live(req, from);
+    auto pushed = co_await live(req, from, counted_as);
     if (pushed) co_return std::move(*pushed);
     answer a;
     a.res = co_await route(req, from, who, a.push);
-    count(req, a.push ? 200 : a.res.result_int());
+    count(counted_as, a.push ? 200 : a.res.result_int());
     co_return a;
   }
 
@@ -293,10 +293,10 @@ struct server::impl {
   // the failed-login delay, if credentials were wrong), or nullopt when it is allowed. `who`:
   // the caller found.
   awaitable<std::optional<response>> refused(const request& req, const peer& from,
+                                             const std::optional<route_match>& m,
                                              http_auth::identity& who) {
     std::string_view target = req.target();
     std::string_view path = target.substr(0, target.find('?'));
-    auto m = match_route(req.method(), path);
     if (!m && find_asset(path)) co_return std::nullopt;  // the dashboard's files (login too)
     who = auth.identify(req, from.host, from.cert_subject);
     std::string sql;
@@ -318,7 +318,6 @@ struct server::impl {
     // says so) gets none and shows its login page.
     if (v.status == 401 && req["X-Sluice-Client"] != "dashboard")
       res.set(bhttp::field::www_authenticate, "Basic realm=\"sluice\", charset=\"UTF-8\"");
-    count(req, static_cast<int>(v.status));
     co_return res;
   }
 
@@ -349,7 +348,8 @@ struct server::impl {
   // The push endpoints, .../events (Server-Sent Events) and .../ws (WebSocket): a view's
   // changes, a topic's records, an EMIT CHANGES query's changes. The connection goes to a push
   // loop, or is answered with an error and closed. Nullopt when the request is not one of them.
-  awaitable<std::optional<answer>> live(request& req, const peer& from) {
+  awaitable<std::optional<answer>> live(request& req, const peer& from,
+                                        std::string_view counted_as) {
     std::string_view target = req.target();
     std::string_view path = target.substr(0, target.find('?'));
     bool sse = path.ends_with("/events"), ws = path.ends_with("/ws");
@@ -403,10 +403,10 @@ struct server::impl {
     if (problem.empty() && kind == what::query) {
       auto qp = query_push::create(t, push_loops.at(loop), config.max_push_buffer_bytes);
       auto q = co_await subscribe(sql, *qp, problem);
-      count(req, problem.empty() ? (ws ? 101 : 200) : 400);
+      count(counted_as, problem.empty() ? (ws ? 101 : 200) : 400);
       if (q) co_return answer{{}, serve_query(std::move(qp), std::move(req), std::move(q))};
     } else {
-      count(req,
+      count(counted_as,
             static_cast<int>(problem.empty() ? (ws ? 101 : 200) : static_cast<unsigned>(status)));
     }
     if (!problem.empty()) {
