@@ -19,7 +19,7 @@ struct acl_settings {
   std::vector<std::string> operations;
   bool allow = false;
   bool deny = false;
-  std::string topic, group, transactional_id, view;
+  std::string topic, group, transactional_id, view, subject;
   bool cluster = false;
   bool prefixed = false;
 };
@@ -28,10 +28,10 @@ struct acl_settings {
 bool resource_of(const acl_settings& s, security::resource_type& type, std::string& name,
                  bool required) {
   int given = !s.topic.empty() + !s.group.empty() + !s.transactional_id.empty() + !s.view.empty() +
-              s.cluster;
+              !s.subject.empty() + s.cluster;
   if (given > 1 || (required && given == 0)) {
     std::cerr << "sluice acl: name one resource: --topic, --group, --transactional-id, "
-                 "--view or --cluster\n";
+                 "--view, --subject or --cluster\n";
     return false;
   }
   type = security::resource_type::any;
@@ -40,6 +40,7 @@ bool resource_of(const acl_settings& s, security::resource_type& type, std::stri
   if (!s.transactional_id.empty())
     type = security::resource_type::transactional_id, name = s.transactional_id;
   if (!s.view.empty()) type = security::resource_type::view, name = s.view;
+  if (!s.subject.empty()) type = security::resource_type::subject, name = s.subject;
   if (s.cluster) type = security::resource_type::cluster, name = security::k_cluster_name;
   return true;
 }
@@ -147,6 +148,7 @@ action add_acl_command(CLI::App& app) {
     v->add_option("--group", s->group, "A consumer group");
     v->add_option("--transactional-id", s->transactional_id, "A transactional id");
     v->add_option("--view", s->view, "A live view (HTTP reads and subscriptions)");
+    v->add_option("--subject", s->subject, "A schema registry subject");
     v->add_flag("--cluster", s->cluster, "The cluster");
     v->add_flag("--prefixed", s->prefixed, "The name is a prefix");
     verbs.emplace_back(verb, v);

@@ -17,6 +17,7 @@
 #include "log/log.h"
 #include "metrics/collect.h"
 #include "queue/manager.h"
+#include "schema/registry.h"
 #include "security/authorizer.h"
 #include "security/crypto.h"
 #include "security/login_limiter.h"
@@ -246,6 +247,12 @@ int run_server(server_settings s) {
     spdlog::error("cannot load transaction state: {}", transactions.error().message);
     return 1;
   }
+  auto schemas = schema::registry::open(**lg);
+  if (!schemas) {
+    spdlog::error("cannot load the schema registry: {}", schemas.error().message);
+    return 1;
+  }
+  s.http.schemas = *schemas;
   kafka::server srv(s.kafka, **lg, {groups->get(), transactions->get()});
   if (auto r = srv.start(); !r) {
     spdlog::error("{}", r.error().message);

@@ -128,10 +128,17 @@ bool http_auth::allowed(const identity& who, const std::string& host, security::
 
 std::function<bool(std::string_view)> http_auth::topic_reader(const identity& who,
                                                               const std::string& host) const {
+  return checker(who, host, security::acl_operation::read, security::resource_type::topic);
+}
+
+std::function<bool(std::string_view)> http_auth::checker(const identity& who,
+                                                         const std::string& host,
+                                                         security::acl_operation op,
+                                                         security::resource_type type) const {
   if (!enabled()) return nullptr;
-  return [authorizer = config_.authorizer, principal = who.principal, host](std::string_view t) {
-    return authorizer->allowed(principal, host, security::acl_operation::read,
-                               security::resource_type::topic, t);
+  return [authorizer = config_.authorizer, principal = who.principal, host, op,
+          type](std::string_view name) {
+    return authorizer->allowed(principal, host, op, type, name);
   };
 }
 
@@ -150,6 +157,7 @@ http_auth::verdict http_auth::authorize(const identity& who, const std::string& 
   using op = security::acl_operation;
   using rt = security::resource_type;
   const auto& p = m->r->needs;
+  if (p.who == permission::scope::authenticated) return {};
   if (p.who == permission::scope::cluster) {
     if (!allowed(who, host, p.op, rt::cluster, security::k_cluster_name))
       return refuse(std::string(security::name_of(p.op)) + " the cluster");

@@ -76,6 +76,10 @@ class http_auth {
   // thread-safe and may outlive the request.
   std::function<bool(std::string_view topic)> topic_reader(const identity& who,
                                                            const std::string& host) const;
+  // The same for any operation on resources of one type (null when authorization is off).
+  std::function<bool(std::string_view name)> checker(const identity& who, const std::string& host,
+                                                     security::acl_operation op,
+                                                     security::resource_type type) const;
 
   // POST /v1/login: a session token for the dashboard (kept in memory for 12 hours), or
   // nullopt for wrong credentials.

@@ -21,6 +21,10 @@ constexpr permission named(op o, rt t, int segment = 0) {
 constexpr permission on_topic(op o, int segment = 0) {
   return named(o, rt::topic, segment);
 }
+constexpr permission on_subject(op o) {
+  return named(o, rt::subject, 0);
+}
+constexpr permission signed_in{scope::authenticated};
 
 // Most specific first where patterns overlap.
 constexpr route k_routes[] = {
@@ -63,9 +67,39 @@ constexpr route k_routes[] = {
     {verb::post, "/v1/queues/{q}/dlq-replay", "/v1/queues/{q}/dlq-replay", on_topic(op::write)},
     {verb::get, "/v1/queues/{q}", "/v1/queues/{q}", on_topic(op::describe)},
     {verb::delete_, "/v1/queues/{q}", "/v1/queues/{q}", on_topic(op::remove)},
+    // Schema Registry (http/schema_registry_api.h): a subject is read, written (new versions)
+    // and deleted as a SUBJECT resource; listings show only the subjects one may DESCRIBE.
+    {verb::get, "/subjects", "/subjects", signed_in},
+    {verb::post, "/subjects/{s}/versions", "/subjects/{s}/versions", on_subject(op::write)},
+    {verb::get, "/subjects/{s}/versions", "/subjects/{s}/versions", on_subject(op::read)},
+    {verb::post, "/subjects/{s}", "/subjects/{s}", on_subject(op::read)},
+    {verb::delete_, "/subjects/{s}", "/subjects/{s}", on_subject(op::remove)},
+    {verb::delete_, "/subjects/{s}/versions/{v}", "/subjects/{s}/versions/{v}",
+     on_subject(op::remove)},
+    {verb::get, "/subjects/{s}/versions/{v}", "/subjects/{s}/versions/{v}", on_subject(op::read)},
+    {verb::get, "/subjects/{s}/versions/{v}/{what}", "/subjects/{s}/versions/{v}/...",
+     on_subject(op::read)},
+    {verb::get, "/schemas/types", "/schemas/types", signed_in},
+    {verb::get, "/schemas/ids/{id}", "/schemas/ids/{id}", signed_in},
+    {verb::get, "/schemas/ids/{id}/{what}", "/schemas/ids/{id}/...", signed_in},
+    {verb::get, "/config", "/config", signed_in},
+    {verb::put, "/config", "/config", cluster(op::alter)},
+    {verb::get, "/config/{s}", "/config/{s}", on_subject(op::read)},
+    {std::nullopt, "/config/{s}", "/config/{s}", on_subject(op::alter)},
+    {verb::get, "/mode", "/mode", signed_in},
+    {verb::put, "/mode", "/mode", cluster(op::alter)},
+    {verb::get, "/mode/{s}", "/mode/{s}", on_subject(op::read)},
+    {std::nullopt, "/mode/{s}", "/mode/{s}", on_subject(op::alter)},
+    {verb::post, "/compatibility/subjects/{s}/versions", "/compatibility/subjects/{s}/versions",
+     on_subject(op::read)},
+    {verb::post, "/compatibility/subjects/{s}/versions/{v}",
+     "/compatibility/subjects/{s}/versions/{v}", on_subject(op::read)},
 };
 
-bool match(std::string_view pattern, std::string_view path, std::vector<std::string>& params) {
+}  // namespace
+
+bool match_pattern(std::string_view pattern, std::string_view path,
+                   std::vector<std::string>& params) {
   params.clear();
   while (!pattern.empty() && !path.empty()) {
     if (pattern.front() != '/' || path.front() != '/') return false;
@@ -86,8 +120,6 @@ bool match(std::string_view pattern, std::string_view path, std::vector<std::str
   return pattern.empty() && path.empty();
 }
 
-}  // namespace
-
 std::span<const route> routes() {
   return k_routes;
 }
@@ -97,7 +129,7 @@ std::optional<route_match> match_route(verb method, std::string_view path) {
   for (const auto& r : k_routes) {
     if (r.method && *r.method != method && !(*r.method == verb::get && method == verb::head))
       continue;
-    if (match(r.pattern, path, m.params)) {
+    if (match_pattern(r.pattern, path, m.params)) {
       m.r = &r;
       return m;
     }

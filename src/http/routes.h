@@ -19,10 +19,11 @@ namespace sluice::http {
 
 struct permission {
   enum class scope {
-    anyone,   // no authentication needed (health checks, the dashboard's files)
-    cluster,  // `op` on the cluster
-    named,    // `op` on the resource `type` named by path segment `segment`
-    sql,      // decided by the statement's objects (sql/access.h)
+    anyone,         // no authentication needed (health checks, the dashboard's files)
+    authenticated,  // any authenticated principal (the handler may filter what it shows)
+    cluster,        // `op` on the cluster
+    named,          // `op` on the resource `type` named by path segment `segment`
+    sql,            // decided by the statement's objects (sql/access.h)
   };
   scope who = scope::anyone;
   security::acl_operation op = security::acl_operation::describe;
@@ -43,6 +44,10 @@ struct route_match {
 };
 
 std::span<const route> routes();
+// Whether `path` matches `pattern` ("{name}" is one non-empty segment); `params` gets the
+// percent-decoded segments.
+bool match_pattern(std::string_view pattern, std::string_view path,
+                   std::vector<std::string>& params);
 // The route for a request, or nullopt (then the request is answered 404 or 405 by its
 // handler, and needs no permission beyond being authenticated).
 std::optional<route_match> match_route(boost::beast::http::verb method, std::string_view path);

@@ -23,6 +23,7 @@
 #include "http/rest_consumers.h"
 #include "http/rest_proxy.h"
 #include "http/routes.h"
+#include "http/schema_registry_api.h"
 #include "http/topic_tail.h"
 #include "http/url.h"
 #include "http/view_push.h"
@@ -161,6 +162,7 @@ struct server::impl {
   std::unique_ptr<rest_proxy> rest;
   std::unique_ptr<rest_consumers> consumers;
   std::unique_ptr<queue_api> queues;
+  std::unique_ptr<schema_registry_api> schemas;
   queue::manager* queue_manager = nullptr;
   log::log* log = nullptr;
 
@@ -599,6 +601,15 @@ struct server::impl {
             .end_object();
         co_return make_response(req, bhttp::status::ok, std::move(w).str());
       }
+      if (schemas) {
+        auto may_see = auth.checker(who, from.host, security::acl_operation::describe,
+                                    security::resource_type::subject);
+        if (auto a = co_await schemas->handle(req, may_see)) {
+          auto res = make_response(req, static_cast<bhttp::status>(a->status), std::move(a->body));
+          res.set(bhttp::field::content_type, k_schema_registry_content_type);
+          co_return res;
+        }
+      }
       if (queues) {
         if (auto a = co_await queues->handle(req))
           co_return make_response(req, static_cast<bhttp::status>(a->status), std::move(a->body));
@@ -708,6 +719,8 @@ server::server(server_config config, sql::engine& engine, log::log* log,
   impl_->queue_manager = queues;
   if (queues && log)
     impl_->queues = std::make_unique<queue_api>(*queues, *log, impl_->workers.get_executor());
+  if (impl_->config.schemas)
+    impl_->schemas = std::make_unique<schema_registry_api>(impl_->config.schemas);
   if (groups && !impl_->config.kafka_bootstrap.empty())
     impl_->consumers = std::make_unique<rest_consumers>(
         impl_->io, impl_->workers.get_executor(), *groups,

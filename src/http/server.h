@@ -14,6 +14,7 @@
 //   /topics...              topics in Confluent REST Proxy v2 style (http/rest_proxy.h)
 //   /consumers...           consumer instances in the same style (http/rest_consumers.h)
 //   /v1/queues...           work queues (http/queue_api.h)
+//   /subjects, /schemas...  the schema registry (http/schema_registry_api.h)
 //   GET  /v1/topics/{t}/ws  a topic's records as they arrive, and /events (http/topic_tail.h)
 //   GET  /                  the dashboard (web/, embedded: http/assets.h)
 //
@@ -53,6 +54,9 @@ class coordinator;
 namespace sluice::queue {
 class manager;
 }
+namespace sluice::schema {
+class registry;
+}
 
 namespace sluice::http {
 
@@ -91,6 +95,9 @@ struct server_config {
   int64_t consumer_idle_timeout_ms = 300'000;
   // Authentication and authorization (http/auth.h); none by default.
   security_config security;
+  // When set, Confluent's Schema Registry API is served at the root
+  // (http/schema_registry_api.h).
+  std::shared_ptr<schema::registry> schemas;
   // Writes everyone else's families for GET /metrics (the HTTP server adds its own).
   std::function<void(metrics::exposition&)> metrics;
 };

@@ -35,7 +35,8 @@ constexpr std::pair<resource_type, std::string_view> k_types[] = {
     {resource_type::transactional_id, "TRANSACTIONAL_ID"},
     {resource_type::delegation_token, "DELEGATION_TOKEN"},
     {resource_type::user, "USER"},
-    {resource_type::view, "VIEW"}};
+    {resource_type::view, "VIEW"},
+    {resource_type::subject, "SUBJECT"}};
 constexpr std::pair<pattern_type, std::string_view> k_patterns[] = {
     {pattern_type::any, "ANY"},
     {pattern_type::match, "MATCH"},

@@ -32,6 +32,8 @@ enum class resource_type : int8_t {
   user = 7,
   // sluice's own, never shown to Kafka clients: a live view (HTTP reads and subscriptions).
   view = 100,
+  // sluice's own: a schema registry subject (reads, new versions, deletes).
+  subject = 101,
 };
 enum class pattern_type : int8_t { unknown = 0, any = 1, match = 2, literal = 3, prefixed = 4 };
 enum class acl_operation : int8_t {

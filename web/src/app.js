@@ -71,9 +71,12 @@ let authToken = sessionStorage.getItem('sluice-token') || '';
 
 function api(path, opts = {}) {
   const headers = Object.assign({ 'X-Sluice-Client': 'dashboard' }, opts.headers || {});
-  if (authToken) headers['Authorization'] = 'Bearer ' + authToken;
+  const sent = authToken;
+  if (sent) headers['Authorization'] = 'Bearer ' + sent;
   return fetch(path, Object.assign({}, opts, { headers })).then(res => {
-    if (res.status === 401) showLogin();
+    // A 401 to a request sent before the last sign-in (a metrics poll in flight while the user
+    // signed in) says nothing about the new token: only a refusal of the current one asks again.
+    if (res.status === 401 && sent === authToken) showLogin();
     return res;
   });
 }

@@ -1,0 +1,65 @@
+#include "schema/parsed_schema.h"
+
+#include "base/strings.h"
+
+namespace sluice::schema {
+
+namespace {
+
+class avro_parsed final : public parsed_schema {
+ public:
+  explicit avro_parsed(std::shared_ptr<const avro::schema> s) : s_(std::move(s)) {}
+  schema_type type() const override { return schema_type::avro; }
+  const std::string& text() const override { return s_->text(); }
+  const std::string& canonical() const override { return s_->canonical(); }
+  std::vector<avro::incompatibility> can_read(const parsed_schema& writer) const override {
+    const auto& w = static_cast<const avro_parsed&>(writer);
+    return avro::check_resolution(s_->root(), w.s_->root());
+  }
+  const std::shared_ptr<const avro::schema>& avro() const { return s_; }
+
+ private:
+  std::shared_ptr<const avro::schema> s_;
+};
+
+}  // namespace
+
+std::string_view name_of(schema_type t) {
+  switch (t) {
+    case schema_type::avro:
+      return "AVRO";
+    case schema_type::protobuf:
+      return "PROTOBUF";
+    case schema_type::json:
+      return "JSON";
+  }
+  return "AVRO";
+}
+
+bool parse_schema_type(std::string_view name, schema_type& out) {
+  for (auto t : {schema_type::avro, schema_type::protobuf, schema_type::json})
+    if (iequals(name, name_of(t))) {
+      out = t;
+      return true;
+    }
+  return false;
+}
+
+std::shared_ptr<const parsed_schema> parse_schema(schema_type type, std::string_view text,
+                                                  const std::vector<std::string>& references,
+                                                  std::string& error) {
+  if (type != schema_type::avro) {
+    error = "schema type " + std::string(name_of(type)) + " is not supported yet (AVRO is)";
+    return nullptr;
+  }
+  auto s = avro::schema::parse(text, error, references);
+  if (!s) return nullptr;
+  return std::make_shared<avro_parsed>(std::move(s));
+}
+
+std::shared_ptr<const avro::schema> avro_of(const std::shared_ptr<const parsed_schema>& s) {
+  if (!s || s->type() != schema_type::avro) return nullptr;
+  return static_cast<const avro_parsed&>(*s).avro();
+}
+
+}  // namespace sluice::schema

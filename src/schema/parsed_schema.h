@@ -1,0 +1,43 @@
+#pragma once
+// A registered schema of any format, parsed: what the registry needs from a format (validate,
+// compare, check compatibility). One implementation per format: Avro today (avro_schema.h);
+// Protobuf and JSON Schema plug in here.
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "schema/avro_schema.h"
+
+namespace sluice::schema {
+
+enum class schema_type { avro, protobuf, json };
+
+// "AVRO", "PROTOBUF", "JSON" (the registry's names).
+std::string_view name_of(schema_type t);
+// Any case; false for an unknown name.
+bool parse_schema_type(std::string_view name, schema_type& out);
+
+class parsed_schema {
+ public:
+  virtual ~parsed_schema() = default;
+  virtual schema_type type() const = 0;
+  // The text kept and served: the schema as registered, minified.
+  virtual const std::string& text() const = 0;
+  // The normalized form (Avro: the Parsing Canonical Form).
+  virtual const std::string& canonical() const = 0;
+  // Why this schema, as the reader, cannot read data written with `writer` (same format).
+  virtual std::vector<avro::incompatibility> can_read(const parsed_schema& writer) const = 0;
+};
+
+// Parses a schema of `type` whose named types may come from `references` (the texts of the
+// referenced schemas, in order). Nullptr and `error` when it is not a valid schema.
+std::shared_ptr<const parsed_schema> parse_schema(schema_type type, std::string_view text,
+                                                  const std::vector<std::string>& references,
+                                                  std::string& error);
+
+// The Avro schema behind a parsed Avro schema (nullptr for other formats).
+std::shared_ptr<const avro::schema> avro_of(const std::shared_ptr<const parsed_schema>& s);
+
+}  // namespace sluice::schema
