@@ -253,6 +253,7 @@ int run_server(server_settings s) {
     return 1;
   }
   s.http.schemas = *schemas;
+  s.sql.schemas = *schemas;
   kafka::server srv(s.kafka, **lg, {groups->get(), transactions->get()});
   if (auto r = srv.start(); !r) {
     spdlog::error("{}", r.error().message);

@@ -6,10 +6,14 @@
 #include <algorithm>
 #include <cctype>
 #include <functional>
+#include <future>
 
 #include "base/file.h"
 #include "base/json_writer.h"
 #include "base/strings.h"
+#include "schema/avro_codec.h"
+#include "schema/registry.h"
+#include "schema/wire_format.h"
 #include "sql/error.h"
 #include "sql/parser.h"
 #include "sql/plan/logical_plan.h"
@@ -82,7 +86,7 @@ class push_query_impl final : public push_query {
 
 }  // namespace
 
-struct engine::impl final : name_lookup {
+struct engine::impl final : name_lookup, format_provider {
   struct source_entry {
     source_def def;
     std::string text;
@@ -250,6 +254,59 @@ struct engine::impl final : name_lookup {
     return p;
   }
 
+  // --- formats with a schema registry (format_provider) ---------------------------------
+
+  std::vector<stream::field_type> columns_of(const std::string& format, const std::string& subject,
+                                             location loc) const override {
+    if (!o.schemas) throw sql_error(loc, "format '" + format + "' needs the schema registry");
+    auto [latest, id] = o.schemas->latest(subject);
+    auto avro = schema::avro_of(latest);
+    if (!avro)
+      throw sql_error(loc, "subject '" + subject +
+                               "' has no Avro schema in the registry: register one, or declare "
+                               "the columns");
+    std::string err;
+    auto cols = schema::columns_of(avro->root(), err);
+    if (!cols)
+      throw sql_error(loc, "subject '" + subject + "' (schema " + std::to_string(id) + "): " + err);
+    return *cols;
+  }
+  stream::decoder_factory decoder(const std::string&) const override {
+    return schema::avro_decoder_factory(o.schemas);
+  }
+
+  // The value encoder of a sink WITH (format = ..): null for JSON; for AVRO the schema of its
+  // rows registered under `subject` (default "<topic>-value"), then Confluent-framed Avro.
+  std::unique_ptr<stream::record_encoder> sink_encoder(const std::string& name,
+                                                       const std::string& topic, const plan& p,
+                                                       const properties& with, location loc) {
+    auto f = with.find("format");
+    std::string format = f == with.end() ? "JSON" : ascii_upper(f->second);
+    auto sub = with.find("subject");
+    if (format == "JSON") {
+      if (sub != with.end())
+        throw sql_error(loc, "'subject' is for formats with a schema registry (AVRO)");
+      return nullptr;
+    }
+    if (format != "AVRO")
+      throw sql_error(loc, "format '" + f->second + "' is not supported yet (JSON and AVRO are)");
+    if (!o.schemas) throw sql_error(loc, "format 'avro' needs the schema registry");
+    std::string subject = sub == with.end() ? topic + "-value" : sub->second;
+    std::vector<stream::field_type> cols;
+    for (size_t i = 0; i < p.names.size(); ++i)
+      cols.push_back({p.names[i], p.types[i]});
+    schema::schema_input in;
+    in.text = schema::avro_schema_for(cols, "sluice." + name);
+    std::promise<schema::outcome<int32_t>> registered;
+    o.schemas->register_schema(subject, in, std::nullopt,
+                               [&](schema::outcome<int32_t> r) { registered.set_value(r); });
+    auto r = registered.get_future().get();
+    if (auto* e = std::get_if<schema::registry_error>(&r))
+      throw catalog_error("registering the schema of sink '" + name + "' under subject '" +
+                          subject + "': " + e->message);
+    return schema::make_avro_encoder(std::get<int32_t>(r), std::move(cols));
+  }
+
   // How a query named `name` writes to its topic: WITH (delivery = 'exactly_once' |
   // 'at_least_once'); exactly-once by default where the io has transactions.
   stream::sink_options sink_options_for(const std::string& name, const properties* with,
@@ -294,7 +351,7 @@ struct engine::impl final : name_lookup {
       }
       check_free(s.name, st.loc);
     }
-    auto def = make_source_def(s, st.loc);
+    auto def = make_source_def(s, st.loc, this);
     if (!io->topic_exists(def.topic)) {
       auto sink = io->open_sink(def.topic);  // creates the topic
       if (!sink)
@@ -345,16 +402,20 @@ struct engine::impl final : name_lookup {
     }
     check_free(s.name, st.loc);
     for (const auto& [k, v] : s.with)
-      if (k != "state_ttl" && k != "delivery" && k != "max_state_bytes")
+      if (k != "state_ttl" && k != "delivery" && k != "max_state_bytes" && k != "format" &&
+          k != "subject")
         throw sql_error(st.loc, "unknown sink property '" + k +
-                                    "' (known: state_ttl, delivery, max_state_bytes)");
+                                    "' (known: state_ttl, delivery, max_state_bytes, format, "
+                                    "subject)");
     if (s.query->emit_changes) throw sql_error(s.query->loc, "a sink's query has no EMIT CHANGES");
     auto p = continuous_plan(*s.query, &s.with, st.loc);
+    auto encoder = sink_encoder(s.name, s.topic, p, s.with, st.loc);
     auto sink = io->open_sink(s.topic, sink_options_for(s.name, &s.with, st.loc));
     if (!sink) throw catalog_error("cannot open topic '" + s.topic + "': " + sink.error().message);
-    auto q =
-        build(s.name, p, stream::make_topic_writer(std::move(*sink), p.names, p.key_names, s.topic),
-              &s.with);
+    auto q = build(s.name, p,
+                   stream::make_topic_writer(std::move(*sink), p.names, p.key_names, s.topic,
+                                             std::move(encoder)),
+                   &s.with);
     start(s.name, std::move(q), st.text, inputs_of(*p.root), s.name);
     sinks[ascii_lower(s.name)] = sink_entry{s.topic, st.text};
     remember(s.name, st.text, [&] {
@@ -379,6 +440,10 @@ struct engine::impl final : name_lookup {
                                  "): write it to a view, or to a topic with CREATE SINK (upserts " +
                                  "and tombstones by key)");
     const auto& def = it->second.def;
+    if (def.format != "JSON")
+      throw sql_error(target_loc, "INSERT INTO a stream of format " + def.format +
+                                      " is not supported yet: write to a topic with CREATE SINK "
+                                      "... WITH (format = 'avro')");
     std::vector<std::string> names;
     for (size_t i = 0; i < p.names.size(); ++i) {
       const stream::field_type* col = nullptr;

@@ -26,6 +26,9 @@
 namespace sluice::view {
 class view;
 }
+namespace sluice::schema {
+class registry;
+}
 
 namespace sluice::sql {
 
@@ -42,6 +45,8 @@ struct engine_options {
   // groups a cache holds) beyond which a query fails with the reason; a query's own
   // WITH (max_state_bytes = '...') overrides it. Default: 1 GiB.
   size_t max_state_bytes = 1ULL << 30;
+  // The schema registry that format = 'avro' sources and sinks use (none: JSON only).
+  std::shared_ptr<schema::registry> schemas;
 };
 
 // The answer to one statement.

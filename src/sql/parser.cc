@@ -200,6 +200,12 @@ class parser {
       s.is_table = accept_word("TABLE");
       s.if_not_exists = if_not_exists();
       s.name = identifier(s.is_table ? "a table name" : "a stream name");
+      // Without a column list the columns come from the format's schema (a registry's).
+      if (is_word("WITH") || peek().k == token::kind::end || is_symbol(";")) {
+        if (is_word("WITH")) s.with = with_properties();
+        st.body = std::move(s);
+        return;
+      }
       expect_symbol("(");
       do {
         if (accept_word("PRIMARY")) {

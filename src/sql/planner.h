@@ -24,6 +24,23 @@ struct source_def {
   std::string timestamp_column;  // empty: the record timestamp
   int64_t watermark_delay_ms = 0;
   int64_t idle_timeout_ms = 5'000;
+  // The values' format: "JSON" or "AVRO" (Confluent-framed, schemas in the registry under
+  // `subject`, by default "<topic>-value").
+  std::string format = "JSON";
+  std::string subject;
+  stream::decoder_factory make_decoder;  // empty: JSON
+};
+
+// What a source's format needs from outside the SQL front end: for a format with a registry,
+// the columns of a subject's latest schema and the decoders of its values. Throws sql_error
+// (located at `loc`) when the subject has no usable schema.
+class format_provider {
+ public:
+  virtual ~format_provider() = default;
+  virtual std::vector<stream::field_type> columns_of(const std::string& format,
+                                                     const std::string& subject,
+                                                     location loc) const = 0;
+  virtual stream::decoder_factory decoder(const std::string& format) const = 0;
 };
 
 // a * b milliseconds; throws sql_error "interval too large" at `loc` on overflow.
@@ -33,8 +50,10 @@ int64_t interval_times(int64_t a, int64_t b, location loc);
 // naming `what` otherwise.
 int64_t parse_duration(const std::string& v, location loc, const char* what);
 
-// Builds a source_def from its statement; throws sql_error for bad properties.
-source_def make_source_def(const create_source_stmt& s, location loc);
+// Builds a source_def from its statement; throws sql_error for bad properties. `formats`
+// (may be null: JSON only) serves formats other than JSON.
+source_def make_source_def(const create_source_stmt& s, location loc,
+                           const format_provider* formats = nullptr);
 
 // What the planner needs to know about names.
 class name_lookup {

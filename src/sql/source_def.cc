@@ -34,7 +34,8 @@ int64_t parse_duration(const std::string& v, location loc, const char* what) {
   throw sql_error(loc, std::string("bad ") + what + " unit '" + unit + "'");
 }
 
-source_def make_source_def(const create_source_stmt& s, location loc) {
+source_def make_source_def(const create_source_stmt& s, location loc,
+                           const format_provider* formats) {
   source_def d;
   d.name = s.name;
   d.is_table = s.is_table;
@@ -44,22 +45,15 @@ source_def make_source_def(const create_source_stmt& s, location loc) {
       if (iequals(x.name, c.name)) throw sql_error(c.loc, "duplicate column '" + c.name + "'");
     d.columns.push_back({c.name, c.type});
   }
-  for (const auto& k : s.primary_key) {
-    bool found = false;
-    for (const auto& c : d.columns)
-      found |= c.name == k;
-    if (!found) throw sql_error(loc, "PRIMARY KEY column '" + k + "' is not declared");
-  }
-  if (s.is_table && s.primary_key.empty())
-    throw sql_error(loc, "a TABLE needs a PRIMARY KEY (its rows are upserted by key)");
-  if (!s.is_table && !s.primary_key.empty())
-    throw sql_error(loc, "a STREAM has no PRIMARY KEY (use CREATE TABLE for upserts)");
   for (const auto& [k, v] : s.with) {
     if (k == "topic" || k == "kafka_topic") {
       d.topic = v;
     } else if (k == "format" || k == "value_format" || k == "value.format") {
-      std::string f = ascii_upper(v);
-      if (f != "JSON") throw sql_error(loc, "format '" + v + "' is not supported yet (JSON is)");
+      d.format = ascii_upper(v);
+      if (d.format != "JSON" && d.format != "AVRO")
+        throw sql_error(loc, "format '" + v + "' is not supported yet (JSON and AVRO are)");
+    } else if (k == "subject" || k == "value.subject") {
+      d.subject = v;
     } else if (k == "timestamp") {
       d.timestamp_column = v;
     } else if (k == "watermark") {
@@ -80,11 +74,34 @@ source_def make_source_def(const create_source_stmt& s, location loc) {
     } else if (k == "idle_timeout" || k == "idle.timeout") {
       d.idle_timeout_ms = parse_duration(v, loc, "idle_timeout");
     } else {
-      throw sql_error(loc, "unknown property '" + k +
-                               "' (known: topic, format, timestamp, watermark, idle_timeout)");
+      throw sql_error(loc,
+                      "unknown property '" + k +
+                          "' (known: topic, format, subject, timestamp, watermark, idle_timeout)");
     }
   }
   if (d.topic.empty()) d.topic = s.name;
+  if (d.format != "JSON") {
+    if (!formats) throw sql_error(loc, "format '" + d.format + "' needs the schema registry");
+    if (d.subject.empty()) d.subject = d.topic + "-value";
+    if (d.columns.empty()) d.columns = formats->columns_of(d.format, d.subject, loc);
+    d.make_decoder = formats->decoder(d.format);
+  } else if (!d.subject.empty()) {
+    throw sql_error(loc, "'subject' is for formats with a schema registry (AVRO)");
+  }
+  if (d.columns.empty())
+    throw sql_error(loc,
+                    "declare the columns: (name TYPE, ...), or use a format whose schema "
+                    "is in the registry (format = 'avro')");
+  for (const auto& k : d.primary_key) {
+    bool found = false;
+    for (const auto& c : d.columns)
+      found |= c.name == k;
+    if (!found) throw sql_error(loc, "PRIMARY KEY column '" + k + "' is not declared");
+  }
+  if (s.is_table && s.primary_key.empty())
+    throw sql_error(loc, "a TABLE needs a PRIMARY KEY (its rows are upserted by key)");
+  if (!s.is_table && !s.primary_key.empty())
+    throw sql_error(loc, "a STREAM has no PRIMARY KEY (use CREATE TABLE for upserts)");
   if (!d.timestamp_column.empty()) {
     bool ok = false;
     for (const auto& c : d.columns)

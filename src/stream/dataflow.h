@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "stream/operator.h"
+#include "stream/record_decoder.h"
 
 namespace sluice::stream {
 
@@ -23,6 +24,9 @@ struct source_spec {
   std::vector<int> key_columns;
   // Columns the query reads (empty: all); the others are left NULL without being decoded.
   std::vector<bool> needed;
+  // The values' decoder (empty: JSON).
+  decoder_factory make_decoder;
+  std::string format = "JSON";  // its name, for EXPLAIN
 };
 
 // Where a part of the dataflow delivers its output: an operator (whose next it becomes) or,

@@ -11,20 +11,21 @@
 #include <string_view>
 #include <vector>
 
+#include "stream/record_decoder.h"
 #include "stream/value.h"
 
 namespace sluice::stream {
 
-class json_decoder {
+class json_decoder final : public record_decoder {
  public:
   // Columns not `needed` (when given) stay NULL without being decoded.
   explicit json_decoder(std::vector<field_type> schema, std::vector<bool> needed = {});
-  ~json_decoder();
+  ~json_decoder() override;
   json_decoder(const json_decoder&) = delete;
   json_decoder& operator=(const json_decoder&) = delete;
 
   // Fills `out` (resized to the schema) from one JSON object. False and `err` on failure.
-  bool decode(std::string_view json, row& out, std::string& err);
+  bool decode(std::string_view json, row& out, std::string& err) override;
 
  private:
   struct impl;

@@ -22,6 +22,7 @@
 
 #include "base/result.h"
 #include "stream/expression.h"
+#include "stream/record_decoder.h"
 #include "stream/state_codec.h"
 #include "stream/value.h"
 
@@ -139,10 +140,12 @@ operator_ptr make_window_assign(int time_column, int64_t size_ms, int64_t slide_
 operator_ptr make_union(int inputs);
 
 class topic_sink;
-// Writes each element to a topic as a JSON object (`names` are the keys); its key (if any)
-// becomes the record key as a JSON object of `key_names`; a remove becomes a tombstone.
+// Writes each element to a topic as a JSON object (`names` are the keys), or as `encoder`
+// writes it; its key (if any) becomes the record key as a JSON object of `key_names`; a remove
+// becomes a tombstone.
 operator_ptr make_topic_writer(std::unique_ptr<topic_sink> sink, std::vector<std::string> names,
-                               std::vector<std::string> key_names, std::string topic);
+                               std::vector<std::string> key_names, std::string topic,
+                               std::unique_ptr<record_encoder> encoder = nullptr);
 // Hands each batch to `fn` (continuous SELECT ... EMIT CHANGES, one-off SELECTs).
 operator_ptr make_collector(std::function<void(const element_batch&)> fn);
 

@@ -27,7 +27,12 @@ query::query(topic_io& io, query_options options) : io_(io), o_(std::move(option
     input in;
     in.spec = &o_.flow.sources[i];
     in.heads = o_.flow.heads[i];
-    in.decoder = std::make_unique<json_decoder>(in.spec->schema, in.spec->needed);
+    if (in.spec->make_decoder)
+      in.decoder = in.spec->make_decoder(in.spec->schema, in.spec->needed);
+    else
+      in.decoder = std::make_unique<json_decoder>(in.spec->schema, in.spec->needed);
+    // A table's tombstone keys are JSON (or a bare value) whatever the values' format.
+    if (in.spec->upsert) in.key_decoder = std::make_unique<json_decoder>(in.spec->schema);
     topics_ += (topics_.empty() ? "" : ",") + in.spec->topic;
     inputs_.push_back(std::move(in));
   }
@@ -205,7 +210,7 @@ void query::decode_chunk(input& in, int32_t p, bytes_view chunk) {
           // columns, or the bare value of a single key column.
           if (!key) return;
           row k;
-          if (!key->empty() && key->front() == '{' && decoder.decode(*key, k, err)) {
+          if (!key->empty() && key->front() == '{' && in.key_decoder->decode(*key, k, err)) {
             row only;
             for (int c : src.key_columns)
               only.push_back(k[static_cast<size_t>(c)]);
@@ -530,7 +535,7 @@ std::string query::explain() const {
   std::string s;
   for (const auto& in : inputs_) {
     const auto& src = *in.spec;
-    s += "Source topic '" + src.topic + "' (JSON";
+    s += "Source topic '" + src.topic + "' (" + src.format;
     s += src.upsert ? ", upsert by primary key" : "";
     s += src.time_column >= 0
              ? ", event time " + src.schema[static_cast<size_t>(src.time_column)].name

@@ -97,7 +97,8 @@ class query final : private operator_context {
     const source_spec* spec = nullptr;
     std::vector<operator_node*> heads;
     std::unique_ptr<topic_source> source;
-    std::unique_ptr<json_decoder> decoder;
+    std::unique_ptr<record_decoder> decoder;
+    std::unique_ptr<json_decoder> key_decoder;  // tables: tombstones' keys
     std::vector<partition_state> parts;
     std::vector<int64_t> positions_pub;  // under status_mu_
   };

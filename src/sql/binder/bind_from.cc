@@ -21,6 +21,8 @@ bound binder::bind_named(const std::string& name, const std::string& alias, loca
     src.watermark_delay_ms = def->watermark_delay_ms;
     src.idle_timeout_ms = def->idle_timeout_ms;
     src.upsert = def->is_table;
+    src.make_decoder = def->make_decoder;
+    src.format = def->format;
     n->used = std::make_shared<std::vector<bool>>(def->columns.size(), false);
     for (size_t i = 0; i < def->columns.size(); ++i) {
       b.sc.cols.push_back(

@@ -46,7 +46,7 @@ std::string describe(const logical_node& n) {
                   ? ", event time " +
                         n.source.schema[static_cast<size_t>(n.source.time_column)].name
                   : "") +
-             ")";
+             (n.source.format != "JSON" ? ", " + n.source.format : "") + ")";
     case k::filter:
       return "Filter";
     case k::union_all:

@@ -8,11 +8,13 @@ namespace {
 class topic_writer final : public operator_node {
  public:
   topic_writer(std::unique_ptr<topic_sink> sink, std::vector<std::string> names,
-               std::vector<std::string> key_names, std::string topic)
+               std::vector<std::string> key_names, std::string topic,
+               std::unique_ptr<record_encoder> encoder)
       : sink_(std::move(sink)),
         names_(std::move(names)),
         key_names_(std::move(key_names)),
-        topic_(std::move(topic)) {}
+        topic_(std::move(topic)),
+        encoder_(std::move(encoder)) {}
 
   void process(element_batch& batch) override {
     for (const auto& e : batch) {
@@ -24,7 +26,10 @@ class topic_writer final : public operator_node {
       }
       if (e.op != change_op::remove) {
         value_.clear();
-        value_encoder_.append(value_, e.r);
+        if (encoder_)
+          encoder_->append(value_, e.r);
+        else
+          value_encoder_.append(value_, e.r);
         value = value_;
       }
       if (auto r = sink_->add(key, value, e.ts); !r) fail(r.error().message);
@@ -49,7 +54,10 @@ class topic_writer final : public operator_node {
     prepared_.clear();
   }
 
-  std::string describe() const override { return "TopicSink '" + topic_ + "' (JSON)"; }
+  std::string describe() const override {
+    return "TopicSink '" + topic_ + "' (" + std::string(encoder_ ? encoder_->format() : "JSON") +
+           ")";
+  }
 
   [[noreturn]] void fail(const std::string& message) const {
     throw std::runtime_error("writing to topic '" + topic_ + "': " + message);
@@ -62,6 +70,7 @@ class topic_writer final : public operator_node {
   std::string key_, value_;  // one record's JSON, reused
   std::string prepared_;     // from the checkpoint, until resume()
   json_row_encoder key_encoder_{key_names_}, value_encoder_{names_};
+  std::unique_ptr<record_encoder> encoder_;  // null: JSON
 };
 
 class collector final : public operator_node {
@@ -81,9 +90,10 @@ class collector final : public operator_node {
 }  // namespace
 
 operator_ptr make_topic_writer(std::unique_ptr<topic_sink> sink, std::vector<std::string> names,
-                               std::vector<std::string> key_names, std::string topic) {
+                               std::vector<std::string> key_names, std::string topic,
+                               std::unique_ptr<record_encoder> encoder) {
   return std::make_unique<topic_writer>(std::move(sink), std::move(names), std::move(key_names),
-                                        std::move(topic));
+                                        std::move(topic), std::move(encoder));
 }
 
 operator_ptr make_collector(std::function<void(const element_batch&)> fn) {

@@ -1,0 +1,106 @@
+#include "schema/wire_format.h"
+
+#include <unordered_map>
+
+#include "base/bytes.h"
+#include "schema/avro_codec.h"
+#include "schema/registry.h"
+
+namespace sluice::schema {
+
+std::optional<int32_t> framed_schema_id(std::string_view value, std::string& err) {
+  if (value.size() < k_wire_header || static_cast<uint8_t>(value[0]) != k_wire_magic) {
+    err = value.empty() ? "an empty value, not a schema registry record"
+                        : "not a schema registry record (no magic byte 0 and schema id)";
+    return std::nullopt;
+  }
+  return static_cast<int32_t>(load_be32(reinterpret_cast<const uint8_t*>(value.data()) + 1));
+}
+
+void append_wire_header(std::string& out, int32_t id) {
+  uint8_t h[k_wire_header] = {k_wire_magic};
+  store_be32(h + 1, static_cast<uint32_t>(id));
+  out.append(reinterpret_cast<const char*>(h), k_wire_header);
+}
+
+namespace {
+
+class registry_avro_decoder final : public stream::record_decoder {
+ public:
+  registry_avro_decoder(std::shared_ptr<const registry> r, std::vector<stream::field_type> columns,
+                        std::vector<bool> needed)
+      : registry_(std::move(r)), columns_(std::move(columns)), needed_(std::move(needed)) {}
+
+  bool decode(std::string_view payload, stream::row& out, std::string& err) override {
+    auto id = framed_schema_id(payload, err);
+    if (!id) return false;
+    auto* d = last_id_ == *id ? last_ : find(*id, err);
+    if (!d) return false;
+    return d->decode(payload.substr(k_wire_header), out, err);
+  }
+
+ private:
+  struct entry {
+    std::shared_ptr<const avro::schema> schema;  // keeps the decoder's nodes alive
+    std::unique_ptr<avro_row_decoder> decoder;
+  };
+
+  avro_row_decoder* find(int32_t id, std::string& err) {
+    auto it = cache_.find(id);
+    if (it == cache_.end()) {
+      auto s = avro_of(registry_->parsed(id));
+      if (!s) {
+        err = registry_->parsed(id)
+                  ? "schema " + std::to_string(id) + " is not an Avro schema"
+                  : "schema id " + std::to_string(id) + " is not in the schema registry";
+        return nullptr;
+      }
+      if (s->root().type != avro::type::record) {
+        err = "schema " + std::to_string(id) + " is not an Avro record";
+        return nullptr;
+      }
+      entry e{s, std::make_unique<avro_row_decoder>(s->root(), columns_, needed_)};
+      it = cache_.emplace(id, std::move(e)).first;
+    }
+    last_id_ = id;
+    last_ = it->second.decoder.get();
+    return last_;
+  }
+
+  std::shared_ptr<const registry> registry_;
+  std::vector<stream::field_type> columns_;
+  std::vector<bool> needed_;
+  std::unordered_map<int32_t, entry> cache_;
+  int32_t last_id_ = -1;
+  avro_row_decoder* last_ = nullptr;
+};
+
+class avro_encoder final : public stream::record_encoder {
+ public:
+  avro_encoder(int32_t id, std::vector<stream::field_type> columns)
+      : id_(id), columns_(std::move(columns)) {}
+  void append(std::string& out, const stream::row& r) override {
+    append_wire_header(out, id_);
+    avro_encode_row(out, columns_, r);
+  }
+  std::string_view format() const override { return "AVRO"; }
+
+ private:
+  int32_t id_;
+  std::vector<stream::field_type> columns_;
+};
+
+}  // namespace
+
+stream::decoder_factory avro_decoder_factory(std::shared_ptr<const registry> r) {
+  return [r](const std::vector<stream::field_type>& columns, const std::vector<bool>& needed) {
+    return std::make_unique<registry_avro_decoder>(r, columns, needed);
+  };
+}
+
+std::unique_ptr<stream::record_encoder> make_avro_encoder(int32_t id,
+                                                          std::vector<stream::field_type> columns) {
+  return std::make_unique<avro_encoder>(id, std::move(columns));
+}
+
+}  // namespace sluice::schema

@@ -1,0 +1,38 @@
+#pragma once
+// Confluent's wire format for records whose schema is in a registry: one magic byte 0, the
+// schema id (4 bytes, big-endian), then the value in the schema's binary encoding (Avro).
+//
+// registry_avro_decoder reads such values into a source's columns: each schema id is looked up
+// in the registry once (then the decoder made for it is cached in the query thread), so the
+// data path never asks the registry per record. Records written with any registered version
+// are read through Avro's schema resolution by field name.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stream/record_decoder.h"
+
+namespace sluice::schema {
+
+class registry;
+
+inline constexpr uint8_t k_wire_magic = 0;
+inline constexpr size_t k_wire_header = 5;
+
+// The schema id of a framed value; nullopt (and `err`) when it is not framed.
+std::optional<int32_t> framed_schema_id(std::string_view value, std::string& err);
+// Appends the header of a value of schema `id`.
+void append_wire_header(std::string& out, int32_t id);
+
+// Decoders of Confluent-framed Avro values, one per query input.
+stream::decoder_factory avro_decoder_factory(std::shared_ptr<const registry> registry);
+
+// Writes rows as Confluent-framed Avro values of schema `id`, which must be
+// avro_schema_for(columns, ...).
+std::unique_ptr<stream::record_encoder> make_avro_encoder(int32_t id,
+                                                          std::vector<stream::field_type> columns);
+
+}  // namespace sluice::schema

@@ -1,0 +1,98 @@
+// Confluent's schema registry client for Node (@kafkajs/confluent-schema-registry, which
+// encodes Avro with avsc: no code shared with sluice) against sluice's registry, with kafkajs
+// for the records (tests/integration/schema_registry_test.sh).
+//
+//   node schemas.mjs BROKERS REGISTRY_URL produce N1 N2
+//     registers Bid v1, writes N1 bids with it, is refused an incompatible v2 (409), registers
+//     a compatible v2 (a new optional field), writes N2 bids with it; prints the ids
+//   node schemas.mjs BROKERS REGISTRY_URL decode TOPIC N
+//     reads N records of TOPIC from the start, decodes them through the registry and prints
+//     each as a JSON line {"key":..,"value":..}
+import { Kafka, logLevel } from 'kafkajs';
+import registryPkg from '@kafkajs/confluent-schema-registry';
+
+const { SchemaRegistry, SchemaType } = registryPkg;
+const [brokers, url, command, ...args] = process.argv.slice(2);
+const kafka = new Kafka({ clientId: 'schemas', brokers: [brokers], logLevel: logLevel.NOTHING });
+const registry = new SchemaRegistry({ host: url });
+
+function fail(message) {
+  console.error('FAIL ' + message);
+  process.exit(1);
+}
+
+const bidV1 = {
+  type: 'record', name: 'Bid', namespace: 'nexmark',
+  fields: [
+    { name: 'auction', type: 'long' },
+    { name: 'bidder', type: 'long' },
+    { name: 'price', type: 'long' },
+    { name: 'channel', type: 'string' },
+    { name: 'dateTime', type: { type: 'long', logicalType: 'timestamp-millis' } },
+  ],
+};
+const bidV2 = { ...bidV1, fields: [...bidV1.fields, { name: 'url', type: ['null', 'string'], default: null }] };
+const bidBad = { ...bidV1, fields: [...bidV1.fields, { name: 'extra', type: 'string' }] };
+
+function bid(i, withUrl) {
+  const b = { auction: i % 5, bidder: 1000 + i, price: i * 10, channel: i % 2 ? 'web' : 'app',
+              dateTime: 1_700_000_000_000 + i * 1000 };
+  if (withUrl) b.url = i % 2 === 0 ? `https://shop.example/${i}` : null;
+  return b;
+}
+
+if (command === 'produce') {
+  const [n1, n2] = args.map(Number);
+  const subject = 'bids-value';
+  const { id: id1 } = await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(bidV1) },
+                                              { subject });
+  const producer = kafka.producer();
+  await producer.connect();
+  const write = async (id, from, to, withUrl) => {
+    const messages = [];
+    for (let i = from; i < to; i++)
+      messages.push({ key: String(i % 5), value: await registry.encode(id, bid(i, withUrl)) });
+    await producer.send({ topic: 'bids', messages });
+  };
+  await write(id1, 0, n1, false);
+  let refused = null;
+  try {
+    await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(bidBad) }, { subject });
+  } catch (e) {
+    refused = e;
+  }
+  if (!refused) fail('an incompatible schema was registered');
+  if (refused.status !== 409 || !/READER_FIELD_MISSING_DEFAULT_VALUE/.test(refused.message))
+    fail(`the incompatible schema's error: ${refused.status} ${refused.message}`);
+  const { id: id2 } = await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(bidV2) },
+                                              { subject });
+  await write(id2, n1, n1 + n2, true);
+  const latest = await registry.getLatestSchemaId(subject);
+  const again = await registry.getRegistryIdBySchema(subject, { type: SchemaType.AVRO, schema: JSON.stringify(bidV1) });
+  await producer.disconnect();
+  console.log(JSON.stringify({ id1, id2, latest, lookup: again, refused: refused.status }));
+} else if (command === 'decode') {
+  const [topic, n] = [args[0], Number(args[1])];
+  const consumer = kafka.consumer({ groupId: 'schemas-decode-' + Date.now() });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const out = [];
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`only ${out.length} of ${n} records`)), 20000);
+    consumer.run({
+      eachMessage: async ({ message }) => {
+        const value = message.value === null ? null : await registry.decode(message.value);
+        out.push({ key: message.key?.toString() ?? null, value });
+        if (out.length >= n) {
+          clearTimeout(timer);
+          resolve();
+        }
+      },
+    }).catch(reject);
+  }).catch(e => fail(e.message));
+  await consumer.disconnect();
+  for (const r of out) console.log(JSON.stringify(r, (k, v) => (typeof v === 'bigint' ? Number(v) : v)));
+} else {
+  fail('unknown command ' + command);
+}
+process.exit(0);

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# The schema registry and Avro end to end with clients that share no code with sluice:
+# @kafkajs/confluent-schema-registry (avsc inside) registers schemas, is refused an
+# incompatible one, writes Confluent-framed Avro with kafkajs; a SQL stream declared without
+# columns reads those records (both schema versions) into a view; a sink writes Avro that the
+# same client decodes; the registry's REST API answers as Confluent's does (curl); everything
+# survives a restart with the same ids; a record that is not Avro goes to the dead-letter topic.
+set -uo pipefail
+sluice=${1:?usage: schema_registry_test.sh PATH_TO_SLUICE}
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/server_lib.sh"
+server_init "$sluice"
+(cd "$here/kafkajs" && npm ci --no-audit --no-fund --silent)
+server_start
+
+sql() { curl -s -XPOST "$http/v1/sql" --data-binary "$1"; }
+js() { node "$here/kafkajs/schemas.mjs" "$brokers" "$http" "$@"; }
+ctype='Content-Type: application/vnd.schemaregistry.v1+json'
+field() { /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)'"$1"')'; }
+
+# --- the client registers, is refused, evolves, writes ---
+ids=$(js produce 20 10)
+check "kafkajs registry client: ids of v1, v2, latest, lookup of v1, the refusal" \
+  '{"id1":1,"id2":2,"latest":2,"lookup":1,"refused":409}' "$ids"
+
+# --- the REST API as Confluent's clients and tools call it ---
+check "GET /subjects" '["bids-value"]' "$(curl -s "$http/subjects")"
+check "GET /subjects/{s}/versions" '[1,2]' "$(curl -s "$http/subjects/bids-value/versions")"
+check "GET .../versions/latest names version 2" 2 \
+  "$(curl -s "$http/subjects/bids-value/versions/latest" | field '["version"]')"
+check "GET .../versions/1/schema is the schema itself" Bid \
+  "$(curl -s "$http/subjects/bids-value/versions/1/schema" | field '["name"]')"
+check "the registry's content type" "application/vnd.schemaregistry.v1+json" \
+  "$(curl -s -o /dev/null -w '%{content_type}' "$http/subjects")"
+check "GET /schemas/ids/2/versions" '[{"subject":"bids-value","version":2}]' \
+  "$(curl -s "$http/schemas/ids/2/versions")"
+check "GET /schemas/types" '["AVRO"]' "$(curl -s "$http/schemas/types")"
+check "unknown subject: 40401" 40401 "$(curl -s "$http/subjects/nope/versions" | field '["error_code"]')"
+check "unknown version: 40402" 40402 \
+  "$(curl -s "$http/subjects/bids-value/versions/9" | field '["error_code"]')"
+check "bad version: 42202" 42202 \
+  "$(curl -s "$http/subjects/bids-value/versions/x" | field '["error_code"]')"
+check "unknown id: 40403" 40403 "$(curl -s "$http/schemas/ids/99" | field '["error_code"]')"
+check "invalid schema: 42201" 42201 "$(curl -s -H "$ctype" \
+  -d '{"schema":"{\"type\":\"record\",\"name\":\"X\",\"fields\":[{\"name\":\"a\",\"type\":\"integer\"}]}"}' \
+  "$http/subjects/x-value/versions" | field '["error_code"]')"
+check "a default that does not fit its type: 42201" 42201 "$(curl -s -H "$ctype" \
+  -d '{"schema":"{\"type\":\"record\",\"name\":\"X\",\"fields\":[{\"name\":\"a\",\"type\":\"int\",\"default\":\"x\"}]}"}' \
+  "$http/subjects/x-value/versions" | field '["error_code"]')"
+verbose=$(curl -s -H "$ctype" \
+  -d '{"schema":"{\"type\":\"record\",\"name\":\"Bid\",\"namespace\":\"nexmark\",\"fields\":[{\"name\":\"auction\",\"type\":\"string\"}]}"}' \
+  "$http/compatibility/subjects/bids-value/versions/latest?verbose=true")
+if [[ $verbose == *'"is_compatible":false'* && $verbose == *TYPE_MISMATCH* ]]; then
+  ok "compatibility check names the type mismatch"
+else fail "compatibility check: $verbose"; fi
+check "PUT /config/{s}" '{"compatibility":"FULL_TRANSITIVE"}' \
+  "$(curl -s -X PUT -H "$ctype" -d '{"compatibility":"FULL_TRANSITIVE"}' "$http/config/bids-value")"
+check "GET /config/{s}" FULL_TRANSITIVE \
+  "$(curl -s "$http/config/bids-value" | field '["compatibilityLevel"]')"
+check "GET /config stays BACKWARD" BACKWARD "$(curl -s "$http/config" | field '["compatibilityLevel"]')"
+check "bad level: 42203" 42203 "$(curl -s -X PUT -H "$ctype" -d '{"compatibility":"SIDEWAYS"}' \
+  "$http/config" | field '["error_code"]')"
+# A soft-deleted subject is hidden, then forgotten; the ids of the kept schemas stay.
+curl -s -H "$ctype" -d '{"schema":"\"string\""}' "$http/subjects/tmp-key/versions" >/dev/null
+check "soft delete answers the versions" '[1]' "$(curl -s -X DELETE "$http/subjects/tmp-key")"
+check "permanent delete first needs a soft one: 40405" 40405 "$(curl -s -H "$ctype" \
+  -d '{"schema":"\"long\""}' "$http/subjects/tmp2-key/versions" >/dev/null;
+  curl -s -X DELETE "$http/subjects/tmp2-key?permanent=true" | field '["error_code"]')"
+check "deleted subjects listed with ?deleted=true" '["bids-value","tmp-key","tmp2-key"]' \
+  "$(curl -s "$http/subjects?deleted=true")"
+check "permanent delete" '[1]' "$(curl -s -X DELETE "$http/subjects/tmp-key?permanent=true")"
+check "READONLY mode refuses registrations: 42205" 42205 "$(
+  curl -s -X PUT -H "$ctype" -d '{"mode":"READONLY"}' "$http/mode/tmp2-key" >/dev/null
+  curl -s -H "$ctype" -d '{"schema":"\"int\""}' "$http/subjects/tmp2-key/versions" | field '["error_code"]')"
+
+# --- SQL reads the records of both versions, with no columns declared ---
+out=$(sql "CREATE STREAM bids WITH (format = 'avro')")
+check "CREATE STREAM with format avro and no columns" ok \
+  "$([[ $out == *"stream bids created"* ]] && echo ok || echo "$out")"
+check "its columns come from the subject's latest schema" \
+  "auction:BIGINT bidder:BIGINT price:BIGINT channel:VARCHAR dateTime:TIMESTAMP url:VARCHAR" \
+  "$(sql "DESCRIBE bids" | /usr/bin/python3 -c '
+import json,sys
+print(" ".join(r["column"] + ":" + r["type"] for r in json.load(sys.stdin)["results"][0]["rows"]))')"
+sql "CREATE MATERIALIZED VIEW bid_stats AS SELECT auction, COUNT(*) AS n, SUM(price) AS total,
+     COUNT(url) AS with_url, MAX(dateTime) AS last FROM bids GROUP BY auction" >/dev/null
+sql "CREATE SINK bid_totals INTO TOPIC bid_totals WITH (format = 'avro')
+     AS SELECT auction, COUNT(*) AS n, SUM(price) AS total FROM bids GROUP BY auction" >/dev/null
+wait_read bid_stats 30
+wait_read bid_totals 30
+# Bids i = 0..29: auction i % 5, price 10 i; the 10 v2 bids (20..29) carry a url when i is even.
+rows=$(curl -s "$http/v1/views/bid_stats" | /usr/bin/python3 -c '
+import json,sys
+print(" ".join("%d:%d:%d:%d:%s" % (r["auction"], r["n"], r["total"], r["with_url"], r["last"][11:19])
+               for r in sorted(json.load(sys.stdin)["rows"], key=lambda r: r["auction"])))')
+check "the view over Avro records of both versions" \
+  "0:6:750:1:22:13:45 1:6:810:1:22:13:46 2:6:870:1:22:13:47 3:6:930:1:22:13:48 4:6:990:1:22:13:49" \
+  "$rows"
+check "EXPLAIN names the format" 1 \
+  "$(sql "EXPLAIN SELECT * FROM bids" | grep -c "StreamScan bids (topic 'bids', AVRO)")"
+
+# --- the sink's Avro, decoded by the client through the registry ---
+decoded=$(js decode bid_totals 5 | /usr/bin/python3 -c '
+import json,sys
+last = {}
+for line in sys.stdin:
+    r = json.loads(line); last[r["value"]["auction"]] = r["value"]
+print(" ".join("%d:%d:%d" % (a, v["n"], v["total"]) for a, v in sorted(last.items())))')
+check "the sink's records decoded by @kafkajs/confluent-schema-registry" \
+  "0:6:750 1:6:810 2:6:870 3:6:930 4:6:990" "$decoded"
+check "the sink registered its schema under <topic>-value" 1 \
+  "$(curl -s "$http/subjects/bid_totals-value/versions" | field '[0]')"
+
+# --- a record that is not Avro: the dead-letter topic, with the reason ---
+echo '{"auction":1}' | kcat -b "$brokers" -P -t bids 2>/dev/null
+wait_read bid_stats 31
+check "a non-Avro record is a dead letter" 1 "$(query_field bid_stats dead_letters)"
+
+# --- restart: the registry, the stream and the sink come back with the same ids ---
+server_stop
+server_start
+check "after a restart: the subjects" '["bid_totals-value","bids-value","tmp2-key"]' \
+  "$(curl -s "$http/subjects")"
+check "after a restart: schema 2 by id" Bid "$(curl -s "$http/schemas/ids/2/schema" | field '["name"]')"
+check "after a restart: the sink's subject still has one version" '[1]' \
+  "$(curl -s "$http/subjects/bid_totals-value/versions")"
+ids=$(curl -s -H "$ctype" -d '{"schema":"\"double\""}' "$http/subjects/next-key/versions")
+check "after a restart: a new schema gets a new id" '{"id":6}' "$ids"
+check "after a restart: the view" 6 \
+  "$(curl -s "$http/v1/views/bid_stats" | /usr/bin/python3 -c '
+import json,sys; print([r for r in json.load(sys.stdin)["rows"] if r["auction"] == 0][0]["n"])')"
+
+server_stop
+server_summary
