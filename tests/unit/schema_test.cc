@@ -1,0 +1,373 @@
+// Avro schemas, their binary encoding and compatibility, and the registry's durability, checked
+// against the examples of the Apache Avro specification (1.11) where it gives them.
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <future>
+
+#include "log/log.h"
+#include "schema/avro_codec.h"
+#include "schema/avro_schema.h"
+#include "schema/registry.h"
+#include "schema/wire_format.h"
+
+namespace sluice::schema {
+namespace {
+
+using stream::data_type;
+using stream::type_id;
+using stream::value;
+
+std::shared_ptr<const avro::schema> parse(std::string_view json) {
+  std::string err;
+  auto s = avro::schema::parse(json, err);
+  EXPECT_TRUE(s) << json << ": " << err;
+  return s;
+}
+std::string parse_error(std::string_view json) {
+  std::string err;
+  auto s = avro::schema::parse(json, err);
+  EXPECT_FALSE(s) << json << " parsed";
+  return err;
+}
+std::string bytes_of(std::initializer_list<int> b) {
+  std::string out;
+  for (int x : b)
+    out.push_back(static_cast<char>(x));
+  return out;
+}
+std::vector<stream::field_type> columns(const avro::schema& s) {
+  std::string err;
+  auto c = columns_of(s.root(), err);
+  EXPECT_TRUE(c) << err;
+  return c.value_or(std::vector<stream::field_type>{});
+}
+stream::row decode(const avro::schema& s, std::string_view data, std::string* error = nullptr) {
+  avro_row_decoder d(s.root(), columns(s), {});
+  stream::row r;
+  std::string err;
+  bool ok = d.decode(data, r, err);
+  if (error)
+    *error = ok ? "" : err;
+  else
+    EXPECT_TRUE(ok) << err;
+  return r;
+}
+
+// --- the specification's binary encoding examples ---
+
+TEST(AvroBinary, ZigZagLongsAsTheSpecificationLists) {
+  // "Binary Encoding": 0 -> 00, -1 -> 01, 1 -> 02, -2 -> 03, 2 -> 04, -64 -> 7f, 64 -> 80 01.
+  auto s = parse(R"({"type":"record","name":"r","fields":[{"name":"v","type":"long"}]})");
+  std::pair<int64_t, std::string> cases[] = {{0, bytes_of({0x00})},       {-1, bytes_of({0x01})},
+                                             {1, bytes_of({0x02})},       {-2, bytes_of({0x03})},
+                                             {2, bytes_of({0x04})},       {-64, bytes_of({0x7f})},
+                                             {64, bytes_of({0x80, 0x01})}};
+  for (const auto& [n, enc] : cases) {
+    auto r = decode(*s, enc);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].i, n) << n;
+  }
+  auto r = decode(*s, bytes_of({0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}));
+  EXPECT_EQ(r[0].i, INT64_MIN);
+}
+
+TEST(AvroBinary, RecordOfLongAndStringAsTheSpecificationShows) {
+  // The specification's record "test" {a: long = 27, b: string = "foo"} is 36 06 66 6f 6f.
+  auto s = parse(R"({"type":"record","name":"test","fields":[
+      {"name":"a","type":"long"},{"name":"b","type":"string"}]})");
+  auto r = decode(*s, bytes_of({0x36, 0x06, 0x66, 0x6f, 0x6f}));
+  EXPECT_EQ(r[0].i, 27);
+  EXPECT_EQ(r[1].s, "foo");
+}
+
+TEST(AvroBinary, ArrayBlocksAndUnionsAsTheSpecificationShows) {
+  // Array of longs [3, 27]: 04 06 36 00; union ["null","string"] "a": 02 02 61, null: 00.
+  auto s = parse(R"({"type":"record","name":"r","fields":[
+      {"name":"xs","type":{"type":"array","items":"long"}},
+      {"name":"u","type":["null","string"]},{"name":"n","type":["null","string"]}]})");
+  auto r = decode(*s, bytes_of({0x04, 0x06, 0x36, 0x00, 0x02, 0x02, 0x61, 0x00}));
+  ASSERT_EQ(r[0].k, value::kind::nested);
+  ASSERT_EQ(r[0].n->items.size(), 2u);
+  EXPECT_EQ(r[0].n->items[1].i, 27);
+  EXPECT_EQ(r[1].s, "a");
+  EXPECT_TRUE(r[2].is_null());
+  // A block with a negative count carries its byte size: -2 items, 2 bytes, then 3 and 27.
+  r = decode(*s, bytes_of({0x03, 0x04, 0x06, 0x36, 0x00, 0x00, 0x00}));
+  EXPECT_EQ(r[0].n->items.size(), 2u);
+}
+
+TEST(AvroBinary, LogicalTypesBecomeSqlValues) {
+  auto s = parse(R"({"type":"record","name":"r","fields":[
+      {"name":"t","type":{"type":"long","logicalType":"timestamp-micros"}},
+      {"name":"d","type":{"type":"int","logicalType":"date"}},
+      {"name":"m","type":{"type":"bytes","logicalType":"decimal","precision":5,"scale":2}},
+      {"name":"e","type":{"type":"enum","name":"E","symbols":["A","B"]}}]})");
+  auto cols = columns(*s);
+  EXPECT_EQ(cols[0].type->id, type_id::timestamp);
+  EXPECT_EQ(cols[1].type->id, type_id::timestamp);
+  EXPECT_EQ(cols[2].type->id, type_id::decimal);
+  EXPECT_EQ(cols[3].type->id, type_id::varchar);
+  // 1,500 us; day 1; unscaled -1 (ff) at scale 2; symbol B.
+  auto r = decode(*s, bytes_of({0xb8, 0x17, 0x02, 0x02, 0xff, 0x02}));
+  EXPECT_EQ(r[0].i, 1);
+  EXPECT_EQ(r[1].i, 86'400'000);
+  EXPECT_DOUBLE_EQ(r[2].d, -0.01);
+  EXPECT_EQ(r[3].s, "B");
+}
+
+TEST(AvroBinary, TruncatedAndTrailingBytesAreErrors) {
+  auto s = parse(R"({"type":"record","name":"r","fields":[{"name":"b","type":"string"}]})");
+  std::string err;
+  decode(*s, bytes_of({0x06, 0x66}), &err);
+  EXPECT_EQ(err, "truncated");
+  decode(*s, bytes_of({0x00, 0x00}), &err);
+  EXPECT_EQ(err, "1 bytes after the record");
+  decode(*s, bytes_of({0x05}), &err);
+  EXPECT_EQ(err, "a negative length");
+}
+
+TEST(AvroBinary, ZeroSizeItemsCannotAskForUnboundedWork) {
+  auto s = parse(R"({"type":"record","name":"r","fields":[
+      {"name":"xs","type":{"type":"array","items":"null"}}]})");
+  std::string err;
+  // A block of 2^62 nulls in ten bytes.
+  decode(*s, bytes_of({0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01}), &err);
+  EXPECT_EQ(err, "too many array or map items");
+}
+
+TEST(AvroBinary, WriterFieldsMatchReaderColumnsByName) {
+  // The writer has (a long, skip string, b int); the reader wants b, a and a column it lacks.
+  auto w = parse(R"({"type":"record","name":"r","fields":[{"name":"a","type":"long"},
+      {"name":"skip","type":"string"},{"name":"B","type":"int"}]})");
+  std::vector<stream::field_type> cols{{"b", data_type::of(type_id::int64)},
+                                       {"a", data_type::of(type_id::float64)},
+                                       {"c", data_type::of(type_id::varchar)}};
+  avro_row_decoder d(w->root(), cols, {});
+  stream::row r;
+  std::string err;
+  ASSERT_TRUE(d.decode(bytes_of({0x04, 0x02, 0x78, 0x0e}), r, err)) << err;
+  EXPECT_EQ(r[0].i, 7);
+  EXPECT_DOUBLE_EQ(r[1].d, 2.0);
+  EXPECT_TRUE(r[2].is_null());
+}
+
+TEST(AvroBinary, EncodedRowsDecodeWithTheirOwnSchema) {
+  std::vector<stream::field_type> cols{{"id", data_type::of(type_id::int64)},
+                                       {"name", data_type::of(type_id::varchar)},
+                                       {"at", data_type::of(type_id::timestamp)},
+                                       {"score", data_type::of(type_id::float64)},
+                                       {"gone", data_type::of(type_id::int32)}};
+  auto s = parse(avro_schema_for(cols, "sluice.out"));
+  stream::row in{value::integer(-5), value::string("héllo"), value::timestamp(1'700'000'000'123),
+                 value::real(2.5), value::null()};
+  std::string enc;
+  avro_encode_row(enc, cols, in);
+  auto r = decode(*s, enc);
+  EXPECT_EQ(r[0].i, -5);
+  EXPECT_EQ(r[1].s, "héllo");
+  EXPECT_EQ(r[2].k, value::kind::timestamp);
+  EXPECT_EQ(r[2].i, 1'700'000'000'123);
+  EXPECT_DOUBLE_EQ(r[3].d, 2.5);
+  EXPECT_TRUE(r[4].is_null());
+}
+
+// --- schemas ---
+
+TEST(AvroSchema, ParsingCanonicalFormAsTheSpecificationDefines) {
+  // Full names, only the attributes that matter, fixed order, primitives as strings.
+  auto s = parse(R"({"namespace":"ns","type":"record","name":"R","doc":"x","fields":[
+      {"name":"a","type":{"type":"int"},"default":1,"doc":"y"},
+      {"name":"e","type":{"type":"enum","name":"E","symbols":["X"],"aliases":["F"]}},
+      {"name":"again","type":"E"},
+      {"name":"f","type":{"type":"fixed","name":"other.F","size":16}}]})");
+  EXPECT_EQ(s->canonical(), R"({"name":"ns.R","type":"record","fields":[{"name":"a","type":"int"},)"
+                            R"({"name":"e","type":{"name":"ns.E","type":"enum","symbols":["X"]}},)"
+                            R"({"name":"again","type":"ns.E"},)"
+                            R"({"name":"f","type":{"name":"other.F","type":"fixed","size":16}}]})");
+  EXPECT_EQ(parse(R"( "long" )")->canonical(), R"("long")");
+}
+
+TEST(AvroSchema, InvalidSchemasAreRefusedWithTheReason) {
+  EXPECT_EQ(parse_error(R"({"type":"record","name":"R","fields":[{"name":"a","type":"integer"}]})"),
+            "field 'a' of record 'R': unknown type 'integer'");
+  EXPECT_EQ(parse_error(R"(["int","int"])"), "a union may not hold two branches of type 'int'");
+  EXPECT_EQ(parse_error(R"({"type":"enum","name":"E","symbols":["A","A"]})"),
+            "enum 'E': symbol 'A' appears twice");
+  EXPECT_EQ(
+      parse_error(
+          R"({"type":"record","name":"R","fields":[{"name":"a","type":"int","default":"x"}]})"),
+      "field 'a' of record 'R': default '\"x\"' is not a int");
+  EXPECT_EQ(parse_error(R"({"type":"record","name":"1R","fields":[]})"),
+            "record name '1R' is not a valid Avro name");
+  EXPECT_NE(parse_error("{"), "");
+}
+
+TEST(AvroSchema, RecursiveTypesParseAndResolve) {
+  auto s = parse(R"({"type":"record","name":"Node","fields":[{"name":"v","type":"int"},
+      {"name":"next","type":["null","Node"],"default":null}]})");
+  EXPECT_TRUE(avro::check_resolution(s->root(), s->root()).empty());
+}
+
+// --- compatibility by schema resolution ---
+
+std::vector<std::string> kinds(std::string_view reader, std::string_view writer) {
+  std::vector<std::string> out;
+  for (const auto& i : avro::check_resolution(parse(reader)->root(), parse(writer)->root()))
+    out.push_back(i.kind);
+  return out;
+}
+
+TEST(AvroCompatibility, PromotionsFollowTheSpecification) {
+  EXPECT_TRUE(kinds(R"("long")", R"("int")").empty());
+  EXPECT_TRUE(kinds(R"("double")", R"("float")").empty());
+  EXPECT_TRUE(kinds(R"("bytes")", R"("string")").empty());
+  EXPECT_EQ(kinds(R"("int")", R"("long")"), std::vector<std::string>{"TYPE_MISMATCH"});
+}
+
+TEST(AvroCompatibility, ANewFieldNeedsADefault) {
+  const char* v1 = R"({"type":"record","name":"R","fields":[{"name":"a","type":"int"}]})";
+  const char* with_default =
+      R"({"type":"record","name":"R","fields":[{"name":"a","type":"int"},
+          {"name":"b","type":"string","default":""}]})";
+  const char* without =
+      R"({"type":"record","name":"R","fields":[{"name":"a","type":"int"},
+          {"name":"b","type":"string"}]})";
+  EXPECT_TRUE(kinds(with_default, v1).empty());  // backward
+  EXPECT_TRUE(kinds(v1, without).empty());       // forward: the old reader skips b
+  EXPECT_EQ(kinds(without, v1), std::vector<std::string>{"READER_FIELD_MISSING_DEFAULT_VALUE"});
+}
+
+TEST(AvroCompatibility, EnumsNamesAndUnions) {
+  EXPECT_EQ(kinds(R"({"type":"enum","name":"E","symbols":["A"]})",
+                  R"({"type":"enum","name":"E","symbols":["A","B"]})"),
+            std::vector<std::string>{"MISSING_ENUM_SYMBOLS"});
+  EXPECT_TRUE(kinds(R"({"type":"enum","name":"E","symbols":["A","Z"],"default":"Z"})",
+                    R"({"type":"enum","name":"E","symbols":["A","B"]})")
+                  .empty());
+  EXPECT_EQ(kinds(R"({"type":"record","name":"X","fields":[]})",
+                  R"({"type":"record","name":"Y","fields":[]})"),
+            std::vector<std::string>{"NAME_MISMATCH"});
+  EXPECT_TRUE(kinds(R"({"type":"record","name":"X","aliases":["Y"],"fields":[]})",
+                    R"({"type":"record","name":"Y","fields":[]})")
+                  .empty());
+  EXPECT_TRUE(kinds(R"(["null","long"])", R"("int")").empty());
+  EXPECT_EQ(kinds(R"("long")", R"(["null","long"])"), std::vector<std::string>{"TYPE_MISMATCH"});
+  EXPECT_EQ(kinds(R"(["null","string"])", R"(["null","long"])"),
+            std::vector<std::string>{"MISSING_UNION_BRANCH"});
+}
+
+// --- the registry ---
+
+template <class T>
+T wait(const std::function<void(std::function<void(outcome<T>)>)>& start, registry_error* error) {
+  std::promise<outcome<T>> p;
+  start([&](outcome<T> r) { p.set_value(std::move(r)); });
+  auto r = p.get_future().get();
+  if (auto* e = std::get_if<registry_error>(&r)) {
+    if (error) *error = *e;
+    return T{};
+  }
+  return std::get<T>(r);
+}
+
+class RegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/sluice-schema-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    open();
+  }
+  void TearDown() override {
+    reg_.reset();
+    log_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void open() {
+    reg_.reset();
+    log_.reset();
+    log::log_options o;
+    o.data_dir = dir_;
+    auto l = log::log::open(o);
+    ASSERT_TRUE(l.ok());
+    log_ = std::move(*l);
+    auto r = registry::open(*log_);
+    ASSERT_TRUE(r.ok());
+    reg_ = std::move(*r);
+  }
+  int32_t add(const std::string& subject, const std::string& text, registry_error* e = nullptr) {
+    schema_input in;
+    in.text = text;
+    return wait<int32_t>(
+        [&](auto done) { reg_->register_schema(subject, in, std::nullopt, std::move(done)); }, e);
+  }
+
+  std::string dir_;
+  std::unique_ptr<log::log> log_;
+  std::shared_ptr<registry> reg_;
+};
+
+constexpr const char* k_v1 = R"({"type":"record","name":"R","fields":[{"name":"a","type":"int"}]})";
+constexpr const char* k_v2 = R"({"type":"record","name":"R","fields":[{"name":"a","type":"int"},)"
+                             R"({"name":"b","type":"long","default":0}]})";
+
+TEST_F(RegistryTest, TheSameSchemaGetsTheSameIdUnderAnySubject) {
+  EXPECT_EQ(add("a-value", k_v1), 1);
+  EXPECT_EQ(add("a-value", " " + std::string(k_v1) + "\n"), 1);  // whitespace does not count
+  EXPECT_EQ(add("b-value", k_v1), 1);
+  EXPECT_EQ(add("a-value", k_v2), 2);
+  auto v = reg_->versions("a-value", false);
+  EXPECT_EQ(std::get<0>(v), (std::vector<int32_t>{1, 2}));
+  EXPECT_EQ(std::get<0>(reg_->versions("b-value", false)), std::vector<int32_t>{1});
+}
+
+TEST_F(RegistryTest, IncompatibleVersionsAreRefusedWithTheReason) {
+  EXPECT_EQ(add("s", k_v2), 1);
+  // BACKWARD: the new schema reads what the latest wrote (b is skipped): accepted.
+  EXPECT_EQ(add("s", k_v1), 2);
+  registry_error bad;
+  add("s", R"({"type":"record","name":"R","fields":[{"name":"a","type":"string"}]})", &bad);
+  EXPECT_EQ(bad.status, 409);
+  EXPECT_NE(bad.message.find("TYPE_MISMATCH"), std::string::npos) << bad.message;
+}
+
+TEST_F(RegistryTest, StateSurvivesAReopenWithTheSameIds) {
+  EXPECT_EQ(add("a-value", k_v1), 1);
+  EXPECT_EQ(add("a-value", k_v2), 2);
+  EXPECT_EQ(add("tmp", R"("string")"), 3);
+  wait<compatibility>(
+      [&](auto done) { reg_->set_compatibility("a-value", compatibility::full, std::move(done)); },
+      nullptr);
+  wait<std::vector<int32_t>>(
+      [&](auto done) { reg_->delete_subject("tmp", false, std::move(done)); }, nullptr);
+  open();
+  EXPECT_EQ(reg_->subjects(false), std::vector<std::string>{"a-value"});
+  EXPECT_EQ(reg_->subjects(true), (std::vector<std::string>{"a-value", "tmp"}));
+  EXPECT_EQ(reg_->subject_compatibility("a-value"), compatibility::full);
+  auto latest = reg_->latest("a-value");
+  EXPECT_EQ(latest.second, 2);
+  ASSERT_TRUE(latest.first);
+  EXPECT_EQ(add("c", R"("bytes")"), 4);
+  // A permanent delete forgets the version; a schema no one uses any more is gone.
+  wait<std::vector<int32_t>>([&](auto done) { reg_->delete_subject("tmp", true, std::move(done)); },
+                             nullptr);
+  open();
+  EXPECT_TRUE(std::holds_alternative<registry_error>(reg_->by_id(3)));
+  EXPECT_FALSE(std::holds_alternative<registry_error>(reg_->by_id(2)));
+}
+
+TEST(WireFormat, HeaderIsMagicZeroAndABigEndianId) {
+  std::string out;
+  append_wire_header(out, 0x01020304);
+  EXPECT_EQ(out, bytes_of({0, 1, 2, 3, 4}));
+  std::string err;
+  EXPECT_EQ(framed_schema_id(out, err), 0x01020304);
+  EXPECT_FALSE(framed_schema_id("{\"a\":1}", err));
+  EXPECT_EQ(err, "not a schema registry record (no magic byte 0 and schema id)");
+}
+
+}  // namespace
+}  // namespace sluice::schema
