@@ -35,7 +35,42 @@ struct options {
   int64_t base_time = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
   uint64_t seed = 42;
   std::string jsonl;
+  // > 0: bids are also written to nexmark-bid-avro as Avro (Confluent-framed, this schema id;
+  // the schema is bench/nexmark/bid.avsc).
+  int32_t avro_schema_id = 0;
 };
+
+// Bid as Avro (bench/nexmark/bid.avsc), framed with magic byte 0 and the schema id: written
+// here by hand from the specification, independently of sluice's codec.
+struct bid_fields {
+  int64_t auction, bidder, price, ts;
+  std::string channel, url, extra;
+};
+void put_long(std::string& out, int64_t v) {
+  uint64_t u = (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+  while (u >= 0x80) {
+    out.push_back(static_cast<char>((u & 0x7f) | 0x80));
+    u >>= 7;
+  }
+  out.push_back(static_cast<char>(u));
+}
+void put_string(std::string& out, const std::string& s) {
+  put_long(out, static_cast<int64_t>(s.size()));
+  out += s;
+}
+void encode_bid(std::string& out, const bid_fields& b, int32_t id) {
+  out.clear();
+  out.push_back(0);
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>((static_cast<uint32_t>(id) >> shift) & 0xff));
+  put_long(out, b.auction);
+  put_long(out, b.bidder);
+  put_long(out, b.price);
+  put_string(out, b.channel);
+  put_string(out, b.url);
+  put_long(out, b.ts);
+  put_string(out, b.extra);
+}
 
 void format_ts(std::string& out, int64_t ms) {
   int64_t days = ms / 86'400'000, rem = ms % 86'400'000;
@@ -103,16 +138,24 @@ class generator {
     else
       bidder =
           std::max(k_first_person, last_person - uniform(std::min<int64_t>(persons_, 100) + 1));
+    bid_.auction = auction;
+    bid_.bidder = bidder;
+    bid_.price = price();
+    bid_.channel = "channel-" + std::to_string(uniform(10'000));
+    bid_.url = "https://www.nexmark.com/" + word(5) + "/item.htm?query=1";
+    bid_.ts = ts;
     out += "{\"auction\":" + std::to_string(auction) + ",\"bidder\":" + std::to_string(bidder) +
-           ",\"price\":" + std::to_string(price()) + ",\"channel\":\"channel-" +
-           std::to_string(uniform(10'000)) + "\",\"url\":\"https://www.nexmark.com/" + word(5) +
-           "/item.htm?query=1\",\"dateTime\":\"";
+           ",\"price\":" + std::to_string(bid_.price) + ",\"channel\":\"" + bid_.channel +
+           "\",\"url\":\"" + bid_.url + "\",\"dateTime\":\"";
     format_ts(out, ts);
-    out += "\",\"extra\":\"" + word(10) + "\"}";
+    bid_.extra = word(10);
+    out += "\",\"extra\":\"" + bid_.extra + "\"}";
     return 2;
   }
 
   int64_t timestamp(int64_t n) const { return o_.base_time + n * 1000 / o_.rate; }
+  // The fields of the last bid next() made.
+  const bid_fields& last_bid() const { return bid_; }
 
  private:
   int64_t uniform(int64_t n) {
@@ -156,12 +199,13 @@ class generator {
   std::mt19937_64 rng_;
   int64_t persons_ = 0;
   int64_t auctions_ = 0;
+  bid_fields bid_;
 };
 
 int usage() {
   std::fprintf(stderr,
                "usage: nexmark_gen [--brokers HOST:PORT] [--events N] [--rate EVENTS_PER_S] "
-               "[--seed N] [--jsonl DIR]\n");
+               "[--seed N] [--jsonl DIR] [--avro-schema-id ID]\n");
   return 2;
 }
 
@@ -183,6 +227,8 @@ int main(int argc, char** argv) {
       o.seed = std::stoull(v);
     else if (a == "--jsonl")
       o.jsonl = v;
+    else if (a == "--avro-schema-id")
+      o.avro_schema_id = static_cast<int32_t>(std::stol(v));
     else
       return usage();
   }
@@ -204,9 +250,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", err);
     return 1;
   }
-  const char* names[] = {"nexmark-person", "nexmark-auction", "nexmark-bid"};
-  rd_kafka_topic_t* topics[3];
-  for (int t = 0; t < 3; ++t)
+  const char* names[] = {"nexmark-person", "nexmark-auction", "nexmark-bid", "nexmark-bid-avro"};
+  rd_kafka_topic_t* topics[4];
+  for (int t = 0; t < 4; ++t)
     topics[t] = rd_kafka_topic_new(rk, names[t], nullptr);
   std::unique_ptr<std::ofstream> files[3];
   if (!o.jsonl.empty())
@@ -218,19 +264,27 @@ int main(int argc, char** argv) {
   std::string json;
   int64_t counts[3] = {0, 0, 0};
   auto start = std::chrono::steady_clock::now();
+  std::string avro;
+  auto produce = [&](rd_kafka_topic_t* t, const std::string& v) {
+    for (;;) {
+      if (rd_kafka_produce(t, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+                           const_cast<char*>(v.data()), v.size(), nullptr, 0, nullptr) == 0)
+        return true;
+      if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        std::fprintf(stderr, "produce: %s\n", rd_kafka_err2str(rd_kafka_last_error()));
+        return false;
+      }
+      rd_kafka_poll(rk, 10);
+    }
+  };
   for (int64_t n = 0; n < o.events; ++n) {
     int type = g.next(n, json);
     ++counts[type];
     if (files[type]) *files[type] << json << '\n';
-    for (;;) {
-      if (rd_kafka_produce(topics[type], RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, json.data(),
-                           json.size(), nullptr, 0, nullptr) == 0)
-        break;
-      if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-        std::fprintf(stderr, "produce: %s\n", rd_kafka_err2str(rd_kafka_last_error()));
-        return 1;
-      }
-      rd_kafka_poll(rk, 10);
+    if (!produce(topics[type], json)) return 1;
+    if (type == 2 && o.avro_schema_id > 0) {
+      encode_bid(avro, g.last_bid(), o.avro_schema_id);
+      if (!produce(topics[3], avro)) return 1;
     }
     if ((n & 0xfff) == 0) rd_kafka_poll(rk, 0);
   }
