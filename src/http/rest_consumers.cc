@@ -15,6 +15,7 @@
 #include "http/error_body.h"
 #include "http/json_payload.h"
 #include "http/url.h"
+#include "schema/wire_format.h"
 #include "stream/value.h"
 
 namespace sluice::http {
@@ -95,21 +96,28 @@ std::string partitions_json(const rd_kafka_topic_partition_list_t* l) {
   return std::move(w).str();
 }
 
-// A key or value of a record in the instance's format: base64 for "binary", else
+enum class payload_format { binary, json, avro };
+
+// A key or value of a record in the instance's format: base64 for "binary", Avro's JSON
+// encoding for "avro" (base64 when it is not a registered Avro value), else
 // append_json_payload.
-void append_payload(std::string& out, const void* data, size_t len, bool binary,
-                    simdjson::dom::parser& parser) {
-  if (data && binary) {
+void append_payload(std::string& out, const void* data, size_t len, payload_format format,
+                    const schema::registry* schemas, simdjson::dom::parser& parser) {
+  std::string_view bytes(static_cast<const char*>(data), data ? len : 0);
+  if (data && format == payload_format::avro && schemas) {
+    std::string err;
+    if (auto json = schema::framed_avro_to_json(*schemas, bytes, true, err)) {
+      out += *json;
+      return;
+    }
+  }
+  if (data && format != payload_format::json) {
     out += '"';
-    out += base64_encode(std::string_view(static_cast<const char*>(data), len));
+    out += base64_encode(bytes);
     out += '"';
     return;
   }
-  append_json_payload(
-      out,
-      data ? std::optional<std::string_view>(std::string_view(static_cast<const char*>(data), len))
-           : std::nullopt,
-      parser);
+  append_json_payload(out, data ? std::optional<std::string_view>(bytes) : std::nullopt, parser);
 }
 
 void log_to_spdlog(const rd_kafka_t*, int level, const char* fac, const char* buf) {
@@ -127,7 +135,7 @@ void log_to_spdlog(const rd_kafka_t*, int level, const char* fac, const char* bu
 struct rest_consumers::instance {
   std::string group, name;
   std::string owner;  // the principal that created it
-  bool binary = true;
+  payload_format format = payload_format::binary;
   rd_kafka_t* rk = nullptr;
   rd_kafka_queue_t* queue = nullptr;  // the consumer queue; signals `wake` when it fills
   int pipe_write = -1;
@@ -241,9 +249,11 @@ awaitable<rest_answer> rest_consumers::create(const request& req, const std::str
     text("auto.offset.reset", reset);
     text("auto.commit.enable", autocommit);
   }
-  if (format != "json" && format != "binary")
-    co_return rest_answer{422,
-                          error_body(42204, "format must be json or binary, got '" + format + "'")};
+  if (format != "json" && format != "binary" && format != "avro")
+    co_return rest_answer{
+        422, error_body(42204, "format must be json, binary or avro, got '" + format + "'")};
+  if (format == "avro" && !limits_.schemas)
+    co_return rest_answer{422, error_body(42204, "format avro needs the schema registry")};
   if (reset != "earliest" && reset != "latest" && reset != "none")
     co_return rest_answer{
         422, error_body(42204,
@@ -293,7 +303,9 @@ awaitable<rest_answer> rest_consumers::create(const request& req, const std::str
   in->group = group;
   in->name = name;
   in->owner = caller.principal;
-  in->binary = format == "binary";
+  in->format = format == "binary" ? payload_format::binary
+               : format == "avro" ? payload_format::avro
+                                  : payload_format::json;
   in->rk = rk;
   rd_kafka_poll_set_consumer(rk);
   in->queue = rd_kafka_queue_get_consumer(rk);
@@ -473,7 +485,10 @@ awaitable<rest_answer> rest_consumers::records(const request& req, std::shared_p
   for (const char* f : {"json", "binary", "avro", "protobuf", "jsonschema"}) {
     if (accept.find(std::string("application/vnd.kafka.") + f + ".v2") == std::string_view::npos)
       continue;
-    if ((std::string_view(f) == "binary") != in->binary)
+    std::string_view want = in->format == payload_format::binary ? "binary"
+                            : in->format == payload_format::avro ? "avro"
+                                                                 : "json";
+    if (f != want)
       co_return rest_answer{406, error_body(40601,
                                             "The requested embedded data format does not match the "
                                             "deserializer for this consumer instance")};
@@ -522,10 +537,10 @@ awaitable<rest_answer> rest_consumers::records(const request& req, std::shared_p
       ++count;
       w.begin_object().key("topic").value(rd_kafka_topic_name(m->rkt)).key("key");
       payload.clear();
-      append_payload(payload, m->key, m->key_len, in->binary, parser);
+      append_payload(payload, m->key, m->key_len, in->format, limits_.schemas.get(), parser);
       w.raw(payload).key("value");
       payload.clear();
-      append_payload(payload, m->payload, m->len, in->binary, parser);
+      append_payload(payload, m->payload, m->len, in->format, limits_.schemas.get(), parser);
       w.raw(payload).key("partition").value(m->partition);
       w.key("offset").value(static_cast<int64_t>(m->offset)).end_object();
       bytes += m->len + m->key_len;

@@ -2,7 +2,7 @@
 // Consumer instances over HTTP, in the style of Confluent's REST Proxy v2 (which Redpanda's
 // HTTP proxy also follows):
 //
-//   POST   /consumers/{g}                         {"name":..,"format":"json|binary",
+//   POST   /consumers/{g}                         {"name":..,"format":"json|binary|avro",
 //                                                  "auto.offset.reset":"earliest|latest",
 //                                                  "auto.commit.enable":"true|false"}
 //                                                  -> {"instance_id":..,"base_uri":..}
@@ -24,6 +24,9 @@
 // messages on a pipe), so waiting consumers cost no thread. Instances unused for
 // `idle_timeout` are closed (consumer.instance.timeout.ms of the REST Proxy, 5 minutes).
 //
+// Format avro: values and keys are Confluent-framed Avro whose schemas are in the registry,
+// answered in Avro's JSON encoding; a record that is not one is answered as binary is.
+//
 // Errors: 40403 (404) no such instance, 40902 (409) the name is taken, 42204 (422) a bad
 // setting, 40601 (406) an Accept header for another format, 42201/40001 bad bodies.
 
@@ -40,6 +43,10 @@
 
 namespace sluice::group {
 class coordinator;
+}
+
+namespace sluice::schema {
+class registry;
 }
 
 namespace sluice::http {
@@ -59,6 +66,7 @@ struct rest_consumer_limits {
   std::map<std::string, std::string> client_properties;
   std::chrono::milliseconds idle_timeout{300'000};
   size_t max_instances = 1000;
+  std::shared_ptr<const schema::registry> schemas;  // for format avro (may be null)
 };
 
 class rest_consumers {

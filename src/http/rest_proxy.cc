@@ -6,12 +6,16 @@
 #include <chrono>
 #include <map>
 
+#include "base/await_callback.h"
 #include "base/clock.h"
 #include "http/durable_append.h"
 #include "http/error_body.h"
 #include "http/url.h"
 #include "log/log.h"
 #include "log/records.h"
+#include "schema/avro_json.h"
+#include "schema/registry.h"
+#include "schema/wire_format.h"
 #include "stream/value.h"
 
 namespace sluice::http {
@@ -58,7 +62,46 @@ int32_t kafka_partition_for_key(std::string_view key, int32_t partitions) {
   return static_cast<int32_t>((h & 0x7fffffffu) % static_cast<uint32_t>(partitions));
 }
 
-namespace {}  // namespace
+namespace {
+
+// The schema a produce request names for its keys or values: registered from its text under
+// `subject`, or by id. An answer with the REST Proxy's error when it cannot be had.
+struct avro_side {
+  int32_t id = 0;
+  std::shared_ptr<const schema::avro::schema> schema;
+};
+
+awaitable<std::variant<avro_side, rest_answer>> avro_schema_of(schema::registry& registry,
+                                                               simdjson::dom::element body,
+                                                               const char* text_field,
+                                                               const char* id_field,
+                                                               std::string subject, int code) {
+  avro_side side;
+  std::string_view text;
+  int64_t id = 0;
+  if (!body[text_field].get(text)) {
+    schema::schema_input in;
+    in.text = std::string(text);
+    auto r = co_await await_callback<schema::outcome<int32_t>>(
+        [&](auto done) { registry.register_schema(subject, in, std::nullopt, std::move(done)); });
+    if (auto* e = std::get_if<schema::registry_error>(&r))
+      co_return rest_answer{422, error_body(code, std::string(text_field) + ": " + e->message)};
+    side.id = std::get<int32_t>(r);
+  } else if (!body[id_field].get(id)) {
+    side.id = static_cast<int32_t>(id);
+  } else {
+    co_return rest_answer{422, error_body(code, std::string("the Avro format needs \"") +
+                                                    text_field + "\" or \"" + id_field + "\"")};
+  }
+  side.schema = schema::avro_of(registry.parsed(side.id));
+  if (!side.schema)
+    co_return rest_answer{422, error_body(code, "schema " + std::to_string(side.id) +
+                                                    " is not an Avro schema in "
+                                                    "the registry")};
+  co_return side;
+}
+
+}  // namespace
 
 awaitable<std::optional<rest_answer>> rest_proxy::handle(
     const bhttp::request<bhttp::string_body>& req) {
@@ -99,12 +142,44 @@ awaitable<std::optional<rest_answer>> rest_proxy::handle(
   if (req.method() != bhttp::verb::post)
     co_return rest_answer{405, error_body(40501, "use GET or POST")};
 
-  // Produce. Keys and values are JSON; each is stored as its JSON text.
+  // Produce. Keys and values are JSON, each stored as its JSON text; or Avro in JSON form,
+  // stored in Avro's binary encoding behind the schema id.
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   simdjson::dom::array records;
   if (parser.parse(req.body()).get(doc) || doc["records"].get_array().get(records))
     co_return rest_answer{422, error_body(42201, "expected {\"records\":[{\"value\":...},...]}")};
+  bool avro = req[bhttp::field::content_type].find("vnd.kafka.avro.v2") != std::string_view::npos;
+  std::optional<avro_side> key_schema, value_schema;
+  if (avro) {
+    if (!schemas_)
+      co_return rest_answer{415, error_body(41501, "the Avro format needs the schema registry")};
+    bool keys = false, values = false;
+    for (simdjson::dom::element rec : records) {
+      simdjson::dom::element x;
+      keys |= !rec["key"].get(x) && !x.is_null();
+      values |= !rec["value"].get(x) && !x.is_null();
+    }
+    if (keys) {
+      auto k = co_await avro_schema_of(*schemas_, doc, "key_schema", "key_schema_id", name + "-key",
+                                       42203);
+      if (auto* a = std::get_if<rest_answer>(&k)) co_return *a;
+      key_schema = std::get<avro_side>(k);
+    }
+    if (values) {
+      auto v = co_await avro_schema_of(*schemas_, doc, "value_schema", "value_schema_id",
+                                       name + "-value", 42204);
+      if (auto* a = std::get_if<rest_answer>(&v)) co_return *a;
+      value_schema = std::get<avro_side>(v);
+    }
+  }
+  std::string avro_err;
+  auto encode = [&](const avro_side& side, simdjson::dom::element x) -> std::optional<std::string> {
+    std::string out;
+    schema::append_wire_header(out, side.id);
+    if (!schema::json_to_avro(side.schema->root(), x, out, avro_err)) return std::nullopt;
+    return out;
+  };
   int32_t partitions = topic->partition_count();
   struct placed {
     int32_t partition;
@@ -119,8 +194,14 @@ awaitable<std::optional<rest_answer>> rest_proxy::handle(
     ++n;
     simdjson::dom::element key, value, part;
     std::optional<std::string> k, v;
-    if (!rec["key"].get(key) && !key.is_null()) k = simdjson::minify(key);
-    if (!rec["value"].get(value) && !value.is_null()) v = simdjson::minify(value);
+    if (!rec["key"].get(key) && !key.is_null())
+      k = avro ? encode(*key_schema, key) : simdjson::minify(key);
+    if (!rec["value"].get(value) && !value.is_null()) {
+      v = avro ? encode(*value_schema, value) : simdjson::minify(value);
+    }
+    if (avro && !avro_err.empty())
+      co_return rest_answer{422,
+                            error_body(42205, "record " + std::to_string(n) + ": " + avro_err)};
     int32_t p;
     if (!rec["partition"].get(part)) {
       int64_t pi;
@@ -157,7 +238,16 @@ awaitable<std::optional<rest_answer>> rest_proxy::handle(
   if (done.sync_failed) co_return rest_answer{408, error_body(40801, done.message)};
   auto& base = done.base_offsets;
   json_writer w;
-  w.begin_object().key("key_schema_id").null().key("value_schema_id").null();
+  w.begin_object().key("key_schema_id");
+  if (key_schema)
+    w.value(key_schema->id);
+  else
+    w.null();
+  w.key("value_schema_id");
+  if (value_schema)
+    w.value(value_schema->id);
+  else
+    w.null();
   w.key("offsets").begin_array();
   for (const auto& at : where)
     w.begin_object()

@@ -8,17 +8,25 @@
 //                           values (application/vnd.kafka.json.v2+json or application/json);
 //                           answered with {"offsets":[{"partition":p,"offset":o,..}]} once the
 //                           records are on disk (the log's acks=all promise).
+//                           With application/vnd.kafka.avro.v2+json, keys and values are Avro
+//                           in JSON form, with "value_schema" (registered under <topic>-value)
+//                           or "value_schema_id" (and key_schema[_id], <topic>-key); they are
+//                           stored Confluent-framed, and the answer names the schema ids.
 //
 // Errors follow the REST Proxy: {"error_code":40401,"message":"Topic not found"} with HTTP
 // 404, 42201 (422) for a bad record, 40801 (408) when the disk sync fails.
 
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
+#include <memory>
 #include <optional>
 #include <string>
 
 namespace sluice::log {
 class log;
+}
+namespace sluice::schema {
+class registry;
 }
 
 namespace sluice::http {
@@ -30,7 +38,9 @@ struct rest_answer {
 
 class rest_proxy {
  public:
-  explicit rest_proxy(log::log& l) : log_(l) {}
+  // `schemas` (may be null) serves the Avro format.
+  explicit rest_proxy(log::log& l, std::shared_ptr<schema::registry> schemas = nullptr)
+      : log_(l), schemas_(std::move(schemas)) {}
 
   // Answers a /topics request; nullopt when the path is not one of these.
   boost::asio::awaitable<std::optional<rest_answer>> handle(
@@ -38,6 +48,7 @@ class rest_proxy {
 
  private:
   log::log& log_;
+  std::shared_ptr<schema::registry> schemas_;
   uint64_t next_ = 0;  // round-robin partition of unkeyed records (event loop only)
 };
 

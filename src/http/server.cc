@@ -420,7 +420,7 @@ struct server::impl {
       bool beginning = query_param(target, "from") == "beginning";
       co_return answer{{}, [this, t, loop, req, topic, beginning](push_stream s) {
                          serve_topic_tail(t, std::move(s), push_loops.at(loop), req, topic,
-                                          beginning);
+                                          beginning, config.schemas);
                        }};
     }
     co_return answer{{}, [this, t, loop, req, v, sub](push_stream s) {
@@ -715,7 +715,7 @@ server::server(server_config config, sql::engine& engine, log::log* log,
                const group::coordinator* groups, queue::manager* queues)
     : impl_(std::make_unique<impl>(std::move(config), engine)) {
   impl_->log = log;
-  if (log) impl_->rest = std::make_unique<rest_proxy>(*log);
+  if (log) impl_->rest = std::make_unique<rest_proxy>(*log, impl_->config.schemas);
   impl_->queue_manager = queues;
   if (queues && log)
     impl_->queues = std::make_unique<queue_api>(*queues, *log, impl_->workers.get_executor());
@@ -725,7 +725,8 @@ server::server(server_config config, sql::engine& engine, log::log* log,
     impl_->consumers = std::make_unique<rest_consumers>(
         impl_->io, impl_->workers.get_executor(), *groups,
         rest_consumer_limits{impl_->config.kafka_bootstrap, impl_->config.kafka_client_properties,
-                             std::chrono::milliseconds(impl_->config.consumer_idle_timeout_ms)});
+                             std::chrono::milliseconds(impl_->config.consumer_idle_timeout_ms),
+                             1000, impl_->config.schemas});
 }
 
 server::~server() {

@@ -7,6 +7,7 @@
 
 #include "http/json_payload.h"
 #include "log/log.h"
+#include "schema/wire_format.h"
 #include "stream/io.h"
 #include "stream/value.h"
 
@@ -20,8 +21,12 @@ namespace {
 
 class tail : public std::enable_shared_from_this<tail> {
  public:
-  tail(push_channel::transport t, push_stream s, std::shared_ptr<log::topic> topic)
-      : ch_(std::move(s), t), topic_(std::move(topic)), alive_(std::make_shared<int>(0)) {}
+  tail(push_channel::transport t, push_stream s, std::shared_ptr<log::topic> topic,
+       std::shared_ptr<const schema::registry> schemas)
+      : ch_(std::move(s), t),
+        topic_(std::move(topic)),
+        schemas_(std::move(schemas)),
+        alive_(std::make_shared<int>(0)) {}
 
   awaitable<void> run(push_channel::request req, bool from_beginning) {
     auto self = shared_from_this();
@@ -56,9 +61,9 @@ class tail : public std::enable_shared_from_this<tail> {
               msg += "{\"partition\":" + std::to_string(p) +
                      ",\"offset\":" + std::to_string(offset) +
                      ",\"timestamp\":" + std::to_string(ts) + ",\"key\":";
-              append_json_payload(msg, key, parser);
+              payload(msg, key, parser);
               msg += ",\"value\":";
-              append_json_payload(msg, value, parser);
+              payload(msg, value, parser);
               msg += '}';
             });
         if (end) next_[p] = *end;
@@ -75,6 +80,18 @@ class tail : public std::enable_shared_from_this<tail> {
   }
 
  private:
+  void payload(std::string& msg, std::optional<std::string_view> bytes,
+               simdjson::dom::parser& parser) {
+    if (schemas_ && bytes && !bytes->empty() && bytes->front() == schema::k_wire_magic) {
+      std::string err;
+      if (auto json = schema::framed_avro_to_json(*schemas_, *bytes, false, err)) {
+        msg += *json;
+        return;
+      }
+    }
+    append_json_payload(msg, bytes, parser);
+  }
+
   // At most one registered wake-up per partition (the partition keeps registrations until
   // its next append: one per poll of an idle partition would grow without bound).
   void arm(log::partition& part, size_t p) {
@@ -95,6 +112,7 @@ class tail : public std::enable_shared_from_this<tail> {
 
   push_channel ch_;
   std::shared_ptr<log::topic> topic_;
+  std::shared_ptr<const schema::registry> schemas_;
   std::shared_ptr<int> alive_;  // pending append callbacks are dropped with the subscriber
   std::vector<int64_t> next_;
   std::vector<bool> armed_;
@@ -104,8 +122,9 @@ class tail : public std::enable_shared_from_this<tail> {
 
 void serve_topic_tail(push_channel::transport t, push_stream stream, asio::io_context& loop,
                       push_channel::request req, std::shared_ptr<log::topic> topic,
-                      bool from_beginning) {
-  auto s = std::make_shared<tail>(t, std::move(stream).moved_to(loop), std::move(topic));
+                      bool from_beginning, std::shared_ptr<const schema::registry> schemas) {
+  auto s = std::make_shared<tail>(t, std::move(stream).moved_to(loop), std::move(topic),
+                                  std::move(schemas));
   // The function object (and `s` with it) lives as long as the coroutine.
   asio::co_spawn(
       loop,

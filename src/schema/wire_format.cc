@@ -4,6 +4,7 @@
 
 #include "base/bytes.h"
 #include "schema/avro_codec.h"
+#include "schema/avro_json.h"
 #include "schema/registry.h"
 
 namespace sluice::schema {
@@ -21,6 +22,21 @@ void append_wire_header(std::string& out, int32_t id) {
   uint8_t h[k_wire_header] = {k_wire_magic};
   store_be32(h + 1, static_cast<uint32_t>(id));
   out.append(reinterpret_cast<const char*>(h), k_wire_header);
+}
+
+std::optional<std::string> framed_avro_to_json(const registry& registry, std::string_view value,
+                                               bool wrap_unions, std::string& err) {
+  auto id = framed_schema_id(value, err);
+  if (!id) return std::nullopt;
+  auto s = avro_of(registry.parsed(*id));
+  if (!s) {
+    err = "schema id " + std::to_string(*id) + " is not an Avro schema in the registry";
+    return std::nullopt;
+  }
+  json_writer w;
+  if (!avro_to_json(s->root(), value.substr(k_wire_header), w, wrap_unions, err))
+    return std::nullopt;
+  return std::move(w).str();
 }
 
 namespace {

@@ -27,6 +27,12 @@ std::optional<int32_t> framed_schema_id(std::string_view value, std::string& err
 // Appends the header of a value of schema `id`.
 void append_wire_header(std::string& out, int32_t id);
 
+// The JSON (schema/avro_json.h) of a Confluent-framed Avro value whose schema is in
+// `registry`; nullopt and `err` when it is not one. Looks the schema up per call: for HTTP
+// readers, not the SQL data path.
+std::optional<std::string> framed_avro_to_json(const registry& registry, std::string_view value,
+                                               bool wrap_unions, std::string& err);
+
 // Decoders of Confluent-framed Avro values, one per query input.
 stream::decoder_factory avro_decoder_factory(std::shared_ptr<const registry> registry);
 

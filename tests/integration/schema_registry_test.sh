@@ -116,16 +116,51 @@ echo '{"auction":1}' | kcat -b "$brokers" -P -t bids 2>/dev/null
 wait_read bid_stats 31
 check "a non-Avro record is a dead letter" 1 "$(query_field bid_stats dead_letters)"
 
+# --- the REST Proxy's Avro format: produce with a schema's text, consume as Avro JSON ---
+"$sluice" topic create readings --brokers "$brokers" >/dev/null 2>&1
+reading='{\"type\":\"record\",\"name\":\"Reading\",\"fields\":[{\"name\":\"sensor\",\"type\":\"string\"},{\"name\":\"temp\",\"type\":\"double\"},{\"name\":\"note\",\"type\":[\"null\",\"string\"],\"default\":null}]}'
+avro_ct='Content-Type: application/vnd.kafka.avro.v2+json'
+out=$(curl -s -H "$avro_ct" -d "{\"value_schema\":\"$reading\",\"records\":[
+  {\"value\":{\"sensor\":\"s1\",\"temp\":21.5,\"note\":{\"string\":\"hot\"}}},
+  {\"value\":{\"sensor\":\"s2\",\"temp\":19,\"note\":null}},{\"value\":{\"sensor\":\"s3\",\"temp\":1}}]}" \
+  "$http/topics/readings")
+rid=$(curl -s "$http/subjects/readings-value/versions/1" | field '["id"]')
+check "REST Proxy Avro produce registers <topic>-value and names its id" "$rid 3" \
+  "$(echo "$out" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["value_schema_id"], len(d["offsets"]))')"
+check "REST Proxy Avro produce: a value that does not fit its schema is 42205" 42205 \
+  "$(curl -s -H "$avro_ct" -d "{\"value_schema_id\":$rid,\"records\":[{\"value\":{\"sensor\":\"s1\",\"temp\":\"x\"}}]}" \
+     "$http/topics/readings" | field '["error_code"]')"
+decoded=$(js decode readings 3 | tr -d '\n')
+check "the REST Proxy's Avro decoded by the client" \
+  '{"key":null,"value":{"sensor":"s1","temp":21.5,"note":"hot"}}{"key":null,"value":{"sensor":"s2","temp":19,"note":null}}{"key":null,"value":{"sensor":"s3","temp":1,"note":null}}' \
+  "$decoded"
+kv='Content-Type: application/vnd.kafka.v2+json'
+curl -s -H "$kv" -d '{"name":"c1","format":"avro","auto.offset.reset":"earliest"}' "$http/consumers/ga" >/dev/null
+curl -s -H "$kv" -d '{"topics":["readings"]}' "$http/consumers/ga/instances/c1/subscription" >/dev/null
+got=""
+for _ in 1 2 3 4 5; do
+  got=$(curl -s -H 'Accept: application/vnd.kafka.avro.v2+json' \
+    "$http/consumers/ga/instances/c1/records?timeout=2000")
+  [ "$got" != "[]" ] && break
+done
+check "a REST consumer in format avro reads Avro's JSON encoding" \
+  '{"sensor":"s1","temp":21.5,"note":{"string":"hot"}}' \
+  "$(echo "$got" | /usr/bin/python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)[0]["value"], separators=(",",":")))')"
+tail=$(timeout 2 curl -sN "$http/v1/topics/readings/events?from=beginning" | grep '^data:' | head -1)
+check "the topic tail shows registered Avro as JSON" \
+  '{"sensor":"s1","temp":21.5,"note":"hot"}' \
+  "$(echo "${tail#data: }" | /usr/bin/python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["records"][0]["value"], separators=(",",":")))')"
+
 # --- restart: the registry, the stream and the sink come back with the same ids ---
 server_stop
 server_start
-check "after a restart: the subjects" '["bid_totals-value","bids-value","tmp2-key"]' \
+check "after a restart: the subjects" '["bid_totals-value","bids-value","readings-value","tmp2-key"]' \
   "$(curl -s "$http/subjects")"
 check "after a restart: schema 2 by id" Bid "$(curl -s "$http/schemas/ids/2/schema" | field '["name"]')"
 check "after a restart: the sink's subject still has one version" '[1]' \
   "$(curl -s "$http/subjects/bid_totals-value/versions")"
 ids=$(curl -s -H "$ctype" -d '{"schema":"\"double\""}' "$http/subjects/next-key/versions")
-check "after a restart: a new schema gets a new id" '{"id":6}' "$ids"
+check "after a restart: a new schema gets a new id" '{"id":7}' "$ids"
 check "after a restart: the view" 6 \
   "$(curl -s "$http/v1/views/bid_stats" | /usr/bin/python3 -c '
 import json,sys; print([r for r in json.load(sys.stdin)["rows"] if r["auction"] == 0][0]["n"])')"
