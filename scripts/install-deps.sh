@@ -10,6 +10,7 @@ packages=(
   libboost1.81-dev librdkafka-dev libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev
   libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
   libsimdjson-dev libedit-dev libjemalloc-dev librocksdb-dev libssl-dev openssl
+  libprotobuf-dev libprotoc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # real peers for tests and benchmarks
   kcat redis-server redis-tools nats-server wrk rabbitmq-server

@@ -1,6 +1,7 @@
 #include "schema/parsed_schema.h"
 
 #include "base/strings.h"
+#include "schema/protobuf_schema.h"
 
 namespace sluice::schema {
 
@@ -20,6 +21,21 @@ class avro_parsed final : public parsed_schema {
 
  private:
   std::shared_ptr<const avro::schema> s_;
+};
+
+class protobuf_parsed final : public parsed_schema {
+ public:
+  explicit protobuf_parsed(std::shared_ptr<const protobuf::schema> s) : s_(std::move(s)) {}
+  schema_type type() const override { return schema_type::protobuf; }
+  const std::string& text() const override { return s_->text(); }
+  const std::string& canonical() const override { return s_->text(); }
+  std::vector<avro::incompatibility> can_read(const parsed_schema& writer) const override {
+    return protobuf::check_compatibility(*s_, *static_cast<const protobuf_parsed&>(writer).s_);
+  }
+  const std::shared_ptr<const protobuf::schema>& proto() const { return s_; }
+
+ private:
+  std::shared_ptr<const protobuf::schema> s_;
 };
 
 }  // namespace
@@ -46,13 +62,22 @@ bool parse_schema_type(std::string_view name, schema_type& out) {
 }
 
 std::shared_ptr<const parsed_schema> parse_schema(schema_type type, std::string_view text,
-                                                  const std::vector<std::string>& references,
+                                                  const std::vector<referenced_text>& references,
                                                   std::string& error) {
+  if (type == schema_type::protobuf) {
+    auto s = protobuf::schema::parse(text, references, error);
+    if (!s) return nullptr;
+    return std::make_shared<protobuf_parsed>(std::move(s));
+  }
   if (type != schema_type::avro) {
-    error = "schema type " + std::string(name_of(type)) + " is not supported yet (AVRO is)";
+    error = "schema type " + std::string(name_of(type)) +
+            " is not supported yet (AVRO and PROTOBUF are)";
     return nullptr;
   }
-  auto s = avro::schema::parse(text, error, references);
+  std::vector<std::string> texts;
+  for (const auto& r : references)
+    texts.push_back(r.text);
+  auto s = avro::schema::parse(text, error, texts);
   if (!s) return nullptr;
   return std::make_shared<avro_parsed>(std::move(s));
 }
@@ -60,6 +85,15 @@ std::shared_ptr<const parsed_schema> parse_schema(schema_type type, std::string_
 std::shared_ptr<const avro::schema> avro_of(const std::shared_ptr<const parsed_schema>& s) {
   if (!s || s->type() != schema_type::avro) return nullptr;
   return static_cast<const avro_parsed&>(*s).avro();
+}
+
+}  // namespace sluice::schema
+
+namespace sluice::schema {
+
+std::shared_ptr<const protobuf::schema> protobuf_of(const std::shared_ptr<const parsed_schema>& s) {
+  if (!s || s->type() != schema_type::protobuf) return nullptr;
+  return static_cast<const protobuf_parsed&>(*s).proto();
 }
 
 }  // namespace sluice::schema

@@ -31,13 +31,26 @@ class parsed_schema {
   virtual std::vector<avro::incompatibility> can_read(const parsed_schema& writer) const = 0;
 };
 
-// Parses a schema of `type` whose named types may come from `references` (the texts of the
-// referenced schemas, in order). Nullptr and `error` when it is not a valid schema.
+// A referenced schema: the name the referring schema knows it by (Avro: a type's full name;
+// Protobuf: the import path) and its text.
+struct referenced_text {
+  std::string name;
+  std::string text;
+};
+
+// Parses a schema of `type` whose types may come from `references` (dependencies first).
+// Nullptr and `error` when it is not a valid schema.
 std::shared_ptr<const parsed_schema> parse_schema(schema_type type, std::string_view text,
-                                                  const std::vector<std::string>& references,
+                                                  const std::vector<referenced_text>& references,
                                                   std::string& error);
 
 // The Avro schema behind a parsed Avro schema (nullptr for other formats).
 std::shared_ptr<const avro::schema> avro_of(const std::shared_ptr<const parsed_schema>& s);
+
+namespace protobuf {
+class schema;
+}
+// The Protobuf schema behind a parsed Protobuf schema (nullptr for other formats).
+std::shared_ptr<const protobuf::schema> protobuf_of(const std::shared_ptr<const parsed_schema>& s);
 
 }  // namespace sluice::schema

@@ -233,14 +233,14 @@ struct registry::impl {
   }
 
   // The texts of `refs` and of what they reference in turn, dependencies first.
-  std::vector<std::string> reference_texts(const std::vector<schema_reference>& refs) const {
-    std::vector<std::string> out;
+  std::vector<referenced_text> reference_texts(const std::vector<schema_reference>& refs) const {
+    std::vector<referenced_text> out;
     std::set<int32_t> seen;
     collect(refs, seen, out, 0);
     return out;
   }
   void collect(const std::vector<schema_reference>& refs, std::set<int32_t>& seen,
-               std::vector<std::string>& out, int depth) const {
+               std::vector<referenced_text>& out, int depth) const {
     if (depth > 32) return;
     for (const auto& r : refs) {
       auto s = subjects.find(r.subject);
@@ -250,7 +250,7 @@ struct registry::impl {
       auto st = schemas.find(v->second.id);
       if (st == schemas.end() || !seen.insert(v->second.id).second) continue;
       collect(st->second.references, seen, out, depth + 1);
-      out.push_back(st->second.text);
+      out.push_back({r.name, st->second.text});
     }
   }
 

@@ -1,10 +1,13 @@
 #include "schema/wire_format.h"
 
+#include <map>
 #include <unordered_map>
 
 #include "base/bytes.h"
 #include "schema/avro_codec.h"
 #include "schema/avro_json.h"
+#include "schema/protobuf_codec.h"
+#include "schema/protobuf_schema.h"
 #include "schema/registry.h"
 
 namespace sluice::schema {
@@ -91,6 +94,70 @@ class registry_avro_decoder final : public stream::record_decoder {
   avro_row_decoder* last_ = nullptr;
 };
 
+class registry_protobuf_decoder final : public stream::record_decoder {
+ public:
+  registry_protobuf_decoder(std::shared_ptr<const registry> r,
+                            std::vector<stream::field_type> columns, std::vector<bool> needed)
+      : registry_(std::move(r)), columns_(std::move(columns)), needed_(std::move(needed)) {}
+
+  // Some producers (@kafkajs/confluent-schema-registry among them) leave the message indexes
+  // out. When the indexes do not parse, name no message, or leave bytes that do not decode,
+  // the value is read again as the first message with no indexes (as Confluent's own
+  // JavaScript client does since 2026); the first error is the one reported.
+  bool decode(std::string_view payload, stream::row& out, std::string& err) override {
+    auto id = framed_schema_id(payload, err);
+    if (!id) return false;
+    payload.remove_prefix(k_wire_header);
+    std::string_view body = payload;
+    auto indexes = read_message_indexes(body, err);
+    if (indexes) {
+      auto* d = find(*id, *indexes, err);
+      if (d && d->decode(body, out, err)) return true;
+      if (!d && err.starts_with("schema id")) return false;
+    }
+    std::string again;
+    auto* d = find(*id, {}, again);
+    return d && d->decode(payload, out, again);
+  }
+
+ private:
+  struct entry {
+    std::shared_ptr<const protobuf::schema> schema;  // keeps the descriptors alive
+    std::unique_ptr<protobuf_row_decoder> decoder;
+  };
+
+  protobuf_row_decoder* find(int32_t id, const std::vector<int32_t>& indexes, std::string& err) {
+    if (id == last_id_ && indexes == last_indexes_) return last_;
+    auto key = std::make_pair(id, indexes);
+    auto it = cache_.find(key);
+    if (it == cache_.end()) {
+      auto s = protobuf_of(registry_->parsed(id));
+      if (!s) {
+        err = "schema id " + std::to_string(id) + " is not a Protobuf schema in the registry";
+        return nullptr;
+      }
+      const auto* message = s->message(indexes);
+      if (!message) {
+        err = "schema " + std::to_string(id) + " has no message at those indexes";
+        return nullptr;
+      }
+      entry e{s, std::make_unique<protobuf_row_decoder>(*message, columns_, needed_)};
+      it = cache_.emplace(key, std::move(e)).first;
+    }
+    last_id_ = id;
+    last_indexes_ = indexes;
+    last_ = it->second.decoder.get();
+    return last_;
+  }
+  std::shared_ptr<const registry> registry_;
+  std::vector<stream::field_type> columns_;
+  std::vector<bool> needed_;
+  std::map<std::pair<int32_t, std::vector<int32_t>>, entry> cache_;
+  int32_t last_id_ = -1;
+  std::vector<int32_t> last_indexes_;
+  protobuf_row_decoder* last_ = nullptr;
+};
+
 class avro_encoder final : public stream::record_encoder {
  public:
   avro_encoder(int32_t id, std::vector<stream::field_type> columns)
@@ -111,6 +178,12 @@ class avro_encoder final : public stream::record_encoder {
 stream::decoder_factory avro_decoder_factory(std::shared_ptr<const registry> r) {
   return [r](const std::vector<stream::field_type>& columns, const std::vector<bool>& needed) {
     return std::make_unique<registry_avro_decoder>(r, columns, needed);
+  };
+}
+
+stream::decoder_factory protobuf_decoder_factory(std::shared_ptr<const registry> r) {
+  return [r](const std::vector<stream::field_type>& columns, const std::vector<bool>& needed) {
+    return std::make_unique<registry_protobuf_decoder>(r, columns, needed);
   };
 }
 

@@ -35,6 +35,8 @@ std::optional<std::string> framed_avro_to_json(const registry& registry, std::st
 
 // Decoders of Confluent-framed Avro values, one per query input.
 stream::decoder_factory avro_decoder_factory(std::shared_ptr<const registry> registry);
+// Decoders of Confluent-framed Protobuf values (schema id, message indexes, message).
+stream::decoder_factory protobuf_decoder_factory(std::shared_ptr<const registry> registry);
 
 // Writes rows as Confluent-framed Avro values of schema `id`, which must be
 // avro_schema_for(columns, ...).

@@ -12,6 +12,8 @@
 #include "base/json_writer.h"
 #include "base/strings.h"
 #include "schema/avro_codec.h"
+#include "schema/protobuf_codec.h"
+#include "schema/protobuf_schema.h"
 #include "schema/registry.h"
 #include "schema/wire_format.h"
 #include "sql/error.h"
@@ -260,6 +262,14 @@ struct engine::impl final : name_lookup, format_provider {
                                              location loc) const override {
     if (!o.schemas) throw sql_error(loc, "format '" + format + "' needs the schema registry");
     auto [latest, id] = o.schemas->latest(subject);
+    if (format == "PROTOBUF") {
+      auto proto = schema::protobuf_of(latest);
+      if (!proto)
+        throw sql_error(loc, "subject '" + subject +
+                                 "' has no Protobuf schema in the registry: register one, or "
+                                 "declare the columns");
+      return schema::columns_of(*proto->message({}));
+    }
     auto avro = schema::avro_of(latest);
     if (!avro)
       throw sql_error(loc, "subject '" + subject +
@@ -271,8 +281,9 @@ struct engine::impl final : name_lookup, format_provider {
       throw sql_error(loc, "subject '" + subject + "' (schema " + std::to_string(id) + "): " + err);
     return *cols;
   }
-  stream::decoder_factory decoder(const std::string&) const override {
-    return schema::avro_decoder_factory(o.schemas);
+  stream::decoder_factory decoder(const std::string& format) const override {
+    return format == "PROTOBUF" ? schema::protobuf_decoder_factory(o.schemas)
+                                : schema::avro_decoder_factory(o.schemas);
   }
 
   // The value encoder of a sink WITH (format = ..): null for JSON; for AVRO the schema of its

@@ -50,8 +50,9 @@ source_def make_source_def(const create_source_stmt& s, location loc,
       d.topic = v;
     } else if (k == "format" || k == "value_format" || k == "value.format") {
       d.format = ascii_upper(v);
-      if (d.format != "JSON" && d.format != "AVRO")
-        throw sql_error(loc, "format '" + v + "' is not supported yet (JSON and AVRO are)");
+      if (d.format != "JSON" && d.format != "AVRO" && d.format != "PROTOBUF")
+        throw sql_error(loc,
+                        "format '" + v + "' is not supported yet (JSON, AVRO and PROTOBUF are)");
     } else if (k == "subject" || k == "value.subject") {
       d.subject = v;
     } else if (k == "timestamp") {
@@ -86,7 +87,7 @@ source_def make_source_def(const create_source_stmt& s, location loc,
     if (d.columns.empty()) d.columns = formats->columns_of(d.format, d.subject, loc);
     d.make_decoder = formats->decoder(d.format);
   } else if (!d.subject.empty()) {
-    throw sql_error(loc, "'subject' is for formats with a schema registry (AVRO)");
+    throw sql_error(loc, "'subject' is for formats with a schema registry (AVRO, PROTOBUF)");
   }
   if (d.columns.empty())
     throw sql_error(loc,

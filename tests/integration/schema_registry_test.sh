@@ -34,7 +34,7 @@ check "the registry's content type" "application/vnd.schemaregistry.v1+json" \
   "$(curl -s -o /dev/null -w '%{content_type}' "$http/subjects")"
 check "GET /schemas/ids/2/versions" '[{"subject":"bids-value","version":2}]' \
   "$(curl -s "$http/schemas/ids/2/versions")"
-check "GET /schemas/types" '["AVRO"]' "$(curl -s "$http/schemas/types")"
+check "GET /schemas/types" '["AVRO","PROTOBUF"]' "$(curl -s "$http/schemas/types")"
 check "unknown subject: 40401" 40401 "$(curl -s "$http/subjects/nope/versions" | field '["error_code"]')"
 check "unknown version: 40402" 40402 \
   "$(curl -s "$http/subjects/bids-value/versions/9" | field '["error_code"]')"
@@ -151,16 +151,43 @@ check "the topic tail shows registered Avro as JSON" \
   '{"sensor":"s1","temp":21.5,"note":"hot"}' \
   "$(echo "${tail#data: }" | /usr/bin/python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["records"][0]["value"], separators=(",",":")))')"
 
+# --- Protobuf: the client registers a .proto (protobufjs inside) and writes; SQL reads ---
+"$sluice" topic create readings_pb --brokers "$brokers" >/dev/null 2>&1
+check "Protobuf registered, an incompatible change refused with its kind" \
+  '{"id":7,"refused":409,"kind":true}' "$(js protobuf 12)"
+sql "CREATE STREAM readings_pb WITH (format = 'protobuf')" >/dev/null
+check "a Protobuf stream's columns come from the first message" \
+  "sensor:VARCHAR temp:DOUBLE at:BIGINT tags:ARRAY<VARCHAR> status:VARCHAR counts:MAP<VARCHAR, INT> place:ROW<site VARCHAR, floor INT>" \
+  "$(sql "DESCRIBE readings_pb" | /usr/bin/python3 -c '
+import json,sys
+print(" ".join(r["column"] + ":" + r["type"] for r in json.load(sys.stdin)["results"][0]["rows"]))')"
+sql "CREATE MATERIALIZED VIEW pb_stats AS SELECT sensor, COUNT(*) AS n, SUM(temp) AS total,
+     COUNT(tags[1]) AS tagged, COUNT(CASE WHEN status = 'HOT' THEN 1 END) AS hot,
+     MAX(place.floor) AS top, SUM(counts['x']) AS xs, MAX(at) AS last_at
+     FROM readings_pb GROUP BY sensor" >/dev/null
+wait_read pb_stats 12
+# Readings i = 0..11: sensor s(i % 3), temp 20 + i, tags when i is odd, HOT when i % 4 = 0,
+# floor i % 3, counts {x: i}, at 1700000000000 + i.
+check "the view over Protobuf records (enums, repeated, maps, nested messages)" \
+  "s0:4:98:2:1:0:18:9 s1:4:102:2:1:1:22:10 s2:4:106:2:1:2:26:11" \
+  "$(curl -s "$http/v1/views/pb_stats" | /usr/bin/python3 -c '
+import json,sys
+print(" ".join("%s:%d:%d:%d:%d:%d:%d:%d" % (r["sensor"], r["n"], r["total"], r["tagged"], r["hot"],
+               r["top"], r["xs"], r["last_at"] - 1700000000000)
+               for r in sorted(json.load(sys.stdin)["rows"], key=lambda r: r["sensor"])))')"
+check "no dead letters from the client's framing (it leaves out the message indexes)" 0 \
+  "$(query_field pb_stats dead_letters)"
+
 # --- restart: the registry, the stream and the sink come back with the same ids ---
 server_stop
 server_start
-check "after a restart: the subjects" '["bid_totals-value","bids-value","readings-value","tmp2-key"]' \
+check "after a restart: the subjects" '["bid_totals-value","bids-value","readings-value","readings_pb-value","tmp2-key"]' \
   "$(curl -s "$http/subjects")"
 check "after a restart: schema 2 by id" Bid "$(curl -s "$http/schemas/ids/2/schema" | field '["name"]')"
 check "after a restart: the sink's subject still has one version" '[1]' \
   "$(curl -s "$http/subjects/bid_totals-value/versions")"
 ids=$(curl -s -H "$ctype" -d '{"schema":"\"double\""}' "$http/subjects/next-key/versions")
-check "after a restart: a new schema gets a new id" '{"id":7}' "$ids"
+check "after a restart: a new schema gets a new id" '{"id":8}' "$ids"
 check "after a restart: the view" 6 \
   "$(curl -s "$http/v1/views/bid_stats" | /usr/bin/python3 -c '
 import json,sys; print([r for r in json.load(sys.stdin)["rows"] if r["auction"] == 0][0]["n"])')"

@@ -71,6 +71,44 @@ if (command === 'produce') {
   const again = await registry.getRegistryIdBySchema(subject, { type: SchemaType.AVRO, schema: JSON.stringify(bidV1) });
   await producer.disconnect();
   console.log(JSON.stringify({ id1, id2, latest, lookup: again, refused: refused.status }));
+} else if (command === 'protobuf') {
+  // A Protobuf schema (protobufjs inside the client), records framed with message indexes.
+  const n = Number(args[0]);
+  const subject = 'readings_pb-value';
+  const proto = `syntax = "proto3";
+package iot;
+message Reading {
+  enum Status { OK = 0; HOT = 1; }
+  string sensor = 1;
+  double temp = 2;
+  int64 at = 3;
+  repeated string tags = 4;
+  Status status = 5;
+  map<string, int32> counts = 6;
+  Place place = 7;
+}
+message Place { string site = 1; int32 floor = 2; }
+`;
+  const { id } = await registry.register({ type: SchemaType.PROTOBUF, schema: proto }, { subject });
+  const producer = kafka.producer();
+  await producer.connect();
+  const messages = [];
+  for (let i = 0; i < n; i++) {
+    const r = { sensor: 's' + (i % 3), temp: 20 + i, at: 1700000000000 + i, tags: i % 2 ? ['a', 'b'] : [],
+                status: i % 4 === 0 ? 1 : 0, counts: { x: i }, place: { site: 'lab', floor: i % 3 } };
+    messages.push({ value: await registry.encode(id, r) });
+  }
+  await producer.send({ topic: 'readings_pb', messages });
+  await producer.disconnect();
+  let refused = null;
+  try {
+    await registry.register({ type: SchemaType.PROTOBUF,
+                              schema: proto.replace('double temp = 2;', 'string temp = 2;') }, { subject });
+  } catch (e) {
+    refused = e;
+  }
+  console.log(JSON.stringify({ id, refused: refused ? refused.status : null,
+                               kind: refused && /FIELD_SCALAR_KIND_CHANGED/.test(refused.message) }));
 } else if (command === 'decode') {
   const [topic, n] = [args[0], Number(args[1])];
   const consumer = kafka.consumer({ groupId: 'schemas-decode-' + Date.now() });

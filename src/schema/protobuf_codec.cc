@@ -1,0 +1,499 @@
+#include "schema/protobuf_codec.h"
+
+#include <cstring>
+#include <unordered_map>
+
+#include "base/strings.h"
+#include "stream/expression.h"
+
+namespace sluice::schema {
+
+namespace gp = google::protobuf;
+using FD = gp::FieldDescriptor;
+using stream::data_type;
+using stream::type_id;
+using stream::value;
+
+namespace {
+
+constexpr int k_max_depth = 64;
+
+bool is_timestamp(const gp::Descriptor* d) {
+  return d && d->full_name() == "google.protobuf.Timestamp";
+}
+
+stream::type_ptr sql_type(const FD& f, int depth);
+
+stream::type_ptr scalar_type(const FD& f, int depth) {
+  switch (f.type()) {
+    case FD::TYPE_BOOL:
+      return data_type::of(type_id::boolean);
+    case FD::TYPE_INT32:
+    case FD::TYPE_SINT32:
+    case FD::TYPE_SFIXED32:
+      return data_type::of(type_id::int32);
+    case FD::TYPE_INT64:
+    case FD::TYPE_SINT64:
+    case FD::TYPE_SFIXED64:
+    case FD::TYPE_UINT32:
+    case FD::TYPE_FIXED32:
+    case FD::TYPE_UINT64:
+    case FD::TYPE_FIXED64:
+      return data_type::of(type_id::int64);
+    case FD::TYPE_FLOAT:
+    case FD::TYPE_DOUBLE:
+      return data_type::of(type_id::float64);
+    case FD::TYPE_MESSAGE:
+    case FD::TYPE_GROUP: {
+      if (is_timestamp(f.message_type())) return data_type::of(type_id::timestamp);
+      auto t = std::make_shared<data_type>();
+      t->id = type_id::row;
+      if (depth < k_max_depth)
+        for (int i = 0; i < f.message_type()->field_count(); ++i)
+          t->fields.push_back({f.message_type()->field(i)->name(),
+                               sql_type(*f.message_type()->field(i), depth + 1)});
+      return t;
+    }
+    default:  // string, bytes, enum
+      return data_type::of(type_id::varchar);
+  }
+}
+
+stream::type_ptr sql_type(const FD& f, int depth) {
+  if (f.is_map()) {
+    auto t = std::make_shared<data_type>();
+    t->id = type_id::map;
+    t->element = scalar_type(*f.message_type()->map_value(), depth + 1);
+    return t;
+  }
+  if (f.is_repeated()) {
+    auto t = std::make_shared<data_type>();
+    t->id = type_id::array;
+    t->element = scalar_type(f, depth + 1);
+    return t;
+  }
+  return scalar_type(f, depth);
+}
+
+struct reader {
+  const uint8_t* p;
+  const uint8_t* end;
+  std::string* err;
+
+  bool fail(std::string what) {
+    *err = std::move(what);
+    return false;
+  }
+  bool varint(uint64_t& v) {
+    v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (p == end) return fail("truncated");
+      uint8_t b = *p++;
+      v |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if (!(b & 0x80)) return true;
+    }
+    return fail("a varint longer than 10 bytes");
+  }
+  bool fixed(size_t n, uint64_t& v) {
+    if (static_cast<size_t>(end - p) < n) return fail("truncated");
+    v = 0;
+    std::memcpy(&v, p, n);  // little-endian on the machines we run on
+    p += n;
+    return true;
+  }
+  bool bytes(std::string_view& out) {
+    uint64_t n = 0;
+    if (!varint(n)) return false;
+    if (n > static_cast<uint64_t>(end - p)) return fail("truncated");
+    out = std::string_view(reinterpret_cast<const char*>(p), n);
+    p += n;
+    return true;
+  }
+  bool skip(int wire, int depth) {
+    uint64_t v = 0;
+    std::string_view b;
+    switch (wire) {
+      case 0:
+        return varint(v);
+      case 1:
+        return fixed(8, v);
+      case 2:
+        return bytes(b);
+      case 5:
+        return fixed(4, v);
+      case 3:  // a group: skip to its end tag
+        if (depth > k_max_depth) return fail("nested too deeply");
+        while (true) {
+          uint64_t tag = 0;
+          if (!varint(tag)) return false;
+          if ((tag & 7) == 4) return true;
+          if (!skip(static_cast<int>(tag & 7), depth + 1)) return false;
+        }
+      default:
+        return fail("wire type " + std::to_string(wire) + " is not valid here");
+    }
+  }
+};
+
+int wire_type_of(const FD& f) {
+  switch (f.type()) {
+    case FD::TYPE_DOUBLE:
+    case FD::TYPE_FIXED64:
+    case FD::TYPE_SFIXED64:
+      return 1;
+    case FD::TYPE_FLOAT:
+    case FD::TYPE_FIXED32:
+    case FD::TYPE_SFIXED32:
+      return 5;
+    case FD::TYPE_STRING:
+    case FD::TYPE_BYTES:
+    case FD::TYPE_MESSAGE:
+      return 2;
+    case FD::TYPE_GROUP:
+      return 3;
+    default:
+      return 0;
+  }
+}
+
+value default_of(const FD& f) {
+  if (f.is_repeated()) {
+    auto n = std::make_shared<stream::nested>();
+    n->is_array = !f.is_map();
+    return value::make_nested(std::move(n));
+  }
+  if (f.has_presence()) return value::null();
+  switch (f.cpp_type()) {
+    case FD::CPPTYPE_BOOL:
+      return value::boolean(false);
+    case FD::CPPTYPE_FLOAT:
+    case FD::CPPTYPE_DOUBLE:
+      return value::real(0);
+    case FD::CPPTYPE_STRING:
+      return value::string("");
+    case FD::CPPTYPE_ENUM:
+      return value::string(f.enum_type()->value(0)->name());
+    case FD::CPPTYPE_MESSAGE:
+      return value::null();
+    default:
+      return value::integer(0);
+  }
+}
+
+bool read_message(const gp::Descriptor& d, std::string_view bytes, value& out, std::string& err,
+                  int depth);
+
+// One value of `f` (not packed) whose tag had wire type `wire`.
+bool read_one(const FD& f, int wire, reader& r, value& out, int depth) {
+  int want = wire_type_of(f);
+  if (wire != want)
+    return r.fail("field " + f.name() + ": wire type " + std::to_string(wire) + ", expected " +
+                  std::to_string(want));
+  uint64_t v = 0;
+  std::string_view b;
+  switch (f.type()) {
+    case FD::TYPE_BOOL:
+      if (!r.varint(v)) return false;
+      out = value::boolean(v != 0);
+      return true;
+    case FD::TYPE_INT32:
+      if (!r.varint(v)) return false;
+      out = value::integer(static_cast<int32_t>(v));
+      return true;
+    case FD::TYPE_INT64:
+    case FD::TYPE_UINT64:
+      if (!r.varint(v)) return false;
+      out = value::integer(static_cast<int64_t>(v));
+      return true;
+    case FD::TYPE_UINT32:
+      if (!r.varint(v)) return false;
+      out = value::integer(static_cast<uint32_t>(v));
+      return true;
+    case FD::TYPE_SINT32:
+    case FD::TYPE_SINT64: {
+      if (!r.varint(v)) return false;
+      int64_t s = static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1));
+      out = value::integer(f.type() == FD::TYPE_SINT32 ? static_cast<int32_t>(s) : s);
+      return true;
+    }
+    case FD::TYPE_ENUM: {
+      if (!r.varint(v)) return false;
+      const auto* e = f.enum_type()->FindValueByNumber(static_cast<int32_t>(v));
+      out = value::string(e ? e->name() : std::to_string(static_cast<int32_t>(v)));
+      return true;
+    }
+    case FD::TYPE_FIXED64:
+    case FD::TYPE_SFIXED64:
+      if (!r.fixed(8, v)) return false;
+      out = value::integer(static_cast<int64_t>(v));
+      return true;
+    case FD::TYPE_DOUBLE: {
+      if (!r.fixed(8, v)) return false;
+      double d;
+      std::memcpy(&d, &v, 8);
+      out = value::real(d);
+      return true;
+    }
+    case FD::TYPE_FIXED32:
+      if (!r.fixed(4, v)) return false;
+      out = value::integer(static_cast<uint32_t>(v));
+      return true;
+    case FD::TYPE_SFIXED32:
+      if (!r.fixed(4, v)) return false;
+      out = value::integer(static_cast<int32_t>(static_cast<uint32_t>(v)));
+      return true;
+    case FD::TYPE_FLOAT: {
+      if (!r.fixed(4, v)) return false;
+      float fl;
+      auto u = static_cast<uint32_t>(v);
+      std::memcpy(&fl, &u, 4);
+      out = value::real(fl);
+      return true;
+    }
+    case FD::TYPE_STRING:
+    case FD::TYPE_BYTES:
+      if (!r.bytes(b)) return false;
+      out = value::string(std::string(b));
+      return true;
+    case FD::TYPE_MESSAGE:
+      if (!r.bytes(b)) return false;
+      return read_message(*f.message_type(), b, out, *r.err, depth + 1);
+    case FD::TYPE_GROUP:
+      return r.skip(3, depth);
+  }
+  return r.fail("unknown field type");
+}
+
+// Adds what one tag of `f` carries to `acc` (repeated: the items; maps: the entries).
+bool read_into(const FD& f, int wire, reader& r, value& slot, stream::nested* acc, int depth) {
+  if (!acc) return read_one(f, wire, r, slot, depth);
+  if (f.is_map()) {
+    std::string_view entry;
+    if (wire != 2) return r.fail("map field " + f.name() + ": wire type " + std::to_string(wire));
+    if (!r.bytes(entry)) return false;
+    reader er{reinterpret_cast<const uint8_t*>(entry.data()),
+              reinterpret_cast<const uint8_t*>(entry.data()) + entry.size(), r.err};
+    const auto& kf = *f.message_type()->map_key();
+    const auto& vf = *f.message_type()->map_value();
+    value k = default_of(kf), v = default_of(vf);
+    while (er.p < er.end) {
+      uint64_t tag = 0;
+      if (!er.varint(tag)) return false;
+      int n = static_cast<int>(tag >> 3), w = static_cast<int>(tag & 7);
+      if (n == 1) {
+        if (!read_one(kf, w, er, k, depth + 1)) return false;
+      } else if (n == 2) {
+        if (!read_one(vf, w, er, v, depth + 1)) return false;
+      } else if (!er.skip(w, depth + 1)) {
+        return false;
+      }
+    }
+    std::string err;
+    if (!stream::coerce(k, *data_type::of(type_id::varchar), err)) return r.fail(err);
+    acc->names.push_back(k.is_null() ? "" : k.s);
+    acc->items.push_back(std::move(v));
+    return true;
+  }
+  int want = wire_type_of(f);
+  if (wire == 2 && want != 2) {  // packed
+    std::string_view packed;
+    if (!r.bytes(packed)) return false;
+    reader pr{reinterpret_cast<const uint8_t*>(packed.data()),
+              reinterpret_cast<const uint8_t*>(packed.data()) + packed.size(), r.err};
+    while (pr.p < pr.end) {
+      if (acc->items.size() >= (1u << 22)) return r.fail("too many repeated values");
+      acc->items.emplace_back();
+      if (!read_one(f, want, pr, acc->items.back(), depth)) return false;
+    }
+    return true;
+  }
+  if (acc->items.size() >= (1u << 22)) return r.fail("too many repeated values");
+  acc->items.emplace_back();
+  return read_one(f, wire, r, acc->items.back(), depth);
+}
+
+bool read_message(const gp::Descriptor& d, std::string_view bytes, value& out, std::string& err,
+                  int depth) {
+  if (depth > k_max_depth) {
+    err = "nested too deeply";
+    return false;
+  }
+  reader r{reinterpret_cast<const uint8_t*>(bytes.data()),
+           reinterpret_cast<const uint8_t*>(bytes.data()) + bytes.size(), &err};
+  if (is_timestamp(&d)) {
+    int64_t seconds = 0, nanos = 0;
+    while (r.p < r.end) {
+      uint64_t tag = 0, v = 0;
+      if (!r.varint(tag)) return false;
+      if ((tag & 7) == 0 && ((tag >> 3) == 1 || (tag >> 3) == 2)) {
+        if (!r.varint(v)) return false;
+        ((tag >> 3) == 1 ? seconds : nanos) = static_cast<int64_t>(v);
+      } else if (!r.skip(static_cast<int>(tag & 7), depth)) {
+        return false;
+      }
+    }
+    out = value::timestamp(seconds * 1000 + static_cast<int32_t>(nanos) / 1'000'000);
+    return true;
+  }
+  auto n = std::make_shared<stream::nested>();
+  std::vector<std::shared_ptr<stream::nested>> accs(static_cast<size_t>(d.field_count()));
+  for (int i = 0; i < d.field_count(); ++i) {
+    n->names.push_back(d.field(i)->name());
+    n->items.push_back(default_of(*d.field(i)));
+    if (d.field(i)->is_repeated()) {
+      accs[static_cast<size_t>(i)] = std::make_shared<stream::nested>();
+      accs[static_cast<size_t>(i)]->is_array = !d.field(i)->is_map();
+    }
+  }
+  while (r.p < r.end) {
+    uint64_t tag = 0;
+    if (!r.varint(tag)) return false;
+    const FD* f = d.FindFieldByNumber(static_cast<int>(tag >> 3));
+    if (!f) {
+      if (!r.skip(static_cast<int>(tag & 7), depth)) return false;
+      continue;
+    }
+    auto i = static_cast<size_t>(f->index());
+    if (!read_into(*f, static_cast<int>(tag & 7), r, n->items[i], accs[i].get(), depth))
+      return false;
+  }
+  for (size_t i = 0; i < accs.size(); ++i)
+    if (accs[i]) n->items[i] = value::make_nested(std::move(accs[i]));
+  out = value::make_nested(std::move(n));
+  return true;
+}
+
+}  // namespace
+
+std::vector<stream::field_type> columns_of(const gp::Descriptor& message) {
+  std::vector<stream::field_type> out;
+  for (int i = 0; i < message.field_count(); ++i)
+    out.push_back({message.field(i)->name(), sql_type(*message.field(i), 1)});
+  return out;
+}
+
+struct protobuf_row_decoder::impl {
+  const gp::Descriptor* message;
+  std::vector<stream::type_ptr> types;       // per column
+  std::vector<const FD*> field_of;           // per column (nullptr: not in the message)
+  std::vector<int> column_by_number;         // field numbers below 256
+  std::unordered_map<int, int> column_high;  // the others
+  stream::row defaults;
+
+  int column(int number) const {
+    if (number >= 0 && static_cast<size_t>(number) < column_by_number.size())
+      return column_by_number[static_cast<size_t>(number)];
+    auto it = column_high.find(number);
+    return it == column_high.end() ? -1 : it->second;
+  }
+};
+
+protobuf_row_decoder::protobuf_row_decoder(const gp::Descriptor& message,
+                                           const std::vector<stream::field_type>& columns,
+                                           const std::vector<bool>& needed)
+    : impl_(std::make_unique<impl>()) {
+  impl_->message = &message;
+  impl_->column_by_number.assign(256, -1);
+  impl_->field_of.assign(columns.size(), nullptr);
+  impl_->defaults.assign(columns.size(), value::null());
+  for (size_t c = 0; c < columns.size(); ++c) {
+    impl_->types.push_back(columns[c].type);
+    if (!needed.empty() && !needed[c]) continue;
+    const FD* f = message.FindFieldByName(columns[c].name);
+    for (int i = 0; !f && i < message.field_count(); ++i)
+      if (iequals(message.field(i)->name(), columns[c].name)) f = message.field(i);
+    if (!f) continue;
+    impl_->field_of[c] = f;
+    impl_->defaults[c] = default_of(*f);
+    if (f->number() < 256)
+      impl_->column_by_number[static_cast<size_t>(f->number())] = static_cast<int>(c);
+    else
+      impl_->column_high[f->number()] = static_cast<int>(c);
+  }
+}
+
+protobuf_row_decoder::~protobuf_row_decoder() = default;
+
+bool protobuf_row_decoder::decode(std::string_view data, stream::row& out, std::string& err) {
+  auto& m = *impl_;
+  out = m.defaults;
+  std::vector<std::shared_ptr<stream::nested>> accs;
+  reader r{reinterpret_cast<const uint8_t*>(data.data()),
+           reinterpret_cast<const uint8_t*>(data.data()) + data.size(), &err};
+  while (r.p < r.end) {
+    uint64_t tag = 0;
+    if (!r.varint(tag)) return false;
+    int c = m.column(static_cast<int>(tag >> 3));
+    if (c < 0 || tag >> 3 > INT32_MAX) {
+      if (!r.skip(static_cast<int>(tag & 7), 0)) return false;
+      continue;
+    }
+    const FD& f = *m.field_of[static_cast<size_t>(c)];
+    stream::nested* acc = nullptr;
+    if (f.is_repeated()) {
+      if (accs.empty()) accs.resize(out.size());
+      auto& a = accs[static_cast<size_t>(c)];
+      if (!a) {
+        a = std::make_shared<stream::nested>();
+        a->is_array = !f.is_map();
+      }
+      acc = a.get();
+    }
+    if (!read_into(f, static_cast<int>(tag & 7), r, out[static_cast<size_t>(c)], acc, 0))
+      return false;
+  }
+  for (size_t c = 0; c < accs.size(); ++c)
+    if (accs[c]) out[c] = value::make_nested(std::move(accs[c]));
+  for (size_t c = 0; c < out.size(); ++c)
+    if (m.field_of[c] && !stream::coerce(out[c], *m.types[c], err)) return false;
+  return true;
+}
+
+std::optional<std::vector<int32_t>> read_message_indexes(std::string_view& data, std::string& err) {
+  reader r{reinterpret_cast<const uint8_t*>(data.data()),
+           reinterpret_cast<const uint8_t*>(data.data()) + data.size(), &err};
+  auto zigzag = [&](int64_t& v) {
+    uint64_t u = 0;
+    if (!r.varint(u)) return false;
+    v = static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1));
+    return true;
+  };
+  int64_t count = 0;
+  if (!zigzag(count)) return std::nullopt;
+  if (count < 0 || count > 64) {
+    err = "bad message indexes";
+    return std::nullopt;
+  }
+  std::vector<int32_t> out;
+  for (int64_t i = 0; i < count; ++i) {
+    int64_t v = 0;
+    if (!zigzag(v)) return std::nullopt;
+    if (v < 0 || v > INT32_MAX) {
+      err = "bad message index";
+      return std::nullopt;
+    }
+    out.push_back(static_cast<int32_t>(v));
+  }
+  data.remove_prefix(static_cast<size_t>(r.p - reinterpret_cast<const uint8_t*>(data.data())));
+  return out;
+}
+
+void append_message_indexes(std::string& out, const std::vector<int32_t>& indexes) {
+  auto put = [&](int64_t v) {
+    uint64_t u = (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+    while (u >= 0x80) {
+      out.push_back(static_cast<char>((u & 0x7f) | 0x80));
+      u >>= 7;
+    }
+    out.push_back(static_cast<char>(u));
+  };
+  if (indexes.size() == 1 && indexes[0] == 0) {
+    out.push_back(0);
+    return;
+  }
+  put(static_cast<int64_t>(indexes.size()));
+  for (int32_t i : indexes)
+    put(i);
+}
+
+}  // namespace sluice::schema
