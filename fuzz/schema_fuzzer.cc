@@ -5,6 +5,8 @@
 //   1  a Confluent-framed value (magic, schema id) of a fixed schema with every Avro type,
 //      decoded into SQL rows
 //   2  a schema and a value (split at the first NUL byte): the value decoded with the schema
+//   3  Protobuf message indexes and a message of a fixed .proto with every field kind
+//   4  .proto text: parsed (libprotoc), columns derived, checked against itself
 
 #include <cstddef>
 #include <cstdint>
@@ -13,6 +15,8 @@
 
 #include "schema/avro_codec.h"
 #include "schema/avro_schema.h"
+#include "schema/protobuf_codec.h"
+#include "schema/protobuf_schema.h"
 #include "schema/wire_format.h"
 
 using namespace sluice;
@@ -36,6 +40,20 @@ constexpr std::string_view k_every_type = R"({"type":"record","name":"All","name
     {"name":"decf","type":{"type":"fixed","name":"D","size":4,"logicalType":"decimal",
        "precision":6,"scale":1}}]})";
 
+constexpr std::string_view k_every_proto = R"(syntax = "proto3";
+package f;
+import "google/protobuf/timestamp.proto";
+message All {
+  enum E { A = 0; B = 1; }
+  int32 i32 = 1; int64 i64 = 2; uint32 u32 = 3; uint64 u64 = 4; sint32 s32 = 5; sint64 s64 = 6;
+  fixed32 f32 = 7; fixed64 f64 = 8; sfixed32 sf32 = 9; sfixed64 sf64 = 10; float fl = 11;
+  double db = 12; bool b = 13; string s = 14; bytes by = 15; E e = 16;
+  repeated int64 packed = 17; repeated string names = 18; map<string, Inner> m = 19;
+  Inner inner = 20; google.protobuf.Timestamp at = 21; optional int32 maybe = 22;
+  oneof choice { string x = 23; int32 y = 24; }
+  message Inner { int32 v = 1; Inner next = 2; }
+})";
+
 void decode_with(const schema::avro::schema& s, std::string_view value) {
   std::string err;
   auto cols = schema::columns_of(s.root(), err);
@@ -55,7 +73,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
   std::string err;
-  switch (data[0] % 3) {
+  switch (data[0] % 5) {
     case 0: {
       auto s = schema::avro::schema::parse(in, err);
       if (s) (void)schema::avro::check_resolution(s->root(), s->root());
@@ -72,6 +90,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (nul == std::string_view::npos) break;
       auto s = schema::avro::schema::parse(in.substr(0, nul), err);
       if (s) decode_with(*s, in.substr(nul + 1));
+      break;
+    }
+    case 3: {
+      static auto every = schema::protobuf::schema::parse(k_every_proto, {}, err);
+      static auto columns = schema::columns_of(*every->message({}));
+      auto indexes = schema::read_message_indexes(in, err);
+      if (!indexes) break;
+      const auto* message = every->message(*indexes);
+      if (!message) break;
+      schema::protobuf_row_decoder d(
+          *message, message == every->message({}) ? columns : schema::columns_of(*message), {});
+      stream::row r;
+      (void)d.decode(in, r, err);
+      break;
+    }
+    case 4: {
+      auto s = schema::protobuf::schema::parse(in, {}, err);
+      if (s) {
+        (void)schema::columns_of(*s->message({}));
+        (void)schema::protobuf::check_compatibility(*s, *s);
+      }
       break;
     }
   }

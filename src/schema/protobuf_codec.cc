@@ -332,6 +332,12 @@ bool read_message(const gp::Descriptor& d, std::string_view bytes, value& out, s
         return false;
       }
     }
+    // Protobuf's Timestamp spans years 1 to 9999; seconds beyond are not a time.
+    constexpr int64_t k_max_seconds = 253'402'300'800;
+    if (seconds < -k_max_seconds || seconds > k_max_seconds) {
+      err = "a Timestamp out of range";
+      return false;
+    }
     out = value::timestamp(seconds * 1000 + static_cast<int32_t>(nanos) / 1'000'000);
     return true;
   }

@@ -10,6 +10,8 @@
 #include "log/log.h"
 #include "schema/avro_codec.h"
 #include "schema/avro_schema.h"
+#include "schema/protobuf_codec.h"
+#include "schema/protobuf_schema.h"
 #include "schema/registry.h"
 #include "schema/wire_format.h"
 
@@ -367,6 +369,112 @@ TEST(WireFormat, HeaderIsMagicZeroAndABigEndianId) {
   EXPECT_EQ(framed_schema_id(out, err), 0x01020304);
   EXPECT_FALSE(framed_schema_id("{\"a\":1}", err));
   EXPECT_EQ(err, "not a schema registry record (no magic byte 0 and schema id)");
+}
+
+// --- Protobuf ---
+
+namespace {
+std::shared_ptr<const protobuf::schema> proto(std::string_view text,
+                                              const std::vector<referenced_text>& refs = {}) {
+  std::string err;
+  auto s = protobuf::schema::parse(text, refs, err);
+  EXPECT_TRUE(s) << err;
+  return s;
+}
+std::vector<std::string> proto_kinds(std::string_view reader, std::string_view writer) {
+  std::vector<std::string> out;
+  for (const auto& i : protobuf::check_compatibility(*proto(reader), *proto(writer)))
+    out.push_back(i.kind);
+  return out;
+}
+}  // namespace
+
+TEST(Protobuf, ParsesImportsFromReferencesAndWellKnownTypes) {
+  auto s = proto(R"(syntax = "proto3"; package shop;
+      import "common.proto"; import "google/protobuf/timestamp.proto";
+      message Order { common.Money total = 1; google.protobuf.Timestamp at = 2; })",
+                 {{"common.proto", R"(syntax = "proto3"; package common;
+                     message Money { int64 units = 1; string currency = 2; })"}});
+  ASSERT_TRUE(s);
+  auto cols = columns_of(*s->message({}));
+  ASSERT_EQ(cols.size(), 2u);
+  EXPECT_EQ(cols[0].type->to_string(), "ROW<units BIGINT, currency VARCHAR>");
+  EXPECT_EQ(cols[1].type->id, type_id::timestamp);
+  std::string err;
+  EXPECT_FALSE(protobuf::schema::parse("message {", {}, err));
+  EXPECT_NE(err.find("line 1"), std::string::npos) << err;
+  EXPECT_FALSE(protobuf::schema::parse(R"(syntax = "proto3"; message A { Nope b = 1; })", {}, err));
+  EXPECT_NE(err.find("Nope"), std::string::npos) << err;
+}
+
+TEST(Protobuf, DecodesTheWireFormatByFieldNumber) {
+  auto s = proto(R"(syntax = "proto3";
+      message M { enum E { A = 0; B = 1; } int32 i = 1; sint64 z = 2; string s = 3;
+                  repeated int32 packed = 4; E e = 5; map<string, double> m = 6;
+                  fixed32 f = 7; optional int64 maybe = 8; bool unset = 9; })");
+  auto cols = columns_of(*s->message({}));
+  protobuf_row_decoder d(*s->message({}), cols, {});
+  // i=150 (08 96 01), z=-2 (10 03), s="hi" (1a 02 68 69), packed [1,2] (22 02 01 02), e=B (28
+  // 01), m {"k": 0.5} (32 0c 0a 01 6b 11 00..e0 3f), f=7 (3d 07 00 00 00), an unknown
+  // field 15 varint (78 01); maybe and unset absent.
+  std::string data =
+      bytes_of({0x08, 0x96, 0x01, 0x10, 0x03, 0x1a, 0x02, 0x68, 0x69, 0x22, 0x02, 0x01,
+                0x02, 0x28, 0x01, 0x32, 0x0c, 0x0a, 0x01, 0x6b, 0x11, 0,    0,    0,
+                0,    0,    0,    0xe0, 0x3f, 0x3d, 0x07, 0,    0,    0,    0x78, 0x01});
+  stream::row r;
+  std::string err;
+  ASSERT_TRUE(d.decode(data, r, err)) << err;
+  EXPECT_EQ(r[0].i, 150);
+  EXPECT_EQ(r[1].i, -2);
+  EXPECT_EQ(r[2].s, "hi");
+  ASSERT_EQ(r[3].k, value::kind::nested);
+  EXPECT_EQ(r[3].n->items.size(), 2u);
+  EXPECT_EQ(r[4].s, "B");
+  ASSERT_EQ(r[5].k, value::kind::nested);
+  EXPECT_EQ(r[5].n->names[0], "k");
+  EXPECT_DOUBLE_EQ(r[5].n->items[0].d, 0.5);
+  EXPECT_EQ(r[6].i, 7);
+  EXPECT_TRUE(r[7].is_null());  // proto3 optional, absent
+  EXPECT_FALSE(r[8].b);         // proto3 scalar, absent: its default
+  EXPECT_FALSE(d.decode(bytes_of({0x08}), r, err));
+  EXPECT_EQ(err, "truncated");
+  EXPECT_FALSE(d.decode(bytes_of({0x0d, 0, 0, 0, 0}), r, err));  // i with wire type 5
+  EXPECT_EQ(err, "field i: wire type 5, expected 0");
+}
+
+TEST(Protobuf, MessageIndexesAsConfluentWritesThem) {
+  auto s = proto(R"(syntax = "proto3"; message A { message Inner { int32 x = 1; } }
+                    message B { int32 y = 1; })");
+  std::string out;
+  append_message_indexes(out, {0});
+  EXPECT_EQ(out, bytes_of({0x00}));  // the first message: one 0 byte
+  out.clear();
+  append_message_indexes(out, {1});
+  EXPECT_EQ(out, bytes_of({0x02, 0x02}));
+  out.clear();
+  append_message_indexes(out, {0, 0});
+  std::string_view rest = out;
+  std::string err;
+  auto idx = read_message_indexes(rest, err);
+  ASSERT_TRUE(idx);
+  EXPECT_EQ(s->message(*idx)->full_name(), "A.Inner");
+  EXPECT_EQ(s->message({1})->full_name(), "B");
+  EXPECT_EQ(s->message({2}), nullptr);
+}
+
+TEST(Protobuf, CompatibilityByFieldNumber) {
+  const char* v1 = R"(syntax = "proto3"; package p; message M { int32 a = 1; string b = 2; })";
+  EXPECT_TRUE(proto_kinds(R"(syntax = "proto3"; package p; message M { int64 a = 1; })", v1)
+                  .empty());  // b removed, int32 -> int64 is wire-compatible
+  EXPECT_EQ(
+      proto_kinds(R"(syntax = "proto3"; package p; message M { int32 a = 1; int32 b = 2; })", v1),
+      std::vector<std::string>{"FIELD_SCALAR_KIND_CHANGED"});
+  EXPECT_EQ(proto_kinds(R"(syntax = "proto3"; package p;
+                           message M { int32 a = 1; repeated string b = 2; })",
+                        v1),
+            std::vector<std::string>{"FIELD_KIND_CHANGED"});
+  EXPECT_EQ(proto_kinds(R"(syntax = "proto3"; package q; message M { int32 a = 1; })", v1),
+            (std::vector<std::string>{"PACKAGE_CHANGED", "MESSAGE_REMOVED"}));
 }
 
 }  // namespace
