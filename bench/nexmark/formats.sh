@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Nexmark q1 and q2 over the same bids as JSON and as Avro (Confluent-framed, schema in sluice's
-# registry), in one run: generates N events (default 5,000,000) whose bids go to both
-# nexmark-bid (JSON) and nexmark-bid-avro (Avro, encoded by the generator itself), then runs
-# each query on each format ROUNDS times (default 3), alternating, and prints the medians of
-# input bids per second with the Avro/JSON ratio. Also prints the bytes per bid of each format,
-# and how long a cached registry lookup (GET /schemas/ids/{id}) takes over HTTP.
+# Nexmark q1 and q2 over the same bids as JSON, Avro and Protobuf (Confluent-framed, schemas in
+# sluice's registry), in one run: generates N events (default 5,000,000) whose bids go to
+# nexmark-bid (JSON), nexmark-bid-avro and nexmark-bid-proto (encoded by the generator itself,
+# by hand from the specifications), then runs each query on each format ROUNDS times (default
+# 3), alternating, and prints the medians of input bids per second with the ratios. Also prints
+# the bytes per bid of each format, and how long a cached registry lookup
+# (GET /schemas/ids/{id}) takes over HTTP.
 #
 #   bench/nexmark/formats.sh [EVENTS] [ROUNDS]
 set -euo pipefail
@@ -22,21 +23,27 @@ schema=$(/usr/bin/python3 -c 'import json,sys; print(json.dumps({"schema": open(
   "$root/bench/nexmark/bid.avsc")
 id=$(curl -sf -H 'Content-Type: application/vnd.schemaregistry.v1+json' -d "$schema" \
   "$http/subjects/nexmark-bid-avro-value/versions" | sed -E 's/.*"id":([0-9]+).*/\1/')
+proto=$(/usr/bin/python3 -c 'import json,sys; print(json.dumps({"schemaType": "PROTOBUF", "schema": open(sys.argv[1]).read()}))' \
+  "$root/bench/nexmark/bid.proto")
+pid_=$(curl -sf -H 'Content-Type: application/vnd.schemaregistry.v1+json' -d "$proto" \
+  "$http/subjects/nexmark-bid-proto-value/versions" | sed -E 's/.*"id":([0-9]+).*/\1/')
 "$build/nexmark_gen" --brokers "127.0.0.1:$kport" --events "$events" --rate 100000 \
-  --avro-schema-id "$id"
+  --avro-schema-id "$id" --protobuf-schema-id "$pid_"
 
 sql() { curl -sf -XPOST "$http/v1/sql" --data-binary "$1" >/dev/null; }
 wm="timestamp = 'dateTime', watermark = 'dateTime - INTERVAL ''4'' SECOND', idle_timeout = '1 s'"
 sql "CREATE STREAM bid (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR,
      dateTime TIMESTAMP, extra VARCHAR) WITH (topic = 'nexmark-bid', $wm)"
 sql "CREATE STREAM bid_avro WITH (topic = 'nexmark-bid-avro', format = 'avro', $wm)"
+sql "CREATE STREAM bid_proto WITH (topic = 'nexmark-bid-proto', format = 'protobuf', $wm)"
 bids=$(( events - events / 50 - events / 50 * 3 - (events % 50 > 0 ? 1 : 0) -
          (events % 50 > 1 ? (events % 50 > 4 ? 3 : events % 50 - 1) : 0) ))
 size() {  # bytes on disk of a topic's segments
   du -sb "$work/data/topics/$1" | cut -f1
 }
-printf "bytes per bid: JSON %.0f, Avro %.0f\n" "$(echo "$(size nexmark-bid) / $bids" | bc -l)" \
-  "$(echo "$(size nexmark-bid-avro) / $bids" | bc -l)"
+printf "bytes per bid: JSON %.0f, Avro %.0f, Protobuf %.0f\n" \
+  "$(echo "$(size nexmark-bid) / $bids" | bc -l)" "$(echo "$(size nexmark-bid-avro) / $bids" | bc -l)" \
+  "$(echo "$(size nexmark-bid-proto) / $bids" | bc -l)"
 
 field() {  # field QUERY NAME...
   local q=$1 row
@@ -63,16 +70,20 @@ run() {  # run NAME SOURCE QUERY -> bids per second
   echo "$in / ($end - $start)" | bc -l
 }
 median() { tr ' ' '\n' | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
-printf "%-4s %16s %16s %8s\n" query "JSON bids/s" "Avro bids/s" "Avro/JSON"
+printf "%-4s %14s %14s %14s %10s %10s\n" query "JSON bids/s" "Avro bids/s" "Proto bids/s" \
+  "Avro/JSON" "Proto/Avro"
 for q in q1 q2; do
-  j="" a=""
+  j="" a="" p=""
   for r in $(seq 1 "$rounds"); do
     j="$j $(run "${q}_json_$r" bid "$q")"
     a="$a $(run "${q}_avro_$r" bid_avro "$q")"
+    p="$p $(run "${q}_proto_$r" bid_proto "$q")"
   done
   jm=$(echo $j | median)
   am=$(echo $a | median)
-  printf "%-4s %16.0f %16.0f %7.0f%%\n" "$q" "$jm" "$am" "$(echo "100 * $am / $jm" | bc -l)"
+  pm=$(echo $p | median)
+  printf "%-4s %14.0f %14.0f %14.0f %9.0f%% %9.0f%%\n" "$q" "$jm" "$am" "$pm" \
+    "$(echo "100 * $am / $jm" | bc -l)" "$(echo "100 * $pm / $am" | bc -l)"
 done
 
 # A cached lookup by id over HTTP, as a consumer's deserializer makes on a cache miss.

@@ -38,6 +38,8 @@ struct options {
   // > 0: bids are also written to nexmark-bid-avro as Avro (Confluent-framed, this schema id;
   // the schema is bench/nexmark/bid.avsc).
   int32_t avro_schema_id = 0;
+  // > 0: and to nexmark-bid-proto as Protobuf (bench/nexmark/bid.proto), message index [0].
+  int32_t protobuf_schema_id = 0;
 };
 
 // Bid as Avro (bench/nexmark/bid.avsc), framed with magic byte 0 and the schema id: written
@@ -58,6 +60,46 @@ void put_string(std::string& out, const std::string& s) {
   put_long(out, static_cast<int64_t>(s.size()));
   out += s;
 }
+void put_varint(std::string& out, uint64_t u) {
+  while (u >= 0x80) {
+    out.push_back(static_cast<char>((u & 0x7f) | 0x80));
+    u >>= 7;
+  }
+  out.push_back(static_cast<char>(u));
+}
+// Bid as Protobuf (bench/nexmark/bid.proto), framed with magic byte 0, the schema id and the
+// message index [0] (one 0 byte).
+void encode_bid_proto(std::string& out, const bid_fields& b, int32_t id) {
+  out.clear();
+  out.push_back(0);
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>((static_cast<uint32_t>(id) >> shift) & 0xff));
+  out.push_back(0);
+  auto varint_field = [&](int n, int64_t v) {
+    put_varint(out, static_cast<uint64_t>(n << 3));
+    put_varint(out, static_cast<uint64_t>(v));
+  };
+  auto string_field = [&](int n, const std::string& v) {
+    put_varint(out, static_cast<uint64_t>(n << 3 | 2));
+    put_varint(out, v.size());
+    out += v;
+  };
+  varint_field(1, b.auction);
+  varint_field(2, b.bidder);
+  varint_field(3, b.price);
+  string_field(4, b.channel);
+  string_field(5, b.url);
+  std::string ts;
+  ts.push_back(0x08);
+  put_varint(ts, static_cast<uint64_t>(b.ts / 1000));
+  if (b.ts % 1000) {
+    ts.push_back(0x10);
+    put_varint(ts, static_cast<uint64_t>(b.ts % 1000 * 1'000'000));
+  }
+  string_field(6, ts);
+  string_field(7, b.extra);
+}
+
 void encode_bid(std::string& out, const bid_fields& b, int32_t id) {
   out.clear();
   out.push_back(0);
@@ -205,7 +247,7 @@ class generator {
 int usage() {
   std::fprintf(stderr,
                "usage: nexmark_gen [--brokers HOST:PORT] [--events N] [--rate EVENTS_PER_S] "
-               "[--seed N] [--jsonl DIR] [--avro-schema-id ID]\n");
+               "[--seed N] [--jsonl DIR] [--avro-schema-id ID] [--protobuf-schema-id ID]\n");
   return 2;
 }
 
@@ -229,6 +271,8 @@ int main(int argc, char** argv) {
       o.jsonl = v;
     else if (a == "--avro-schema-id")
       o.avro_schema_id = static_cast<int32_t>(std::stol(v));
+    else if (a == "--protobuf-schema-id")
+      o.protobuf_schema_id = static_cast<int32_t>(std::stol(v));
     else
       return usage();
   }
@@ -250,9 +294,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", err);
     return 1;
   }
-  const char* names[] = {"nexmark-person", "nexmark-auction", "nexmark-bid", "nexmark-bid-avro"};
-  rd_kafka_topic_t* topics[4];
-  for (int t = 0; t < 4; ++t)
+  const char* names[] = {"nexmark-person", "nexmark-auction", "nexmark-bid", "nexmark-bid-avro",
+                         "nexmark-bid-proto"};
+  rd_kafka_topic_t* topics[5];
+  for (int t = 0; t < 5; ++t)
     topics[t] = rd_kafka_topic_new(rk, names[t], nullptr);
   std::unique_ptr<std::ofstream> files[3];
   if (!o.jsonl.empty())
@@ -285,6 +330,10 @@ int main(int argc, char** argv) {
     if (type == 2 && o.avro_schema_id > 0) {
       encode_bid(avro, g.last_bid(), o.avro_schema_id);
       if (!produce(topics[3], avro)) return 1;
+    }
+    if (type == 2 && o.protobuf_schema_id > 0) {
+      encode_bid_proto(avro, g.last_bid(), o.protobuf_schema_id);
+      if (!produce(topics[4], avro)) return 1;
     }
     if ((n & 0xfff) == 0) rd_kafka_poll(rk, 0);
   }
