@@ -240,7 +240,7 @@ awaitable<std::optional<rest_answer>> schema_registry_api::handle(
   // --- schemas by id ---
   if (is("/schemas/types")) {
     if (!get) co_return fail(405, 405, "use GET");
-    co_return ok("[\"AVRO\",\"PROTOBUF\"]");
+    co_return ok("[\"AVRO\",\"PROTOBUF\",\"JSON\"]");
   }
   bool ids_schema = is("/schemas/ids/{id}/schema");
   bool ids_subjects = !ids_schema && is("/schemas/ids/{id}/subjects");

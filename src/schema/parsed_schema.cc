@@ -1,6 +1,7 @@
 #include "schema/parsed_schema.h"
 
 #include "base/strings.h"
+#include "schema/json_schema.h"
 #include "schema/protobuf_schema.h"
 
 namespace sluice::schema {
@@ -38,6 +39,21 @@ class protobuf_parsed final : public parsed_schema {
   std::shared_ptr<const protobuf::schema> s_;
 };
 
+class json_parsed final : public parsed_schema {
+ public:
+  explicit json_parsed(std::shared_ptr<const json::schema> s) : s_(std::move(s)) {}
+  schema_type type() const override { return schema_type::json; }
+  const std::string& text() const override { return s_->text(); }
+  const std::string& canonical() const override { return s_->text(); }
+  std::vector<avro::incompatibility> can_read(const parsed_schema& writer) const override {
+    return json::check_compatibility(*s_, *static_cast<const json_parsed&>(writer).s_);
+  }
+  const std::shared_ptr<const json::schema>& json() const { return s_; }
+
+ private:
+  std::shared_ptr<const json::schema> s_;
+};
+
 }  // namespace
 
 std::string_view name_of(schema_type t) {
@@ -69,10 +85,10 @@ std::shared_ptr<const parsed_schema> parse_schema(schema_type type, std::string_
     if (!s) return nullptr;
     return std::make_shared<protobuf_parsed>(std::move(s));
   }
-  if (type != schema_type::avro) {
-    error = "schema type " + std::string(name_of(type)) +
-            " is not supported yet (AVRO and PROTOBUF are)";
-    return nullptr;
+  if (type == schema_type::json) {
+    auto s = json::schema::parse(text, references, error);
+    if (!s) return nullptr;
+    return std::make_shared<json_parsed>(std::move(s));
   }
   std::vector<std::string> texts;
   for (const auto& r : references)
@@ -94,6 +110,11 @@ namespace sluice::schema {
 std::shared_ptr<const protobuf::schema> protobuf_of(const std::shared_ptr<const parsed_schema>& s) {
   if (!s || s->type() != schema_type::protobuf) return nullptr;
   return static_cast<const protobuf_parsed&>(*s).proto();
+}
+
+std::shared_ptr<const json::schema> json_schema_of(const std::shared_ptr<const parsed_schema>& s) {
+  if (!s || s->type() != schema_type::json) return nullptr;
+  return static_cast<const json_parsed&>(*s).json();
 }
 
 }  // namespace sluice::schema

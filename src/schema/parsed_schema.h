@@ -1,7 +1,7 @@
 #pragma once
 // A registered schema of any format, parsed: what the registry needs from a format (validate,
-// compare, check compatibility). One implementation per format: Avro today (avro_schema.h);
-// Protobuf and JSON Schema plug in here.
+// compare, check compatibility). One implementation per format: Avro (avro_schema.h),
+// Protobuf (protobuf_schema.h), JSON Schema (json_schema.h).
 
 #include <memory>
 #include <string>
@@ -52,5 +52,11 @@ class schema;
 }
 // The Protobuf schema behind a parsed Protobuf schema (nullptr for other formats).
 std::shared_ptr<const protobuf::schema> protobuf_of(const std::shared_ptr<const parsed_schema>& s);
+
+namespace json {
+class schema;
+}
+// The JSON Schema behind a parsed JSON schema (nullptr for other formats).
+std::shared_ptr<const json::schema> json_schema_of(const std::shared_ptr<const parsed_schema>& s);
 
 }  // namespace sluice::schema

@@ -6,9 +6,11 @@
 #include "base/bytes.h"
 #include "schema/avro_codec.h"
 #include "schema/avro_json.h"
+#include "schema/json_schema.h"
 #include "schema/protobuf_codec.h"
 #include "schema/protobuf_schema.h"
 #include "schema/registry.h"
+#include "stream/json_decoder.h"
 
 namespace sluice::schema {
 
@@ -158,6 +160,45 @@ class registry_protobuf_decoder final : public stream::record_decoder {
   protobuf_row_decoder* last_ = nullptr;
 };
 
+class registry_json_decoder final : public stream::record_decoder {
+ public:
+  registry_json_decoder(std::shared_ptr<const registry> r, std::vector<stream::field_type> columns,
+                        std::vector<bool> needed)
+      : registry_(std::move(r)), json_(std::move(columns), std::move(needed)) {}
+
+  bool decode(std::string_view payload, stream::row& out, std::string& err) override {
+    auto id = framed_schema_id(payload, err);
+    if (!id) return false;
+    payload.remove_prefix(k_wire_header);
+    if (*id != last_id_) {
+      auto s = json_schema_of(registry_->parsed(*id));
+      if (!s) {
+        err = "schema id " + std::to_string(*id) + " is not a JSON Schema in the registry";
+        return false;
+      }
+      schema_ = std::move(s);
+      last_id_ = *id;
+    }
+    simdjson::dom::element doc;
+    if (auto e = parser_.parse(payload.data(), payload.size()).get(doc)) {
+      err = std::string("not JSON: ") + simdjson::error_message(e);
+      return false;
+    }
+    if (!schema_->validate(doc, err)) {
+      err = "invalid by schema " + std::to_string(*id) + ": " + err;
+      return false;
+    }
+    return json_.decode(payload, out, err);
+  }
+
+ private:
+  std::shared_ptr<const registry> registry_;
+  stream::json_decoder json_;
+  simdjson::dom::parser parser_;
+  std::shared_ptr<const json::schema> schema_;
+  int32_t last_id_ = -1;
+};
+
 class avro_encoder final : public stream::record_encoder {
  public:
   avro_encoder(int32_t id, std::vector<stream::field_type> columns)
@@ -184,6 +225,12 @@ stream::decoder_factory avro_decoder_factory(std::shared_ptr<const registry> r) 
 stream::decoder_factory protobuf_decoder_factory(std::shared_ptr<const registry> r) {
   return [r](const std::vector<stream::field_type>& columns, const std::vector<bool>& needed) {
     return std::make_unique<registry_protobuf_decoder>(r, columns, needed);
+  };
+}
+
+stream::decoder_factory json_schema_decoder_factory(std::shared_ptr<const registry> r) {
+  return [r](const std::vector<stream::field_type>& columns, const std::vector<bool>& needed) {
+    return std::make_unique<registry_json_decoder>(r, columns, needed);
   };
 }
 

@@ -37,6 +37,9 @@ std::optional<std::string> framed_avro_to_json(const registry& registry, std::st
 stream::decoder_factory avro_decoder_factory(std::shared_ptr<const registry> registry);
 // Decoders of Confluent-framed Protobuf values (schema id, message indexes, message).
 stream::decoder_factory protobuf_decoder_factory(std::shared_ptr<const registry> registry);
+// Decoders of Confluent-framed JSON values: each validated against its JSON Schema (an invalid
+// one is an error naming the path and keyword), then read into the columns by name.
+stream::decoder_factory json_schema_decoder_factory(std::shared_ptr<const registry> registry);
 
 // Writes rows as Confluent-framed Avro values of schema `id`, which must be
 // avro_schema_for(columns, ...).

@@ -12,6 +12,7 @@
 #include "base/json_writer.h"
 #include "base/strings.h"
 #include "schema/avro_codec.h"
+#include "schema/json_schema.h"
 #include "schema/protobuf_codec.h"
 #include "schema/protobuf_schema.h"
 #include "schema/registry.h"
@@ -262,6 +263,17 @@ struct engine::impl final : name_lookup, format_provider {
                                              location loc) const override {
     if (!o.schemas) throw sql_error(loc, "format '" + format + "' needs the schema registry");
     auto [latest, id] = o.schemas->latest(subject);
+    if (format == "JSON_SR") {
+      auto js = schema::json_schema_of(latest);
+      if (!js)
+        throw sql_error(loc, "subject '" + subject +
+                                 "' has no JSON Schema in the registry: register one, or declare "
+                                 "the columns");
+      std::string err;
+      auto cols = schema::json::columns_of(*js, err);
+      if (!cols) throw sql_error(loc, "subject '" + subject + "': " + err);
+      return *cols;
+    }
     if (format == "PROTOBUF") {
       auto proto = schema::protobuf_of(latest);
       if (!proto)
@@ -282,6 +294,7 @@ struct engine::impl final : name_lookup, format_provider {
     return *cols;
   }
   stream::decoder_factory decoder(const std::string& format) const override {
+    if (format == "JSON_SR") return schema::json_schema_decoder_factory(o.schemas);
     return format == "PROTOBUF" ? schema::protobuf_decoder_factory(o.schemas)
                                 : schema::avro_decoder_factory(o.schemas);
   }

@@ -50,9 +50,11 @@ source_def make_source_def(const create_source_stmt& s, location loc,
       d.topic = v;
     } else if (k == "format" || k == "value_format" || k == "value.format") {
       d.format = ascii_upper(v);
-      if (d.format != "JSON" && d.format != "AVRO" && d.format != "PROTOBUF")
-        throw sql_error(loc,
-                        "format '" + v + "' is not supported yet (JSON, AVRO and PROTOBUF are)");
+      if (d.format == "JSON_SCHEMA") d.format = "JSON_SR";
+      if (d.format != "JSON" && d.format != "AVRO" && d.format != "PROTOBUF" &&
+          d.format != "JSON_SR")
+        throw sql_error(
+            loc, "format '" + v + "' is not supported (json, avro, protobuf and json_sr are)");
     } else if (k == "subject" || k == "value.subject") {
       d.subject = v;
     } else if (k == "timestamp") {
@@ -87,7 +89,8 @@ source_def make_source_def(const create_source_stmt& s, location loc,
     if (d.columns.empty()) d.columns = formats->columns_of(d.format, d.subject, loc);
     d.make_decoder = formats->decoder(d.format);
   } else if (!d.subject.empty()) {
-    throw sql_error(loc, "'subject' is for formats with a schema registry (AVRO, PROTOBUF)");
+    throw sql_error(loc,
+                    "'subject' is for formats with a schema registry (avro, protobuf, json_sr)");
   }
   if (d.columns.empty())
     throw sql_error(loc,

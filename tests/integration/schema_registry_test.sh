@@ -34,7 +34,7 @@ check "the registry's content type" "application/vnd.schemaregistry.v1+json" \
   "$(curl -s -o /dev/null -w '%{content_type}' "$http/subjects")"
 check "GET /schemas/ids/2/versions" '[{"subject":"bids-value","version":2}]' \
   "$(curl -s "$http/schemas/ids/2/versions")"
-check "GET /schemas/types" '["AVRO","PROTOBUF"]' "$(curl -s "$http/schemas/types")"
+check "GET /schemas/types" '["AVRO","PROTOBUF","JSON"]' "$(curl -s "$http/schemas/types")"
 check "unknown subject: 40401" 40401 "$(curl -s "$http/subjects/nope/versions" | field '["error_code"]')"
 check "unknown version: 40402" 40402 \
   "$(curl -s "$http/subjects/bids-value/versions/9" | field '["error_code"]')"
@@ -178,16 +178,38 @@ print(" ".join("%s:%d:%d:%d:%d:%d:%d:%d" % (r["sensor"], r["n"], r["total"], r["
 check "no dead letters from the client's framing (it leaves out the message indexes)" 0 \
   "$(query_field pb_stats dead_letters)"
 
+# --- JSON Schema: registered (ajv inside the client), validated per record by SQL ---
+"$sluice" topic create orders_js --brokers "$brokers" >/dev/null 2>&1
+check "JSON Schema registered, a newly required property refused, an optional one added" \
+  '{"id":8,"id2":9,"refused":409,"kind":true}' "$(js jsonschema 6)"
+sql "CREATE STREAM orders_js WITH (format = 'json_sr')" >/dev/null
+check "a json_sr stream's columns come from the schema's properties" \
+  "id:BIGINT customer:VARCHAR amount:DOUBLE at:TIMESTAMP items:ARRAY<VARCHAR> note:VARCHAR" \
+  "$(sql "DESCRIBE orders_js" | /usr/bin/python3 -c '
+import json,sys
+print(" ".join(r["column"] + ":" + r["type"] for r in json.load(sys.stdin)["results"][0]["rows"]))')"
+sql "CREATE MATERIALIZED VIEW js_stats AS SELECT customer, COUNT(*) AS n, SUM(amount) AS total,
+     COUNT(items[1]) AS with_items FROM orders_js GROUP BY customer" >/dev/null
+wait_read js_stats 7
+check "the view over JSON Schema records" "c0:3:60:0 c1:3:90:3" \
+  "$(curl -s "$http/v1/views/js_stats" | /usr/bin/python3 -c '
+import json,sys
+print(" ".join("%s:%d:%d:%d" % (r["customer"], r["n"], r["total"], r["with_items"])
+               for r in sorted(json.load(sys.stdin)["rows"], key=lambda r: r["customer"])))')"
+reason=$(kcat -b "$brokers" -C -t js_stats.dlq -e -f '%h\n' 2>/dev/null | tr ',' '\n' | grep '^sluice.reason=')
+check "a record its schema refuses goes to the dead-letter topic, with the reason" \
+  "sluice.reason=invalid by schema 8: /amount: less than the minimum" "$reason"
+
 # --- restart: the registry, the stream and the sink come back with the same ids ---
 server_stop
 server_start
-check "after a restart: the subjects" '["bid_totals-value","bids-value","readings-value","readings_pb-value","tmp2-key"]' \
+check "after a restart: the subjects" '["bid_totals-value","bids-value","orders_js-value","readings-value","readings_pb-value","tmp2-key"]' \
   "$(curl -s "$http/subjects")"
 check "after a restart: schema 2 by id" Bid "$(curl -s "$http/schemas/ids/2/schema" | field '["name"]')"
 check "after a restart: the sink's subject still has one version" '[1]' \
   "$(curl -s "$http/subjects/bid_totals-value/versions")"
 ids=$(curl -s -H "$ctype" -d '{"schema":"\"double\""}' "$http/subjects/next-key/versions")
-check "after a restart: a new schema gets a new id" '{"id":8}' "$ids"
+check "after a restart: a new schema gets a new id" '{"id":10}' "$ids"
 check "after a restart: the view" 6 \
   "$(curl -s "$http/v1/views/bid_stats" | /usr/bin/python3 -c '
 import json,sys; print([r for r in json.load(sys.stdin)["rows"] if r["auction"] == 0][0]["n"])')"

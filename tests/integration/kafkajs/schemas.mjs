@@ -14,7 +14,9 @@ import registryPkg from '@kafkajs/confluent-schema-registry';
 const { SchemaRegistry, SchemaType } = registryPkg;
 const [brokers, url, command, ...args] = process.argv.slice(2);
 const kafka = new Kafka({ clientId: 'schemas', brokers: [brokers], logLevel: logLevel.NOTHING });
-const registry = new SchemaRegistry({ host: url });
+// ajv (the client's JSON Schema validator) knows no formats without ajv-formats: ignore them.
+const registry = new SchemaRegistry({ host: url },
+                                    { [SchemaType.JSON]: { strict: false, logger: false } });
 
 function fail(message) {
   console.error('FAIL ' + message);
@@ -109,6 +111,45 @@ message Place { string site = 1; int32 floor = 2; }
   }
   console.log(JSON.stringify({ id, refused: refused ? refused.status : null,
                                kind: refused && /FIELD_SCALAR_KIND_CHANGED/.test(refused.message) }));
+} else if (command === 'jsonschema') {
+  // A JSON Schema (ajv inside the client validates what it encodes); one record that breaks
+  // the schema framed by hand, which sluice must refuse; an incompatible and a compatible
+  // evolution.
+  const n = Number(args[0]);
+  const subject = 'orders_js-value';
+  const base = {
+    type: 'object',
+    properties: {
+      id: { type: 'integer' }, customer: { type: 'string' }, amount: { type: 'number', minimum: 0 },
+      at: { type: 'string', format: 'date-time' }, items: { type: 'array', items: { type: 'string' } },
+    },
+    required: ['id', 'amount'], additionalProperties: false,
+  };
+  const { id } = await registry.register({ type: SchemaType.JSON, schema: JSON.stringify(base) }, { subject });
+  const producer = kafka.producer();
+  await producer.connect();
+  const messages = [];
+  for (let i = 0; i < n; i++) {
+    const o = { id: i, customer: 'c' + (i % 2), amount: 10 * i, at: new Date(1700000000000 + i * 1000).toISOString(),
+                items: i % 2 ? ['x'] : [] };
+    messages.push({ value: await registry.encode(id, o) });
+  }
+  const header = Buffer.alloc(5);
+  header.writeInt32BE(id, 1);
+  messages.push({ value: Buffer.concat([header, Buffer.from('{"id":99,"amount":-5}')]) });
+  await producer.send({ topic: 'orders_js', messages });
+  await producer.disconnect();
+  let refused = null;
+  try {
+    await registry.register({ type: SchemaType.JSON,
+                              schema: JSON.stringify({ ...base, required: ['id', 'amount', 'customer'] }) }, { subject });
+  } catch (e) {
+    refused = e;
+  }
+  const evolved = { ...base, properties: { ...base.properties, note: { type: 'string' } } };
+  const { id: id2 } = await registry.register({ type: SchemaType.JSON, schema: JSON.stringify(evolved) }, { subject });
+  console.log(JSON.stringify({ id, id2, refused: refused ? refused.status : null,
+                               kind: refused && /REQUIRED_ATTRIBUTE_ADDED/.test(refused.message) }));
 } else if (command === 'decode') {
   const [topic, n] = [args[0], Number(args[1])];
   const consumer = kafka.consumer({ groupId: 'schemas-decode-' + Date.now() });
