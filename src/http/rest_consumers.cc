@@ -96,17 +96,34 @@ std::string partitions_json(const rd_kafka_topic_partition_list_t* l) {
   return std::move(w).str();
 }
 
-enum class payload_format { binary, json, avro };
+// "avro", "protobuf" and "jsonschema" all read registered values by the schema each names.
+enum class payload_format { binary, json, avro, protobuf, jsonschema };
 
-// A key or value of a record in the instance's format: base64 for "binary", Avro's JSON
-// encoding for "avro" (base64 when it is not a registered Avro value), else
-// append_json_payload.
+std::string_view name_of(payload_format f) {
+  switch (f) {
+    case payload_format::binary:
+      return "binary";
+    case payload_format::json:
+      return "json";
+    case payload_format::avro:
+      return "avro";
+    case payload_format::protobuf:
+      return "protobuf";
+    case payload_format::jsonschema:
+      return "jsonschema";
+  }
+  return "binary";
+}
+
+// A key or value of a record in the instance's format: base64 for "binary", the JSON of a
+// registered value for the formats with schemas (Avro's JSON encoding, Protobuf's JSON mapping;
+// base64 when it is not one), else append_json_payload.
 void append_payload(std::string& out, const void* data, size_t len, payload_format format,
                     const schema::registry* schemas, simdjson::dom::parser& parser) {
   std::string_view bytes(static_cast<const char*>(data), data ? len : 0);
-  if (data && format == payload_format::avro && schemas) {
+  if (data && format != payload_format::binary && format != payload_format::json && schemas) {
     std::string err;
-    if (auto json = schema::framed_avro_to_json(*schemas, bytes, true, err)) {
+    if (auto json = schema::framed_to_json(*schemas, bytes, true, err)) {
       out += *json;
       return;
     }
@@ -249,11 +266,17 @@ awaitable<rest_answer> rest_consumers::create(const request& req, const std::str
     text("auto.offset.reset", reset);
     text("auto.commit.enable", autocommit);
   }
-  if (format != "json" && format != "binary" && format != "avro")
+  std::optional<payload_format> chosen;
+  for (auto f : {payload_format::binary, payload_format::json, payload_format::avro,
+                 payload_format::protobuf, payload_format::jsonschema})
+    if (name_of(f) == format) chosen = f;
+  if (!chosen)
     co_return rest_answer{
-        422, error_body(42204, "format must be json, binary or avro, got '" + format + "'")};
-  if (format == "avro" && !limits_.schemas)
-    co_return rest_answer{422, error_body(42204, "format avro needs the schema registry")};
+        422, error_body(42204, "format must be json, binary, avro, protobuf or jsonschema, got '" +
+                                   format + "'")};
+  if (*chosen != payload_format::binary && *chosen != payload_format::json && !limits_.schemas)
+    co_return rest_answer{422,
+                          error_body(42204, "format " + format + " needs the schema registry")};
   if (reset != "earliest" && reset != "latest" && reset != "none")
     co_return rest_answer{
         422, error_body(42204,
@@ -303,9 +326,7 @@ awaitable<rest_answer> rest_consumers::create(const request& req, const std::str
   in->group = group;
   in->name = name;
   in->owner = caller.principal;
-  in->format = format == "binary" ? payload_format::binary
-               : format == "avro" ? payload_format::avro
-                                  : payload_format::json;
+  in->format = *chosen;
   in->rk = rk;
   rd_kafka_poll_set_consumer(rk);
   in->queue = rd_kafka_queue_get_consumer(rk);
@@ -485,10 +506,7 @@ awaitable<rest_answer> rest_consumers::records(const request& req, std::shared_p
   for (const char* f : {"json", "binary", "avro", "protobuf", "jsonschema"}) {
     if (accept.find(std::string("application/vnd.kafka.") + f + ".v2") == std::string_view::npos)
       continue;
-    std::string_view want = in->format == payload_format::binary ? "binary"
-                            : in->format == payload_format::avro ? "avro"
-                                                                 : "json";
-    if (f != want)
+    if (f != name_of(in->format))
       co_return rest_answer{406, error_body(40601,
                                             "The requested embedded data format does not match the "
                                             "deserializer for this consumer instance")};

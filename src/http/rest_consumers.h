@@ -2,7 +2,8 @@
 // Consumer instances over HTTP, in the style of Confluent's REST Proxy v2 (which Redpanda's
 // HTTP proxy also follows):
 //
-//   POST   /consumers/{g}                         {"name":..,"format":"json|binary|avro",
+//   POST   /consumers/{g}                         {"name":..,"format":"json|binary|avro|
+//                                                  protobuf|jsonschema",
 //                                                  "auto.offset.reset":"earliest|latest",
 //                                                  "auto.commit.enable":"true|false"}
 //                                                  -> {"instance_id":..,"base_uri":..}
@@ -24,8 +25,9 @@
 // messages on a pipe), so waiting consumers cost no thread. Instances unused for
 // `idle_timeout` are closed (consumer.instance.timeout.ms of the REST Proxy, 5 minutes).
 //
-// Format avro: values and keys are Confluent-framed Avro whose schemas are in the registry,
-// answered in Avro's JSON encoding; a record that is not one is answered as binary is.
+// Formats avro, protobuf, jsonschema: values and keys are Confluent-framed with schemas in the
+// registry, answered as JSON (Avro's JSON encoding, Protobuf's JSON mapping, the JSON itself);
+// a record that is not one is answered as binary is (base64).
 //
 // Errors: 40403 (404) no such instance, 40902 (409) the name is taken, 42204 (422) a bad
 // setting, 40601 (406) an Accept header for another format, 42201/40001 bad bodies.

@@ -13,7 +13,6 @@
 #include "http/url.h"
 #include "log/log.h"
 #include "log/records.h"
-#include "schema/avro_json.h"
 #include "schema/registry.h"
 #include "schema/wire_format.h"
 #include "stream/value.h"
@@ -65,22 +64,23 @@ int32_t kafka_partition_for_key(std::string_view key, int32_t partitions) {
 namespace {
 
 // The schema a produce request names for its keys or values: registered from its text under
-// `subject`, or by id. An answer with the REST Proxy's error when it cannot be had.
-struct avro_side {
+// `subject`, or by id; of the request's format. An answer with the REST Proxy's error when it
+// cannot be had.
+struct schema_side {
   int32_t id = 0;
-  std::shared_ptr<const schema::avro::schema> schema;
+  std::shared_ptr<const schema::parsed_schema> parsed;
 };
 
-awaitable<std::variant<avro_side, rest_answer>> avro_schema_of(schema::registry& registry,
-                                                               simdjson::dom::element body,
-                                                               const char* text_field,
-                                                               const char* id_field,
-                                                               std::string subject, int code) {
-  avro_side side;
+awaitable<std::variant<schema_side, rest_answer>> schema_of(
+    schema::registry& registry, schema::schema_type type, simdjson::dom::element body,
+    const char* text_field, const char* id_field, std::string subject, int code) {
+  schema_side side;
   std::string_view text;
   int64_t id = 0;
+  std::string format(schema::name_of(type));
   if (!body[text_field].get(text)) {
     schema::schema_input in;
+    in.type = type;
     in.text = std::string(text);
     auto r = co_await await_callback<schema::outcome<int32_t>>(
         [&](auto done) { registry.register_schema(subject, in, std::nullopt, std::move(done)); });
@@ -90,15 +90,25 @@ awaitable<std::variant<avro_side, rest_answer>> avro_schema_of(schema::registry&
   } else if (!body[id_field].get(id)) {
     side.id = static_cast<int32_t>(id);
   } else {
-    co_return rest_answer{422, error_body(code, std::string("the Avro format needs \"") +
-                                                    text_field + "\" or \"" + id_field + "\"")};
+    co_return rest_answer{422, error_body(code, "the " + format + " format needs \"" + text_field +
+                                                    "\" or \"" + id_field + "\"")};
   }
-  side.schema = schema::avro_of(registry.parsed(side.id));
-  if (!side.schema)
-    co_return rest_answer{422, error_body(code, "schema " + std::to_string(side.id) +
-                                                    " is not an Avro schema in "
-                                                    "the registry")};
+  side.parsed = registry.parsed(side.id);
+  if (!side.parsed || side.parsed->type() != type)
+    co_return rest_answer{422, error_body(code, "schema " + std::to_string(side.id) + " is not a " +
+                                                    format + " schema in the registry")};
   co_return side;
+}
+
+// The format a produce request's content type names: JSON (nullopt) or one with schemas.
+std::optional<schema::schema_type> format_of(std::string_view content_type) {
+  if (content_type.find("vnd.kafka.avro.v2") != std::string_view::npos)
+    return schema::schema_type::avro;
+  if (content_type.find("vnd.kafka.protobuf.v2") != std::string_view::npos)
+    return schema::schema_type::protobuf;
+  if (content_type.find("vnd.kafka.jsonschema.v2") != std::string_view::npos)
+    return schema::schema_type::json;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -142,18 +152,18 @@ awaitable<std::optional<rest_answer>> rest_proxy::handle(
   if (req.method() != bhttp::verb::post)
     co_return rest_answer{405, error_body(40501, "use GET or POST")};
 
-  // Produce. Keys and values are JSON, each stored as its JSON text; or Avro in JSON form,
-  // stored in Avro's binary encoding behind the schema id.
+  // Produce. Keys and values are JSON, each stored as its JSON text; or, in a format with
+  // schemas, converted from JSON and stored Confluent-framed behind the schema id.
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   simdjson::dom::array records;
   if (parser.parse(req.body()).get(doc) || doc["records"].get_array().get(records))
     co_return rest_answer{422, error_body(42201, "expected {\"records\":[{\"value\":...},...]}")};
-  bool avro = req[bhttp::field::content_type].find("vnd.kafka.avro.v2") != std::string_view::npos;
-  std::optional<avro_side> key_schema, value_schema;
-  if (avro) {
+  auto format = format_of(req[bhttp::field::content_type]);
+  std::optional<schema_side> key_schema, value_schema;
+  if (format) {
     if (!schemas_)
-      co_return rest_answer{415, error_body(41501, "the Avro format needs the schema registry")};
+      co_return rest_answer{415, error_body(41501, "this format needs the schema registry")};
     bool keys = false, values = false;
     for (simdjson::dom::element rec : records) {
       simdjson::dom::element x;
@@ -161,24 +171,22 @@ awaitable<std::optional<rest_answer>> rest_proxy::handle(
       values |= !rec["value"].get(x) && !x.is_null();
     }
     if (keys) {
-      auto k = co_await avro_schema_of(*schemas_, doc, "key_schema", "key_schema_id", name + "-key",
-                                       42203);
+      auto k = co_await schema_of(*schemas_, *format, doc, "key_schema", "key_schema_id",
+                                  name + "-key", 42203);
       if (auto* a = std::get_if<rest_answer>(&k)) co_return *a;
-      key_schema = std::get<avro_side>(k);
+      key_schema = std::get<schema_side>(k);
     }
     if (values) {
-      auto v = co_await avro_schema_of(*schemas_, doc, "value_schema", "value_schema_id",
-                                       name + "-value", 42204);
+      auto v = co_await schema_of(*schemas_, *format, doc, "value_schema", "value_schema_id",
+                                  name + "-value", 42204);
       if (auto* a = std::get_if<rest_answer>(&v)) co_return *a;
-      value_schema = std::get<avro_side>(v);
+      value_schema = std::get<schema_side>(v);
     }
   }
-  std::string avro_err;
-  auto encode = [&](const avro_side& side, simdjson::dom::element x) -> std::optional<std::string> {
-    std::string out;
-    schema::append_wire_header(out, side.id);
-    if (!schema::json_to_avro(side.schema->root(), x, out, avro_err)) return std::nullopt;
-    return out;
+  std::string framing_err;
+  auto encode = [&](const schema_side& side,
+                    simdjson::dom::element x) -> std::optional<std::string> {
+    return schema::framed_from_json(*side.parsed, side.id, x, framing_err);
   };
   int32_t partitions = topic->partition_count();
   struct placed {
@@ -195,13 +203,12 @@ awaitable<std::optional<rest_answer>> rest_proxy::handle(
     simdjson::dom::element key, value, part;
     std::optional<std::string> k, v;
     if (!rec["key"].get(key) && !key.is_null())
-      k = avro ? encode(*key_schema, key) : simdjson::minify(key);
-    if (!rec["value"].get(value) && !value.is_null()) {
-      v = avro ? encode(*value_schema, value) : simdjson::minify(value);
-    }
-    if (avro && !avro_err.empty())
+      k = format ? encode(*key_schema, key) : simdjson::minify(key);
+    if (!rec["value"].get(value) && !value.is_null())
+      v = format ? encode(*value_schema, value) : simdjson::minify(value);
+    if (format && !framing_err.empty())
       co_return rest_answer{422,
-                            error_body(42205, "record " + std::to_string(n) + ": " + avro_err)};
+                            error_body(42205, "record " + std::to_string(n) + ": " + framing_err)};
     int32_t p;
     if (!rec["partition"].get(part)) {
       int64_t pi;

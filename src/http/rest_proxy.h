@@ -8,10 +8,11 @@
 //                           values (application/vnd.kafka.json.v2+json or application/json);
 //                           answered with {"offsets":[{"partition":p,"offset":o,..}]} once the
 //                           records are on disk (the log's acks=all promise).
-//                           With application/vnd.kafka.avro.v2+json, keys and values are Avro
-//                           in JSON form, with "value_schema" (registered under <topic>-value)
-//                           or "value_schema_id" (and key_schema[_id], <topic>-key); they are
-//                           stored Confluent-framed, and the answer names the schema ids.
+//                           With application/vnd.kafka.avro.v2+json (Avro's JSON encoding),
+//                           .protobuf.v2+json (Protobuf's JSON mapping, the first message) or
+//                           .jsonschema.v2+json (validated), with "value_schema" (registered
+//                           under <topic>-value) or "value_schema_id" (and key_schema[_id],
+//                           <topic>-key): stored Confluent-framed; the answer names the ids.
 //
 // Errors follow the REST Proxy: {"error_code":40401,"message":"Topic not found"} with HTTP
 // 404, 42201 (422) for a bad record, 40801 (408) when the disk sync fails.

@@ -84,7 +84,7 @@ class tail : public std::enable_shared_from_this<tail> {
                simdjson::dom::parser& parser) {
     if (schemas_ && bytes && !bytes->empty() && bytes->front() == schema::k_wire_magic) {
       std::string err;
-      if (auto json = schema::framed_avro_to_json(*schemas_, *bytes, false, err)) {
+      if (auto json = schema::framed_to_json(*schemas_, *bytes, false, err)) {
         msg += *json;
         return;
       }

@@ -6,8 +6,8 @@
 //
 // Messages: {"type":"records","records":[{"partition":p,"offset":o,"timestamp":ms,
 // "key":..,"value":..}, ...]} (SSE: `records` events); a key or value that is JSON is embedded
-// as is, a registered Avro value decoded to JSON, any other bytes as a JSON string (invalid
-// UTF-8 replaced), null as null.
+// as is, a registered Avro, Protobuf or JSON Schema value decoded to JSON, any other bytes as a
+// JSON string (invalid UTF-8 replaced), null as null.
 //
 // Each subscriber reads the log at its own position and sends one message at a time, so a slow
 // client only falls behind in the log; it never makes the server buffer more than one
@@ -30,8 +30,8 @@ class registry;
 
 namespace sluice::http {
 
-// Takes over the connection, on `loop` (a push loop). With `schemas`, Confluent-framed Avro
-// keys and values whose schemas are registered are shown as JSON (unions unwrapped).
+// Takes over the connection, on `loop` (a push loop). With `schemas`, Confluent-framed keys and
+// values whose schemas are registered are shown as JSON (Avro unions unwrapped).
 void serve_topic_tail(push_channel::transport t, push_stream stream, boost::asio::io_context& loop,
                       push_channel::request req, std::shared_ptr<log::topic> topic,
                       bool from_beginning, std::shared_ptr<const schema::registry> schemas);

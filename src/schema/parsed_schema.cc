@@ -99,8 +99,11 @@ std::shared_ptr<const parsed_schema> parse_schema(schema_type type, std::string_
 }
 
 std::shared_ptr<const avro::schema> avro_of(const std::shared_ptr<const parsed_schema>& s) {
-  if (!s || s->type() != schema_type::avro) return nullptr;
-  return static_cast<const avro_parsed&>(*s).avro();
+  return s ? avro_of(*s) : nullptr;
+}
+std::shared_ptr<const avro::schema> avro_of(const parsed_schema& s) {
+  if (s.type() != schema_type::avro) return nullptr;
+  return static_cast<const avro_parsed&>(s).avro();
 }
 
 }  // namespace sluice::schema
@@ -108,13 +111,19 @@ std::shared_ptr<const avro::schema> avro_of(const std::shared_ptr<const parsed_s
 namespace sluice::schema {
 
 std::shared_ptr<const protobuf::schema> protobuf_of(const std::shared_ptr<const parsed_schema>& s) {
-  if (!s || s->type() != schema_type::protobuf) return nullptr;
-  return static_cast<const protobuf_parsed&>(*s).proto();
+  return s ? protobuf_of(*s) : nullptr;
+}
+std::shared_ptr<const protobuf::schema> protobuf_of(const parsed_schema& s) {
+  if (s.type() != schema_type::protobuf) return nullptr;
+  return static_cast<const protobuf_parsed&>(s).proto();
 }
 
 std::shared_ptr<const json::schema> json_schema_of(const std::shared_ptr<const parsed_schema>& s) {
-  if (!s || s->type() != schema_type::json) return nullptr;
-  return static_cast<const json_parsed&>(*s).json();
+  return s ? json_schema_of(*s) : nullptr;
+}
+std::shared_ptr<const json::schema> json_schema_of(const parsed_schema& s) {
+  if (s.type() != schema_type::json) return nullptr;
+  return static_cast<const json_parsed&>(s).json();
 }
 
 }  // namespace sluice::schema

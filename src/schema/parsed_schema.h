@@ -46,17 +46,20 @@ std::shared_ptr<const parsed_schema> parse_schema(schema_type type, std::string_
 
 // The Avro schema behind a parsed Avro schema (nullptr for other formats).
 std::shared_ptr<const avro::schema> avro_of(const std::shared_ptr<const parsed_schema>& s);
+std::shared_ptr<const avro::schema> avro_of(const parsed_schema& s);
 
 namespace protobuf {
 class schema;
 }
 // The Protobuf schema behind a parsed Protobuf schema (nullptr for other formats).
 std::shared_ptr<const protobuf::schema> protobuf_of(const std::shared_ptr<const parsed_schema>& s);
+std::shared_ptr<const protobuf::schema> protobuf_of(const parsed_schema& s);
 
 namespace json {
 class schema;
 }
 // The JSON Schema behind a parsed JSON schema (nullptr for other formats).
 std::shared_ptr<const json::schema> json_schema_of(const std::shared_ptr<const parsed_schema>& s);
+std::shared_ptr<const json::schema> json_schema_of(const parsed_schema& s);
 
 }  // namespace sluice::schema

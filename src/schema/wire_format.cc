@@ -12,6 +12,9 @@
 #include "schema/registry.h"
 #include "stream/json_decoder.h"
 
+#include <google/protobuf/dynamic_message.h>
+#include <google/protobuf/util/json_util.h>
+
 namespace sluice::schema {
 
 std::optional<int32_t> framed_schema_id(std::string_view value, std::string& err) {
@@ -29,19 +32,89 @@ void append_wire_header(std::string& out, int32_t id) {
   out.append(reinterpret_cast<const char*>(h), k_wire_header);
 }
 
-std::optional<std::string> framed_avro_to_json(const registry& registry, std::string_view value,
-                                               bool wrap_unions, std::string& err) {
+std::optional<std::string> framed_to_json(const registry& registry, std::string_view value,
+                                          bool wrap_unions, std::string& err) {
   auto id = framed_schema_id(value, err);
   if (!id) return std::nullopt;
-  auto s = avro_of(registry.parsed(*id));
-  if (!s) {
-    err = "schema id " + std::to_string(*id) + " is not an Avro schema in the registry";
+  auto parsed = registry.parsed(*id);
+  if (!parsed) {
+    err = "schema id " + std::to_string(*id) + " is not in the registry";
     return std::nullopt;
   }
-  json_writer w;
-  if (!avro_to_json(s->root(), value.substr(k_wire_header), w, wrap_unions, err))
+  std::string_view body = value.substr(k_wire_header);
+  if (auto s = avro_of(parsed)) {
+    json_writer w;
+    if (!avro_to_json(s->root(), body, w, wrap_unions, err)) return std::nullopt;
+    return std::move(w).str();
+  }
+  if (auto s = protobuf_of(parsed)) {
+    std::string_view rest = body;
+    auto indexes = read_message_indexes(rest, err);
+    const auto* message = indexes ? s->message(*indexes) : nullptr;
+    google::protobuf::DynamicMessageFactory factory;
+    auto parse = [&](const google::protobuf::Descriptor* d,
+                     std::string_view bytes) -> std::unique_ptr<google::protobuf::Message> {
+      if (!d) return nullptr;
+      std::unique_ptr<google::protobuf::Message> m(factory.GetPrototype(d)->New());
+      if (!m->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return nullptr;
+      return m;
+    };
+    auto m = parse(message, rest);
+    if (!m) m = parse(s->message({}), body);  // written without message indexes
+    if (!m) {
+      err = "not a message of schema " + std::to_string(*id);
+      return std::nullopt;
+    }
+    std::string out;
+    google::protobuf::util::JsonPrintOptions options;
+    options.preserve_proto_field_names = true;
+    if (!google::protobuf::util::MessageToJsonString(*m, &out, options).ok()) {
+      err = "cannot print the message as JSON";
+      return std::nullopt;
+    }
+    return out;
+  }
+  if (!simdjson::validate_utf8(body.data(), body.size())) {
+    err = "not JSON";
     return std::nullopt;
-  return std::move(w).str();
+  }
+  return std::string(body);
+}
+
+std::optional<std::string> framed_from_json(const parsed_schema& parsed, int32_t id,
+                                            simdjson::dom::element doc, std::string& err) {
+  std::string out;
+  append_wire_header(out, id);
+  switch (parsed.type()) {
+    case schema_type::avro: {
+      auto s = avro_of(parsed);
+      if (!json_to_avro(s->root(), doc, out, err)) return std::nullopt;
+      return out;
+    }
+    case schema_type::protobuf: {
+      auto s = protobuf_of(parsed);
+      google::protobuf::DynamicMessageFactory factory;
+      std::unique_ptr<google::protobuf::Message> m(factory.GetPrototype(s->message({}))->New());
+      auto status = google::protobuf::util::JsonStringToMessage(simdjson::minify(doc), m.get());
+      if (!status.ok()) {
+        err = std::string(status.message());
+        return std::nullopt;
+      }
+      append_message_indexes(out, {0});
+      if (!m->AppendToString(&out)) {
+        err = "cannot encode the message";
+        return std::nullopt;
+      }
+      return out;
+    }
+    case schema_type::json: {
+      auto s = json_schema_of(parsed);
+      if (!s->validate(doc, err)) return std::nullopt;
+      out += simdjson::minify(doc);
+      return out;
+    }
+  }
+  return std::nullopt;
 }
 
 namespace {

@@ -7,6 +7,8 @@
 // data path never asks the registry per record. Records written with any registered version
 // are read through Avro's schema resolution by field name.
 
+#include <simdjson.h>
+
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,11 +29,19 @@ std::optional<int32_t> framed_schema_id(std::string_view value, std::string& err
 // Appends the header of a value of schema `id`.
 void append_wire_header(std::string& out, int32_t id);
 
-// The JSON (schema/avro_json.h) of a Confluent-framed Avro value whose schema is in
-// `registry`; nullopt and `err` when it is not one. Looks the schema up per call: for HTTP
-// readers, not the SQL data path.
-std::optional<std::string> framed_avro_to_json(const registry& registry, std::string_view value,
-                                               bool wrap_unions, std::string& err);
+// The JSON of a Confluent-framed value whose schema is in `registry`, whatever its format:
+// Avro's JSON encoding (schema/avro_json.h; unions wrapped or bare), Protobuf's JSON mapping
+// (proto field names), or the JSON itself. Nullopt and `err` when it is not one. Looks the
+// schema up per call: for HTTP readers, not the SQL data path.
+std::optional<std::string> framed_to_json(const registry& registry, std::string_view value,
+                                          bool wrap_unions, std::string& err);
+
+class parsed_schema;
+// A framed value of schema `id` (`schema` parsed) from a JSON document: Avro from Avro's JSON
+// encoding, Protobuf from Protobuf's JSON mapping (the first message), JSON validated against
+// its JSON Schema. Nullopt and `err` (what does not fit, and where) otherwise.
+std::optional<std::string> framed_from_json(const parsed_schema& schema, int32_t id,
+                                            simdjson::dom::element doc, std::string& err);
 
 // Decoders of Confluent-framed Avro values, one per query input.
 stream::decoder_factory avro_decoder_factory(std::shared_ptr<const registry> registry);

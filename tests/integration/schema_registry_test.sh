@@ -200,16 +200,57 @@ reason=$(kcat -b "$brokers" -C -t js_stats.dlq -e -f '%h\n' 2>/dev/null | tr ','
 check "a record its schema refuses goes to the dead-letter topic, with the reason" \
   "sluice.reason=invalid by schema 8: /amount: less than the minimum" "$reason"
 
+# --- the REST Proxy's Protobuf and JSON Schema formats ---
+"$sluice" topic create pings --brokers "$brokers" >/dev/null 2>&1
+ping='syntax = \"proto3\"; message Ping { string host = 1; int32 ms = 2; repeated string tags = 3; }'
+out=$(curl -s -H 'Content-Type: application/vnd.kafka.protobuf.v2+json' \
+  -d "{\"value_schema\":\"$ping\",\"records\":[{\"value\":{\"host\":\"a\",\"ms\":12,\"tags\":[\"x\"]}},{\"value\":{\"host\":\"b\"}}]}" \
+  "$http/topics/pings")
+pid_=$(echo "$out" | field '["value_schema_id"]')
+check "REST Proxy Protobuf produce registers pings-value" \
+  "$(curl -s "$http/subjects/pings-value/versions/1" | field '["id"]')" "$pid_"
+check "REST Proxy Protobuf produce: an unknown field is 42205" 42205 \
+  "$(curl -s -H 'Content-Type: application/vnd.kafka.protobuf.v2+json' \
+     -d "{\"value_schema_id\":$pid_,\"records\":[{\"value\":{\"nope\":1}}]}" "$http/topics/pings" |
+     field '["error_code"]')"
+check "the REST Proxy's Protobuf (with message indexes) decoded by the client (protobufjs)" \
+  "a 12 ['x']" "$(js decode pings 2 | head -1 | /usr/bin/python3 -c '
+import json,sys; v=json.load(sys.stdin)["value"]; print(v["host"], v["ms"], v["tags"])')"
+curl -s -H "$kv" -d '{"name":"p1","format":"protobuf","auto.offset.reset":"earliest"}' "$http/consumers/gp" >/dev/null
+curl -s -H "$kv" -d '{"topics":["pings"]}' "$http/consumers/gp/instances/p1/subscription" >/dev/null
+got=""
+for _ in 1 2 3 4 5; do
+  got=$(curl -s -H 'Accept: application/vnd.kafka.protobuf.v2+json' \
+    "$http/consumers/gp/instances/p1/records?timeout=2000")
+  [ "$got" != "[]" ] && break
+done
+check "a REST consumer in format protobuf reads Protobuf's JSON mapping" \
+  '{"host":"a","ms":12,"tags":["x"]}|{"host":"b"}' \
+  "$(echo "$got" | /usr/bin/python3 -c 'import json,sys; print("|".join(json.dumps(r["value"], separators=(",",":")) for r in json.load(sys.stdin)))')"
+"$sluice" topic create counts --brokers "$brokers" >/dev/null 2>&1
+js_schema='{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"integer\",\"maximum\":10}},\"required\":[\"n\"]}'
+jid=$(curl -s -H 'Content-Type: application/vnd.kafka.jsonschema.v2+json' \
+  -d "{\"value_schema\":\"$js_schema\",\"records\":[{\"value\":{\"n\":3}}]}" "$http/topics/counts" |
+  field '["value_schema_id"]')
+check "REST Proxy JSON Schema produce: a value its schema refuses is 42205, with the reason" \
+  "42205 record 1: /n: more than the maximum" \
+  "$(curl -s -H 'Content-Type: application/vnd.kafka.jsonschema.v2+json' \
+     -d "{\"value_schema_id\":$jid,\"records\":[{\"value\":{\"n\":30}}]}" "$http/topics/counts" |
+     /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["error_code"], d["message"])')"
+tail=$(timeout 2 curl -sN "$http/v1/topics/pings/events?from=beginning" | grep '^data:' | head -1)
+check "the topic tail shows registered Protobuf as JSON" '{"host":"a","ms":12,"tags":["x"]}' \
+  "$(echo "${tail#data: }" | /usr/bin/python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["records"][0]["value"], separators=(",",":")))')"
+
 # --- restart: the registry, the stream and the sink come back with the same ids ---
 server_stop
 server_start
-check "after a restart: the subjects" '["bid_totals-value","bids-value","orders_js-value","readings-value","readings_pb-value","tmp2-key"]' \
+check "after a restart: the subjects" '["bid_totals-value","bids-value","counts-value","orders_js-value","pings-value","readings-value","readings_pb-value","tmp2-key"]' \
   "$(curl -s "$http/subjects")"
 check "after a restart: schema 2 by id" Bid "$(curl -s "$http/schemas/ids/2/schema" | field '["name"]')"
 check "after a restart: the sink's subject still has one version" '[1]' \
   "$(curl -s "$http/subjects/bid_totals-value/versions")"
 ids=$(curl -s -H "$ctype" -d '{"schema":"\"double\""}' "$http/subjects/next-key/versions")
-check "after a restart: a new schema gets a new id" '{"id":10}' "$ids"
+check "after a restart: a new schema gets a new id" '{"id":12}' "$ids"
 check "after a restart: the view" 6 \
   "$(curl -s "$http/v1/views/bid_stats" | /usr/bin/python3 -c '
 import json,sys; print([r for r in json.load(sys.stdin)["rows"] if r["auction"] == 0][0]["n"])')"
