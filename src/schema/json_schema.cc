@@ -7,6 +7,8 @@
 #include <set>
 #include <stdexcept>
 
+#include "base/json_writer.h"
+
 namespace sluice::schema::json {
 
 using simdjson::dom::element;
@@ -647,6 +649,82 @@ std::vector<avro::incompatibility> check_compatibility(const schema& reader, con
   comparer c;
   c.compare(&reader.root(), &writer.root(), "#");
   return std::move(c.found);
+}
+
+namespace {
+
+void write_type(json_writer& w, const data_type& t, int depth) {
+  auto nullable = [&](const char* type) {
+    w.key("type").begin_array().value(type).value("null").end_array();
+  };
+  w.begin_object();
+  switch (t.id) {
+    case type_id::boolean:
+      nullable("boolean");
+      break;
+    case type_id::int32:
+    case type_id::int64:
+      nullable("integer");
+      break;
+    case type_id::float64:
+    case type_id::decimal:
+      nullable("number");
+      break;
+    case type_id::timestamp:
+      nullable("string");
+      w.key("format").value("date-time");
+      break;
+    case type_id::row:
+      nullable("object");
+      if (depth < k_max_depth) {
+        w.key("properties").begin_object();
+        for (const auto& f : t.fields) {
+          w.key(f.name);
+          write_type(w, *f.type, depth + 1);
+        }
+        w.end_object();
+      }
+      break;
+    case type_id::array:
+      nullable("array");
+      if (t.element && depth < k_max_depth) {
+        w.key("items");
+        write_type(w, *t.element, depth + 1);
+      }
+      break;
+    case type_id::map:
+      nullable("object");
+      if (t.element && depth < k_max_depth) {
+        w.key("additionalProperties");
+        write_type(w, *t.element, depth + 1);
+      }
+      break;
+    default:
+      nullable("string");
+  }
+  w.end_object();
+}
+
+}  // namespace
+
+std::string json_schema_for(const std::vector<stream::field_type>& columns,
+                            std::string_view title) {
+  json_writer w;
+  w.begin_object()
+      .key("$schema")
+      .value("http://json-schema.org/draft-07/schema#")
+      .key("title")
+      .value(title)
+      .key("type")
+      .value("object")
+      .key("properties")
+      .begin_object();
+  for (const auto& c : columns) {
+    w.key(c.name);
+    write_type(w, *c.type, 1);
+  }
+  w.end_object().end_object();
+  return std::move(w).str();
 }
 
 }  // namespace sluice::schema::json

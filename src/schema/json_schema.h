@@ -61,4 +61,8 @@ std::optional<std::vector<stream::field_type>> columns_of(const schema& s, std::
 
 std::vector<avro::incompatibility> check_compatibility(const schema& reader, const schema& writer);
 
+// A JSON Schema for rows of `columns` as sinks write them (json_row_encoder): an object titled
+// `title` with a property per column, each nullable; TIMESTAMP a date-time string.
+std::string json_schema_for(const std::vector<stream::field_type>& columns, std::string_view title);
+
 }  // namespace sluice::schema::json

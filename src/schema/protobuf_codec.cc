@@ -1,6 +1,8 @@
 #include "schema/protobuf_codec.h"
 
+#include <cctype>
 #include <cstring>
+#include <stdexcept>
 #include <unordered_map>
 
 #include "base/strings.h"
@@ -453,6 +455,192 @@ bool protobuf_row_decoder::decode(std::string_view data, stream::row& out, std::
   for (size_t c = 0; c < out.size(); ++c)
     if (m.field_of[c] && !stream::coerce(out[c], *m.types[c], err)) return false;
   return true;
+}
+
+// --- encoding ---
+
+namespace {
+
+std::string identifier(std::string_view s) {
+  std::string out;
+  for (char c : s)
+    out += std::isalnum(static_cast<unsigned char>(c)) || c == '_' ? c : '_';
+  if (out.empty() || std::isdigit(static_cast<unsigned char>(out[0]))) out.insert(0, "_");
+  return out;
+}
+
+// The field type of a column's type; nested ROW types get messages written to `nested`.
+std::string proto_type(const data_type& t, std::string& nested, int& count, int depth);
+
+std::string message_for(const std::vector<stream::field_type>& fields, const std::string& name,
+                        int& count, int depth) {
+  std::string nested, body;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    const auto& t = *fields[i].type;
+    std::string label = t.id == type_id::array ? "repeated "
+                        : t.id == type_id::map ? ""
+                                               : "optional ";
+    body += "  " + label + proto_type(t, nested, count, depth) + " " + identifier(fields[i].name) +
+            " = " + std::to_string(i + 1) + ";\n";
+  }
+  return "message " + name + " {\n" + nested + body + "}\n";
+}
+
+std::string proto_type(const data_type& t, std::string& nested, int& count, int depth) {
+  switch (t.id) {
+    case type_id::boolean:
+      return "bool";
+    case type_id::int32:
+      return "int32";
+    case type_id::int64:
+      return "int64";
+    case type_id::float64:
+    case type_id::decimal:
+      return "double";
+    case type_id::timestamp:
+      return "google.protobuf.Timestamp";
+    case type_id::row: {
+      if (depth > k_max_depth) return "string";
+      std::string name = "Row" + std::to_string(++count);
+      nested += message_for(t.fields, name, count, depth + 1);
+      return name;
+    }
+    case type_id::array: {
+      // A repeated field of repeated items cannot be: nested arrays are text.
+      if (!t.element || t.element->id == type_id::array || t.element->id == type_id::map)
+        return "string";
+      return proto_type(*t.element, nested, count, depth + 1);
+    }
+    case type_id::map: {
+      if (!t.element || t.element->id == type_id::array || t.element->id == type_id::map)
+        return "map<string, string>";
+      return "map<string, " + proto_type(*t.element, nested, count, depth + 1) + ">";
+    }
+    default:
+      return "string";
+  }
+}
+
+void put_varint(std::string& out, uint64_t u) {
+  while (u >= 0x80) {
+    out.push_back(static_cast<char>((u & 0x7f) | 0x80));
+    u >>= 7;
+  }
+  out.push_back(static_cast<char>(u));
+}
+void put_tag(std::string& out, int number, int wire) {
+  put_varint(out, static_cast<uint64_t>(number) << 3 | static_cast<uint64_t>(wire));
+}
+void put_bytes(std::string& out, int number, std::string_view b) {
+  put_tag(out, number, 2);
+  put_varint(out, b.size());
+  out.append(b);
+}
+
+void put_value(std::string& out, int number, const data_type& t, const value& v, int depth);
+
+void put_message(std::string& out, const std::vector<stream::field_type>& fields, const value& v,
+                 int depth) {
+  for (size_t i = 0; i < fields.size(); ++i) {
+    const value* f = nullptr;
+    if (v.k == value::kind::nested && v.n)
+      f = i < v.n->items.size() && v.n->names.size() == v.n->items.size() &&
+                  v.n->names[i] == fields[i].name
+              ? &v.n->items[i]
+              : v.n->find(fields[i].name);
+    if (f) put_value(out, static_cast<int>(i + 1), *fields[i].type, *f, depth + 1);
+  }
+}
+
+void put_scalar(std::string& out, int number, const data_type& t, const value& in) {
+  value c = in;
+  std::string err;
+  if (t.id != type_id::varchar && !stream::coerce(c, t, err)) throw std::runtime_error(err);
+  switch (t.id) {
+    case type_id::boolean:
+      put_tag(out, number, 0);
+      put_varint(out, c.b ? 1 : 0);
+      return;
+    case type_id::int32:
+    case type_id::int64:
+      put_tag(out, number, 0);
+      put_varint(out, static_cast<uint64_t>(c.i));
+      return;
+    case type_id::float64:
+    case type_id::decimal: {
+      double d = c.as_double();
+      char b[8];
+      std::memcpy(b, &d, 8);
+      put_tag(out, number, 1);
+      out.append(b, 8);
+      return;
+    }
+    case type_id::timestamp: {
+      int64_t s = c.i / 1000, ms = c.i % 1000;
+      if (ms < 0) {
+        s -= 1;
+        ms += 1000;
+      }
+      std::string ts;
+      put_tag(ts, 1, 0);
+      put_varint(ts, static_cast<uint64_t>(s));
+      if (ms) {
+        put_tag(ts, 2, 0);
+        put_varint(ts, static_cast<uint64_t>(ms * 1'000'000));
+      }
+      put_bytes(out, number, ts);
+      return;
+    }
+    default:
+      put_bytes(out, number, c.k == value::kind::string ? c.s : stream::to_display(c));
+  }
+}
+
+void put_value(std::string& out, int number, const data_type& t, const value& v, int depth) {
+  if (v.is_null()) return;
+  if (t.id == type_id::row) {
+    if (depth > k_max_depth) return put_scalar(out, number, *data_type::of(type_id::varchar), v);
+    std::string m;
+    put_message(m, t.fields, v, depth);
+    put_bytes(out, number, m);
+    return;
+  }
+  if (t.id == type_id::array || t.id == type_id::map) {
+    if (v.k != value::kind::nested || !v.n) return;
+    static const auto k_text = data_type::of(type_id::varchar);
+    const data_type* et = t.element ? t.element.get() : k_text.get();
+    if (et->id == type_id::array || et->id == type_id::map) et = k_text.get();
+    for (size_t i = 0; i < v.n->items.size(); ++i) {
+      const auto& item = v.n->items[i];
+      if (t.id == type_id::array) {
+        if (!item.is_null()) put_value(out, number, *et, item, depth + 1);
+        continue;
+      }
+      std::string entry;
+      put_bytes(entry, 1, i < v.n->names.size() ? v.n->names[i] : "");
+      put_value(entry, 2, *et, item, depth + 1);
+      put_bytes(out, number, entry);
+    }
+    return;
+  }
+  put_scalar(out, number, t, v);
+}
+
+}  // namespace
+
+std::string protobuf_schema_for(const std::vector<stream::field_type>& columns,
+                                std::string_view name) {
+  int count = 0;
+  std::string message = message_for(columns, identifier(name), count, 0);
+  return "syntax = \"proto3\";\npackage sluice;\n\nimport "
+         "\"google/protobuf/timestamp.proto\";\n\n" +
+         message;
+}
+
+void protobuf_encode_row(std::string& out, const std::vector<stream::field_type>& columns,
+                         const stream::row& r) {
+  for (size_t i = 0; i < columns.size(); ++i)
+    if (i < r.size()) put_value(out, static_cast<int>(i + 1), *columns[i].type, r[i], 0);
 }
 
 std::optional<std::vector<int32_t>> read_message_indexes(std::string_view& data, std::string& err) {

@@ -43,6 +43,16 @@ class protobuf_row_decoder {
   std::unique_ptr<impl> impl_;
 };
 
+// A .proto (proto3) for rows of `columns`: one message named `name` (made a valid identifier)
+// in package "sluice" with a field per column, numbered from 1, each `optional` so that NULL
+// is absent; TIMESTAMP is google.protobuf.Timestamp, ROW a nested message, ARRAY a repeated
+// field (NULL items are left out), MAP a map<string, T>.
+std::string protobuf_schema_for(const std::vector<stream::field_type>& columns,
+                                std::string_view name);
+// Appends `r` encoded as the message protobuf_schema_for(columns, ...) defines.
+void protobuf_encode_row(std::string& out, const std::vector<stream::field_type>& columns,
+                         const stream::row& r);
+
 // Confluent's message indexes after the schema id: a zig-zag varint count, then that many
 // zig-zag varint indexes (a single 0 byte stands for [0]). Consumes them from `data`.
 std::optional<std::vector<int32_t>> read_message_indexes(std::string_view& data, std::string& err);

@@ -287,6 +287,43 @@ class avro_encoder final : public stream::record_encoder {
   std::vector<stream::field_type> columns_;
 };
 
+class protobuf_encoder final : public stream::record_encoder {
+ public:
+  protobuf_encoder(int32_t id, std::vector<stream::field_type> columns)
+      : id_(id), columns_(std::move(columns)) {}
+  void append(std::string& out, const stream::row& r) override {
+    append_wire_header(out, id_);
+    out.push_back(0);  // message indexes: [0]
+    protobuf_encode_row(out, columns_, r);
+  }
+  std::string_view format() const override { return "PROTOBUF"; }
+
+ private:
+  int32_t id_;
+  std::vector<stream::field_type> columns_;
+};
+
+class json_schema_encoder final : public stream::record_encoder {
+ public:
+  json_schema_encoder(int32_t id, const std::vector<stream::field_type>& columns)
+      : id_(id), json_(names_of(columns)) {}
+  void append(std::string& out, const stream::row& r) override {
+    append_wire_header(out, id_);
+    json_.append(out, r);
+  }
+  std::string_view format() const override { return "JSON_SR"; }
+
+ private:
+  static std::vector<std::string> names_of(const std::vector<stream::field_type>& columns) {
+    std::vector<std::string> out;
+    for (const auto& c : columns)
+      out.push_back(c.name);
+    return out;
+  }
+  int32_t id_;
+  stream::json_row_encoder json_;
+};
+
 }  // namespace
 
 stream::decoder_factory avro_decoder_factory(std::shared_ptr<const registry> r) {
@@ -310,6 +347,16 @@ stream::decoder_factory json_schema_decoder_factory(std::shared_ptr<const regist
 std::unique_ptr<stream::record_encoder> make_avro_encoder(int32_t id,
                                                           std::vector<stream::field_type> columns) {
   return std::make_unique<avro_encoder>(id, std::move(columns));
+}
+
+std::unique_ptr<stream::record_encoder> make_protobuf_encoder(
+    int32_t id, std::vector<stream::field_type> columns) {
+  return std::make_unique<protobuf_encoder>(id, std::move(columns));
+}
+
+std::unique_ptr<stream::record_encoder> make_json_schema_encoder(
+    int32_t id, std::vector<stream::field_type> columns) {
+  return std::make_unique<json_schema_encoder>(id, columns);
 }
 
 }  // namespace sluice::schema

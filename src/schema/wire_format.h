@@ -55,5 +55,11 @@ stream::decoder_factory json_schema_decoder_factory(std::shared_ptr<const regist
 // avro_schema_for(columns, ...).
 std::unique_ptr<stream::record_encoder> make_avro_encoder(int32_t id,
                                                           std::vector<stream::field_type> columns);
+// ... as Protobuf messages of protobuf_schema_for(columns, ...) (message index [0]).
+std::unique_ptr<stream::record_encoder> make_protobuf_encoder(
+    int32_t id, std::vector<stream::field_type> columns);
+// ... as JSON of json::json_schema_for(columns, ...).
+std::unique_ptr<stream::record_encoder> make_json_schema_encoder(
+    int32_t id, std::vector<stream::field_type> columns);
 
 }  // namespace sluice::schema

@@ -309,18 +309,29 @@ struct engine::impl final : name_lookup, format_provider {
     auto sub = with.find("subject");
     if (format == "JSON") {
       if (sub != with.end())
-        throw sql_error(loc, "'subject' is for formats with a schema registry (AVRO)");
+        throw sql_error(
+            loc, "'subject' is for formats with a schema registry (avro, protobuf, json_sr)");
       return nullptr;
     }
-    if (format != "AVRO")
-      throw sql_error(loc, "format '" + f->second + "' is not supported yet (JSON and AVRO are)");
-    if (!o.schemas) throw sql_error(loc, "format 'avro' needs the schema registry");
+    if (format == "JSON_SCHEMA") format = "JSON_SR";
+    if (format != "AVRO" && format != "PROTOBUF" && format != "JSON_SR")
+      throw sql_error(loc, "format '" + f->second +
+                               "' is not supported (json, avro, protobuf and json_sr are)");
+    if (!o.schemas) throw sql_error(loc, "format '" + f->second + "' needs the schema registry");
     std::string subject = sub == with.end() ? topic + "-value" : sub->second;
     std::vector<stream::field_type> cols;
     for (size_t i = 0; i < p.names.size(); ++i)
       cols.push_back({p.names[i], p.types[i]});
     schema::schema_input in;
-    in.text = schema::avro_schema_for(cols, "sluice." + name);
+    if (format == "AVRO") {
+      in.text = schema::avro_schema_for(cols, "sluice." + name);
+    } else if (format == "PROTOBUF") {
+      in.type = schema::schema_type::protobuf;
+      in.text = schema::protobuf_schema_for(cols, name);
+    } else {
+      in.type = schema::schema_type::json;
+      in.text = schema::json::json_schema_for(cols, "sluice." + name);
+    }
     std::promise<schema::outcome<int32_t>> registered;
     o.schemas->register_schema(subject, in, std::nullopt,
                                [&](schema::outcome<int32_t> r) { registered.set_value(r); });
@@ -328,7 +339,10 @@ struct engine::impl final : name_lookup, format_provider {
     if (auto* e = std::get_if<schema::registry_error>(&r))
       throw catalog_error("registering the schema of sink '" + name + "' under subject '" +
                           subject + "': " + e->message);
-    return schema::make_avro_encoder(std::get<int32_t>(r), std::move(cols));
+    int32_t id = std::get<int32_t>(r);
+    if (format == "PROTOBUF") return schema::make_protobuf_encoder(id, std::move(cols));
+    if (format == "JSON_SR") return schema::make_json_schema_encoder(id, std::move(cols));
+    return schema::make_avro_encoder(id, std::move(cols));
   }
 
   // How a query named `name` writes to its topic: WITH (delivery = 'exactly_once' |

@@ -108,6 +108,38 @@ for line in sys.stdin:
 print(" ".join("%d:%d:%d" % (a, v["n"], v["total"]) for a, v in sorted(last.items())))')
 check "the sink's records decoded by @kafkajs/confluent-schema-registry" \
   "0:6:750 1:6:810 2:6:870 3:6:930 4:6:990" "$decoded"
+# (No TIMESTAMP column here: the client's protobufjs cannot resolve the well-known
+# google.protobuf.Timestamp that sluice writes for TIMESTAMP; read back by SQL below.)
+sql "CREATE SINK bid_totals_pb INTO TOPIC bid_totals_pb WITH (format = 'protobuf')
+     AS SELECT auction, COUNT(*) AS n, SUM(price) AS total FROM bids GROUP BY auction" >/dev/null
+sql "CREATE SINK bid_last_pb INTO TOPIC bid_last_pb WITH (format = 'protobuf')
+     AS SELECT auction, MAX(dateTime) AS last FROM bids GROUP BY auction" >/dev/null
+sql "CREATE SINK bid_totals_js INTO TOPIC bid_totals_js WITH (format = 'json_sr')
+     AS SELECT auction, COUNT(*) AS n, SUM(price) AS total FROM bids GROUP BY auction" >/dev/null
+wait_read bid_totals_pb 30
+wait_read bid_last_pb 30
+wait_read bid_totals_js 30
+latest_by_auction='
+import json,sys
+last = {}
+for line in sys.stdin:
+    v = json.loads(line)["value"]; last[int(v["auction"])] = v
+print(" ".join("%d:%d:%d" % (a, int(v["n"]), int(v["total"])) for a, v in sorted(last.items())))'
+check "the Protobuf sink's records decoded by the client (protobufjs)" \
+  "0:6:750 1:6:810 2:6:870 3:6:930 4:6:990" \
+  "$(js decode bid_totals_pb 5 | /usr/bin/python3 -c "$latest_by_auction")"
+sql "CREATE STREAM bid_last_in WITH (topic = 'bid_last_pb', format = 'protobuf')" >/dev/null
+check "a Protobuf sink's TIMESTAMP is a google.protobuf.Timestamp, read back as TIMESTAMP" \
+  "last:TIMESTAMP" "$(sql "DESCRIBE bid_last_in" | /usr/bin/python3 -c '
+import json,sys
+print(" ".join(r["column"] + ":" + r["type"] for r in json.load(sys.stdin)["results"][0]["rows"] if r["column"] == "last"))')"
+sql "CREATE MATERIALIZED VIEW bid_last_v AS SELECT MAX(last) AS last FROM bid_last_in" >/dev/null
+wait_read bid_last_v 5
+check "... with its value" "2023-11-14T22:13:49.000Z" \
+  "$(curl -s "$http/v1/views/bid_last_v" | field '["rows"][0]["last"]')"
+check "the JSON Schema sink's records decoded (and validated by ajv) by the client" \
+  "0:6:750 1:6:810 2:6:870 3:6:930 4:6:990" \
+  "$(js decode bid_totals_js 5 | /usr/bin/python3 -c "$latest_by_auction")"
 check "the sink registered its schema under <topic>-value" 1 \
   "$(curl -s "$http/subjects/bid_totals-value/versions" | field '[0]')"
 
@@ -154,7 +186,7 @@ check "the topic tail shows registered Avro as JSON" \
 # --- Protobuf: the client registers a .proto (protobufjs inside) and writes; SQL reads ---
 "$sluice" topic create readings_pb --brokers "$brokers" >/dev/null 2>&1
 check "Protobuf registered, an incompatible change refused with its kind" \
-  '{"id":7,"refused":409,"kind":true}' "$(js protobuf 12)"
+  '{"id":10,"refused":409,"kind":true}' "$(js protobuf 12)"
 sql "CREATE STREAM readings_pb WITH (format = 'protobuf')" >/dev/null
 check "a Protobuf stream's columns come from the first message" \
   "sensor:VARCHAR temp:DOUBLE at:BIGINT tags:ARRAY<VARCHAR> status:VARCHAR counts:MAP<VARCHAR, INT> place:ROW<site VARCHAR, floor INT>" \
@@ -181,7 +213,7 @@ check "no dead letters from the client's framing (it leaves out the message inde
 # --- JSON Schema: registered (ajv inside the client), validated per record by SQL ---
 "$sluice" topic create orders_js --brokers "$brokers" >/dev/null 2>&1
 check "JSON Schema registered, a newly required property refused, an optional one added" \
-  '{"id":8,"id2":9,"refused":409,"kind":true}' "$(js jsonschema 6)"
+  '{"id":11,"id2":12,"refused":409,"kind":true}' "$(js jsonschema 6)"
 sql "CREATE STREAM orders_js WITH (format = 'json_sr')" >/dev/null
 check "a json_sr stream's columns come from the schema's properties" \
   "id:BIGINT customer:VARCHAR amount:DOUBLE at:TIMESTAMP items:ARRAY<VARCHAR> note:VARCHAR" \
@@ -198,7 +230,7 @@ print(" ".join("%s:%d:%d:%d" % (r["customer"], r["n"], r["total"], r["with_items
                for r in sorted(json.load(sys.stdin)["rows"], key=lambda r: r["customer"])))')"
 reason=$(kcat -b "$brokers" -C -t js_stats.dlq -e -f '%h\n' 2>/dev/null | tr ',' '\n' | grep '^sluice.reason=')
 check "a record its schema refuses goes to the dead-letter topic, with the reason" \
-  "sluice.reason=invalid by schema 8: /amount: less than the minimum" "$reason"
+  "sluice.reason=invalid by schema 11: /amount: less than the minimum" "$reason"
 
 # --- the REST Proxy's Protobuf and JSON Schema formats ---
 "$sluice" topic create pings --brokers "$brokers" >/dev/null 2>&1
@@ -244,13 +276,13 @@ check "the topic tail shows registered Protobuf as JSON" '{"host":"a","ms":12,"t
 # --- restart: the registry, the stream and the sink come back with the same ids ---
 server_stop
 server_start
-check "after a restart: the subjects" '["bid_totals-value","bids-value","counts-value","orders_js-value","pings-value","readings-value","readings_pb-value","tmp2-key"]' \
+check "after a restart: the subjects" '["bid_last_pb-value","bid_totals-value","bid_totals_js-value","bid_totals_pb-value","bids-value","counts-value","orders_js-value","pings-value","readings-value","readings_pb-value","tmp2-key"]' \
   "$(curl -s "$http/subjects")"
 check "after a restart: schema 2 by id" Bid "$(curl -s "$http/schemas/ids/2/schema" | field '["name"]')"
 check "after a restart: the sink's subject still has one version" '[1]' \
   "$(curl -s "$http/subjects/bid_totals-value/versions")"
 ids=$(curl -s -H "$ctype" -d '{"schema":"\"double\""}' "$http/subjects/next-key/versions")
-check "after a restart: a new schema gets a new id" '{"id":12}' "$ids"
+check "after a restart: a new schema gets a new id" '{"id":15}' "$ids"
 check "after a restart: the view" 6 \
   "$(curl -s "$http/v1/views/bid_stats" | /usr/bin/python3 -c '
 import json,sys; print([r for r in json.load(sys.stdin)["rows"] if r["auction"] == 0][0]["n"])')"
