@@ -21,5 +21,12 @@ CREATE MATERIALIZED VIEW stats AS
 printf 's1\t{"sensor":"s1","temperature":20}\n' | "$sluice" produce readings -b "$brokers" -K $'\t' >/dev/null 2>&1
 timeout 30 kcat -b "$brokers" -G dashboard-group readings -c 1 -q -o beginning >/dev/null
 
+# Two versions of a subject, for the schemas page.
+for extra in '' ',{"name":"unit","type":"string","default":"C"}'; do
+  body=$(/usr/bin/python3 -c 'import json,sys; print(json.dumps({"schema": "{\"type\":\"record\",\"name\":\"Reading\",\"fields\":[{\"name\":\"sensor\",\"type\":\"string\"}" + sys.argv[1] + "]}"}))' "$extra")
+  curl -sf -H 'Content-Type: application/vnd.schemaregistry.v1+json' -d "$body" \
+    "$http/subjects/readings-value/versions" >/dev/null
+done
+
 node "$here/dashboard.mjs" "$http" /usr/bin/chromium
 server_stop

@@ -690,6 +690,68 @@ const pages = {
     };
   },
 
+  // The schema registry: subjects with their latest version, then one subject's versions with
+  // the text of one and a line diff against another.
+  schemas(root, subject) {
+    const box = h('div', { id: 'schemas' });
+    root.append(h('h1', {}, subject ? 'Schema subject ' + subject : 'Schemas'), h('div', { class: 'panel' }, box));
+    const json = async path => {
+      const res = await api(path);
+      const body = await res.json().catch(() => ({}));
+      if (!res.ok) throw new Error(body.message || res.statusText);
+      return body;
+    };
+    const pretty = v => {
+      if (v.schemaType === 'PROTOBUF') return v.schema;
+      try { return JSON.stringify(JSON.parse(v.schema), null, 2); } catch { return v.schema; }
+    };
+    const show = async () => {
+      try {
+        if (!subject) {
+          const [subjects, config] = await Promise.all([json('/subjects'), json('/config')]);
+          const latest = await Promise.all(subjects.map(s => json('/subjects/' + encodeURIComponent(s) + '/versions/latest')));
+          box.replaceChildren(
+            h('div', { class: 'muted' }, `Global compatibility: ${config.compatibilityLevel}. Schema registry API at ${location.origin}/subjects`),
+            subjects.length ? table([
+              { title: 'Subject', get: v => h('a', { href: '#/schemas/' + encodeURIComponent(v.subject) }, v.subject) },
+              { title: 'Type', get: v => v.schemaType || 'AVRO' },
+              { title: 'Latest version', num: true, get: v => v.version },
+              { title: 'Schema id', num: true, get: v => v.id },
+            ], latest, v => ({ 'data-subject': v.subject }))
+              : h('div', { class: 'empty' }, 'No subjects. Register a schema with POST /subjects/{subject}/versions.'));
+          return;
+        }
+        const s = encodeURIComponent(subject);
+        const [versions, config] = await Promise.all([json(`/subjects/${s}/versions`),
+                                                      json(`/config/${s}?defaultToGlobal=true`)]);
+        const all = await Promise.all(versions.map(v => json(`/subjects/${s}/versions/${v}`)));
+        const pick = (id, initial) => h('select', { id }, all.map(v => {
+          const o = h('option', { value: v.version }, `version ${v.version} (id ${v.id})`);
+          if (v.version === initial) o.selected = true;
+          return o;
+        }));
+        const from = pick('schema-from', all.length > 1 ? all[all.length - 2].version : all[0].version);
+        const to = pick('schema-to', all[all.length - 1].version);
+        const out = h('pre', { id: 'schema-diff', class: 'diff' });
+        const render = () => {
+          const a = pretty(all.find(v => String(v.version) === from.value)).split('\n');
+          const b = pretty(all.find(v => String(v.version) === to.value)).split('\n');
+          out.replaceChildren(...lineDiff(a, b).map(([op, line]) =>
+            h('div', { class: op === '+' ? 'add' : op === '-' ? 'del' : '' }, `${op} ${line}`)));
+        };
+        from.onchange = render;
+        to.onchange = render;
+        box.replaceChildren(h('div', { class: 'muted' }, `Compatibility: ${config.compatibilityLevel}`),
+          h('div', { class: 'toolbar' }, 'Compare ', from, ' with ', to), out);
+        render();
+      } catch (e) {
+        box.replaceChildren(h('div', { class: 'error' }, e.message));
+      }
+    };
+    show();
+    return { update() {}, dispose() {} };
+  },
+
   sql(root) {
     const examples = [
       'SHOW QUERIES',
@@ -787,6 +849,26 @@ const pages = {
     return { update() {}, dispose() { if (abort) abort.abort(); } };
   },
 };
+
+// A line diff by longest common subsequence (schemas are small): [op, line] with op '+' (only
+// in b), '-' (only in a) or ' '.
+function lineDiff(a, b) {
+  const n = a.length, m = b.length;
+  const lcs = Array.from({ length: n + 1 }, () => new Array(m + 1).fill(0));
+  for (let i = n - 1; i >= 0; i--)
+    for (let j = m - 1; j >= 0; j--)
+      lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+  const out = [];
+  let i = 0, j = 0;
+  while (i < n && j < m) {
+    if (a[i] === b[j]) { out.push([' ', a[i]]); i++; j++; }
+    else if (lcs[i + 1][j] >= lcs[i][j + 1]) out.push(['-', a[i++]]);
+    else out.push(['+', b[j++]]);
+  }
+  while (i < n) out.push(['-', a[i++]]);
+  while (j < m) out.push(['+', b[j++]]);
+  return out;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Router: #/page[/argument]

@@ -132,6 +132,18 @@ try {
   });
   check('queues: 3 ready and 2 in flight shown', true, await qrow2.jsonValue());
 
+  // Schemas: the subjects the shell script registered, then a diff of two versions.
+  await page.click('nav a[data-page="schemas"]');
+  const sub = await page.waitForSelector('tr[data-subject="readings-value"]');
+  check('schemas: the subject listed with its latest version', /AVRO.*2/.test(await sub.textContent()),
+        await sub.textContent());
+  await page.click('tr[data-subject="readings-value"] a');
+  await page.waitForSelector('#schema-diff .add');
+  const added = await page.$$eval('#schema-diff .add', els => els.map(e => e.textContent).join('|'));
+  const kept = await page.$$eval('#schema-diff div:not(.add):not(.del)', els => els.map(e => e.textContent).join('|'));
+  check('schemas: the diff of versions 1 and 2 shows the added field', /"name": "unit"/.test(added) &&
+        /"name": "sensor"/.test(kept) && !/"name": "sensor"/.test(added), `+ ${added}; = ${kept}`);
+
   // Unknown routes fall back to the overview; nothing logged an error on the way.
   await page.goto(`${base}/#/nope`);
   await page.waitForSelector('nav a.active[data-page="overview"]');
