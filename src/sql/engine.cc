@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <condition_variable>
 #include <functional>
 #include <future>
+#include <thread>
 
 #include "base/file.h"
 #include "base/json_writer.h"
@@ -102,6 +104,7 @@ struct engine::impl final : name_lookup, format_provider {
   struct sink_entry {
     std::string topic;
     std::string text;
+    std::vector<std::string> columns;
   };
   struct query_entry {
     std::unique_ptr<stream::query> q;
@@ -118,6 +121,9 @@ struct engine::impl final : name_lookup, format_provider {
   std::map<std::string, sink_entry> sinks;
   std::map<std::string, query_entry> queries;
   std::vector<std::pair<std::string, std::string>> catalog;  // (object, statement) in order
+  // Sources declared without columns: the schema id their columns come from (catalog.json
+  // "schemas"), so that a restart plans every query against the columns it was made with.
+  std::map<std::string, int32_t> pins;
   int push_seq = 0;
   bool replaying = false;
 
@@ -161,7 +167,14 @@ struct engine::impl final : name_lookup, format_provider {
       if (i) out += ',';
       append_json_string(out, catalog[i].second);
     }
-    out += "]}\n";
+    out += "],\"schemas\":{";
+    bool first = true;
+    for (const auto& [name, id] : pins) {
+      if (!std::exchange(first, false)) out += ',';
+      append_json_string(out, name);
+      out += ':' + std::to_string(id);
+    }
+    out += "}}\n";
     auto r =
         write_file_atomic(sql_dir() / "catalog.json",
                           bytes_view(reinterpret_cast<const uint8_t*>(out.data()), out.size()));
@@ -260,11 +273,19 @@ struct engine::impl final : name_lookup, format_provider {
   // --- formats with a schema registry (format_provider) ---------------------------------
 
   std::vector<stream::field_type> columns_of(const std::string& format, const std::string& subject,
-                                             location loc) const override {
+                                             int32_t& id, location loc) const override {
     if (!o.schemas) throw sql_error(loc, "format '" + format + "' needs the schema registry");
-    auto [latest, id] = o.schemas->latest(subject);
+    std::shared_ptr<const schema::parsed_schema> found;
+    if (id) {
+      found = o.schemas->parsed(id);
+      if (!found)
+        throw sql_error(loc, "schema " + std::to_string(id) + " of subject '" + subject +
+                                 "' is no longer in the registry");
+    } else {
+      std::tie(found, id) = o.schemas->latest(subject);
+    }
     if (format == "JSON_SR") {
-      auto js = schema::json_schema_of(latest);
+      auto js = schema::json_schema_of(found);
       if (!js)
         throw sql_error(loc, "subject '" + subject +
                                  "' has no JSON Schema in the registry: register one, or declare "
@@ -275,14 +296,14 @@ struct engine::impl final : name_lookup, format_provider {
       return *cols;
     }
     if (format == "PROTOBUF") {
-      auto proto = schema::protobuf_of(latest);
+      auto proto = schema::protobuf_of(found);
       if (!proto)
         throw sql_error(loc, "subject '" + subject +
                                  "' has no Protobuf schema in the registry: register one, or "
                                  "declare the columns");
       return schema::columns_of(*proto->message({}));
     }
-    auto avro = schema::avro_of(latest);
+    auto avro = schema::avro_of(found);
     if (!avro)
       throw sql_error(loc, "subject '" + subject +
                                "' has no Avro schema in the registry: register one, or declare "
@@ -292,6 +313,10 @@ struct engine::impl final : name_lookup, format_provider {
     if (!cols)
       throw sql_error(loc, "subject '" + subject + "' (schema " + std::to_string(id) + "): " + err);
     return *cols;
+  }
+  int32_t pinned_schema(const std::string& name) const override {
+    auto it = pins.find(ascii_lower(name));
+    return it == pins.end() ? 0 : it->second;
   }
   stream::decoder_factory decoder(const std::string& format) const override {
     if (format == "JSON_SR") return schema::json_schema_decoder_factory(o.schemas);
@@ -372,6 +397,148 @@ struct engine::impl final : name_lookup, format_provider {
     return o;
   }
 
+  // --- schema evolution ------------------------------------------------------------
+
+  uint64_t seen_generation = 0;
+  std::map<std::string, int32_t> declined;  // source -> the schema id it did not follow
+  std::thread evolver;
+  std::mutex evolver_mu;
+  std::condition_variable evolver_cv;
+  bool evolver_stop = false;
+
+  // Checks the registry once a second (after a change only): see evolve().
+  void watch_schemas() {
+    std::unique_lock lk(evolver_mu);
+    while (!evolver_cv.wait_for(lk, std::chrono::seconds(1), [&] { return evolver_stop; })) {
+      uint64_t g = o.schemas->generation();
+      if (g == seen_generation) continue;
+      seen_generation = g;
+      lk.unlock();
+      try {
+        std::lock_guard elk(mu);
+        evolve();
+      } catch (const std::exception& e) {
+        spdlog::error("sql: following schema changes: {}", e.what());
+      }
+      lk.lock();
+    }
+  }
+
+  // A stream declared without columns follows its subject: when a newer version only adds
+  // fields (every column stays, with its type), the stream gains them, and every sink that
+  // reads it restarts from its checkpoint with the new columns (registering its new output
+  // schema). It does so only when every query reading the stream is a sink that keeps no
+  // state (scans, filters, projections): stateful operators and views hold rows of the old
+  // width, so a stream they read keeps its columns (logged once per schema) until they are
+  // re-created. The schema a stream follows is pinned in the catalog, so a restart plans
+  // every query with the columns it was made with. REQUIRES: mu held.
+  void evolve() {
+    for (auto& [key, src] : sources) {
+      auto& def = src.def;
+      if (!def.schema_id) continue;
+      auto latest = o.schemas->latest(def.subject);
+      if (!latest.first || latest.second == def.schema_id) continue;
+      auto d = declined.find(key);
+      if (d != declined.end() && d->second == latest.second) continue;
+      auto decline = [&](const std::string& why) {
+        declined[key] = latest.second;
+        spdlog::info("sql: {} keeps the columns of schema {}: {}", def.name, def.schema_id, why);
+      };
+      std::vector<stream::field_type> cols;
+      int32_t id = latest.second;
+      try {
+        cols = columns_of(def.format, def.subject, id, {});
+      } catch (const std::exception& e) {
+        decline(e.what());
+        continue;
+      }
+      bool extends = cols.size() > def.columns.size();
+      for (size_t i = 0; extends && i < def.columns.size(); ++i)
+        extends = iequals(cols[i].name, def.columns[i].name) &&
+                  cols[i].type->to_string() == def.columns[i].type->to_string();
+      if (!extends) {
+        decline("schema " + std::to_string(id) + " of '" + def.subject +
+                "' does not only add fields");
+        continue;
+      }
+      std::vector<std::string> readers;
+      std::string blocker;
+      for (const auto& [qkey, q] : queries) {
+        if (std::find(q.inputs.begin(), q.inputs.end(), key) == q.inputs.end()) continue;
+        auto sink = sinks.find(qkey);
+        if (sink == sinks.end() || !stateless_sink(sink->second)) {
+          blocker = qkey;
+          break;
+        }
+        readers.push_back(qkey);
+      }
+      if (!blocker.empty()) {
+        decline("'" + blocker +
+                "' reads it and is a view or keeps state; re-create it to see "
+                "the new fields");
+        continue;
+      }
+      auto old_columns = def.columns;
+      int32_t old_id = def.schema_id;
+      def.columns = std::move(cols);
+      def.schema_id = pins[key] = id;
+      try {
+        save();
+      } catch (const std::exception&) {
+        def.columns = std::move(old_columns);
+        def.schema_id = pins[key] = old_id;
+        throw;
+      }
+      spdlog::info("sql: {} follows schema {} of '{}': {} columns", def.name, id, def.subject,
+                   def.columns.size());
+      for (const auto& r : readers) {
+        try {
+          restart_sink(r, sinks.at(r));
+        } catch (const std::exception& e) {
+          spdlog::error("sql: sink {} keeps running with its columns: {}", r, e.what());
+        }
+      }
+    }
+  }
+
+  bool stateless_sink(const sink_entry& sink) {
+    auto stmts = parse(sink.text);
+    const auto& s = std::get<create_sink_stmt>(stmts.at(0).body);
+    return stateless(*continuous_plan(*s.query, &s.with, stmts[0].loc).root);
+  }
+
+  static bool stateless(const logical_node& n) {
+    using k = logical_node::kind;
+    if (n.k != k::scan && n.k != k::filter && n.k != k::project && n.k != k::union_all)
+      return false;
+    if (n.k == k::scan && n.source.upsert) return false;
+    for (const auto& in : n.inputs)
+      if (!stateless(*in)) return false;
+    return true;
+  }
+
+  // REQUIRES: mu held.
+  void restart_sink(const std::string& key, sink_entry& sink) {
+    auto stmts = parse(sink.text);
+    const auto& s = std::get<create_sink_stmt>(stmts.at(0).body);
+    auto p = continuous_plan(*s.query, &s.with, stmts[0].loc);
+    if (p.names == sink.columns || !stateless(*p.root)) return;
+    auto& entry = queries.at(key);
+    entry.q->stop(true);  // its checkpoint: the new query resumes from it
+    auto encoder = sink_encoder(s.name, s.topic, p, s.with, stmts[0].loc);
+    auto out = io->open_sink(s.topic, sink_options_for(s.name, &s.with, stmts[0].loc));
+    if (!out) throw catalog_error("cannot open topic '" + s.topic + "': " + out.error().message);
+    auto names = p.names;
+    auto q = build(s.name, p,
+                   stream::make_topic_writer(std::move(*out), p.names, p.key_names, s.topic,
+                                             std::move(encoder)),
+                   &s.with);
+    if (auto r = q->start(); !r) throw catalog_error(r.error().message);
+    entry.q = std::move(q);
+    sink.columns = std::move(names);
+    spdlog::info("sql: sink {} restarted with {} columns", s.name, sink.columns.size());
+  }
+
   // --- statements ------------------------------------------------------------------
 
   statement_result run(const statement& st) {
@@ -396,7 +563,11 @@ struct engine::impl final : name_lookup, format_provider {
         throw catalog_error("cannot create topic '" + def.topic + "': " + sink.error().message);
     }
     sources[ascii_lower(s.name)] = source_entry{def, st.text};
-    remember(s.name, st.text, [&] { sources.erase(ascii_lower(s.name)); });
+    if (def.schema_id) pins[ascii_lower(s.name)] = def.schema_id;
+    remember(s.name, st.text, [&] {
+      sources.erase(ascii_lower(s.name));
+      pins.erase(ascii_lower(s.name));
+    });
     res.message = std::string(s.is_table ? "table " : "stream ") + s.name + " created on topic '" +
                   def.topic + "'";
   }
@@ -455,7 +626,7 @@ struct engine::impl final : name_lookup, format_provider {
                                              std::move(encoder)),
                    &s.with);
     start(s.name, std::move(q), st.text, inputs_of(*p.root), s.name);
-    sinks[ascii_lower(s.name)] = sink_entry{s.topic, st.text};
+    sinks[ascii_lower(s.name)] = sink_entry{s.topic, st.text, p.names};
     remember(s.name, st.text, [&] {
       discard_query(s.name);
       sinks.erase(ascii_lower(s.name));
@@ -682,6 +853,8 @@ struct engine::impl final : name_lookup, format_provider {
       for (const auto& [qn, q] : queries)
         if (std::find(q.inputs.begin(), q.inputs.end(), n) != q.inputs.end() || q.output == n)
           throw catalog_error("'" + s.name + "' is used by query " + qn + " (drop it first)");
+      pins.erase(n);
+      declined.erase(n);
       forget(n);
       sources.erase(it);
       res.message = ascii_lower(s.what) + " " + s.name + " dropped (its topic is kept)";
@@ -768,6 +941,12 @@ result<std::unique_ptr<engine>> engine::open(engine_options options,
     simdjson::dom::array arr;
     if (doc["statements"].get_array().get(arr))
       return make_error(errc::io_error, path.string() + " has no statements array");
+    simdjson::dom::object pinned;
+    if (!doc["schemas"].get_object().get(pinned))
+      for (auto [name, id] : pinned) {
+        int64_t v = 0;
+        if (!id.get(v)) m->pins[std::string(name)] = static_cast<int32_t>(v);
+      }
     for (auto s : arr) {
       std::string_view v;
       if (s.get_string().get(v))
@@ -795,6 +974,10 @@ result<std::unique_ptr<engine>> engine::open(engine_options options,
   if (!stored.empty())
     spdlog::info("sql: restored {} statements, {} queries running", stored.size(),
                  im.queries.size());
+  if (im.o.schemas) {
+    im.seen_generation = 0;  // a first look at once: versions registered while it was down
+    im.evolver = std::thread([&im] { im.watch_schemas(); });
+  }
   return e;
 }
 
@@ -866,6 +1049,14 @@ bool engine::sync(std::chrono::milliseconds timeout) const {
 
 void engine::stop() {
   if (!impl_) return;
+  if (impl_->evolver.joinable()) {
+    {
+      std::lock_guard lk(impl_->evolver_mu);
+      impl_->evolver_stop = true;
+    }
+    impl_->evolver_cv.notify_all();
+    impl_->evolver.join();
+  }
   std::lock_guard lk(impl_->mu);
   for (auto& [n, q] : impl_->queries)
     q.q->stop(true);

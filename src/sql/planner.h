@@ -29,6 +29,8 @@ struct source_def {
   std::string format = "JSON";
   std::string subject;
   stream::decoder_factory make_decoder;  // empty: JSON
+  // Declared without columns: the id of the schema they come from (0: declared).
+  int32_t schema_id = 0;
 };
 
 // What a source's format needs from outside the SQL front end: for a format with a registry,
@@ -37,9 +39,13 @@ struct source_def {
 class format_provider {
  public:
   virtual ~format_provider() = default;
+  // The columns of `subject`'s latest schema (and its id in `id`), or of schema `id` when it
+  // is given (non-zero).
   virtual std::vector<stream::field_type> columns_of(const std::string& format,
-                                                     const std::string& subject,
+                                                     const std::string& subject, int32_t& id,
                                                      location loc) const = 0;
+  // The schema a source named `name` was pinned to (0: none): a restart reads what it read.
+  virtual int32_t pinned_schema(const std::string& name) const = 0;
   virtual stream::decoder_factory decoder(const std::string& format) const = 0;
 };
 

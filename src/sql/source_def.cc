@@ -86,7 +86,10 @@ source_def make_source_def(const create_source_stmt& s, location loc,
   if (d.format != "JSON") {
     if (!formats) throw sql_error(loc, "format '" + d.format + "' needs the schema registry");
     if (d.subject.empty()) d.subject = d.topic + "-value";
-    if (d.columns.empty()) d.columns = formats->columns_of(d.format, d.subject, loc);
+    if (d.columns.empty()) {
+      d.schema_id = formats->pinned_schema(d.name);
+      d.columns = formats->columns_of(d.format, d.subject, d.schema_id, loc);
+    }
     d.make_decoder = formats->decoder(d.format);
   } else if (!d.subject.empty()) {
     throw sql_error(loc,

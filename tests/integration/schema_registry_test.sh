@@ -273,16 +273,55 @@ tail=$(timeout 2 curl -sN "$http/v1/topics/pings/events?from=beginning" | grep '
 check "the topic tail shows registered Protobuf as JSON" '{"host":"a","ms":12,"tags":["x"]}' \
   "$(echo "${tail#data: }" | /usr/bin/python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["records"][0]["value"], separators=(",",":")))')"
 
+# --- schema evolution while queries run ---
+# A stream declared without columns follows a version that adds a field: its SELECT * sink
+# restarts with the new column (and registers its new output schema) without a restart.
+sr_ct='Content-Type: application/vnd.schemaregistry.v1+json'
+ev_schema() {  # ev_schema FIELDS_JSON
+  /usr/bin/python3 -c 'import json,sys; print(json.dumps({"schema": json.dumps({"type":"record","name":"E","fields":json.loads(sys.argv[1])})}))' "$1"
+}
+ev1=$(curl -s -H "$sr_ct" -d "$(ev_schema '[{"name":"a","type":"long"}]')" "$http/subjects/ev-value/versions" | field '["id"]')
+sql "CREATE STREAM ev WITH (format = 'avro')" >/dev/null
+sql "CREATE SINK ev_out INTO TOPIC ev_out WITH (format = 'avro') AS SELECT * FROM ev" >/dev/null
+curl -s -H "$avro_ct" -d "{\"value_schema_id\":$ev1,\"records\":[{\"value\":{\"a\":1}}]}" "$http/topics/ev" >/dev/null
+ev2=$(curl -s -H "$sr_ct" -d "$(ev_schema '[{"name":"a","type":"long"},{"name":"b","type":"string","default":""}]')" \
+  "$http/subjects/ev-value/versions" | field '["id"]')
+for _ in $(seq 1 50); do
+  [ "$(sql "DESCRIBE ev" | grep -c '"column":"b"')" = 1 ] && break
+  sleep 0.1
+done
+check "a stream declared without columns gains the new field without a restart" \
+  "a b" "$(sql "DESCRIBE ev" | /usr/bin/python3 -c '
+import json,sys; print(" ".join(r["column"] for r in json.load(sys.stdin)["results"][0]["rows"]))')"
+curl -s -H "$avro_ct" -d "{\"value_schema_id\":$ev2,\"records\":[{\"value\":{\"a\":2,\"b\":\"two\"}}]}" "$http/topics/ev" >/dev/null
+check "its SELECT * sink writes the new column, decoded by the client" \
+  '{"a":1}|{"a":2,"b":"two"}' \
+  "$(js decode ev_out 2 | /usr/bin/python3 -c 'import json,sys; print("|".join(json.dumps(json.loads(l)["value"], separators=(",",":")) for l in sys.stdin))')"
+check "the sink registered its wider schema as a new version" '[1,2]' \
+  "$(curl -s "$http/subjects/ev_out-value/versions")"
+# A view keeps state of the old width: the stream it reads keeps its columns.
+ev_view1=$(curl -s -H "$sr_ct" -d "$(ev_schema '[{"name":"k","type":"long"}]')" "$http/subjects/evv-value/versions" | field '["id"]')
+sql "CREATE STREAM evv WITH (format = 'avro')" >/dev/null
+sql "CREATE MATERIALIZED VIEW evv_all AS SELECT k, COUNT(*) AS n FROM evv GROUP BY k" >/dev/null
+last_id=$(curl -s -H "$sr_ct" -d "$(ev_schema '[{"name":"k","type":"long"},{"name":"x","type":"long","default":0}]')" \
+  "$http/subjects/evv-value/versions" | field '["id"]')
+sleep 2.5
+check "a stream a view reads keeps its columns" "k" "$(sql "DESCRIBE evv" | /usr/bin/python3 -c '
+import json,sys; print(" ".join(r["column"] for r in json.load(sys.stdin)["results"][0]["rows"]))')"
+
 # --- restart: the registry, the stream and the sink come back with the same ids ---
 server_stop
 server_start
-check "after a restart: the subjects" '["bid_last_pb-value","bid_totals-value","bid_totals_js-value","bid_totals_pb-value","bids-value","counts-value","orders_js-value","pings-value","readings-value","readings_pb-value","tmp2-key"]' \
+check "after a restart: the subjects" '["bid_last_pb-value","bid_totals-value","bid_totals_js-value","bid_totals_pb-value","bids-value","counts-value","ev-value","ev_out-value","evv-value","orders_js-value","pings-value","readings-value","readings_pb-value","tmp2-key"]' \
   "$(curl -s "$http/subjects")"
 check "after a restart: schema 2 by id" Bid "$(curl -s "$http/schemas/ids/2/schema" | field '["name"]')"
 check "after a restart: the sink's subject still has one version" '[1]' \
   "$(curl -s "$http/subjects/bid_totals-value/versions")"
 ids=$(curl -s -H "$ctype" -d '{"schema":"\"double\""}' "$http/subjects/next-key/versions")
-check "after a restart: a new schema gets a new id" '{"id":15}' "$ids"
+check "after a restart: a new schema gets the next id" "{\"id\":$((last_id + 1))}" "$ids"
+check "after a restart: the streams keep the columns they followed" "a b|k" \
+  "$(for t in ev evv; do sql "DESCRIBE $t" | /usr/bin/python3 -c '
+import json,sys; print(" ".join(r["column"] for r in json.load(sys.stdin)["results"][0]["rows"]))'; done | paste -sd '|')"
 check "after a restart: the view" 6 \
   "$(curl -s "$http/v1/views/bid_stats" | /usr/bin/python3 -c '
 import json,sys; print([r for r in json.load(sys.stdin)["rows"] if r["auction"] == 0][0]["n"])')"
