@@ -5,6 +5,8 @@
 
 #include "base/json_writer.h"
 #include "base/strings.h"
+
+#include <simdjson.h>
 #include "stream/expression.h"
 
 namespace sluice::schema {
@@ -330,6 +332,42 @@ std::optional<std::vector<stream::field_type>> columns_of(const node& root, std:
   return out;
 }
 
+// The value of a field's default (JSON) as SQL sees it; NULL for what has no simple value
+// (records, arrays, maps, bytes).
+value default_value(const node& t, std::string_view json) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element e;
+  if (parser.parse(json.data(), json.size()).get(e)) return value::null();
+  const node* n = &t;
+  if (n->type == type::union_type) n = n->branches.empty() ? n : n->branches[0];
+  switch (n->type) {
+    case type::boolean: {
+      bool b = false;
+      return e.get(b) ? value::null() : value::boolean(b);
+    }
+    case type::int32:
+    case type::int64: {
+      int64_t i = 0;
+      if (e.get(i)) return value::null();
+      if (n->logical_type.find("timestamp") != std::string::npos)
+        return value::timestamp(n->logical_type.find("micros") != std::string::npos ? i / 1000 : i);
+      return value::integer(i);
+    }
+    case type::float32:
+    case type::float64: {
+      double d = 0;
+      return e.get(d) ? value::null() : value::real(d);
+    }
+    case type::string:
+    case type::enumeration: {
+      std::string_view sv;
+      return e.get(sv) ? value::null() : value::string(std::string(sv));
+    }
+    default:
+      return value::null();
+  }
+}
+
 struct avro_row_decoder::impl {
   struct step {
     const node* writer;
@@ -338,11 +376,12 @@ struct avro_row_decoder::impl {
   std::vector<step> steps;
   std::vector<stream::type_ptr> types;  // per column
   size_t columns = 0;
+  std::vector<std::pair<size_t, value>> defaults;  // columns the writer lacks, with a default
 };
 
 avro_row_decoder::avro_row_decoder(const node& writer,
                                    const std::vector<stream::field_type>& columns,
-                                   const std::vector<bool>& needed)
+                                   const std::vector<bool>& needed, const node* reader)
     : impl_(std::make_unique<impl>()) {
   impl_->columns = columns.size();
   for (const auto& c : columns)
@@ -356,12 +395,29 @@ avro_row_decoder::avro_row_decoder(const node& writer,
     if (col >= 0 && !needed.empty() && !needed[static_cast<size_t>(col)]) col = -1;
     impl_->steps.push_back({f.schema, col});
   }
+  if (reader && reader->type == type::record)
+    for (size_t c = 0; c < columns.size(); ++c) {
+      if (!needed.empty() && !needed[c]) continue;
+      bool written = false;
+      for (const auto& s : impl_->steps)
+        written |= s.column == static_cast<int>(c);
+      int rf = reader->field_index(columns[c].name);
+      if (written || rf < 0) continue;
+      const auto& f = reader->fields[static_cast<size_t>(rf)];
+      if (!f.default_json) continue;
+      value v = default_value(*f.schema, *f.default_json);
+      std::string err;
+      if (!v.is_null() && stream::coerce(v, *columns[c].type, err))
+        impl_->defaults.emplace_back(c, std::move(v));
+    }
 }
 
 avro_row_decoder::~avro_row_decoder() = default;
 
 bool avro_row_decoder::decode(std::string_view data, stream::row& out, std::string& err) {
   out.assign(impl_->columns, value::null());
+  for (const auto& [c, v] : impl_->defaults)
+    out[c] = v;
   reader r{reinterpret_cast<const uint8_t*>(data.data()),
            reinterpret_cast<const uint8_t*>(data.data()) + data.size(), 0, &err};
   for (const auto& s : impl_->steps) {

@@ -27,9 +27,11 @@ std::optional<std::vector<stream::field_type>> columns_of(const avro::node& root
 
 class avro_row_decoder {
  public:
-  // REQUIRES: `writer` is a record (columns_of succeeds on it).
+  // REQUIRES: `writer` is a record (columns_of succeeds on it). `reader` (optional): the
+  // record schema the columns come from, whose field defaults fill the columns the writer
+  // lacks (else they are NULL), as Avro's schema resolution does.
   avro_row_decoder(const avro::node& writer, const std::vector<stream::field_type>& columns,
-                   const std::vector<bool>& needed);
+                   const std::vector<bool>& needed, const avro::node* reader = nullptr);
   ~avro_row_decoder();
   avro_row_decoder(const avro_row_decoder&) = delete;
   avro_row_decoder& operator=(const avro_row_decoder&) = delete;

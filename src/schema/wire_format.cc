@@ -122,8 +122,10 @@ namespace {
 class registry_avro_decoder final : public stream::record_decoder {
  public:
   registry_avro_decoder(std::shared_ptr<const registry> r, std::vector<stream::field_type> columns,
-                        std::vector<bool> needed)
-      : registry_(std::move(r)), columns_(std::move(columns)), needed_(std::move(needed)) {}
+                        std::vector<bool> needed, int32_t reader_id)
+      : registry_(std::move(r)), columns_(std::move(columns)), needed_(std::move(needed)) {
+    if (reader_id) reader_ = avro_of(registry_->parsed(reader_id));
+  }
 
   bool decode(std::string_view payload, stream::row& out, std::string& err) override {
     auto id = framed_schema_id(payload, err);
@@ -153,7 +155,8 @@ class registry_avro_decoder final : public stream::record_decoder {
         err = "schema " + std::to_string(id) + " is not an Avro record";
         return nullptr;
       }
-      entry e{s, std::make_unique<avro_row_decoder>(s->root(), columns_, needed_)};
+      entry e{s, std::make_unique<avro_row_decoder>(s->root(), columns_, needed_,
+                                                    reader_ ? &reader_->root() : nullptr)};
       it = cache_.emplace(id, std::move(e)).first;
     }
     last_id_ = id;
@@ -162,6 +165,7 @@ class registry_avro_decoder final : public stream::record_decoder {
   }
 
   std::shared_ptr<const registry> registry_;
+  std::shared_ptr<const avro::schema> reader_;  // the columns' schema (may be null)
   std::vector<stream::field_type> columns_;
   std::vector<bool> needed_;
   std::unordered_map<int32_t, entry> cache_;
@@ -326,9 +330,10 @@ class json_schema_encoder final : public stream::record_encoder {
 
 }  // namespace
 
-stream::decoder_factory avro_decoder_factory(std::shared_ptr<const registry> r) {
-  return [r](const std::vector<stream::field_type>& columns, const std::vector<bool>& needed) {
-    return std::make_unique<registry_avro_decoder>(r, columns, needed);
+stream::decoder_factory avro_decoder_factory(std::shared_ptr<const registry> r, int32_t reader_id) {
+  return [r, reader_id](const std::vector<stream::field_type>& columns,
+                        const std::vector<bool>& needed) {
+    return std::make_unique<registry_avro_decoder>(r, columns, needed, reader_id);
   };
 }
 

@@ -43,8 +43,10 @@ class parsed_schema;
 std::optional<std::string> framed_from_json(const parsed_schema& schema, int32_t id,
                                             simdjson::dom::element doc, std::string& err);
 
-// Decoders of Confluent-framed Avro values, one per query input.
-stream::decoder_factory avro_decoder_factory(std::shared_ptr<const registry> registry);
+// Decoders of Confluent-framed Avro values, one per query input. `reader_id` (non-zero): the
+// schema the columns come from, whose defaults fill fields a record's writer schema lacks.
+stream::decoder_factory avro_decoder_factory(std::shared_ptr<const registry> registry,
+                                             int32_t reader_id = 0);
 // Decoders of Confluent-framed Protobuf values (schema id, message indexes, message).
 stream::decoder_factory protobuf_decoder_factory(std::shared_ptr<const registry> registry);
 // Decoders of Confluent-framed JSON values: each validated against its JSON Schema (an invalid

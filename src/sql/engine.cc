@@ -318,10 +318,10 @@ struct engine::impl final : name_lookup, format_provider {
     auto it = pins.find(ascii_lower(name));
     return it == pins.end() ? 0 : it->second;
   }
-  stream::decoder_factory decoder(const std::string& format) const override {
+  stream::decoder_factory decoder(const std::string& format, int32_t schema_id) const override {
     if (format == "JSON_SR") return schema::json_schema_decoder_factory(o.schemas);
     return format == "PROTOBUF" ? schema::protobuf_decoder_factory(o.schemas)
-                                : schema::avro_decoder_factory(o.schemas);
+                                : schema::avro_decoder_factory(o.schemas, schema_id);
   }
 
   // The value encoder of a sink WITH (format = ..): null for JSON; for AVRO the schema of its
@@ -482,6 +482,7 @@ struct engine::impl final : name_lookup, format_provider {
       int32_t old_id = def.schema_id;
       def.columns = std::move(cols);
       def.schema_id = pins[key] = id;
+      def.make_decoder = decoder(def.format, id);
       try {
         save();
       } catch (const std::exception&) {

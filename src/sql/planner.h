@@ -46,7 +46,8 @@ class format_provider {
                                                      location loc) const = 0;
   // The schema a source named `name` was pinned to (0: none): a restart reads what it read.
   virtual int32_t pinned_schema(const std::string& name) const = 0;
-  virtual stream::decoder_factory decoder(const std::string& format) const = 0;
+  // The values' decoder; `schema_id` (non-zero): the schema the columns come from.
+  virtual stream::decoder_factory decoder(const std::string& format, int32_t schema_id) const = 0;
 };
 
 // a * b milliseconds; throws sql_error "interval too large" at `loc` on overflow.

@@ -90,7 +90,7 @@ source_def make_source_def(const create_source_stmt& s, location loc,
       d.schema_id = formats->pinned_schema(d.name);
       d.columns = formats->columns_of(d.format, d.subject, d.schema_id, loc);
     }
-    d.make_decoder = formats->decoder(d.format);
+    d.make_decoder = formats->decoder(d.format, d.schema_id);
   } else if (!d.subject.empty()) {
     throw sql_error(loc,
                     "'subject' is for formats with a schema registry (avro, protobuf, json_sr)");

@@ -156,6 +156,22 @@ TEST(AvroBinary, WriterFieldsMatchReaderColumnsByName) {
   EXPECT_TRUE(r[2].is_null());
 }
 
+TEST(AvroBinary, ColumnsTheWriterLacksTakeTheReaderDefaults) {
+  auto writer = parse(R"({"type":"record","name":"r","fields":[{"name":"a","type":"long"}]})");
+  auto reader = parse(R"({"type":"record","name":"r","fields":[{"name":"a","type":"long"},
+      {"name":"unit","type":"string","default":"C"},{"name":"n","type":"int","default":7},
+      {"name":"maybe","type":["null","long"],"default":null}]})");
+  auto cols = columns(*reader);
+  avro_row_decoder d(writer->root(), cols, {}, &reader->root());
+  stream::row r;
+  std::string err;
+  ASSERT_TRUE(d.decode(bytes_of({0x04}), r, err)) << err;
+  EXPECT_EQ(r[0].i, 2);
+  EXPECT_EQ(r[1].s, "C");
+  EXPECT_EQ(r[2].i, 7);
+  EXPECT_TRUE(r[3].is_null());
+}
+
 TEST(AvroBinary, EncodedRowsDecodeWithTheirOwnSchema) {
   std::vector<stream::field_type> cols{{"id", data_type::of(type_id::int64)},
                                        {"name", data_type::of(type_id::varchar)},
