@@ -7,6 +7,8 @@
 //   2  a schema and a value (split at the first NUL byte): the value decoded with the schema
 //   3  Protobuf message indexes and a message of a fixed .proto with every field kind
 //   4  .proto text: parsed (libprotoc), columns derived, checked against itself
+//   5  a JSON Schema and a document (split at the first NUL byte): the schema parsed, the
+//      document validated, the schema's columns derived and its compatibility with itself
 
 #include <cstddef>
 #include <cstdint>
@@ -15,6 +17,7 @@
 
 #include "schema/avro_codec.h"
 #include "schema/avro_schema.h"
+#include "schema/json_schema.h"
 #include "schema/protobuf_codec.h"
 #include "schema/protobuf_schema.h"
 #include "schema/wire_format.h"
@@ -73,7 +76,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
   std::string err;
-  switch (data[0] % 5) {
+  switch (data[0] % 6) {
     case 0: {
       auto s = schema::avro::schema::parse(in, err);
       if (s) (void)schema::avro::check_resolution(s->root(), s->root());
@@ -103,6 +106,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           *message, message == every->message({}) ? columns : schema::columns_of(*message), {});
       stream::row r;
       (void)d.decode(in, r, err);
+      break;
+    }
+    case 5: {
+      auto nul = in.find('\0');
+      auto s = schema::json::schema::parse(in.substr(0, nul), {}, err);
+      if (!s) break;
+      (void)schema::json::columns_of(*s, err);
+      (void)schema::json::check_compatibility(*s, *s);
+      if (nul == std::string_view::npos) break;
+      simdjson::dom::parser parser;
+      simdjson::dom::element doc;
+      auto rest = in.substr(nul + 1);
+      if (!parser.parse(rest.data(), rest.size()).get(doc)) (void)s->validate(doc, err);
       break;
     }
     case 4: {

@@ -19,6 +19,7 @@ using stream::type_id;
 namespace {
 
 constexpr int k_max_depth = 64;
+constexpr size_t k_max_pattern_input = 4096;
 
 enum type_bit : uint8_t {
   t_null = 1,
@@ -370,6 +371,10 @@ struct validator {
         return fail(path, "shorter than minLength");
       if (n.max_length && len > static_cast<size_t>(*n.max_length))
         return fail(path, "longer than maxLength");
+      // std::regex recurses per character: a long string could exhaust the thread's stack.
+      if (n.pattern && s.size() > k_max_pattern_input)
+        return fail(path, "longer than the " + std::to_string(k_max_pattern_input) +
+                              " bytes a pattern is matched against");
       if (n.pattern && !std::regex_search(s.begin(), s.end(), *n.pattern))
         return fail(path, "does not match the pattern " + n.pattern_text);
     }
@@ -391,7 +396,8 @@ struct validator {
           if (!valid(*p, x, kp, depth + 1)) return false;
         }
         for (size_t i = 0; i < n.pattern_properties.size(); ++i)
-          if (std::regex_search(k.begin(), k.end(), n.pattern_regexes[i])) {
+          if (k.size() <= k_max_pattern_input &&
+              std::regex_search(k.begin(), k.end(), n.pattern_regexes[i])) {
             matched = true;
             if (!valid(*n.pattern_properties[i].second, x, kp, depth + 1)) return false;
           }

@@ -7,7 +7,8 @@
 // additionalProperties (a boolean or a schema), patternProperties, min/maxProperties, items (a
 // schema or a tuple), additionalItems, minItems, maxItems,
 // uniqueItems, minimum, maximum, exclusiveMinimum, exclusiveMaximum, multipleOf, minLength,
-// maxLength, pattern (ECMA regexes through std::regex), allOf, anyOf, oneOf, not, $ref to
+// maxLength, pattern (ECMA regexes through std::regex, on strings up to 4 KiB), allOf, anyOf,
+// oneOf, not, $ref to
 // "#/definitions/...", "#/$defs/..." or "#" and to referenced schemas by name. Unknown keywords
 // (title, description, format, $schema, ...) are ignored, as the specification says; "format"
 // "date-time" makes a column TIMESTAMP.

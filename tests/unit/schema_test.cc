@@ -10,6 +10,7 @@
 #include "log/log.h"
 #include "schema/avro_codec.h"
 #include "schema/avro_schema.h"
+#include "schema/json_schema.h"
 #include "schema/protobuf_codec.h"
 #include "schema/protobuf_schema.h"
 #include "schema/registry.h"
@@ -491,6 +492,106 @@ TEST(Protobuf, CompatibilityByFieldNumber) {
             std::vector<std::string>{"FIELD_KIND_CHANGED"});
   EXPECT_EQ(proto_kinds(R"(syntax = "proto3"; package q; message M { int32 a = 1; })", v1),
             (std::vector<std::string>{"PACKAGE_CHANGED", "MESSAGE_REMOVED"}));
+}
+
+// --- JSON Schema ---
+
+namespace {
+std::shared_ptr<const json::schema> js(std::string_view text,
+                                       const std::vector<referenced_text>& refs = {}) {
+  std::string err;
+  auto s = json::schema::parse(text, refs, err);
+  EXPECT_TRUE(s) << err;
+  return s;
+}
+std::string invalid(const json::schema& s, std::string_view doc) {
+  simdjson::dom::parser p;
+  simdjson::dom::element e;
+  EXPECT_FALSE(p.parse(doc.data(), doc.size()).get(e)) << doc;
+  std::string err;
+  return s.validate(e, err) ? "" : err;
+}
+std::vector<std::string> js_kinds(std::string_view reader, std::string_view writer) {
+  std::vector<std::string> out;
+  for (const auto& i : json::check_compatibility(*js(reader), *js(writer)))
+    out.push_back(i.kind);
+  return out;
+}
+}  // namespace
+
+TEST(JsonSchema, ValidatesByKeyword) {
+  auto s = js(R"({"type":"object","properties":{
+      "id":{"type":"integer","minimum":1},"name":{"type":"string","maxLength":3,"pattern":"^[a-z]+$"},
+      "tags":{"type":"array","items":{"enum":["a","b"]},"uniqueItems":true},
+      "kind":{"oneOf":[{"const":"x"},{"const":"y"}]},"addr":{"$ref":"#/definitions/addr"}},
+      "required":["id"],"additionalProperties":false,
+      "definitions":{"addr":{"type":"object","required":["city"]}}})");
+  EXPECT_EQ(invalid(*s, R"({"id":1,"name":"ab","tags":["a","b"],"kind":"x","addr":{"city":"c"}})"),
+            "");
+  EXPECT_EQ(invalid(*s, R"({"id":2.0})"), "");  // an integral number is an integer
+  EXPECT_EQ(invalid(*s, R"({"name":"ab"})"), "#: the required property 'id' is missing");
+  EXPECT_EQ(invalid(*s, R"({"id":0})"), "/id: less than the minimum");
+  EXPECT_EQ(invalid(*s, R"({"id":1.5})"), "/id: expected integer, got number");
+  EXPECT_EQ(invalid(*s, R"({"id":1,"name":"abcd"})"), "/name: longer than maxLength");
+  EXPECT_EQ(invalid(*s, R"({"id":1,"name":"A"})"), "/name: does not match the pattern ^[a-z]+$");
+  EXPECT_EQ(invalid(*s, R"({"id":1,"tags":["a","a"]})"), "/tags: items are not unique");
+  EXPECT_EQ(invalid(*s, R"({"id":1,"tags":["c"]})"),
+            "/tags/0: \"c\" is not one of the enum's values");
+  EXPECT_EQ(invalid(*s, R"({"id":1,"kind":"z"})"), "/kind: matches 0 of oneOf, not exactly one");
+  EXPECT_EQ(invalid(*s, R"({"id":1,"addr":{}})"), "/addr: the required property 'city' is missing");
+  EXPECT_EQ(invalid(*s, R"({"id":1,"other":1})"), "#: the property 'other' is not allowed");
+}
+
+TEST(JsonSchema, RefsToReferencedSchemasAndErrors) {
+  auto s = js(R"({"type":"object","properties":{"a":{"$ref":"address.json"}}})",
+              {{"address.json", R"({"type":"object","required":["zip"]})"}});
+  EXPECT_EQ(invalid(*s, R"({"a":{}})"), "/a: the required property 'zip' is missing");
+  std::string err;
+  EXPECT_FALSE(json::schema::parse(R"({"$ref":"#/definitions/nope"})", {}, err));
+  EXPECT_EQ(err, "$ref '#/definitions/nope' does not name a definition");
+  EXPECT_FALSE(json::schema::parse(R"({"type":"text"})", {}, err));
+  EXPECT_EQ(err, "/type: unknown type 'text'");
+}
+
+TEST(JsonSchema, CompatibilityAsConfluentJudgesIt) {
+  const char* closed =
+      R"({"type":"object","properties":{"a":{"type":"integer"}},"additionalProperties":false})";
+  const char* open = R"({"type":"object","properties":{"a":{"type":"integer"}}})";
+  // A property added to a closed model: old data never has it.
+  EXPECT_TRUE(
+      js_kinds(R"({"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"string"}},
+                           "additionalProperties":false})",
+               closed)
+          .empty());
+  // ... to an open one: old data may have had anything by that name.
+  EXPECT_EQ(
+      js_kinds(R"({"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"string"}}})",
+               open),
+      std::vector<std::string>{"PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL"});
+  EXPECT_EQ(
+      js_kinds(R"({"type":"object","properties":{"a":{"type":"integer"}},"required":["a"]})", open),
+      std::vector<std::string>{"REQUIRED_ATTRIBUTE_ADDED"});
+  EXPECT_TRUE(js_kinds(R"({"type":"object","properties":{"a":{"type":"number"}}})", open).empty());
+  EXPECT_EQ(js_kinds(R"({"type":"object","properties":{"a":{"type":"string"}}})", open),
+            std::vector<std::string>{"TYPE_NARROWED"});
+  EXPECT_EQ(
+      js_kinds(R"({"type":"object","properties":{"a":{"type":"integer","maximum":5}}})", open),
+      std::vector<std::string>{"MAXIMUM_DECREASED"});
+}
+
+TEST(JsonSchema, ColumnsOfAnObjectSchema) {
+  auto s = js(
+      R"({"type":"object","properties":{"id":{"type":"integer"},"at":{"type":"string","format":"date-time"},
+      "price":{"type":["number","null"]},"tags":{"type":"array","items":{"type":"string"}},
+      "attrs":{"type":"object","additionalProperties":{"type":"integer"}}}})");
+  std::string err;
+  auto cols = json::columns_of(*s, err);
+  ASSERT_TRUE(cols) << err;
+  std::string text;
+  for (const auto& c : *cols)
+    text += c.name + ":" + c.type->to_string() + " ";
+  EXPECT_EQ(text,
+            "id:BIGINT at:TIMESTAMP price:DOUBLE tags:ARRAY<VARCHAR> attrs:MAP<VARCHAR, BIGINT> ");
 }
 
 }  // namespace
