@@ -306,9 +306,9 @@ awaitable<std::optional<rest_answer>> schema_registry_api::handle(
       co_return ok(std::move(w).str());
     }
     if (!put && !del) co_return fail(405, 405, "use GET, PUT or DELETE");
-    std::string_view given;
+    std::string_view given;  // in `parser`'s document
+    simdjson::dom::parser parser;
     if (put) {
-      simdjson::dom::parser parser;
       simdjson::dom::object o;
       if (parser.parse(req.body()).get(o) || o[config ? "compatibility" : "mode"].get(given))
         co_return fail(422, config ? 42203 : 42204,

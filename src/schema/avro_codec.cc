@@ -7,6 +7,7 @@
 #include "base/strings.h"
 
 #include <simdjson.h>
+#include "schema/binary.h"
 #include "stream/expression.h"
 
 namespace sluice::schema {
@@ -24,31 +25,13 @@ constexpr int k_max_depth = 64;
 // (items of a zero-size type take no bytes at all).
 constexpr int64_t k_max_items = 1 << 22;
 
-struct reader {
-  const uint8_t* p;
-  const uint8_t* end;
+// Avro's reader: longs zig-zag, lengths and block counts as longs, a bound on items.
+struct reader : byte_reader {
   int64_t items = 0;
-  std::string* err;
 
-  bool fail(std::string what) {
-    *err = std::move(what);
-    return false;
-  }
+  reader(std::string_view data, std::string* e) : byte_reader(data, e) {}
 
-  bool read_long(int64_t& v) {
-    uint64_t u = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (p == end) return fail("truncated");
-      uint8_t b = *p++;
-      if (shift == 63 && b > 1) return fail("a varint longer than 64 bits");
-      u |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if (!(b & 0x80)) {
-        v = static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1));
-        return true;
-      }
-    }
-    return fail("a varint longer than 64 bits");
-  }
+  bool read_long(int64_t& v) { return zigzag(v); }
   bool read_int(int64_t& v) {
     if (!read_long(v)) return false;
     if (v < INT32_MIN || v > INT32_MAX) return fail("an int out of range");
@@ -57,17 +40,10 @@ struct reader {
   bool read_bytes(std::string_view& out) {
     int64_t n = 0;
     if (!read_long(n)) return false;
-    if (n < 0 || n > end - p) return fail(n < 0 ? "a negative length" : "truncated");
-    out = std::string_view(reinterpret_cast<const char*>(p), static_cast<size_t>(n));
-    p += n;
-    return true;
+    if (n < 0) return fail("a negative length");
+    return take(static_cast<size_t>(n), out);
   }
-  bool read_fixed(size_t n, std::string_view& out) {
-    if (static_cast<size_t>(end - p) < n) return fail("truncated");
-    out = std::string_view(reinterpret_cast<const char*>(p), n);
-    p += n;
-    return true;
-  }
+  bool read_fixed(size_t n, std::string_view& out) { return take(n, out); }
   // The next block's item count of an array or map: 0 at its end.
   bool block(int64_t& count) {
     if (!read_long(count)) return false;
@@ -418,8 +394,7 @@ bool avro_row_decoder::decode(std::string_view data, stream::row& out, std::stri
   out.assign(impl_->columns, value::null());
   for (const auto& [c, v] : impl_->defaults)
     out[c] = v;
-  reader r{reinterpret_cast<const uint8_t*>(data.data()),
-           reinterpret_cast<const uint8_t*>(data.data()) + data.size(), 0, &err};
+  reader r(data, &err);
   for (const auto& s : impl_->steps) {
     if (s.column < 0) {
       if (!skip(*s.writer, r, 1)) return false;
@@ -439,14 +414,6 @@ bool avro_row_decoder::decode(std::string_view data, stream::row& out, std::stri
 // --- encoding ---
 
 namespace {
-
-std::string avro_name(std::string_view s) {
-  std::string out;
-  for (char c : s)
-    out += std::isalnum(static_cast<unsigned char>(c)) || c == '_' ? c : '_';
-  if (out.empty() || std::isdigit(static_cast<unsigned char>(out[0]))) out.insert(0, "_");
-  return out;
-}
 
 void write_type(json_writer& w, const data_type& t, const std::string& name, int& records) {
   switch (t.id) {
@@ -474,7 +441,7 @@ void write_type(json_writer& w, const data_type& t, const std::string& name, int
       for (const auto& f : t.fields) {
         w.begin_object()
             .key("name")
-            .value(avro_name(f.name))
+            .value(identifier(f.name))
             .key("type")
             .begin_array()
             .value("null");
@@ -499,16 +466,8 @@ void write_type(json_writer& w, const data_type& t, const std::string& name, int
   }
 }
 
-void put_long(std::string& out, int64_t v) {
-  uint64_t u = (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
-  while (u >= 0x80) {
-    out.push_back(static_cast<char>((u & 0x7f) | 0x80));
-    u >>= 7;
-  }
-  out.push_back(static_cast<char>(u));
-}
 void put_string(std::string& out, std::string_view s) {
-  put_long(out, static_cast<int64_t>(s.size()));
+  append_zigzag(out, static_cast<int64_t>(s.size()));
   out.append(s);
 }
 
@@ -540,7 +499,7 @@ void put_nullable(std::string& out, const data_type& t, const value& v) {
     case type_id::int32:
     case type_id::int64:
     case type_id::timestamp:
-      put_long(out, c.i);
+      append_zigzag(out, c.i);
       return;
     case type_id::float64:
     case type_id::decimal: {
@@ -568,7 +527,7 @@ void put_nullable(std::string& out, const data_type& t, const value& v) {
         out.push_back(0);
         return;
       }
-      put_long(out, static_cast<int64_t>(c.n->items.size()));
+      append_zigzag(out, static_cast<int64_t>(c.n->items.size()));
       static const auto k_text = data_type::of(type_id::varchar);
       const auto& et = t.element ? *t.element : *k_text;
       for (size_t i = 0; i < c.n->items.size(); ++i) {
@@ -594,7 +553,7 @@ std::string avro_schema_for(const std::vector<stream::field_type>& columns, std:
   while (!rest.empty()) {
     auto dot = rest.find('.');
     if (!record.empty()) record += '.';
-    record += avro_name(rest.substr(0, dot));
+    record += identifier(rest.substr(0, dot));
     rest = dot == std::string_view::npos ? std::string_view() : rest.substr(dot + 1);
   }
   if (record.empty()) record = "row";
@@ -609,7 +568,7 @@ std::string avro_schema_for(const std::vector<stream::field_type>& columns, std:
       .begin_array();
   std::string nested = record.substr(record.rfind('.') + 1);
   for (const auto& c : columns) {
-    w.begin_object().key("name").value(avro_name(c.name)).key("type").begin_array().value("null");
+    w.begin_object().key("name").value(identifier(c.name)).key("type").begin_array().value("null");
     write_type(w, *c.type, nested, records);
     w.end_array().key("default").null().end_object();
   }

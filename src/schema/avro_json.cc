@@ -1,5 +1,7 @@
 #include "schema/avro_json.h"
 
+#include "schema/binary.h"
+
 #include <cmath>
 #include <cstring>
 
@@ -13,15 +15,6 @@ using simdjson::dom::element_type;
 namespace {
 
 constexpr int k_max_depth = 64;
-
-void put_long(std::string& out, int64_t v) {
-  uint64_t u = (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
-  while (u >= 0x80) {
-    out.push_back(static_cast<char>((u & 0x7f) | 0x80));
-    u >>= 7;
-  }
-  out.push_back(static_cast<char>(u));
-}
 
 // A JSON string of code points 0-255 as the bytes they stand for.
 bool latin1_bytes(std::string_view s, std::string& out) {
@@ -90,7 +83,7 @@ struct encoder {
         }
         if (n.type == type::int32 && (i < INT32_MIN || i > INT32_MAX))
           return fail(path, "out of range for an int");
-        put_long(out, i);
+        append_zigzag(out, i);
         return true;
       }
       case type::float32:
@@ -114,13 +107,13 @@ struct encoder {
         std::string_view s;
         if (v.get(s)) return fail(path, "expected a string");
         if (n.type == type::string) {
-          put_long(out, static_cast<int64_t>(s.size()));
+          append_zigzag(out, static_cast<int64_t>(s.size()));
           out.append(s);
           return true;
         }
         std::string b;
         if (!latin1_bytes(s, b)) return fail(path, "bytes must be code points 0-255");
-        put_long(out, static_cast<int64_t>(b.size()));
+        append_zigzag(out, static_cast<int64_t>(b.size()));
         out += b;
         return true;
       }
@@ -138,7 +131,7 @@ struct encoder {
         if (v.get(s)) return fail(path, "expected a symbol of enum " + n.full_name);
         for (size_t i = 0; i < n.symbols.size(); ++i)
           if (n.symbols[i] == s) {
-            put_long(out, static_cast<int64_t>(i));
+            append_zigzag(out, static_cast<int64_t>(i));
             return true;
           }
         return fail(path, "'" + std::string(s) + "' is not a symbol of enum " + n.full_name);
@@ -146,7 +139,7 @@ struct encoder {
       case type::array: {
         simdjson::dom::array a;
         if (v.get(a)) return fail(path, "expected an array");
-        if (a.size() > 0) put_long(out, static_cast<int64_t>(a.size()));
+        if (a.size() > 0) append_zigzag(out, static_cast<int64_t>(a.size()));
         size_t i = 0;
         for (auto x : a)
           if (!encode(*n.items, x, path + "[" + std::to_string(i++) + "]", depth + 1)) return false;
@@ -156,9 +149,9 @@ struct encoder {
       case type::map: {
         simdjson::dom::object o;
         if (v.get(o)) return fail(path, "expected an object (map)");
-        if (o.size() > 0) put_long(out, static_cast<int64_t>(o.size()));
+        if (o.size() > 0) append_zigzag(out, static_cast<int64_t>(o.size()));
         for (auto [k, x] : o) {
-          put_long(out, static_cast<int64_t>(k.size()));
+          append_zigzag(out, static_cast<int64_t>(k.size()));
           out.append(k);
           if (!encode(*n.items, x, path + "." + std::string(k), depth + 1)) return false;
         }
@@ -193,14 +186,14 @@ struct encoder {
           auto [k, x] = *o.begin();
           for (size_t i = 0; i < n.branches.size(); ++i)
             if (branch_name(*n.branches[i]) == k || n.branches[i]->short_name() == k) {
-              put_long(out, static_cast<int64_t>(i));
+              append_zigzag(out, static_cast<int64_t>(i));
               return encode(*n.branches[i], x, path, depth + 1);
             }
         }
         // A bare value: the first branch that takes it.
         size_t mark = out.size();
         for (size_t i = 0; i < n.branches.size(); ++i) {
-          put_long(out, static_cast<int64_t>(i));
+          append_zigzag(out, static_cast<int64_t>(i));
           std::string ignored;
           encoder trial{out, ignored};
           if (trial.encode(*n.branches[i], v, path, depth + 1)) return true;
@@ -213,38 +206,15 @@ struct encoder {
   }
 };
 
-struct decoder {
-  const uint8_t* p;
-  const uint8_t* end;
+struct decoder : byte_reader {
   json_writer& w;
   bool wrap;
-  std::string& err;
   int64_t items = 0;
 
-  bool fail(const char* what) {
-    err = what;
-    return false;
-  }
-  bool read_long(int64_t& v) {
-    uint64_t u = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (p == end) return fail("truncated");
-      uint8_t b = *p++;
-      if (shift == 63 && b > 1) return fail("a varint longer than 64 bits");
-      u |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if (!(b & 0x80)) {
-        v = static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1));
-        return true;
-      }
-    }
-    return fail("a varint longer than 64 bits");
-  }
-  bool take(size_t n, std::string_view& out) {
-    if (static_cast<size_t>(end - p) < n) return fail("truncated");
-    out = std::string_view(reinterpret_cast<const char*>(p), n);
-    p += n;
-    return true;
-  }
+  decoder(std::string_view data, json_writer& out, bool wrap_unions, std::string& e)
+      : byte_reader(data, &e), w(out), wrap(wrap_unions) {}
+
+  bool read_long(int64_t& v) { return zigzag(v); }
   bool take_sized(std::string_view& out) {
     int64_t n = 0;
     if (!read_long(n)) return false;
@@ -365,8 +335,7 @@ bool json_to_avro(const node& schema, element v, std::string& out, std::string& 
 
 bool avro_to_json(const node& schema, std::string_view data, json_writer& w, bool wrap_unions,
                   std::string& err) {
-  decoder d{reinterpret_cast<const uint8_t*>(data.data()),
-            reinterpret_cast<const uint8_t*>(data.data()) + data.size(), w, wrap_unions, err};
+  decoder d(data, w, wrap_unions, err);
   if (!d.decode(schema, 0)) return false;
   if (d.p != d.end) {
     err = std::to_string(d.end - d.p) + " bytes after the value";

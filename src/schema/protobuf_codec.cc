@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "base/strings.h"
+#include "schema/binary.h"
 #include "stream/expression.h"
 
 namespace sluice::schema {
@@ -77,39 +78,15 @@ stream::type_ptr sql_type(const FD& f, int depth) {
   return scalar_type(f, depth);
 }
 
-struct reader {
-  const uint8_t* p;
-  const uint8_t* end;
-  std::string* err;
+// Protobuf's reader: lengths as unsigned varints, fields skipped by wire type.
+struct reader : byte_reader {
+  reader(std::string_view data, std::string* e) : byte_reader(data, e) {}
 
-  bool fail(std::string what) {
-    *err = std::move(what);
-    return false;
-  }
-  bool varint(uint64_t& v) {
-    v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (p == end) return fail("truncated");
-      uint8_t b = *p++;
-      v |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if (!(b & 0x80)) return true;
-    }
-    return fail("a varint longer than 10 bytes");
-  }
-  bool fixed(size_t n, uint64_t& v) {
-    if (static_cast<size_t>(end - p) < n) return fail("truncated");
-    v = 0;
-    std::memcpy(&v, p, n);  // little-endian on the machines we run on
-    p += n;
-    return true;
-  }
   bool bytes(std::string_view& out) {
     uint64_t n = 0;
     if (!varint(n)) return false;
-    if (n > static_cast<uint64_t>(end - p)) return fail("truncated");
-    out = std::string_view(reinterpret_cast<const char*>(p), n);
-    p += n;
-    return true;
+    if (n > left()) return fail("truncated");
+    return take(static_cast<size_t>(n), out);
   }
   bool skip(int wire, int depth) {
     uint64_t v = 0;
@@ -273,12 +250,11 @@ bool read_into(const FD& f, int wire, reader& r, value& slot, stream::nested* ac
     std::string_view entry;
     if (wire != 2) return r.fail("map field " + f.name() + ": wire type " + std::to_string(wire));
     if (!r.bytes(entry)) return false;
-    reader er{reinterpret_cast<const uint8_t*>(entry.data()),
-              reinterpret_cast<const uint8_t*>(entry.data()) + entry.size(), r.err};
+    reader er(entry, r.err);
     const auto& kf = *f.message_type()->map_key();
     const auto& vf = *f.message_type()->map_value();
     value k = default_of(kf), v = default_of(vf);
-    while (er.p < er.end) {
+    while (!er.at_end()) {
       uint64_t tag = 0;
       if (!er.varint(tag)) return false;
       int n = static_cast<int>(tag >> 3), w = static_cast<int>(tag & 7);
@@ -300,9 +276,8 @@ bool read_into(const FD& f, int wire, reader& r, value& slot, stream::nested* ac
   if (wire == 2 && want != 2) {  // packed
     std::string_view packed;
     if (!r.bytes(packed)) return false;
-    reader pr{reinterpret_cast<const uint8_t*>(packed.data()),
-              reinterpret_cast<const uint8_t*>(packed.data()) + packed.size(), r.err};
-    while (pr.p < pr.end) {
+    reader pr(packed, r.err);
+    while (!pr.at_end()) {
       if (acc->items.size() >= (1u << 22)) return r.fail("too many repeated values");
       acc->items.emplace_back();
       if (!read_one(f, want, pr, acc->items.back(), depth)) return false;
@@ -320,11 +295,10 @@ bool read_message(const gp::Descriptor& d, std::string_view bytes, value& out, s
     err = "nested too deeply";
     return false;
   }
-  reader r{reinterpret_cast<const uint8_t*>(bytes.data()),
-           reinterpret_cast<const uint8_t*>(bytes.data()) + bytes.size(), &err};
+  reader r(bytes, &err);
   if (is_timestamp(&d)) {
     int64_t seconds = 0, nanos = 0;
-    while (r.p < r.end) {
+    while (!r.at_end()) {
       uint64_t tag = 0, v = 0;
       if (!r.varint(tag)) return false;
       if ((tag & 7) == 0 && ((tag >> 3) == 1 || (tag >> 3) == 2)) {
@@ -353,7 +327,7 @@ bool read_message(const gp::Descriptor& d, std::string_view bytes, value& out, s
       accs[static_cast<size_t>(i)]->is_array = !d.field(i)->is_map();
     }
   }
-  while (r.p < r.end) {
+  while (!r.at_end()) {
     uint64_t tag = 0;
     if (!r.varint(tag)) return false;
     const FD* f = d.FindFieldByNumber(static_cast<int>(tag >> 3));
@@ -426,9 +400,8 @@ bool protobuf_row_decoder::decode(std::string_view data, stream::row& out, std::
   auto& m = *impl_;
   out = m.defaults;
   std::vector<std::shared_ptr<stream::nested>> accs;
-  reader r{reinterpret_cast<const uint8_t*>(data.data()),
-           reinterpret_cast<const uint8_t*>(data.data()) + data.size(), &err};
-  while (r.p < r.end) {
+  reader r(data, &err);
+  while (!r.at_end()) {
     uint64_t tag = 0;
     if (!r.varint(tag)) return false;
     int c = m.column(static_cast<int>(tag >> 3));
@@ -460,14 +433,6 @@ bool protobuf_row_decoder::decode(std::string_view data, stream::row& out, std::
 // --- encoding ---
 
 namespace {
-
-std::string identifier(std::string_view s) {
-  std::string out;
-  for (char c : s)
-    out += std::isalnum(static_cast<unsigned char>(c)) || c == '_' ? c : '_';
-  if (out.empty() || std::isdigit(static_cast<unsigned char>(out[0]))) out.insert(0, "_");
-  return out;
-}
 
 // The field type of a column's type; nested ROW types get messages written to `nested`.
 std::string proto_type(const data_type& t, std::string& nested, int& count, int depth);
@@ -521,19 +486,12 @@ std::string proto_type(const data_type& t, std::string& nested, int& count, int 
   }
 }
 
-void put_varint(std::string& out, uint64_t u) {
-  while (u >= 0x80) {
-    out.push_back(static_cast<char>((u & 0x7f) | 0x80));
-    u >>= 7;
-  }
-  out.push_back(static_cast<char>(u));
-}
 void put_tag(std::string& out, int number, int wire) {
-  put_varint(out, static_cast<uint64_t>(number) << 3 | static_cast<uint64_t>(wire));
+  append_varint(out, static_cast<uint64_t>(number) << 3 | static_cast<uint64_t>(wire));
 }
 void put_bytes(std::string& out, int number, std::string_view b) {
   put_tag(out, number, 2);
-  put_varint(out, b.size());
+  append_varint(out, b.size());
   out.append(b);
 }
 
@@ -559,12 +517,12 @@ void put_scalar(std::string& out, int number, const data_type& t, const value& i
   switch (t.id) {
     case type_id::boolean:
       put_tag(out, number, 0);
-      put_varint(out, c.b ? 1 : 0);
+      append_varint(out, c.b ? 1 : 0);
       return;
     case type_id::int32:
     case type_id::int64:
       put_tag(out, number, 0);
-      put_varint(out, static_cast<uint64_t>(c.i));
+      append_varint(out, static_cast<uint64_t>(c.i));
       return;
     case type_id::float64:
     case type_id::decimal: {
@@ -583,10 +541,10 @@ void put_scalar(std::string& out, int number, const data_type& t, const value& i
       }
       std::string ts;
       put_tag(ts, 1, 0);
-      put_varint(ts, static_cast<uint64_t>(s));
+      append_varint(ts, static_cast<uint64_t>(s));
       if (ms) {
         put_tag(ts, 2, 0);
-        put_varint(ts, static_cast<uint64_t>(ms * 1'000'000));
+        append_varint(ts, static_cast<uint64_t>(ms * 1'000'000));
       }
       put_bytes(out, number, ts);
       return;
@@ -644,16 +602,9 @@ void protobuf_encode_row(std::string& out, const std::vector<stream::field_type>
 }
 
 std::optional<std::vector<int32_t>> read_message_indexes(std::string_view& data, std::string& err) {
-  reader r{reinterpret_cast<const uint8_t*>(data.data()),
-           reinterpret_cast<const uint8_t*>(data.data()) + data.size(), &err};
-  auto zigzag = [&](int64_t& v) {
-    uint64_t u = 0;
-    if (!r.varint(u)) return false;
-    v = static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1));
-    return true;
-  };
+  byte_reader r(data, &err);
   int64_t count = 0;
-  if (!zigzag(count)) return std::nullopt;
+  if (!r.zigzag(count)) return std::nullopt;
   if (count < 0 || count > 64) {
     err = "bad message indexes";
     return std::nullopt;
@@ -661,33 +612,25 @@ std::optional<std::vector<int32_t>> read_message_indexes(std::string_view& data,
   std::vector<int32_t> out;
   for (int64_t i = 0; i < count; ++i) {
     int64_t v = 0;
-    if (!zigzag(v)) return std::nullopt;
+    if (!r.zigzag(v)) return std::nullopt;
     if (v < 0 || v > INT32_MAX) {
       err = "bad message index";
       return std::nullopt;
     }
     out.push_back(static_cast<int32_t>(v));
   }
-  data.remove_prefix(static_cast<size_t>(r.p - reinterpret_cast<const uint8_t*>(data.data())));
+  data.remove_prefix(data.size() - r.left());
   return out;
 }
 
 void append_message_indexes(std::string& out, const std::vector<int32_t>& indexes) {
-  auto put = [&](int64_t v) {
-    uint64_t u = (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
-    while (u >= 0x80) {
-      out.push_back(static_cast<char>((u & 0x7f) | 0x80));
-      u >>= 7;
-    }
-    out.push_back(static_cast<char>(u));
-  };
   if (indexes.size() == 1 && indexes[0] == 0) {
     out.push_back(0);
     return;
   }
-  put(static_cast<int64_t>(indexes.size()));
+  append_zigzag(out, static_cast<int64_t>(indexes.size()));
   for (int32_t i : indexes)
-    put(i);
+    append_zigzag(out, i);
 }
 
 }  // namespace sluice::schema

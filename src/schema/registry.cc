@@ -11,6 +11,7 @@
 #include "base/json_writer.h"
 #include "base/strings.h"
 #include "log/internal_topic.h"
+#include "log/log.h"
 #include "log/partition.h"
 #include "log/records.h"
 #include "log/replay.h"
@@ -161,7 +162,8 @@ struct registry::impl {
     }
   };
 
-  std::shared_ptr<log::partition> topic;
+  log::log* log = nullptr;
+  std::shared_ptr<log::partition> topic;  // null until the first change (created then)
   mutable std::shared_mutex mu;
   std::map<std::string, subject_state> subjects;
   std::map<int32_t, stored> schemas;
@@ -371,6 +373,14 @@ struct registry::impl {
       b.add(as_bytes(k), value, now);
     }
     auto batch = b.build();
+    if (!topic) {
+      auto p = log::open_internal_topic(*log, k_topic);
+      if (!p) {
+        done(registry_error{500, 50001, "Error in the backend data store: " + p.error().message});
+        return false;
+      }
+      topic = std::move(*p);
+    }
     auto r = topic->append(batch, now);
     if (!r) {
       done(registry_error{500, 50001, "Error in the backend data store: " + r.error().message});
@@ -451,6 +461,9 @@ registry::~registry() = default;
 
 result<std::shared_ptr<registry>> registry::open(log::log& log) {
   auto i = std::make_shared<impl>();
+  i->log = &log;
+  // Created by the first change: a server whose registry is unused shows no `_schemas` topic.
+  if (!log.find_topic(k_topic)) return std::shared_ptr<registry>(new registry(std::move(i)));
   auto p = log::open_internal_topic(log, k_topic);
   if (!p) return p.error();
   i->topic = std::move(*p);

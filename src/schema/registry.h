@@ -93,7 +93,7 @@ struct registry_stats {
 
 class registry {
  public:
-  // Opens (creating if needed) `_schemas` in `log` and rebuilds the registry from it.
+  // Rebuilds the registry from `_schemas` in `log` (created by the first change).
   // Errors: those of the log, corrupt_batch.
   static result<std::shared_ptr<registry>> open(log::log& log);
   ~registry();
