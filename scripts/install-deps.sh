@@ -11,6 +11,8 @@ packages=(
   libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
   libsimdjson-dev libedit-dev libjemalloc-dev librocksdb-dev libssl-dev openssl
   libprotobuf-dev libprotoc-dev
+  # Apache Avro's C library: only bench/avro_decode compares sluice's Avro decoder with it
+  libavro-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # real peers for tests and benchmarks
   kcat redis-server redis-tools nats-server wrk rabbitmq-server
