@@ -324,18 +324,22 @@ struct engine::impl final : name_lookup, format_provider {
                                 : schema::avro_decoder_factory(o.schemas, schema_id);
   }
 
-  // The value encoder of a sink WITH (format = ..): null for JSON; for AVRO the schema of its
-  // rows registered under `subject` (default "<topic>-value"), then Confluent-framed Avro.
+  // The encoder of a sink's values WITH (format = .., subject = ..), or of its keys WITH
+  // (key_format = .., key_subject = ..): null for JSON; for a registry format the schema of
+  // the rows (or of the key's columns) registered under the subject (default <topic>-value,
+  // <topic>-key), then Confluent-framed records.
   std::unique_ptr<stream::record_encoder> sink_encoder(const std::string& name,
                                                        const std::string& topic, const plan& p,
-                                                       const properties& with, location loc) {
-    auto f = with.find("format");
+                                                       const properties& with, location loc,
+                                                       bool key = false) {
+    auto f = with.find(key ? "key_format" : "format");
     std::string format = f == with.end() ? "JSON" : ascii_upper(f->second);
-    auto sub = with.find("subject");
+    auto sub = with.find(key ? "key_subject" : "subject");
     if (format == "JSON") {
       if (sub != with.end())
-        throw sql_error(
-            loc, "'subject' is for formats with a schema registry (avro, protobuf, json_sr)");
+        throw sql_error(loc,
+                        std::string(key ? "'key_subject'" : "'subject'") +
+                            " is for formats with a schema registry (avro, protobuf, json_sr)");
       return nullptr;
     }
     if (format == "JSON_SCHEMA") format = "JSON_SR";
@@ -343,19 +347,32 @@ struct engine::impl final : name_lookup, format_provider {
       throw sql_error(loc, "format '" + f->second +
                                "' is not supported (json, avro, protobuf and json_sr are)");
     if (!o.schemas) throw sql_error(loc, "format '" + f->second + "' needs the schema registry");
-    std::string subject = sub == with.end() ? topic + "-value" : sub->second;
+    std::string subject = sub == with.end() ? topic + (key ? "-key" : "-value") : sub->second;
     std::vector<stream::field_type> cols;
     for (size_t i = 0; i < p.names.size(); ++i)
-      cols.push_back({p.names[i], p.types[i]});
+      if (!key ||
+          std::find(p.key_names.begin(), p.key_names.end(), p.names[i]) != p.key_names.end())
+        cols.push_back({p.names[i], p.types[i]});
+    if (key) {
+      if (p.key_names.empty())
+        throw sql_error(loc, "key_format: this query's rows have no key (it is append-only)");
+      // In the order of the key's values.
+      std::vector<stream::field_type> ordered;
+      for (const auto& k : p.key_names)
+        for (const auto& c : cols)
+          if (c.name == k) ordered.push_back(c);
+      cols = std::move(ordered);
+    }
+    std::string record = "sluice." + name + (key ? "_key" : "");
     schema::schema_input in;
     if (format == "AVRO") {
-      in.text = schema::avro_schema_for(cols, "sluice." + name);
+      in.text = schema::avro_schema_for(cols, record);
     } else if (format == "PROTOBUF") {
       in.type = schema::schema_type::protobuf;
-      in.text = schema::protobuf_schema_for(cols, name);
+      in.text = schema::protobuf_schema_for(cols, name + (key ? "_key" : ""));
     } else {
       in.type = schema::schema_type::json;
-      in.text = schema::json::json_schema_for(cols, "sluice." + name);
+      in.text = schema::json::json_schema_for(cols, record);
     }
     std::promise<schema::outcome<int32_t>> registered;
     o.schemas->register_schema(subject, in, std::nullopt,
@@ -527,12 +544,13 @@ struct engine::impl final : name_lookup, format_provider {
     auto& entry = queries.at(key);
     entry.q->stop(true);  // its checkpoint: the new query resumes from it
     auto encoder = sink_encoder(s.name, s.topic, p, s.with, stmts[0].loc);
+    auto key_encoder = sink_encoder(s.name, s.topic, p, s.with, stmts[0].loc, true);
     auto out = io->open_sink(s.topic, sink_options_for(s.name, &s.with, stmts[0].loc));
     if (!out) throw catalog_error("cannot open topic '" + s.topic + "': " + out.error().message);
     auto names = p.names;
     auto q = build(s.name, p,
                    stream::make_topic_writer(std::move(*out), p.names, p.key_names, s.topic,
-                                             std::move(encoder)),
+                                             std::move(encoder), std::move(key_encoder)),
                    &s.with);
     if (auto r = q->start(); !r) throw catalog_error(r.error().message);
     entry.q = std::move(q);
@@ -590,7 +608,10 @@ struct engine::impl final : name_lookup, format_provider {
     auto p = continuous_plan(*s.query, &s.with, st.loc);
     auto v = std::make_shared<view::view>(
         s.name, p.names, size_property(s.with, "max_rows", 100'000),
-        size_property(s.with, "feed_capacity", 10'000), !p.key_names.empty(),
+        // Keyed by the query's key; an aggregate without GROUP BY keys is one row (its key
+        // is empty), not a row appended per change.
+        size_property(s.with, "feed_capacity", 10'000),
+        !p.key_names.empty() || p.mode == changelog_mode::upsert,
         bytes_property(s.with, "max_bytes", 256ULL << 20));
     std::vector<stream::field_type> cols;
     for (size_t i = 0; i < p.names.size(); ++i)
@@ -613,18 +634,19 @@ struct engine::impl final : name_lookup, format_provider {
     check_free(s.name, st.loc);
     for (const auto& [k, v] : s.with)
       if (k != "state_ttl" && k != "delivery" && k != "max_state_bytes" && k != "format" &&
-          k != "subject")
+          k != "subject" && k != "key_format" && k != "key_subject")
         throw sql_error(st.loc, "unknown sink property '" + k +
                                     "' (known: state_ttl, delivery, max_state_bytes, format, "
-                                    "subject)");
+                                    "subject, key_format, key_subject)");
     if (s.query->emit_changes) throw sql_error(s.query->loc, "a sink's query has no EMIT CHANGES");
     auto p = continuous_plan(*s.query, &s.with, st.loc);
     auto encoder = sink_encoder(s.name, s.topic, p, s.with, st.loc);
+    auto key_encoder = sink_encoder(s.name, s.topic, p, s.with, st.loc, true);
     auto sink = io->open_sink(s.topic, sink_options_for(s.name, &s.with, st.loc));
     if (!sink) throw catalog_error("cannot open topic '" + s.topic + "': " + sink.error().message);
     auto q = build(s.name, p,
                    stream::make_topic_writer(std::move(*sink), p.names, p.key_names, s.topic,
-                                             std::move(encoder)),
+                                             std::move(encoder), std::move(key_encoder)),
                    &s.with);
     start(s.name, std::move(q), st.text, inputs_of(*p.root), s.name);
     sinks[ascii_lower(s.name)] = sink_entry{s.topic, st.text, p.names};

@@ -31,6 +31,10 @@ struct source_def {
   stream::decoder_factory make_decoder;  // empty: JSON
   // Declared without columns: the id of the schema they come from (0: declared).
   int32_t schema_id = 0;
+  // A table's keys (tombstones): JSON (an object of the key columns, or a bare value) or a
+  // registry format, whose records name their schema.
+  std::string key_format = "JSON";
+  stream::decoder_factory make_key_decoder;  // empty: JSON
 };
 
 // What a source's format needs from outside the SQL front end: for a format with a registry,

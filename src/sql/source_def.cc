@@ -57,6 +57,13 @@ source_def make_source_def(const create_source_stmt& s, location loc,
             loc, "format '" + v + "' is not supported (json, avro, protobuf and json_sr are)");
     } else if (k == "subject" || k == "value.subject") {
       d.subject = v;
+    } else if (k == "key_format" || k == "key.format") {
+      d.key_format = ascii_upper(v);
+      if (d.key_format == "JSON_SCHEMA") d.key_format = "JSON_SR";
+      if (d.key_format != "JSON" && d.key_format != "AVRO" && d.key_format != "PROTOBUF" &&
+          d.key_format != "JSON_SR")
+        throw sql_error(
+            loc, "key_format '" + v + "' is not supported (json, avro, protobuf and json_sr are)");
     } else if (k == "timestamp") {
       d.timestamp_column = v;
     } else if (k == "watermark") {
@@ -79,7 +86,8 @@ source_def make_source_def(const create_source_stmt& s, location loc,
     } else {
       throw sql_error(loc,
                       "unknown property '" + k +
-                          "' (known: topic, format, subject, timestamp, watermark, idle_timeout)");
+                          "' (known: topic, format, subject, key_format, timestamp, watermark, "
+                          "idle_timeout)");
     }
   }
   if (d.topic.empty()) d.topic = s.name;
@@ -94,6 +102,13 @@ source_def make_source_def(const create_source_stmt& s, location loc,
   } else if (!d.subject.empty()) {
     throw sql_error(loc,
                     "'subject' is for formats with a schema registry (avro, protobuf, json_sr)");
+  }
+  if (d.key_format != "JSON") {
+    if (!s.is_table)
+      throw sql_error(loc, "key_format is for tables (a stream's keys are not read)");
+    if (!formats)
+      throw sql_error(loc, "key_format '" + d.key_format + "' needs the schema registry");
+    d.make_key_decoder = formats->decoder(d.key_format, 0);
   }
   if (d.columns.empty())
     throw sql_error(loc,

@@ -26,6 +26,9 @@ struct source_spec {
   std::vector<bool> needed;
   // The values' decoder (empty: JSON).
   decoder_factory make_decoder;
+  // A table's keys' decoder (tombstones), into the same columns (empty: a JSON object of the
+  // key columns, or the bare value of a single key column).
+  decoder_factory make_key_decoder;
   std::string format = "JSON";  // its name, for EXPLAIN
 };
 

@@ -141,11 +141,12 @@ operator_ptr make_union(int inputs);
 
 class topic_sink;
 // Writes each element to a topic as a JSON object (`names` are the keys), or as `encoder`
-// writes it; its key (if any) becomes the record key as a JSON object of `key_names`; a remove
-// becomes a tombstone.
+// writes it; its key (if any) becomes the record key as a JSON object of `key_names` (or as
+// `key_encoder` writes the key's values); a remove becomes a tombstone.
 operator_ptr make_topic_writer(std::unique_ptr<topic_sink> sink, std::vector<std::string> names,
                                std::vector<std::string> key_names, std::string topic,
-                               std::unique_ptr<record_encoder> encoder = nullptr);
+                               std::unique_ptr<record_encoder> encoder = nullptr,
+                               std::unique_ptr<record_encoder> key_encoder = nullptr);
 // Hands each batch to `fn` (continuous SELECT ... EMIT CHANGES, one-off SELECTs).
 operator_ptr make_collector(std::function<void(const element_batch&)> fn);
 

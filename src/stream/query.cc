@@ -32,7 +32,10 @@ query::query(topic_io& io, query_options options) : io_(io), o_(std::move(option
     else
       in.decoder = std::make_unique<json_decoder>(in.spec->schema, in.spec->needed);
     // A table's tombstone keys are JSON (or a bare value) whatever the values' format.
-    if (in.spec->upsert) in.key_decoder = std::make_unique<json_decoder>(in.spec->schema);
+    if (in.spec->upsert && in.spec->make_key_decoder)
+      in.key_decoder = in.spec->make_key_decoder(in.spec->schema, {});
+    else if (in.spec->upsert)
+      in.json_key_decoder = std::make_unique<json_decoder>(in.spec->schema);
     topics_ += (topics_.empty() ? "" : ",") + in.spec->topic;
     inputs_.push_back(std::move(in));
   }
@@ -210,7 +213,17 @@ void query::decode_chunk(input& in, int32_t p, bytes_view chunk) {
           // columns, or the bare value of a single key column.
           if (!key) return;
           row k;
-          if (!key->empty() && key->front() == '{' && in.key_decoder->decode(*key, k, err)) {
+          if (in.key_decoder) {
+            if (!in.key_decoder->decode(*key, k, err)) {
+              dead_letter_bytes(in, "tombstone key: " + err, key, payload, p, offset, ts);
+              return;
+            }
+            row only;
+            for (int c : src.key_columns)
+              only.push_back(k[static_cast<size_t>(c)]);
+            e.key = std::move(only);
+          } else if (!key->empty() && key->front() == '{' &&
+                     in.json_key_decoder->decode(*key, k, err)) {
             row only;
             for (int c : src.key_columns)
               only.push_back(k[static_cast<size_t>(c)]);

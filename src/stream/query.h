@@ -98,7 +98,8 @@ class query final : private operator_context {
     std::vector<operator_node*> heads;
     std::unique_ptr<topic_source> source;
     std::unique_ptr<record_decoder> decoder;
-    std::unique_ptr<json_decoder> key_decoder;  // tables: tombstones' keys
+    std::unique_ptr<record_decoder> key_decoder;     // tables with a key format: tombstones' keys
+    std::unique_ptr<json_decoder> json_key_decoder;  // tables: JSON tombstone keys
     std::vector<partition_state> parts;
     std::vector<int64_t> positions_pub;  // under status_mu_
   };

@@ -67,7 +67,8 @@ void view::apply(const stream::element_batch& batch) {
   {
     std::unique_lock lk(mu_);
     for (const auto& e : batch) {
-      stream::row key = e.key.empty()
+      // A keyed view's key may be empty: the one row of an aggregate without GROUP BY keys.
+      stream::row key = e.key.empty() && !keyed_
                             ? stream::row{stream::value::integer(static_cast<int64_t>(seq_ + 1))}
                             : e.key;
       auto it = rows_.find(key);

@@ -161,7 +161,7 @@ TEST(View, RowsBeyondMaxBytesEvictTheLeastRecentlyChanged) {
 }
 
 TEST(View, UnkeyedRowsAppendInArrivalOrder) {
-  view v("v", {"x"});
+  view v("v", {"x"}, 100'000, 10'000, /*keyed=*/false);
   element a, b;
   a.r = {value::integer(2)};
   b.r = {value::integer(1)};
@@ -170,6 +170,20 @@ TEST(View, UnkeyedRowsAppendInArrivalOrder) {
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0][0].i, 2);
   EXPECT_EQ(rows[1][0].i, 1);
+}
+
+TEST(View, AKeyedViewsEmptyKeyIsOneRow) {
+  // An aggregate without GROUP BY keys: each change replaces the one row.
+  view v("v", {"n"});
+  element a, b;
+  a.r = {value::integer(1)};
+  b.r = {value::integer(2)};
+  a.op = b.op = change_op::upsert;
+  v.apply({a});
+  v.apply({b});
+  auto rows = v.rows();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0][0].i, 2);
 }
 
 TEST(View, SnapshotRestoresRowsAndSequence) {

@@ -22,6 +22,7 @@ bound binder::bind_named(const std::string& name, const std::string& alias, loca
     src.idle_timeout_ms = def->idle_timeout_ms;
     src.upsert = def->is_table;
     src.make_decoder = def->make_decoder;
+    src.make_key_decoder = def->make_key_decoder;
     src.format = def->format;
     n->used = std::make_shared<std::vector<bool>>(def->columns.size(), false);
     for (size_t i = 0; i < def->columns.size(); ++i) {

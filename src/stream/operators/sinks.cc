@@ -9,19 +9,23 @@ class topic_writer final : public operator_node {
  public:
   topic_writer(std::unique_ptr<topic_sink> sink, std::vector<std::string> names,
                std::vector<std::string> key_names, std::string topic,
-               std::unique_ptr<record_encoder> encoder)
+               std::unique_ptr<record_encoder> encoder, std::unique_ptr<record_encoder> key_encoder)
       : sink_(std::move(sink)),
         names_(std::move(names)),
         key_names_(std::move(key_names)),
         topic_(std::move(topic)),
-        encoder_(std::move(encoder)) {}
+        encoder_(std::move(encoder)),
+        key_encoder_format_(std::move(key_encoder)) {}
 
   void process(element_batch& batch) override {
     for (const auto& e : batch) {
       std::optional<std::string_view> key, value;
       if (!e.key.empty()) {
         key_.clear();
-        key_encoder_.append(key_, e.key);
+        if (key_encoder_format_)
+          key_encoder_format_->append(key_, e.key);
+        else
+          key_encoder_.append(key_, e.key);
         key = key_;
       }
       if (e.op != change_op::remove) {
@@ -70,7 +74,8 @@ class topic_writer final : public operator_node {
   std::string key_, value_;  // one record's JSON, reused
   std::string prepared_;     // from the checkpoint, until resume()
   json_row_encoder key_encoder_{key_names_}, value_encoder_{names_};
-  std::unique_ptr<record_encoder> encoder_;  // null: JSON
+  std::unique_ptr<record_encoder> encoder_;             // null: JSON
+  std::unique_ptr<record_encoder> key_encoder_format_;  // null: JSON
 };
 
 class collector final : public operator_node {
@@ -91,9 +96,11 @@ class collector final : public operator_node {
 
 operator_ptr make_topic_writer(std::unique_ptr<topic_sink> sink, std::vector<std::string> names,
                                std::vector<std::string> key_names, std::string topic,
-                               std::unique_ptr<record_encoder> encoder) {
+                               std::unique_ptr<record_encoder> encoder,
+                               std::unique_ptr<record_encoder> key_encoder) {
   return std::make_unique<topic_writer>(std::move(sink), std::move(names), std::move(key_names),
-                                        std::move(topic), std::move(encoder));
+                                        std::move(topic), std::move(encoder),
+                                        std::move(key_encoder));
 }
 
 operator_ptr make_collector(std::function<void(const element_batch&)> fn) {

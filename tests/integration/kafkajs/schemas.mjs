@@ -6,8 +6,10 @@
 //     registers Bid v1, writes N1 bids with it, is refused an incompatible v2 (409), registers
 //     a compatible v2 (a new optional field), writes N2 bids with it; prints the ids
 //   node schemas.mjs BROKERS REGISTRY_URL decode TOPIC N
-//     reads N records of TOPIC from the start, decodes them through the registry and prints
-//     each as a JSON line {"key":..,"value":..}
+//     reads N records of TOPIC from the start, decodes them (and framed keys) through the
+//     registry and prints each as a JSON line {"key":..,"value":..}
+//   node schemas.mjs BROKERS REGISTRY_URL tombstone TOPIC KEY_SUBJECT KEY_JSON
+//     writes a tombstone whose key is encoded with KEY_SUBJECT's latest schema
 import { Kafka, logLevel } from 'kafkajs';
 import registryPkg from '@kafkajs/confluent-schema-registry';
 
@@ -150,6 +152,15 @@ message Place { string site = 1; int32 floor = 2; }
   const { id: id2 } = await registry.register({ type: SchemaType.JSON, schema: JSON.stringify(evolved) }, { subject });
   console.log(JSON.stringify({ id, id2, refused: refused ? refused.status : null,
                                kind: refused && /REQUIRED_ATTRIBUTE_ADDED/.test(refused.message) }));
+} else if (command === 'tombstone') {
+  // A tombstone whose key is framed with the latest schema of SUBJECT.
+  const [topic, subject, keyJson] = args;
+  const id = await registry.getLatestSchemaId(subject);
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({ topic, messages: [{ key: await registry.encode(id, JSON.parse(keyJson)), value: null }] });
+  await producer.disconnect();
+  console.log(JSON.stringify({ id }));
 } else if (command === 'decode') {
   const [topic, n] = [args[0], Number(args[1])];
   const consumer = kafka.consumer({ groupId: 'schemas-decode-' + Date.now() });
@@ -161,7 +172,9 @@ message Place { string site = 1; int32 floor = 2; }
     consumer.run({
       eachMessage: async ({ message }) => {
         const value = message.value === null ? null : await registry.decode(message.value);
-        out.push({ key: message.key?.toString() ?? null, value });
+        const framed = message.key && message.key.length > 5 && message.key[0] === 0;
+        const key = framed ? await registry.decode(message.key) : message.key?.toString() ?? null;
+        out.push({ key, value });
         if (out.length >= n) {
           clearTimeout(timer);
           resolve();
