@@ -21,42 +21,10 @@ using stream::value;
 namespace {
 
 constexpr int k_max_depth = 64;
-// Items of one record's arrays and maps together: a bound on what a few bytes can ask for
-// (items of a zero-size type take no bytes at all).
-constexpr int64_t k_max_items = 1 << 22;
 
-// Avro's reader: longs zig-zag, lengths and block counts as longs, a bound on items.
-struct reader : byte_reader {
-  int64_t items = 0;
-
-  reader(std::string_view data, std::string* e) : byte_reader(data, e) {}
-
-  bool read_long(int64_t& v) { return zigzag(v); }
-  bool read_int(int64_t& v) {
-    if (!read_long(v)) return false;
-    if (v < INT32_MIN || v > INT32_MAX) return fail("an int out of range");
-    return true;
-  }
-  bool read_bytes(std::string_view& out) {
-    int64_t n = 0;
-    if (!read_long(n)) return false;
-    if (n < 0) return fail("a negative length");
-    return take(static_cast<size_t>(n), out);
-  }
+struct reader : avro_reader {
+  reader(std::string_view data, std::string* e) : avro_reader(data, e) {}
   bool read_fixed(size_t n, std::string_view& out) { return take(n, out); }
-  // The next block's item count of an array or map: 0 at its end.
-  bool block(int64_t& count) {
-    if (!read_long(count)) return false;
-    if (count < 0) {
-      if (count == INT64_MIN) return fail("a bad block count");
-      count = -count;
-      int64_t size = 0;
-      if (!read_long(size)) return false;
-    }
-    items += count;
-    if (items > k_max_items) return fail("too many array or map items");
-    return true;
-  }
 };
 
 double pow10(int n) {
@@ -503,10 +471,7 @@ void put_nullable(std::string& out, const data_type& t, const value& v) {
       return;
     case type_id::float64:
     case type_id::decimal: {
-      double d = c.as_double();
-      char b[8];
-      std::memcpy(b, &d, 8);
-      out.append(b, 8);
+      append_double(out, c.as_double());
       return;
     }
     case type_id::row: {

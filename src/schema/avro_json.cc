@@ -96,9 +96,7 @@ struct encoder {
           std::memcpy(b, &f, 4);
           out.append(b, 4);
         } else {
-          char b[8];
-          std::memcpy(b, &d, 8);
-          out.append(b, 8);
+          append_double(out, d);
         }
         return true;
       }
@@ -206,21 +204,12 @@ struct encoder {
   }
 };
 
-struct decoder : byte_reader {
+struct decoder : avro_reader {
   json_writer& w;
   bool wrap;
-  int64_t items = 0;
 
   decoder(std::string_view data, json_writer& out, bool wrap_unions, std::string& e)
-      : byte_reader(data, &e), w(out), wrap(wrap_unions) {}
-
-  bool read_long(int64_t& v) { return zigzag(v); }
-  bool take_sized(std::string_view& out) {
-    int64_t n = 0;
-    if (!read_long(n)) return false;
-    if (n < 0) return fail("a negative length");
-    return take(static_cast<size_t>(n), out);
-  }
+      : avro_reader(data, &e), w(out), wrap(wrap_unions) {}
 
   bool decode(const node& n, int depth) {
     if (depth > k_max_depth) return fail("nested too deeply");
@@ -254,11 +243,11 @@ struct decoder : byte_reader {
         return true;
       }
       case type::string:
-        if (!take_sized(b)) return false;
+        if (!read_bytes(b)) return false;
         w.value(simdjson::validate_utf8(b.data(), b.size()) ? std::string(b) : latin1_text(b));
         return true;
       case type::bytes:
-        if (!take_sized(b)) return false;
+        if (!read_bytes(b)) return false;
         w.value(latin1_text(b));
         return true;
       case type::fixed:
@@ -297,19 +286,11 @@ struct decoder : byte_reader {
           w.begin_array();
         while (true) {
           int64_t count = 0;
-          if (!read_long(count)) return false;
+          if (!block(count)) return false;
           if (count == 0) break;
-          if (count < 0) {
-            if (count == INT64_MIN) return fail("a bad block count");
-            count = -count;
-            int64_t size = 0;
-            if (!read_long(size)) return false;
-          }
-          items += count;
-          if (items > (1 << 22)) return fail("too many array or map items");
           for (int64_t k = 0; k < count; ++k) {
             if (is_map) {
-              if (!take_sized(b)) return false;
+              if (!read_bytes(b)) return false;
               w.key(simdjson::validate_utf8(b.data(), b.size()) ? std::string(b) : latin1_text(b));
             }
             if (!decode(*n.items, depth + 1)) return false;

@@ -28,6 +28,14 @@ inline void append_varint(std::string& out, uint64_t u) {
 inline void append_zigzag(std::string& out, int64_t v) {
   append_varint(out, zigzag_encode(v));
 }
+// A double's 8 bytes, little-endian (as both formats write them).
+inline void append_double(std::string& out, double d) {
+  uint64_t u;
+  static_assert(sizeof u == sizeof d);
+  __builtin_memcpy(&u, &d, 8);
+  for (int i = 0; i < 8; ++i)
+    out.push_back(static_cast<char>(u >> (8 * i)));
+}
 
 // Reads from [p, end); on failure sets *err and returns false. Not thread-safe.
 struct byte_reader {
@@ -75,6 +83,41 @@ struct byte_reader {
     v = 0;
     for (size_t i = 0; i < n; ++i)
       v |= static_cast<uint64_t>(static_cast<uint8_t>(b[i])) << (8 * i);
+    return true;
+  }
+};
+
+// Avro's reader: longs zig-zag, lengths and block counts as longs, a bound on the items of
+// one value's arrays and maps together (items of a zero-size type take no bytes at all).
+struct avro_reader : byte_reader {
+  static constexpr int64_t k_max_items = 1 << 22;
+  int64_t items = 0;
+
+  avro_reader(std::string_view data, std::string* e) : byte_reader(data, e) {}
+
+  bool read_long(int64_t& v) { return zigzag(v); }
+  bool read_int(int64_t& v) {
+    if (!read_long(v)) return false;
+    if (v < INT32_MIN || v > INT32_MAX) return fail("an int out of range");
+    return true;
+  }
+  bool read_bytes(std::string_view& out) {
+    int64_t n = 0;
+    if (!read_long(n)) return false;
+    if (n < 0) return fail("a negative length");
+    return take(static_cast<size_t>(n), out);
+  }
+  // The next block's item count of an array or map: 0 at its end.
+  bool block(int64_t& count) {
+    if (!read_long(count)) return false;
+    if (count < 0) {
+      if (count == INT64_MIN) return fail("a bad block count");
+      count = -count;
+      int64_t size = 0;
+      if (!read_long(size)) return false;
+    }
+    items += count;
+    if (items > k_max_items) return fail("too many array or map items");
     return true;
   }
 };

@@ -526,11 +526,8 @@ void put_scalar(std::string& out, int number, const data_type& t, const value& i
       return;
     case type_id::float64:
     case type_id::decimal: {
-      double d = c.as_double();
-      char b[8];
-      std::memcpy(b, &d, 8);
       put_tag(out, number, 1);
-      out.append(b, 8);
+      append_double(out, c.as_double());
       return;
     }
     case type_id::timestamp: {
