@@ -52,27 +52,12 @@ rest_answer bad_version(std::string_view v) {
                   "string \"latest\"");
 }
 
-void write_references(json_writer& w, const std::vector<schema::schema_reference>& refs) {
-  if (refs.empty()) return;
-  w.key("references").begin_array();
-  for (const auto& r : refs)
-    w.begin_object()
-        .key("name")
-        .value(r.name)
-        .key("subject")
-        .value(r.subject)
-        .key("version")
-        .value(r.version)
-        .end_object();
-  w.end_array();
-}
-
 std::string version_body(const schema::schema_version& v) {
   json_writer w;
   w.begin_object().key("subject").value(v.subject).key("version").value(v.version).key("id").value(
       v.id);
   if (v.type != schema::schema_type::avro) w.key("schemaType").value(schema::name_of(v.type));
-  write_references(w, v.references);
+  schema::write_references(w, v.references);
   w.key("schema").value(v.text).end_object();
   return std::move(w).str();
 }
@@ -274,7 +259,7 @@ awaitable<std::optional<rest_answer>> schema_registry_api::handle(
     json_writer w;
     w.begin_object();
     if (sv.type != schema::schema_type::avro) w.key("schemaType").value(schema::name_of(sv.type));
-    write_references(w, sv.references);
+    schema::write_references(w, sv.references);
     w.key("schema").value(sv.text).end_object();
     co_return ok(std::move(w).str());
   }

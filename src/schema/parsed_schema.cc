@@ -13,7 +13,6 @@ class avro_parsed final : public parsed_schema {
   explicit avro_parsed(std::shared_ptr<const avro::schema> s) : s_(std::move(s)) {}
   schema_type type() const override { return schema_type::avro; }
   const std::string& text() const override { return s_->text(); }
-  const std::string& canonical() const override { return s_->canonical(); }
   std::vector<avro::incompatibility> can_read(const parsed_schema& writer) const override {
     const auto& w = static_cast<const avro_parsed&>(writer);
     return avro::check_resolution(s_->root(), w.s_->root());
@@ -29,7 +28,6 @@ class protobuf_parsed final : public parsed_schema {
   explicit protobuf_parsed(std::shared_ptr<const protobuf::schema> s) : s_(std::move(s)) {}
   schema_type type() const override { return schema_type::protobuf; }
   const std::string& text() const override { return s_->text(); }
-  const std::string& canonical() const override { return s_->text(); }
   std::vector<avro::incompatibility> can_read(const parsed_schema& writer) const override {
     return protobuf::check_compatibility(*s_, *static_cast<const protobuf_parsed&>(writer).s_);
   }
@@ -44,7 +42,6 @@ class json_parsed final : public parsed_schema {
   explicit json_parsed(std::shared_ptr<const json::schema> s) : s_(std::move(s)) {}
   schema_type type() const override { return schema_type::json; }
   const std::string& text() const override { return s_->text(); }
-  const std::string& canonical() const override { return s_->text(); }
   std::vector<avro::incompatibility> can_read(const parsed_schema& writer) const override {
     return json::check_compatibility(*s_, *static_cast<const json_parsed&>(writer).s_);
   }

@@ -25,8 +25,6 @@ class parsed_schema {
   virtual schema_type type() const = 0;
   // The text kept and served: the schema as registered, minified.
   virtual const std::string& text() const = 0;
-  // The normalized form (Avro: the Parsing Canonical Form).
-  virtual const std::string& canonical() const = 0;
   // Why this schema, as the reader, cannot read data written with `writer` (same format).
   virtual std::vector<avro::incompatibility> can_read(const parsed_schema& writer) const = 0;
 };

@@ -95,24 +95,27 @@ std::string schema_value(const schema_version& v) {
       .key("schema")
       .value(v.text);
   if (v.type != schema_type::avro) w.key("schemaType").value(name_of(v.type));
-  if (!v.references.empty()) {
-    w.key("references").begin_array();
-    for (const auto& r : v.references)
-      w.begin_object()
-          .key("name")
-          .value(r.name)
-          .key("subject")
-          .value(r.subject)
-          .key("version")
-          .value(r.version)
-          .end_object();
-    w.end_array();
-  }
+  write_references(w, v.references);
   w.key("deleted").value(v.deleted).end_object();
   return std::move(w).str();
 }
 
 }  // namespace
+
+void write_references(json_writer& w, const std::vector<schema_reference>& refs) {
+  if (refs.empty()) return;
+  w.key("references").begin_array();
+  for (const auto& r : refs)
+    w.begin_object()
+        .key("name")
+        .value(r.name)
+        .key("subject")
+        .value(r.subject)
+        .key("version")
+        .value(r.version)
+        .end_object();
+  w.end_array();
+}
 
 std::string_view name_of(compatibility c) {
   for (auto [l, n] : k_levels)

@@ -27,6 +27,9 @@
 #include "base/result.h"
 #include "schema/parsed_schema.h"
 
+namespace sluice {
+class json_writer;
+}
 namespace sluice::log {
 class log;
 class partition;
@@ -55,6 +58,10 @@ struct schema_reference {
   std::string subject;
   int32_t version = 0;
 };
+
+// Writes `"references": [{"name","subject","version"}, ...]` into an open JSON object, when
+// there are any (the registry's record values and its API's answers alike).
+void write_references(json_writer& w, const std::vector<schema_reference>& refs);
 
 // What a client submits: a schema's type, text and references.
 struct schema_input {
