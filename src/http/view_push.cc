@@ -47,6 +47,7 @@ struct shard {
     return frames[static_cast<size_t>(i - begin)];
   }
   void push(std::shared_ptr<const view_frame> f);
+  void wake_all();
 };
 
 }  // namespace
@@ -80,6 +81,7 @@ class view_feed : public std::enable_shared_from_this<view_feed> {
         if (auto f = w.lock()) f->wake_.cancel();
       });
     });
+    if (view_->ended()) flag_->store(true);  // ended before we subscribed: no wake-up comes
     asio::co_spawn(io_, loop(), asio::detached);
   }
   void stop() {
@@ -108,6 +110,11 @@ class view_feed : public std::enable_shared_from_this<view_feed> {
         co_await wake_.async_wait(asio::as_tuple(use_awaitable));
       }
       if (stopped_) break;
+      if (view_->ended()) {  // its subscribers say so and leave
+        for (size_t i = 0; i < shards_.size(); ++i)
+          asio::post(loops_.at(i), [s = shards_[i]] { s->wake_all(); });
+        break;
+      }
       // Each round costs a write per subscriber, and on loopback a write's cost is mostly the
       // TCP path (the receiver's side included), whatever its size: rounds are spaced so that a
       // view's subscribers make at most about 100,000 writes a second in all (a round per
@@ -332,6 +339,10 @@ void shard::push(std::shared_ptr<const view_frame> f) {
     frames.pop_front();
     ++begin;
   }
+  wake_all();
+}
+
+void shard::wake_all() {
   for (auto* s : subs)
     s->wake();
 }
@@ -354,7 +365,13 @@ awaitable<void> subscriber::run(push_channel::request req) {
     ok = co_await send_snapshot();
   }
   std::string reason;
+  uint16_t code = 1008;
   while (ok && !ch_.closed() && !stopping_) {
+    if (auto why = view_->ended()) {
+      reason = std::move(*why);
+      code = 1001;  // going away
+      break;
+    }
     if (after_ < catch_up_to_) {
       ok = co_await catch_up(false);
       if (!ok && reason.empty() && !ch_.closed())
@@ -406,8 +423,8 @@ awaitable<void> subscriber::run(push_channel::request req) {
   std::erase(shard_->subs, this);
   feed_->left(enc_);
   counter.fetch_sub(1);
-  if (!reason.empty()) stats_->disconnected_behind.fetch_add(1);
-  co_await ch_.close(1008, reason);
+  if (!reason.empty() && code == 1008) stats_->disconnected_behind.fetch_add(1);
+  co_await ch_.close(code, reason);
 }
 
 }  // namespace
@@ -420,6 +437,8 @@ view_push::~view_push() {
 }
 
 std::shared_ptr<view_feed> view_push::feed_for(const std::shared_ptr<view::view>& v) {
+  // Feeds of views that are gone have stopped; their subscribers hold them until they leave.
+  std::erase_if(feeds_, [](const auto& e) { return e.second->view()->ended().has_value(); });
   auto& f = feeds_[v.get()];
   if (!f || f->view() != v) {
     if (f) f->stop();

@@ -442,13 +442,14 @@ struct engine::impl final : name_lookup, format_provider {
   }
 
   // A stream declared without columns follows its subject: when a newer version only adds
-  // fields (every column stays, with its type), the stream gains them, and every sink that
-  // reads it restarts from its checkpoint with the new columns (registering its new output
-  // schema). It does so only when every query reading the stream is a sink that keeps no
-  // state (scans, filters, projections): stateful operators and views hold rows of the old
-  // width, so a stream they read keeps its columns (logged once per schema) until they are
-  // re-created. The schema a stream follows is pinned in the catalog, so a restart plans
-  // every query with the columns it was made with. REQUIRES: mu held.
+  // fields (every column stays, with its type), the stream gains them, and every sink and view
+  // that reads it restarts from its checkpoint with the new columns (a sink registering its new
+  // output schema; a view's rows so far get nulls in them, and its subscribers are told to
+  // subscribe again). It does so only when every query reading the stream keeps no state
+  // besides a view's rows (scans, filters, projections): stateful operators hold rows and
+  // results of the old width, so a stream they read keeps its columns (logged once per schema)
+  // until they are re-created. The schema a stream follows is pinned in the catalog, so a
+  // restart plans every query with the columns it was made with. REQUIRES: mu held.
   void evolve() {
     for (auto& [key, src] : sources) {
       auto& def = src.def;
@@ -482,17 +483,14 @@ struct engine::impl final : name_lookup, format_provider {
       std::string blocker;
       for (const auto& [qkey, q] : queries) {
         if (std::find(q.inputs.begin(), q.inputs.end(), key) == q.inputs.end()) continue;
-        auto sink = sinks.find(qkey);
-        if (sink == sinks.end() || !stateless_sink(sink->second)) {
+        if (!stateless_reader(qkey)) {
           blocker = qkey;
           break;
         }
         readers.push_back(qkey);
       }
       if (!blocker.empty()) {
-        decline("'" + blocker +
-                "' reads it and is a view or keeps state; re-create it to see "
-                "the new fields");
+        decline("'" + blocker + "' reads it and keeps state; re-create it to see the new fields");
         continue;
       }
       auto old_columns = def.columns;
@@ -511,18 +509,34 @@ struct engine::impl final : name_lookup, format_provider {
                    def.columns.size());
       for (const auto& r : readers) {
         try {
-          restart_sink(r, sinks.at(r));
+          if (sinks.count(r))
+            restart_sink(r, sinks.at(r));
+          else
+            restart_view(r, views.at(r), def.subject, id);
         } catch (const std::exception& e) {
-          spdlog::error("sql: sink {} keeps running with its columns: {}", r, e.what());
+          spdlog::error("sql: {} keeps running with its columns: {}", r, e.what());
         }
       }
     }
   }
 
-  bool stateless_sink(const sink_entry& sink) {
-    auto stmts = parse(sink.text);
-    const auto& s = std::get<create_sink_stmt>(stmts.at(0).body);
-    return stateless(*continuous_plan(*s.query, &s.with, stmts[0].loc).root);
+  // Whether query `key` is a sink or a view whose plan keeps no state (a view's own rows
+  // aside). REQUIRES: mu held.
+  bool stateless_reader(const std::string& key) {
+    const std::string* text = nullptr;
+    if (auto sink = sinks.find(key); sink != sinks.end()) text = &sink->second.text;
+    if (auto v = views.find(key); v != views.end()) text = &v->second.text;
+    if (!text) return false;
+    auto stmts = parse(*text);
+    return std::visit(
+        [&](const auto& s) {
+          using T = std::decay_t<decltype(s)>;
+          if constexpr (std::is_same_v<T, create_sink_stmt> || std::is_same_v<T, create_view_stmt>)
+            return stateless(*continuous_plan(*s.query, &s.with, stmts[0].loc).root);
+          else
+            return false;
+        },
+        stmts.at(0).body);
   }
 
   static bool stateless(const logical_node& n) {
@@ -556,6 +570,45 @@ struct engine::impl final : name_lookup, format_provider {
     entry.q = std::move(q);
     sink.columns = std::move(names);
     spdlog::info("sql: sink {} restarted with {} columns", s.name, sink.columns.size());
+  }
+
+  // A view whose stream gained columns (schema `id` of `subject`): a new view with them takes
+  // the old one's rows from the checkpoint, and the old one's subscribers are sent away to
+  // subscribe to it. REQUIRES: mu held.
+  void restart_view(const std::string& key, view_entry& entry, const std::string& subject,
+                    int32_t id) {
+    auto stmts = parse(entry.text);
+    const auto& s = std::get<create_view_stmt>(stmts.at(0).body);
+    auto p = continuous_plan(*s.query, &s.with, stmts[0].loc);
+    if (p.names == entry.v->columns() || !stateless(*p.root)) return;
+    auto& running = queries.at(key);
+    running.q->stop(true);  // its checkpoint: the new query resumes from it
+    auto v = make_view(s, p);
+    auto q = build(s.name, p, view::make_view_writer(v), &s.with);
+    if (auto r = q->start(); !r) throw catalog_error(r.error().message);
+    running.q = std::move(q);
+    auto old = std::exchange(entry.v, v);
+    entry.cols = field_types(p);
+    old->end("view '" + s.name + "' has new columns (schema " + std::to_string(id) + " of '" +
+             subject + "'): subscribe again");
+    spdlog::info("sql: view {} restarted with {} columns", s.name, p.names.size());
+  }
+
+  std::shared_ptr<view::view> make_view(const create_view_stmt& s, const plan& p) {
+    return std::make_shared<view::view>(
+        s.name, p.names, size_property(s.with, "max_rows", 100'000),
+        size_property(s.with, "feed_capacity", 10'000),
+        // Keyed by the query's key; an aggregate without GROUP BY keys is one row (its key
+        // is empty), not a row appended per change.
+        !p.key_names.empty() || p.mode == changelog_mode::upsert,
+        bytes_property(s.with, "max_bytes", 256ULL << 20));
+  }
+
+  static std::vector<stream::field_type> field_types(const plan& p) {
+    std::vector<stream::field_type> cols;
+    for (size_t i = 0; i < p.names.size(); ++i)
+      cols.push_back({p.names[i], p.types[i]});
+    return cols;
   }
 
   // --- statements ------------------------------------------------------------------
@@ -606,19 +659,10 @@ struct engine::impl final : name_lookup, format_provider {
                                     "' (known: max_rows, max_bytes, feed_capacity, state_ttl, "
                                     "max_state_bytes)");
     auto p = continuous_plan(*s.query, &s.with, st.loc);
-    auto v = std::make_shared<view::view>(
-        s.name, p.names, size_property(s.with, "max_rows", 100'000),
-        // Keyed by the query's key; an aggregate without GROUP BY keys is one row (its key
-        // is empty), not a row appended per change.
-        size_property(s.with, "feed_capacity", 10'000),
-        !p.key_names.empty() || p.mode == changelog_mode::upsert,
-        bytes_property(s.with, "max_bytes", 256ULL << 20));
-    std::vector<stream::field_type> cols;
-    for (size_t i = 0; i < p.names.size(); ++i)
-      cols.push_back({p.names[i], p.types[i]});
+    auto v = make_view(s, p);
     auto q = build(s.name, p, view::make_view_writer(v), &s.with);
     start(s.name, std::move(q), st.text, inputs_of(*p.root), s.name);
-    views[ascii_lower(s.name)] = view_entry{v, cols, st.text};
+    views[ascii_lower(s.name)] = view_entry{v, field_types(p), st.text};
     remember(s.name, st.text, [&] {
       discard_query(s.name);
       views.erase(ascii_lower(s.name));
@@ -885,6 +929,7 @@ struct engine::impl final : name_lookup, format_provider {
       if (!views.count(n)) return missing();
       forget(n);
       discard_query(n);
+      views.at(n).v->end("view '" + s.name + "' was dropped");
       views.erase(n);
       res.message = "view " + s.name + " dropped";
     } else if (s.what == "SINK") {

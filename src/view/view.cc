@@ -214,6 +214,18 @@ void view::unsubscribe(uint64_t id) {
   subs_.erase(id);
 }
 
+void view::end(std::string reason) {
+  std::lock_guard lk(sub_mu_);
+  ended_ = std::move(reason);
+  for (const auto& [id, fn] : subs_)
+    fn({});
+}
+
+std::optional<std::string> view::ended() const {
+  std::lock_guard lk(sub_mu_);
+  return ended_;
+}
+
 void view::snapshot(stream::state_writer& w) const {
   std::shared_lock lk(mu_);
   w.put_varint(static_cast<int64_t>(seq_));
@@ -245,6 +257,7 @@ void view::restore(stream::state_reader& r) {
     auto k = r.get_row();
     entry e;
     e.r = r.get_row();
+    if (e.r.size() < columns_.size()) e.r.resize(columns_.size());
     e.seq = static_cast<uint64_t>(r.varint());
     by_seq_.emplace(e.seq, k);
     rows_bytes_ += entry_bytes(k, e.r);

@@ -86,7 +86,15 @@ class view {
   uint64_t subscribe(std::function<void(const std::vector<change>&)> fn);
   void unsubscribe(uint64_t id);
 
+  // The view is gone (dropped, or replaced by one with other columns): subscribers are woken
+  // (with no changes) and read `reason` from ended(), which their clients are told before they
+  // are disconnected.
+  void end(std::string reason);
+  std::optional<std::string> ended() const;
+
   void snapshot(stream::state_writer& w) const;
+  // Rows narrower than the view's columns (a checkpoint from before its query gained columns)
+  // get nulls in the new ones.
   void restore(stream::state_reader& r);
 
  private:
@@ -118,7 +126,8 @@ class view {
   std::map<stream::row, uint64_t, row_less> tombstone_of_;
   uint64_t forgotten_ = 0;
 
-  std::mutex sub_mu_;
+  mutable std::mutex sub_mu_;
+  std::optional<std::string> ended_;
   uint64_t next_sub_ = 1;
   std::map<uint64_t, std::function<void(const std::vector<change>&)>> subs_;
 };

@@ -305,7 +305,12 @@ ev_schema() {  # ev_schema FIELDS_JSON
 ev1=$(curl -s -H "$sr_ct" -d "$(ev_schema '[{"name":"a","type":"long"}]')" "$http/subjects/ev-value/versions" | field '["id"]')
 sql "CREATE STREAM ev WITH (format = 'avro')" >/dev/null
 sql "CREATE SINK ev_out INTO TOPIC ev_out WITH (format = 'avro') AS SELECT * FROM ev" >/dev/null
+sql "CREATE MATERIALIZED VIEW ev_view AS SELECT * FROM ev WHERE a > 0" >/dev/null
 curl -s -H "$avro_ct" -d "{\"value_schema_id\":$ev1,\"records\":[{\"value\":{\"a\":1}}]}" "$http/topics/ev" >/dev/null
+# A subscriber of the view is told when the view is re-created with the new column.
+curl -sN --max-time 20 "$http/v1/views/ev_view/events" >"$work/ev_view.sse" &
+ev_sse=$!
+for _ in $(seq 1 50); do grep -q '^event: snapshot' "$work/ev_view.sse" && break; sleep 0.1; done
 ev2=$(curl -s -H "$sr_ct" -d "$(ev_schema '[{"name":"a","type":"long"},{"name":"b","type":"string","default":""}]')" \
   "$http/subjects/ev-value/versions" | field '["id"]')
 for _ in $(seq 1 50); do
@@ -321,14 +326,25 @@ check "its SELECT * sink writes the new column, decoded by the client" \
   "$(js decode ev_out 2 | /usr/bin/python3 -c 'import json,sys; print("|".join(json.dumps(json.loads(l)["value"], separators=(",",":")) for l in sys.stdin))')"
 check "the sink registered its wider schema as a new version" '[1,2]' \
   "$(curl -s "$http/subjects/ev_out-value/versions")"
-# A view keeps state of the old width: the stream it reads keeps its columns.
+ev_rows() {
+  curl -s "$http/v1/views/ev_view" | /usr/bin/python3 -c '
+import json,sys; d=json.load(sys.stdin); print(" ".join(d["columns"]), "|".join(json.dumps(r, separators=(",",":")) for r in d["rows"]))'
+}
+for _ in $(seq 1 50); do [ "$(ev_rows)" = 'a b {"a":1,"b":null}|{"a":2,"b":"two"}' ] && break; sleep 0.1; done
+check "a field added while a view's query runs appears in the view (null in rows from before)" \
+  'a b {"a":1,"b":null}|{"a":2,"b":"two"}' "$(ev_rows)"
+wait "$ev_sse"
+check "the view's subscriber is told the view has new columns, and why" \
+  "view 'ev_view' has new columns (schema $ev2 of 'ev-value'): subscribe again" \
+  "$(grep -A1 '^event: error' "$work/ev_view.sse" | sed -n 's/^data: //p' | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["message"])')"
+# An aggregate keeps state of the old width: the stream it reads keeps its columns.
 ev_view1=$(curl -s -H "$sr_ct" -d "$(ev_schema '[{"name":"k","type":"long"}]')" "$http/subjects/evv-value/versions" | field '["id"]')
 sql "CREATE STREAM evv WITH (format = 'avro')" >/dev/null
 sql "CREATE MATERIALIZED VIEW evv_all AS SELECT k, COUNT(*) AS n FROM evv GROUP BY k" >/dev/null
 last_id=$(curl -s -H "$sr_ct" -d "$(ev_schema '[{"name":"k","type":"long"},{"name":"x","type":"long","default":0}]')" \
   "$http/subjects/evv-value/versions" | field '["id"]')
 sleep 2.5
-check "a stream a view reads keeps its columns" "k" "$(sql "DESCRIBE evv" | /usr/bin/python3 -c '
+check "a stream an aggregate reads keeps its columns" "k" "$(sql "DESCRIBE evv" | /usr/bin/python3 -c '
 import json,sys; print(" ".join(r["column"] for r in json.load(sys.stdin)["results"][0]["rows"]))')"
 
 # --- restart: the registry, the stream and the sink come back with the same ids ---
@@ -344,6 +360,15 @@ check "after a restart: a new schema gets the next id" "{\"id\":$((last_id + 1))
 check "after a restart: the streams keep the columns they followed" "a b|k" \
   "$(for t in ev evv; do sql "DESCRIBE $t" | /usr/bin/python3 -c '
 import json,sys; print(" ".join(r["column"] for r in json.load(sys.stdin)["results"][0]["rows"]))'; done | paste -sd '|')"
+check "after a restart: the view that followed the schema keeps its rows and columns" \
+  'a b {"a":1,"b":null}|{"a":2,"b":"two"}' "$(ev_rows)"
+curl -sN --max-time 20 "$http/v1/views/ev_view/events" >"$work/ev_view2.sse" &
+ev_sse=$!
+for _ in $(seq 1 50); do grep -q '^event: snapshot' "$work/ev_view2.sse" && break; sleep 0.1; done
+sql "DROP VIEW ev_view" >/dev/null
+wait "$ev_sse"
+check "DROP VIEW tells its subscribers and disconnects them" "view 'ev_view' was dropped" \
+  "$(grep -A1 '^event: error' "$work/ev_view2.sse" | sed -n 's/^data: //p' | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["message"])')"
 check "after a restart: the view" 6 \
   "$(curl -s "$http/v1/views/bid_stats" | /usr/bin/python3 -c '
 import json,sys; print([r for r in json.load(sys.stdin)["rows"] if r["auction"] == 0][0]["n"])')"

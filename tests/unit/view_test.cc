@@ -205,6 +205,37 @@ TEST(View, SnapshotRestoresRowsAndSequence) {
   EXPECT_FALSE(copy.changes_since(0, feed));  // older changes were not kept across restore
 }
 
+TEST(View, RowsRestoredIntoWiderColumnsGetNulls) {
+  // A view re-created with a column its stream gained takes the old rows from the checkpoint.
+  view v("v", {"k", "n"});
+  v.apply({keyed("a", 1)});
+  stream::state_writer w;
+  v.snapshot(w);
+  view wider("v", {"k", "n", "added"});
+  stream::state_reader r(w.data());
+  wider.restore(r);
+  auto rows = wider.rows();
+  ASSERT_EQ(rows.size(), 1u);
+  ASSERT_EQ(rows[0].size(), 3u);
+  EXPECT_EQ(rows[0][1].i, 1);
+  EXPECT_EQ(rows[0][2].k, value::kind::null);
+}
+
+TEST(View, EndingWakesSubscribersWithTheReason) {
+  view v("v", {"k", "n"});
+  int woken = 0;
+  size_t changes = 1;
+  v.subscribe([&](const std::vector<change>& cs) {
+    ++woken;
+    changes = cs.size();
+  });
+  EXPECT_FALSE(v.ended());
+  v.end("view 'v' was dropped");
+  EXPECT_EQ(woken, 1);
+  EXPECT_EQ(changes, 0u);
+  EXPECT_EQ(v.ended().value_or(""), "view 'v' was dropped");
+}
+
 // The run before a crash gave out positions past the checkpoint; after the restore the same
 // numbers would name other changes (the input is read again in other steps). A reader holding
 // one must get a snapshot, not a resume that skips what it never saw.
