@@ -11,11 +11,14 @@ packages=(
   libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
   libsimdjson-dev libedit-dev libjemalloc-dev librocksdb-dev libssl-dev openssl
   libprotobuf-dev libprotoc-dev
+  # connectors: PostgreSQL (libpq), Redis (hiredis), MQTT (libmosquitto)
+  libpq-dev libhiredis-dev libmosquitto-dev
   # Apache Avro's C library: only bench/avro_decode compares sluice's Avro decoder with it
   libavro-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # real peers for tests and benchmarks
   kcat redis-server redis-tools nats-server wrk rabbitmq-server
+  postgresql mosquitto mosquitto-clients
   # the dashboard test's browser (driven by playwright-core from npm)
   chromium
   # small tools the test scripts use

@@ -10,6 +10,7 @@
 #include "base/endpoints.h"
 #include "cli/commands.h"
 #include "cli/server_options.h"
+#include "connect/worker.h"
 #include "group/coordinator.h"
 #include "group/transaction_coordinator.h"
 #include "http/server.h"
@@ -18,6 +19,7 @@
 #include "metrics/collect.h"
 #include "queue/manager.h"
 #include "schema/registry.h"
+#include "schema/wire_format.h"
 #include "security/authorizer.h"
 #include "security/crypto.h"
 #include "security/login_limiter.h"
@@ -303,13 +305,31 @@ int run_server(server_settings s) {
     spdlog::error("cannot open the queues: {}", queues.error().message);
     return 1;
   }
+  connect::worker_options co;
+  co.worker_id = hc.listeners.front().host + ":" + std::to_string(hc.listeners.front().port);
+  co.io = stream::make_log_io(**lg, transactions->get());
+  co.find_view = [e = engine->get()](const std::string& name) { return e->find_view(name); };
+  co.framed_to_json = [r = *schemas](std::string_view value) {
+    std::string err;
+    return schema::framed_to_json(*r, value, false, err);
+  };
+  auto connectors = connect::worker::open(**lg, std::move(co));
+  if (!connectors) {
+    spdlog::error("cannot load the connectors: {}", connectors.error().message);
+    return 1;
+  }
+  hc.connectors = connectors->get();
   metrics::sources ms{lg->get(), groups->get(), &srv, engine->get(), queues->get()};
-  hc.metrics = [ms](metrics::exposition& out) { metrics::collect(out, ms); };
+  hc.metrics = [ms, w = connectors->get()](metrics::exposition& out) {
+    metrics::collect(out, ms);
+    w->write_metrics(out);
+  };
   http::server web(hc, **engine, lg->get(), groups->get(), queues->get());
   if (auto r = web.start(); !r) {
     spdlog::error("{}", r.error().message);
     return 1;
   }
+  (*connectors)->start();
   std::string http_where;
   for (size_t i = 0; i < hc.listeners.size(); ++i)
     http_where += std::string(i ? ", " : "") + (hc.listeners[i].tls ? "https://" : "http://") +
@@ -330,6 +350,7 @@ int run_server(server_settings s) {
   }
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
   web.stop();
+  (*connectors)->stop();
   (*engine)->stop();
   srv.stop();
   (*groups)->stop();

@@ -94,6 +94,17 @@ constexpr route k_routes[] = {
      on_subject(op::read)},
     {verb::post, "/compatibility/subjects/{s}/versions/{v}",
      "/compatibility/subjects/{s}/versions/{v}", on_subject(op::read)},
+    // Kafka Connect (http/connect_api.h): connectors are the cluster's, described to read,
+    // altered to change.
+    {verb::get, "/connector-plugins", "/connector-plugins", cluster(op::describe)},
+    {verb::get, "/connectors", "/connectors", cluster(op::describe)},
+    {verb::post, "/connectors", "/connectors", cluster(op::alter)},
+    {verb::get, "/connectors/{n}", "/connectors/{n}", cluster(op::describe)},
+    {verb::delete_, "/connectors/{n}", "/connectors/{n}", cluster(op::alter)},
+    {verb::get, "/connectors/{n}/{what}", "/connectors/{n}/...", cluster(op::describe)},
+    {std::nullopt, "/connectors/{n}/{what}", "/connectors/{n}/...", cluster(op::alter)},
+    {verb::get, "/connectors/{n}/tasks/{t}/status", "/connectors/{n}/...", cluster(op::describe)},
+    {verb::post, "/connectors/{n}/tasks/{t}/restart", "/connectors/{n}/...", cluster(op::alter)},
 };
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "base/run_on.h"
 #include "http/assets.h"
 #include "http/auth.h"
+#include "http/connect_api.h"
 #include "http/error_body.h"
 #include "http/event_loops.h"
 #include "http/push_stream.h"
@@ -163,6 +164,7 @@ struct server::impl {
   std::unique_ptr<rest_consumers> consumers;
   std::unique_ptr<queue_api> queues;
   std::unique_ptr<schema_registry_api> schemas;
+  std::unique_ptr<connect_api> connectors;
   queue::manager* queue_manager = nullptr;
   log::log* log = nullptr;
 
@@ -601,6 +603,11 @@ struct server::impl {
             .end_object();
         co_return make_response(req, bhttp::status::ok, std::move(w).str());
       }
+      if (connectors && connect_api::owns(path)) {
+        auto a = co_await on_worker([&] { return connectors->handle(req); });
+        if (a)
+          co_return make_response(req, static_cast<bhttp::status>(a->status), std::move(a->body));
+      }
       if (schemas) {
         auto may_see = auth.checker(who, from.host, security::acl_operation::describe,
                                     security::resource_type::subject);
@@ -721,6 +728,8 @@ server::server(server_config config, sql::engine& engine, log::log* log,
     impl_->queues = std::make_unique<queue_api>(*queues, *log, impl_->workers.get_executor());
   if (impl_->config.schemas)
     impl_->schemas = std::make_unique<schema_registry_api>(impl_->config.schemas);
+  if (impl_->config.connectors)
+    impl_->connectors = std::make_unique<connect_api>(*impl_->config.connectors);
   if (groups && !impl_->config.kafka_bootstrap.empty())
     impl_->consumers = std::make_unique<rest_consumers>(
         impl_->io, impl_->workers.get_executor(), *groups,

@@ -58,6 +58,10 @@ namespace sluice::schema {
 class registry;
 }
 
+namespace sluice::connect {
+class worker;
+}
+
 namespace sluice::http {
 
 // One address the API is served on: http:// or https://.
@@ -98,6 +102,8 @@ struct server_config {
   // When set, Confluent's Schema Registry API is served at the root
   // (http/schema_registry_api.h).
   std::shared_ptr<schema::registry> schemas;
+  // When set, Kafka Connect's REST API is served at the root (http/connect_api.h).
+  connect::worker* connectors = nullptr;
   // Writes everyone else's families for GET /metrics (the HTTP server adds its own).
   std::function<void(metrics::exposition&)> metrics;
 };

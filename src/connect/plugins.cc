@@ -1,0 +1,17 @@
+// Every connector kind of this build: one line each.
+
+#include "connect/connector.h"
+#include "connect/redis/redis_sink.h"
+#include "connect/webhook/webhook_sink.h"
+
+namespace sluice::connect {
+
+const std::vector<kind>& kinds() {
+  static const std::vector<kind> all = {
+      redis_sink_kind(),
+      webhook_sink_kind(),
+  };
+  return all;
+}
+
+}  // namespace sluice::connect
