@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
       sluice::cli::add_acl_command(app),
       sluice::cli::add_token_command(app),
       sluice::cli::add_quota_command(app),
+      sluice::cli::add_connector_command(app),
   };
   CLI11_PARSE(app, argc, argv);
   for (auto& a : actions) {

@@ -20,5 +20,6 @@ action add_user_command(CLI::App& app);
 action add_acl_command(CLI::App& app);
 action add_token_command(CLI::App& app);
 action add_quota_command(CLI::App& app);
+action add_connector_command(CLI::App& app);
 
 }  // namespace sluice::cli

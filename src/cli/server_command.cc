@@ -319,6 +319,7 @@ int run_server(server_settings s) {
     return 1;
   }
   hc.connectors = connectors->get();
+  (*engine)->set_connectors(connectors->get());
   metrics::sources ms{lg->get(), groups->get(), &srv, engine->get(), queues->get()};
   hc.metrics = [ms, w = connectors->get()](metrics::exposition& out) {
     metrics::collect(out, ms);

@@ -70,12 +70,16 @@ void runner::start() {
   thread_ = std::thread([this] { run(); });
 }
 
-void runner::stop() {
+void runner::request_stop() {
   {
     std::lock_guard lk(mu_);
     stop_ = true;
   }
   cv_.notify_all();
+}
+
+void runner::stop() {
+  request_stop();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -169,6 +173,7 @@ void runner::run() {
   }
   std::lock_guard lk(mu_);
   status_.state = "UNASSIGNED";
+  finished_ = true;
 }
 
 // --- sources --------------------------------------------------------------------------------

@@ -28,7 +28,9 @@ class runner {
   ~runner();  // stops
 
   void start();
-  void stop();
+  void stop();          // and waits for the thread
+  void request_stop();  // without waiting
+  bool finished() const { return finished_.load(); }
   void pause();
   void resume();
   void restart();  // stops the task and starts it again (clears FAILED)
@@ -60,7 +62,7 @@ class runner {
   const worker_options& o_;
   state_topic& offsets_;
   std::thread thread_;
-  std::atomic<bool> stop_{false}, restart_{false}, paused_{false};
+  std::atomic<bool> stop_{false}, restart_{false}, paused_{false}, finished_{false};
   mutable std::mutex mu_;
   std::condition_variable cv_;
   connector_status status_;

@@ -123,12 +123,23 @@ void worker::start() {
 
 void worker::stop() {
   std::map<std::string, std::unique_ptr<runner>> runners;
+  std::vector<std::unique_ptr<runner>> retiring;
   {
     std::lock_guard lk(mu_);
     started_ = false;
     runners.swap(runners_);
+    retiring.swap(retiring_);
   }
   runners.clear();  // each stops its thread
+  retiring.clear();
+}
+
+void worker::retire(std::unique_ptr<runner> r) {
+  // REQUIRES: mu_ held.
+  std::erase_if(retiring_, [](const auto& each) { return each->finished(); });
+  if (!r) return;
+  r->request_stop();
+  retiring_.push_back(std::move(r));
 }
 
 std::variant<bool, connect_error> worker::put(const std::string& name, config c, bool replace) {
@@ -146,7 +157,7 @@ std::variant<bool, connect_error> worker::put(const std::string& name, config c,
   }
   if (auto r = validate_common(*k, c); !r)
     return connect_error{400, "connector " + name + ": " + r.error().message};
-  std::unique_lock lk(mu_);
+  std::lock_guard lk(mu_);
   auto existing = configs_by_name_.find(name);
   bool created = existing == configs_by_name_.end();
   if (!created && !replace) return connect_error{409, "Connector " + name + " already exists"};
@@ -156,11 +167,7 @@ std::variant<bool, connect_error> worker::put(const std::string& name, config c,
     return connect_error{500, "storing the config: " + r.error().message};
   configs_by_name_[name] = c;
   if (!started_) return created;
-  std::unique_ptr<runner> old;
-  if (auto it = runners_.find(name); it != runners_.end()) old = std::move(it->second);
-  lk.unlock();
-  old.reset();  // stopped outside the lock: its task may take a moment
-  lk.lock();
+  if (auto it = runners_.find(name); it != runners_.end()) retire(std::move(it->second));
   auto& r = runners_[name];
   r = make_runner(name, c);
   if (setting(c, "sluice.paused") == "true") r->pause();
@@ -170,18 +177,15 @@ std::variant<bool, connect_error> worker::put(const std::string& name, config c,
 }
 
 std::optional<connect_error> worker::remove(const std::string& name) {
-  std::unique_lock lk(mu_);
+  std::lock_guard lk(mu_);
   if (!configs_by_name_.count(name)) return connect_error{404, "Connector " + name + " not found"};
   if (auto r = configs_->put({{name, std::nullopt}}); !r)
     return connect_error{500, "storing the config: " + r.error().message};
   configs_by_name_.erase(name);
-  std::unique_ptr<runner> old;
   if (auto it = runners_.find(name); it != runners_.end()) {
-    old = std::move(it->second);
+    retire(std::move(it->second));
     runners_.erase(it);
   }
-  lk.unlock();
-  old.reset();
   spdlog::info("connector {} deleted (its stored offsets are kept)", name);
   return std::nullopt;
 }
@@ -254,6 +258,34 @@ std::vector<connector_status> worker::statuses() const {
   std::vector<connector_status> out;
   for (const auto& n : names())
     if (auto s = status(n)) out.push_back(std::move(*s));
+  return out;
+}
+
+std::optional<std::string> worker::create_connector(const std::string& name, bool source, config c,
+                                                    bool if_not_exists) {
+  const kind* k = kind_of(c);
+  if (k && k->type != (source ? connector_type::source : connector_type::sink))
+    return "'" + k->name + "' is a " + std::string(to_string(k->type)) + " connector: use CREATE " +
+           (source ? "SINK" : "SOURCE") + " CONNECTOR";
+  auto r = put(name, std::move(c), false);
+  if (auto* e = std::get_if<connect_error>(&r)) {
+    if (e->status == 409 && if_not_exists) return std::nullopt;
+    return e->message;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> worker::drop_connector(const std::string& name, bool if_exists) {
+  auto e = remove(name);
+  if (!e || (e->status == 404 && if_exists)) return std::nullopt;
+  return e->message;
+}
+
+std::vector<sql::connector_row> worker::connectors() const {
+  std::vector<sql::connector_row> out;
+  for (const auto& s : statuses())
+    out.push_back({s.name, s.kind, std::string(to_string(s.type)), s.state,
+                   s.state == "FAILED" ? s.trace : std::string(), static_cast<int64_t>(s.records)});
   return out;
 }
 

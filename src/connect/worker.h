@@ -29,6 +29,7 @@
 
 #include "base/result.h"
 #include "connect/connector.h"
+#include "sql/connectors.h"
 
 namespace sluice::log {
 class log;
@@ -82,11 +83,11 @@ struct connector_status {
   int64_t last_error_ms = 0;
 };
 
-class worker {
+class worker : public sql::connector_host {
  public:
   // Reads the stored configurations and offsets; nothing runs before start().
   static result<std::unique_ptr<worker>> open(log::log& l, worker_options o);
-  ~worker();
+  ~worker() override;
 
   // Starts every stored connector (once the views they read exist).
   void start();
@@ -109,7 +110,18 @@ class worker {
 
   void write_metrics(metrics::exposition& out) const;
 
+  // sql::connector_host: CREATE SOURCE|SINK CONNECTOR, DROP CONNECTOR, SHOW CONNECTORS.
+  std::optional<std::string> create_connector(const std::string& name, bool source, config c,
+                                              bool if_not_exists) override;
+  std::optional<std::string> drop_connector(const std::string& name, bool if_exists) override;
+  std::vector<sql::connector_row> connectors() const override;
+
  private:
+  // Stops a runner without waiting for its thread (a caller may hold a lock its task waits
+  // for, as SQL's engine does): it is joined later, at the latest by stop().
+  void retire(std::unique_ptr<runner> r);
+  std::vector<std::unique_ptr<runner>> retiring_;
+
   explicit worker(worker_options o);
   std::unique_ptr<runner> make_runner(const std::string& name, const config& c);
 

@@ -75,6 +75,10 @@ struct collector {
           } else if constexpr (std::is_same_v<T, create_sink_stmt>) {
             add(change(action::write), object::topic, s.topic.empty() ? s.name : s.topic);
             if (s.query) select(*s.query, read);
+          } else if constexpr (std::is_same_v<T, create_connector_stmt>) {
+            // Connectors are the cluster's (as in Kafka Connect's REST API); a sink also reads.
+            add(change(action::manage_queries), object::none, s.name);
+            if (!s.from.empty()) add(read, object::source, s.from);
           } else if constexpr (std::is_same_v<T, insert_stmt>) {
             add(change(action::write), object::source, s.target);
             if (s.query) select(*s.query, read);

@@ -149,6 +149,16 @@ struct create_sink_stmt {
   properties with;
 };
 
+// CREATE SOURCE CONNECTOR name WITH (...) | CREATE SINK CONNECTOR name FROM x WITH (...)
+struct create_connector_stmt {
+  bool source = true;
+  bool if_not_exists = false;
+  std::string name;
+  std::string from;  // a sink's stream, table or view
+  location from_loc;
+  properties with;
+};
+
 struct insert_stmt {
   std::string target;  // a declared stream
   location target_loc;
@@ -160,7 +170,7 @@ struct query_stmt {
 };
 
 struct show_stmt {
-  std::string what;  // STREAMS, TABLES, VIEWS, SINKS, QUERIES
+  std::string what;  // STREAMS, TABLES, VIEWS, SINKS, QUERIES, TOPICS, CONNECTORS
 };
 
 struct describe_stmt {
@@ -169,7 +179,7 @@ struct describe_stmt {
 };
 
 struct drop_stmt {
-  std::string what;  // STREAM, TABLE, VIEW, SINK, QUERY
+  std::string what;  // STREAM, TABLE, VIEW, SINK, QUERY, CONNECTOR
   std::string name;
   bool if_exists = false;
   location loc;
@@ -183,7 +193,7 @@ struct explain_stmt {
 
 struct statement {
   std::variant<create_source_stmt, create_view_stmt, create_sink_stmt, insert_stmt, query_stmt,
-               show_stmt, describe_stmt, drop_stmt, explain_stmt>
+               show_stmt, describe_stmt, drop_stmt, explain_stmt, create_connector_stmt>
       body;
   std::string text;  // the statement's own text, without the trailing ';'
   location loc;

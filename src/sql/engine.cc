@@ -19,6 +19,7 @@
 #include "schema/protobuf_schema.h"
 #include "schema/registry.h"
 #include "schema/wire_format.h"
+#include "sql/connectors.h"
 #include "sql/error.h"
 #include "sql/parser.h"
 #include "sql/plan/logical_plan.h"
@@ -126,6 +127,7 @@ struct engine::impl final : name_lookup, format_provider {
   std::map<std::string, int32_t> pins;
   int push_seq = 0;
   bool replaying = false;
+  connector_host* connectors = nullptr;
 
   std::filesystem::path sql_dir() const { return o.data_dir / "_sql"; }
   std::filesystem::path checkpoint_dir() const { return sql_dir() / "checkpoints"; }
@@ -841,8 +843,37 @@ struct engine::impl final : name_lookup, format_provider {
     res.has_rows = true;
   }
 
+  connector_host& connector_runtime(location loc) {
+    if (!connectors) throw sql_error(loc, "this server runs no connectors");
+    return *connectors;
+  }
+
+  void run(const statement& st, const create_connector_stmt& s, statement_result& res) {
+    auto& host = connector_runtime(st.loc);
+    auto config = s.with;
+    if (!s.source) {
+      auto n = ascii_lower(s.from);
+      if (auto v = views.find(n); v != views.end())
+        config["view"] = v->second.v->name();
+      else if (auto src = sources.find(n); src != sources.end())
+        config["topics"] = src->second.def.topic;
+      else
+        throw sql_error(s.from_loc, "unknown stream, table or view '" + s.from + "'");
+    }
+    if (auto e = host.create_connector(s.name, s.source, std::move(config), s.if_not_exists))
+      throw sql_error(st.loc, *e);
+    res.message = std::string(s.source ? "source" : "sink") + " connector " + s.name + " created";
+  }
+
   void run(const statement&, const show_stmt& s, statement_result& res) {
     res.has_rows = true;
+    if (s.what == "CONNECTORS") {
+      res.columns = {"name", "connector", "type", "state", "records", "error"};
+      for (const auto& c : connector_runtime({}).connectors())
+        res.rows.push_back(
+            {str(c.name), str(c.kind), str(c.type), str(c.state), num(c.records), str(c.error)});
+      return;
+    }
     if (s.what == "STREAMS" || s.what == "TABLES") {
       bool tables = s.what == "TABLES";
       res.columns = {"name", "topic", "columns", "timestamp", "watermark_delay_ms"};
@@ -906,6 +937,12 @@ struct engine::impl final : name_lookup, format_provider {
   }
 
   void run(const statement&, const drop_stmt& s, statement_result& res) {
+    if (s.what == "CONNECTOR") {
+      if (auto e = connector_runtime(s.loc).drop_connector(s.name, s.if_exists))
+        throw sql_error(s.loc, *e);
+      res.message = "connector " + s.name + " dropped";
+      return;
+    }
     auto n = ascii_lower(s.name);
     auto missing = [&] {
       if (s.if_exists) {
@@ -1084,6 +1121,11 @@ std::optional<std::string> engine::topic_of(const std::string& source) const {
   const auto* def = impl_->find_source(source);
   if (!def) return std::nullopt;
   return def->topic;
+}
+
+void engine::set_connectors(connector_host* host) {
+  std::lock_guard lk(impl_->mu);
+  impl_->connectors = host;
 }
 
 std::shared_ptr<view::view> engine::find_view(const std::string& name) const {

@@ -32,6 +32,8 @@ class registry;
 
 namespace sluice::sql {
 
+class connector_host;
+
 struct engine_options {
   // Where the catalog and checkpoints live (<data_dir>/_sql).
   std::filesystem::path data_dir = "data";
@@ -82,6 +84,10 @@ class engine {
   // execute().
   std::unique_ptr<push_query> subscribe(const std::string& select,
                                         std::function<void(const stream::element_batch&)> on_rows);
+
+  // Where CREATE SOURCE|SINK CONNECTOR, DROP CONNECTOR and SHOW CONNECTORS go (none: they
+  // are refused). Before execute() is called from other threads.
+  void set_connectors(connector_host* host);
 
   std::shared_ptr<view::view> find_view(const std::string& name) const;
   // The topic a declared stream or table reads; nullopt for no such source.

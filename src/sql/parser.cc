@@ -142,7 +142,8 @@ class parser {
       s.query = select();
       st.body = std::move(s);
     } else if (accept_word("SHOW")) {
-      static const char* kinds[] = {"STREAMS", "TABLES", "VIEWS", "SINKS", "QUERIES", "TOPICS"};
+      static const char* kinds[] = {"STREAMS", "TABLES", "VIEWS",     "SINKS",
+                                    "QUERIES", "TOPICS", "CONNECTORS"};
       for (const char* k : kinds)
         if (accept_word(k)) {
           st.body = show_stmt{k};
@@ -153,7 +154,7 @@ class parser {
         st.body = show_stmt{"VIEWS"};
         return;
       }
-      fail("expected STREAMS, TABLES, VIEWS, SINKS, QUERIES or TOPICS");
+      fail("expected STREAMS, TABLES, VIEWS, SINKS, QUERIES, TOPICS or CONNECTORS");
     } else if (accept_word("DESCRIBE") || accept_word("DESC")) {
       describe_stmt s;
       s.loc = peek().loc;
@@ -170,11 +171,12 @@ class parser {
       st.body = explain_stmt{std::move(inner)};
     } else if (accept_word("DROP")) {
       drop_stmt s;
-      static const char* kinds[] = {"STREAM", "TABLE", "VIEW", "SINK", "QUERY"};
+      static const char* kinds[] = {"STREAM", "TABLE", "VIEW", "SINK", "QUERY", "CONNECTOR"};
       accept_word("MATERIALIZED");
       for (const char* k : kinds)
-        if (accept_word(k)) s.what = k;
-      if (s.what.empty()) fail("expected STREAM, TABLE, VIEW, SINK or QUERY");
+        if (s.what.empty() && accept_word(k)) s.what = k;
+      if (s.what == "SINK" && accept_word("CONNECTOR")) s.what = "CONNECTOR";
+      if (s.what.empty()) fail("expected STREAM, TABLE, VIEW, SINK, QUERY or CONNECTOR");
       if (accept_word("IF")) {
         expect_word("EXISTS");
         s.if_exists = true;
@@ -241,6 +243,20 @@ class parser {
       expect_word("AS");
       s.query = select();
       st.body = std::move(s);
+    } else if (is_word("SOURCE") || (is_word("SINK") && is_word("CONNECTOR", 1))) {
+      create_connector_stmt s;
+      s.source = accept_word("SOURCE");
+      if (!s.source) expect_word("SINK");
+      expect_word("CONNECTOR");
+      s.if_not_exists = if_not_exists();
+      s.name = identifier("a connector name");
+      if (!s.source) {
+        expect_word("FROM");
+        s.from_loc = peek().loc;
+        s.from = identifier("a stream, table or view name");
+      }
+      s.with = with_properties();
+      st.body = std::move(s);
     } else if (accept_word("SINK")) {
       create_sink_stmt s;
       s.if_not_exists = if_not_exists();
@@ -255,7 +271,7 @@ class parser {
     } else if (is_word("VIEW")) {
       fail("expected MATERIALIZED VIEW (views in sluice are always materialized)");
     } else {
-      fail("expected STREAM, TABLE, MATERIALIZED VIEW or SINK");
+      fail("expected STREAM, TABLE, MATERIALIZED VIEW, SINK or SOURCE|SINK CONNECTOR");
     }
   }
 
