@@ -37,7 +37,8 @@ enum class connector_type : uint8_t { source, sink };
 std::string_view to_string(connector_type t);
 
 struct source_record {
-  std::string topic;
+  std::string topic;  // empty: no record, only a new position (the source moved past data
+                      // that makes no records)
   std::optional<std::string> key;
   std::optional<std::string> value;  // nullopt: a tombstone
   int64_t timestamp = 0;             // epoch ms; 0: now

@@ -204,7 +204,13 @@ result<void> runner::run_source() {
     if (records.empty()) continue;
     std::map<std::string, std::string> moved_to;  // source partition -> offset
     std::vector<stream::topic_sink::header> headers;
+    size_t written = 0;
     for (const auto& rec : records) {
+      if (rec.topic.empty()) {  // a position only (a source that moved without records)
+        if (!rec.source_partition.empty()) moved_to[rec.source_partition] = rec.source_offset;
+        continue;
+      }
+      ++written;
       auto& t = topics[rec.topic];
       if (!t.sink) {
         stream::sink_options so;
@@ -239,7 +245,7 @@ result<void> runner::run_source() {
     for (const auto& [p, off] : moved_to)
       entries.emplace_back(offset_key(name_, p), off);
     if (auto r = offsets_.put(entries); !r) return r;
-    moved(records.size());
+    if (written) moved(written);
     if (auto r = task->commit(moved_to); !r) {
       outcome = r;
       break;

@@ -6,6 +6,7 @@
 #include "sql/error.h"
 #include "sql/parser.h"
 #include "sql/planner.h"
+#include "stream/debezium_decoder.h"
 
 namespace sluice::sql {
 
@@ -52,9 +53,10 @@ source_def make_source_def(const create_source_stmt& s, location loc,
       d.format = ascii_upper(v);
       if (d.format == "JSON_SCHEMA") d.format = "JSON_SR";
       if (d.format != "JSON" && d.format != "AVRO" && d.format != "PROTOBUF" &&
-          d.format != "JSON_SR")
-        throw sql_error(
-            loc, "format '" + v + "' is not supported (json, avro, protobuf and json_sr are)");
+          d.format != "JSON_SR" && d.format != "DEBEZIUM")
+        throw sql_error(loc, "format '" + v +
+                                 "' is not supported (json, avro, protobuf, json_sr and debezium "
+                                 "are)");
     } else if (k == "subject" || k == "value.subject") {
       d.subject = v;
     } else if (k == "key_format" || k == "key.format") {
@@ -91,7 +93,16 @@ source_def make_source_def(const create_source_stmt& s, location loc,
     }
   }
   if (d.topic.empty()) d.topic = s.name;
-  if (d.format != "JSON") {
+  if (d.format == "DEBEZIUM") {
+    // Debezium's JSON change envelope: rows are `after`, deletes remove (by the key).
+    if (!d.subject.empty())
+      throw sql_error(loc, "'subject' is for formats with a schema registry (avro, protobuf, "
+                           "json_sr)");
+    d.make_decoder = [](const std::vector<stream::field_type>& cols,
+                        const std::vector<bool>& needed) -> std::unique_ptr<stream::record_decoder> {
+      return std::make_unique<stream::debezium_decoder>(cols, needed);
+    };
+  } else if (d.format != "JSON") {
     if (!formats) throw sql_error(loc, "format '" + d.format + "' needs the schema registry");
     if (d.subject.empty()) d.subject = d.topic + "-value";
     if (d.columns.empty()) {

@@ -249,8 +249,19 @@ void query::decode_chunk(input& in, int32_t p, bytes_view chunk) {
           dead_letter_bytes(in, "null value", key, payload, p, offset, ts);
           return;
         }
-        if (!decoder.decode(*payload, e.r, err)) {
+        bool removed = false;
+        if (!decoder.decode_change(*payload, e.r, removed, err)) {
           dead_letter_bytes(in, err, key, payload, p, offset, ts);
+          return;
+        }
+        if (removed) {  // a changelog format's delete: a table removes the row
+          if (!src.upsert) return;
+          for (int c : src.key_columns)
+            e.key.push_back(e.r[static_cast<size_t>(c)]);
+          e.r.clear();
+          e.op = change_op::remove;
+          e.ts = ts;
+          batch_.push_back(std::move(e));
           return;
         }
         if (src.time_column >= 0) {

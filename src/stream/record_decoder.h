@@ -21,6 +21,12 @@ class record_decoder {
   // Fills `out` (resized to the columns) from one record value. False and `err` on failure
   // (the record goes to the dead-letter topic with `err`).
   virtual bool decode(std::string_view payload, row& out, std::string& err) = 0;
+  // decode() for a record that may say its row is deleted (a changelog format such as
+  // Debezium's): `removed` is set, and `out` holds the deleted row (at least its key columns).
+  virtual bool decode_change(std::string_view payload, row& out, bool& removed, std::string& err) {
+    removed = false;
+    return decode(payload, out, err);
+  }
 };
 
 // Makes the decoder of a source with these columns; columns not `needed` (when given) may be
