@@ -1,6 +1,7 @@
 // Every connector kind of this build: one line each.
 
 #include "connect/connector.h"
+#include "connect/mqtt/mqtt.h"
 #include "connect/postgres/cdc_source.h"
 #include "connect/redis/redis_sink.h"
 #include "connect/webhook/webhook_sink.h"
@@ -9,9 +10,8 @@ namespace sluice::connect {
 
 const std::vector<kind>& kinds() {
   static const std::vector<kind> all = {
-      postgres_cdc_kind(),
-      redis_sink_kind(),
-      webhook_sink_kind(),
+      mqtt_sink_kind(),  mqtt_source_kind(),  postgres_cdc_kind(),
+      redis_sink_kind(), webhook_sink_kind(),
   };
   return all;
 }

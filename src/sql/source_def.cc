@@ -96,10 +96,12 @@ source_def make_source_def(const create_source_stmt& s, location loc,
   if (d.format == "DEBEZIUM") {
     // Debezium's JSON change envelope: rows are `after`, deletes remove (by the key).
     if (!d.subject.empty())
-      throw sql_error(loc, "'subject' is for formats with a schema registry (avro, protobuf, "
-                           "json_sr)");
-    d.make_decoder = [](const std::vector<stream::field_type>& cols,
-                        const std::vector<bool>& needed) -> std::unique_ptr<stream::record_decoder> {
+      throw sql_error(loc,
+                      "'subject' is for formats with a schema registry (avro, protobuf, "
+                      "json_sr)");
+    d.make_decoder =
+        [](const std::vector<stream::field_type>& cols,
+           const std::vector<bool>& needed) -> std::unique_ptr<stream::record_decoder> {
       return std::make_unique<stream::debezium_decoder>(cols, needed);
     };
   } else if (d.format != "JSON") {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Connectors against real peers: a Redis sink (redis-server, read back with redis-cli) of a
+# Connectors against real peers: an MQTT source and sink (mosquitto, mosquitto_pub and
+# mosquitto_sub), a Redis sink (redis-server, read back with redis-cli) of a
 # view and of a topic, a webhook sink to a receiver that fails every third request (retries,
 # the HMAC signature, the dead-letter topic with Kafka Connect's headers), Kafka Connect's REST
 # API with curl, SQL's CREATE SINK CONNECTOR, `sluice connector`, pause and resume, a failed
@@ -15,8 +16,12 @@ redis_pid=$!
 wport=$(free_port)
 /usr/bin/python3 "$here/connect/webhook_receiver.py" "$wport" "$work/hooks.jsonl" s3cret &
 hook_pid=$!
+mport=$(free_port)
+printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$mport" >"$work/mosquitto.conf"
+mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
+mqtt_pid=$!
 cleanup_peers() {
-  kill "$redis_pid" "$hook_pid" 2>/dev/null
+  kill "$redis_pid" "$hook_pid" "$mqtt_pid" 2>/dev/null
   server_cleanup
 }
 trap cleanup_peers EXIT
@@ -28,10 +33,10 @@ json() { /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print($1)
 ct='Content-Type: application/json'
 
 # --- Kafka Connect's REST API ---
-check "GET /connector-plugins lists the kinds" "postgres-cdc source|redis sink|webhook sink" \
+check "GET /connector-plugins lists the kinds" "mqtt-sink sink|mqtt-source source|postgres-cdc source|redis sink|webhook sink" \
   "$(curl -s "$http/connector-plugins" | json '"|".join(p["name"]+" "+p["type"] for p in d)')"
 check "an unknown connector class is 400 with the known ones" \
-  "400 unknown connector 'io.example.Nope' (known: postgres-cdc, redis, webhook)" \
+  "400 unknown connector 'io.example.Nope' (known: mqtt-sink, mqtt-source, postgres-cdc, redis, webhook)" \
   "$(curl -s -H "$ct" -d '{"name":"x","config":{"connector.class":"io.example.Nope"}}' "$http/connectors" | json 'str(d["error_code"]) + " " + d["message"]')"
 check "a bad setting is 400 naming it" "connector x: 'mode' must be 'hash', 'json' or 'stream', not 'list'" \
   "$(curl -s -H "$ct" -d '{"name":"x","config":{"connector":"redis","topics":"t","mode":"list"}}' "$http/connectors" | json 'd["message"]')"
@@ -131,6 +136,30 @@ check "DELETE /connectors/{n} is 204, then 404" "204 404" \
 check "/metrics counts what connectors moved" 500 \
   "$(curl -s "$http/metrics" | sed -n 's/^sluice_connector_records_total{connector="clicks-stream",type="sink"} //p')"
 
+# --- MQTT: devices in, computed peaks out (retained) ---
+made=$(sql "CREATE SOURCE CONNECTOR sensors WITH ('connector' = 'mqtt-source', 'mqtt.port' = '$mport', 'mqtt.topics' = 'sensors/+/temp', 'kafka.topic' = 'readings')" | json 'd["results"][0]["message"]')
+check "CREATE SOURCE CONNECTOR (MQTT)" "source connector sensors created" "$made"
+for _ in $(seq 1 50); do
+  [ "$(curl -s "$http/connectors/sensors/status" | json 'd["tasks"][0]["state"]')" = RUNNING ] && break; sleep 0.1
+done
+sleep 0.3  # subscribed
+for i in $(seq 1 1000); do echo "{\"sensor\":\"s$((i % 4))\",\"c\":$i}"; done |
+  mosquitto_pub -p "$mport" -q 1 -t sensors/a/temp -l
+mosquitto_pub -p "$mport" -q 1 -t sensors/b/humidity -m '{"sensor":"x","c":1}'
+mosquitto_pub -p "$mport" -q 1 -t sensors/b/temp -m '{"sensor":"s1","c":5000}'
+readings() { kcat -C -b "$brokers" -t readings -e -q 2>/dev/null | wc -l; }
+for _ in $(seq 1 100); do [ "$(readings)" = 1001 ] && break; sleep 0.05; done
+check "MQTT QoS 1 messages of the matching filter reach the topic" 1001 "$(readings)"
+check "keyed by their MQTT topic" "sensors/a/temp 1000|sensors/b/temp 1" \
+  "$(kcat -C -b "$brokers" -t readings -e -q -f '%k\n' 2>/dev/null | sort | uniq -c | awk '{print $2, $1}' | paste -sd '|')"
+sql "CREATE STREAM readings (sensor VARCHAR, c INT) WITH (topic = 'readings')" >/dev/null
+sql "CREATE MATERIALIZED VIEW peaks AS SELECT sensor, MAX(c) AS c FROM readings GROUP BY sensor" >/dev/null
+sql "CREATE SINK CONNECTOR peaks_out FROM peaks WITH ('connector' = 'mqtt-sink', 'mqtt.port' = '$mport', 'mqtt.topic' = 'peaks/{sensor}', 'mqtt.retain' = 'true')" >/dev/null
+peaks() { mosquitto_sub -p "$mport" -t 'peaks/#' -v -W 2 -C 4 2>/dev/null | sort | paste -sd '|'; }
+want='peaks/s0 {"sensor":"s0","c":1000}|peaks/s1 {"sensor":"s1","c":5000}|peaks/s2 {"sensor":"s2","c":998}|peaks/s3 {"sensor":"s3","c":999}'
+for _ in $(seq 1 20); do [ "$(peaks)" = "$want" ] && break; sleep 0.2; done
+check "a view's rows published to MQTT topics built from a column (retained)" "$want" "$(peaks)"
+
 # --- kill -9 while records flow: the connectors come back and nothing is lost ---
 seq 1101 3000 | sed 's/.*/{"order":&}/' | kcat -P -b "$brokers" -t orders &
 producer=$!
@@ -139,12 +168,15 @@ kill -9 "$pid"
 wait "$pid" 2>/dev/null
 pid=""
 wait "$producer"
+mosquitto_pub -p "$mport" -q 1 -t sensors/c/temp -m '{"sensor":"s9","c":7777}'
 server_start
-check "after kill -9: the connectors are back" '["catalog_cache","clicks-stream","hooks"]' \
+check "after kill -9: the connectors are back" '["catalog_cache","clicks-stream","hooks","peaks_out","sensors"]' \
   "$(curl -s "$http/connectors")"
 total=$(kcat -C -b "$brokers" -t orders -e -q | wc -l)
 for _ in $(seq 1 300); do [ "$(hook_orders)" = "$total" ] && break; sleep 0.05; done
 check "after kill -9: every order reached the webhook (at least once)" "$total" "$(hook_orders)"
+check "after kill -9: QoS 1 messages sent while sluice was down arrive (persistent session)" 1 \
+  "$(for _ in $(seq 1 100); do kcat -C -b "$brokers" -t readings -e -q 2>/dev/null | grep -c '"c":7777' | grep -q 1 && { echo 1; break; }; sleep 0.05; done)"
 echo 'd|{"sku":"d","name":"dates","price":4}' | kcat -P -b "$brokers" -t products -K '|'
 wait_redis dates rcli hget product:d name
 check "after kill -9: the view's sink follows new rows" dates "$(rcli hget product:d name)"

@@ -140,16 +140,16 @@ class cdc_source final : public source_task {
         if (auto r = query(q); !r) return r.error();
       if (auto r = query("SET TRANSACTION SNAPSHOT " + quote_literal(snapshot_name)); !r)
         return r.error();
-      auto tables = query(
-          "SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = " +
-          quote_literal(publication_) + " ORDER BY 1, 2");
+      auto tables =
+          query("SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = " +
+                quote_literal(publication_) + " ORDER BY 1, 2");
       if (!tables) return tables.error();
       for (int i = 0; i < PQntuples(tables->get()); ++i)
         pending_tables_.emplace_back(PQgetvalue(tables->get(), i, 0),
                                      PQgetvalue(tables->get(), i, 1));
       snapshotting_ = true;
-      spdlog::info("postgres-cdc {}: snapshot of {} tables at {}", prefix_,
-                   pending_tables_.size(), pg::format_lsn(start_lsn_));
+      spdlog::info("postgres-cdc {}: snapshot of {} tables at {}", prefix_, pending_tables_.size(),
+                   pg::format_lsn(start_lsn_));
       return {};
     }
     if (!slot_exists) {
@@ -270,9 +270,9 @@ class cdc_source final : public source_task {
         t.erase(t.find_last_not_of(' ') + 1);
         if (t.empty()) continue;
         auto dot = t.find('.');
-        std::string name = dot == std::string::npos
-                               ? quote_ident(t)
-                               : quote_ident(t.substr(0, dot)) + "." + quote_ident(t.substr(dot + 1));
+        std::string name = dot == std::string::npos ? quote_ident(t)
+                                                    : quote_ident(t.substr(0, dot)) + "." +
+                                                          quote_ident(t.substr(dot + 1));
         what += (first ? "" : ", ") + name;
         first = false;
       }
@@ -376,9 +376,8 @@ class cdc_source final : public source_task {
                       const pg::tuple* after, const char* op) {
     auto rel = relations_.find(oid);
     if (rel == relations_.end())
-      return make_error(errc::corrupt_batch,
-                        "postgres-cdc: a change of relation " + std::to_string(oid) +
-                            " before its description");
+      return make_error(errc::corrupt_batch, "postgres-cdc: a change of relation " +
+                                                 std::to_string(oid) + " before its description");
     const auto& r = rel->second;
     auto row = [&](const pg::tuple& t, const pg::tuple* old, bool keys_only) {
       json_writer w;
@@ -420,8 +419,8 @@ class cdc_source final : public source_task {
       w.raw(row(*after, before && !before_is_key ? before : nullptr, false));
     else
       w.null();
-    write_source(w, r.schema, r.table, pg::pg_time_to_unix_ms(txn_.commit_time), "false",
-                 txn_.xid, txn_.final_lsn);
+    write_source(w, r.schema, r.table, pg::pg_time_to_unix_ms(txn_.commit_time), "false", txn_.xid,
+                 txn_.final_lsn);
     w.key("op").value(op).key("ts_ms").value(now_ms()).end_object();
     source_record rec;
     rec.topic = prefix_ + "." + r.schema + "." + r.table;

@@ -16,7 +16,7 @@
 namespace sluice::connect::pg {
 
 using lsn_t = uint64_t;
-std::string format_lsn(lsn_t lsn);                    // "16/B374D848"
+std::string format_lsn(lsn_t lsn);                   // "16/B374D848"
 std::optional<lsn_t> parse_lsn(std::string_view s);  // the same form
 
 // Microseconds since 2000-01-01, PostgreSQL's epoch, as Unix milliseconds.
