@@ -33,10 +33,10 @@ json() { /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print($1)
 ct='Content-Type: application/json'
 
 # --- Kafka Connect's REST API ---
-check "GET /connector-plugins lists the kinds" "mqtt-sink sink|mqtt-source source|postgres-cdc source|redis sink|webhook sink" \
+check "GET /connector-plugins lists the kinds" "mqtt-sink sink|mqtt-source source|postgres-cdc source|postgres-sink sink|redis sink|webhook sink" \
   "$(curl -s "$http/connector-plugins" | json '"|".join(p["name"]+" "+p["type"] for p in d)')"
 check "an unknown connector class is 400 with the known ones" \
-  "400 unknown connector 'io.example.Nope' (known: mqtt-sink, mqtt-source, postgres-cdc, redis, webhook)" \
+  "400 unknown connector 'io.example.Nope' (known: mqtt-sink, mqtt-source, postgres-cdc, postgres-sink, redis, webhook)" \
   "$(curl -s -H "$ct" -d '{"name":"x","config":{"connector.class":"io.example.Nope"}}' "$http/connectors" | json 'str(d["error_code"]) + " " + d["message"]')"
 check "a bad setting is 400 naming it" "connector x: 'mode' must be 'hash', 'json' or 'stream', not 'list'" \
   "$(curl -s -H "$ct" -d '{"name":"x","config":{"connector":"redis","topics":"t","mode":"list"}}' "$http/connectors" | json 'd["message"]')"

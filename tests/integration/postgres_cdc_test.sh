@@ -85,6 +85,23 @@ printf '%s\n' '{"order_id":10,"customer":1,"amount":5}' '{"order_id":11,"custome
 for _ in $(seq 1 100); do [ "$(view_rows enriched)" = "10,anne,5.0|11,cy,7.5" ] && break; sleep 0.05; done
 check "a stream joined with the CDC table" "10,anne,5.0|11,cy,7.5" "$(view_rows enriched)"
 
+# --- the view back into PostgreSQL (another database): upserts and deletes ---
+psql -h 127.0.0.1 -p "$pgport" -U postgres -d postgres -qc "CREATE DATABASE mirror"
+mirror() { psql -h 127.0.0.1 -p "$pgport" -U postgres -d mirror -qtAX -F, "$@"; }
+made=$(sql "CREATE SINK CONNECTOR mirror FROM customer_rows WITH ('connector' = 'postgres-sink', 'database.port' = '$pgport', 'database.user' = 'postgres', 'database.dbname' = 'mirror', 'table.name' = 'public.customers', 'pk.fields' = 'id', 'auto.create' = 'true')" | json 'd["results"][0]["message"]')
+check "CREATE SINK CONNECTOR into PostgreSQL" "sink connector mirror created" "$made"
+mirrored() { mirror -c "SELECT id, name, coalesce(city, '-') FROM customers ORDER BY id" 2>/dev/null | paste -sd '|'; }
+for _ in $(seq 1 100); do [ "$(mirrored)" = "1,anne,-|3,cy,paris" ] && break; sleep 0.05; done
+check "the view's rows in a table it created" "1,anne,-|3,cy,paris" "$(mirrored)"
+psql_ -c "UPDATE customers SET city = 'oslo' WHERE id = 1"
+psql_ -c "DELETE FROM customers WHERE id = 3"
+psql_ -c "INSERT INTO customers (id, name) VALUES (5, 'eve')"
+for _ in $(seq 1 100); do [ "$(mirrored)" = "1,anne,oslo|5,eve,-" ] && break; sleep 0.05; done
+check "PostgreSQL -> CDC -> table -> view -> PostgreSQL: updates, deletes, inserts" \
+  "1,anne,oslo|5,eve,-" "$(mirrored)"
+check "the created table's primary key" "id" \
+  "$(mirror -c "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indisprimary AND i.indrelid = 'customers'::regclass")"
+
 # --- kill -9 of sluice, then a restart of PostgreSQL, while changes flow ---
 # Each counter row is inserted, then updated 1..5: per key the values must arrive in order.
 changes() {  # changes FROM TO

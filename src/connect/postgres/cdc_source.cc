@@ -10,6 +10,7 @@
 
 #include "base/clock.h"
 #include "base/json_writer.h"
+#include "connect/postgres/connection.h"
 #include "connect/postgres/pgoutput.h"
 
 namespace sluice::connect {
@@ -20,32 +21,10 @@ using pg::lsn_t;
 
 constexpr std::string_view k_unavailable = "__debezium_unavailable_value";
 
-struct conn_free {
-  void operator()(PGconn* c) const { PQfinish(c); }
-};
-using conn_ptr = std::unique_ptr<PGconn, conn_free>;
-struct result_free {
-  void operator()(PGresult* r) const { PQclear(r); }
-};
-using result_ptr = std::unique_ptr<PGresult, result_free>;
-
-std::string quote_ident(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
-std::string quote_literal(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  return out + "'";
-}
+using pg::conn_ptr;
+using pg::quote_ident;
+using pg::quote_literal;
+using pg::result_ptr;
 
 // A column's text value as JSON, by its type.
 void write_value(json_writer& w, uint32_t oid, std::string_view text) {
@@ -104,7 +83,7 @@ class cdc_source final : public source_task {
         if (!o["snapshot_done"].get(done)) snapshot_done = done;
       }
     }
-    auto conninfo = connection_string();
+    auto conninfo = pg::connection_string(c_);
     sql_.reset(PQconnectdb(conninfo.c_str()));
     if (PQstatus(sql_.get()) != CONNECTION_OK) return failure("connecting", sql_.get());
     dbname_ = PQdb(sql_.get());
@@ -214,34 +193,8 @@ class cdc_source final : public source_task {
     return out;
   }
 
-  std::string connection_string() const {
-    auto url = setting(c_, "database.url");
-    if (!url.empty()) return url;
-    std::string s;
-    auto add = [&](const char* key, const std::string& name, const std::string& def) {
-      auto v = setting(c_, name, def);
-      if (v.empty()) return;
-      std::string q = "'";
-      for (char ch : v) {
-        if (ch == '\'' || ch == '\\') q += '\\';
-        q += ch;
-      }
-      s += std::string(s.empty() ? "" : " ") + key + "=" + q + "'";
-    };
-    add("host", "database.hostname", "127.0.0.1");
-    add("port", "database.port", "5432");
-    add("user", "database.user", "");
-    add("password", "database.password", "");
-    add("dbname", "database.dbname", "");
-    s += " application_name=sluice connect_timeout=10";
-    return s;
-  }
-
   error_info failure(const std::string& doing, PGconn* c) const {
-    std::string why = c ? PQerrorMessage(c) : "out of memory";
-    while (!why.empty() && (why.back() == '\n' || why.back() == ' '))
-      why.pop_back();
-    return make_error(errc::io_error, "postgres-cdc " + prefix_ + ": " + doing + ": " + why);
+    return pg::failure("postgres-cdc " + prefix_, doing, c);
   }
 
   result<result_ptr> query(const std::string& q) {
@@ -269,11 +222,7 @@ class cdc_source final : public source_task {
         t.erase(0, t.find_first_not_of(' '));
         t.erase(t.find_last_not_of(' ') + 1);
         if (t.empty()) continue;
-        auto dot = t.find('.');
-        std::string name = dot == std::string::npos ? quote_ident(t)
-                                                    : quote_ident(t.substr(0, dot)) + "." +
-                                                          quote_ident(t.substr(dot + 1));
-        what += (first ? "" : ", ") + name;
+        what += (first ? "" : ", ") + pg::quote_table(t);
         first = false;
       }
     }
@@ -557,9 +506,7 @@ kind postgres_cdc_kind() {
                         "'snapshot.mode' must be 'initial' or 'never', not '" + mode + "'");
     if (auto r = integer_setting(c, "heartbeat.interval.ms", 10'000, 100, 3'600'000); !r)
       return r.error();
-    if (setting(c, "database.url").empty() && setting(c, "database.dbname").empty())
-      return make_error(errc::invalid_argument,
-                        "'database.dbname' (or a 'database.url' connection string) is required");
+    if (auto r = pg::validate_connection(c); !r) return r.error();
     return {};
   };
   k.make_source = [](const config& c) { return std::make_unique<cdc_source>(c); };
