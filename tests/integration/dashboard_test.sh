@@ -2,7 +2,8 @@
 # The dashboard in a real browser (Debian's Chromium, driven by playwright-core) against a
 # started server with a live pipeline: every page loads without console errors, a view's chart
 # and table change while records are produced, the SQL console runs statements and streams an
-# EMIT CHANGES query, a topic's newest records and a consumer group's lag appear.
+# EMIT CHANGES query, a topic's newest records and a consumer group's lag appear, connectors show
+# their state and last error and pause from the page.
 set -euo pipefail
 
 source "$(dirname "$0")/server_lib.sh"
@@ -27,6 +28,16 @@ for extra in '' ',{"name":"unit","type":"string","default":"C"}'; do
   curl -sf -H 'Content-Type: application/vnd.schemaregistry.v1+json' -d "$body" \
     "$http/subjects/readings-value/versions" >/dev/null
 done
+
+# Connectors, for the connectors page: a webhook sink that delivers, and one whose peer is down.
+wport=$(free_port)
+/usr/bin/python3 "$(dirname "$0")/connect/webhook_receiver.py" "$wport" "$work/hooks.jsonl" s &
+hook_pid=$!
+trap 'kill $hook_pid 2>/dev/null; server_cleanup' EXIT
+curl -sf -H 'Content-Type: application/json' "$http/connectors" \
+  -d "{\"name\":\"hook\",\"config\":{\"connector\":\"webhook\",\"topics\":\"readings\",\"url\":\"http://127.0.0.1:$wport/\"}}" >/dev/null
+curl -sf -H 'Content-Type: application/json' "$http/connectors" \
+  -d "{\"name\":\"down\",\"config\":{\"connector\":\"webhook\",\"topics\":\"readings\",\"url\":\"http://127.0.0.1:$(free_port)/\",\"retries\":\"0\",\"errors.retry.timeout\":\"0\"}}" >/dev/null
 
 node "$here/dashboard.mjs" "$http" /usr/bin/chromium
 server_stop

@@ -690,6 +690,63 @@ const pages = {
     };
   },
 
+  // Connectors (Kafka Connect's REST API): state, records/s, lag, errors and the last error,
+  // with pause, resume and restart.
+  connectors(root) {
+    const box = h('div', { id: 'connectors' }), chartBox = h('div', { class: 'chart' });
+    root.append(h('h1', {}, 'Connectors'),
+      h('div', { class: 'panel' }, h('div', { class: 'muted' }, 'Records /s by connector'), chartBox),
+      h('div', { class: 'panel' }, box));
+    const chart = liveChart(chartBox, { emptyText: 'No connectors' });
+    const act = async (name, what) => {
+      const method = what === 'restart' ? 'POST' : 'PUT';
+      const res = await api('/connectors/' + encodeURIComponent(name) + '/' + what, { method });
+      if (!res.ok) box.prepend(h('div', { class: 'error' }, `${what} ${name}: ${res.statusText}`));
+      refresh();
+    };
+    let all = {};
+    const render = () => {
+      const byName = l => l.connector;
+      const rates = metrics.rate('sluice_connector_records_total', byName);
+      const lag = metrics.sum('sluice_connector_lag_records', byName);
+      const errors = metrics.sum('sluice_connector_errors_total', byName);
+      const dead = metrics.sum('sluice_connector_dead_letter_records_total', byName);
+      const names = Object.keys(all).sort();
+      if (!names.length) {
+        box.replaceChildren(h('div', { class: 'empty' },
+          'No connectors. Create one with CREATE SOURCE|SINK CONNECTOR, POST /connectors or `sluice connector create`.'));
+      } else {
+        box.replaceChildren(table([
+          { title: 'Connector', get: n => n },
+          { title: 'Kind', get: n => { const c = all[n].info?.config || {}; return c.connector || c['connector.class'] || ''; } },
+          { title: 'Type', get: n => all[n].status?.type || '' },
+          { title: 'State', get: n => { const st = all[n].status?.tasks?.[0]?.state || ''; return h('span', { class: 'badge ' + st }, st); } },
+          { title: 'Records /s', num: true, get: n => fmtNum(rates.get(n)) },
+          { title: 'Lag', num: true, get: n => lag.has(n) ? fmtNum(lag.get(n)) : '' },
+          { title: 'Errors', num: true, get: n => fmtNum(errors.get(n)) },
+          { title: 'Dead-lettered', num: true, get: n => fmtNum(dead.get(n)) },
+          { title: 'Last error', get: n => all[n].status?.tasks?.[0]?.trace || '' },
+          { title: '', get: n => {
+            const paused = all[n].status?.tasks?.[0]?.state === 'PAUSED';
+            return h('span', {},
+              h('button', { onclick: () => act(n, paused ? 'resume' : 'pause') }, paused ? 'Resume' : 'Pause'), ' ',
+              h('button', { onclick: () => act(n, 'restart') }, 'Restart'));
+          } },
+        ], names, n => ({ 'data-connector': n })));
+      }
+      chart.rates(names, 'sluice_connector_records_total', 'connector');
+    };
+    const refresh = async () => {
+      try {
+        const res = await api('/connectors?expand=status&expand=info');
+        if (res.ok) all = await res.json();
+      } catch { /* the next refresh tries again */ }
+      render();
+    };
+    refresh();
+    return { update() { refresh(); }, dispose() { chart.dispose(); } };
+  },
+
   // The schema registry: subjects with their latest version, then one subject's versions with
   // the text of one and a line diff against another.
   schemas(root, subject) {

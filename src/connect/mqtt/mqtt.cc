@@ -3,7 +3,9 @@
 #include <mosquitto.h>
 #include <simdjson.h>
 
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <set>
@@ -30,6 +32,7 @@ class connection {
  public:
   std::function<void(const mosquitto_message*)> on_message;
   std::function<void(int)> on_published;  // a QoS 1 message's PUBACK, by message id
+  std::function<void(int)> on_lost;       // the connection broke (not a disconnect of ours)
 
   connection(const config& c, const std::string& default_id, bool clean) {
     init_library();
@@ -50,12 +53,15 @@ class connection {
     mosquitto_publish_callback_set(m_, [](mosquitto*, void* self, int mid) {
       if (auto& fn = static_cast<connection*>(self)->on_published) fn(mid);
     });
+    mosquitto_disconnect_callback_set(m_, [](mosquitto*, void* self, int rc) {
+      if (auto& fn = static_cast<connection*>(self)->on_lost; fn && rc != 0) fn(rc);
+    });
   }
   ~connection() {
-    if (m_) {
-      mosquitto_disconnect(m_);
-      mosquitto_destroy(m_);
-    }
+    if (!m_) return;
+    mosquitto_disconnect(m_);
+    if (background_) mosquitto_loop_stop(m_, false);
+    mosquitto_destroy(m_);
   }
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
@@ -78,6 +84,15 @@ class connection {
     return {};
   }
 
+  // From now on libmosquitto's own thread runs the network loop (and the callbacks). A lost
+  // connection is reported through on_lost (the task then starts over on a new one).
+  result<void> run_in_background() {
+    if (int rc = mosquitto_loop_start(m_); rc != MOSQ_ERR_SUCCESS)
+      return make_error(errc::io_error, mosq_error(rc));
+    background_ = true;
+    return {};
+  }
+
   // Reads and writes what is ready, waiting up to `timeout_ms` for something.
   result<void> loop(int timeout_ms) {
     int rc = mosquitto_loop(m_, timeout_ms, 1);
@@ -90,18 +105,28 @@ class connection {
   std::string host_;
   int port_ = 1883;
   int connack_ = -1;
+  bool background_ = false;
 };
 
+// The network loop runs on its own thread (libmosquitto's), so that the broker keeps sending
+// while the task writes a round to the log; poll() takes what has arrived.
 class mqtt_source final : public source_task {
  public:
   explicit mqtt_source(const config& c) : c_(c) {}
+  ~mqtt_source() override { stop(); }
 
   result<void> start(const std::map<std::string, std::string>&) override {
     topic_ = setting(c_, "kafka.topic");
     int qos = static_cast<int>(integer_or(c_, "mqtt.qos", 1));
-    // A persistent session: the broker keeps QoS 1 messages for us while we are away.
+    // A persistent session: the broker keeps QoS 1 messages for us while we are away, and sends
+    // them as soon as we connect (they are queued from then on).
     conn_ = std::make_unique<connection>(c_, "sluice-" + topic_, false);
     conn_->on_message = [this](const mosquitto_message* m) { received(m); };
+    conn_->on_lost = [this](int rc) {
+      std::lock_guard lk(mu_);
+      lost_ = "mqtt: the connection was lost (" + std::string(mosquitto_strerror(rc)) + ")";
+      ready_.notify_all();
+    };
     if (auto r = conn_->open(); !r) return r;
     auto filters = setting(c_, "mqtt.topics");
     for (size_t at = 0; at <= filters.size();) {
@@ -115,27 +140,35 @@ class mqtt_source final : public source_task {
           rc != MOSQ_ERR_SUCCESS)
         return make_error(errc::invalid_argument, "subscribing to '" + f + "': " + mosq_error(rc));
     }
-    return {};
+    return conn_->run_in_background();
   }
 
   result<void> poll(std::vector<source_record>& out, std::chrono::milliseconds wait) override {
-    out_ = &out;
-    auto deadline = now_ms() + wait.count();
-    // Reads what has arrived, a round at a time; waits only while nothing has.
-    result<void> r;
-    while (out.size() < 10'000) {
-      size_t before = out.size();
-      int64_t left = out.empty() ? std::max<int64_t>(deadline - now_ms(), 0) : 0;
-      if (r = conn_->loop(static_cast<int>(left)); !r) break;
-      if (out.size() == before && (!out.empty() || now_ms() >= deadline)) break;
+    std::unique_lock lk(mu_);
+    ready_.wait_for(lk, wait, [&] { return !queue_.empty() || !lost_.empty(); });
+    if (queue_.empty() && !lost_.empty()) return make_error(errc::io_error, lost_);
+    size_t n = std::min<size_t>(queue_.size(), 10'000);
+    for (size_t i = 0; i < n; ++i) {
+      out.push_back(std::move(queue_.front()));
+      queue_.pop_front();
     }
-    out_ = nullptr;
-    return r;
+    room_.notify_all();
+    return {};
+  }
+
+  void stop() override {
+    {
+      std::lock_guard lk(mu_);
+      stopping_ = true;
+      room_.notify_all();
+    }
+    conn_.reset();  // stops the network thread
   }
 
  private:
+  static constexpr size_t k_max_queued = 20'000;
+
   void received(const mosquitto_message* m) {
-    if (!out_) return;
     source_record r;
     r.topic = topic_;
     r.key = m->topic;
@@ -143,13 +176,21 @@ class mqtt_source final : public source_task {
     r.timestamp = now_ms();
     r.headers.emplace_back("mqtt.qos", std::to_string(m->qos));
     if (m->retain) r.headers.emplace_back("mqtt.retain", "true");
-    out_->push_back(std::move(r));
+    std::unique_lock lk(mu_);
+    // Holding the network thread here stops reading: the broker queues for us meanwhile.
+    room_.wait(lk, [&] { return queue_.size() < k_max_queued || stopping_; });
+    queue_.push_back(std::move(r));
+    ready_.notify_one();
   }
 
   config c_;
   std::string topic_;
-  std::unique_ptr<connection> conn_;
-  std::vector<source_record>* out_ = nullptr;
+  std::mutex mu_;
+  std::condition_variable ready_, room_;
+  std::deque<source_record> queue_;
+  std::string lost_;
+  bool stopping_ = false;
+  std::unique_ptr<connection> conn_;  // last: its thread stops before the rest goes
 };
 
 class mqtt_sink final : public sink_task {

@@ -8,8 +8,10 @@
 //   Each message becomes a record of kafka.topic keyed by its MQTT topic, the payload as value,
 //   with the header mqtt.qos (and mqtt.retain for a retained message). The session is
 //   persistent (clean session off), so the broker keeps QoS 1 messages while sluice is down.
-//   libmosquitto acknowledges a QoS 1 message as it arrives, before sluice has written it: a
-//   crash in that window (one poll round, milliseconds) loses what was in it.
+//   The network loop runs on libmosquitto's thread so the broker keeps sending while a round
+//   is written; libmosquitto acknowledges a QoS 1 message as it arrives, before sluice has
+//   written it, so a crash loses what was received and not yet written (at most 20,000
+//   messages held between the network thread and the log, usually one round's worth).
 //
 // Sink, 'connector' = 'mqtt-sink':
 //   the same connection settings, 'mqtt.topic' a template: {column} is a column of the row,

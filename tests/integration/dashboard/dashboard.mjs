@@ -144,6 +144,26 @@ try {
   check('schemas: the diff of versions 1 and 2 shows the added field', /"name": "unit"/.test(added) &&
         /"name": "sensor"/.test(kept) && !/"name": "sensor"/.test(added), `+ ${added}; = ${kept}`);
 
+  // Connectors: one delivering, one failing with its error; pausing from the page.
+  await page.click('nav a[data-page="connectors"]');
+  const hook = await page.waitForFunction(() => {
+    const r = document.querySelector('tr[data-connector="hook"]');
+    return r && /RUNNING/.test(r.textContent) ? r.textContent : null;
+  });
+  check('connectors: a running webhook sink', /webhook.*sink.*RUNNING/.test(await hook.jsonValue()), await hook.jsonValue());
+  const down = await page.waitForFunction(() => {
+    const r = document.querySelector('tr[data-connector="down"]');
+    return r && /FAILED/.test(r.textContent) ? r.textContent : null;
+  }, null, { timeout: 15000 });
+  check('connectors: a failed one with its last error', /Connection refused|refused/.test(await down.jsonValue()), await down.jsonValue());
+  await page.click('tr[data-connector="hook"] button:has-text("Pause")');
+  const paused = await page.waitForFunction(() => {
+    const r = document.querySelector('tr[data-connector="hook"]');
+    return r && /PAUSED/.test(r.textContent) ? r.textContent : null;
+  });
+  const status = await (await fetch(`${base}/connectors/hook/status`)).json();
+  check('connectors: paused from the page', status.tasks[0].state === 'PAUSED', (await paused.jsonValue()) + ' ' + JSON.stringify(status));
+
   // Unknown routes fall back to the overview; nothing logged an error on the way.
   await page.goto(`${base}/#/nope`);
   await page.waitForSelector('nav a.active[data-page="overview"]');
