@@ -5,7 +5,7 @@
 #              pg_recvlogical reading the same WAL from its own slot (the server's decoding
 #              limit); then commit -> record latency (p50/p99) at 10,000 rows/s
 #   MQTT       QoS 1 messages/s from mosquitto into a topic (bench/mqtt_publish keeps 1,000 in
-#              flight), next to what the publisher does alone
+#              flight), against mosquitto_sub taking the same at QoS 1, and the publisher alone
 #   Redis      rows/s of a topic into Redis hashes (pipelined), against redis-benchmark HSET
 #              pipelined 100 deep
 #   webhook    rows/s POSTed in batches of 1,000 to a small Python receiver
@@ -94,7 +94,15 @@ printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queu
 mosquitto -c "$work/mosquitto.conf" >/dev/null 2>&1 &
 mqtt_pid=$!
 sleep 0.3
-peer=$("$build/mqtt_publish" "$mport" bench/y "$rows")  # (nobody subscribed: the publisher alone)
+alone=$("$build/mqtt_publish" "$mport" bench/y "$rows")  # nobody subscribed: the publisher alone
+# The peer: mosquitto's own subscriber taking the same messages at QoS 1.
+mosquitto_sub -p "$mport" -q 1 -t bench/z -C "$rows" >/dev/null &
+sub=$!
+sleep 0.3
+start=$(now)
+"$build/mqtt_publish" "$mport" bench/z "$rows" >/dev/null
+wait "$sub"
+peer_s=$(echo "$(now) - $start" | bc -l)
 curl -s -XPOST -H 'Content-Type: application/json' "$H/connectors" -d "{\"name\":\"mqtt\",\"config\":{\"connector\":\"mqtt-source\",\"mqtt.port\":\"$mport\",\"mqtt.topics\":\"bench/x\",\"kafka.topic\":\"mqtt\"}}" >/dev/null
 sleep 1
 start=$(now)
@@ -103,7 +111,7 @@ publisher=$!
 wait_records mqtt "$rows" >/dev/null
 mqtt_s=$(echo "$(now) - $start" | bc -l)
 wait "$publisher"
-echo "MQTT QoS 1 ingest: sluice $(rate "$rows" "$mqtt_s") msg/s (publish -> durable in a topic); the publisher alone (no subscriber): ${peer#*: }"
+echo "MQTT QoS 1 ingest: sluice $(rate "$rows" "$mqtt_s") msg/s (publish -> durable in a topic); mosquitto_sub $(rate "$rows" "$peer_s") msg/s (publish -> received); the publisher with no subscriber: ${alone#*: }"
 
 # --- Redis ---
 rport=$(free_port)
