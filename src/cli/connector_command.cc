@@ -27,23 +27,9 @@ struct connector_options {
   std::vector<std::string> settings;
 };
 
-// Calls the API; prints the server's message and returns false on an error status.
 bool call(const connector_options& o, const std::string& method, const std::string& target,
           const std::string& body, std::string& answer) {
-  auto r = http_request(o.http, method, target, body);
-  if (!r) {
-    std::cerr << "error: " << r.error().message << "\n";
-    return false;
-  }
-  if (r->status >= 300) {
-    simdjson::dom::parser p;
-    std::string_view msg = r->body;
-    if (auto m = p.parse(r->body)["message"].get_string(); !m.error()) msg = m.value();
-    std::cerr << "error: " << msg << " (HTTP " << r->status << ")\n";
-    return false;
-  }
-  answer = std::move(r->body);
-  return true;
+  return api_call(o.http, method, target, body, answer);
 }
 
 // The string `e` holds, or "".

@@ -1,7 +1,9 @@
 #include "cli/http_client.h"
 
+#include <simdjson.h>
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
+#include <iostream>
 
 namespace sluice::cli {
 
@@ -35,6 +37,25 @@ result<http_answer> http_request(const std::string& addr, const std::string& met
     return make_error(errc::io_error,
                       "cannot reach sluice at " + host + ":" + port + ": " + e.what());
   }
+}
+
+bool api_call(const std::string& addr, const std::string& method, const std::string& target,
+              const std::string& body, std::string& answer) {
+  auto r = http_request(addr, method, target, body);
+  if (!r) {
+    std::cerr << "error: " << r.error().message << "\n";
+    return false;
+  }
+  if (r->status >= 300) {
+    simdjson::dom::parser p;
+    std::string_view msg = r->body;
+    if (auto m = p.parse(r->body)["message"].get_string(); !m.error() && !m.value().empty())
+      msg = m.value();
+    std::cerr << "error: " << msg << " (HTTP " << r->status << ")\n";
+    return false;
+  }
+  answer = std::move(r->body);
+  return true;
 }
 
 }  // namespace sluice::cli

@@ -16,4 +16,9 @@ struct http_answer {
 result<http_answer> http_request(const std::string& addr, const std::string& method,
                                  const std::string& target, const std::string& body = {});
 
+// http_request for the subcommands: on a failure or an error status prints "error: " and the
+// server's message to stderr and returns false; else `answer` gets the body.
+bool api_call(const std::string& addr, const std::string& method, const std::string& target,
+              const std::string& body, std::string& answer);
+
 }  // namespace sluice::cli

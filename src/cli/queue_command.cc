@@ -56,22 +56,7 @@ int64_t int_field(simdjson::dom::element e, const char* key) {
 // Sends `body` to `target`; prints the server's message and returns false on an error status.
 bool call(const queue_options& o, const std::string& method, const std::string& target,
           const std::string& body, std::string& answer) {
-  auto r = http_request(o.http, method, target, body);
-  if (!r) {
-    std::cerr << "error: " << r.error().message << "\n";
-    return false;
-  }
-  if (r->status >= 300) {
-    simdjson::dom::parser p;
-    simdjson::dom::element doc;
-    std::string_view msg = r->body;
-    if (!p.parse(r->body).get(doc) && !text_field(doc, "message").empty())
-      msg = text_field(doc, "message");
-    std::cerr << "error: " << msg << " (HTTP " << r->status << ")\n";
-    return false;
-  }
-  answer = std::move(r->body);
-  return true;
+  return api_call(o.http, method, target, body, answer);
 }
 
 // A message value from the command line: JSON when it parses, else a string.

@@ -47,6 +47,20 @@ result<int64_t> integer_setting(const config& c, const std::string& key, int64_t
   return v;
 }
 
+std::vector<std::string> list_setting(const config& c, const std::string& key) {
+  std::vector<std::string> out;
+  auto s = setting(c, key);
+  for (size_t at = 0; at <= s.size();) {
+    size_t comma = std::min(s.find(',', at), s.size());
+    auto item = s.substr(at, comma - at);
+    at = comma + 1;
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (!item.empty()) out.push_back(std::move(item));
+  }
+  return out;
+}
+
 int64_t integer_or(const config& c, const std::string& key, int64_t def) {
   auto r = integer_setting(c, key, def, INT64_MIN, INT64_MAX);
   return r ? *r : def;

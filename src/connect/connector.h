@@ -107,6 +107,8 @@ std::string setting(const config& c, const std::string& key, std::string def = {
 result<std::string> required(const config& c, const std::string& key);
 result<int64_t> integer_setting(const config& c, const std::string& key, int64_t def, int64_t min,
                                 int64_t max);
+// A comma-separated setting as its items, trimmed, empty ones left out.
+std::vector<std::string> list_setting(const config& c, const std::string& key);
 // An integer setting of a config already validated: `def` when absent or not a number.
 int64_t integer_or(const config& c, const std::string& key, int64_t def);
 

@@ -273,14 +273,7 @@ result<void> runner::sink_topics(sink_task& task) {
   };
   auto wake = std::make_shared<stream::wakeup>();
   std::vector<input> inputs;
-  std::string list = setting(config_, "topics");
-  for (size_t at = 0; at <= list.size();) {
-    size_t comma = std::min(list.find(',', at), list.size());
-    std::string t = list.substr(at, comma - at);
-    t.erase(0, t.find_first_not_of(' '));
-    t.erase(t.find_last_not_of(' ') + 1);
-    at = comma + 1;
-    if (t.empty()) continue;
+  for (const auto& t : list_setting(config_, "topics")) {
     auto src = o_.io->open_source(t, wake);
     if (!src) return make_error(src.error().code, "topic '" + t + "': " + src.error().message);
     input in{t, std::move(*src), {}};

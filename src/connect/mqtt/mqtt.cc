@@ -128,18 +128,10 @@ class mqtt_source final : public source_task {
       ready_.notify_all();
     };
     if (auto r = conn_->open(); !r) return r;
-    auto filters = setting(c_, "mqtt.topics");
-    for (size_t at = 0; at <= filters.size();) {
-      size_t comma = std::min(filters.find(',', at), filters.size());
-      auto f = filters.substr(at, comma - at);
-      at = comma + 1;
-      f.erase(0, f.find_first_not_of(' '));
-      f.erase(f.find_last_not_of(' ') + 1);
-      if (f.empty()) continue;
+    for (const auto& f : list_setting(c_, "mqtt.topics"))
       if (int rc = mosquitto_subscribe(conn_->get(), nullptr, f.c_str(), qos);
           rc != MOSQ_ERR_SUCCESS)
         return make_error(errc::invalid_argument, "subscribing to '" + f + "': " + mosq_error(rc));
-    }
     return conn_->run_in_background();
   }
 

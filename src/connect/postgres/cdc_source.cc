@@ -209,23 +209,10 @@ class cdc_source final : public source_task {
         query("SELECT 1 FROM pg_publication WHERE pubname = " + quote_literal(publication_));
     if (!exists) return exists.error();
     if (PQntuples(exists->get()) > 0) return {};
-    std::string tables = setting(c_, "table.include.list");
     std::string what = "FOR ALL TABLES";
-    if (!tables.empty()) {
-      what = "FOR TABLE ";
-      size_t at = 0;
-      bool first = true;
-      while (at <= tables.size()) {
-        size_t comma = std::min(tables.find(',', at), tables.size());
-        std::string t = tables.substr(at, comma - at);
-        at = comma + 1;
-        t.erase(0, t.find_first_not_of(' '));
-        t.erase(t.find_last_not_of(' ') + 1);
-        if (t.empty()) continue;
-        what += (first ? "" : ", ") + pg::quote_table(t);
-        first = false;
-      }
-    }
+    auto tables = list_setting(c_, "table.include.list");
+    for (size_t i = 0; i < tables.size(); ++i)
+      what = (i ? what + ", " : std::string("FOR TABLE ")) + pg::quote_table(tables[i]);
     if (auto r = query("CREATE PUBLICATION " + quote_ident(publication_) + " " + what); !r)
       return r.error();
     spdlog::info("postgres-cdc {}: publication {} created {}", prefix_, publication_, what);

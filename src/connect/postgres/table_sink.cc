@@ -12,19 +12,6 @@ namespace {
 
 using pg::quote_ident;
 
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  for (size_t at = 0; at <= s.size();) {
-    size_t comma = std::min(s.find(',', at), s.size());
-    auto t = s.substr(at, comma - at);
-    at = comma + 1;
-    t.erase(0, t.find_first_not_of(' '));
-    t.erase(t.find_last_not_of(' ') + 1);
-    if (!t.empty()) out.push_back(t);
-  }
-  return out;
-}
-
 // A JSON value as a text parameter (nullopt: NULL).
 std::optional<std::string> as_param(simdjson::dom::element v) {
   std::string_view s;
@@ -58,7 +45,7 @@ class table_sink final : public sink_task {
 
   result<void> start() override {
     table_ = pg::quote_table(setting(c_, "table.name"));
-    pk_ = split_list(setting(c_, "pk.fields"));
+    pk_ = list_setting(c_, "pk.fields");
     upsert_ = setting(c_, "insert.mode", "upsert") == "upsert";
     create_ = setting(c_, "auto.create", "false") == "true";
     return connect();
