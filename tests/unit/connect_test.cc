@@ -95,7 +95,8 @@ TEST(Pgoutput, ReplicationMessages) {
   ASSERT_TRUE(k);
   EXPECT_EQ(std::get<pg::keepalive>(*k).wal_end, 0x100u);
   EXPECT_TRUE(std::get<pg::keepalive>(*k).reply_requested);
-  auto w = pg::decode_copy_data(msg().c('w').u64(1).u64(2).u64(3).c('B').b);
+  auto data = msg().c('w').u64(1).u64(2).u64(3).c('B').b;  // the payload is a view into it
+  auto w = pg::decode_copy_data(data);
   ASSERT_TRUE(w);
   EXPECT_EQ(std::get<pg::xlog_data>(*w).payload, "B");
   auto status = pg::standby_status(0x10, 0x20, 7);
