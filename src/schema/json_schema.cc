@@ -461,36 +461,51 @@ struct validator {
   }
 };
 
-// The SQL type of a (resolved) schema.
-stream::type_ptr sql_type(const node& n, int depth) {
+// The SQL type of a (resolved) schema. A schema that contains itself ($ref to an enclosing
+// one) is JSON text where it recurs, and so is everything past `budget` types in all (a schema
+// whose definitions refer to each other many times over would otherwise grow exponentially).
+struct typing {
+  std::set<const node*> active;  // the schemas being typed, outermost first
+  size_t budget = 10'000;
+};
+
+stream::type_ptr sql_type(const node& n, int depth, typing& ty) {
   const node* s = &n;
   while (s->target && depth < k_max_depth) {
     s = s->target;
     ++depth;
   }
   uint8_t t = s->types & ~t_null;
-  if (depth > k_max_depth) return data_type::of(type_id::varchar);
+  if (depth > k_max_depth || ty.budget == 0 || ty.active.count(s))
+    return data_type::of(type_id::varchar);
+  --ty.budget;
   if (t == t_boolean) return data_type::of(type_id::boolean);
   if (t == t_integer) return data_type::of(type_id::int64);
   if (t == t_number || t == (t_number | t_integer)) return data_type::of(type_id::float64);
   if (t == t_string)
     return data_type::of(s->format == "date-time" ? type_id::timestamp : type_id::varchar);
+  ty.active.insert(s);
+  struct leave {
+    typing& ty;
+    const node* s;
+    ~leave() { ty.active.erase(s); }
+  } on_return{ty, s};
   if (t == t_array) {
     auto a = std::make_shared<data_type>();
     a->id = type_id::array;
-    a->element = s->items ? sql_type(*s->items, depth + 1) : data_type::of(type_id::varchar);
+    a->element = s->items ? sql_type(*s->items, depth + 1, ty) : data_type::of(type_id::varchar);
     return a;
   }
   if (t == t_object) {
     auto r = std::make_shared<data_type>();
     if (s->properties.empty() && s->additional) {
       r->id = type_id::map;
-      r->element = sql_type(*s->additional, depth + 1);
+      r->element = sql_type(*s->additional, depth + 1, ty);
       return r;
     }
     r->id = type_id::row;
     for (const auto& [name, p] : s->properties)
-      r->fields.push_back({name, sql_type(*p, depth + 1)});
+      r->fields.push_back({name, sql_type(*p, depth + 1, ty)});
     return r;
   }
   return data_type::of(type_id::varchar);
@@ -643,7 +658,8 @@ bool schema::validate(element doc, std::string& err) const {
 }
 
 std::optional<std::vector<stream::field_type>> columns_of(const schema& s, std::string& err) {
-  auto t = sql_type(s.root(), 0);
+  typing ty;
+  auto t = sql_type(s.root(), 0, ty);
   if (t->id != type_id::row || t->fields.empty()) {
     err = "the schema is not an object with properties: they are a stream's columns";
     return std::nullopt;

@@ -594,5 +594,19 @@ TEST(JsonSchema, ColumnsOfAnObjectSchema) {
             "id:BIGINT at:TIMESTAMP price:DOUBLE tags:ARRAY<VARCHAR> attrs:MAP<VARCHAR, BIGINT> ");
 }
 
+// A schema that contains itself is JSON text where it recurs: its columns stay finite (two
+// $refs to the root per level grew as 2^depth before, found by the schema fuzzer).
+TEST(JsonSchema, ColumnsOfARecursiveSchema) {
+  auto s = js(R"({"type":"object","properties":{"n":{"type":"integer"},
+      "left":{"$ref":"#"},"right":{"$ref":"#"}}})");
+  std::string err;
+  auto cols = json::columns_of(*s, err);
+  ASSERT_TRUE(cols) << err;
+  std::string text;
+  for (const auto& c : *cols)
+    text += c.name + ":" + c.type->to_string() + " ";
+  EXPECT_EQ(text, "n:BIGINT left:VARCHAR right:VARCHAR ");
+}
+
 }  // namespace
 }  // namespace sluice::schema
