@@ -53,7 +53,14 @@ std::string offset_key(const std::string& connector, const std::string& partitio
 
 runner::runner(std::string name, const kind& k, config c, const worker_options& o,
                state_topic& offsets)
-    : name_(std::move(name)), kind_(k), config_(std::move(c)), o_(o), offsets_(offsets) {
+    : name_(std::move(name)),
+      kind_(k),
+      config_(std::move(c)),
+      o_(o),
+      offsets_(offsets),
+      retry_for_(integer_or(config_, "errors.retry.timeout", 30'000)),
+      max_retry_delay_(integer_or(config_, "errors.retry.delay.max.ms", 60'000)),
+      tolerate_(setting(config_, "errors.tolerance", "none") == "all") {
   status_.name = name_;
   status_.kind = kind_.name;
   status_.type = kind_.type;
@@ -180,11 +187,14 @@ void runner::run() {
 
 result<void> runner::run_source() {
   auto task = kind_.make_source(config_);
+  // Keys are ["name",PARTITION]: this connector's, by partition.
   std::map<std::string, std::string> offsets;
-  std::string prefix = offset_key(name_, "0");
-  prefix.resize(prefix.size() - 2);  // ["name",
+  std::string prefix = "[";
+  append_json_string(prefix, name_);
+  prefix += ',';
   for (const auto& [k, v] : offsets_.all())
-    if (k.starts_with(prefix)) offsets[k.substr(prefix.size(), k.size() - prefix.size() - 1)] = v;
+    if (k.starts_with(prefix) && k.ends_with(']'))
+      offsets[k.substr(prefix.size(), k.size() - prefix.size() - 1)] = v;
   if (auto r = task->start(offsets); !r) return r;
   struct out_topic {
     std::unique_ptr<stream::topic_sink> sink;
@@ -417,12 +427,12 @@ result<void> runner::sink_view(sink_task& task) {
 }
 
 result<void> runner::deliver(sink_task& task, const std::vector<sink_record>& records) {
-  auto retry_for = std::chrono::milliseconds(integer_or(config_, "errors.retry.timeout", 30'000));
-  auto max_delay =
-      std::chrono::milliseconds(integer_or(config_, "errors.retry.delay.max.ms", 60'000));
-  bool tolerate = setting(config_, "errors.tolerance", "none") == "all";
-  auto deadline = retry_for.count() < 0 ? std::chrono::steady_clock::time_point::max()
-                                        : std::chrono::steady_clock::now() + retry_for;
+  // Stopped or restarted before the records are in: not delivered, so no position is stored.
+  auto interrupted = [] {
+    return make_error(errc::shutting_down, "stopped before the records were delivered");
+  };
+  auto deadline = retry_for_.count() < 0 ? std::chrono::steady_clock::time_point::max()
+                                         : std::chrono::steady_clock::now() + retry_for_;
   auto delay = std::chrono::milliseconds(100);
   error_info last;
   while (running()) {
@@ -441,11 +451,11 @@ result<void> runner::deliver(sink_task& task, const std::vector<sink_record>& re
     }
     if (std::chrono::steady_clock::now() + delay > deadline) break;
     spdlog::warn("connector {}: {} (retrying in {} ms)", name_, last.message, delay.count());
-    if (!sleep_for(delay)) return {};
-    delay = std::min(delay * 2, max_delay);
+    if (!sleep_for(delay)) return interrupted();
+    delay = std::min(delay * 2, max_retry_delay_);
   }
-  if (!running()) return {};
-  if (!tolerate) return last;
+  if (!running()) return interrupted();
+  if (!tolerate_) return last;
   // One at a time: those that still fail go to the dead-letter topic.
   size_t ok = 0;
   for (const auto& rec : records) {

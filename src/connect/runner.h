@@ -45,7 +45,8 @@ class runner {
   result<void> sink_view(sink_task& task);
   // Puts `records` into the sink and flushes, retrying with backoff for errors.retry.timeout;
   // then, with errors.tolerance = all, one record at a time, sending those that still fail to
-  // the dead-letter topic. An error when it gives up (the task fails).
+  // the dead-letter topic. An error when it gives up (the task fails) or is stopped first (then
+  // nothing counts as delivered).
   result<void> deliver(sink_task& task, const std::vector<sink_record>& records);
   result<void> dead_letter(const sink_record& r, const std::string& why);
   // Sleeps up to `d`; false when the runner is stopping or restarting meanwhile.
@@ -67,6 +68,10 @@ class runner {
   std::condition_variable cv_;
   connector_status status_;
   std::unique_ptr<stream::topic_sink> dlq_;
+  // deliver()'s settings: errors.retry.timeout (-1: forever), errors.retry.delay.max.ms,
+  // errors.tolerance = all.
+  const std::chrono::milliseconds retry_for_, max_retry_delay_;
+  const bool tolerate_;
 };
 
 // The key under which `connector`'s position in `partition` (JSON) is stored.

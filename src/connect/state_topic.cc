@@ -2,9 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include <future>
-
 #include "base/clock.h"
+#include "base/wait_callback.h"
 #include "log/internal_topic.h"
 #include "log/log.h"
 #include "log/partition.h"
@@ -62,11 +61,9 @@ result<void> state_topic::put(
   auto appended = topic_->append(batch, now);
   if (!appended) return appended.error();
   // Applied once durable, in append order (puts serialize on mu_).
-  std::promise<result<void>> durable;
-  auto f = durable.get_future();
-  topic_->when_durable(appended->last_offset,
-                       [&durable](result<void> r) { durable.set_value(std::move(r)); });
-  if (auto r = f.get(); !r) return r;
+  auto durable = wait_callback<result<void>>(
+      [&](auto done) { topic_->when_durable(appended->last_offset, std::move(done)); });
+  if (!durable) return durable;
   for (const auto& [k, v] : entries)
     if (v)
       map_[k] = *v;

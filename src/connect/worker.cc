@@ -106,19 +106,23 @@ worker::~worker() {
   stop();
 }
 
-std::unique_ptr<runner> worker::make_runner(const std::string& name, const config& c) {
-  return std::make_unique<runner>(name, *kind_of(c), c, o_, *offsets_);
+void worker::launch(const std::string& name, const config& c) {
+  // REQUIRES: mu_ held.
+  auto& r = runners_[name];
+  r = std::make_unique<runner>(name, *kind_of(c), c, o_, *offsets_);
+  if (setting(c, "sluice.paused") == "true") r->pause();
+  r->start();
+}
+
+connect_error worker::not_found(const std::string& name) {
+  return {404, "Connector " + name + " not found"};
 }
 
 void worker::start() {
   std::lock_guard lk(mu_);
   started_ = true;
-  for (const auto& [name, c] : configs_by_name_) {
-    auto& r = runners_[name];
-    r = make_runner(name, c);
-    if (setting(c, "sluice.paused") == "true") r->pause();
-    r->start();
-  }
+  for (const auto& [name, c] : configs_by_name_)
+    launch(name, c);
 }
 
 void worker::stop() {
@@ -168,17 +172,14 @@ std::variant<bool, connect_error> worker::put(const std::string& name, config c,
   configs_by_name_[name] = c;
   if (!started_) return created;
   if (auto it = runners_.find(name); it != runners_.end()) retire(std::move(it->second));
-  auto& r = runners_[name];
-  r = make_runner(name, c);
-  if (setting(c, "sluice.paused") == "true") r->pause();
-  r->start();
+  launch(name, c);
   spdlog::info("connector {} ({}) {}", name, k->name, created ? "created" : "reconfigured");
   return created;
 }
 
 std::optional<connect_error> worker::remove(const std::string& name) {
   std::lock_guard lk(mu_);
-  if (!configs_by_name_.count(name)) return connect_error{404, "Connector " + name + " not found"};
+  if (!configs_by_name_.count(name)) return not_found(name);
   if (auto r = configs_->put({{name, std::nullopt}}); !r)
     return connect_error{500, "storing the config: " + r.error().message};
   configs_by_name_.erase(name);
@@ -191,34 +192,38 @@ std::optional<connect_error> worker::remove(const std::string& name) {
 }
 
 std::optional<connect_error> worker::pause(const std::string& name) {
-  std::lock_guard lk(mu_);
-  auto it = configs_by_name_.find(name);
-  if (it == configs_by_name_.end()) return connect_error{404, "Connector " + name + " not found"};
-  auto c = it->second;
-  c["sluice.paused"] = "true";
-  if (auto r = configs_->put({{name, config_to_json(c)}}); !r)
-    return connect_error{500, "storing the config: " + r.error().message};
-  it->second = std::move(c);
-  if (auto r = runners_.find(name); r != runners_.end()) r->second->pause();
-  return std::nullopt;
+  return set_paused(name, true);
 }
 
 std::optional<connect_error> worker::resume(const std::string& name) {
+  return set_paused(name, false);
+}
+
+// The pause is kept in the stored config (sluice.paused), so that it survives a restart.
+std::optional<connect_error> worker::set_paused(const std::string& name, bool paused) {
   std::lock_guard lk(mu_);
   auto it = configs_by_name_.find(name);
-  if (it == configs_by_name_.end()) return connect_error{404, "Connector " + name + " not found"};
+  if (it == configs_by_name_.end()) return not_found(name);
   auto c = it->second;
-  c.erase("sluice.paused");
+  if (paused)
+    c["sluice.paused"] = "true";
+  else
+    c.erase("sluice.paused");
   if (auto r = configs_->put({{name, config_to_json(c)}}); !r)
     return connect_error{500, "storing the config: " + r.error().message};
   it->second = std::move(c);
-  if (auto r = runners_.find(name); r != runners_.end()) r->second->resume();
+  if (auto r = runners_.find(name); r != runners_.end()) {
+    if (paused)
+      r->second->pause();
+    else
+      r->second->resume();
+  }
   return std::nullopt;
 }
 
 std::optional<connect_error> worker::restart(const std::string& name) {
   std::lock_guard lk(mu_);
-  if (!configs_by_name_.count(name)) return connect_error{404, "Connector " + name + " not found"};
+  if (!configs_by_name_.count(name)) return not_found(name);
   if (auto r = runners_.find(name); r != runners_.end()) r->second->restart();
   return std::nullopt;
 }

@@ -123,7 +123,10 @@ class worker : public sql::connector_host {
   std::vector<std::unique_ptr<runner>> retiring_;
 
   explicit worker(worker_options o);
-  std::unique_ptr<runner> make_runner(const std::string& name, const config& c);
+  // Starts connector `name`'s runner (paused when its config says so). REQUIRES: mu_ held.
+  void launch(const std::string& name, const config& c);
+  std::optional<connect_error> set_paused(const std::string& name, bool paused);
+  static connect_error not_found(const std::string& name);
 
   worker_options o_;
   std::unique_ptr<state_topic> configs_;

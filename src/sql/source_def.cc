@@ -93,18 +93,11 @@ source_def make_source_def(const create_source_stmt& s, location loc,
     }
   }
   if (d.topic.empty()) d.topic = s.name;
-  if (d.format == "DEBEZIUM") {
-    // Debezium's JSON change envelope: rows are `after`, deletes remove (by the key).
-    if (!d.subject.empty())
-      throw sql_error(loc,
-                      "'subject' is for formats with a schema registry (avro, protobuf, "
-                      "json_sr)");
-    d.make_decoder =
-        [](const std::vector<stream::field_type>& cols,
-           const std::vector<bool>& needed) -> std::unique_ptr<stream::record_decoder> {
-      return std::make_unique<stream::debezium_decoder>(cols, needed);
-    };
-  } else if (d.format != "JSON") {
+  bool registered = d.format == "AVRO" || d.format == "PROTOBUF" || d.format == "JSON_SR";
+  if (!registered && !d.subject.empty())
+    throw sql_error(loc,
+                    "'subject' is for formats with a schema registry (avro, protobuf, json_sr)");
+  if (registered) {
     if (!formats) throw sql_error(loc, "format '" + d.format + "' needs the schema registry");
     if (d.subject.empty()) d.subject = d.topic + "-value";
     if (d.columns.empty()) {
@@ -112,9 +105,13 @@ source_def make_source_def(const create_source_stmt& s, location loc,
       d.columns = formats->columns_of(d.format, d.subject, d.schema_id, loc);
     }
     d.make_decoder = formats->decoder(d.format, d.schema_id);
-  } else if (!d.subject.empty()) {
-    throw sql_error(loc,
-                    "'subject' is for formats with a schema registry (avro, protobuf, json_sr)");
+  } else if (d.format == "DEBEZIUM") {
+    // Debezium's JSON change envelope: rows are `after`, deletes remove (by the key).
+    d.make_decoder =
+        [](const std::vector<stream::field_type>& cols,
+           const std::vector<bool>& needed) -> std::unique_ptr<stream::record_decoder> {
+      return std::make_unique<stream::debezium_decoder>(cols, needed);
+    };
   }
   if (d.key_format != "JSON") {
     if (!s.is_table)

@@ -4,7 +4,6 @@
 #include <atomic>
 #include <charconv>
 #include <deque>
-#include <future>
 #include <map>
 #include <mutex>
 #include <set>
@@ -15,6 +14,7 @@
 #include "base/all_done.h"
 #include "base/clock.h"
 #include "base/crc32c.h"
+#include "base/wait_callback.h"
 #include "group/transaction_coordinator.h"
 #include "log/log.h"
 #include "log/record_batch.h"
@@ -111,15 +111,6 @@ class log_source final : public topic_source {
   std::shared_ptr<armed> armed_;
 };
 
-// Calls a callback-style operation and waits for its answer (the query thread may block).
-template <class T, class Start>
-T wait_for(Start start) {
-  std::promise<T> p;
-  auto f = p.get_future();
-  start([&p](T v) { p.set_value(std::move(v)); });
-  return f.get();
-}
-
 class log_sink final : public topic_sink {
  public:
   log_sink(std::shared_ptr<log::topic> t, group::transaction_coordinator* txns,
@@ -130,7 +121,7 @@ class log_sink final : public topic_sink {
   // checkpoint), so that readers of the topic are not held back until the timeout.
   ~log_sink() override {
     if (!exactly_once() || txn_partitions_.empty() || !producer_) return;
-    auto e = wait_for<errc>([&](auto done) {
+    auto e = wait_callback<errc>([&](auto done) {
       txns_->end_transaction(options_.transactional_id, *producer_, false, std::move(done));
     });
     if (e != errc::ok)
@@ -179,7 +170,7 @@ class log_sink final : public topic_sink {
     if (auto r = flush(); !r) return r.error();
     if (!exactly_once() || written_.empty()) return std::string();
     // Everything of the transaction on disk before the checkpoint says to commit it.
-    auto outcome = wait_for<result<void>>([&](auto done) {
+    auto outcome = wait_callback<result<void>>([&](auto done) {
       auto join = all_done::start(std::move(done));
       for (const auto& [p, last] : written_) {
         auto part = topic_->get(static_cast<int32_t>(p));
@@ -197,7 +188,7 @@ class log_sink final : public topic_sink {
 
   result<void> commit() override {
     if (!exactly_once() || txn_partitions_.empty()) return {};
-    auto e = wait_for<errc>([&](auto done) {
+    auto e = wait_callback<errc>([&](auto done) {
       txns_->end_transaction(options_.transactional_id, *producer_, true, std::move(done));
     });
     if (e != errc::ok)
@@ -217,7 +208,7 @@ class log_sink final : public topic_sink {
       auto d = txns_->describe(options_.transactional_id);
       if (d.error == errc::ok && d.state == "Ongoing" && d.producer.producer_id == p->producer_id &&
           d.producer.epoch == p->epoch) {
-        auto e = wait_for<errc>([&](auto done) {
+        auto e = wait_callback<errc>([&](auto done) {
           txns_->end_transaction(options_.transactional_id, *p, true, std::move(done));
         });
         if (e != errc::ok)
@@ -235,7 +226,7 @@ class log_sink final : public topic_sink {
   // Gets a producer id and a new epoch for the next transaction (aborting an open one).
   result<void> begin() {
     for (int attempt = 0;; ++attempt) {
-      auto r = wait_for<group::init_producer_result>([&](auto done) {
+      auto r = wait_callback<group::init_producer_result>([&](auto done) {
         txns_->init_producer(options_.transactional_id, txns_->max_timeout_ms(), {},
                              std::move(done));
       });
@@ -260,7 +251,7 @@ class log_sink final : public topic_sink {
     if (fresh.empty()) return {};
     if (!producer_)
       if (auto r = begin(); !r) return r;
-    auto e = wait_for<errc>([&](auto done) {
+    auto e = wait_callback<errc>([&](auto done) {
       txns_->add_partitions(options_.transactional_id, *producer_, fresh, std::move(done));
     });
     if (e != errc::ok)

@@ -223,9 +223,12 @@ class mqtt_sink final : public sink_task {
     auto deadline = now_ms() + 30'000;
     while ((!unacked_.empty() || mosquitto_want_write(conn_->get())) && now_ms() < deadline)
       if (auto r = conn_->loop(50); !r) return r;
-    if (!unacked_.empty())
-      return make_error(errc::io_error, "mqtt: " + std::to_string(unacked_.size()) +
-                                            " messages not acknowledged by the broker");
+    if (!unacked_.empty()) {
+      auto n = unacked_.size();
+      unacked_.clear();  // the runtime puts them again: these ids are not waited for any more
+      return make_error(errc::io_error,
+                        "mqtt: " + std::to_string(n) + " messages not acknowledged by the broker");
+    }
     return {};
   }
 

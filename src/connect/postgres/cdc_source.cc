@@ -363,8 +363,10 @@ class cdc_source final : public source_task {
     rec.key = key;
     rec.value = std::move(w).str();
     rec.timestamp = pg::pg_time_to_unix_ms(txn_.commit_time);
-    txn_records_.push_back(rec);
-    if (!after) {  // a tombstone, for compaction
+    if (after) {
+      txn_records_.push_back(std::move(rec));
+    } else {  // the delete, then a tombstone for compaction
+      txn_records_.push_back(rec);
       rec.value.reset();
       txn_records_.push_back(std::move(rec));
     }

@@ -54,34 +54,45 @@ class table_sink final : public sink_task {
   result<void> put(std::span<const sink_record> records) override {
     if (!conn_)
       if (auto r = connect(); !r) return r;
-    // The last change of each key; rows without a key (insert mode) in order.
-    struct change {
-      std::optional<std::string> row;  // JSON; nullopt: delete
-      std::vector<std::optional<std::string>> key;
-    };
-    std::map<std::vector<std::optional<std::string>>, size_t> by_key;
+    // The last change of each key (rows without a key, in insert mode, all of them), each row
+    // read from its JSON once.
+    std::map<key_values, size_t> by_key;
     std::vector<change> changes;
     simdjson::dom::parser parser;
     for (const auto& r : records) {
       change ch;
-      ch.row = r.value;
+      if (r.value) {
+        simdjson::dom::object row;
+        if (parser.parse(*r.value).get(row))
+          return make_error(errc::invalid_argument,
+                            "a row that is not a JSON object: " + r.value->substr(0, 100));
+        ch.upsert = true;
+        for (auto [k, v] : row) {
+          ch.columns.emplace_back(k);
+          ch.values.push_back(as_param(v));
+          if (create_ && !created_) ch.types.push_back(sql_type(v));
+        }
+        if (!pk_.empty() && !key_from_row(row, ch.key)) ch.key.clear();
+      } else if (pk_.empty()) {
+        continue;  // a delete without pk.fields: nothing to match it by
+      }
       if (!pk_.empty()) {
-        auto k = key_of(r, parser);
-        if (!k) return k.error();
-        ch.key = std::move(*k);
+        if (ch.key.empty()) {
+          auto k = key_from_record_key(r, parser);
+          if (!k) return k.error();
+          ch.key = std::move(*k);
+        }
         auto [it, fresh] = by_key.emplace(ch.key, changes.size());
         if (!fresh) {
           changes[it->second] = std::move(ch);
           continue;
         }
-      } else if (!r.value) {
-        continue;  // a delete without pk.fields: nothing to match it by
       }
       changes.push_back(std::move(ch));
     }
     if (changes.empty()) return {};
     if (auto r = exec("BEGIN"); !r) return r;
-    auto r = apply(changes, parser);
+    auto r = apply(changes);
     if (!r) {
       (void)exec("ROLLBACK");
       return r;
@@ -93,13 +104,21 @@ class table_sink final : public sink_task {
   void stop() override { conn_.reset(); }
 
  private:
-  template <class Changes>
-  result<void> apply(const Changes& changes, simdjson::dom::parser& parser) {
+  using key_values = std::vector<std::optional<std::string>>;  // in pk.fields order
+  struct change {
+    bool upsert = false;               // a row; else a delete
+    std::vector<std::string> columns;  // the row's, in its order
+    std::vector<std::optional<std::string>> values;
+    std::vector<std::string> types;  // SQL types of the values (auto.create, until created)
+    key_values key;
+  };
+
+  result<void> apply(const std::vector<change>& changes) {
     // Deletes, as one statement.
     std::vector<std::optional<std::string>> params;
     std::string where;
     for (const auto& ch : changes) {
-      if (ch.row) continue;
+      if (ch.upsert) continue;
       where += where.empty() ? "(" : ",(";
       for (size_t i = 0; i < ch.key.size(); ++i) {
         params.push_back(ch.key[i]);
@@ -117,13 +136,13 @@ class table_sink final : public sink_task {
         return r;
     }
     // Rows, one INSERT per set of columns (a view's rows all have the same).
-    std::vector<std::string> columns;
+    const std::vector<std::string>* columns = nullptr;
     std::string values;
     params.clear();
     auto insert = [&]() -> result<void> {
       if (values.empty()) return {};
       std::string cols, updates;
-      for (const auto& c : columns) {
+      for (const auto& c : *columns) {
         cols += (cols.empty() ? "" : ",") + quote_ident(c);
         if (std::find(pk_.begin(), pk_.end(), c) == pk_.end())
           updates += (updates.empty() ? "" : ",") + quote_ident(c) + "=EXCLUDED." + quote_ident(c);
@@ -142,35 +161,27 @@ class table_sink final : public sink_task {
       return r;
     };
     for (const auto& ch : changes) {
-      if (!ch.row) continue;
-      simdjson::dom::object row;
-      if (parser.parse(*ch.row).get(row))
-        return make_error(errc::invalid_argument,
-                          "a row that is not a JSON object: " + ch.row->substr(0, 100));
-      std::vector<std::string> names;
-      for (auto [k, v] : row)
-        names.emplace_back(k);
-      if (names != columns || params.size() + names.size() > 30'000) {
+      if (!ch.upsert) continue;
+      if (!columns || ch.columns != *columns || params.size() + ch.values.size() > 30'000) {
         if (auto r = insert(); !r) return r;
-        columns = std::move(names);
+        columns = &ch.columns;
         if (create_ && !created_)
-          if (auto r = create_table(row); !r) return r;
+          if (auto r = create_table(ch); !r) return r;
       }
       values += values.empty() ? "(" : ",(";
-      size_t i = 0;
-      for (auto [k, v] : row) {
-        params.push_back(as_param(v));
-        values += (i++ ? ",$" : "$") + std::to_string(params.size());
+      for (size_t i = 0; i < ch.values.size(); ++i) {
+        params.push_back(ch.values[i]);
+        values += (i ? ",$" : "$") + std::to_string(params.size());
       }
       values += ")";
     }
     return insert();
   }
 
-  result<void> create_table(simdjson::dom::object row) {
+  result<void> create_table(const change& row) {
     std::string cols;
-    for (auto [k, v] : row)
-      cols += (cols.empty() ? "" : ", ") + quote_ident(k) + " " + sql_type(v);
+    for (size_t i = 0; i < row.columns.size(); ++i)
+      cols += (cols.empty() ? "" : ", ") + quote_ident(row.columns[i]) + " " + row.types[i];
     if (!pk_.empty()) {
       cols += ", PRIMARY KEY (";
       for (size_t i = 0; i < pk_.size(); ++i)
@@ -182,38 +193,38 @@ class table_sink final : public sink_task {
     return {};
   }
 
-  // A record's key values in pk.fields order: from the row when there is one, else from the key.
-  result<std::vector<std::optional<std::string>>> key_of(const sink_record& r,
-                                                         simdjson::dom::parser& parser) {
-    std::vector<std::optional<std::string>> out;
-    simdjson::dom::element doc;
-    auto from_object = [&](simdjson::dom::object o) -> bool {
-      for (const auto& k : pk_) {
-        simdjson::dom::element v;
-        if (o[k].get(v)) return false;
-        out.push_back(as_param(v));
-      }
-      return true;
-    };
-    if (r.value && !parser.parse(*r.value).get(doc) && doc.is_object() &&
-        from_object(doc.get_object().value()))
-      return out;
+  // The key's values from an object holding every pk.fields member (a row, a JSON key).
+  bool key_from_row(simdjson::dom::object o, key_values& out) const {
     out.clear();
+    for (const auto& k : pk_) {
+      simdjson::dom::element v;
+      if (o[k].get(v)) return false;
+      out.push_back(as_param(v));
+    }
+    return true;
+  }
+
+  // A delete's key (or a row's without its key columns) from the record key: a JSON object of
+  // the key columns, a JSON array in pk.fields order, or the bare value of a one-column key.
+  result<key_values> key_from_record_key(const sink_record& r, simdjson::dom::parser& parser) {
     if (!r.key)
       return make_error(errc::invalid_argument, "a record of " + r.topic + " at " +
                                                     std::to_string(r.offset) +
                                                     " has no key to match pk.fields by");
+    key_values out;
+    simdjson::dom::element doc;
     if (!parser.parse(*r.key).get(doc)) {
-      if (doc.is_object() && from_object(doc.get_object().value())) return out;
-      out.clear();
+      simdjson::dom::object o;
+      if (!doc.get(o) && key_from_row(o, out)) return out;
       simdjson::dom::array a;
       if (!doc.get(a) && a.size() == pk_.size()) {
+        out.clear();
         for (auto v : a)
           out.push_back(as_param(v));
         return out;
       }
     }
-    if (pk_.size() == 1) return std::vector<std::optional<std::string>>{*r.key};
+    if (pk_.size() == 1) return key_values{*r.key};
     return make_error(errc::invalid_argument, "the key of a record of " + r.topic + " at " +
                                                   std::to_string(r.offset) +
                                                   " does not hold pk.fields");
