@@ -10,6 +10,7 @@
 #include "base/endpoints.h"
 #include "cli/commands.h"
 #include "cli/server_options.h"
+#include "cluster/runtime.h"
 #include "connect/worker.h"
 #include "group/coordinator.h"
 #include "group/transaction_coordinator.h"
@@ -53,6 +54,9 @@ struct server_settings {
   sql::engine_options sql;
   group::coordinator_config groups;
   group::transaction_config transactions;
+  // Cluster mode (--kafka-bootstrap): no local log, everything on the external cluster.
+  cluster::cluster_options cluster;
+  std::vector<std::string> kafka_properties;  // KEY=VALUE for librdkafka
 };
 
 bool split_host_port(const std::string& s, std::string& host, uint16_t& port) {
@@ -124,6 +128,86 @@ result<void> check_exposure(const server_settings& s) {
       return refuse(std::string("the HTTP API on ") + (l.tls ? "https://" : "http://") + l.host +
                     ":" + std::to_string(l.port));
   return {};
+}
+
+// Signals are taken by the calling thread only (sigwait); every thread started after
+// inherits the mask. Returns the set to wait on.
+sigset_t take_signals() {
+  // A shell starts background jobs with SIGINT ignored; an ignored signal never reaches
+  // sigwait, so take the default disposition back first.
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  // Every Kafka client and every live-view subscriber is a socket: take the hard limit.
+  if (rlimit rl{}; getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  return sigs;
+}
+
+// Cluster mode: a node of a sluice cluster on an external Kafka-protocol cluster
+// (docs/scale-out.md). SQL, views, live push, metrics and the dashboard; no local log, so
+// no Kafka listener of its own (clients use the cluster), no queues or connectors yet.
+int run_cluster_node(server_settings& s) {
+  auto& co = s.cluster;
+  for (const auto& kv : s.kafka_properties) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      spdlog::error("--kafka-property must be KEY=VALUE, got '{}'", kv);
+      return 2;
+    }
+    co.kafka.properties[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  if (co.node.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    co.node = std::string(host) + "-" + std::to_string(s.http.listeners.front().port);
+  }
+  // Topics a node creates (streams declared on a new topic, view changelogs) get the
+  // cluster's default partition count: a cluster's partitions are its operators' decision.
+  co.kafka.default_partitions = -1;
+  sigset_t sigs = take_signals();
+  auto rt = cluster::runtime::open(co);
+  if (!rt) {
+    spdlog::error("cluster mode: {}", rt.error().message);
+    return 1;
+  }
+  s.sql.cluster = *rt;
+  auto engine = sql::engine::open(s.sql, (*rt)->io());
+  if (!engine) {
+    spdlog::error("cannot load the catalog of cluster {}: {}", co.name, engine.error().message);
+    return 1;
+  }
+  http::server_config& hc = s.http;
+  hc.metrics = [e = engine->get()](metrics::exposition& out) {
+    metrics::sources ms;
+    ms.engine = e;
+    metrics::collect(out, ms);
+  };
+  hc.cluster_status = [r = *rt] { return r->status_json(); };
+  http::server web(hc, **engine);
+  if (auto r = web.start(); !r) {
+    spdlog::error("{}", r.error().message);
+    return 1;
+  }
+  spdlog::info("sluice node {} of cluster {} is ready: Kafka cluster {}, HTTP API on port {}",
+               co.node, co.name, co.kafka.bootstrap, web.port());
+  int sig = 0;
+  do {
+    sigwait(&sigs, &sig);
+  } while (sig == SIGHUP);
+  spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  web.stop();
+  (*engine)->stop();
+  (*rt)->stop();
+  return 0;
 }
 
 int run_server(server_settings s) {
@@ -216,23 +300,9 @@ int run_server(server_settings s) {
     s.http.tls = *tls;
   }
 
-  // Signals are taken by this thread only (sigwait); every other thread inherits the mask.
-  // A shell starts background jobs with SIGINT ignored; an ignored signal never reaches
-  // sigwait, so take the default disposition back first.
-  signal(SIGINT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGTERM);
-  sigaddset(&sigs, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-  // Every Kafka client and every live-view subscriber is a socket: take the hard limit.
-  if (rlimit rl{}; getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
-  }
+  if (!s.cluster.kafka.bootstrap.empty()) return run_cluster_node(s);
+
+  sigset_t sigs = take_signals();
 
   auto lg = log::log::open(s.log);
   if (!lg) {
@@ -492,6 +562,23 @@ action add_server_command(CLI::App& app, int /*argc*/, char** /*argv*/) {
                   "How long an unused transactional id is kept")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1000}, INT64_MAX));
+
+  // Cluster mode.
+  cmd->add_option("--kafka-bootstrap", s->cluster.kafka.bootstrap,
+                  "Run as a node of a sluice cluster on this Kafka-protocol cluster "
+                  "(HOST:PORT[,...]): no local log, topics, SQL state and the catalog live there");
+  cmd->add_option("--cluster-name", s->cluster.name,
+                  "Nodes with the same cluster name share the catalog, queries and views")
+      ->capture_default_str();
+  cmd->add_option("--node-id", s->cluster.node,
+                  "This node's name in the cluster, stable across restarts (default: "
+                  "HOSTNAME-HTTPPORT)");
+  cmd->add_option(
+      "--kafka-property", s->kafka_properties,
+      "librdkafka property KEY=VALUE for every client of the cluster (security.protocol, "
+      "sasl.username, ...); repeat for several");
+  add_millis(cmd, "--cluster-session-timeout-ms", s->cluster.session_timeout,
+             "How long a node may be silent before its tasks move to others", 1'000, 300'000);
 
   // SQL.
   add_millis(cmd, "--sql-checkpoint-interval-ms", s->sql.checkpoint_interval,

@@ -33,6 +33,7 @@ constexpr route k_routes[] = {
     {verb::get, "/metrics", "/metrics", cluster(op::describe)},
     {verb::post, "/v1/login", "/v1/login", anyone},
     {verb::get, "/v1/whoami", "/v1/whoami", anyone},
+    {verb::get, "/v1/cluster", "/v1/cluster", cluster(op::describe)},
     {verb::post, "/v1/sql", "/v1/sql", {scope::sql}},
     {verb::get, "/v1/sql/events", "/v1/sql/events", {scope::sql}},
     {verb::get, "/v1/sql/ws", "/v1/sql/ws", {scope::sql}},

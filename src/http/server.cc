@@ -603,6 +603,12 @@ struct server::impl {
             .end_object();
         co_return make_response(req, bhttp::status::ok, std::move(w).str());
       }
+      if (path == "/v1/cluster") {
+        if (!config.cluster_status)
+          co_return error_response(req, bhttp::status::not_found,
+                                   "this server is not a cluster node (--kafka-bootstrap)");
+        co_return make_response(req, bhttp::status::ok, config.cluster_status());
+      }
       if (connectors && connect_api::owns(path)) {
         auto a = co_await on_worker([&] { return connectors->handle(req); });
         if (a)

@@ -20,6 +20,7 @@
 #include "schema/registry.h"
 #include "schema/wire_format.h"
 #include "sql/connectors.h"
+#include "sql/distribution.h"
 #include "sql/error.h"
 #include "sql/parser.h"
 #include "sql/plan/logical_plan.h"
@@ -108,15 +109,16 @@ struct engine::impl final : name_lookup, format_provider {
     std::vector<std::string> columns;
   };
   struct query_entry {
-    std::unique_ptr<stream::query> q;
+    std::unique_ptr<stream::running_query> q;
     std::string text;
     std::vector<std::string> inputs;  // source names (lower case)
     std::string output;               // view, sink or stream it writes
   };
 
   engine_options o;
-  std::unique_ptr<stream::topic_io> io;
-  std::recursive_mutex mu;
+  std::shared_ptr<stream::topic_io> io;
+  // Timed: a task being made for the cluster must not wait for a statement that waits for it.
+  std::recursive_timed_mutex mu;
   std::map<std::string, source_entry> sources;  // by lower-case name
   std::map<std::string, view_entry> views;
   std::map<std::string, sink_entry> sinks;
@@ -126,6 +128,12 @@ struct engine::impl final : name_lookup, format_provider {
   // "schemas"), so that a restart plans every query against the columns it was made with.
   std::map<std::string, int32_t> pins;
   int push_seq = 0;
+  // Cluster mode: the position in the catalog log of the statement being applied, the last
+  // one applied, and what came of statements this process appended (by position).
+  int64_t applying = 0;
+  int64_t applied = -1;
+  std::map<int64_t, std::pair<std::vector<statement_result>, std::exception_ptr>> outcomes;
+  std::condition_variable_any applied_cv;
   bool replaying = false;
   connector_host* connectors = nullptr;
 
@@ -163,7 +171,7 @@ struct engine::impl final : name_lookup, format_provider {
   // --- durability ------------------------------------------------------------------
 
   void save() {
-    if (replaying) return;
+    if (replaying || o.cluster) return;
     std::string out = "{\"version\":1,\"statements\":[";
     for (size_t i = 0; i < catalog.size(); ++i) {
       if (i) out += ',';
@@ -212,11 +220,16 @@ struct engine::impl final : name_lookup, format_provider {
     }
   }
 
-  // Stops a query and deletes its checkpoint and state.
+  // Stops a query and deletes its checkpoint and state (in cluster mode, a query created again
+  // is another instance, with checkpoints of its own).
   void discard_query(const std::string& name) {
     auto it = queries.find(ascii_lower(name));
     if (it == queries.end()) return;
     it->second.q->stop(false);
+    if (o.cluster) {
+      queries.erase(it);
+      return;
+    }
     std::error_code ec;
     std::filesystem::remove(checkpoint_dir() / (it->first + ".ckpt"), ec);
     std::filesystem::remove_all(state_dir(it->first), ec);
@@ -228,6 +241,14 @@ struct engine::impl final : name_lookup, format_provider {
   // `with`: the statement's properties (max_state_bytes).
   std::unique_ptr<stream::query> build(const std::string& name, plan& p, stream::operator_ptr sink,
                                        const properties* with = nullptr) {
+    auto qo = options_for(name, p, std::move(sink), with);
+    qo.checkpoints =
+        stream::make_file_checkpoints(checkpoint_dir() / (ascii_lower(name) + ".ckpt"));
+    return std::make_unique<stream::query>(*io, std::move(qo));
+  }
+
+  stream::query_options options_for(const std::string& name, plan& p, stream::operator_ptr sink,
+                                    const properties* with) {
     stream::query_options qo;
     qo.max_state_bytes =
         with ? bytes_property(*with, "max_state_bytes", o.max_state_bytes) : o.max_state_bytes;
@@ -235,14 +256,75 @@ struct engine::impl final : name_lookup, format_provider {
     qo.flow = std::move(p.flow);
     qo.flow.connect(qo.flow.output, qo.flow.add(std::move(sink)));
     qo.dead_letter_topic = name + ".dlq";
-    qo.checkpoint_file = checkpoint_dir() / (ascii_lower(name) + ".ckpt");
     qo.state_dir = state_dir(name);
     qo.checkpoint_interval = o.checkpoint_interval;
-    return std::make_unique<stream::query>(*io, std::move(qo));
+    return qo;
   }
 
-  void start(const std::string& name, std::unique_ptr<stream::query> q, const std::string& text,
-             const std::vector<std::string>& inputs, const std::string& output) {
+  // The sink of one instance of a query: `task` is the task of the cluster it is for (its
+  // transactional id), null when the query runs whole here.
+  using sink_maker = std::function<stream::operator_ptr(plan&, const task_spec*)>;
+
+  static const select_stmt& query_of(const statement& st) {
+    const select_stmt* q = nullptr;
+    std::visit(
+        [&](const auto& b) {
+          using T = std::decay_t<decltype(b)>;
+          if constexpr (std::is_same_v<T, create_view_stmt> ||
+                        std::is_same_v<T, create_sink_stmt> || std::is_same_v<T, insert_stmt> ||
+                        std::is_same_v<T, query_stmt>)
+            q = b.query.get();
+        },
+        st.body);
+    if (!q) throw catalog_error("not a continuous query: " + st.text);
+    return *q;
+  }
+  static const properties* with_of(const statement& st) {
+    if (const auto* v = std::get_if<create_view_stmt>(&st.body)) return &v->with;
+    if (const auto* s = std::get_if<create_sink_stmt>(&st.body)) return &s->with;
+    return nullptr;
+  }
+
+  // Starts query `name` of statement `st` (planned as `p`) writing to `output`: whole in this
+  // process, or, in cluster mode, split into tasks that the cluster's processes share (each
+  // plans the statement again and makes its own sink).
+  void launch(const std::string& name, const statement& st, plan& p, const sink_maker& make_sink,
+              const std::string& output) {
+    auto inputs = inputs_of(*p.root);
+    if (!o.cluster) {
+      start(name, build(name, p, make_sink(p, nullptr), with_of(st)), st.text, inputs, output);
+      return;
+    }
+    std::vector<std::string> topics;
+    for (const auto& in : inputs) {
+      const auto& t = sources.at(in).def.topic;
+      if (std::find(topics.begin(), topics.end(), t) == topics.end()) topics.push_back(t);
+    }
+    task_factory make = [this, name, text = st.text, make_sink](
+                            task_spec& t,
+                            const std::atomic<bool>& cancelled) -> std::unique_ptr<stream::query> {
+      std::unique_lock lk(mu, std::defer_lock);
+      while (!lk.try_lock_for(std::chrono::milliseconds(50)))
+        if (cancelled) return nullptr;
+      auto stmts = parse(text);
+      const auto& again = stmts.at(0);
+      auto tp = continuous_plan(query_of(again), with_of(again), again.loc);
+      auto sink = make_sink(tp, &t);
+      auto qo = options_for(name, tp, std::move(sink), with_of(again));
+      qo.state_dir.clear();  // state travels in the checkpoint, to whichever process runs it
+      qo.checkpoints = std::move(t.checkpoints);
+      qo.partitions = t.partitions;
+      return std::make_unique<stream::query>(*io, std::move(qo));
+    };
+    start(name,
+          o.cluster->distribute(name, ascii_lower(name) + "@" + std::to_string(applying), topics,
+                                std::move(make)),
+          st.text, inputs, output);
+  }
+
+  void start(const std::string& name, std::unique_ptr<stream::running_query> q,
+             const std::string& text, const std::vector<std::string>& inputs,
+             const std::string& output) {
     if (auto r = q->start(); !r) throw catalog_error("query " + name + ": " + r.error().message);
     queries[ascii_lower(name)] = query_entry{std::move(q), text, inputs, ascii_lower(output)};
   }
@@ -613,6 +695,64 @@ struct engine::impl final : name_lookup, format_provider {
     return cols;
   }
 
+  // --- cluster mode ----------------------------------------------------------------
+
+  // Whether a statement changes the catalog (in cluster mode it goes through the log).
+  static bool changes_catalog(const statement& st) {
+    return std::visit(
+        [&](const auto& b) {
+          using T = std::decay_t<decltype(b)>;
+          if constexpr (std::is_same_v<T, create_source_stmt> ||
+                        std::is_same_v<T, create_view_stmt> ||
+                        std::is_same_v<T, create_sink_stmt> || std::is_same_v<T, insert_stmt>)
+            return true;
+          else if constexpr (std::is_same_v<T, query_stmt>)
+            return !b.query->into.empty();
+          else if constexpr (std::is_same_v<T, drop_stmt>)
+            return b.what != "CONNECTOR";
+          else
+            return false;
+        },
+        st.body);
+  }
+
+  // Applies the statement at `position` of the catalog log (the distribution's thread, or
+  // open()); keeps what came of it for the process that appended it.
+  void apply(int64_t position, const std::string& text) {
+    std::lock_guard lk(mu);
+    applying = position;
+    std::vector<statement_result> results;
+    std::exception_ptr error;
+    try {
+      for (const auto& st : parse(text))
+        results.push_back(run(st));
+    } catch (const std::exception& e) {
+      error = std::current_exception();
+      spdlog::warn("catalog: statement {} `{}` not applied: {}", position, text, e.what());
+    }
+    outcomes[position] = {std::move(results), error};
+    while (outcomes.size() > 1'000)
+      outcomes.erase(outcomes.begin());
+    applied = position;
+    applied_cv.notify_all();
+  }
+
+  // Appends a statement to the catalog log and returns what came of it here.
+  std::vector<statement_result> replicate(const statement& st) {
+    auto position = o.cluster->append(st.text);
+    if (!position)
+      throw std::runtime_error("cannot write the catalog log: " + position.error().message);
+    std::unique_lock lk(mu);
+    if (!applied_cv.wait_for(lk, std::chrono::seconds(30), [&] { return applied >= *position; }))
+      throw std::runtime_error("statement written to the catalog log (position " +
+                               std::to_string(*position) +
+                               ") but not applied here within 30 s: it takes effect when it is");
+    auto it = outcomes.find(*position);
+    if (it == outcomes.end()) return {};
+    if (it->second.second) std::rethrow_exception(it->second.second);
+    return it->second.first;
+  }
+
   // --- statements ------------------------------------------------------------------
 
   statement_result run(const statement& st) {
@@ -662,11 +802,31 @@ struct engine::impl final : name_lookup, format_provider {
                                     "max_state_bytes)");
     auto p = continuous_plan(*s.query, &s.with, st.loc);
     auto v = make_view(s, p);
-    auto q = build(s.name, p, view::make_view_writer(v), &s.with);
-    start(s.name, std::move(q), st.text, inputs_of(*p.root), s.name);
+    if (o.cluster) {
+      // Tasks write the view's changes to its changelog topic; every process materializes it.
+      o.cluster->materialize(v, field_types(p), p.key_names);
+      auto topic = o.cluster->view_topic(s.name);
+      launch(
+          s.name, st, p,
+          [this, topic](plan& tp, const task_spec* t) {
+            stream::sink_options so;
+            so.mode = stream::delivery::exactly_once;
+            so.transactional_id = t->transactional_id;
+            auto out = io->open_sink(topic, so);
+            if (!out)
+              throw catalog_error("cannot open topic '" + topic + "': " + out.error().message);
+            return stream::make_topic_writer(std::move(*out), tp.names, tp.key_names, topic);
+          },
+          s.name);
+    } else {
+      launch(
+          s.name, st, p, [&](plan&, const task_spec*) { return view::make_view_writer(v); },
+          s.name);
+    }
     views[ascii_lower(s.name)] = view_entry{v, field_types(p), st.text};
     remember(s.name, st.text, [&] {
       discard_query(s.name);
+      if (o.cluster) o.cluster->forget_view(s.name);
       views.erase(ascii_lower(s.name));
     });
     res.message = "view " + s.name + " created";
@@ -686,15 +846,22 @@ struct engine::impl final : name_lookup, format_provider {
                                     "subject, key_format, key_subject)");
     if (s.query->emit_changes) throw sql_error(s.query->loc, "a sink's query has no EMIT CHANGES");
     auto p = continuous_plan(*s.query, &s.with, st.loc);
-    auto encoder = sink_encoder(s.name, s.topic, p, s.with, st.loc);
-    auto key_encoder = sink_encoder(s.name, s.topic, p, s.with, st.loc, true);
-    auto sink = io->open_sink(s.topic, sink_options_for(s.name, &s.with, st.loc));
-    if (!sink) throw catalog_error("cannot open topic '" + s.topic + "': " + sink.error().message);
-    auto q = build(s.name, p,
-                   stream::make_topic_writer(std::move(*sink), p.names, p.key_names, s.topic,
-                                             std::move(encoder), std::move(key_encoder)),
-                   &s.with);
-    start(s.name, std::move(q), st.text, inputs_of(*p.root), s.name);
+    auto options = sink_options_for(s.name, &s.with, st.loc);
+    launch(
+        s.name, st, p,
+        [this, name = s.name, topic = s.topic, with = s.with, loc = st.loc, options](
+            plan& tp, const task_spec* t) {
+          auto encoder = sink_encoder(name, topic, tp, with, loc);
+          auto key_encoder = sink_encoder(name, topic, tp, with, loc, true);
+          auto so = options;
+          if (t) so.transactional_id = t->transactional_id;
+          auto sink = io->open_sink(topic, so);
+          if (!sink)
+            throw catalog_error("cannot open topic '" + topic + "': " + sink.error().message);
+          return stream::make_topic_writer(std::move(*sink), tp.names, tp.key_names, topic,
+                                           std::move(encoder), std::move(key_encoder));
+        },
+        s.name);
     sinks[ascii_lower(s.name)] = sink_entry{s.topic, st.text, p.names};
     remember(s.name, st.text, [&] {
       discard_query(s.name);
@@ -734,12 +901,18 @@ struct engine::impl final : name_lookup, format_provider {
     std::string name = "insert_" + ascii_lower(target);
     for (int n = 2; exists(name); ++n)
       name = "insert_" + ascii_lower(target) + "_" + std::to_string(n);
-    auto sink = io->open_sink(def.topic, sink_options_for(name, nullptr, st.loc));
-    if (!sink)
-      throw catalog_error("cannot open topic '" + def.topic + "': " + sink.error().message);
-    auto qu =
-        build(name, p, stream::make_topic_writer(std::move(*sink), names, p.key_names, def.topic));
-    start(name, std::move(qu), st.text, inputs_of(*p.root), target);
+    launch(
+        name, st, p,
+        [this, topic = def.topic, names, options = sink_options_for(name, nullptr, st.loc)](
+            plan& tp, const task_spec* t) {
+          auto so = options;
+          if (t) so.transactional_id = t->transactional_id;
+          auto sink = io->open_sink(topic, so);
+          if (!sink)
+            throw catalog_error("cannot open topic '" + topic + "': " + sink.error().message);
+          return stream::make_topic_writer(std::move(*sink), names, tp.key_names, topic);
+        },
+        target);
     remember(name, st.text, [&] { discard_query(name); });
     res.message = "query " + name + " started, writing to stream " + target;
   }
@@ -966,6 +1139,7 @@ struct engine::impl final : name_lookup, format_provider {
       if (!views.count(n)) return missing();
       forget(n);
       discard_query(n);
+      if (o.cluster) o.cluster->forget_view(s.name);
       views.at(n).v->end("view '" + s.name + "' was dropped");
       views.erase(n);
       res.message = "view " + s.name + " dropped";
@@ -1025,10 +1199,20 @@ engine::~engine() {
 }
 
 result<std::unique_ptr<engine>> engine::open(engine_options options,
-                                             std::unique_ptr<stream::topic_io> io) {
+                                             std::shared_ptr<stream::topic_io> io) {
   auto m = std::make_unique<impl>();
   m->o = std::move(options);
   m->io = std::move(io);
+  if (m->o.cluster) {
+    std::unique_ptr<engine> e(new engine(std::move(m)));
+    auto& im = *e->impl_;
+    auto r = im.o.cluster->follow(
+        [&im](int64_t position, const std::string& text) { im.apply(position, text); });
+    if (!r) return r.error();
+    spdlog::info("sql: catalog of the cluster applied up to statement {}, {} queries", im.applied,
+                 im.queries.size());
+    return e;
+  }
   std::error_code ec;
   std::filesystem::create_directories(m->checkpoint_dir(), ec);
   if (ec)
@@ -1088,10 +1272,17 @@ result<std::unique_ptr<engine>> engine::open(engine_options options,
 
 std::vector<statement_result> engine::execute(const std::string& text) {
   auto stmts = parse(text);
-  std::lock_guard lk(impl_->mu);
+  auto& im = *impl_;
   std::vector<statement_result> out;
-  for (const auto& st : stmts)
-    out.push_back(impl_->run(st));
+  for (const auto& st : stmts) {
+    if (im.o.cluster && !im.replaying && impl::changes_catalog(st)) {
+      for (auto& r : im.replicate(st))
+        out.push_back(std::move(r));
+      continue;
+    }
+    std::lock_guard lk(im.mu);
+    out.push_back(im.run(st));
+  }
   return out;
 }
 
@@ -1159,6 +1350,7 @@ bool engine::sync(std::chrono::milliseconds timeout) const {
 
 void engine::stop() {
   if (!impl_) return;
+  if (impl_->o.cluster) impl_->o.cluster->stop();
   if (impl_->evolver.joinable()) {
     {
       std::lock_guard lk(impl_->evolver_mu);

@@ -4,7 +4,9 @@
 //
 // The catalog is durable: every statement that changed it is kept (in order) in
 // <data>/_sql/catalog.json, replayed at start, and each continuous query resumes from its
-// checkpoint in <data>/_sql/checkpoints/.
+// checkpoint in <data>/_sql/checkpoints/. In cluster mode (engine_options::cluster) the
+// statements are a log that every process of the cluster applies, and checkpoints live in the
+// cluster.
 //
 // Thread safety: every member may be called from any thread; statements run one at a time.
 
@@ -33,6 +35,7 @@ class registry;
 namespace sluice::sql {
 
 class connector_host;
+class distribution;
 
 struct engine_options {
   // Where the catalog and checkpoints live (<data_dir>/_sql).
@@ -49,6 +52,9 @@ struct engine_options {
   size_t max_state_bytes = 1ULL << 30;
   // The schema registry that format = 'avro' sources and sinks use (none: JSON only).
   std::shared_ptr<schema::registry> schemas;
+  // Cluster mode (sql/distribution.h): the catalog is shared with the other processes of the
+  // cluster and queries are split over them; data_dir holds nothing.
+  std::shared_ptr<distribution> cluster;
 };
 
 // The answer to one statement.
@@ -72,7 +78,7 @@ class engine {
   // Opens the catalog and starts its queries. Errors: io_error, or invalid_config when a
   // stored statement no longer plans (the message names it).
   static result<std::unique_ptr<engine>> open(engine_options options,
-                                              std::unique_ptr<stream::topic_io> io);
+                                              std::shared_ptr<stream::topic_io> io);
   ~engine();  // stop()
 
   // Runs the statements of `text` in order. Throws sql_error (with line and column) or

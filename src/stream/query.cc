@@ -51,9 +51,18 @@ result<void> query::start() {
     auto s = io_.open_source(in.spec->topic, wake_);
     if (!s) return s.error();
     in.source = std::move(*s);
+    if (!o_.partitions.empty() && in.source->partitions() != inputs_[0].source->partitions())
+      return make_error(errc::invalid_config,
+                        "the sources of a query split by partition must have the same number "
+                        "of partitions: '" +
+                            inputs_[0].spec->topic + "' has " +
+                            std::to_string(inputs_[0].source->partitions()) + ", '" +
+                            in.spec->topic + "' " + std::to_string(in.source->partitions()));
     in.parts.assign(static_cast<size_t>(in.source->partitions()), partition_state{});
     for (size_t p = 0; p < in.parts.size(); ++p) {
-      in.parts[p].position = in.source->start_offset(static_cast<int32_t>(p));
+      in.parts[p].owned = owns(static_cast<int32_t>(p));
+      if (in.parts[p].owned)
+        in.parts[p].position = in.source->start_offset(static_cast<int32_t>(p));
       in.parts[p].last_data_ms = now;
     }
   }
@@ -61,10 +70,12 @@ result<void> query::start() {
     for (size_t i = 0; i < o_.flow.operators.size(); ++i)
       if (auto r = o_.flow.operators[i]->open_state(o_.state_dir / ("op" + std::to_string(i))); !r)
         return r.error();
-  if (!o_.checkpoint_file.empty() && std::filesystem::exists(o_.checkpoint_file)) {
-    if (!read_checkpoint())
-      spdlog::warn("query {}: checkpoint {} unreadable, starting from the beginning", o_.name,
-                   o_.checkpoint_file.string());
+  if (o_.checkpoints) {
+    auto blob = o_.checkpoints->read();
+    if (!blob) return blob.error();
+    if (*blob && !read_checkpoint(**blob))
+      spdlog::warn("query {}: checkpoint in {} unreadable, starting from the beginning", o_.name,
+                   o_.checkpoints->describe());
   }
   try {
     for (auto& op : o_.flow.operators)
@@ -91,7 +102,7 @@ void query::stop(bool checkpoint) {
   stop_ = true;
   wake_->signal();
   thread_.join();
-  if (checkpoint && !o_.checkpoint_file.empty()) {
+  if (checkpoint && o_.checkpoints) {
     bool running = false;
     {
       std::lock_guard lk(status_mu_);
@@ -107,10 +118,17 @@ void query::stop(bool checkpoint) {
   if (state_ == "RUNNING") state_ = "STOPPED";
 }
 
+bool query::owns(int32_t p) const {
+  return o_.partitions.empty() ||
+         std::find(o_.partitions.begin(), o_.partitions.end(), p) != o_.partitions.end();
+}
+
 bool query::caught_up() const {
   for (const auto& in : inputs_)
     for (size_t p = 0; p < in.parts.size(); ++p)
-      if (in.parts[p].position < in.source->end_offset(static_cast<int32_t>(p))) return false;
+      if (in.parts[p].owned &&
+          in.parts[p].position < in.source->end_offset(static_cast<int32_t>(p)))
+        return false;
   return true;
 }
 
@@ -120,7 +138,7 @@ void query::run() {
       bool got = poll_once();
       update_watermark(wall_ms());
       flush_dead_letters();
-      if (!o_.checkpoint_file.empty() && dirty_ &&
+      if (o_.checkpoints && dirty_ &&
           std::chrono::steady_clock::now() - last_checkpoint_ >= o_.checkpoint_interval) {
         write_checkpoint();
       }
@@ -160,9 +178,11 @@ bool query::poll_input(input& in, int64_t now) {
   bool got = false;
   int32_t n = in.source->partitions();
   while (in.parts.size() < static_cast<size_t>(n))
-    in.parts.push_back(partition_state{0, INT64_MIN, now});
+    in.parts.push_back(
+        partition_state{0, INT64_MIN, now, owns(static_cast<int32_t>(in.parts.size()))});
   for (int32_t p = 0; p < n && !stop_; ++p) {
     auto& ps = in.parts[static_cast<size_t>(p)];
+    if (!ps.owned) continue;
     buf_.clear();
     auto r = in.source->read(p, ps.position, o_.max_batch_bytes, buf_);
     if (!r) {
@@ -316,6 +336,7 @@ void query::update_watermark(int64_t now) {
   for (const auto& in : inputs_) {
     for (size_t p = 0; p < in.parts.size(); ++p) {
       const auto& ps = in.parts[p];
+      if (!ps.owned) continue;
       int64_t pwm = ps.max_ts == INT64_MIN ? INT64_MIN : ps.max_ts - in.spec->watermark_delay_ms;
       bool caught_up = ps.position >= in.source->end_offset(static_cast<int32_t>(p));
       bool idle = caught_up && now - ps.last_data_ms >= in.spec->idle_timeout_ms;
@@ -422,9 +443,7 @@ void query::write_checkpoint() {
   uint32_t crc = crc32c(w.data().data(), w.data().size());
   for (int i = 3; i >= 0; --i)
     w.data().push_back(static_cast<char>((crc >> (i * 8)) & 0xff));
-  auto r = write_file_atomic(
-      o_.checkpoint_file,
-      bytes_view(reinterpret_cast<const uint8_t*>(w.data().data()), w.data().size()));
+  auto r = o_.checkpoints->write(w.data());
   {
     // A failed checkpoint is tried again at the next interval (a new file each time); until
     // one is written the query's state and exactly-once output wait, and /ready says why.
@@ -444,10 +463,8 @@ void query::write_checkpoint() {
     op->checkpoint_written();
 }
 
-bool query::read_checkpoint() {
-  auto data = read_file(o_.checkpoint_file);
-  if (!data || data->size() < k_checkpoint_magic.size() + 4) return false;
-  std::string_view s(reinterpret_cast<const char*>(data->data()), data->size());
+bool query::read_checkpoint(std::string_view s) {
+  if (s.size() < k_checkpoint_magic.size() + 4) return false;
   uint32_t want = 0;
   for (size_t i = s.size() - 4; i < s.size(); ++i)
     want = (want << 8) | static_cast<uint8_t>(s[i]);
@@ -478,7 +495,10 @@ bool query::read_checkpoint() {
     }
     for (size_t i = 0; i < inputs_.size(); ++i)
       for (size_t p = 0; p < parts[i].size() && p < inputs_[i].parts.size(); ++p)
-        inputs_[i].parts[p] = parts[i][p];
+        if (inputs_[i].parts[p].owned) {
+          parts[i][p].owned = true;
+          inputs_[i].parts[p] = parts[i][p];
+        }
     watermark_ = wm;
     watermark_pub_ = wm;
     return true;
@@ -505,8 +525,9 @@ query_stats query::stats() const {
   for (const auto& in : inputs_)
     if (in.source)
       for (size_t p = 0; p < in.positions_pub.size(); ++p)
-        s.lag += std::max<int64_t>(
-            0, in.source->end_offset(static_cast<int32_t>(p)) - in.positions_pub[p]);
+        if (owns(static_cast<int32_t>(p)))
+          s.lag += std::max<int64_t>(
+              0, in.source->end_offset(static_cast<int32_t>(p)) - in.positions_pub[p]);
   return s;
 }
 

@@ -11,9 +11,13 @@
 // idle, the largest partition watermark counts (everything there is has been read).
 //
 // Checkpoints: source positions, watermarks and every operator's state are written together
-// (one file, CRC-checked, replaced atomically) every checkpoint_interval and at stop; a
-// restarted query resumes from its last checkpoint. Topic outputs written after that
-// checkpoint are written again after a crash (at-least-once); views are exact.
+// (one blob, CRC-checked, replaced atomically in a checkpoint_store) every checkpoint_interval
+// and at stop; a restarted query resumes from its last checkpoint. Topic outputs written after
+// that checkpoint are written again after a crash (at-least-once); views are exact.
+//
+// Partitions: a query reads every partition of its sources, or only `partitions` (a task of a
+// query split over several processes, cluster/): the sources are then co-partitioned (the same
+// partition count), and the watermark, lag and catching up count the partitions it owns.
 
 #include <atomic>
 #include <chrono>
@@ -27,6 +31,7 @@
 
 #include "base/result.h"
 #include "metrics/histogram.h"
+#include "stream/checkpoint_store.h"
 #include "stream/dataflow.h"
 #include "stream/io.h"
 #include "stream/json_decoder.h"
@@ -36,10 +41,11 @@ namespace sluice::stream {
 
 struct query_options {
   std::string name;
-  dataflow flow;                          // with its sink attached to flow.output
-  std::string dead_letter_topic;          // created on first use
-  std::filesystem::path checkpoint_file;  // empty: no checkpoints
-  std::filesystem::path state_dir;        // operators' RocksDB stores (empty: memory only)
+  dataflow flow;                                  // with its sink attached to flow.output
+  std::string dead_letter_topic;                  // created on first use
+  std::unique_ptr<checkpoint_store> checkpoints;  // null: no checkpoints
+  std::vector<int32_t> partitions;                // the partitions read; empty: all
+  std::filesystem::path state_dir;                // operators' RocksDB stores (empty: memory only)
   std::chrono::milliseconds checkpoint_interval{1'000};
   size_t max_batch_bytes = 1 << 20;  // read per partition per round
   // Estimated bytes of operator state in memory (operator_node::state_bytes) beyond which the
@@ -66,7 +72,24 @@ struct query_stats {
   std::shared_ptr<const metrics::histogram> latency;
 };
 
-class query final : private operator_context {
+// A continuous query as its owner sees it: one stream::query, or the tasks of one query that
+// several processes share (cluster/task_group.h).
+class running_query {
+ public:
+  virtual ~running_query() = default;
+  // Starts it. Errors: unknown_topic, io_error (its checkpoint cannot be read).
+  virtual result<void> start() = 0;
+  // Stops it; writes a last checkpoint when `checkpoint` (not on DROP).
+  virtual void stop(bool checkpoint = true) = 0;
+  virtual query_stats stats() const = 0;
+  // Waits until the query has read its sources to the end and finished two more rounds after
+  // (so that the watermark those records allow has been applied). False on timeout. For tests
+  // and tools.
+  virtual bool wait_caught_up(std::chrono::milliseconds timeout) const = 0;
+  virtual std::string explain() const = 0;
+};
+
+class query final : public running_query, private operator_context {
  public:
   query(topic_io& io, query_options options);
   ~query() override;  // stop()
@@ -74,16 +97,11 @@ class query final : private operator_context {
   query& operator=(const query&) = delete;
 
   // Opens the sources, restores the checkpoint if there is one, and starts the thread.
-  // Errors: unknown_topic.
-  result<void> start();
-  // Stops the thread; writes a last checkpoint when `checkpoint` (not on DROP).
-  void stop(bool checkpoint = true);
-  query_stats stats() const;
-  // Waits until the query has read its source to the end and finished two more rounds after
-  // (so that the watermark those records allow has been applied). False on timeout. For tests
-  // and tools.
-  bool wait_caught_up(std::chrono::milliseconds timeout) const;
-  std::string explain() const;
+  result<void> start() override;
+  void stop(bool checkpoint = true) override;
+  query_stats stats() const override;
+  bool wait_caught_up(std::chrono::milliseconds timeout) const override;
+  std::string explain() const override;
   const std::string& name() const { return o_.name; }
 
  private:
@@ -91,6 +109,7 @@ class query final : private operator_context {
     int64_t position = 0;
     int64_t max_ts = INT64_MIN;
     int64_t last_data_ms = 0;  // wall clock of the last record read (or of the start)
+    bool owned = true;         // read by this query (query_options::partitions)
   };
   // One source topic of the dataflow.
   struct input {
@@ -115,7 +134,8 @@ class query final : private operator_context {
   void measure_state();
   void flush_dead_letters();
   void write_checkpoint();
-  bool read_checkpoint();
+  bool read_checkpoint(std::string_view blob);
+  bool owns(int32_t p) const;
   void dead_letter(const std::string& reason, const row& r, const std::vector<std::string>& names,
                    int64_t ts) override;
   void late(const row& r, const std::vector<std::string>& names, int64_t ts) override;

@@ -1,0 +1,685 @@
+#include "cluster/kafka_io.h"
+
+#include <librdkafka/rdkafka.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <set>
+#include <span>
+#include <stdexcept>
+#include <thread>
+
+#include "base/crc32c.h"
+#include "cluster/client.h"
+
+namespace sluice::cluster {
+
+namespace {
+
+// Checkpoints larger than this are written as several records (brokers refuse records beyond
+// message.max.bytes, 1 MB by default).
+constexpr size_t k_checkpoint_chunk = 512 * 1024;
+
+// Encodes messages of one partition as one Kafka v2 record batch (uncompressed; offsets as
+// the messages have them, gaps allowed), appended to `out`.
+class batch_encoder {
+ public:
+  void add(const rd_kafka_message_t& m) {
+    if (count_ == 0) {
+      base_ = m.offset;
+      rd_kafka_timestamp_type_t tt;
+      first_ts_ = max_ts_ = rd_kafka_message_timestamp(&m, &tt);
+    }
+    rd_kafka_timestamp_type_t tt;
+    int64_t ts = rd_kafka_message_timestamp(&m, &tt);
+    max_ts_ = std::max(max_ts_, ts);
+    last_ = m.offset;
+    rec_.clear();
+    rec_.push_back(0);  // attributes
+    varint(rec_, ts - first_ts_);
+    varint(rec_, m.offset - base_);
+    field(rec_, static_cast<const char*>(m.key), m.key ? m.key_len : 0, m.key != nullptr);
+    field(rec_, static_cast<const char*>(m.payload), m.payload ? m.len : 0, m.payload != nullptr);
+    rd_kafka_headers_t* hs = nullptr;
+    size_t n = 0;
+    if (rd_kafka_message_headers(&m, &hs) == RD_KAFKA_RESP_ERR_NO_ERROR)
+      n = rd_kafka_header_cnt(hs);
+    varint(rec_, static_cast<int64_t>(n));
+    for (size_t i = 0; i < n; ++i) {
+      const char* name = nullptr;
+      const void* v = nullptr;
+      size_t vlen = 0;
+      if (rd_kafka_header_get_all(hs, i, &name, &v, &vlen) != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+      field(rec_, name, std::strlen(name), true);
+      field(rec_, static_cast<const char*>(v), vlen, v != nullptr);
+    }
+    varint(records_, static_cast<int64_t>(rec_.size()));
+    records_.append(rec_);
+    ++count_;
+  }
+  bool empty() const { return count_ == 0; }
+  size_t size() const { return records_.size(); }
+
+  void finish(bytes& out) {
+    if (count_ == 0) return;
+    std::string b;
+    put(b, base_, 8);
+    put(b, static_cast<int64_t>(49 + records_.size()), 4);  // batch length: after this field
+    put(b, -1, 4);                                          // partition leader epoch
+    b.push_back(2);                                         // magic
+    size_t crc_at = b.size();
+    put(b, 0, 4);
+    put(b, 0, 2);  // attributes
+    put(b, last_ - base_, 4);
+    put(b, first_ts_, 8);
+    put(b, max_ts_, 8);
+    put(b, -1, 8);  // producer id
+    put(b, -1, 2);  // producer epoch
+    put(b, -1, 4);  // base sequence
+    put(b, count_, 4);
+    b.append(records_);
+    uint32_t crc = crc32c(b.data() + crc_at + 4, b.size() - crc_at - 4);
+    for (int i = 0; i < 4; ++i)
+      b[crc_at + static_cast<size_t>(i)] = static_cast<char>((crc >> (24 - 8 * i)) & 0xff);
+    out.insert(out.end(), reinterpret_cast<const uint8_t*>(b.data()),
+               reinterpret_cast<const uint8_t*>(b.data()) + b.size());
+    records_.clear();
+    count_ = 0;
+  }
+
+ private:
+  static void put(std::string& s, int64_t v, int width) {
+    for (int i = width - 1; i >= 0; --i)
+      s.push_back(static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff));
+  }
+  static void varint(std::string& s, int64_t v) {
+    uint64_t z = (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+    while (z >= 0x80) {
+      s.push_back(static_cast<char>((z & 0x7f) | 0x80));
+      z >>= 7;
+    }
+    s.push_back(static_cast<char>(z));
+  }
+  static void field(std::string& s, const char* p, size_t n, bool present) {
+    if (!present) return varint(s, -1);
+    varint(s, static_cast<int64_t>(n));
+    s.append(p, n);
+  }
+
+  std::string records_, rec_;
+  int32_t count_ = 0;
+  int64_t base_ = 0, last_ = 0, first_ts_ = 0, max_ts_ = 0;
+};
+
+// --- sources ---------------------------------------------------------------------------
+
+class kafka_source final : public stream::topic_source {
+ public:
+  static result<std::unique_ptr<kafka_source>> open(const kafka_options& o, std::string topic,
+                                                    int32_t partitions,
+                                                    std::shared_ptr<stream::wakeup> wake) {
+    auto rk = make_client(o, RD_KAFKA_CONSUMER,
+                          {{"group.id", "_sluice_reader"},
+                           {"enable.auto.commit", "false"},
+                           {"enable.auto.offset.store", "false"},
+                           {"isolation.level", "read_committed"},
+                           {"enable.partition.eof", "true"},
+                           {"auto.offset.reset", "error"},
+                           {"fetch.wait.max.ms", "50"},
+                           {"queued.max.messages.kbytes", "65536"}});
+    if (!rk) return rk.error();
+    auto s = std::unique_ptr<kafka_source>(
+        new kafka_source(std::move(*rk), std::move(topic), partitions, std::move(wake)));
+    return s;
+  }
+
+  ~kafka_source() override {
+    rd_kafka_queue_cb_event_enable(queue_, nullptr, nullptr);
+    rd_kafka_queue_destroy(queue_);
+    for (auto& q : buffered_)
+      q.clear();
+    rd_kafka_consumer_close(rk_.get());
+  }
+
+  int32_t partitions() const override { return static_cast<int32_t>(next_.size()); }
+
+  result<void> read(int32_t p, int64_t from, size_t max_bytes, bytes& out) override {
+    if (p < 0 || p >= partitions()) return make_error(errc::unknown_partition, "no partition");
+    auto& next = next_[static_cast<size_t>(p)];
+    if (next != from) {
+      if (auto r = position(p, from); !r) return r;
+    }
+    drain();
+    auto& q = buffered_[static_cast<size_t>(p)];
+    if (out_of_range_[static_cast<size_t>(p)]) {
+      out_of_range_[static_cast<size_t>(p)] = false;
+      next = -1;  // assigned again where the caller goes on
+      return make_error(errc::offset_out_of_range, topic_ + " offset " + std::to_string(from));
+    }
+    batch_encoder enc;
+    while (!q.empty() && enc.size() < max_bytes) {
+      auto& m = *q.front();
+      if (m.offset >= from) enc.add(m);
+      next = m.offset + 1;
+      q.pop_front();
+    }
+    enc.finish(out);
+    return {};
+  }
+
+  int64_t start_offset(int32_t p) const override {
+    int64_t lo = 0, hi = 0;
+    auto err =
+        rd_kafka_query_watermark_offsets(rk_.get(), topic_.c_str(), p, &lo, &hi, k_timeout_ms);
+    if (err) spdlog::warn("{} partition {}: {}", topic_, p, rd_kafka_err2str(err));
+    return lo;
+  }
+
+  // The end as last seen: where the consumer reached the end of the partition (the last
+  // stable offset, read_committed), or past the last message fetched.
+  int64_t end_offset(int32_t p) const override {
+    if (p < 0 || p >= partitions()) return 0;
+    return end_[static_cast<size_t>(p)].load(std::memory_order_relaxed);
+  }
+
+ private:
+  kafka_source(kafka_handle rk, std::string topic, int32_t partitions,
+               std::shared_ptr<stream::wakeup> wake)
+      : rk_(std::move(rk)),
+        topic_(std::move(topic)),
+        wake_(std::move(wake)),
+        next_(static_cast<size_t>(partitions), -1),
+        buffered_(static_cast<size_t>(partitions)),
+        out_of_range_(static_cast<size_t>(partitions), false),
+        end_(static_cast<size_t>(partitions)) {
+    rd_kafka_poll_set_consumer(rk_.get());
+    queue_ = rd_kafka_queue_get_consumer(rk_.get());
+    rd_kafka_queue_cb_event_enable(queue_, &kafka_source::on_event, wake_.get());
+  }
+
+  static void on_event(rd_kafka_t*, void* opaque) {
+    static_cast<stream::wakeup*>(opaque)->signal();
+  }
+
+  // Reads partition `p` from `from` on: assigns it the first time, seeks after.
+  result<void> position(int32_t p, int64_t from) {
+    auto* list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, topic_.c_str(), p)->offset = from;
+    bool assigned = assigned_.count(p) > 0;
+    result<void> r;
+    if (!assigned) {
+      if (auto* e = rd_kafka_incremental_assign(rk_.get(), list)) r = kafka_error("assign", e);
+      assigned_.insert(p);
+    } else if (auto* e = rd_kafka_seek_partitions(rk_.get(), list, k_timeout_ms)) {
+      r = kafka_error("seek", e);
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    if (!r) return r;
+    buffered_[static_cast<size_t>(p)].clear();
+    next_[static_cast<size_t>(p)] = from;
+    auto& end = end_[static_cast<size_t>(p)];
+    if (end.load() < from) end = from;
+    return {};
+  }
+
+  void drain() {
+    rd_kafka_message_t* batch[512];
+    for (;;) {
+      ssize_t n = rd_kafka_consume_batch_queue(queue_, 0, batch, std::size(batch));
+      if (n <= 0) return;
+      for (ssize_t i = 0; i < n; ++i) {
+        message_ptr m(batch[i]);
+        int32_t p = m->partition;
+        if (p < 0 || p >= partitions() || !m->rkt ||
+            std::string_view(rd_kafka_topic_name(m->rkt)) != topic_) {
+          if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            spdlog::warn("reading {}: {}", topic_, rd_kafka_message_errstr(m.get()));
+          continue;
+        }
+        auto& end = end_[static_cast<size_t>(p)];
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+          end = m->offset;
+        } else if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
+                   m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
+          out_of_range_[static_cast<size_t>(p)] = true;
+        } else if (m->err) {
+          spdlog::warn("reading {} partition {}: {}", topic_, p, rd_kafka_message_errstr(m.get()));
+        } else {
+          if (end.load(std::memory_order_relaxed) < m->offset + 1) end = m->offset + 1;
+          buffered_[static_cast<size_t>(p)].push_back(std::move(m));
+        }
+      }
+    }
+  }
+
+  kafka_handle rk_;
+  rd_kafka_queue_t* queue_ = nullptr;
+  std::string topic_;
+  std::shared_ptr<stream::wakeup> wake_;
+  std::vector<int64_t> next_;  // where the consumer of each partition is (-1: unassigned)
+  std::set<int32_t> assigned_;
+  std::vector<std::deque<message_ptr>> buffered_;
+  std::vector<bool> out_of_range_;
+  std::vector<std::atomic<int64_t>> end_;
+};
+
+// --- producers -------------------------------------------------------------------------
+
+// One librdkafka producer and the first delivery error since it was last checked.
+struct producer {
+  kafka_handle rk;
+  std::mutex mu;
+  std::string error;
+  // Transactional producers: whether a transaction is open.
+  bool transactional = false;
+  bool in_transaction = false;
+
+  static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+    if (!m->err) return;
+    auto* self = static_cast<producer*>(opaque);
+    std::lock_guard lk(self->mu);
+    if (self->error.empty())
+      self->error = std::string(rd_kafka_topic_name(m->rkt)) + ": " + rd_kafka_err2str(m->err);
+  }
+
+  static result<std::shared_ptr<producer>> open(const kafka_options& o,
+                                                const std::string& transactional_id) {
+    auto p = std::make_shared<producer>();
+    std::map<std::string, std::string> extra = {{"enable.idempotence", "true"},
+                                                {"linger.ms", "5"},
+                                                {"partitioner", "murmur2_random"},
+                                                {"compression.type", "lz4"}};
+    if (!transactional_id.empty()) {
+      extra["transactional.id"] = transactional_id;
+      extra["transaction.timeout.ms"] = std::to_string(o.transaction_timeout_ms);
+    }
+    auto rk = make_client(
+        o, RD_KAFKA_PRODUCER, extra,
+        [](rd_kafka_conf_t* c, void* self) {
+          rd_kafka_conf_set_dr_msg_cb(c, &producer::on_delivery);
+          rd_kafka_conf_set_opaque(c, self);
+        },
+        p.get());
+    if (!rk) return rk.error();
+    p->rk = std::move(*rk);
+    if (!transactional_id.empty()) {
+      // Fences an earlier producer of this id (a zombie) and aborts what it left open.
+      if (auto* e = rd_kafka_init_transactions(p->rk.get(), k_timeout_ms * 3))
+        return kafka_error("init_transactions " + transactional_id, e);
+      p->transactional = true;
+    }
+    return p;
+  }
+
+  result<void> begin() {
+    if (!transactional || in_transaction) return {};
+    if (auto* e = rd_kafka_begin_transaction(rk.get())) return kafka_error("begin_transaction", e);
+    in_transaction = true;
+    return {};
+  }
+
+  result<void> produce(const std::string& topic, std::optional<std::string_view> key,
+                       std::optional<std::string_view> value, int64_t timestamp,
+                       std::span<const stream::topic_sink::header> headers) {
+    if (auto r = begin(); !r) return r;
+    rd_kafka_headers_t* hs = nullptr;
+    if (!headers.empty()) {
+      hs = rd_kafka_headers_new(headers.size());
+      for (const auto& [k, v] : headers)
+        rd_kafka_header_add(hs, k.data(), static_cast<ssize_t>(k.size()), v.data(),
+                            static_cast<ssize_t>(v.size()));
+    }
+    const void* kp = key ? key->data() : nullptr;
+    size_t klen = key ? key->size() : 0;
+    void* vp = value ? const_cast<char*>(value->data()) : nullptr;
+    size_t vlen = value ? value->size() : 0;
+    for (;;) {
+      rd_kafka_resp_err_t err = rd_kafka_producev(
+          rk.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+          RD_KAFKA_V_KEY(kp, klen), RD_KAFKA_V_VALUE(vp, vlen), RD_KAFKA_V_TIMESTAMP(timestamp),
+          RD_KAFKA_V_HEADERS(hs), RD_KAFKA_V_END);
+      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        rd_kafka_poll(rk.get(), 10);
+        continue;
+      }
+      if (err) {
+        if (hs) rd_kafka_headers_destroy(hs);
+        return kafka_error("producing to " + topic, err);
+      }
+      break;
+    }
+    rd_kafka_poll(rk.get(), 0);
+    return take_error();
+  }
+
+  result<void> take_error() {
+    std::lock_guard lk(mu);
+    if (error.empty()) return {};
+    return make_error(errc::io_error, std::exchange(error, {}));
+  }
+
+  result<void> flush() {
+    auto err = rd_kafka_flush(rk.get(), k_timeout_ms * 3);
+    if (err) return kafka_error("flush", err);
+    return take_error();
+  }
+
+  // Commits the open transaction (none open: nothing to do). On failure the transaction is
+  // aborted, or the producer is fenced: either way its output is gone, and the caller must
+  // start again from its last commit.
+  result<void> commit() {
+    if (!in_transaction) return {};
+    in_transaction = false;
+    if (auto r = take_error(); !r) {
+      if (auto* e = rd_kafka_abort_transaction(rk.get(), k_timeout_ms)) rd_kafka_error_destroy(e);
+      return r;
+    }
+    if (auto* e = rd_kafka_commit_transaction(rk.get(), k_timeout_ms * 3)) {
+      bool abortable = rd_kafka_error_txn_requires_abort(e);
+      auto r = kafka_error("commit_transaction", e);
+      if (abortable)
+        if (auto* a = rd_kafka_abort_transaction(rk.get(), k_timeout_ms)) rd_kafka_error_destroy(a);
+      return r;
+    }
+    return {};
+  }
+};
+
+class kafka_sink final : public stream::topic_sink {
+ public:
+  kafka_sink(std::shared_ptr<producer> p, std::string topic)
+      : p_(std::move(p)), topic_(std::move(topic)) {}
+  ~kafka_sink() override {
+    if (!p_->transactional) (void)p_->flush();
+  }
+
+  result<void> add(std::optional<std::string_view> key, std::optional<std::string_view> value,
+                   int64_t timestamp, std::span<const header> headers) override {
+    return p_->produce(topic_, key, value, timestamp, headers);
+  }
+  result<void> flush() override { return p_->flush(); }
+  // The transaction is committed with the checkpoint (kafka_checkpoints::write).
+  result<std::string> prepare() override {
+    if (auto r = p_->flush(); !r) return r.error();
+    return std::string();
+  }
+
+ private:
+  std::shared_ptr<producer> p_;
+  std::string topic_;
+};
+
+// --- checkpoints -----------------------------------------------------------------------
+
+// Record keys: `task` holds the checkpoint, or, when it is larger than one record may be,
+// "\0chunks <n>" and the chunks are under `task#0` .. `task#<n-1>`; all written in one
+// transaction (or, without one, chunks before the record that names them).
+class kafka_checkpoints final : public stream::checkpoint_store {
+ public:
+  kafka_checkpoints(const kafka_options& o, std::string task, std::shared_ptr<producer> p)
+      : o_(o), task_(std::move(task)), p_(std::move(p)) {}
+
+  result<std::optional<std::string>> read() override {
+    auto rk = make_client(o_, RD_KAFKA_CONSUMER,
+                          {{"group.id", "_sluice_checkpoint_reader"},
+                           {"enable.auto.commit", "false"},
+                           {"isolation.level", "read_committed"},
+                           {"enable.partition.eof", "true"}});
+    if (!rk) return rk.error();
+    const rd_kafka_metadata_t* md = nullptr;
+    auto* rkt = rd_kafka_topic_new(rk->get(), o_.checkpoint_topic.c_str(), nullptr);
+    auto err = rd_kafka_metadata(rk->get(), 0, rkt, &md, k_timeout_ms);
+    rd_kafka_topic_destroy(rkt);
+    if (err) return kafka_error("metadata of " + o_.checkpoint_topic, err);
+    int parts = md->topic_cnt == 1 && !md->topics[0].err ? md->topics[0].partition_cnt : 0;
+    rd_kafka_metadata_destroy(md);
+    if (parts == 0) return std::optional<std::string>();
+    auto* list = rd_kafka_topic_partition_list_new(parts);
+    for (int p = 0; p < parts; ++p)
+      rd_kafka_topic_partition_list_add(list, o_.checkpoint_topic.c_str(), p)->offset =
+          RD_KAFKA_OFFSET_BEGINNING;
+    auto aerr = rd_kafka_assign(rk->get(), list);
+    rd_kafka_topic_partition_list_destroy(list);
+    if (aerr) return kafka_error("assign " + o_.checkpoint_topic, aerr);
+    std::map<std::string, std::optional<std::string>> latest;
+    int ended = 0;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(k_timeout_ms * 3);
+    std::string prefix = task_ + "#";
+    while (ended < parts) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        rd_kafka_consumer_close(rk->get());
+        return make_error(errc::io_error, "reading " + o_.checkpoint_topic + ": timed out");
+      }
+      message_ptr m(rd_kafka_consumer_poll(rk->get(), 100));
+      if (!m) continue;
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        ++ended;
+        continue;
+      }
+      if (m->err) {
+        std::string why = rd_kafka_message_errstr(m.get());
+        rd_kafka_consumer_close(rk->get());
+        return make_error(errc::io_error, "reading " + o_.checkpoint_topic + ": " + why);
+      }
+      std::string_view key(static_cast<const char*>(m->key), m->key ? m->key_len : 0);
+      if (key != task_ && key.substr(0, prefix.size()) != prefix) continue;
+      if (m->payload)
+        latest[std::string(key)] = std::string(static_cast<const char*>(m->payload), m->len);
+      else
+        latest[std::string(key)] = std::nullopt;
+    }
+    rd_kafka_consumer_close(rk->get());
+    auto it = latest.find(task_);
+    if (it == latest.end() || !it->second) return std::optional<std::string>();
+    const std::string& v = *it->second;
+    constexpr std::string_view k_chunks("\0chunks ", 8);
+    if (v.substr(0, k_chunks.size()) != k_chunks) return std::optional<std::string>(v);
+    size_t n = std::stoul(v.substr(k_chunks.size()));
+    std::string blob;
+    for (size_t i = 0; i < n; ++i) {
+      auto c = latest.find(prefix + std::to_string(i));
+      if (c == latest.end() || !c->second)
+        return make_error(errc::io_error, "checkpoint of " + task_ + ": chunk " +
+                                              std::to_string(i) + " is missing");
+      blob += *c->second;
+    }
+    return std::optional<std::string>(std::move(blob));
+  }
+
+  result<void> write(std::string_view blob) override {
+    const auto& topic = o_.checkpoint_topic;
+    int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+    auto put = [&](const std::string& key, std::optional<std::string_view> v) {
+      return p_->produce(topic, key, v, now, {});
+    };
+    result<void> r;
+    if (blob.size() <= k_checkpoint_chunk) {
+      r = put(task_, blob);
+    } else {
+      size_t n = (blob.size() + k_checkpoint_chunk - 1) / k_checkpoint_chunk;
+      for (size_t i = 0; i < n && r; ++i)
+        r = put(task_ + "#" + std::to_string(i),
+                blob.substr(i * k_checkpoint_chunk, k_checkpoint_chunk));
+      if (r) r = put(task_, std::string("\0chunks ", 8) + std::to_string(n));
+    }
+    if (!r) {
+      if (p_->transactional) fail(r.error().message);
+      return r;
+    }
+    if (!p_->transactional) return p_->flush();
+    if (auto c = p_->commit(); !c) fail(c.error().message);
+    return {};
+  }
+
+  result<void> erase() override {
+    if (auto r = p_->produce(o_.checkpoint_topic, task_, std::nullopt, 0, {}); !r) return r;
+    return p_->transactional ? p_->commit() : p_->flush();
+  }
+
+  std::string describe() const override { return "topic " + o_.checkpoint_topic + " key " + task_; }
+
+ private:
+  // The transaction is gone with its output: the query must not go on as if it was written.
+  [[noreturn]] static void fail(const std::string& why) {
+    throw std::runtime_error("the transaction of a checkpoint failed (" + why +
+                             "): its output is aborted, the query starts again from the last "
+                             "committed checkpoint");
+  }
+
+  kafka_options o_;
+  std::string task_;
+  std::shared_ptr<producer> p_;
+};
+
+// --- the io ----------------------------------------------------------------------------
+
+class kafka_io_impl final : public kafka_io {
+ public:
+  explicit kafka_io_impl(kafka_options o) : o_(std::move(o)) {}
+
+  result<void> connect() {
+    auto admin = make_client(o_, RD_KAFKA_PRODUCER, {});
+    if (!admin) return admin.error();
+    admin_ = std::move(*admin);
+    const rd_kafka_metadata_t* md = nullptr;
+    auto err = rd_kafka_metadata(admin_.get(), 0, nullptr, &md, k_timeout_ms);
+    if (err) return kafka_error("cannot reach the Kafka cluster at " + o_.bootstrap, err);
+    rd_kafka_metadata_destroy(md);
+    auto plain = producer::open(o_, "");
+    if (!plain) return plain.error();
+    plain_ = std::move(*plain);
+    if (!topic_exists(o_.checkpoint_topic)) {
+      auto r =
+          create_topic(o_.checkpoint_topic, o_.default_partitions, {{"cleanup.policy", "compact"}});
+      if (!r && r.code() != errc::topic_exists) return r;
+    }
+    return {};
+  }
+
+  const kafka_options& options() const override { return o_; }
+  bool transactions() const override { return true; }
+
+  bool topic_exists(std::string_view topic) const override {
+    return static_cast<bool>(partition_count(std::string(topic)));
+  }
+
+  result<int32_t> partition_count(const std::string& topic) const override {
+    const rd_kafka_metadata_t* md = nullptr;
+    auto err = rd_kafka_metadata(admin_.get(), 1, nullptr, &md, k_timeout_ms);
+    if (err) return kafka_error("metadata", err);
+    int32_t n = -1;
+    for (int i = 0; i < md->topic_cnt; ++i)
+      if (topic == md->topics[i].topic && !md->topics[i].err) n = md->topics[i].partition_cnt;
+    rd_kafka_metadata_destroy(md);
+    if (n <= 0) return make_error(errc::unknown_topic, "no topic '" + topic + "'");
+    return n;
+  }
+
+  result<void> create_topic(const std::string& name, int32_t partitions,
+                            const std::map<std::string, std::string>& configs) override {
+    char err[512];
+    auto* nt = rd_kafka_NewTopic_new(name.c_str(), partitions, -1, err, sizeof err);
+    if (!nt) return make_error(errc::invalid_config, "topic " + name + ": " + err);
+    for (const auto& [k, v] : configs)
+      rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str());
+    auto* q = rd_kafka_queue_new(admin_.get());
+    rd_kafka_CreateTopics(admin_.get(), &nt, 1, nullptr, q);
+    rd_kafka_event_t* ev = rd_kafka_queue_poll(q, k_timeout_ms * 3);
+    result<void> r;
+    if (!ev) {
+      r = make_error(errc::io_error, "creating topic " + name + ": timed out");
+    } else if (rd_kafka_event_error(ev)) {
+      r = kafka_error("creating topic " + name, rd_kafka_event_error(ev));
+    } else {
+      size_t n = 0;
+      const auto* res =
+          rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+      for (size_t i = 0; i < n; ++i)
+        if (auto e = rd_kafka_topic_result_error(res[i]))
+          r = make_error(kafka_error("", e).code,
+                         "creating topic " + name + ": " +
+                             (rd_kafka_topic_result_error_string(res[i])
+                                  ? rd_kafka_topic_result_error_string(res[i])
+                                  : rd_kafka_err2str(e)));
+    }
+    if (ev) rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_NewTopic_destroy(nt);
+    // Metadata reaches every broker a moment later.
+    for (int i = 0; r && i < 50 && !topic_exists(name); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return r;
+  }
+
+  result<std::unique_ptr<stream::topic_source>> open_source(
+      std::string_view topic, std::shared_ptr<stream::wakeup> wake) override {
+    auto n = partition_count(std::string(topic));
+    if (!n) return n.error();
+    auto s = kafka_source::open(o_, std::string(topic), *n, std::move(wake));
+    if (!s) return s.error();
+    return std::unique_ptr<stream::topic_source>(std::move(*s));
+  }
+
+  result<std::unique_ptr<stream::topic_sink>> open_sink(
+      std::string_view topic, const stream::sink_options& options) override {
+    std::string t(topic);
+    if (!topic_exists(t)) {
+      auto r = create_topic(t, o_.default_partitions, {});
+      if (!r && r.code() != errc::topic_exists) return r.error();
+    }
+    std::shared_ptr<producer> p = plain_;
+    if (options.mode == stream::delivery::exactly_once) {
+      if (options.transactional_id.empty())
+        return make_error(errc::invalid_config, "exactly-once delivery needs a transactional id");
+      auto tp = transactional(options.transactional_id);
+      if (!tp) return tp.error();
+      p = *tp;
+    }
+    return std::unique_ptr<stream::topic_sink>(std::make_unique<kafka_sink>(std::move(p), t));
+  }
+
+  result<std::unique_ptr<stream::checkpoint_store>> open_checkpoints(
+      const std::string& task, const std::string& transactional_id) override {
+    std::shared_ptr<producer> p = plain_;
+    if (!transactional_id.empty()) {
+      auto tp = transactional(transactional_id);
+      if (!tp) return tp.error();
+      p = *tp;
+    }
+    return std::unique_ptr<stream::checkpoint_store>(
+        std::make_unique<kafka_checkpoints>(o_, task, std::move(p)));
+  }
+
+ private:
+  // The producer of `id`, shared by whoever uses it now (a query's sinks and checkpoints).
+  result<std::shared_ptr<producer>> transactional(const std::string& id) {
+    std::lock_guard lk(mu_);
+    if (auto p = transactional_[id].lock()) return p;
+    auto p = producer::open(o_, id);
+    if (!p) return p.error();
+    transactional_[id] = *p;
+    return *p;
+  }
+
+  kafka_options o_;
+  kafka_handle admin_;
+  std::shared_ptr<producer> plain_;
+  std::mutex mu_;
+  std::map<std::string, std::weak_ptr<producer>> transactional_;
+};
+
+}  // namespace
+
+result<std::unique_ptr<kafka_io>> kafka_io::open(kafka_options options) {
+  auto io = std::make_unique<kafka_io_impl>(std::move(options));
+  if (auto r = io->connect(); !r) return r.error();
+  return std::unique_ptr<kafka_io>(std::move(io));
+}
+
+}  // namespace sluice::cluster
