@@ -130,7 +130,8 @@ class kafka_source final : public stream::topic_source {
                            {"enable.partition.eof", "true"},
                            {"auto.offset.reset", "error"},
                            {"fetch.wait.max.ms", "50"},
-                           {"queued.max.messages.kbytes", "65536"}});
+                           {"queued.max.messages.kbytes", "65536"},
+                           {"max.partition.fetch.bytes", "4194304"}});
     if (!rk) return rk.error();
     auto s = std::unique_ptr<kafka_source>(
         new kafka_source(std::move(*rk), std::move(topic), partitions, std::move(wake)));
@@ -148,27 +149,45 @@ class kafka_source final : public stream::topic_source {
   int32_t partitions() const override { return static_cast<int32_t>(next_.size()); }
 
   result<void> read(int32_t p, int64_t from, size_t max_bytes, bytes& out) override {
-    if (p < 0 || p >= partitions()) return make_error(errc::unknown_partition, "no partition");
-    auto& next = next_[static_cast<size_t>(p)];
-    if (next != from) {
-      if (auto r = position(p, from); !r) return r;
-    }
-    drain();
-    auto& q = buffered_[static_cast<size_t>(p)];
-    if (out_of_range_[static_cast<size_t>(p)]) {
-      out_of_range_[static_cast<size_t>(p)] = false;
-      next = -1;  // assigned again where the caller goes on
-      return make_error(errc::offset_out_of_range, topic_ + " offset " + std::to_string(from));
-    }
+    auto q = take(p, from);
+    if (!q) return q.error();
+    auto& buffered = **q;
+    int64_t next = from;
     batch_encoder enc;
-    while (!q.empty() && enc.size() < max_bytes) {
-      auto& m = *q.front();
+    while (!buffered.empty() && enc.size() < max_bytes) {
+      auto& m = *buffered.front();
       if (m.offset >= from) enc.add(m);
       next = m.offset + 1;
-      q.pop_front();
+      buffered.pop_front();
     }
+    next_[static_cast<size_t>(p)] = std::max(next_[static_cast<size_t>(p)], next);
     enc.finish(out);
     return {};
+  }
+
+  // The messages as librdkafka gives them, without making batches of them first.
+  result<int64_t> for_each(int32_t p, int64_t from, size_t max_bytes, bytes&,
+                           const record_fn& fn) override {
+    auto q = take(p, from);
+    if (!q) return q.error();
+    size_t bytes = 0;
+    int64_t next = from;
+    auto& buffered = **q;
+    rd_kafka_timestamp_type_t tt;
+    while (!buffered.empty() && bytes < max_bytes) {
+      auto& m = *buffered.front();
+      if (m.offset >= from) {
+        std::optional<std::string_view> key, value;
+        if (m.key) key.emplace(static_cast<const char*>(m.key), m.key_len);
+        if (m.payload) value.emplace(static_cast<const char*>(m.payload), m.len);
+        fn(m.offset, rd_kafka_message_timestamp(&m, &tt), key, value);
+        bytes += m.len + m.key_len + 16;
+      }
+      next = m.offset + 1;
+      buffered.pop_front();
+    }
+    next_[static_cast<size_t>(p)] = std::max(next_[static_cast<size_t>(p)], next);
+    return next;
   }
 
   int64_t start_offset(int32_t p) const override {
@@ -199,6 +218,22 @@ class kafka_source final : public stream::topic_source {
     rd_kafka_poll_set_consumer(rk_.get());
     queue_ = rd_kafka_queue_get_consumer(rk_.get());
     rd_kafka_queue_cb_event_enable(queue_, &kafka_source::on_event, wake_.get());
+  }
+
+  // The messages buffered for partition `p`, the consumer positioned at `from` first (where
+  // the caller is not where the messages are). Errors: unknown_partition, offset_out_of_range.
+  result<std::deque<message_ptr>*> take(int32_t p, int64_t from) {
+    if (p < 0 || p >= partitions()) return make_error(errc::unknown_partition, "no partition");
+    auto& next = next_[static_cast<size_t>(p)];
+    if (next != from)
+      if (auto r = position(p, from); !r) return r.error();
+    drain();
+    if (out_of_range_[static_cast<size_t>(p)]) {
+      out_of_range_[static_cast<size_t>(p)] = false;
+      next = -1;  // assigned again where the caller goes on
+      return make_error(errc::offset_out_of_range, topic_ + " offset " + std::to_string(from));
+    }
+    return &buffered_[static_cast<size_t>(p)];
   }
 
   static void on_event(rd_kafka_t*, void* opaque) {

@@ -367,6 +367,14 @@ result<void> topic_sink::write(const std::vector<output_record>& records) {
   return flush();
 }
 
+result<int64_t> topic_source::for_each(int32_t p, int64_t from, size_t max_bytes, bytes& scratch,
+                                       const record_fn& fn) {
+  scratch.clear();
+  if (auto r = read(p, from, max_bytes, scratch); !r) return r.error();
+  if (scratch.empty()) return from;
+  return for_each_record(scratch, from, fn);
+}
+
 result<int64_t> for_each_record(
     bytes_view chunk, int64_t from,
     const std::function<void(int64_t, int64_t, std::optional<std::string_view>,

@@ -180,27 +180,8 @@ bool query::poll_input(input& in, int64_t now) {
   while (in.parts.size() < static_cast<size_t>(n))
     in.parts.push_back(
         partition_state{0, INT64_MIN, now, owns(static_cast<int32_t>(in.parts.size()))});
-  for (int32_t p = 0; p < n && !stop_; ++p) {
-    auto& ps = in.parts[static_cast<size_t>(p)];
-    if (!ps.owned) continue;
-    buf_.clear();
-    auto r = in.source->read(p, ps.position, o_.max_batch_bytes, buf_);
-    if (!r) {
-      if (r.code() == errc::offset_out_of_range) {
-        // Retention removed what we had not read yet: continue from the oldest record kept.
-        int64_t start = in.source->start_offset(p);
-        spdlog::warn("query {}: {} partition {} offset {} is gone, resuming at {}", o_.name,
-                     in.spec->topic, p, ps.position, start);
-        ps.position = std::max(ps.position, start);
-        continue;
-      }
-      throw std::runtime_error("reading " + in.spec->topic + ": " + r.error().message);
-    }
-    if (buf_.empty()) continue;
-    got = true;
-    ps.last_data_ms = now;
-    decode_chunk(in, p, buf_);
-  }
+  for (int32_t p = 0; p < n && !stop_; ++p)
+    if (in.parts[static_cast<size_t>(p)].owned) got |= decode_partition(in, p, now);
   return got;
 }
 
@@ -214,17 +195,19 @@ void query::deliver(input& in) {
   if (!in.heads.empty()) in.heads.back()->process(batch_);
 }
 
-void query::decode_chunk(input& in, int32_t p, bytes_view chunk) {
+bool query::decode_partition(input& in, int32_t p, int64_t now) {
   auto& ps = in.parts[static_cast<size_t>(p)];
   const auto& src = *in.spec;
   auto& decoder = *in.decoder;
   batch_.clear();
   std::string err;
   int64_t oldest_ts = INT64_MAX;
-  auto next = stream::for_each_record(
-      chunk, ps.position,
+  bool seen = false;
+  auto next = in.source->for_each(
+      p, ps.position, o_.max_batch_bytes, buf_,
       [&](int64_t offset, int64_t ts, std::optional<std::string_view> key,
           std::optional<std::string_view> payload) {
+        seen = true;
         records_in_.fetch_add(1, std::memory_order_relaxed);
         oldest_ts = std::min(oldest_ts, ts);
         element e;
@@ -311,22 +294,36 @@ void query::decode_chunk(input& in, int32_t p, bytes_view chunk) {
         ps.max_ts = std::max(ps.max_ts, e.ts);
         batch_.push_back(std::move(e));
       });
+  if (!next && next.code() == errc::offset_out_of_range) {
+    // Retention removed what we had not read yet: continue from the oldest record kept.
+    int64_t start = in.source->start_offset(p);
+    spdlog::warn("query {}: {} partition {} offset {} is gone, resuming at {}", o_.name,
+                 in.spec->topic, p, ps.position, start);
+    ps.position = std::max(ps.position, start);
+    return false;
+  }
+  if (!next && next.code() != errc::corrupt_batch)
+    throw std::runtime_error("reading " + in.spec->topic + ": " + next.error().message);
   if (!next) {
     // A batch we cannot decode at all: skip past it, with the reason in the dead-letter topic.
     auto h_end = ps.position + 1;
     dead_letter_bytes(in, "undecodable record batch: " + next.error().message, std::nullopt,
                       std::nullopt, p, ps.position, 0);
     ps.position = h_end;
+    ps.last_data_ms = now;
     dirty_ = true;
-    return;
+    return true;
   }
+  if (*next == ps.position && !seen) return false;
   ps.position = *next;
+  ps.last_data_ms = now;
   dirty_ = true;
   deliver(in);
   if (oldest_ts != INT64_MAX && oldest_ts > 0) {
     int64_t now_ms = wall_ms();
     latency_->observe(static_cast<double>(std::max<int64_t>(0, now_ms - oldest_ts)) / 1000.0);
   }
+  return true;
 }
 
 void query::update_watermark(int64_t now) {

@@ -126,7 +126,8 @@ class query final : public running_query, private operator_context {
   void run();
   bool poll_once();
   bool poll_input(input& in, int64_t now);
-  void decode_chunk(input& in, int32_t p, bytes_view chunk);
+  // Reads and decodes what partition `p` has from its position on; whether anything came.
+  bool decode_partition(input& in, int32_t p, int64_t now);
   void deliver(input& in);
   bool caught_up() const;
   void update_watermark(int64_t now);

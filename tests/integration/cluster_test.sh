@@ -163,6 +163,10 @@ node_start two a
 pipeline "http://127.0.0.1:${node_port[a]}" 2 two
 node_start two b
 node_start two c
+for _ in $(seq 1 200); do  # the group settles: each node takes its share
+  [ "$(tasks_of a)" = 3 ] && [ "$(tasks_of b)" = 3 ] && [ "$(tasks_of c)" = 3 ] && break
+  sleep 0.1
+done
 "$here/cluster/ws_follow.py" 127.0.0.1 "${node_port[a]}" totals "$work/stop-ws" >"$work/ws-rows" 2>"$work/ws-log" &
 ws=$!
 for n in $(seq 0 9); do feed "$n" 2; done
