@@ -77,6 +77,11 @@ std::unique_ptr<stream::running_query> runtime::distribute(const std::string& na
   return std::make_unique<tracked_group>(*this, std::make_unique<task_group>(*io_, std::move(go)));
 }
 
+int32_t runtime::partitions(const std::string& topic) const {
+  auto n = io_->partition_count(topic);
+  return n ? *n : 0;
+}
+
 std::string runtime::view_topic(const std::string& view) const {
   return "_sluice-" + o_.name + "-view-" + ascii_lower(view);
 }

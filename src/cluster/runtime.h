@@ -61,6 +61,7 @@ class runtime final : public sql::distribution {
                                                     const std::string& instance,
                                                     std::vector<std::string> topics,
                                                     sql::task_factory make) override;
+  int32_t partitions(const std::string& topic) const override;
   std::string view_topic(const std::string& view) const override;
   void materialize(std::shared_ptr<view::view> v, std::vector<stream::field_type> columns,
                    std::vector<std::string> key_names) override;

@@ -59,6 +59,9 @@ class distribution {
                                                             std::vector<std::string> topics,
                                                             task_factory make) = 0;
 
+  // The partitions of a topic (0 when it cannot be known).
+  virtual int32_t partitions(const std::string& topic) const = 0;
+
   // The changelog topic of a view (its tasks write it with stream::make_topic_writer).
   virtual std::string view_topic(const std::string& view) const = 0;
   // Keeps `v` equal to its changelog topic (rows by key, tombstones remove) until

@@ -24,6 +24,7 @@
 #include "sql/error.h"
 #include "sql/parser.h"
 #include "sql/plan/logical_plan.h"
+#include "sql/plan/partitioning.h"
 #include "sql/planner.h"
 #include "stream/query.h"
 #include "view/view.h"
@@ -285,6 +286,47 @@ struct engine::impl final : name_lookup, format_provider {
     return nullptr;
   }
 
+  // Cluster mode: the topics query `st` (planned as `p`) reads. Split by partition, a query
+  // is right only when what it groups and joins by follows how the records are keyed
+  // (repartitioning is not done yet): throws sql_error otherwise.
+  std::vector<std::string> check_split(const statement& st, const plan& p) {
+    std::vector<std::string> topics;
+    bool split = false;
+    for (const auto& in : inputs_of(*p.root)) {
+      const auto& t = sources.at(in).def.topic;
+      if (std::find(topics.begin(), topics.end(), t) == topics.end()) topics.push_back(t);
+      split |= o.cluster->partitions(t) != 1;
+    }
+    if (auto why = split ? partitioning_problem(*p.root) : std::string(); !why.empty())
+      throw sql_error(query_of(st).loc,
+                      "in cluster mode each task of a query reads one partition of its "
+                      "sources: " +
+                          why +
+                          ". Key the records by the grouped or joined columns and declare it "
+                          "(CREATE STREAM ... WITH (key = 'column')), or give the topics one "
+                          "partition");
+    return topics;
+  }
+
+  // Cluster mode: what a statement can be found wrong with before it goes to the catalog
+  // log (where a wrong statement would be kept, failing on every node).
+  void precheck(const statement& st) {
+    std::lock_guard lk(mu);
+    if (const auto* s = std::get_if<create_source_stmt>(&st.body)) {
+      if (!s->if_not_exists) check_free(s->name, st.loc);
+      make_source_def(*s, st.loc, this);
+      return;
+    }
+    if (const auto* v = std::get_if<create_view_stmt>(&st.body); v && !v->if_not_exists)
+      check_free(v->name, st.loc);
+    if (const auto* k = std::get_if<create_sink_stmt>(&st.body); k && !k->if_not_exists)
+      check_free(k->name, st.loc);
+    if (std::holds_alternative<drop_stmt>(st.body)) return;
+    const auto& q = query_of(st);
+    if (q.emit_changes) return;  // refused when applied, with the statement's own message
+    check_split(st, continuous_plan(q, with_of(st), st.loc));
+  }
+
   // Starts query `name` of statement `st` (planned as `p`) writing to `output`: whole in this
   // process, or, in cluster mode, split into tasks that the cluster's processes share (each
   // plans the statement again and makes its own sink).
@@ -295,11 +337,7 @@ struct engine::impl final : name_lookup, format_provider {
       start(name, build(name, p, make_sink(p, nullptr), with_of(st)), st.text, inputs, output);
       return;
     }
-    std::vector<std::string> topics;
-    for (const auto& in : inputs) {
-      const auto& t = sources.at(in).def.topic;
-      if (std::find(topics.begin(), topics.end(), t) == topics.end()) topics.push_back(t);
-    }
+    auto topics = check_split(st, p);
     task_factory make = [this, name, text = st.text, make_sink](
                             task_spec& t,
                             const std::atomic<bool>& cancelled) -> std::unique_ptr<stream::query> {
@@ -739,6 +777,7 @@ struct engine::impl final : name_lookup, format_provider {
 
   // Appends a statement to the catalog log and returns what came of it here.
   std::vector<statement_result> replicate(const statement& st) {
+    precheck(st);
     auto position = o.cluster->append(st.text);
     if (!position)
       throw std::runtime_error("cannot write the catalog log: " + position.error().message);

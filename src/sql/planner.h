@@ -20,6 +20,9 @@ struct source_def {
   bool is_table = false;
   std::vector<stream::field_type> columns;
   std::vector<std::string> primary_key;
+  // The columns each record's key holds (WITH (key = 'a, b')), so what the records are
+  // partitioned by; a table's is its primary key.
+  std::vector<std::string> partition_key;
   std::string topic;
   std::string timestamp_column;  // empty: the record timestamp
   int64_t watermark_delay_ms = 0;

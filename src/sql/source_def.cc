@@ -1,5 +1,6 @@
 // CREATE STREAM / CREATE TABLE: the declared source and its properties.
 
+#include <algorithm>
 #include <charconv>
 
 #include "base/strings.h"
@@ -83,13 +84,21 @@ source_def make_source_def(const create_source_stmt& s, location loc,
       } else {
         throw sql_error(loc, "watermark must be 'column' or 'column - INTERVAL ''n'' unit'");
       }
+    } else if (k == "key") {
+      for (size_t start = 0; start <= v.size();) {
+        auto end = std::min(v.find(',', start), v.size());
+        auto name = v.substr(start, end - start);
+        name.erase(0, name.find_first_not_of(' '));
+        name.erase(name.find_last_not_of(' ') + 1);
+        if (!name.empty()) d.partition_key.push_back(name);
+        start = end + 1;
+      }
     } else if (k == "idle_timeout" || k == "idle.timeout") {
       d.idle_timeout_ms = parse_duration(v, loc, "idle_timeout");
     } else {
-      throw sql_error(loc,
-                      "unknown property '" + k +
-                          "' (known: topic, format, subject, key_format, timestamp, watermark, "
-                          "idle_timeout)");
+      throw sql_error(loc, "unknown property '" + k +
+                               "' (known: topic, format, subject, key, key_format, timestamp, "
+                               "watermark, idle_timeout)");
     }
   }
   if (d.topic.empty()) d.topic = s.name;
@@ -130,6 +139,13 @@ source_def make_source_def(const create_source_stmt& s, location loc,
       found |= c.name == k;
     if (!found) throw sql_error(loc, "PRIMARY KEY column '" + k + "' is not declared");
   }
+  if (s.is_table && !d.partition_key.empty() && d.partition_key != d.primary_key)
+    throw sql_error(loc, "a table's records are keyed by its PRIMARY KEY: drop WITH (key = ...)");
+  if (s.is_table) d.partition_key = d.primary_key;
+  for (const auto& k : d.partition_key)
+    if (std::none_of(d.columns.begin(), d.columns.end(),
+                     [&](const auto& c) { return c.name == k; }))
+      throw sql_error(loc, "key column '" + k + "' is not declared");
   if (s.is_table && s.primary_key.empty())
     throw sql_error(loc, "a TABLE needs a PRIMARY KEY (its rows are upserted by key)");
   if (!s.is_table && !s.primary_key.empty())

@@ -22,6 +22,9 @@ struct source_spec {
   // CREATE TABLE: each record upserts the row of its key columns; a tombstone deletes it.
   bool upsert = false;
   std::vector<int> key_columns;
+  // The columns the records are keyed by, so partitioned by (a table's primary key, a
+  // stream's declared key); empty: not known.
+  std::vector<int> partition_columns;
   // Columns the query reads (empty: all); the others are left NULL without being decoded.
   std::vector<bool> needed;
   // The values' decoder (empty: JSON).

@@ -47,9 +47,11 @@ sql_at() {  # sql_at URL STATEMENT
 
 pipeline() {  # pipeline URL INPUT_SUFFIX OUTPUT_PREFIX
   sql_at "$1" "CREATE STREAM clicks (u VARCHAR, page VARCHAR, ts TIMESTAMP)
-         WITH (topic = 'clicks$2', timestamp = 'ts', watermark = 'ts - INTERVAL ''2'' SECOND')"
+         WITH (topic = 'clicks$2', key = 'u', timestamp = 'ts',
+               watermark = 'ts - INTERVAL ''2'' SECOND')"
   sql_at "$1" "CREATE STREAM buys (u VARCHAR, item VARCHAR, ts TIMESTAMP)
-         WITH (topic = 'buys$2', timestamp = 'ts', watermark = 'ts - INTERVAL ''2'' SECOND')"
+         WITH (topic = 'buys$2', key = 'u', timestamp = 'ts',
+               watermark = 'ts - INTERVAL ''2'' SECOND')"
   sql_at "$1" "CREATE SINK per_user INTO TOPIC '$3-per-user' AS
          SELECT u, window_start, COUNT(*) AS clicks, COUNT(DISTINCT page) AS pages
          FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '10' SECOND))
@@ -152,6 +154,11 @@ check "no output doubled later" "$(cat "$work/ref-converted" | wc -l)" "$(read_c
 check "tasks spread: one per query on node a" 3 "$(tasks_of a)"
 check "tasks spread: one per query on node b" 3 "$(tasks_of b)"
 check "tasks spread: one per query on node c" 3 "$(tasks_of c)"
+# Grouped by what the records are not keyed by: each task would count its partition only.
+refused=$(curl -s -XPOST "http://127.0.0.1:${node_port[a]}/v1/sql" --data-binary \
+  "CREATE MATERIALIZED VIEW per_page AS SELECT page, COUNT(*) AS n FROM clicks GROUP BY page")
+check "GROUP BY a column the records are not keyed by is refused, located" 1 \
+  "$(grep -c '"error_code":400.*line 1, column 38.*GROUP BY.*key = ' <<<"$refused" || true)"
 sql_at "http://127.0.0.1:${node_port[c]}" "DROP SINK converted"
 sleep 1
 check "a DROP on node c reaches node a" 0 \

@@ -33,6 +33,9 @@ bound binder::bind_named(const std::string& name, const std::string& alias, loca
       for (const auto& k : def->primary_key)
         if (k == def->columns[i].name) src.key_columns.push_back(static_cast<int>(i));
     }
+    for (const auto& k : def->partition_key)
+      for (size_t i = 0; i < def->columns.size(); ++i)
+        if (k == def->columns[i].name) src.partition_columns.push_back(static_cast<int>(i));
     n->time_column = src.time_column;
     if (def->is_table) {
       n->mode = changelog_mode::upsert;
