@@ -126,7 +126,7 @@ result<void> catalog_log::follow(std::function<void(int64_t, const std::string&)
 void catalog_log::stop() {
   if (!impl_ || impl_->stopping.exchange(true)) return;
   if (impl_->follower.joinable()) impl_->follower.join();
-  if (impl_->consumer) rd_kafka_consumer_close(impl_->consumer.get());
+  destroy_reader(std::move(impl_->consumer));
 }
 
 }  // namespace sluice::cluster

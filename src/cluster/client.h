@@ -35,6 +35,12 @@ error_info kafka_error(std::string_view what, rd_kafka_resp_err_t err);
 // Takes `e` (destroys it).
 error_info kafka_error(std::string_view what, rd_kafka_error_t* e);
 
+// Frees a consumer that reads by assignment (no group): without the consumer close, which
+// waits for the cluster, so that stopping never hangs on a cluster that is gone.
+inline void destroy_reader(kafka_handle h) {
+  if (h) rd_kafka_destroy_flags(h.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+}
+
 // A client: bootstrap and client id, `o.properties`, then `extra`; `configure` may set
 // callbacks on the configuration before the client is made. Errors: invalid_config.
 result<kafka_handle> make_client(const kafka_options& o, rd_kafka_type_t type,

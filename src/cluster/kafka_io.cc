@@ -143,7 +143,7 @@ class kafka_source final : public stream::topic_source {
     rd_kafka_queue_destroy(queue_);
     for (auto& q : buffered_)
       q.clear();
-    rd_kafka_consumer_close(rk_.get());
+    destroy_reader(std::move(rk_));
   }
 
   int32_t partitions() const override { return static_cast<int32_t>(next_.size()); }
@@ -486,7 +486,7 @@ class kafka_checkpoints final : public stream::checkpoint_store {
     std::string prefix = task_ + "#";
     while (ended < parts) {
       if (std::chrono::steady_clock::now() > deadline) {
-        rd_kafka_consumer_close(rk->get());
+        destroy_reader(std::move(*rk));
         return make_error(errc::io_error, "reading " + o_.checkpoint_topic + ": timed out");
       }
       message_ptr m(rd_kafka_consumer_poll(rk->get(), 100));
@@ -497,7 +497,7 @@ class kafka_checkpoints final : public stream::checkpoint_store {
       }
       if (m->err) {
         std::string why = rd_kafka_message_errstr(m.get());
-        rd_kafka_consumer_close(rk->get());
+        destroy_reader(std::move(*rk));
         return make_error(errc::io_error, "reading " + o_.checkpoint_topic + ": " + why);
       }
       std::string_view key(static_cast<const char*>(m->key), m->key ? m->key_len : 0);
@@ -507,7 +507,7 @@ class kafka_checkpoints final : public stream::checkpoint_store {
       else
         latest[std::string(key)] = std::nullopt;
     }
-    rd_kafka_consumer_close(rk->get());
+    destroy_reader(std::move(*rk));
     auto it = latest.find(task_);
     if (it == latest.end() || !it->second) return std::optional<std::string>();
     const std::string& v = *it->second;

@@ -129,7 +129,7 @@ view_replica::~view_replica() {
   if (!impl_) return;
   impl_->stopping = true;
   if (impl_->thread.joinable()) impl_->thread.join();
-  rd_kafka_consumer_close(impl_->consumer.get());
+  destroy_reader(std::move(impl_->consumer));
 }
 
 view_replica_stats view_replica::stats() const {
