@@ -19,6 +19,8 @@ packages=(
   # real peers for tests and benchmarks
   kcat redis-server redis-tools nats-server wrk rabbitmq-server
   postgresql mosquitto mosquitto-clients
+  # the load balancer in front of cluster-mode nodes (deploy/haproxy)
+  haproxy
   # the dashboard test's browser (driven by playwright-core from npm)
   chromium
   # small tools the test scripts use

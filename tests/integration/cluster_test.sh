@@ -37,6 +37,7 @@ node_kill() {  # node_kill NAME SIGNAL
 }
 cleanup_nodes() {
   for n in "${!node_pid[@]}"; do kill -9 "${node_pid[$n]}" 2>/dev/null || true; done
+  [ -n "${lb:-}" ] && kill "$lb" 2>/dev/null || true
   server_cleanup
 }
 trap cleanup_nodes EXIT
@@ -177,8 +178,24 @@ done
 "$here/cluster/ws_follow.py" 127.0.0.1 "${node_port[a]}" totals "$work/stop-ws" >"$work/ws-rows" 2>"$work/ws-log" &
 ws=$!
 for n in $(seq 0 9); do feed "$n" 2; done
+# HAProxy with deploy/haproxy/haproxy.cfg in front of the three nodes.
+hport_lb=$(free_port)
+sed -e "s/bind 127.0.0.1:8000/bind 127.0.0.1:$hport_lb/" -e '/^    server /d' \
+  "$here/../../deploy/haproxy/haproxy.cfg" >"$work/haproxy.cfg"
+for n in a b c; do
+  echo "    server node-$n 127.0.0.1:${node_port[$n]} check" >>"$work/haproxy.cfg"
+done
+haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 &
+lb=$!
+sleep 1.5  # its first health checks
 before=$(tasks_of b)
 node_kill b 9  # while it works: what it wrote since its last checkpoint is aborted
+served=0
+for _ in $(seq 1 30); do
+  curl -sf "http://127.0.0.1:$hport_lb/v1/views/totals" >/dev/null && served=$((served + 1))
+  sleep 0.05
+done
+check "HAProxy: every GET answered through a node killed with -9" 30 "$served"
 for n in $(seq 10 19); do feed "$n" 2; done
 finish 2
 wait_equal "kill -9: windowed aggregate equals the embedded run" "$work/ref-per-user" read_committed two-per-user
@@ -196,5 +213,6 @@ if cmp -s "$work/ref-totals" "$work/ws-totals"; then
 else
   fail "the WebSocket subscriber's rows differ: $(diff "$work/ref-totals" "$work/ws-totals" | head -5)"
 fi
+kill "$lb" 2>/dev/null || true
 for n in a c; do node_kill "$n" TERM; done
 server_summary
