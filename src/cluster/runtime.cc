@@ -150,6 +150,10 @@ std::string runtime::status_json() const {
         .value(t.partition)
         .key("state")
         .value(t.state)
+        .key("start_ms")
+        .value(t.start_ms)
+        .key("state_rows")
+        .value(t.state_rows)
         .end_object();
   w.end_array().key("views").begin_array();
   for (const auto& v : s.views)

@@ -84,7 +84,8 @@ void task_group::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   }
 }
 
-std::unique_ptr<stream::query> task_group::make_task(int32_t p) {
+std::unique_ptr<stream::query> task_group::make_task(int32_t p, int64_t& start_ms) {
+  auto began = std::chrono::steady_clock::now();
   sql::task_spec spec;
   spec.id = o_.instance + "/" + std::to_string(p);
   spec.partitions = {p};
@@ -106,7 +107,10 @@ std::unique_ptr<stream::query> task_group::make_task(int32_t p) {
       spdlog::error("query {}: {}", o_.name, error_);
       return nullptr;
     }
-    spdlog::info("query {}: task {} started on {}", o_.name, spec.id, o_.node);
+    start_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - began)
+                   .count();
+    spdlog::info("query {}: task {} started on {} in {} ms", o_.name, spec.id, o_.node, start_ms);
     return q;
   } catch (const std::exception& e) {
     std::lock_guard lk(mu_);
@@ -119,10 +123,12 @@ std::unique_ptr<stream::query> task_group::make_task(int32_t p) {
 void task_group::assigned(rd_kafka_topic_partition_list_t* parts) {
   for (int i = 0; i < parts->cnt; ++i) {
     int32_t p = parts->elems[i].partition;
-    auto q = make_task(p);
+    int64_t start_ms = 0;
+    auto q = make_task(p, start_ms);
     std::lock_guard lk(mu_);
     auto& t = tasks_[p];
     t.q = std::move(q);
+    t.start_ms = start_ms;
     t.retry_at = std::chrono::steady_clock::now() + t.backoff;
   }
 }
@@ -168,10 +174,12 @@ void task_group::restart_failed() {
       old->stop(false);
       old.reset();  // its transactional producer too, before the new task takes the id
     }
-    auto q = make_task(p);
+    int64_t start_ms = 0;
+    auto q = make_task(p, start_ms);
     std::lock_guard lk(mu_);
     auto& t = tasks_[p];
     t.q = std::move(q);
+    t.start_ms = start_ms;
     t.backoff = std::min<std::chrono::milliseconds>(t.backoff * 2, std::chrono::minutes(1));
     t.retry_at = now + t.backoff;
     if (t.q) t.backoff = std::chrono::milliseconds(1'000);
@@ -263,8 +271,10 @@ std::string task_group::explain() const {
 std::vector<task_info> task_group::tasks() const {
   std::lock_guard lk(mu_);
   std::vector<task_info> out;
-  for (const auto& [p, t] : tasks_)
-    out.push_back({o_.name, p, t.q ? t.q->stats().state : "FAILED"});
+  for (const auto& [p, t] : tasks_) {
+    auto st = t.q ? t.q->stats() : stream::query_stats{};
+    out.push_back({o_.name, p, t.q ? st.state : "FAILED", t.start_ms, st.state_rows});
+  }
   return out;
 }
 

@@ -44,6 +44,8 @@ struct task_info {
   std::string query;
   int32_t partition = 0;
   std::string state;
+  int64_t start_ms = 0;    // how long opening it and restoring its checkpoint took
+  int64_t state_rows = 0;  // rows of operator state it holds
 };
 
 class task_group final : public stream::running_query {
@@ -63,14 +65,16 @@ class task_group final : public stream::running_query {
     std::shared_ptr<stream::query> q;  // null: it could not be started (retried)
     std::chrono::steady_clock::time_point retry_at{};
     std::chrono::milliseconds backoff{1'000};
+    int64_t start_ms = 0;
   };
   void run();
   static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                            rd_kafka_topic_partition_list_t* parts, void* opaque);
   void assigned(rd_kafka_topic_partition_list_t* parts);
   void revoked(rd_kafka_topic_partition_list_t* parts, bool lost);
-  // Makes and starts the task of partition `p` (tasks_mu_ not held); null when it failed.
-  std::unique_ptr<stream::query> make_task(int32_t p);
+  // Makes and starts the task of partition `p` (mu_ not held); null when it failed.
+  // `start_ms`: how long opening and restoring it took.
+  std::unique_ptr<stream::query> make_task(int32_t p, int64_t& start_ms);
   void restart_failed();
 
   kafka_io& io_;
