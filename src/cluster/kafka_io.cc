@@ -312,6 +312,7 @@ struct producer {
   // Transactional producers: whether a transaction is open.
   bool transactional = false;
   bool in_transaction = false;
+  std::atomic<uint32_t> queued{0};
 
   static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
     if (!m->err) return;
@@ -357,9 +358,12 @@ struct producer {
     return {};
   }
 
-  result<void> produce(const std::string& topic, std::optional<std::string_view> key,
+  // Queues one record (copied). Delivery errors are checked every 1024 records and by
+  // flush() and commit().
+  result<void> produce(rd_kafka_topic_t* topic, std::optional<std::string_view> key,
                        std::optional<std::string_view> value, int64_t timestamp,
-                       std::span<const stream::topic_sink::header> headers) {
+                       std::span<const stream::topic_sink::header> headers,
+                       int32_t partition = RD_KAFKA_PARTITION_UA) {
     if (auto r = begin(); !r) return r;
     rd_kafka_headers_t* hs = nullptr;
     if (!headers.empty()) {
@@ -373,20 +377,22 @@ struct producer {
     void* vp = value ? const_cast<char*>(value->data()) : nullptr;
     size_t vlen = value ? value->size() : 0;
     for (;;) {
-      rd_kafka_resp_err_t err = rd_kafka_producev(
-          rk.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-          RD_KAFKA_V_KEY(kp, klen), RD_KAFKA_V_VALUE(vp, vlen), RD_KAFKA_V_TIMESTAMP(timestamp),
-          RD_KAFKA_V_HEADERS(hs), RD_KAFKA_V_END);
+      rd_kafka_resp_err_t err =
+          rd_kafka_producev(rk.get(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(partition),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(kp, klen),
+                            RD_KAFKA_V_VALUE(vp, vlen), RD_KAFKA_V_TIMESTAMP(timestamp),
+                            RD_KAFKA_V_HEADERS(hs), RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         rd_kafka_poll(rk.get(), 10);
         continue;
       }
       if (err) {
         if (hs) rd_kafka_headers_destroy(hs);
-        return kafka_error("producing to " + topic, err);
+        return kafka_error(std::string("producing to ") + rd_kafka_topic_name(topic), err);
       }
       break;
     }
+    if ((queued.fetch_add(1, std::memory_order_relaxed) & 1023) != 1023) return {};
     rd_kafka_poll(rk.get(), 0);
     return take_error();
   }
@@ -426,10 +432,11 @@ struct producer {
 
 class kafka_sink final : public stream::topic_sink {
  public:
-  kafka_sink(std::shared_ptr<producer> p, std::string topic)
-      : p_(std::move(p)), topic_(std::move(topic)) {}
+  kafka_sink(std::shared_ptr<producer> p, const std::string& topic)
+      : p_(std::move(p)), topic_(rd_kafka_topic_new(p_->rk.get(), topic.c_str(), nullptr)) {}
   ~kafka_sink() override {
     if (!p_->transactional) (void)p_->flush();
+    rd_kafka_topic_destroy(topic_);
   }
 
   result<void> add(std::optional<std::string_view> key, std::optional<std::string_view> value,
@@ -445,18 +452,26 @@ class kafka_sink final : public stream::topic_sink {
 
  private:
   std::shared_ptr<producer> p_;
-  std::string topic_;
+  rd_kafka_topic_t* topic_;  // before p_ goes
 };
 
 // --- checkpoints -----------------------------------------------------------------------
 
 // Record keys: `task` holds the checkpoint, or, when it is larger than one record may be,
 // "\0chunks <n>" and the chunks are under `task#0` .. `task#<n-1>`; all written in one
-// transaction (or, without one, chunks before the record that names them).
+// transaction (or, without one, chunks before the record that names them), to the partition
+// CRC32C(task) names, so that reading one task's checkpoint reads that partition only.
 class kafka_checkpoints final : public stream::checkpoint_store {
  public:
-  kafka_checkpoints(const kafka_options& o, std::string task, std::shared_ptr<producer> p)
-      : o_(o), task_(std::move(task)), p_(std::move(p)) {}
+  kafka_checkpoints(const kafka_options& o, std::string task, std::shared_ptr<producer> p,
+                    int32_t partitions)
+      : o_(o),
+        task_(std::move(task)),
+        p_(std::move(p)),
+        topic_(rd_kafka_topic_new(p_->rk.get(), o_.checkpoint_topic.c_str(), nullptr)),
+        partition_(static_cast<int32_t>(crc32c(task_.data(), task_.size()) %
+                                        static_cast<uint32_t>(std::max(partitions, 1)))) {}
+  ~kafka_checkpoints() override { rd_kafka_topic_destroy(topic_); }
 
   result<std::optional<std::string>> read() override {
     auto rk = make_client(o_, RD_KAFKA_CONSUMER,
@@ -465,18 +480,10 @@ class kafka_checkpoints final : public stream::checkpoint_store {
                            {"isolation.level", "read_committed"},
                            {"enable.partition.eof", "true"}});
     if (!rk) return rk.error();
-    const rd_kafka_metadata_t* md = nullptr;
-    auto* rkt = rd_kafka_topic_new(rk->get(), o_.checkpoint_topic.c_str(), nullptr);
-    auto err = rd_kafka_metadata(rk->get(), 0, rkt, &md, k_timeout_ms);
-    rd_kafka_topic_destroy(rkt);
-    if (err) return kafka_error("metadata of " + o_.checkpoint_topic, err);
-    int parts = md->topic_cnt == 1 && !md->topics[0].err ? md->topics[0].partition_cnt : 0;
-    rd_kafka_metadata_destroy(md);
-    if (parts == 0) return std::optional<std::string>();
-    auto* list = rd_kafka_topic_partition_list_new(parts);
-    for (int p = 0; p < parts; ++p)
-      rd_kafka_topic_partition_list_add(list, o_.checkpoint_topic.c_str(), p)->offset =
-          RD_KAFKA_OFFSET_BEGINNING;
+    int parts = 1;
+    auto* list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, o_.checkpoint_topic.c_str(), partition_)->offset =
+        RD_KAFKA_OFFSET_BEGINNING;
     auto aerr = rd_kafka_assign(rk->get(), list);
     rd_kafka_topic_partition_list_destroy(list);
     if (aerr) return kafka_error("assign " + o_.checkpoint_topic, aerr);
@@ -526,12 +533,11 @@ class kafka_checkpoints final : public stream::checkpoint_store {
   }
 
   result<void> write(std::string_view blob) override {
-    const auto& topic = o_.checkpoint_topic;
     int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
     auto put = [&](const std::string& key, std::optional<std::string_view> v) {
-      return p_->produce(topic, key, v, now, {});
+      return p_->produce(topic_, key, v, now, {}, partition_);
     };
     result<void> r;
     if (blob.size() <= k_checkpoint_chunk) {
@@ -553,7 +559,7 @@ class kafka_checkpoints final : public stream::checkpoint_store {
   }
 
   result<void> erase() override {
-    if (auto r = p_->produce(o_.checkpoint_topic, task_, std::nullopt, 0, {}); !r) return r;
+    if (auto r = p_->produce(topic_, task_, std::nullopt, 0, {}, partition_); !r) return r;
     return p_->transactional ? p_->commit() : p_->flush();
   }
 
@@ -570,6 +576,8 @@ class kafka_checkpoints final : public stream::checkpoint_store {
   kafka_options o_;
   std::string task_;
   std::shared_ptr<producer> p_;
+  rd_kafka_topic_t* topic_;
+  int32_t partition_;
 };
 
 // --- the io ----------------------------------------------------------------------------
@@ -687,8 +695,10 @@ class kafka_io_impl final : public kafka_io {
       if (!tp) return tp.error();
       p = *tp;
     }
+    auto parts = partition_count(o_.checkpoint_topic);
+    if (!parts) return parts.error();
     return std::unique_ptr<stream::checkpoint_store>(
-        std::make_unique<kafka_checkpoints>(o_, task, std::move(p)));
+        std::make_unique<kafka_checkpoints>(o_, task, std::move(p), *parts));
   }
 
  private:

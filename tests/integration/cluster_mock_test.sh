@@ -80,7 +80,7 @@ wait_for() {  # wait_for NAME EXPECTED COMMAND...
 node_start a
 h="http://127.0.0.1:${node_port[a]}"
 curl -sf -XPOST "$h/v1/sql" --data-binary \
-  "CREATE STREAM clicks (u VARCHAR, n BIGINT, ts TIMESTAMP) WITH (topic = 'clicks', timestamp = 'ts')" >/dev/null
+  "CREATE STREAM clicks (u VARCHAR, n BIGINT, ts TIMESTAMP) WITH (topic = 'clicks', key = 'u', timestamp = 'ts')" >/dev/null
 curl -sf -XPOST "$h/v1/sql" --data-binary \
   "CREATE MATERIALIZED VIEW totals AS SELECT u, COUNT(*) AS clicks FROM clicks GROUP BY u" >/dev/null
 curl -sf -XPOST "$h/v1/sql" --data-binary \
