@@ -10,6 +10,7 @@
 #      (rows/s; target >= 500k), and a task resumes from a large checkpoint.
 #
 #   bench/cluster.sh [EVENTS]     (default 2,000,000)
+#   CLUSTER_FLAGS="--kafka-property compression.type=none" bench/cluster.sh   (node flags)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 events=${1:-2000000}
@@ -25,7 +26,7 @@ node_start() {  # node_start NAME [flags]
   port=$(free_port)
   node_port[$name]=$port
   "$build/sluice" server --kafka-bootstrap "$broker" --cluster-name bench --node-id "$name" \
-    --http-addr "127.0.0.1:$port" --data-dir "$work/$name" --log-level warn "$@" &
+    --http-addr "127.0.0.1:$port" --data-dir "$work/$name" --log-level warn ${CLUSTER_FLAGS:-} "$@" &
   node_pid[$name]=$!
   for _ in $(seq 1 300); do
     curl -sf "http://127.0.0.1:$port/ready" >/dev/null 2>&1 && return 0

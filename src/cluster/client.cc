@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <set>
+
 namespace sluice::cluster {
 
 namespace {
@@ -42,10 +44,15 @@ result<kafka_handle> make_client(const kafka_options& o, rd_kafka_type_t type,
   char err[512];
   std::map<std::string, std::string> props = {
       {"bootstrap.servers", o.bootstrap}, {"client.id", o.client_id}, {"log_level", "4"}};
-  for (const auto& [k, v] : o.properties)
-    props[k] = v;
   for (const auto& [k, v] : extra)
     props[k] = v;
+  // The cluster's properties (security, tuning) win, but not over what a client's guarantees
+  // rest on (isolation, idempotence, transactional and group ids, offsets not committed).
+  static const std::set<std::string> tunable = {
+      "linger.ms", "compression.type", "fetch.wait.max.ms", "max.partition.fetch.bytes",
+      "queued.max.messages.kbytes", "partitioner", "heartbeat.interval.ms"};
+  for (const auto& [k, v] : o.properties)
+    if (!extra.count(k) || tunable.count(k)) props[k] = v;
   for (const auto& [k, v] : props)
     if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(conf);

@@ -41,8 +41,10 @@ inline void destroy_reader(kafka_handle h) {
   if (h) rd_kafka_destroy_flags(h.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
 }
 
-// A client: bootstrap and client id, `o.properties`, then `extra`; `configure` may set
-// callbacks on the configuration before the client is made. Errors: invalid_config.
+// A client: bootstrap and client id, `extra`, then `o.properties` (except where they would
+// change what `extra` sets for the client's guarantees; tuning such as linger.ms,
+// compression.type or fetch.wait.max.ms they may change); `configure` may set callbacks on
+// the configuration before the client is made. Errors: invalid_config.
 result<kafka_handle> make_client(const kafka_options& o, rd_kafka_type_t type,
                                  const std::map<std::string, std::string>& extra,
                                  void (*configure)(rd_kafka_conf_t*, void*) = nullptr,

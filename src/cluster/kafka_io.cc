@@ -478,7 +478,8 @@ class kafka_checkpoints final : public stream::checkpoint_store {
                           {{"group.id", "_sluice_checkpoint_reader"},
                            {"enable.auto.commit", "false"},
                            {"isolation.level", "read_committed"},
-                           {"enable.partition.eof", "true"}});
+                           {"enable.partition.eof", "true"},
+                           {"fetch.wait.max.ms", "10"}});
     if (!rk) return rk.error();
     int parts = 1;
     auto* list = rd_kafka_topic_partition_list_new(1);
