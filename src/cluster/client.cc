@@ -48,9 +48,13 @@ result<kafka_handle> make_client(const kafka_options& o, rd_kafka_type_t type,
     props[k] = v;
   // The cluster's properties (security, tuning) win, but not over what a client's guarantees
   // rest on (isolation, idempotence, transactional and group ids, offsets not committed).
-  static const std::set<std::string> tunable = {
-      "linger.ms", "compression.type", "fetch.wait.max.ms", "max.partition.fetch.bytes",
-      "queued.max.messages.kbytes", "partitioner", "heartbeat.interval.ms"};
+  static const std::set<std::string> tunable = {"linger.ms",
+                                                "compression.type",
+                                                "fetch.wait.max.ms",
+                                                "max.partition.fetch.bytes",
+                                                "queued.max.messages.kbytes",
+                                                "partitioner",
+                                                "heartbeat.interval.ms"};
   for (const auto& [k, v] : o.properties)
     if (!extra.count(k) || tunable.count(k)) props[k] = v;
   for (const auto& [k, v] : props)
