@@ -140,7 +140,8 @@ node_status runtime::status() const {
 std::string runtime::status_json() const {
   auto s = status();
   json_writer w;
-  w.begin_object().key("cluster").value(s.cluster).key("node").value(s.node);
+  w.begin_object().key("mode").value("cluster");
+  w.key("cluster").value(s.cluster).key("node").value(s.node);
   w.key("bootstrap").value(s.bootstrap).key("tasks").begin_array();
   for (const auto& t : s.tasks)
     w.begin_object()

@@ -51,7 +51,8 @@ class runtime final : public sql::distribution {
 
   std::shared_ptr<kafka_io> io() const { return io_; }
   node_status status() const;
-  // status() as JSON: {"cluster","node","bootstrap","tasks":[{"query","partition","state",
+  // status() as JSON:
+  // {"mode":"cluster","cluster","node","bootstrap","tasks":[{"query","partition","state",
   // "start_ms","state_rows"}],
   // "views":[{"view","topic","rows_applied","restored","restore_ms"}]}
   std::string status_json() const;

@@ -604,10 +604,10 @@ struct server::impl {
         co_return make_response(req, bhttp::status::ok, std::move(w).str());
       }
       if (path == "/v1/cluster") {
-        if (!config.cluster_status)
-          co_return error_response(req, bhttp::status::not_found,
-                                   "this server is not a cluster node (--kafka-bootstrap)");
-        co_return make_response(req, bhttp::status::ok, config.cluster_status());
+        // A server that is not a cluster node answers so ({"mode":"embedded"}).
+        co_return make_response(req, bhttp::status::ok,
+                                config.cluster_status ? config.cluster_status()
+                                                      : std::string("{\"mode\":\"embedded\"}"));
       }
       if (connectors && connect_api::owns(path)) {
         auto a = co_await on_worker([&] { return connectors->handle(req); });

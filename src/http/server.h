@@ -106,7 +106,8 @@ struct server_config {
   connect::worker* connectors = nullptr;
   // Writes everyone else's families for GET /metrics (the HTTP server adds its own).
   std::function<void(metrics::exposition&)> metrics;
-  // Cluster mode: the JSON of GET /v1/cluster (this node, its tasks and views).
+  // Cluster mode: the JSON of GET /v1/cluster (this node, its tasks and views); without it,
+  // {"mode":"embedded"}.
   std::function<std::string()> cluster_status;
 };
 

@@ -3,7 +3,7 @@
 # started server with a live pipeline: every page loads without console errors, a view's chart
 # and table change while records are produced, the SQL console runs statements and streams an
 # EMIT CHANGES query, a topic's newest records and a consumer group's lag appear, connectors show
-# their state and last error and pause from the page.
+# their state and last error and pause from the page, a cluster-mode node shows its tasks.
 set -euo pipefail
 
 source "$(dirname "$0")/server_lib.sh"
@@ -39,5 +39,19 @@ curl -sf -H 'Content-Type: application/json' "$http/connectors" \
 curl -sf -H 'Content-Type: application/json' "$http/connectors" \
   -d "{\"name\":\"down\",\"config\":{\"connector\":\"webhook\",\"topics\":\"readings\",\"url\":\"http://127.0.0.1:$(free_port)/\",\"retries\":\"0\",\"errors.retry.timeout\":\"0\"}}" >/dev/null
 
-node "$here/dashboard.mjs" "$http" /usr/bin/chromium
+# A cluster-mode node on this server, for the cluster page.
+nport=$(free_port)
+"$sluice" server --kafka-bootstrap "$brokers" --cluster-name dash --node-id n1 \
+  --http-addr "127.0.0.1:$nport" --data-dir "$work/node" --log-level warn &
+node_pid=$!
+trap 'kill $hook_pid $node_pid 2>/dev/null; server_cleanup' EXIT
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$nport/ready" >/dev/null && break; sleep 0.1; done
+"$sluice" sql --http "127.0.0.1:$nport" -e "
+CREATE STREAM node_readings (sensor VARCHAR, temperature DOUBLE) WITH (topic = 'readings', key = 'sensor');
+CREATE MATERIALIZED VIEW node_stats AS SELECT sensor, COUNT(*) AS readings FROM node_readings GROUP BY sensor;
+" >/dev/null
+
+node "$here/dashboard.mjs" "$http" /usr/bin/chromium "http://127.0.0.1:$nport"
+kill "$node_pid"
+wait "$node_pid" 2>/dev/null || true
 server_stop

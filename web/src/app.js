@@ -747,6 +747,48 @@ const pages = {
     return { update() { refresh(); }, dispose() { chart.dispose(); } };
   },
 
+  // Cluster mode (docs/scale-out.md): this node, the tasks it runs (start time: its checkpoint
+  // restored) and the views it materializes with their restore progress.
+  cluster(root) {
+    const box = h('div', { id: 'cluster' });
+    root.append(h('h1', {}, 'Cluster'), h('div', { class: 'panel' }, box));
+    const refresh = async () => {
+      let s = {};
+      try {
+        const res = await api('/v1/cluster');
+        if (res.ok) s = await res.json();
+      } catch { /* the next refresh tries again */ }
+      if (s.mode !== 'cluster') {
+        box.replaceChildren(h('div', { class: 'empty' },
+          'This server is not a cluster node. Nodes of a cluster run with --kafka-bootstrap HOST:PORT --cluster-name NAME (docs/scale-out.md).'));
+        return;
+      }
+      const tasks = s.tasks || [], views = s.views || [];
+      box.replaceChildren(
+        h('div', { class: 'muted', id: 'cluster-node' },
+          `Node ${s.node} of cluster ${s.cluster}, on Kafka ${s.bootstrap}`),
+        h('h2', {}, `Tasks on this node (${tasks.length})`),
+        tasks.length ? table([
+          { title: 'Query', get: t => t.query },
+          { title: 'Partition', num: true, get: t => String(t.partition) },
+          { title: 'State', get: t => h('span', { class: 'badge ' + t.state }, t.state) },
+          { title: 'Started in (ms)', num: true, get: t => fmtNum(t.start_ms) },
+          { title: 'State rows', num: true, get: t => fmtNum(t.state_rows) },
+        ], tasks, t => ({ 'data-task': `${t.query}/${t.partition}` }))
+          : h('div', { class: 'empty' }, 'No tasks here: the other nodes run them all.'),
+        h('h2', {}, 'Views materialized here'),
+        views.length ? table([
+          { title: 'View', get: v => v.view },
+          { title: 'Changelog topic', get: v => v.topic },
+          { title: 'Changes applied', num: true, get: v => fmtNum(v.rows_applied) },
+          { title: 'Restore', get: v => v.restored ? `done in ${fmtNum(v.restore_ms)} ms` : 'restoring' },
+        ], views, v => ({ 'data-cluster-view': v.view }))
+          : h('div', { class: 'empty' }, 'No views.'));
+    };
+    refresh();
+    return { update() { refresh(); }, dispose() {} };
+  },
+
   // The schema registry: subjects with their latest version, then one subject's versions with
   // the text of one and a line diff against another.
   schemas(root, subject) {

@@ -2,7 +2,8 @@
 // through the REST Proxy API the whole time, so that rates, the view and the console move.
 import { chromium } from 'playwright-core';
 
-const [base, executablePath] = process.argv.slice(2);
+// NODE_BASE: a cluster-mode node beside the server, for the cluster page (optional).
+const [base, executablePath, nodeBase] = process.argv.slice(2);
 let failures = 0, checks = 0;
 function check(name, ok, detail = '') {
   checks++;
@@ -163,6 +164,33 @@ try {
   });
   const status = await (await fetch(`${base}/connectors/hook/status`)).json();
   check('connectors: paused from the page', status.tasks[0].state === 'PAUSED', (await paused.jsonValue()) + ' ' + JSON.stringify(status));
+
+  // Cluster: this server is not a node; the node started beside it lists its tasks (one per
+  // partition of its stream) and the view it materialized.
+  await page.click('nav a[data-page="cluster"]');
+  const notNode = await page.waitForFunction(() => {
+    const e = document.querySelector('#cluster .empty');
+    return e && /not a cluster node/.test(e.textContent) ? e.textContent : null;
+  });
+  check('cluster: the embedded server says it is not a node', /--kafka-bootstrap/.test(await notNode.jsonValue()));
+  if (nodeBase) {
+    const np = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    np.on('pageerror', e => errors.push(`node page error: ${e.message}`));
+    await np.goto(`${nodeBase}/#/cluster`);
+    const tasks = await np.waitForFunction(() => {
+      const rows = [...document.querySelectorAll('tr[data-task^="node_stats/"]')];
+      return rows.length === 2 && rows.every(r => /RUNNING/.test(r.textContent))
+        ? rows.map(r => r.dataset.task).join(' ') : null;
+    }, null, { timeout: 30000 });
+    check('cluster: the node lists its two tasks, running', (await tasks.jsonValue()) === 'node_stats/0 node_stats/1', await tasks.jsonValue());
+    const view = await np.waitForFunction(() => {
+      const r = document.querySelector('tr[data-cluster-view="node_stats"]');
+      return r && /done in/.test(r.textContent) ? r.textContent : null;
+    });
+    check('cluster: the node shows its view restored', /_sluice-dash-view-node_stats/.test(await view.jsonValue()), await view.jsonValue());
+    check('cluster: which node, of which cluster', /Node n1 of cluster dash/.test(await np.textContent('#cluster-node')));
+    await np.close();
+  }
 
   // Unknown routes fall back to the overview; nothing logged an error on the way.
   await page.goto(`${base}/#/nope`);
