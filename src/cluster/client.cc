@@ -9,6 +9,10 @@ namespace sluice::cluster {
 namespace {
 
 void to_log(const rd_kafka_t* rk, int level, const char* facility, const char* line) {
+  // A broker that cannot be reached is logged as an error (FAIL, ERROR) by librdkafka, which
+  // retries it: a warning here (what does not recover shows as a failed query or statement).
+  std::string_view f(facility);
+  if (level <= 3 && (f == "FAIL" || f == "ERROR")) level = 4;
   auto l = level <= 3   ? spdlog::level::err
            : level <= 4 ? spdlog::level::warn
            : level <= 6 ? spdlog::level::info
