@@ -120,17 +120,24 @@ std::unique_ptr<stream::query> task_group::make_task(int32_t p, int64_t& start_m
   }
 }
 
+void task_group::install(int32_t p) {
+  int64_t start_ms = 0;
+  auto q = make_task(p, start_ms);
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard lk(mu_);
+  auto& t = tasks_[p];
+  t.q = std::move(q);
+  t.start_ms = start_ms;
+  if (!t.q)
+    t.backoff = std::min<std::chrono::milliseconds>(t.backoff * 2, std::chrono::minutes(1));
+  else
+    t.backoff = std::chrono::milliseconds(1'000);
+  t.retry_at = now + t.backoff;
+}
+
 void task_group::assigned(rd_kafka_topic_partition_list_t* parts) {
-  for (int i = 0; i < parts->cnt; ++i) {
-    int32_t p = parts->elems[i].partition;
-    int64_t start_ms = 0;
-    auto q = make_task(p, start_ms);
-    std::lock_guard lk(mu_);
-    auto& t = tasks_[p];
-    t.q = std::move(q);
-    t.start_ms = start_ms;
-    t.retry_at = std::chrono::steady_clock::now() + t.backoff;
-  }
+  for (int i = 0; i < parts->cnt; ++i)
+    install(parts->elems[i].partition);
 }
 
 void task_group::revoked(rd_kafka_topic_partition_list_t* parts, bool lost) {
@@ -174,15 +181,7 @@ void task_group::restart_failed() {
       old->stop(false);
       old.reset();  // its transactional producer too, before the new task takes the id
     }
-    int64_t start_ms = 0;
-    auto q = make_task(p, start_ms);
-    std::lock_guard lk(mu_);
-    auto& t = tasks_[p];
-    t.q = std::move(q);
-    t.start_ms = start_ms;
-    t.backoff = std::min<std::chrono::milliseconds>(t.backoff * 2, std::chrono::minutes(1));
-    t.retry_at = now + t.backoff;
-    if (t.q) t.backoff = std::chrono::milliseconds(1'000);
+    install(p);
   }
 }
 

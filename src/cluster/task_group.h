@@ -76,6 +76,9 @@ class task_group final : public stream::running_query {
   // `start_ms`: how long opening and restoring it took.
   std::unique_ptr<stream::query> make_task(int32_t p, int64_t& start_ms);
   void restart_failed();
+  // Makes and starts the task of `p` in its slot (a null task when it cannot start: tried
+  // again after its pause, which doubles each time up to a minute).
+  void install(int32_t p);
 
   kafka_io& io_;
   task_group_options o_;

@@ -266,7 +266,8 @@ struct engine::impl final : name_lookup, format_provider {
   // transactional id), null when the query runs whole here.
   using sink_maker = std::function<stream::operator_ptr(plan&, const task_spec*)>;
 
-  static const select_stmt& query_of(const statement& st) {
+  // The SELECT of a statement that has one (a view's, a sink's, INSERT INTO's); null for others.
+  static const select_stmt* select_of(const statement& st) {
     const select_stmt* q = nullptr;
     std::visit(
         [&](const auto& b) {
@@ -277,6 +278,10 @@ struct engine::impl final : name_lookup, format_provider {
             q = b.query.get();
         },
         st.body);
+    return q;
+  }
+  static const select_stmt& query_of(const statement& st) {
+    const select_stmt* q = select_of(st);
     if (!q) throw catalog_error("not a continuous query: " + st.text);
     return *q;
   }
@@ -1199,16 +1204,7 @@ struct engine::impl final : name_lookup, format_provider {
   }
 
   void run(const statement&, const explain_stmt& s, statement_result& res) {
-    const select_stmt* q = nullptr;
-    std::visit(
-        [&](const auto& b) {
-          using T = std::decay_t<decltype(b)>;
-          if constexpr (std::is_same_v<T, create_view_stmt> ||
-                        std::is_same_v<T, create_sink_stmt> || std::is_same_v<T, insert_stmt> ||
-                        std::is_same_v<T, query_stmt>)
-            q = b.query.get();
-        },
-        s.inner->body);
+    const select_stmt* q = select_of(*s.inner);
     if (!q)
       throw sql_error(s.inner->loc,
                       "EXPLAIN takes a query (SELECT, CREATE MATERIALIZED "
