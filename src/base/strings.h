@@ -1,10 +1,11 @@
 #pragma once
-// ASCII case helpers (SQL keywords and names, JSON field matching).
+// ASCII case helpers (SQL keywords and names, JSON field matching), and comma lists.
 
 #include <algorithm>
 #include <cctype>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sluice {
 
@@ -27,6 +28,20 @@ inline bool iequals(std::string_view a, std::string_view b) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
+}
+
+// The items of "a, b,c": split at commas, spaces around each trimmed, empty ones dropped.
+inline std::vector<std::string> split_list(std::string_view s) {
+  std::vector<std::string> out;
+  for (size_t at = 0; at <= s.size();) {
+    size_t comma = std::min(s.find(',', at), s.size());
+    auto item = s.substr(at, comma - at);
+    at = comma + 1;
+    item.remove_prefix(std::min(item.find_first_not_of(' '), item.size()));
+    item.remove_suffix(item.size() - (item.find_last_not_of(' ') + 1));
+    if (!item.empty()) out.emplace_back(item);
+  }
+  return out;
 }
 
 }  // namespace sluice

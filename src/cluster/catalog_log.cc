@@ -22,14 +22,17 @@ struct catalog_log::impl {
   std::thread follower;
   std::atomic<bool> stopping{false};
 
-  // Each message's delivery report fulfils the promise it carries.
+  using outcome = std::shared_ptr<std::promise<result<int64_t>>>;
+
+  // Each message's delivery report fulfils the promise it carries (and frees its hold on it:
+  // a report that comes after append() gave up finds it still alive).
   static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
-    auto* done = static_cast<std::promise<result<int64_t>>*>(m->_private);
+    std::unique_ptr<outcome> done(static_cast<outcome*>(m->_private));
     if (!done) return;
     if (m->err)
-      done->set_value(kafka_error("appending to the catalog", m->err));
+      (*done)->set_value(kafka_error("appending to the catalog", m->err));
     else
-      done->set_value(m->offset);
+      (*done)->set_value(m->offset);
   }
 
   // Reads what is there and hands it to `apply`; returns the offset after the last record, or
@@ -75,14 +78,16 @@ result<std::unique_ptr<catalog_log>> catalog_log::open(kafka_io& io, std::string
 
 result<int64_t> catalog_log::append(const std::string& statement) {
   std::lock_guard lk(impl_->append_mu);
-  std::promise<result<int64_t>> done;
-  auto f = done.get_future();
+  auto done = std::make_shared<std::promise<result<int64_t>>>();
+  auto f = done->get_future();
+  auto hold = std::make_unique<impl::outcome>(done);
   auto err =
       rd_kafka_producev(impl_->producer.get(), RD_KAFKA_V_TOPIC(impl_->topic.c_str()),
                         RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                         RD_KAFKA_V_VALUE(const_cast<char*>(statement.data()), statement.size()),
-                        RD_KAFKA_V_OPAQUE(&done), RD_KAFKA_V_END);
+                        RD_KAFKA_V_OPAQUE(hold.get()), RD_KAFKA_V_END);
   if (err) return kafka_error("appending to the catalog", err);
+  hold.release();  // the delivery report's now
   rd_kafka_flush(impl_->producer.get(), k_timeout_ms * 3);
   if (f.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
     return make_error(errc::io_error, "appending to the catalog: timed out");
@@ -92,22 +97,13 @@ result<int64_t> catalog_log::append(const std::string& statement) {
 result<void> catalog_log::follow(std::function<void(int64_t, const std::string&)> apply) {
   auto& m = *impl_;
   m.apply = std::move(apply);
-  auto c = make_client(m.io.options(), RD_KAFKA_CONSUMER,
-                       {{"group.id", "_sluice_catalog_reader"},
-                        {"enable.auto.commit", "false"},
-                        {"enable.partition.eof", "true"},
-                        {"fetch.wait.max.ms", "100"}});
+  auto c = open_reader(m.io.options(), m.topic, {0}, {{"fetch.wait.max.ms", "100"}});
   if (!c) return c.error();
   m.consumer = std::move(*c);
   int64_t lo = 0, end = 0;
   if (auto err = rd_kafka_query_watermark_offsets(m.consumer.get(), m.topic.c_str(), 0, &lo, &end,
                                                   k_timeout_ms))
     return kafka_error("the end of the catalog " + m.topic, err);
-  auto* list = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(list, m.topic.c_str(), 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
-  auto e = rd_kafka_assign(m.consumer.get(), list);
-  rd_kafka_topic_partition_list_destroy(list);
-  if (e) return kafka_error("reading the catalog " + m.topic, e);
   // What is there now is applied before the process says it is ready.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   for (int64_t next = lo; next < end;) {

@@ -76,4 +76,27 @@ result<kafka_handle> make_client(const kafka_options& o, rd_kafka_type_t type,
   return kafka_handle(rk);
 }
 
+result<kafka_handle> open_reader(const kafka_options& o, const std::string& topic,
+                                 const std::vector<int32_t>& partitions,
+                                 const std::map<std::string, std::string>& extra) {
+  std::map<std::string, std::string> props = {{"group.id", "_sluice_reader"},
+                                              {"enable.auto.commit", "false"},
+                                              {"enable.auto.offset.store", "false"},
+                                              {"enable.partition.eof", "true"}};
+  for (const auto& [k, v] : extra)
+    props[k] = v;
+  auto rk = make_client(o, RD_KAFKA_CONSUMER, props);
+  if (!rk) return rk.error();
+  auto* list = rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size()));
+  for (int32_t p : partitions)
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  auto err = rd_kafka_assign(rk->get(), list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err) {
+    destroy_reader(std::move(*rk));
+    return kafka_error("reading " + topic, err);
+  }
+  return rk;
+}
+
 }  // namespace sluice::cluster

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
 #include "cluster/kafka_io.h"
@@ -34,6 +35,14 @@ using message_ptr = std::unique_ptr<rd_kafka_message_t, message_deleter>;
 error_info kafka_error(std::string_view what, rd_kafka_resp_err_t err);
 // Takes `e` (destroys it).
 error_info kafka_error(std::string_view what, rd_kafka_error_t* e);
+
+// A consumer that reads `partitions` of `topic` from their beginning by assignment (no group
+// membership; offsets never committed), reporting each partition's end (PARTITION_EOF);
+// `extra` adds properties (isolation.level, fetch.wait.max.ms). Errors: invalid_config,
+// io_error.
+result<kafka_handle> open_reader(const kafka_options& o, const std::string& topic,
+                                 const std::vector<int32_t>& partitions,
+                                 const std::map<std::string, std::string>& extra = {});
 
 // Frees a consumer that reads by assignment (no group): without the consumer close, which
 // waits for the cluster, so that stopping never hangs on a cluster that is gone.

@@ -5,7 +5,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <cstring>
 #include <deque>
 #include <mutex>
 #include <set>
@@ -23,97 +22,6 @@ namespace {
 // Checkpoints larger than this are written as several records (brokers refuse records beyond
 // message.max.bytes, 1 MB by default).
 constexpr size_t k_checkpoint_chunk = 512 * 1024;
-
-// Encodes messages of one partition as one Kafka v2 record batch (uncompressed; offsets as
-// the messages have them, gaps allowed), appended to `out`.
-class batch_encoder {
- public:
-  void add(const rd_kafka_message_t& m) {
-    if (count_ == 0) {
-      base_ = m.offset;
-      rd_kafka_timestamp_type_t tt;
-      first_ts_ = max_ts_ = rd_kafka_message_timestamp(&m, &tt);
-    }
-    rd_kafka_timestamp_type_t tt;
-    int64_t ts = rd_kafka_message_timestamp(&m, &tt);
-    max_ts_ = std::max(max_ts_, ts);
-    last_ = m.offset;
-    rec_.clear();
-    rec_.push_back(0);  // attributes
-    varint(rec_, ts - first_ts_);
-    varint(rec_, m.offset - base_);
-    field(rec_, static_cast<const char*>(m.key), m.key ? m.key_len : 0, m.key != nullptr);
-    field(rec_, static_cast<const char*>(m.payload), m.payload ? m.len : 0, m.payload != nullptr);
-    rd_kafka_headers_t* hs = nullptr;
-    size_t n = 0;
-    if (rd_kafka_message_headers(&m, &hs) == RD_KAFKA_RESP_ERR_NO_ERROR)
-      n = rd_kafka_header_cnt(hs);
-    varint(rec_, static_cast<int64_t>(n));
-    for (size_t i = 0; i < n; ++i) {
-      const char* name = nullptr;
-      const void* v = nullptr;
-      size_t vlen = 0;
-      if (rd_kafka_header_get_all(hs, i, &name, &v, &vlen) != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
-      field(rec_, name, std::strlen(name), true);
-      field(rec_, static_cast<const char*>(v), vlen, v != nullptr);
-    }
-    varint(records_, static_cast<int64_t>(rec_.size()));
-    records_.append(rec_);
-    ++count_;
-  }
-  bool empty() const { return count_ == 0; }
-  size_t size() const { return records_.size(); }
-
-  void finish(bytes& out) {
-    if (count_ == 0) return;
-    std::string b;
-    put(b, base_, 8);
-    put(b, static_cast<int64_t>(49 + records_.size()), 4);  // batch length: after this field
-    put(b, -1, 4);                                          // partition leader epoch
-    b.push_back(2);                                         // magic
-    size_t crc_at = b.size();
-    put(b, 0, 4);
-    put(b, 0, 2);  // attributes
-    put(b, last_ - base_, 4);
-    put(b, first_ts_, 8);
-    put(b, max_ts_, 8);
-    put(b, -1, 8);  // producer id
-    put(b, -1, 2);  // producer epoch
-    put(b, -1, 4);  // base sequence
-    put(b, count_, 4);
-    b.append(records_);
-    uint32_t crc = crc32c(b.data() + crc_at + 4, b.size() - crc_at - 4);
-    for (int i = 0; i < 4; ++i)
-      b[crc_at + static_cast<size_t>(i)] = static_cast<char>((crc >> (24 - 8 * i)) & 0xff);
-    out.insert(out.end(), reinterpret_cast<const uint8_t*>(b.data()),
-               reinterpret_cast<const uint8_t*>(b.data()) + b.size());
-    records_.clear();
-    count_ = 0;
-  }
-
- private:
-  static void put(std::string& s, int64_t v, int width) {
-    for (int i = width - 1; i >= 0; --i)
-      s.push_back(static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff));
-  }
-  static void varint(std::string& s, int64_t v) {
-    uint64_t z = (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
-    while (z >= 0x80) {
-      s.push_back(static_cast<char>((z & 0x7f) | 0x80));
-      z >>= 7;
-    }
-    s.push_back(static_cast<char>(z));
-  }
-  static void field(std::string& s, const char* p, size_t n, bool present) {
-    if (!present) return varint(s, -1);
-    varint(s, static_cast<int64_t>(n));
-    s.append(p, n);
-  }
-
-  std::string records_, rec_;
-  int32_t count_ = 0;
-  int64_t base_ = 0, last_ = 0, first_ts_ = 0, max_ts_ = 0;
-};
 
 // --- sources ---------------------------------------------------------------------------
 
@@ -147,23 +55,6 @@ class kafka_source final : public stream::topic_source {
   }
 
   int32_t partitions() const override { return static_cast<int32_t>(next_.size()); }
-
-  result<void> read(int32_t p, int64_t from, size_t max_bytes, bytes& out) override {
-    auto q = take(p, from);
-    if (!q) return q.error();
-    auto& buffered = **q;
-    int64_t next = from;
-    batch_encoder enc;
-    while (!buffered.empty() && enc.size() < max_bytes) {
-      auto& m = *buffered.front();
-      if (m.offset >= from) enc.add(m);
-      next = m.offset + 1;
-      buffered.pop_front();
-    }
-    next_[static_cast<size_t>(p)] = std::max(next_[static_cast<size_t>(p)], next);
-    enc.finish(out);
-    return {};
-  }
 
   // The messages as librdkafka gives them, without making batches of them first.
   result<int64_t> for_each(int32_t p, int64_t from, size_t max_bytes, bytes&,
@@ -443,12 +334,9 @@ class kafka_sink final : public stream::topic_sink {
                    int64_t timestamp, std::span<const header> headers) override {
     return p_->produce(topic_, key, value, timestamp, headers);
   }
+  // prepare() is topic_sink's (a flush): the transaction is committed with the checkpoint
+  // (kafka_checkpoints::write).
   result<void> flush() override { return p_->flush(); }
-  // The transaction is committed with the checkpoint (kafka_checkpoints::write).
-  result<std::string> prepare() override {
-    if (auto r = p_->flush(); !r) return r.error();
-    return std::string();
-  }
 
  private:
   std::shared_ptr<producer> p_;
@@ -474,25 +362,13 @@ class kafka_checkpoints final : public stream::checkpoint_store {
   ~kafka_checkpoints() override { rd_kafka_topic_destroy(topic_); }
 
   result<std::optional<std::string>> read() override {
-    auto rk = make_client(o_, RD_KAFKA_CONSUMER,
-                          {{"group.id", "_sluice_checkpoint_reader"},
-                           {"enable.auto.commit", "false"},
-                           {"isolation.level", "read_committed"},
-                           {"enable.partition.eof", "true"},
-                           {"fetch.wait.max.ms", "10"}});
+    auto rk = open_reader(o_, o_.checkpoint_topic, {partition_},
+                          {{"isolation.level", "read_committed"}, {"fetch.wait.max.ms", "10"}});
     if (!rk) return rk.error();
-    int parts = 1;
-    auto* list = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(list, o_.checkpoint_topic.c_str(), partition_)->offset =
-        RD_KAFKA_OFFSET_BEGINNING;
-    auto aerr = rd_kafka_assign(rk->get(), list);
-    rd_kafka_topic_partition_list_destroy(list);
-    if (aerr) return kafka_error("assign " + o_.checkpoint_topic, aerr);
     std::map<std::string, std::optional<std::string>> latest;
-    int ended = 0;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(k_timeout_ms * 3);
     std::string prefix = task_ + "#";
-    while (ended < parts) {
+    for (bool ended = false; !ended;) {
       if (std::chrono::steady_clock::now() > deadline) {
         destroy_reader(std::move(*rk));
         return make_error(errc::io_error, "reading " + o_.checkpoint_topic + ": timed out");
@@ -500,7 +376,7 @@ class kafka_checkpoints final : public stream::checkpoint_store {
       message_ptr m(rd_kafka_consumer_poll(rk->get(), 100));
       if (!m) continue;
       if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        ++ended;
+        ended = true;
         continue;
       }
       if (m->err) {

@@ -90,33 +90,26 @@ std::unique_ptr<stream::query> task_group::make_task(int32_t p, int64_t& start_m
   spec.id = o_.instance + "/" + std::to_string(p);
   spec.partitions = {p};
   spec.transactional_id = "_sluice-" + o_.cluster + "-" + o_.instance + "-" + std::to_string(p);
-  auto ck = io_.open_checkpoints(spec.id, spec.transactional_id);
-  if (!ck) {
+  auto failed = [&](const std::string& why) -> std::unique_ptr<stream::query> {
     std::lock_guard lk(mu_);
-    error_ = "task " + spec.id + ": " + ck.error().message;
+    error_ = "task " + spec.id + ": " + why;
     spdlog::error("query {}: {}", o_.name, error_);
     return nullptr;
-  }
+  };
+  auto ck = io_.open_checkpoints(spec.id, spec.transactional_id);
+  if (!ck) return failed(ck.error().message);
   spec.checkpoints = std::move(*ck);
   try {
     auto q = o_.make(spec, stopping_);
     if (!q) return nullptr;
-    if (auto r = q->start(); !r) {
-      std::lock_guard lk(mu_);
-      error_ = "task " + spec.id + ": " + r.error().message;
-      spdlog::error("query {}: {}", o_.name, error_);
-      return nullptr;
-    }
+    if (auto r = q->start(); !r) return failed(r.error().message);
     start_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::steady_clock::now() - began)
                    .count();
     spdlog::info("query {}: task {} started on {} in {} ms", o_.name, spec.id, o_.node, start_ms);
     return q;
   } catch (const std::exception& e) {
-    std::lock_guard lk(mu_);
-    error_ = "task " + spec.id + ": " + e.what();
-    spdlog::error("query {}: {}", o_.name, error_);
-    return nullptr;
+    return failed(e.what());
   }
 }
 

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <numeric>
 
 #include "cluster/client.h"
 #include "stream/json_decoder.h"
@@ -15,7 +16,6 @@ struct view_replica::impl {
   std::shared_ptr<view::view> v;
   std::unique_ptr<stream::json_decoder> rows;
   std::unique_ptr<stream::json_decoder> keys;  // null: the key stays its JSON text
-  size_t key_count = 0;
   kafka_handle consumer;
   std::thread thread;
   std::atomic<bool> stopping{false};
@@ -26,7 +26,9 @@ struct view_replica::impl {
 
   void run() {
     auto began = std::chrono::steady_clock::now();
-    int ended = 0;
+    // Partitions read to their end once (an end reached again later is not counted twice).
+    std::vector<bool> ended(static_cast<size_t>(partitions), false);
+    int left = partitions;
     std::string err;
     stream::element_batch batch;
     rd_kafka_queue_t* q = rd_kafka_queue_get_consumer(consumer.get());
@@ -37,7 +39,12 @@ struct view_replica::impl {
       for (ssize_t i = 0; i < n; ++i) {
         message_ptr m(msgs[i]);
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-          if (!restored && ++ended >= partitions) {
+          auto p = static_cast<size_t>(m->partition);
+          if (p < ended.size() && !ended[p]) {
+            ended[p] = true;
+            --left;
+          }
+          if (!restored && left == 0) {
             restored = true;
             restore_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::steady_clock::now() - began)
@@ -106,21 +113,13 @@ result<std::unique_ptr<view_replica>> view_replica::start(kafka_io& io, std::str
   if (!key_names.empty() && key_types.size() == key_names.size())
     m.keys = std::make_unique<stream::json_decoder>(std::move(key_types));
   m.rows = std::make_unique<stream::json_decoder>(std::move(columns));
-  auto c = make_client(io.options(), RD_KAFKA_CONSUMER,
-                       {{"group.id", "_sluice_view_reader"},
-                        {"enable.auto.commit", "false"},
-                        {"isolation.level", "read_committed"},
-                        {"enable.partition.eof", "true"},
-                        {"fetch.wait.max.ms", "20"}});
+  std::vector<int32_t> all(static_cast<size_t>(*parts));
+  std::iota(all.begin(), all.end(), 0);
+  auto c = open_reader(io.options(), m.topic, all,
+                       {{"isolation.level", "read_committed"}, {"fetch.wait.max.ms", "20"}});
   if (!c) return c.error();
   m.consumer = std::move(*c);
   rd_kafka_poll_set_consumer(m.consumer.get());
-  auto* list = rd_kafka_topic_partition_list_new(*parts);
-  for (int p = 0; p < *parts; ++p)
-    rd_kafka_topic_partition_list_add(list, m.topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-  auto e = rd_kafka_assign(m.consumer.get(), list);
-  rd_kafka_topic_partition_list_destroy(list);
-  if (e) return kafka_error("reading " + m.topic, e);
   m.thread = std::thread([&m] { m.run(); });
   return r;
 }

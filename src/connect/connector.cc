@@ -48,17 +48,7 @@ result<int64_t> integer_setting(const config& c, const std::string& key, int64_t
 }
 
 std::vector<std::string> list_setting(const config& c, const std::string& key) {
-  std::vector<std::string> out;
-  auto s = setting(c, key);
-  for (size_t at = 0; at <= s.size();) {
-    size_t comma = std::min(s.find(',', at), s.size());
-    auto item = s.substr(at, comma - at);
-    at = comma + 1;
-    item.erase(0, item.find_first_not_of(' '));
-    item.erase(item.find_last_not_of(' ') + 1);
-    if (!item.empty()) out.push_back(std::move(item));
-  }
-  return out;
+  return split_list(setting(c, key));
 }
 
 int64_t integer_or(const config& c, const std::string& key, int64_t def) {

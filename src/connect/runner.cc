@@ -308,31 +308,28 @@ result<void> runner::sink_topics(sink_task& task) {
     for (auto& in : inputs) {
       for (int32_t p = 0; p < in.src->partitions(); ++p) {
         auto& next = in.next[static_cast<size_t>(p)];
-        chunk.clear();
-        auto read = in.src->read(p, next, 1 << 20, chunk);
-        if (!read && read.error().code == errc::offset_out_of_range) {
+        auto after =
+            in.src->for_each(p, next, 1 << 20, chunk,
+                             [&](int64_t off, int64_t ts, std::optional<std::string_view> k,
+                                 std::optional<std::string_view> v) {
+                               sink_record r;
+                               r.topic = in.topic;
+                               r.partition = p;
+                               r.offset = off;
+                               r.timestamp = ts;
+                               if (k) r.key = std::string(*k);
+                               if (v) {
+                                 std::optional<std::string> json;
+                                 if (!v->empty() && (*v)[0] == '\0' && o_.framed_to_json)
+                                   json = o_.framed_to_json(*v);
+                                 r.value = json ? std::move(*json) : std::string(*v);
+                               }
+                               records.push_back(std::move(r));
+                             });
+        if (!after && after.error().code == errc::offset_out_of_range) {
           next = in.src->start_offset(p);  // retention removed what it had not read
           continue;
         }
-        if (!read) return read;
-        auto after =
-            stream::for_each_record(chunk, next,
-                                    [&](int64_t off, int64_t ts, std::optional<std::string_view> k,
-                                        std::optional<std::string_view> v) {
-                                      sink_record r;
-                                      r.topic = in.topic;
-                                      r.partition = p;
-                                      r.offset = off;
-                                      r.timestamp = ts;
-                                      if (k) r.key = std::string(*k);
-                                      if (v) {
-                                        std::optional<std::string> json;
-                                        if (!v->empty() && (*v)[0] == '\0' && o_.framed_to_json)
-                                          json = o_.framed_to_json(*v);
-                                        r.value = json ? std::move(*json) : std::string(*v);
-                                      }
-                                      records.push_back(std::move(r));
-                                    });
         if (!after) return after.error();
         if (*after != next) {
           next = *after;

@@ -266,6 +266,28 @@ struct engine::impl final : name_lookup, format_provider {
   // transactional id), null when the query runs whole here.
   using sink_maker = std::function<stream::operator_ptr(plan&, const task_spec*)>;
 
+  // The writer of CREATE SINK `s`: its rows encoded as its format says into its topic.
+  sink_maker sink_writer(const create_sink_stmt& s, location loc) {
+    return [this, name = s.name, topic = s.topic, with = s.with, loc,
+            options = sink_options_for(s.name, &s.with, loc)](plan& p, const task_spec* t) {
+      auto encoder = sink_encoder(name, topic, p, with, loc);
+      auto key_encoder = sink_encoder(name, topic, p, with, loc, true);
+      return stream::make_topic_writer(open_topic(topic, options, t), p.names, p.key_names, topic,
+                                       std::move(encoder), std::move(key_encoder));
+    };
+  }
+
+  // Opens `topic` for a query's sink (creating it); a task of the cluster writes under its own
+  // transactional id. Throws catalog_error.
+  std::unique_ptr<stream::topic_sink> open_topic(const std::string& topic,
+                                                 stream::sink_options options,
+                                                 const task_spec* task = nullptr) {
+    if (task) options.transactional_id = task->transactional_id;
+    auto out = io->open_sink(topic, options);
+    if (!out) throw catalog_error("cannot open topic '" + topic + "': " + out.error().message);
+    return std::move(*out);
+  }
+
   // The SELECT of a statement that has one (a view's, a sink's, INSERT INTO's); null for others.
   static const select_stmt* select_of(const statement& st) {
     const select_stmt* q = nullptr;
@@ -684,15 +706,8 @@ struct engine::impl final : name_lookup, format_provider {
     if (p.names == sink.columns || !stateless(*p.root)) return;
     auto& entry = queries.at(key);
     entry.q->stop(true);  // its checkpoint: the new query resumes from it
-    auto encoder = sink_encoder(s.name, s.topic, p, s.with, stmts[0].loc);
-    auto key_encoder = sink_encoder(s.name, s.topic, p, s.with, stmts[0].loc, true);
-    auto out = io->open_sink(s.topic, sink_options_for(s.name, &s.with, stmts[0].loc));
-    if (!out) throw catalog_error("cannot open topic '" + s.topic + "': " + out.error().message);
     auto names = p.names;
-    auto q = build(s.name, p,
-                   stream::make_topic_writer(std::move(*out), p.names, p.key_names, s.topic,
-                                             std::move(encoder), std::move(key_encoder)),
-                   &s.with);
+    auto q = build(s.name, p, sink_writer(s, stmts[0].loc)(p, nullptr), &s.with);
     if (auto r = q->start(); !r) throw catalog_error(r.error().message);
     entry.q = std::move(q);
     sink.columns = std::move(names);
@@ -853,13 +868,9 @@ struct engine::impl final : name_lookup, format_provider {
       launch(
           s.name, st, p,
           [this, topic](plan& tp, const task_spec* t) {
-            stream::sink_options so;
-            so.mode = stream::delivery::exactly_once;
-            so.transactional_id = t->transactional_id;
-            auto out = io->open_sink(topic, so);
-            if (!out)
-              throw catalog_error("cannot open topic '" + topic + "': " + out.error().message);
-            return stream::make_topic_writer(std::move(*out), tp.names, tp.key_names, topic);
+            return stream::make_topic_writer(
+                open_topic(topic, {stream::delivery::exactly_once, {}}, t), tp.names, tp.key_names,
+                topic);
           },
           s.name);
     } else {
@@ -890,22 +901,7 @@ struct engine::impl final : name_lookup, format_provider {
                                     "subject, key_format, key_subject)");
     if (s.query->emit_changes) throw sql_error(s.query->loc, "a sink's query has no EMIT CHANGES");
     auto p = continuous_plan(*s.query, &s.with, st.loc);
-    auto options = sink_options_for(s.name, &s.with, st.loc);
-    launch(
-        s.name, st, p,
-        [this, name = s.name, topic = s.topic, with = s.with, loc = st.loc, options](
-            plan& tp, const task_spec* t) {
-          auto encoder = sink_encoder(name, topic, tp, with, loc);
-          auto key_encoder = sink_encoder(name, topic, tp, with, loc, true);
-          auto so = options;
-          if (t) so.transactional_id = t->transactional_id;
-          auto sink = io->open_sink(topic, so);
-          if (!sink)
-            throw catalog_error("cannot open topic '" + topic + "': " + sink.error().message);
-          return stream::make_topic_writer(std::move(*sink), tp.names, tp.key_names, topic,
-                                           std::move(encoder), std::move(key_encoder));
-        },
-        s.name);
+    launch(s.name, st, p, sink_writer(s, st.loc), s.name);
     sinks[ascii_lower(s.name)] = sink_entry{s.topic, st.text, p.names};
     remember(s.name, st.text, [&] {
       discard_query(s.name);
@@ -949,12 +945,8 @@ struct engine::impl final : name_lookup, format_provider {
         name, st, p,
         [this, topic = def.topic, names, options = sink_options_for(name, nullptr, st.loc)](
             plan& tp, const task_spec* t) {
-          auto so = options;
-          if (t) so.transactional_id = t->transactional_id;
-          auto sink = io->open_sink(topic, so);
-          if (!sink)
-            throw catalog_error("cannot open topic '" + topic + "': " + sink.error().message);
-          return stream::make_topic_writer(std::move(*sink), names, tp.key_names, topic);
+          return stream::make_topic_writer(open_topic(topic, options, t), names, tp.key_names,
+                                           topic);
         },
         target);
     remember(name, st.text, [&] { discard_query(name); });

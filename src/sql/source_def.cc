@@ -85,14 +85,7 @@ source_def make_source_def(const create_source_stmt& s, location loc,
         throw sql_error(loc, "watermark must be 'column' or 'column - INTERVAL ''n'' unit'");
       }
     } else if (k == "key") {
-      for (size_t start = 0; start <= v.size();) {
-        auto end = std::min(v.find(',', start), v.size());
-        auto name = v.substr(start, end - start);
-        name.erase(0, name.find_first_not_of(' '));
-        name.erase(name.find_last_not_of(' ') + 1);
-        if (!name.empty()) d.partition_key.push_back(name);
-        start = end + 1;
-      }
+      d.partition_key = split_list(v);
     } else if (k == "idle_timeout" || k == "idle.timeout") {
       d.idle_timeout_ms = parse_duration(v, loc, "idle_timeout");
     } else {

@@ -58,20 +58,17 @@ class topic_source {
  public:
   virtual ~topic_source() = default;
   virtual int32_t partitions() const = 0;
-  // Appends to `out` whole record batches (Kafka v2 format) of partition `p`, starting with
-  // the batch that holds `from`, about `max_bytes` of them. Nothing when `from` is the end.
-  // Errors: offset_out_of_range (retention removed it), unknown_topic, io_error.
-  virtual result<void> read(int32_t p, int64_t from, size_t max_bytes, bytes& out) = 0;
   // fn(offset, timestamp, key, value) for each record of partition `p` at or after `from`,
-  // about `max_bytes` of them (control records skipped); returns the offset after the last
-  // record seen (`from` if none). The views stay valid during the call only. The default
-  // read()s whole batches into `scratch` and walks them; a source whose records are not
-  // batches already gives them directly. Errors: those of read(), and corrupt_batch (nothing
-  // of the chunk that failed is kept: the caller decides what to skip).
+  // about `max_bytes` of them (control records and aborted transactions skipped); returns the
+  // offset after the last record seen (`from` if none; past the end when only control records
+  // came). The views stay valid during the call only; `scratch` is the caller's buffer for
+  // sources that read batches. Errors: offset_out_of_range (retention removed it),
+  // unknown_topic, io_error, corrupt_batch (a batch that does not decode: nothing of what was
+  // read is kept, the caller decides what to skip).
   using record_fn = std::function<void(int64_t, int64_t, std::optional<std::string_view>,
                                        std::optional<std::string_view>)>;
   virtual result<int64_t> for_each(int32_t p, int64_t from, size_t max_bytes, bytes& scratch,
-                                   const record_fn& fn);
+                                   const record_fn& fn) = 0;
   virtual int64_t start_offset(int32_t p) const = 0;
   // Where reading ends for now: the last stable offset.
   virtual int64_t end_offset(int32_t p) const = 0;

@@ -33,7 +33,26 @@ class log_source final : public topic_source {
 
   int32_t partitions() const override { return topic_->partition_count(); }
 
-  result<void> read(int32_t p, int64_t from, size_t max_bytes, bytes& out) override {
+  result<int64_t> for_each(int32_t p, int64_t from, size_t max_bytes, bytes& scratch,
+                           const record_fn& fn) override {
+    scratch.clear();
+    if (auto r = read(p, from, max_bytes, scratch); !r) return r.error();
+    if (scratch.empty()) return from;
+    return for_each_record(scratch, from, fn);
+  }
+
+  int64_t start_offset(int32_t p) const override {
+    auto part = topic_->get(p);
+    return part ? part->log_start()() : 0;
+  }
+  int64_t end_offset(int32_t p) const override {
+    auto part = topic_->get(p);
+    return part ? part->last_stable_offset()() : 0;
+  }
+
+ private:
+  // Appends to `out` whole record batches of partition `p` from the one that holds `from`.
+  result<void> read(int32_t p, int64_t from, size_t max_bytes, bytes& out) {
     auto part = topic_->get(p);
     if (!part) return make_error(errc::unknown_partition, "no partition " + std::to_string(p));
     // Ask to be woken by the next append before reading, so that none is missed.
@@ -51,16 +70,6 @@ class log_source final : public topic_source {
     return {};
   }
 
-  int64_t start_offset(int32_t p) const override {
-    auto part = topic_->get(p);
-    return part ? part->log_start()() : 0;
-  }
-  int64_t end_offset(int32_t p) const override {
-    auto part = topic_->get(p);
-    return part ? part->last_stable_offset()() : 0;
-  }
-
- private:
   // Batches of aborted transactions are handed on marked as control batches: readers skip
   // their records and still move past their offsets.
   static void hide_aborted(const log::partition& part, int64_t from, int64_t stable,
@@ -365,14 +374,6 @@ result<void> topic_sink::write(const std::vector<output_record>& records) {
     if (auto r = add(k, v, rec.timestamp, hs); !r) return r;
   }
   return flush();
-}
-
-result<int64_t> topic_source::for_each(int32_t p, int64_t from, size_t max_bytes, bytes& scratch,
-                                       const record_fn& fn) {
-  scratch.clear();
-  if (auto r = read(p, from, max_bytes, scratch); !r) return r.error();
-  if (scratch.empty()) return from;
-  return for_each_record(scratch, from, fn);
 }
 
 result<int64_t> for_each_record(

@@ -33,12 +33,7 @@ node_start() {
     --http-addr "127.0.0.1:$port" --data-dir "$work/$1" --log-level critical \
     --cluster-session-timeout-ms 6000 --sql-checkpoint-interval-ms 300 &
   node_pid[$1]=$!
-  for _ in $(seq 1 300); do
-    curl -sf "http://127.0.0.1:$port/ready" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "node $1 did not start"
-  exit 1
+  wait_ready "http://127.0.0.1:$port"
 }
 cleanup() {
   for n in "${!node_pid[@]}"; do kill -9 "${node_pid[$n]}" 2>/dev/null || true; done

@@ -23,12 +23,7 @@ node_start() {  # node_start CLUSTER NAME: a node, waits until /ready
     --http-addr "127.0.0.1:$port" --data-dir "$work/$2" --log-level warn \
     --cluster-session-timeout-ms 6000 --sql-checkpoint-interval-ms 300 &
   node_pid[$2]=$!
-  for _ in $(seq 1 300); do
-    curl -sf "http://127.0.0.1:$port/ready" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "node $2 did not start"
-  exit 1
+  wait_ready "http://127.0.0.1:$port"
 }
 node_kill() {  # node_kill NAME SIGNAL
   kill "-$2" "${node_pid[$1]}" 2>/dev/null || true

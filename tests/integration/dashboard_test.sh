@@ -45,7 +45,7 @@ nport=$(free_port)
   --http-addr "127.0.0.1:$nport" --data-dir "$work/node" --log-level warn &
 node_pid=$!
 trap 'kill $hook_pid $node_pid 2>/dev/null; server_cleanup' EXIT
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$nport/ready" >/dev/null && break; sleep 0.1; done
+wait_ready "http://127.0.0.1:$nport"
 "$sluice" sql --http "127.0.0.1:$nport" -e "
 CREATE STREAM node_readings (sensor VARCHAR, temperature DOUBLE) WITH (topic = 'readings', key = 'sensor');
 CREATE MATERIALIZED VIEW node_stats AS SELECT sensor, COUNT(*) AS readings FROM node_readings GROUP BY sensor;

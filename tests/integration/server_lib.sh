@@ -4,6 +4,7 @@
 #   source "$(dirname "$0")/server_lib.sh"
 #   server_init SLUICE_BINARY        # sets work, kport, hport, brokers, http
 #   server_start [extra flags...]    # starts it (again) and waits until /ready answers
+#   wait_ready URL                   # waits until another server's /ready answers
 #   server_stop                      # SIGTERM; fails the test unless it exits 0
 #   ok NAME / fail NAME / check NAME EXPECTED ACTUAL; server_summary at the end
 #   query_field QUERY COLUMN         # a column of SHOW QUERIES for one query
@@ -32,16 +33,21 @@ server_cleanup() {
   rm -rf "$work"
 }
 
+# wait_ready URL: until URL/ready answers (30 s at most, then the test ends).
+wait_ready() {
+  for _ in $(seq 1 600); do
+    curl -sf "$1/ready" >/dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  echo "the server at $1 did not start"
+  exit 1
+}
+
 server_start() {
   "$sluice" server --data-dir "$work/data" --kafka-addr "$brokers" --http-addr "127.0.0.1:$hport" \
     --log-level warn "$@" &
   pid=$!
-  for _ in $(seq 1 200); do
-    curl -sf "$http/ready" >/dev/null 2>&1 && return 0
-    sleep 0.05
-  done
-  echo "server did not start"
-  exit 1
+  wait_ready "$http"
 }
 
 server_stop() {
