@@ -4,6 +4,7 @@
 #   bench/http_produce.sh [CONNECTIONS] [SECONDS] [BATCH]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/scripts/install-deps.sh" --bench
 build=${BUILD_DIR:-$root/build}
 cmake --build "$build" --target sluice >/dev/null
 conns=${1:-16}; secs=${2:-10}; batch=${3:-100}

@@ -6,6 +6,7 @@
 #   bench/queue.sh [MESSAGES] [BACKOFF_MS]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/scripts/install-deps.sh" --bench
 build=${BUILD_DIR:-$root/build}
 messages=${1:-100000}
 backoff=${2:-500}

@@ -6,7 +6,7 @@
 #   bench/run.sh [RECORDS]      (default 2000000 for the 100 B runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/install-deps.sh
+./scripts/install-deps.sh --bench
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DSLUICE_BENCH=ON >/dev/null
 cmake --build build -j2 --target sluice log_bench >/dev/null
 (cd bench/peers && npm ci --no-audit --no-fund --silent)

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Installs every Debian package that building, testing, benchmarking and the demo need.
+# Installs the Debian packages that building, testing and the demo need; with --bench also the
+# peers that only the benchmarks run (RabbitMQ, NATS, wrk: RabbitMQ's Erlang alone is a minute
+# of a fresh machine's set-up that no test needs).
 # Idempotent and quiet when everything is already present. Run as root (or with sudo).
+#   scripts/install-deps.sh [--bench]
 set -euo pipefail
 
 packages=(
@@ -16,9 +19,8 @@ packages=(
   # Apache Avro's C library: only bench/avro_decode compares sluice's Avro decoder with it
   libavro-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  # real peers for tests and benchmarks
-  kcat redis-server redis-tools nats-server wrk rabbitmq-server
-  postgresql mosquitto mosquitto-clients
+  # real peers for the tests (and the benchmarks)
+  kcat redis-server redis-tools postgresql mosquitto mosquitto-clients
   # the load balancer in front of cluster-mode nodes (deploy/haproxy)
   haproxy
   # the dashboard test's browser (driven by playwright-core from npm)
@@ -32,6 +34,10 @@ packages=(
   # promtool (checks /metrics)
   prometheus
 )
+if [ "${1:-}" = "--bench" ]; then
+  # peers the benchmarks compare sluice with
+  packages+=(nats-server wrk rabbitmq-server)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -4,12 +4,22 @@
 #include <cstdint>
 #include <cstring>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace sluice {
 
 using bytes = std::vector<uint8_t>;
 using bytes_view = std::span<const uint8_t>;
+
+// A string's bytes (no copy), and bytes as a string (a copy).
+inline bytes_view as_bytes(std::string_view s) {
+  return bytes_view(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+}
+inline std::string as_string(bytes_view b) {
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+}
 
 inline uint16_t load_be16(const uint8_t* p) {
   uint16_t v;

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "base/endpoints.h"
+#include "base/loop_watch.h"
 #include "cli/commands.h"
 #include "cli/server_options.h"
 #include "cluster/runtime.h"
@@ -58,6 +59,7 @@ struct server_settings {
   // Cluster mode (--kafka-bootstrap): no local log, everything on the external cluster.
   cluster::cluster_options cluster;
   std::vector<std::string> kafka_properties;  // KEY=VALUE for librdkafka
+  loop_watch::options stall_watch;
 };
 
 bool split_host_port(const std::string& s, std::string& host, uint16_t& port) {
@@ -187,9 +189,10 @@ int run_cluster_node(server_settings& s) {
     return 1;
   }
   http::server_config& hc = s.http;
-  hc.metrics = [e = engine->get()](metrics::exposition& out) {
+  hc.metrics = [e = engine->get(), l = hc.stalls](metrics::exposition& out) {
     metrics::sources ms;
     ms.engine = e;
+    ms.loops = l.get();
     metrics::collect(out, ms);
   };
   hc.cluster_status = [r = *rt] { return r->status_json(); };
@@ -246,6 +249,9 @@ int run_server(server_settings s) {
     spdlog::error("{}", r.error().message);
     return 2;
   }
+  auto stalls = std::make_shared<loop_watch>(s.stall_watch);
+  s.kafka.stalls = stalls;
+  s.http.stalls = stalls;
   auto users =
       security::user_store::open(std::filesystem::path(s.data_dir) / "_security" / "users.json");
   if (!users) {
@@ -398,7 +404,7 @@ int run_server(server_settings s) {
   }
   hc.connectors = connectors->get();
   (*engine)->set_connectors(connectors->get());
-  metrics::sources ms{lg->get(), groups->get(), &srv, engine->get(), queues->get()};
+  metrics::sources ms{lg->get(), groups->get(), &srv, engine->get(), queues->get(), stalls.get()};
   hc.metrics = [ms, w = connectors->get()](metrics::exposition& out) {
     metrics::collect(out, ms);
     w->write_metrics(out);
@@ -540,6 +546,9 @@ action add_server_command(CLI::App& app, int /*argc*/, char** /*argv*/) {
   cmd->add_flag("--sync-filesystem", s->log.sync_filesystem,
                 "acks=all: sync the whole data file system (syncfs) for rounds of several "
                 "partitions instead of each partition's files");
+  add_millis(cmd, "--loop-stall-warn-ms", s->stall_watch.threshold,
+             "Warn when an event loop is held this long (a blocking call, a long computation)", 10,
+             3'600'000);
   add_millis(cmd, "--retention-check-ms", s->log.retention_check_interval,
              "How often retention is enforced", 10, int64_t{1} << 40);
   add_topic_default(cmd, *s, "--retention-ms", "retention.ms", "Default retention (-1: forever)");

@@ -203,6 +203,7 @@ struct producer {
   // Transactional producers: whether a transaction is open.
   bool transactional = false;
   bool in_transaction = false;
+  int32_t timeout_ms = 60'000;  // transaction.timeout.ms
   std::atomic<uint32_t> queued{0};
 
   static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
@@ -233,6 +234,7 @@ struct producer {
         p.get());
     if (!rk) return rk.error();
     p->rk = std::move(*rk);
+    p->timeout_ms = o.transaction_timeout_ms;
     if (!transactional_id.empty()) {
       // Fences an earlier producer of this id (a zombie) and aborts what it left open.
       if (auto* e = rd_kafka_init_transactions(p->rk.get(), k_timeout_ms * 3))
@@ -310,14 +312,22 @@ struct producer {
       if (auto* e = rd_kafka_abort_transaction(rk.get(), k_timeout_ms)) rd_kafka_error_destroy(e);
       return r;
     }
-    if (auto* e = rd_kafka_commit_transaction(rk.get(), k_timeout_ms * 3)) {
+    // A commit that timed out goes on in the background and may still succeed: its outcome
+    // is known only by asking again (librdkafka's retriable error). Giving up on it would
+    // restart the query from its previous checkpoint while the commit may yet land, writing
+    // that output twice. So retry until it is decided or the transaction itself has expired.
+    auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+      rd_kafka_error_t* e = rd_kafka_commit_transaction(rk.get(), k_timeout_ms);
+      if (!e) return {};
+      bool retriable = rd_kafka_error_is_retriable(e);
       bool abortable = rd_kafka_error_txn_requires_abort(e);
       auto r = kafka_error("commit_transaction", e);
+      if (retriable && std::chrono::steady_clock::now() < give_up) continue;
       if (abortable)
         if (auto* a = rd_kafka_abort_transaction(rk.get(), k_timeout_ms)) rd_kafka_error_destroy(a);
       return r;
     }
-    return {};
   }
 };
 

@@ -16,9 +16,6 @@ namespace {
 std::string_view text(bytes_view b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
-bytes_view as_bytes(const std::string& s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
 }  // namespace
 
 result<std::unique_ptr<state_topic>> state_topic::open(log::log& l, std::string name) {

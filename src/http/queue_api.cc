@@ -212,11 +212,11 @@ awaitable<std::optional<rest_answer>> queue_api::handle(const request& req) {
                     : static_cast<int32_t>(next_++ % static_cast<uint64_t>(partitions));
       auto view = [](const std::optional<std::string>& s) -> std::optional<bytes_view> {
         if (!s) return std::nullopt;
-        return bytes_view(reinterpret_cast<const uint8_t*>(s->data()), s->size());
+        return as_bytes(*s);
       };
       std::vector<std::pair<std::string_view, bytes_view>> hv;
       for (const auto& [hk, hval] : hs)
-        hv.emplace_back(hk, bytes_view(reinterpret_cast<const uint8_t*>(hval.data()), hval.size()));
+        hv.emplace_back(hk, as_bytes(hval));
       batches[p].add(view(k), view(v), ts, hv);
       where.emplace_back(p, counts[p]++);
     }

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "base/json_writer.h"
+#include "base/loop_watch.h"
 #include "base/run_on.h"
 #include "http/assets.h"
 #include "http/auth.h"
@@ -138,6 +139,7 @@ struct server::impl {
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;  // one per listener
   std::vector<uint16_t> bound_ports;
   std::thread thread;
+  std::vector<std::unique_ptr<loop_watch::entry>> watched;  // released before the loops stop
   std::atomic<uint64_t> tls_handshake_failures{0};
   // Push connections (live views, topic tails, EMIT CHANGES) run on these.
   event_loops push_loops{config.push_threads > 0
@@ -277,6 +279,7 @@ struct server::impl {
     std::string_view path = target.substr(0, target.find('?'));
     auto m = match_route(req.method(), path);  // once: authorization and metrics read it
     std::string_view counted_as = metric_name(m, path);
+    loop_watch::doing(counted_as.data());  // a literal of the route table, so terminated
     http_auth::identity who;
     if (auth.enabled()) {
       auto refusal = co_await refused(req, from, m, who);
@@ -773,6 +776,11 @@ result<void> server::start() {
   for (size_t i = 0; i < m.acceptors.size(); ++i)
     asio::co_spawn(m.io, m.accept_loop(*m.acceptors[i], m.config.listeners[i].tls), asio::detached);
   m.thread = std::thread([&m] { m.io.run(); });
+  if (m.config.stalls) {
+    m.watched.push_back(m.config.stalls->watch("http", m.io));
+    for (size_t i = 0; i < m.push_loops.size(); ++i)
+      m.watched.push_back(m.config.stalls->watch("push-" + std::to_string(i), m.push_loops.at(i)));
+  }
   return {};
 }
 
@@ -783,6 +791,7 @@ uint16_t server::port(size_t i) const {
 void server::stop() {
   auto& m = *impl_;
   if (!m.thread.joinable()) return;
+  m.watched.clear();
   asio::post(m.io, [&m] {
     boost::system::error_code ec;
     for (auto& a : m.acceptors)

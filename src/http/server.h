@@ -36,6 +36,9 @@
 #include "base/result.h"
 #include "http/auth.h"
 
+namespace sluice {
+class loop_watch;
+}
 namespace sluice::sql {
 class engine;
 }
@@ -109,6 +112,8 @@ struct server_config {
   // Cluster mode: the JSON of GET /v1/cluster (this node, its tasks and views); without it,
   // {"mode":"embedded"}.
   std::function<std::string()> cluster_status;
+  // Reports stalls of the event loops (named http, push-0, push-1, ...). Default: none.
+  std::shared_ptr<loop_watch> stalls;
 };
 
 class server {

@@ -15,6 +15,9 @@
 #include "base/bytes.h"
 #include "base/result.h"
 
+namespace sluice {
+class loop_watch;
+}
 namespace sluice::log {
 class log;
 }
@@ -91,6 +94,8 @@ struct server_config {
   int max_inflight_per_connection = 64;
   // Cluster id reported in Metadata. Default: "sluice".
   std::string cluster_id = "sluice";
+  // Reports stalls of the event loops (named kafka-0, kafka-1, ...). Default: none.
+  std::shared_ptr<loop_watch> stalls;
 };
 
 // The coordinators the Kafka APIs route to; a null one answers its APIs with

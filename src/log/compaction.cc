@@ -24,10 +24,6 @@ using namespace format;
 
 namespace {
 
-std::string key_of(bytes_view k) {
-  return std::string(reinterpret_cast<const char*>(k.data()), k.size());
-}
-
 // The batch with only the `count` records in `records` (their encoded bytes, in order).
 // Base offset, last offset delta, timestamps and producer fields stay, so every kept record
 // keeps its offset and timestamp. The result is uncompressed.
@@ -79,7 +75,7 @@ result<int> partition::compact(int64_t now) {
     auto h = parse_batch_header(batch.data());
     if (!decodable(h) || h.base_offset >= stable || in_aborted_transaction(h, aborted)) return;
     auto r = for_each_record(batch, [&](const record_view& rv) {
-      if (rv.key) newest[key_of(*rv.key)] = rv.offset;
+      if (rv.key) newest[as_string(*rv.key)] = rv.offset;
     });
     if (!r) bad = r;
   };
@@ -126,7 +122,7 @@ result<int> partition::compact(int64_t now) {
       auto decoded = for_each_record(batch, [&](const record_view& rv) {
         ++total;
         last_record.assign(rv.raw.begin(), rv.raw.end());
-        bool keep = !aborted_batch && (!rv.key || newest[key_of(*rv.key)] == rv.offset);
+        bool keep = !aborted_batch && (!rv.key || newest[as_string(*rv.key)] == rv.offset);
         if (keep && !rv.value && tombstones_expired) keep = false;
         if (keep) {
           kept.insert(kept.end(), rv.raw.begin(), rv.raw.end());

@@ -92,8 +92,7 @@ result<void> topic::write_meta() const {
   for (const auto& [k, v] : overrides_)
     out << "config." << k << "=" << v << "\n";
   auto s = out.str();
-  return write_file_atomic(dir_ / k_topic_meta_file,
-                           bytes_view(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
+  return write_file_atomic(dir_ / k_topic_meta_file, as_bytes(s));
 }
 
 // ---- sync_batch ----

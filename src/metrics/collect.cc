@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/loop_watch.h"
 #include "group/coordinator.h"
 #include "kafka/server.h"
 #include "log/log.h"
@@ -208,9 +209,22 @@ void process_families(exposition& out) {
   out.sample("process_max_fds", {}, static_cast<double>(rl.rlim_cur));
 }
 
+void loop_families(exposition& out, const loop_watch& w) {
+  auto loops = w.snapshot();
+  out.family("sluice_event_loop_stalls_total", "counter",
+             "Times an event loop was held past the stall threshold (--loop-stall-warn-ms)");
+  for (const auto& l : loops)
+    out.sample("sluice_event_loop_stalls_total", {{"loop", l.name}}, static_cast<double>(l.stalls));
+  out.family("sluice_event_loop_longest_stall_seconds", "gauge",
+             "The longest stall of each event loop since start");
+  for (const auto& l : loops)
+    out.sample("sluice_event_loop_longest_stall_seconds", {{"loop", l.name}}, l.longest_seconds);
+}
+
 }  // namespace
 
 void collect(exposition& out, const sources& s) {
+  if (s.loops) loop_families(out, *s.loops);
   if (s.log) log_families(out, *s.log);
   if (s.groups) group_families(out, *s.groups);
   if (s.kafka) s.kafka->write_metrics(out);

@@ -1,10 +1,13 @@
 #pragma once
 // Everything /metrics exports besides the HTTP server's own families: per topic partition
-// traffic and size, consumer-group lag, Kafka API requests, SQL queries and views, and the
-// process. Reads each module's public state at scrape time.
+// traffic and size, consumer-group lag, Kafka API requests, SQL queries and views, event-loop
+// stalls, and the process. Reads each module's public state at scrape time.
 
 #include "metrics/exposition.h"
 
+namespace sluice {
+class loop_watch;
+}
 namespace sluice::log {
 class log;
 }
@@ -29,6 +32,7 @@ struct sources {
   const kafka::server* kafka = nullptr;
   const sql::engine* engine = nullptr;
   const queue::manager* queues = nullptr;
+  const loop_watch* loops = nullptr;
 };
 
 void collect(exposition& out, const sources& s);

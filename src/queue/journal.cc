@@ -184,8 +184,7 @@ result<void> journal::checkpoint(std::string_view state) {
   std::string data;
   put_u32(data, crc32c(state.data(), state.size()));
   data += state;
-  auto r = write_file_atomic(
-      dir_ / "snapshot", bytes_view(reinterpret_cast<const uint8_t*>(data.data()), data.size()));
+  auto r = write_file_atomic(dir_ / "snapshot", as_bytes(data));
   if (!r) return r;
   // The snapshot covers every event, pending ones included.
   pending_.clear();

@@ -18,10 +18,6 @@ namespace sluice::queue {
 
 namespace {
 
-bytes_view as_bytes(std::string_view s) {
-  return bytes_view(reinterpret_cast<const uint8_t*>(s.data()), s.size());
-}
-
 result<void> write_text(const std::filesystem::path& p, const std::string& text) {
   return write_file_atomic(p, as_bytes(text));
 }

@@ -1,5 +1,8 @@
 #include "queue/partition_state.h"
 
+#include <algorithm>
+
+#include "queue/journal.h"
 #include "stream/state_codec.h"
 
 namespace sluice::queue {
@@ -154,6 +157,20 @@ void partition_state::delay(int64_t offset, int64_t available_at) {
   undelay(offset);
   delayed_.emplace(available_at, offset);
   delay_of_[offset] = available_at;
+}
+
+void partition_state::replay(const event& e, int64_t end) {
+  switch (e.k) {
+    case event::kind::settle:
+      settle(e.a, std::min(e.b, end));
+      break;
+    case event::kind::delivered:
+      if (e.a < end) delivered(e.a, static_cast<uint32_t>(e.b));
+      break;
+    case event::kind::delay:
+      if (e.a < end) delay(e.a, e.b);
+      break;
+  }
 }
 
 void partition_state::drop_leases() {

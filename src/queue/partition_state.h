@@ -28,6 +28,8 @@ class state_reader;
 
 namespace sluice::queue {
 
+struct event;  // queue/journal.h
+
 struct lease {
   int64_t offset = 0;
   uint64_t id = 0;       // changes with every delivery: an ack must name the current one
@@ -71,6 +73,11 @@ class partition_state {
   void delay(int64_t offset, int64_t available_at);
   // After a restart: every lease is gone and its message ready again.
   void drop_leases();
+  // Recovery: applies one journal event of this partition. Events about offsets at or past
+  // `end` (the log's end as the queue opens) are dropped: their records went with an unsynced
+  // tail, or the journal is damaged, and making the gap up to them ready would take time and
+  // memory without bound.
+  void replay(const event& e, int64_t end);
 
   uint32_t attempts(int64_t offset) const;
   // Counts for stats: ready now (redeliveries due + never delivered below `end`), leased,

@@ -33,14 +33,6 @@ double unit_random() {
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
 }
 
-std::string as_string(bytes_view b) {
-  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
-}
-
-bytes_view as_bytes(std::string_view s) {
-  return bytes_view(reinterpret_cast<const uint8_t*>(s.data()), s.size());
-}
-
 constexpr std::string_view k_deliver_after = "sluice.deliver.after";
 
 struct record_copy {
@@ -206,18 +198,8 @@ result<std::shared_ptr<queue>> queue::open(log::log& log, queue_settings setting
         },
         [&](const event& e) {
           if (e.partition < 0 || static_cast<size_t>(e.partition) >= states.size()) return;
-          auto& s = *states[static_cast<size_t>(e.partition)];
-          switch (e.k) {
-            case event::kind::settle:
-              s.settle(e.a, e.b);
-              break;
-            case event::kind::delivered:
-              s.delivered(e.a, static_cast<uint32_t>(e.b));
-              break;
-            case event::kind::delay:
-              s.delay(e.a, e.b);
-              break;
-          }
+          auto i = static_cast<size_t>(e.partition);
+          states[i]->replay(e, parts[i]->high_watermark()());
         });
   } catch (const stream::corrupt_state& e) {
     // The snapshot's CRC matched, so this is a bug, not a torn write: refuse to guess.

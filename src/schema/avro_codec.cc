@@ -20,8 +20,6 @@ using stream::value;
 
 namespace {
 
-constexpr int k_max_depth = 64;
-
 struct reader : avro_reader {
   reader(std::string_view data, std::string* e) : avro_reader(data, e) {}
   bool read_fixed(size_t n, std::string_view& out) { return take(n, out); }

@@ -14,8 +14,6 @@ using simdjson::dom::element_type;
 
 namespace {
 
-constexpr int k_max_depth = 64;
-
 // A JSON string of code points 0-255 as the bytes they stand for.
 bool latin1_bytes(std::string_view s, std::string& out) {
   for (size_t i = 0; i < s.size(); ++i) {

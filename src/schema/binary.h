@@ -11,6 +11,10 @@
 
 namespace sluice::schema {
 
+// How deeply a schema or a value may nest: decoders recurse, and hostile input must not
+// exhaust the stack.
+constexpr int k_max_depth = 64;
+
 inline uint64_t zigzag_encode(int64_t v) {
   return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
 }

@@ -18,7 +18,7 @@ using stream::type_id;
 
 namespace {
 
-constexpr int k_max_depth = 64;
+constexpr int k_max_schema_depth = 64;
 constexpr size_t k_max_pattern_input = 4096;
 
 enum type_bit : uint8_t {
@@ -128,7 +128,7 @@ struct builder {
   }
 
   node* build(element e, const std::string& doc, const std::string& path, int depth) {
-    if (depth > k_max_depth) throw parse_error(path + ": nested too deeply");
+    if (depth > k_max_schema_depth) throw parse_error(path + ": nested too deeply");
     node* n = make();
     bool b = false;
     if (!e.get(b)) {
@@ -335,7 +335,7 @@ struct validator {
   }
 
   bool valid(const node& n, element e, const std::string& path, int depth) {
-    if (depth > k_max_depth) return fail(path, "nested too deeply (a $ref cycle?)");
+    if (depth > k_max_schema_depth) return fail(path, "nested too deeply (a $ref cycle?)");
     if (n.never) return fail(path, "no value is allowed here");
     if (n.always) return true;
     if (n.target && !valid(*n.target, e, path, depth + 1)) return false;
@@ -471,12 +471,12 @@ struct typing {
 
 stream::type_ptr sql_type(const node& n, int depth, typing& ty) {
   const node* s = &n;
-  while (s->target && depth < k_max_depth) {
+  while (s->target && depth < k_max_schema_depth) {
     s = s->target;
     ++depth;
   }
   uint8_t t = s->types & ~t_null;
-  if (depth > k_max_depth || ty.budget == 0 || ty.active.count(s))
+  if (depth > k_max_schema_depth || ty.budget == 0 || ty.active.count(s))
     return data_type::of(type_id::varchar);
   --ty.budget;
   if (t == t_boolean) return data_type::of(type_id::boolean);
@@ -522,7 +522,7 @@ struct comparer {
   }
 
   static const node* resolved(const node* n) {
-    for (int i = 0; n->target && i < k_max_depth; ++i)
+    for (int i = 0; n->target && i < k_max_schema_depth; ++i)
       n = n->target;
     return n;
   }
@@ -698,7 +698,7 @@ void write_type(json_writer& w, const data_type& t, int depth) {
       break;
     case type_id::row:
       nullable("object");
-      if (depth < k_max_depth) {
+      if (depth < k_max_schema_depth) {
         w.key("properties").begin_object();
         for (const auto& f : t.fields) {
           w.key(f.name);
@@ -709,14 +709,14 @@ void write_type(json_writer& w, const data_type& t, int depth) {
       break;
     case type_id::array:
       nullable("array");
-      if (t.element && depth < k_max_depth) {
+      if (t.element && depth < k_max_schema_depth) {
         w.key("items");
         write_type(w, *t.element, depth + 1);
       }
       break;
     case type_id::map:
       nullable("object");
-      if (t.element && depth < k_max_depth) {
+      if (t.element && depth < k_max_schema_depth) {
         w.key("additionalProperties");
         write_type(w, *t.element, depth + 1);
       }

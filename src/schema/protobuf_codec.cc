@@ -19,8 +19,6 @@ using stream::value;
 
 namespace {
 
-constexpr int k_max_depth = 64;
-
 bool is_timestamp(const gp::Descriptor* d) {
   return d && d->full_name() == "google.protobuf.Timestamp";
 }
@@ -78,9 +76,9 @@ stream::type_ptr sql_type(const FD& f, int depth) {
   return scalar_type(f, depth);
 }
 
-// Protobuf's reader: lengths as unsigned varints, fields skipped by wire type.
-struct reader : byte_reader {
-  reader(std::string_view data, std::string* e) : byte_reader(data, e) {}
+// Protobuf's wire reader: lengths as unsigned varints, fields skipped by wire type.
+struct wire_reader : byte_reader {
+  wire_reader(std::string_view data, std::string* e) : byte_reader(data, e) {}
 
   bool bytes(std::string_view& out) {
     uint64_t n = 0;
@@ -163,7 +161,7 @@ bool read_message(const gp::Descriptor& d, std::string_view bytes, value& out, s
                   int depth);
 
 // One value of `f` (not packed) whose tag had wire type `wire`.
-bool read_one(const FD& f, int wire, reader& r, value& out, int depth) {
+bool read_one(const FD& f, int wire, wire_reader& r, value& out, int depth) {
   int want = wire_type_of(f);
   if (wire != want)
     return r.fail("field " + f.name() + ": wire type " + std::to_string(wire) + ", expected " +
@@ -244,13 +242,13 @@ bool read_one(const FD& f, int wire, reader& r, value& out, int depth) {
 }
 
 // Adds what one tag of `f` carries to `acc` (repeated: the items; maps: the entries).
-bool read_into(const FD& f, int wire, reader& r, value& slot, stream::nested* acc, int depth) {
+bool read_into(const FD& f, int wire, wire_reader& r, value& slot, stream::nested* acc, int depth) {
   if (!acc) return read_one(f, wire, r, slot, depth);
   if (f.is_map()) {
     std::string_view entry;
     if (wire != 2) return r.fail("map field " + f.name() + ": wire type " + std::to_string(wire));
     if (!r.bytes(entry)) return false;
-    reader er(entry, r.err);
+    wire_reader er(entry, r.err);
     const auto& kf = *f.message_type()->map_key();
     const auto& vf = *f.message_type()->map_value();
     value k = default_of(kf), v = default_of(vf);
@@ -276,7 +274,7 @@ bool read_into(const FD& f, int wire, reader& r, value& slot, stream::nested* ac
   if (wire == 2 && want != 2) {  // packed
     std::string_view packed;
     if (!r.bytes(packed)) return false;
-    reader pr(packed, r.err);
+    wire_reader pr(packed, r.err);
     while (!pr.at_end()) {
       if (acc->items.size() >= (1u << 22)) return r.fail("too many repeated values");
       acc->items.emplace_back();
@@ -295,7 +293,7 @@ bool read_message(const gp::Descriptor& d, std::string_view bytes, value& out, s
     err = "nested too deeply";
     return false;
   }
-  reader r(bytes, &err);
+  wire_reader r(bytes, &err);
   if (is_timestamp(&d)) {
     int64_t seconds = 0, nanos = 0;
     while (!r.at_end()) {
@@ -400,7 +398,7 @@ bool protobuf_row_decoder::decode(std::string_view data, stream::row& out, std::
   auto& m = *impl_;
   out = m.defaults;
   std::vector<std::shared_ptr<stream::nested>> accs;
-  reader r(data, &err);
+  wire_reader r(data, &err);
   while (!r.at_end()) {
     uint64_t tag = 0;
     if (!r.varint(tag)) return false;

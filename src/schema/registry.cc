@@ -368,9 +368,6 @@ struct registry::impl {
     log::batch_builder b;
     int64_t now = now_ms();
     for (const auto& [k, val] : recs) {
-      auto as_bytes = [](const std::string& t) {
-        return bytes_view(reinterpret_cast<const uint8_t*>(t.data()), t.size());
-      };
       std::optional<bytes_view> value;
       if (val) value = as_bytes(*val);
       b.add(as_bytes(k), value, now);

@@ -10,7 +10,7 @@ namespace {
 
 constexpr std::string_view k_mechanisms[] = {"SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"};
 
-sasl_step fail(std::string error) {
+sasl_step refuse(std::string error) {
   return {sasl_step::outcome::failure, {}, std::move(error)};
 }
 
@@ -20,18 +20,18 @@ class plain_authenticator final : public sasl_authenticator {
   explicit plain_authenticator(const credential_lookup& users) : users_(users) {}
 
   sasl_step step(std::string_view msg) override {
-    if (done_) return fail("PLAIN takes one message");
+    if (done_) return refuse("PLAIN takes one message");
     done_ = true;
     auto a = msg.find('\0');
     auto b = a == std::string_view::npos ? a : msg.find('\0', a + 1);
-    if (b == std::string_view::npos) return fail("malformed PLAIN message");
+    if (b == std::string_view::npos) return refuse("malformed PLAIN message");
     std::string_view authzid = msg.substr(0, a), user = msg.substr(a + 1, b - a - 1),
                      password = msg.substr(b + 1);
     user_ = std::string(user);
     if (!authzid.empty() && authzid != user)
-      return fail("an authorization id different from the user name is not allowed");
+      return refuse("an authorization id different from the user name is not allowed");
     if (user.empty() || !users_.check_password(user, password))
-      return fail("invalid credentials with SASL mechanism PLAIN");
+      return refuse("invalid credentials with SASL mechanism PLAIN");
     return {sasl_step::outcome::success, {}, {}};
   }
 
@@ -96,7 +96,7 @@ class scram_authenticator final : public sasl_authenticator {
       case 1:
         return client_final(msg);
       default:
-        return fail("the SCRAM exchange is over");
+        return refuse("the SCRAM exchange is over");
     }
   }
 
@@ -105,24 +105,24 @@ class scram_authenticator final : public sasl_authenticator {
     // gs2-header: cbind flag, authzid, then the bare message.
     auto c1 = msg.find(',');
     auto c2 = c1 == std::string_view::npos ? c1 : msg.find(',', c1 + 1);
-    if (c2 == std::string_view::npos) return fail("malformed SCRAM client-first message");
+    if (c2 == std::string_view::npos) return refuse("malformed SCRAM client-first message");
     std::string_view cbind = msg.substr(0, c1), authzid = msg.substr(c1 + 1, c2 - c1 - 1);
-    if (cbind != "n" && cbind != "y") return fail("SCRAM channel binding is not supported");
+    if (cbind != "n" && cbind != "y") return refuse("SCRAM channel binding is not supported");
     gs2_header_ = std::string(msg.substr(0, c2 + 1));
     client_first_bare_ = std::string(msg.substr(c2 + 1));
     auto f = fields(client_first_bare_);
-    if (f.size() < 2) return fail("malformed SCRAM client-first message");
+    if (f.size() < 2) return refuse("malformed SCRAM client-first message");
     auto name = attribute(f[0], 'n');
     auto nonce = attribute(f[1], 'r');
-    if (!name || !nonce || nonce->empty()) return fail("malformed SCRAM client-first message");
+    if (!name || !nonce || nonce->empty()) return refuse("malformed SCRAM client-first message");
     auto user = decode_saslname(*name);
-    if (!user || user->empty()) return fail("malformed SCRAM user name");
+    if (!user || user->empty()) return refuse("malformed SCRAM user name");
     user_ = *user;
     if (!authzid.empty()) {
       auto z = attribute(authzid, 'a');
       auto zname = z ? decode_saslname(*z) : std::nullopt;
       if (!zname || *zname != user_)
-        return fail("an authorization id different from the user name is not allowed");
+        return refuse("an authorization id different from the user name is not allowed");
     }
     if (auto c = users_.scram(user_, mechanism_)) {
       credential_ = std::move(*c);
@@ -144,18 +144,18 @@ class scram_authenticator final : public sasl_authenticator {
 
   sasl_step client_final(std::string_view msg) {
     auto p = msg.rfind(",p=");
-    if (p == std::string_view::npos) return fail("malformed SCRAM client-final message");
+    if (p == std::string_view::npos) return refuse("malformed SCRAM client-final message");
     std::string_view without_proof = msg.substr(0, p);
     auto proof = base64_decode(msg.substr(p + 3));
     auto f = fields(without_proof);
-    if (!proof || f.size() < 2) return fail("malformed SCRAM client-final message");
+    if (!proof || f.size() < 2) return refuse("malformed SCRAM client-final message");
     auto cbind = attribute(f[0], 'c');
     auto nonce = attribute(f[1], 'r');
-    if (!cbind || !nonce) return fail("malformed SCRAM client-final message");
-    if (base64_decode(*cbind) != gs2_header_) return fail("SCRAM channel binding mismatch");
+    if (!cbind || !nonce) return refuse("malformed SCRAM client-final message");
+    if (base64_decode(*cbind) != gs2_header_) return refuse("SCRAM channel binding mismatch");
     // librdkafka before 2.6.1 sends its own nonce again in front of the full one
     // (librdkafka#4895); Kafka accepts that form, and so does sluice, but nothing else.
-    if (*nonce != nonce_ && *nonce != client_nonce_ + nonce_) return fail("SCRAM nonce mismatch");
+    if (*nonce != nonce_ && *nonce != client_nonce_ + nonce_) return refuse("SCRAM nonce mismatch");
     auto d = digest_of(mechanism_);
     std::string auth_message =
         client_first_bare_ + "," + server_first_ + "," + std::string(without_proof);
@@ -164,8 +164,8 @@ class scram_authenticator final : public sasl_authenticator {
     bool ok = proof->size() == client_signature.size() &&
               constant_time_equal(hash(d, client_key), credential_.stored_key) && known_;
     if (!ok)
-      return fail("invalid credentials with SASL mechanism " +
-                  std::string(mechanism_name(mechanism_)));
+      return refuse("invalid credentials with SASL mechanism " +
+                    std::string(mechanism_name(mechanism_)));
     return {sasl_step::outcome::success,
             "v=" + base64_encode(hmac(d, credential_.server_key, auth_message)),
             {}};

@@ -186,9 +186,7 @@ struct engine::impl final : name_lookup, format_provider {
       out += ':' + std::to_string(id);
     }
     out += "}}\n";
-    auto r =
-        write_file_atomic(sql_dir() / "catalog.json",
-                          bytes_view(reinterpret_cast<const uint8_t*>(out.data()), out.size()));
+    auto r = write_file_atomic(sql_dir() / "catalog.json", as_bytes(out));
     // A server error (HTTP 500), not a wrong statement.
     if (!r) throw std::runtime_error("cannot save the catalog: " + r.error().message);
   }

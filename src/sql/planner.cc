@@ -19,7 +19,7 @@ std::string view_of(const logical_node& n) {
 }  // namespace
 
 plan plan_select(const select_stmt& s, const name_lookup& names, const plan_options& o) {
-  binder::binder b(names, o);
+  binder::binder b(names);
   auto bound = b.bind_select(s, nullptr);
   plan p;
   p.root = bound.node;

@@ -20,8 +20,7 @@ class file_checkpoints final : public checkpoint_store {
   }
 
   result<void> write(std::string_view blob) override {
-    return write_file_atomic(
-        file_, bytes_view(reinterpret_cast<const uint8_t*>(blob.data()), blob.size()));
+    return write_file_atomic(file_, as_bytes(blob));
   }
 
   result<void> erase() override {

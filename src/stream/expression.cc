@@ -9,10 +9,6 @@ namespace {
 
 using K = value::kind;
 
-type_ptr t_of(type_id id) {
-  return data_type::of(id);
-}
-
 bool is_string(const type_ptr& t) {
   return t->id == type_id::varchar;
 }
@@ -137,7 +133,7 @@ class arith_expr final : public expression {
 class concat_expr final : public expression {
  public:
   concat_expr(expression_ptr a, expression_ptr b)
-      : expression(t_of(type_id::varchar)), a_(std::move(a)), b_(std::move(b)) {}
+      : expression(data_type::of(type_id::varchar)), a_(std::move(a)), b_(std::move(b)) {}
   value eval(const row& r, eval_context& ctx) const override {
     value x = a_->eval(r, ctx);
     if (x.is_null()) return {};
@@ -162,7 +158,7 @@ enum class cmp { eq, ne, lt, le, gt, ge };
 class compare_expr final : public expression {
  public:
   compare_expr(cmp op, expression_ptr a, expression_ptr b)
-      : expression(t_of(type_id::boolean)), op_(op), a_(std::move(a)), b_(std::move(b)) {}
+      : expression(data_type::of(type_id::boolean)), op_(op), a_(std::move(a)), b_(std::move(b)) {}
   value eval(const row& r, eval_context& ctx) const override {
     value x = a_->eval(r, ctx);
     if (x.is_null()) return {};
@@ -207,7 +203,10 @@ class compare_expr final : public expression {
 class logic_expr final : public expression {
  public:
   logic_expr(bool is_and, expression_ptr a, expression_ptr b)
-      : expression(t_of(type_id::boolean)), and_(is_and), a_(std::move(a)), b_(std::move(b)) {}
+      : expression(data_type::of(type_id::boolean)),
+        and_(is_and),
+        a_(std::move(a)),
+        b_(std::move(b)) {}
   value eval(const row& r, eval_context& ctx) const override {
     value x = a_->eval(r, ctx);
     if (!x.is_null() && x.b != and_) return value::boolean(!and_);  // short circuit
@@ -224,7 +223,8 @@ class logic_expr final : public expression {
 
 class not_expr final : public expression {
  public:
-  explicit not_expr(expression_ptr a) : expression(t_of(type_id::boolean)), a_(std::move(a)) {}
+  explicit not_expr(expression_ptr a)
+      : expression(data_type::of(type_id::boolean)), a_(std::move(a)) {}
   value eval(const row& r, eval_context& ctx) const override {
     value x = a_->eval(r, ctx);
     if (x.is_null()) return {};
@@ -259,7 +259,7 @@ class negate_expr final : public expression {
 class is_null_expr final : public expression {
  public:
   is_null_expr(expression_ptr a, bool negated)
-      : expression(t_of(type_id::boolean)), a_(std::move(a)), negated_(negated) {}
+      : expression(data_type::of(type_id::boolean)), a_(std::move(a)), negated_(negated) {}
   value eval(const row& r, eval_context& ctx) const override {
     return value::boolean(a_->eval(r, ctx).is_null() != negated_);
   }
@@ -272,7 +272,7 @@ class is_null_expr final : public expression {
 class in_expr final : public expression {
  public:
   in_expr(expression_ptr a, std::vector<expression_ptr> list, bool negated)
-      : expression(t_of(type_id::boolean)),
+      : expression(data_type::of(type_id::boolean)),
         a_(std::move(a)),
         list_(std::move(list)),
         negated_(negated) {}
@@ -301,7 +301,7 @@ class in_expr final : public expression {
 class like_expr final : public expression {
  public:
   like_expr(expression_ptr a, expression_ptr pattern, bool negated)
-      : expression(t_of(type_id::boolean)),
+      : expression(data_type::of(type_id::boolean)),
         a_(std::move(a)),
         p_(std::move(pattern)),
         negated_(negated) {}
@@ -433,12 +433,12 @@ class index_expr final : public expression {
 
 type_ptr numeric_result(const type_ptr& a, const type_ptr& b) {
   if (a->integral() && b->integral())
-    return t_of(a->id == type_id::int64 || b->id == type_id::int64 ? type_id::int64
-                                                                   : type_id::int32);
+    return data_type::of(a->id == type_id::int64 || b->id == type_id::int64 ? type_id::int64
+                                                                            : type_id::int32);
   if (a->id == type_id::decimal && (b->id == type_id::decimal || b->integral()))
-    return t_of(type_id::decimal);
-  if (b->id == type_id::decimal && a->integral()) return t_of(type_id::decimal);
-  return t_of(type_id::float64);
+    return data_type::of(type_id::decimal);
+  if (b->id == type_id::decimal && a->integral()) return data_type::of(type_id::decimal);
+  return data_type::of(type_id::float64);
 }
 
 bool comparable(const type_ptr& a, const type_ptr& b) {
@@ -508,7 +508,7 @@ expression_ptr make_binary(const std::string& op, expression_ptr a, expression_p
     throw type_error("unknown operator '" + op + "'");
   if (is_null_type(ta) || is_null_type(tb)) {
     auto t = is_null_type(ta) ? tb : ta;
-    if (is_null_type(t)) t = t_of(type_id::int64);
+    if (is_null_type(t)) t = data_type::of(type_id::int64);
     return make_literal(value(), t);
   }
   // TIMESTAMP +/- INTERVAL (milliseconds), TIMESTAMP - TIMESTAMP (milliseconds).
@@ -517,7 +517,8 @@ expression_ptr make_binary(const std::string& op, expression_ptr a, expression_p
   if (ta->integral() && is_ts(tb) && k == arith::add)
     return std::make_shared<arith_expr>(k, std::move(b), std::move(a), tb, true);
   if (is_ts(ta) && is_ts(tb) && k == arith::sub)
-    return std::make_shared<arith_expr>(k, std::move(a), std::move(b), t_of(type_id::int64), true);
+    return std::make_shared<arith_expr>(k, std::move(a), std::move(b),
+                                        data_type::of(type_id::int64), true);
   if (!ta->numeric() || !tb->numeric()) throw mismatch();
   auto t = numeric_result(ta, tb);
   bool integral = t->integral();
@@ -577,7 +578,7 @@ expression_ptr make_case(expression_ptr operand, std::vector<expression_ptr> whe
   for (const auto& e : thens)
     unify(e->type());
   if (otherwise) unify(otherwise->type());
-  if (!t) t = t_of(type_id::null);
+  if (!t) t = data_type::of(type_id::null);
   for (const auto& w : whens) {
     if (operand ? !comparable(operand->type(), w->type())
                 : (!is_bool(w->type()) && !is_null_type(w->type())))

@@ -50,28 +50,24 @@ struct signature {
   bool strict = true;  // NULL in any argument gives NULL without calling f
 };
 
-type_ptr t_of(type_id id) {
-  return data_type::of(id);
-}
-
 void need(bool ok, const std::string& name, const char* what) {
   if (!ok) throw type_error(name + " needs " + what);
 }
 
 type_ptr numeric_arg(const std::string& name, const std::vector<expression_ptr>& a) {
   need(a[0]->type()->numeric() || a[0]->type()->id == type_id::null, name, "a number");
-  return a[0]->type()->id == type_id::null ? t_of(type_id::float64) : a[0]->type();
+  return a[0]->type()->id == type_id::null ? data_type::of(type_id::float64) : a[0]->type();
 }
 
 type_ptr string_fn(const std::string& name, const std::vector<expression_ptr>& a) {
   need(a[0]->type()->id == type_id::varchar || a[0]->type()->id == type_id::null, name,
        "a VARCHAR");
-  return t_of(type_id::varchar);
+  return data_type::of(type_id::varchar);
 }
 
 type_ptr ts_part(const std::string& name, const std::vector<expression_ptr>& a) {
   need(a[0]->type()->id == type_id::timestamp, name, "a TIMESTAMP");
-  return t_of(type_id::int64);
+  return data_type::of(type_id::int64);
 }
 
 // Number of UTF-8 code points.
@@ -115,7 +111,7 @@ const std::map<std::string, signature>& registry() {
       return e == std::string::npos ? std::string() : s.substr(0, e + 1);
     });
     auto length = signature{
-        1, 1, [](const auto& a) { return (string_fn("LENGTH", a), t_of(type_id::int64)); },
+        1, 1, [](const auto& a) { return (string_fn("LENGTH", a), data_type::of(type_id::int64)); },
         [](std::vector<value>& v, eval_context&) { return value::integer(char_length(v[0].s)); }};
     m["LENGTH"] = length;
     m["CHAR_LENGTH"] = length;
@@ -124,7 +120,7 @@ const std::map<std::string, signature>& registry() {
                                  string_fn("SUBSTRING", a);
                                  for (size_t i = 1; i < a.size(); ++i)
                                    need(a[i]->type()->integral(), "SUBSTRING", "integer positions");
-                                 return t_of(type_id::varchar);
+                                 return data_type::of(type_id::varchar);
                                },
                                [](std::vector<value>& v, eval_context&) {
                                  // 1-based start, as SQL; byte positions (ASCII data).
@@ -142,7 +138,7 @@ const std::map<std::string, signature>& registry() {
                                }};
     m["SUBSTRING"] = substring;
     m["SUBSTR"] = substring;
-    m["CONCAT"] = {1, 64, [](const auto&) { return t_of(type_id::varchar); },
+    m["CONCAT"] = {1, 64, [](const auto&) { return data_type::of(type_id::varchar); },
                    [](std::vector<value>& v, eval_context&) {
                      std::string s;
                      for (auto& x : v)
@@ -166,7 +162,7 @@ const std::map<std::string, signature>& registry() {
                       return value::string(std::move(out));
                     }};
     m["POSITION"] = {
-        2, 2, [](const auto&) { return t_of(type_id::int64); },
+        2, 2, [](const auto&) { return data_type::of(type_id::int64); },
         [](std::vector<value>& v, eval_context&) {
           auto p = v[1].s.find(v[0].s);
           return value::integer(p == std::string::npos ? 0 : static_cast<int64_t>(p) + 1);
@@ -176,7 +172,7 @@ const std::map<std::string, signature>& registry() {
       m[name] = {1, 1,
                  [n = std::string(name), keep_int](const auto& a) {
                    auto t = numeric_arg(n, a);
-                   return keep_int ? t : t_of(type_id::float64);
+                   return keep_int ? t : data_type::of(type_id::float64);
                  },
                  [f](std::vector<value>& v, eval_context& ctx) {
                    if (v[0].k == K::integer) return value::integer(v[0].i);
@@ -209,7 +205,7 @@ const std::map<std::string, signature>& registry() {
       m[name] = {1, 1,
                  [n = std::string(name)](const auto& a) {
                    numeric_arg(n, a);
-                   return t_of(type_id::float64);
+                   return data_type::of(type_id::float64);
                  },
                  [f](std::vector<value>& v, eval_context& ctx) {
                    double r = f(v[0].as_double());
@@ -234,7 +230,7 @@ const std::map<std::string, signature>& registry() {
                   [](const auto& a) {
                     numeric_arg("POWER", a);
                     need(a[1]->type()->numeric(), "POWER", "numbers");
-                    return t_of(type_id::float64);
+                    return data_type::of(type_id::float64);
                   },
                   [](std::vector<value>& v, eval_context& ctx) {
                     double r = std::pow(v[0].as_double(), v[1].as_double());
@@ -247,7 +243,7 @@ const std::map<std::string, signature>& registry() {
     m["MOD"] = {2, 2,
                 [](const auto& a) {
                   need(a[0]->type()->integral() && a[1]->type()->integral(), "MOD", "integers");
-                  return t_of(type_id::int64);
+                  return data_type::of(type_id::int64);
                 },
                 [](std::vector<value>& v, eval_context& ctx) {
                   if (v[1].i == 0) {
@@ -267,7 +263,7 @@ const std::map<std::string, signature>& registry() {
     auto first_type = [](const std::vector<expression_ptr>& a) {
       for (const auto& e : a)
         if (e->type()->id != type_id::null) return e->type();
-      return t_of(type_id::null);
+      return data_type::of(type_id::null);
     };
     m["COALESCE"] = {1, 64, first_type,
                      [](std::vector<value>& v, eval_context&) {
@@ -294,10 +290,10 @@ const std::map<std::string, signature>& registry() {
     extreme("GREATEST", true);
     extreme("LEAST", false);
     // time
-    m["TO_TIMESTAMP"] = {1, 1, [](const auto&) { return t_of(type_id::timestamp); },
+    m["TO_TIMESTAMP"] = {1, 1, [](const auto&) { return data_type::of(type_id::timestamp); },
                          [](std::vector<value>& v, eval_context& ctx) {
                            std::string err;
-                           if (!coerce(v[0], *t_of(type_id::timestamp), err)) {
+                           if (!coerce(v[0], *data_type::of(type_id::timestamp), err)) {
                              ctx.fail(err);
                              return value();
                            }
@@ -305,7 +301,7 @@ const std::map<std::string, signature>& registry() {
                          }};
     m["EPOCH_MS"] = {1, 1, [](const auto& a) { return ts_part("EPOCH_MS", a); },
                      [](std::vector<value>& v, eval_context&) { return value::integer(v[0].i); }};
-    m["NOW"] = {0, 0, [](const auto&) { return t_of(type_id::timestamp); },
+    m["NOW"] = {0, 0, [](const auto&) { return data_type::of(type_id::timestamp); },
                 [](std::vector<value>&, eval_context&) {
                   return value::timestamp(std::chrono::duration_cast<std::chrono::milliseconds>(
                                               std::chrono::system_clock::now().time_since_epoch())

@@ -147,15 +147,12 @@ class log_sink final : public topic_sink {
       sizes_.resize(n, 0);
     }
     size_t p = key ? crc32c(key->data(), key->size()) % n : next_++ % n;
-    auto view = [](std::string_view s) {
-      return bytes_view(reinterpret_cast<const uint8_t*>(s.data()), s.size());
-    };
     headers_.clear();
     for (const auto& [k, v] : headers)
-      headers_.emplace_back(k, view(v));
+      headers_.emplace_back(k, as_bytes(v));
     std::optional<bytes_view> k, v;
-    if (key) k = view(*key);
-    if (value) v = view(*value);
+    if (key) k = as_bytes(*key);
+    if (value) v = as_bytes(*value);
     builders_[p].add(k, v, timestamp, headers_);
     sizes_[p] += (key ? key->size() : 0) + (value ? value->size() : 0) + 16;
     if (sizes_[p] >= k_batch_bytes) {

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Cluster mode on librdkafka's mock cluster of three brokers: two sluice nodes run a view and
 # an exactly-once sink while partition leaders move and brokers go down and come back;
-# processing resumes by itself, and the output (read_committed) holds every input record once.
-# (The mock cluster cannot create topics: the helper makes them first.)
+# processing resumes by itself, and the output (read_committed) holds every input record once
+# while no transaction fails. (The mock cluster cannot create topics: the helper makes them.)
+# The mock's transactions are only bookkeeping: its EndTxn writes no commit or abort markers,
+# so a transaction aborted because a broker went down stays visible to read_committed readers,
+# and so does a fenced zombie's output. Once brokers go down, then, this test can hold sluice
+# to at-least-once only (no click lost, the nodes' views agree); exactly-once across failures
+# is cluster_test's, on sluice's own broker, which writes the markers.
 set -euo pipefail
 [ -n "${DEBUG_KEEP:-}" ] && set -x
 source "$(dirname "$0")/server_lib.sh"
@@ -50,12 +55,25 @@ for i in range(int(sys.argv[1]), int(sys.argv[2]) + 1):
     print(u + "|" + json.dumps({"u": u, "n": i, "ts": 1767225600000 + i}))
 PY
 }
-committed() {  # the distinct and all click numbers in topic out
+committed() {  # how many distinct click numbers topic out holds, and how many in all
   kcat -C -b "$cluster" -t out -e -q -X isolation.level=read_committed -f '%s\n' 2>/dev/null |
     /usr/bin/python3 -c '
 import json, sys
 ns = [json.loads(l)["n"] for l in sys.stdin if l.strip()]
 print(len(set(ns)), len(ns))'
+}
+distinct() {  # how many distinct click numbers topic out holds
+  committed | cut -d' ' -f1
+}
+view_rows() {  # the view's rows on node $1, sorted
+  curl -sf "http://127.0.0.1:${node_port[$1]}/v1/views/totals" |
+    /usr/bin/python3 -c 'import json, sys; print(sorted(json.dumps(r, sort_keys=True) for r in json.load(sys.stdin)["rows"]))'
+}
+views_agree() {  # 1 when both nodes serve the same rows, one per user
+  local a b
+  a=$(view_rows a)
+  b=$(view_rows b)
+  [ "$a" = "$b" ] && [ "$(grep -o '"u"' <<<"$a" | wc -l)" = 7 ] && echo 1 || echo 0
 }
 view_total() {  # the sum of the view's counts, on node $1
   curl -sf "http://127.0.0.1:${node_port[$1]}/v1/views/totals" |
@@ -99,7 +117,7 @@ feeder=$!
 sleep 4
 control "up 2"
 wait "$feeder" || fail "the producer gave up while broker 2 was down"
-wait_for "a broker down and back: processing resumes by itself" "9000 9000" committed
+wait_for "a broker down and back: processing resumes by itself, no click lost" 9000 distinct
 control "down 3"
 control "down 1"
 feed 9001 12000 &
@@ -108,7 +126,6 @@ sleep 4
 control "up 1"
 control "up 3"
 wait "$feeder" || fail "the producer gave up while brokers 1 and 3 were down"
-wait_for "two brokers down and back: every click once" "12000 12000" committed
-wait_for "the view on node a counts every click" 12000 view_total a
-wait_for "the view on node b counts every click" 12000 view_total b
+wait_for "two brokers down and back: no click lost" 12000 distinct
+wait_for "the views on nodes a and b agree" 1 views_agree
 server_summary

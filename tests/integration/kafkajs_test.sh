@@ -6,8 +6,11 @@ sluice=${1:?usage: kafkajs_test.sh PATH_TO_SLUICE}
 here=$(cd "$(dirname "$0")/kafkajs" && pwd)
 (cd "$here" && npm ci --no-audit --no-fund --silent)
 work=$(mktemp -d /tmp/sluice-kafkajs-XXXXXX)
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$sluice" server --data-dir "$work/data" --kafka-addr "127.0.0.1:$port" --log-level warn &
+source "$(dirname "$0")/server_lib.sh"  # free_port
+port=$(free_port)
+hport=$(free_port)
+"$sluice" server --data-dir "$work/data" --kafka-addr "127.0.0.1:$port" --http-addr "127.0.0.1:$hport" \
+  --log-level warn &
 pid=$!
 trap 'kill -9 $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 until (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; do sleep 0.05; done

@@ -5,8 +5,10 @@ set -euo pipefail
 
 sluice=${1:?usage: kcat_test.sh PATH_TO_SLUICE}
 work=$(mktemp -d /tmp/sluice-kcat-XXXXXX)
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+source "$(dirname "$0")/server_lib.sh"  # free_port (this test keeps its own check and cleanup)
+port=$(free_port)
 brokers=127.0.0.1:$port
+hport=$(free_port)
 pid=""
 failures=0
 checks=0
@@ -18,10 +20,12 @@ cleanup() {
 trap cleanup EXIT
 
 start() {
-  "$sluice" server --data-dir "$work/data" --kafka-addr "$brokers" --log-level warn &
+  "$sluice" server --data-dir "$work/data" --kafka-addr "$brokers" --http-addr "127.0.0.1:$hport" \
+    --log-level warn &
   pid=$!
   for _ in $(seq 1 200); do
     kcat -b "$brokers" -L -m 1 >/dev/null 2>&1 && return 0
+    kill -0 "$pid" 2>/dev/null || break
     sleep 0.05
   done
   echo "server did not start"; exit 1

@@ -6,6 +6,7 @@
 #
 #   scram_admin.py HOST:PORT upsert USER PASSWORD MECHANISM ITERATIONS  -> prints the error code
 #   scram_admin.py HOST:PORT delete USER MECHANISM                      -> prints the error code
+#   scram_admin.py HOST:PORT replace USER PASSWORD MECHANISM ITERATIONS -> both in one request
 #   scram_admin.py HOST:PORT describe USER     -> "MECHANISM:ITERATIONS,..", "USER:error N" (that
 #                                                user's error) or "error N" (the request's)
 import hashlib
@@ -102,20 +103,20 @@ def call(addr, api_key, body):
 
 def main():
     addr, op = sys.argv[1], sys.argv[2]
-    if op in ("upsert", "delete"):
+    if op in ("upsert", "delete", "replace"):
+        # replace: a deletion and an upsertion of the same mechanism in one request
         user = sys.argv[3]
-        if op == "upsert":
+        deletions = upsertions = compact_array([])
+        if op in ("upsert", "replace"):
             password, mechanism, iterations = sys.argv[4], sys.argv[5], int(sys.argv[6])
             code, digest = MECHANISMS[mechanism]
             salt = os.urandom(24)
             salted = hashlib.pbkdf2_hmac(digest, password.encode(), salt, iterations)
-            deletions = compact_array([])
             upsertions = compact_array([compact_string(user) + struct.pack(">bi", code, iterations) +
                                         compact_bytes(salt) + compact_bytes(salted) + TAGS])
-        else:
-            code, _ = MECHANISMS[sys.argv[4]]
+        if op in ("delete", "replace"):
+            code, _ = MECHANISMS[sys.argv[4] if op == "delete" else sys.argv[5]]
             deletions = compact_array([compact_string(user) + struct.pack(">b", code) + TAGS])
-            upsertions = compact_array([])
         r = call(addr, 51, deletions + upsertions + TAGS)
         r.i32()  # throttle
         results = r.uvarint() - 1

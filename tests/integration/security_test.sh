@@ -295,6 +295,8 @@ check "AlterUserScramCredentials upserts a client-salted SCRAM-SHA-256 credentia
 check "DescribeUserScramCredentials shows its mechanism and iterations" "SCRAM-SHA-256:8192" "$(scram describe dave)"
 if [[ $(dave) == *"1 brokers"* ]]; then ok "kcat logs in with the credential set over the wire"; else fail "dave's login: $(dave)"; fi
 check "too few iterations: UNACCEPTABLE_CREDENTIAL" 93 "$(scram upsert dave x SCRAM-SHA-256 10)"
+check "a mechanism deleted and upserted in one request: DUPLICATE_RESOURCE (before NOT_FOUND)" 92 \
+  "$(scram replace erin erin-pw SCRAM-SHA-512 8192)"
 check "AlterUserScramCredentials deletes it" 0 "$(scram delete dave SCRAM-SHA-256)"
 if [[ $(dave) == *"Authentication failed"* ]]; then ok "after the deletion the login fails"; else fail "deleted credential: $(dave)"; fi
 server_stop

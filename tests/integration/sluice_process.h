@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -72,6 +73,11 @@ class sluice_process {
                                      dir_.string(), "--kafka-addr", brokers(),
                                      "--log-level", log_level()};
     args.insert(args.end(), extra_.begin(), extra_.end());
+    // Never the default HTTP port: tests run side by side.
+    if (std::find(extra_.begin(), extra_.end(), "--http-addr") == extra_.end()) {
+      args.push_back("--http-addr");
+      args.push_back("127.0.0.1:" + std::to_string(free_port()));
+    }
     pid_ = ::fork();
     if (pid_ == 0) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a test binary that crashed

@@ -144,6 +144,20 @@ TEST(PartitionState, RetentionOfAWideRangeDropsWhatItHeld) {
   EXPECT_EQ(s.candidates(10, 5000, 100), (std::vector<int64_t>{85}));
 }
 
+TEST(PartitionState, ReplayDropsEventsPastTheLogEnd) {
+  // A journal event about offset 2^40 (a damaged journal, or records lost with an unsynced
+  // tail) must not make 2^40 offsets ready: it is dropped, quickly.
+  partition_state s(0);
+  s.replay({event::kind::delivered, 0, 3, 1}, 10);
+  s.replay({event::kind::delivered, 0, int64_t{1} << 40, 1}, 10);
+  s.replay({event::kind::delay, 0, int64_t{1} << 41, 5000}, 10);
+  s.replay({event::kind::settle, 0, 8, int64_t{1} << 42}, 10);
+  EXPECT_EQ(s.cursor(), 10);
+  EXPECT_EQ(s.attempts(3), 1u);
+  EXPECT_EQ(s.delayed(0), 0u);
+  EXPECT_EQ(s.candidates(20, 0, 10), (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7}));
+}
+
 class Journal : public ::testing::Test {
  protected:
   void SetUp() override {

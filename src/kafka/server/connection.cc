@@ -131,6 +131,11 @@ asio::awaitable<void> connection::read_loop() {
       }
       bytes frame(static_cast<size_t>(size));
       co_await read_all(asio::buffer(frame));
+      while (!closing_ && std::chrono::steady_clock::now() < muted_until_) {
+        reader_wake_.expires_at(muted_until_);
+        boost::system::error_code ec;
+        co_await reader_wake_.async_wait(asio::redirect_error(use_awaitable, ec));
+      }
       while (!closing_ &&
              queue_.size() >= static_cast<size_t>(b_.config.max_inflight_per_connection)) {
         reader_wake_.expires_at(asio::steady_timer::time_point::max());
@@ -254,6 +259,10 @@ asio::awaitable<void> connection::write_loop() {
         batch.push_back(std::move(s));
         queue_.pop_front();
       }
+      for (const auto& p : batch)
+        if (p->response && p->response->mute.count() > 0)
+          muted_until_ =
+              std::max(muted_until_, std::chrono::steady_clock::now() + p->response->mute);
       reader_wake_.cancel();
       if (!bufs.empty()) {
         co_await write_all(bufs);

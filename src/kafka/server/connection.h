@@ -67,6 +67,8 @@ class connection : public std::enable_shared_from_this<connection> {
   std::deque<std::shared_ptr<pending>> queue_;
   boost::asio::steady_timer writer_wake_;
   boost::asio::steady_timer reader_wake_;
+  // No request is taken before this (KIP-219 throttling; see response::mute).
+  std::chrono::steady_clock::time_point muted_until_{};
   bool closing_ = false;
   std::shared_ptr<void> admission_;
 };

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "base/loop_watch.h"
 #include "security/quotas.h"
 
 namespace sluice::kafka {
@@ -90,15 +91,19 @@ boost::asio::awaitable<std::optional<response>> process_frame(broker& b, bytes f
                       std::move(w),
                       std::move(ex),
                       s};
+  loop_watch::doing(spec->name);
   co_await spec->handle(ctx);
   failed.done = true;
   m.requests[slot].fetch_add(1, std::memory_order_relaxed);
   double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   m.latency[slot].observe(took);
+  std::chrono::milliseconds mute{0};
   if (auto* q = b.config.security.quotas.get()) {
     // Quotas: the request's bytes (produce), the response's (fetch), and its handling time;
-    // the longest wait wins, is told to the client in throttle_time_ms and is served before
-    // the answer (so a client that ignores it is slowed all the same).
+    // the longest wait wins and is told to the client in throttle_time_ms. A client of a
+    // version that waits it out itself (KIP-219) is answered at once and its connection muted
+    // for that long; an older one gets the answer that much later. Either way a client that
+    // ignores throttle_time_ms is slowed all the same.
     std::string_view user = std::string_view(s.principal).substr(5);  // after "User:"
     auto wait = q->record(security::quota_manager::kind::request, user, ctx.client_id, took);
     if (spec->key == api_key::produce)
@@ -114,13 +119,17 @@ boost::asio::awaitable<std::optional<response>> process_frame(broker& b, bytes f
     if (wait.count() > 0) {
       if (ctx.throttle_at != SIZE_MAX)
         store_be32(resp.data() + ctx.throttle_at, static_cast<uint32_t>(wait.count()));
-      boost::asio::steady_timer t(ctx.executor, wait);
-      boost::system::error_code ec;
-      co_await t.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+      if (spec->client_throttles >= 0 && version >= spec->client_throttles) {
+        mute = wait;
+      } else {
+        boost::asio::steady_timer t(ctx.executor, wait);
+        boost::system::error_code ec;
+        co_await t.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+      }
     }
   }
   if (!ctx.send_response) co_return std::nullopt;
-  response r{std::move(resp), std::move(ctx.slices), ctx.close_after};
+  response r{std::move(resp), std::move(ctx.slices), ctx.close_after, mute};
   store_be32(r.head.data(), static_cast<uint32_t>(r.size() - 4));
   co_return r;
 }

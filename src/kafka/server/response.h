@@ -3,6 +3,7 @@
 // given positions. A connection sends the file ranges with sendfile(2), so fetched records go
 // from the page cache to the socket without being copied through sluice.
 
+#include <chrono>
 #include <vector>
 
 #include "base/bytes.h"
@@ -20,6 +21,10 @@ struct response {
   std::vector<file_slice> slices;  // ascending `at`
   // The connection is closed once this response is written (a failed SASL login).
   bool close_after = false;
+  // The connection reads no further request for this long once this response is on its way:
+  // the throttle of a client that waits it out itself (KIP-219), so pipelined requests do not
+  // slip past their quota.
+  std::chrono::milliseconds mute{0};
 
   size_t size() const {
     size_t n = head.size();

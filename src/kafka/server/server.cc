@@ -17,6 +17,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "base/loop_watch.h"
 #include "kafka/server/broker.h"
 #include "kafka/server/connection.h"
 #include "kafka/server/frame.h"
@@ -37,7 +38,8 @@ struct server::impl {
   std::vector<std::unique_ptr<asio::io_context>> loops;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::vector<std::thread> threads;
-  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;  // one per listener
+  std::vector<std::unique_ptr<loop_watch::entry>> watched;  // released before the loops stop
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;    // one per listener
   std::mutex conns_mu;
   std::vector<std::weak_ptr<connection>> conns;
   size_t next_loop = 0;
@@ -133,6 +135,7 @@ result<void> server::start() {
   }
   int n = cfg.io_threads > 0 ? cfg.io_threads
                              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  impl_->b.disk_work = std::make_shared<asio::thread_pool>(1);
   for (int i = 0; i < n; ++i) {
     impl_->loops.push_back(std::make_unique<asio::io_context>(1));
     impl_->guards.push_back(asio::make_work_guard(*impl_->loops.back()));
@@ -159,8 +162,12 @@ result<void> server::start() {
   for (size_t i = 0; i < impl_->acceptors.size(); ++i)
     asio::co_spawn(
         *impl_->loops[0], [this, i] { return impl_->accept_loop(i); }, asio::detached);
-  for (auto& loop : impl_->loops)
+  for (auto& loop : impl_->loops) {
     impl_->threads.emplace_back([l = loop.get()] { l->run(); });
+    if (cfg.stalls)
+      impl_->watched.push_back(
+          cfg.stalls->watch("kafka-" + std::to_string(impl_->watched.size()), *loop));
+  }
   for (const auto& l : cfg.listeners)
     spdlog::info("kafka: {} listener on {}:{}, advertised as {}:{}", to_string(l.protocol), l.host,
                  l.port, l.advertised_host, l.advertised_port);
@@ -228,6 +235,7 @@ uint16_t server::port(size_t i) const {
 void server::stop() {
   if (impl_->stopped || impl_->loops.empty()) return;
   impl_->stopped = true;
+  impl_->watched.clear();
   asio::post(*impl_->loops[0], [this] {
     boost::system::error_code ec;
     for (auto& a : impl_->acceptors)
@@ -243,6 +251,7 @@ void server::stop() {
     c->close_from_any_thread();
   // Let the closes run before the loops stop; waiting fetches end at their max_wait.
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  impl_->b.disk_work->join();  // a topic being created is finished (its answer may be lost)
   for (auto& g : impl_->guards)
     g.reset();
   for (auto& loop : impl_->loops)

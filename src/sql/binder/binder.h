@@ -80,7 +80,7 @@ struct rank_limit {
 
 class binder {
  public:
-  binder(const name_lookup& names, const plan_options& o) : names_(names), o_(o) {}
+  explicit binder(const name_lookup& names) : names_(names) {}
   bound bind_select(const select_stmt& s, const rank_limit* lim);
   // `where`: the WHERE over an inner or comma join (FROM a, b WHERE ...), which becomes part
   // of its condition.
@@ -95,7 +95,6 @@ class binder {
   void bind_over(const std::vector<const expr*>& overs, bound& f, scope& current, hook& post);
 
   const name_lookup& names_;
-  const plan_options& o_;
 };
 
 // Appends window_start/window_end to `b` for a pending TUMBLE/HOP table function.

@@ -59,8 +59,13 @@ boost::asio::awaitable<void> handle_alter_user_scram_credentials(request_context
   std::map<std::string, std::pair<error_code, std::string>> results;
   auto* users = ctx.b.config.security.users.get();
   const bool allowed = ctx.allowed_on_cluster(security::acl_operation::alter);
-  // Validate everything first, per user.
+  // Validate everything first, per user; a mechanism changed twice (deleted and upserted, or
+  // upserted twice) is a DUPLICATE_RESOURCE whatever else is wrong, as in Kafka.
   std::map<std::pair<std::string, int>, int> seen;
+  for (const auto& c : changes)
+    if (allowed && c.mechanism && ++seen[{c.user, static_cast<int>(*c.mechanism)}] > 1)
+      results[c.user] = {error_code::duplicate_resource,
+                         "a mechanism of the user is changed twice"};
   for (const auto& c : changes) {
     auto& r = results[c.user];
     if (r.first != error_code::none) continue;
@@ -72,8 +77,6 @@ boost::asio::awaitable<void> handle_alter_user_scram_credentials(request_context
       r = {error_code::unacceptable_credential, "the user name is empty"};
     } else if (!c.mechanism) {
       r = {error_code::unsupported_sasl_mechanism, "unknown SCRAM mechanism"};
-    } else if (++seen[{c.user, static_cast<int>(*c.mechanism)}] > 1) {
-      r = {error_code::duplicate_resource, "a mechanism of the user is changed twice"};
     } else if (c.upsert && (c.iterations < security::k_min_iterations ||
                             c.iterations > security::k_max_iterations)) {
       r = {error_code::unacceptable_credential,

@@ -46,9 +46,13 @@ boost::asio::awaitable<void> handle_create_partitions(request_context& ctx) {
         err = error_code::invalid_partitions;
         message = "the new partition count must be larger than the current one";
       }
-    } else if (auto r = ctx.b.log.create_partitions(t.name, t.count); !r) {
-      err = to_kafka(r.code());
-      message = r.error().message;
+    } else {
+      auto r =
+          co_await off_loop(ctx.b, [&] { return ctx.b.log.create_partitions(t.name, t.count); });
+      if (!r) {
+        err = to_kafka(r.code());
+        message = r.error().message;
+      }
     }
     out.string(t.name);
     out.i16(code(err));

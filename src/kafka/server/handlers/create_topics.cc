@@ -91,7 +91,8 @@ boost::asio::awaitable<void> handle_create_topics(request_context& ctx) {
         message = cfg.error().message;
       }
     } else {
-      auto r = ctx.b.log.create_topic(t.name, count, t.configs);
+      auto r = co_await off_loop(ctx.b,
+                                 [&] { return ctx.b.log.create_topic(t.name, count, t.configs); });
       if (r) {
         created = *r;
       } else {

@@ -45,7 +45,7 @@ boost::asio::awaitable<void> handle_delete_topics(request_context& ctx) {
     } else {
       auto topic = ctx.b.log.find_topic(*t.name);
       if (topic) t.id = topic->id();
-      auto r = ctx.b.log.delete_topic(*t.name);
+      auto r = co_await off_loop(ctx.b, [&] { return ctx.b.log.delete_topic(*t.name); });
       if (!r) {
         err = to_kafka(r.code());
         message = r.error().message;

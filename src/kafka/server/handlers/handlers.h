@@ -18,6 +18,10 @@ struct api_spec {
   int16_t min_version;
   int16_t max_version;
   int16_t first_flexible;  // first version using compact types and tagged fields
+  // First version whose client waits out throttle_time_ms itself (KIP-219): a throttled request
+  // of that version is answered at once and the connection reads nothing more meanwhile; earlier
+  // versions (and -1: none) get their answer late instead.
+  int16_t client_throttles;
   handler_fn handle;
 };
 

@@ -111,7 +111,9 @@ boost::asio::awaitable<void> handle_metadata(request_context& ctx) {
       if (!t && allow_auto_create && ctx.b.config.auto_create_topics &&
           (ctx.allowed_on_cluster(acl_operation::create) ||
            ctx.allowed(acl_operation::create, resource_type::topic, *q.name))) {
-        auto created = ctx.b.log.create_topic(*q.name, ctx.b.log.options().default_partitions, {});
+        auto created = co_await off_loop(ctx.b, [&] {
+          return ctx.b.log.create_topic(*q.name, ctx.b.log.options().default_partitions, {});
+        });
         if (created) {
           t = *created;
         } else if (created.code() == errc::topic_exists) {
