@@ -45,6 +45,7 @@ struct transaction_coordinator::impl : std::enable_shared_from_this<impl> {
 
   mutable std::mutex mu;
   std::map<std::string, txn> txns;
+  std::vector<std::function<void()>> deferred;  // run by `locked` once it releases mu
   std::unordered_map<int64_t, std::string> by_producer;
 
   std::mutex stop_mu;
@@ -52,11 +53,43 @@ struct transaction_coordinator::impl : std::enable_shared_from_this<impl> {
   bool stopping = false;
   std::thread ticker;
 
+  // Holds mu for a scope. A state write's callback takes mu, and log::partition::when_durable
+  // calls it at once when the data is already on disk (or the partition failed): on the thread
+  // that holds mu, it waits in `deferred` until this guard has released mu.
+  class locked {
+   public:
+    explicit locked(impl& i) : impl_(i), lock_(i.mu), outer_(holder) { holder = &i; }
+    ~locked() {
+      holder = outer_;
+      auto later = std::move(impl_.deferred);
+      impl_.deferred.clear();
+      lock_.unlock();
+      for (auto& f : later)
+        f();
+    }
+    locked(const locked&) = delete;
+    locked& operator=(const locked&) = delete;
+
+   private:
+    impl& impl_;
+    std::unique_lock<std::mutex> lock_;
+    impl* outer_;
+  };
+  static thread_local impl* holder;
+
+  // Runs `f` once this thread does not hold mu: now, or when its `locked` scope ends.
+  void after_unlock(std::function<void()> f) {
+    if (holder == this)
+      deferred.push_back(std::move(f));
+    else
+      f();
+  }
+
   result<void> load() {
     auto p = log::open_internal_topic(log, k_topic);
     if (!p) return p.error();
     state_partition = std::move(*p);
-    std::lock_guard lk(mu);
+    locked lk(*this);
     auto batches =
         log::replay_partition(*state_partition, [&](const log::batch_header&, bytes_view batch) {
           auto r = log::for_each_record(batch, [&](const log::record_view& rv) {
@@ -112,11 +145,13 @@ struct transaction_coordinator::impl : std::enable_shared_from_this<impl> {
   void write_then(const std::string& id, txn& t, std::function<void(errc)> done) {
     t.busy = true;
     write(id, t.rec, [self = shared_from_this(), id, done = std::move(done)](result<void> r) {
-      {
-        std::lock_guard lk(self->mu);
-        if (auto it = self->txns.find(id); it != self->txns.end()) it->second.busy = false;
-      }
-      done(r.code());
+      self->after_unlock([self, id, done, e = r.code()] {
+        {
+          locked lk(*self);
+          if (auto it = self->txns.find(id); it != self->txns.end()) it->second.busy = false;
+        }
+        done(e);
+      });
     });
   }
 
@@ -162,7 +197,7 @@ struct transaction_coordinator::impl : std::enable_shared_from_this<impl> {
   }
 
   void completed(const std::string& id, log::control_type type, const result<void>& r) {
-    std::lock_guard lk(mu);
+    locked lk(*this);
     auto it = txns.find(id);
     if (it == txns.end()) return;
     txn& t = it->second;
@@ -204,7 +239,7 @@ struct transaction_coordinator::impl : std::enable_shared_from_this<impl> {
   void tick() {
     std::vector<std::shared_ptr<all_done>> joins;
     {
-      std::lock_guard lk(mu);
+      locked lk(*this);
       const int64_t now = now_ms();
       std::vector<std::string> expired;
       for (auto& [id, t] : txns) {
@@ -233,6 +268,8 @@ struct transaction_coordinator::impl : std::enable_shared_from_this<impl> {
       j->seal();
   }
 };
+
+thread_local transaction_coordinator::impl* transaction_coordinator::impl::holder = nullptr;
 
 transaction_coordinator::transaction_coordinator(std::shared_ptr<impl> i) : impl_(std::move(i)) {}
 
@@ -284,7 +321,7 @@ void transaction_coordinator::init_producer(const std::string& id, int32_t timeo
     return fail(errc::invalid_transaction_timeout);
   std::shared_ptr<all_done> join;
   {
-    std::lock_guard lk(im.mu);
+    impl::locked lk(im);
     auto it = im.txns.find(id);
     if (it == im.txns.end()) {
       txn_record rec;
@@ -334,7 +371,7 @@ void transaction_coordinator::add_partitions(const std::string& id, producer_ide
                                              std::vector<topic_partition> partitions,
                                              done_fn done) {
   auto& im = *impl_;
-  std::lock_guard lk(im.mu);
+  impl::locked lk(im);
   auto it = im.txns.find(id);
   if (it == im.txns.end()) return done(errc::invalid_producer_id_mapping);
   txn& t = it->second;
@@ -409,7 +446,7 @@ void transaction_coordinator::end_transaction(const std::string& id, producer_id
   auto& im = *impl_;
   std::shared_ptr<all_done> join;
   {
-    std::lock_guard lk(im.mu);
+    impl::locked lk(im);
     auto it = im.txns.find(id);
     if (it == im.txns.end()) return done(errc::invalid_producer_id_mapping);
     txn& t = it->second;

@@ -291,5 +291,79 @@ TEST_F(GroupTest, IdleTransactionalIdsExpire) {
   EXPECT_EQ(again.producer.epoch, 0);
 }
 
+// A state write that fails (here: its topic was deleted) is answered at once, on the thread
+// that holds the coordinator's lock; the answer, which takes that lock, waits until it is
+// released. Before the fix the coordinator deadlocked on itself.
+TEST_F(GroupTest, FailedStateWriteIsAnsweredWithoutDeadlock) {
+  auto opened = transaction_coordinator::open(*log_, *coord_, transaction_config{});
+  ASSERT_TRUE(opened.ok());
+  auto txns = std::move(*opened);
+  auto first = std::async(std::launch::async, [&] {
+    pending<init_producer_result> r;
+    txns->init_producer("app", 60000, {}, r.cb());
+    return r.get();
+  });
+  ASSERT_EQ(first.wait_for(30s), std::future_status::ready);
+  auto p = first.get().producer;
+  ASSERT_TRUE(log_->delete_topic(transaction_coordinator::k_topic).ok());
+
+  auto failed = std::async(std::launch::async, [&] {
+    pending<errc> r;
+    txns->add_partitions("app", p, {{"t", 0}}, r.cb());
+    return r.get();
+  });
+  if (failed.wait_for(30s) != std::future_status::ready) {
+    ADD_FAILURE() << "the transaction coordinator deadlocked";
+    std::abort();  // its threads cannot be joined
+  }
+  EXPECT_EQ(failed.get(), errc::unknown_topic);
+  // Not busy any more: the next request is answered, not refused as concurrent.
+  pending<errc> again;
+  txns->add_partitions("app", p, {{"t", 1}}, again.cb());
+  EXPECT_EQ(again.get(), errc::unknown_topic);
+  EXPECT_EQ(txns->describe("app").producer.producer_id, p.producer_id);
+}
+
+// A state write whose data is already durable when it asks (another thread's sync covered it)
+// is answered at once, on the writing thread: the answer must not need the coordinator's lock,
+// which the writer still holds. Here a thread keeps the state partition's flusher busy so that
+// such syncs happen; before the fix the coordinator deadlocked on itself.
+TEST_F(GroupTest, StateWritesAlreadyDurableDoNotDeadlock) {
+  transaction_config c;
+  auto opened = transaction_coordinator::open(*log_, *coord_, c);
+  ASSERT_TRUE(opened.ok());
+  auto txns = std::move(*opened);
+  auto state = log_->find_topic(transaction_coordinator::k_topic);
+  ASSERT_TRUE(state);
+  auto p = state->get(0);
+  std::atomic<bool> stop{false};
+  std::thread poker([&] {  // waits for each next write to be on disk
+    while (!stop.load()) {
+      std::promise<void> synced;
+      p->when_durable(p->high_watermark(), [&](result<void>) { synced.set_value(); });
+      synced.get_future().wait();
+    }
+  });
+  auto done = std::async(std::launch::async, [&] {
+    int ok = 0;
+    for (int i = 0; i < 1000; ++i) {
+      pending<init_producer_result> r;
+      txns->init_producer("id-" + std::to_string(i % 8), 60000, {}, r.cb());
+      ok += r.get().error == errc::ok;
+    }
+    return ok;
+  });
+  if (done.wait_for(60s) != std::future_status::ready) {
+    ADD_FAILURE() << "the transaction coordinator deadlocked";
+    std::abort();  // its threads cannot be joined
+  }
+  EXPECT_EQ(done.get(), 1000);
+  stop = true;
+  pending<init_producer_result> last;  // what the poker waits for: the next write
+  txns->init_producer("id-0", 60000, {}, last.cb());
+  EXPECT_EQ(last.get().error, errc::ok);
+  poker.join();
+}
+
 }  // namespace
 }  // namespace sluice::group
