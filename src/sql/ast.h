@@ -113,7 +113,9 @@ struct select_stmt {
   std::vector<order_item> order_by;
   std::optional<int64_t> limit;
   bool emit_changes = false;
-  std::shared_ptr<select_stmt> union_all;  // SELECT ... UNION ALL <union_all>
+  // SELECT ... UNION [ALL | DISTINCT] <union_all>; every link of a chain is of one kind.
+  std::shared_ptr<select_stmt> union_all;
+  bool union_distinct = false;  // UNION (DISTINCT): the rows of every SELECT, each once
 };
 
 struct column_def {

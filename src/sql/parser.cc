@@ -410,10 +410,13 @@ class parser {
       while (accept_symbol(","));
     }
     if (accept_word("HAVING")) s->having = expression();
-    if (accept_word("UNION")) {
-      if (!accept_word("ALL"))
-        fail("expected ALL after UNION (UNION without ALL is SELECT DISTINCT over UNION ALL)");
+    if (is_word("UNION")) {
+      auto at = next().loc;
+      s->union_distinct = !accept_word("ALL");
+      if (s->union_distinct) accept_word("DISTINCT");
       s->union_all = select();
+      if (s->union_all->union_all && s->union_all->union_distinct != s->union_distinct)
+        throw sql_error(at, "UNION and UNION ALL in one chain: use one kind (or a subquery)");
       s->emit_changes = s->union_all->emit_changes;
       return s;
     }

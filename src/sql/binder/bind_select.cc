@@ -178,6 +178,19 @@ grouping find_grouping(const select_stmt& s, bound& f) {
   return g;
 }
 
+// SELECT DISTINCT and UNION: a GROUP BY of every column of `sc`, without aggregates.
+logical_ptr distinct_rows(const logical_ptr& input, const scope& sc) {
+  auto d = make_node(logical_node::kind::aggregate, input);
+  for (size_t i = 0; i < sc.cols.size(); ++i)
+    d->group_keys.push_back(stream::make_column(static_cast<int>(i), sc.cols[i].type));
+  d->mode = changelog_mode::upsert;
+  d->has_key = true;
+  d->key_names = sc.names();
+  d->windowed = false;
+  d->time_column = d->window_start_column = d->window_end_column = -1;
+  return d;
+}
+
 }  // namespace
 
 bound binder::bind_union(const select_stmt& s, const rank_limit* lim) {
@@ -193,24 +206,25 @@ bound binder::bind_union(const select_stmt& s, const rank_limit* lim) {
   auto n = std::make_shared<logical_node>();
   n->k = logical_node::kind::union_all;
   const auto& first = members.front();
+  const std::string kind = s.union_distinct ? "UNION" : "UNION ALL";
   for (size_t i = 0; i < members.size(); ++i) {
     const auto& b = members[i];
     const select_stmt* m = stmts[i];
     if (b.sc.cols.size() != first.sc.cols.size())
-      throw sql_error(m->loc, "each SELECT of a UNION ALL has " +
+      throw sql_error(m->loc, "each SELECT of a " + kind + " has " +
                                   std::to_string(first.sc.cols.size()) + " columns, this one " +
                                   std::to_string(b.sc.cols.size()));
     for (size_t c = 0; c < b.sc.cols.size(); ++c) {
       auto ta = first.sc.cols[c].type, tb = b.sc.cols[c].type;
       if (!comparable(*ta, *tb))
-        throw sql_error(m->loc, "column " + std::to_string(c + 1) + " of the UNION ALL is " +
+        throw sql_error(m->loc, "column " + std::to_string(c + 1) + " of the " + kind + " is " +
                                     ta->to_string() + " in the first SELECT and " +
                                     tb->to_string() + " here");
     }
     if (b.node->mode != changelog_mode::append)
-      throw sql_error(m->loc,
-                      "UNION ALL of changelogs is not supported yet (each SELECT must "
-                      "be append-only)");
+      throw sql_error(m->loc, kind +
+                                  " of changelogs is not supported yet (each SELECT must "
+                                  "be append-only)");
     n->inputs.push_back(b.node);
   }
   n->columns = first.node->columns;
@@ -219,7 +233,7 @@ bound binder::bind_union(const select_stmt& s, const rank_limit* lim) {
   for (const auto& b : members)
     if (b.node->time_column != n->time_column) n->time_column = -1;
   bound out;
-  out.node = n;
+  out.node = s.union_distinct ? distinct_rows(n, first.sc) : n;
   out.sc = first.sc;
   return out;
 }
@@ -599,16 +613,8 @@ bound binder::bind_select(const select_stmt& s, const rank_limit* lim) {
   }
   f.node->columns = out.logical();
   if (s.distinct && !g.grouped) {
-    // SELECT DISTINCT: a GROUP BY of every output column, without aggregates.
-    auto d = make_node(logical_node::kind::aggregate, f.node);
-    for (size_t i = 0; i < out.cols.size(); ++i)
-      d->group_keys.push_back(stream::make_column(static_cast<int>(i), out.cols[i].type));
-    d->mode = changelog_mode::upsert;
-    d->has_key = true;
-    d->key_names = out.names();
-    d->windowed = false;
+    f.node = distinct_rows(f.node, out);
     time_col = start_col = end_col = -1;
-    f.node = d;
   }
   f.node->time_column = time_col;
   f.node->window_start_column = start_col;
