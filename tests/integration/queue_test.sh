@@ -102,7 +102,10 @@ printf 'bad \xff bytes\n' | kcat -b "$brokers" -P -t jobs -p 1
 receive jobs 10 3000 > "$work/k.txt"
 check "bytes that are not UTF-8 come as a valid JSON string" '"bad \ufffd bytes"' "$(values < "$work/k.txt")"
 post /v1/queues/jobs/ack "$(receipts_json < "$work/k.txt")" > /dev/null
-check "the delayed one after its delay" '"later"' "$(receive jobs 10 3000 | cut -f3)"
+receive jobs 10 3000 > "$work/k.txt"
+check "the delayed one after its delay" '"later"' "$(values < "$work/k.txt")"
+# Acknowledged: left leased, it would come back after the 800 ms visibility timeout.
+post /v1/queues/jobs/ack "$(receipts_json < "$work/k.txt")" > /dev/null
 
 # ---- a topic that grows (CreatePartitions) brings its new partitions into the queue
 "$sluice" topic alter jobs --partitions 5 -b "$brokers" > /dev/null
