@@ -221,7 +221,11 @@ TEST_F(ConsumerGroupTest, CommittedOffsetsResumeAfterConsumerAndBrokerRestart) {
   {
     group_consumer c(server_.brokers(), "resumers", "resume");
     ASSERT_TRUE(eventually([&] { return c.values().size() >= first.size(); }));
-    ASSERT_EQ(rd_kafka_commit(c.handle(), nullptr, 0), RD_KAFKA_RESP_ERR_NO_ERROR);
+    // _NO_OFFSET: the auto-commit timer got there first (a slow run), nothing left to commit.
+    auto committed = rd_kafka_commit(c.handle(), nullptr, 0);
+    ASSERT_TRUE(committed == RD_KAFKA_RESP_ERR_NO_ERROR ||
+                committed == RD_KAFKA_RESP_ERR__NO_OFFSET)
+        << rd_kafka_err2str(committed);
     c.close();
   }
   server_.stop(SIGKILL);  // the commit was answered, so it must survive this
