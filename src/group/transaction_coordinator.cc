@@ -43,10 +43,13 @@ struct transaction_coordinator::impl : std::enable_shared_from_this<impl> {
   const transaction_config config;
   std::shared_ptr<log::partition> state_partition;
 
+  // Taken through `locked` wherever state may be written (a write's answer may come at once);
+  // the read-only paths (check_produce on every transactional Produce, commit_offsets' check,
+  // describe, list) take it plainly.
   mutable std::mutex mu;
   std::map<std::string, txn> txns;
-  std::vector<std::function<void()>> deferred;  // run by `locked` once it releases mu
   std::unordered_map<int64_t, std::string> by_producer;
+  std::vector<std::function<void()>> deferred;  // run by `locked` once it releases mu
 
   std::mutex stop_mu;
   std::condition_variable stop_cv;
@@ -144,15 +147,16 @@ struct transaction_coordinator::impl : std::enable_shared_from_this<impl> {
   // Writes `t`'s state and answers `done` once durable, clearing `busy`. REQUIRES: mu held.
   void write_then(const std::string& id, txn& t, std::function<void(errc)> done) {
     t.busy = true;
-    write(id, t.rec, [self = shared_from_this(), id, done = std::move(done)](result<void> r) {
-      self->after_unlock([self, id, done, e = r.code()] {
-        {
-          locked lk(*self);
-          if (auto it = self->txns.find(id); it != self->txns.end()) it->second.busy = false;
-        }
-        done(e);
-      });
-    });
+    write(id, t.rec,
+          [self = shared_from_this(), id, done = std::move(done)](result<void> r) mutable {
+            self->after_unlock([self, id = std::move(id), done = std::move(done), e = r.code()] {
+              {
+                locked lk(*self);
+                if (auto it = self->txns.find(id); it != self->txns.end()) it->second.busy = false;
+              }
+              done(e);
+            });
+          });
   }
 
   errc check_owner(const txn& t, producer_identity who) const {
