@@ -158,7 +158,7 @@ sigset_t take_signals() {
 // Cluster mode: a node of a sluice cluster on an external Kafka-protocol cluster
 // (docs/scale-out.md). SQL, views, live push, metrics and the dashboard; no local log, so
 // no Kafka listener of its own (clients use the cluster), no queues or connectors yet.
-int run_cluster_node(server_settings& s) {
+int run_cluster_node(server_settings& s, const sigset_t& sigs) {
   auto& co = s.cluster;
   for (const auto& kv : s.kafka_properties) {
     auto eq = kv.find('=');
@@ -176,7 +176,6 @@ int run_cluster_node(server_settings& s) {
   // Topics a node creates (streams declared on a new topic, view changelogs) get the
   // cluster's default partition count: a cluster's partitions are its operators' decision.
   co.kafka.default_partitions = -1;
-  sigset_t sigs = take_signals();
   auto rt = cluster::runtime::open(co);
   if (!rt) {
     spdlog::error("cluster mode: {}", rt.error().message);
@@ -223,6 +222,9 @@ int run_cluster_node(server_settings& s) {
 
 int run_server(server_settings s) {
   spdlog::set_level(spdlog::level::from_str(s.log_level));
+  // Before any thread starts (the loop watchdog below is one): a thread that does not block
+  // SIGTERM would take it with the default action and the process would die uncleanly.
+  sigset_t sigs = take_signals();
 
   s.log.data_dir = s.data_dir;
   s.sql.data_dir = s.data_dir;
@@ -314,9 +316,7 @@ int run_server(server_settings s) {
     s.http.tls = *tls;
   }
 
-  if (!s.cluster.kafka.bootstrap.empty()) return run_cluster_node(s);
-
-  sigset_t sigs = take_signals();
+  if (!s.cluster.kafka.bootstrap.empty()) return run_cluster_node(s, sigs);
 
   auto lg = log::log::open(s.log);
   if (!lg) {

@@ -6,6 +6,8 @@
 #include <librdkafka/rdkafka.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -42,6 +44,30 @@ TEST_F(KafkaClientTest, EveryCodecAndAcksLevelRoundTripsByteIdentical) {
       }
     }
   }
+}
+
+// SIGTERM and SIGINT are taken by the main thread's sigwait only. A thread that leaves them
+// unblocked (one started before the mask was set) receives them while the main thread is
+// busy, at start-up for instance, and the default action kills the process uncleanly.
+TEST_F(KafkaClientTest, OnlyTheMainThreadTakesTerminationSignals) {
+  namespace fs = std::filesystem;
+  const auto task_dir = fs::path("/proc") / std::to_string(server_.pid()) / "task";
+  int threads = 0;
+  for (const auto& t : fs::directory_iterator(task_dir)) {
+    if (t.path().filename() == std::to_string(server_.pid())) continue;  // in sigwait
+    std::ifstream status(t.path() / "status");
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.rfind("SigBlk:", 0) != 0) continue;
+      uint64_t blocked = std::stoull(line.substr(7), nullptr, 16);
+      std::string name;
+      std::ifstream(t.path() / "comm") >> name;
+      EXPECT_TRUE(blocked & (uint64_t{1} << (SIGTERM - 1))) << "thread " << name;
+      EXPECT_TRUE(blocked & (uint64_t{1} << (SIGINT - 1))) << "thread " << name;
+      ++threads;
+    }
+  }
+  EXPECT_GT(threads, 3);  // loops, flusher, watchdog, query threads
 }
 
 TEST_F(KafkaClientTest, FetchFromTheMiddle) {

@@ -64,6 +64,7 @@ class sluice_process {
 
   std::string brokers() const { return "127.0.0.1:" + std::to_string(port_); }
   uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
   const std::filesystem::path& data_dir() const { return dir_; }
 
   void start() {
