@@ -126,18 +126,11 @@ bool http_auth::allowed(const identity& who, const std::string& host, security::
   return config_.authorizer->allowed(who.principal, host, op, type, name);
 }
 
-std::function<bool(std::string_view)> http_auth::topic_reader(const identity& who,
-                                                              const std::string& host) const {
-  return checker(who, host, security::acl_operation::read, security::resource_type::topic);
-}
-
-std::function<bool(std::string_view)> http_auth::checker(const identity& who,
-                                                         const std::string& host,
-                                                         security::acl_operation op,
-                                                         security::resource_type type) const {
+std::function<bool(security::acl_operation, security::resource_type, std::string_view)>
+http_auth::permissions(const identity& who, const std::string& host) const {
   if (!enabled()) return nullptr;
-  return [authorizer = config_.authorizer, principal = who.principal, host, op,
-          type](std::string_view name) {
+  return [authorizer = config_.authorizer, principal = who.principal, host](
+             security::acl_operation op, security::resource_type type, std::string_view name) {
     return authorizer->allowed(principal, host, op, type, name);
   };
 }

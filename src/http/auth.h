@@ -71,16 +71,11 @@ class http_auth {
   verdict authorize(const identity& who, const std::string& host, const route_match* m,
                     const std::string& sql_text, const sql::engine& engine) const;
 
-  // Whether `who` may read a topic, for handlers that meet topics the route does not name
-  // (REST Proxy consumer instances): null when authorization is off. The function is
-  // thread-safe and may outlive the request.
-  std::function<bool(std::string_view topic)> topic_reader(const identity& who,
-                                                           const std::string& host) const;
-  // The same for any operation on resources of one type (null when authorization is off).
-  std::function<bool(std::string_view name)> checker(const identity& who, const std::string& host,
-                                                     security::acl_operation op,
-                                                     security::resource_type type) const;
-
+  // What `who` may do with any resource, for handlers that meet resources the route does not
+  // name (http/routes.h caller::may): null when authorization is off. Thread-safe; may
+  // outlive the request.
+  std::function<bool(security::acl_operation, security::resource_type, std::string_view)>
+  permissions(const identity& who, const std::string& host) const;
   // POST /v1/login: a session token for the dashboard (kept in memory for 12 hours), or
   // nullopt for wrong credentials.
   std::optional<std::string> login(const std::string& user, const std::string& password,

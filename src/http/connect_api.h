@@ -22,10 +22,9 @@
 // knows, or its short name) or `connector`. The calls block (changes are durable when
 // answered): run them off the event loop.
 
-#include <boost/beast/http.hpp>
-#include <optional>
+#include <boost/asio/any_io_executor.hpp>
 
-#include "http/rest_proxy.h"
+#include "http/routes.h"
 
 namespace sluice::connect {
 class worker;
@@ -35,14 +34,29 @@ namespace sluice::http {
 
 class connect_api {
  public:
-  explicit connect_api(connect::worker& w) : w_(w) {}
-  // Nullopt when the path is not one of the API's.
-  std::optional<rest_answer> handle(
-      const boost::beast::http::request<boost::beast::http::string_body>& req);
-  static bool owns(std::string_view path);
+  // `workers` runs the calls, which block.
+  connect_api(connect::worker& w, boost::asio::any_io_executor workers)
+      : w_(w), workers_(std::move(workers)) {}
+
+  // The routes above; each needs DESCRIBE (reads) or ALTER (changes) on the cluster.
+  void add_routes(router& r);
 
  private:
+  reply plugins(const call& c);
+  reply list(const call& c);
+  reply create(const call& c);
+  reply info(const call& c);
+  reply remove(const call& c);
+  reply config(const call& c);
+  reply put_config(const call& c);
+  reply status(const call& c);
+  reply tasks(const call& c);
+  reply restart(const call& c);
+  reply pause_or_resume(const call& c);
+  reply task_status(const call& c);
+
   connect::worker& w_;
+  boost::asio::any_io_executor workers_;
 };
 
 }  // namespace sluice::http

@@ -9,8 +9,8 @@
 #include "base/clock.h"
 #include "base/run_on.h"
 #include "http/durable_append.h"
-#include "http/error_body.h"
 #include "http/json_payload.h"
+#include "http/rest_proxy.h"
 #include "http/url.h"
 #include "log/log.h"
 #include "queue/manager.h"
@@ -22,13 +22,8 @@ namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 using asio::awaitable;
 using asio::use_awaitable;
-using request = bhttp::request<bhttp::string_body>;
 
 namespace {
-
-rest_answer fail(unsigned status, const std::string& message) {
-  return {status, error_body(static_cast<int>(status), message)};
-}
 
 void write_stats(json_writer& w, const queue::queue& q) {
   auto st = q.stats();
@@ -100,269 +95,313 @@ awaitable<std::pair<std::vector<queue::outcome>, result<void>>> settled(
   });
 }
 
+// The JSON object of a request body (an empty body is {}); false if it is not one.
+bool parse_object(const request& req, simdjson::dom::parser& parser, simdjson::dom::element& doc) {
+  std::string_view body = req.body();
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) body = "{}";
+  return !parser.parse(body.data(), body.size()).get(doc) && doc.is_object();
+}
+
 }  // namespace
 
-awaitable<std::optional<rest_answer>> queue_api::handle(const request& req) {
-  std::string_view target = req.target();
-  std::string_view path = target.substr(0, target.find('?'));
-  if (path != "/v1/queues" && !path.starts_with("/v1/queues/")) co_return std::nullopt;
-  auto method = req.method();
+void queue_api::add_routes(router& r) {
+  using verb = bhttp::verb;
+  using op = security::acl_operation;
+  auto to = [this](answer (queue_api::*fn)(const call&)) {
+    return [this, fn](const call& c) { return (this->*fn)(c); };
+  };
+  auto settling = [this](std::string_view action) {
+    return [this, action](const call& c) { return settle(c, action); };
+  };
+  r.add(
+      {verb::post, "/v1/queues", "/v1/queues", needs::cluster(op::create), to(&queue_api::create)});
+  r.add(
+      {verb::get, "/v1/queues", "/v1/queues", needs::cluster(op::describe), to(&queue_api::list)});
+  r.add({verb::get, "/v1/queues/{q}", "/v1/queues/{q}", needs::topic(op::describe),
+         to(&queue_api::describe)});
+  r.add({verb::delete_, "/v1/queues/{q}", "/v1/queues/{q}", needs::topic(op::remove),
+         to(&queue_api::drop)});
+  r.add({verb::post, "/v1/queues/{q}/messages", "/v1/queues/{q}/messages", needs::topic(op::write),
+         to(&queue_api::send)});
+  r.add({verb::post, "/v1/queues/{q}/receive", "/v1/queues/{q}/receive", needs::topic(op::read),
+         to(&queue_api::receive)});
+  for (std::string_view action : {"ack", "nack", "reject", "extend"}) {
+    std::string path = "/v1/queues/{q}/" + std::string(action);
+    r.add({verb::post, path, path, needs::topic(op::read), settling(action)});
+  }
+  r.add({verb::post, "/v1/queues/{q}/dlq-replay", "/v1/queues/{q}/dlq-replay",
+         needs::topic(op::write), to(&queue_api::dlq_replay)});
+}
+
+awaitable<reply> queue_api::list(const call&) {
+  json_writer w;
+  w.begin_object().key("queues").begin_array();
+  for (const auto& q : queues_.list())
+    write_stats(w, *q);
+  w.end_array().end_object();
+  co_return reply{200, std::move(w).str()};
+}
+
+awaitable<reply> queue_api::create(const call& c) {
+  auto s = queue::settings_from_json(c.req.body());
+  if (!s) co_return fail(400, s.error().message);
+  int64_t partitions = 1;
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
-  auto parse_body = [&]() -> bool {
-    std::string_view body = req.body();
-    if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) body = "{}";
-    return !parser.parse(body.data(), body.size()).get(doc) && doc.is_object();
-  };
-
-  if (path == "/v1/queues" || path == "/v1/queues/") {
-    if (method == bhttp::verb::get) {
-      json_writer w;
-      w.begin_object().key("queues").begin_array();
-      for (const auto& q : queues_.list())
-        write_stats(w, *q);
-      w.end_array().end_object();
-      co_return rest_answer{200, std::move(w).str()};
-    }
-    if (method != bhttp::verb::post) co_return fail(405, "use GET or POST");
-    auto s = queue::settings_from_json(req.body());
-    if (!s) co_return fail(400, s.error().message);
-    int64_t partitions = 1;
-    if (parse_body()) {
-      int64_t n = 0;
-      if (!doc["partitions"].get_int64().get(n)) partitions = n;
-    }
-    if (partitions < 1 || partitions > 10'000) co_return fail(400, "partitions must be 1..10000");
-    auto q = queues_.create(*s, static_cast<int32_t>(partitions));
-    if (!q) {
-      unsigned status = q.code() == errc::topic_exists ? 409
-                        : q.code() == errc::io_error   ? 500
-                                                       : 400;
-      co_return fail(status, q.error().message);
-    }
-    co_return rest_answer{201, stats_json(**q)};
+  if (parse_object(c.req, parser, doc)) {
+    int64_t n = 0;
+    if (!doc["partitions"].get_int64().get(n)) partitions = n;
   }
+  if (partitions < 1 || partitions > 10'000) co_return fail(400, "partitions must be 1..10000");
+  auto q = queues_.create(*s, static_cast<int32_t>(partitions));
+  if (!q) {
+    unsigned status = q.code() == errc::topic_exists ? 409 : q.code() == errc::io_error ? 500 : 400;
+    co_return fail(status, q.error().message);
+  }
+  co_return reply{201, stats_json(**q)};
+}
 
-  std::string_view rest = path.substr(11);
-  auto slash = rest.find('/');
-  std::string name = percent_decode(rest.substr(0, slash));
-  std::string_view action = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
+awaitable<reply> queue_api::describe(const call& c) {
+  auto q = queues_.find(c.params[0]);
+  if (!q) co_return fail(404, "no queue '" + c.params[0] + "'");
+  co_return reply{200, stats_json(*q)};
+}
+
+awaitable<reply> queue_api::drop(const call& c) {
+  const auto& name = c.params[0];
+  if (!queues_.find(name)) co_return fail(404, "no queue '" + name + "'");
+  if (auto r = queues_.drop(name); !r) co_return fail(500, r.error().message);
+  co_return reply{204, {}};
+}
+
+awaitable<reply> queue_api::send(const call& c) {
+  const auto& name = c.params[0];
   auto q = queues_.find(name);
   if (!q) co_return fail(404, "no queue '" + name + "'");
-
-  if (action.empty()) {
-    if (method == bhttp::verb::get) co_return rest_answer{200, stats_json(*q)};
-    if (method == bhttp::verb::delete_) {
-      q.reset();
-      if (auto r = queues_.drop(name); !r) co_return fail(500, r.error().message);
-      co_return rest_answer{204, {}};
-    }
-    co_return fail(405, "use GET or DELETE");
-  }
-  if (method != bhttp::verb::post) co_return fail(405, "use POST");
-  if (!parse_body()) co_return fail(400, "expected a JSON object");
-  // Sends go to the topic, which did not fail; everything else needs the journal.
-  if (auto why = q->failure(); !why.empty() && action != "messages")
-    co_return fail(503, "queue '" + name + "' failed (" + why +
-                            "): deliveries and settlements are refused until a restart");
-
-  if (action == "messages") {
-    simdjson::dom::array msgs;
-    if (doc["messages"].get_array().get(msgs) || msgs.size() == 0)
-      co_return fail(400, "expected {\"messages\":[{\"value\":..},..]}");
-    // The messages are records of the queue's topic (which a drop leaves in place).
-    std::string topic_name = q->settings().name;
-    auto topic = log_.find_topic(topic_name);
-    if (!topic) co_return fail(404, "the topic of queue '" + name + "' is gone");
-    int32_t partitions = topic->partition_count();
-    int64_t ts = now_ms();
-    std::map<int32_t, log::batch_builder> batches;
-    std::vector<std::pair<int32_t, int64_t>> where;
-    std::map<int32_t, int64_t> counts;
-    size_t n = 0;
-    for (simdjson::dom::element m : msgs) {
-      ++n;
-      simdjson::dom::element key, value, headers;
-      std::optional<std::string> k, v;
-      if (!m["key"].get(key) && !key.is_null()) k = simdjson::minify(key);
-      if (!m["value"].get(value) && !value.is_null()) v = simdjson::minify(value);
-      std::vector<std::pair<std::string, std::string>> hs;
-      if (!m["headers"].get(headers)) {
-        simdjson::dom::object obj;
-        if (headers.get_object().get(obj))
-          co_return fail(400, "message " + std::to_string(n) + ": headers must be an object");
-        for (auto [hk, hv] : obj) {
-          std::string_view sv;
-          if (hv.get_string().get(sv))
-            co_return fail(400, "message " + std::to_string(n) + ": header values are strings");
-          if (hk.starts_with("sluice."))
-            co_return fail(400, "message " + std::to_string(n) +
-                                    ": headers starting with sluice. are reserved");
-          hs.emplace_back(std::string(hk), std::string(sv));
-        }
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (!parse_object(c.req, parser, doc)) co_return fail(400, "expected a JSON object");
+  simdjson::dom::array msgs;
+  if (doc["messages"].get_array().get(msgs) || msgs.size() == 0)
+    co_return fail(400, "expected {\"messages\":[{\"value\":..},..]}");
+  // The messages are records of the queue's topic (which a drop leaves in place). Sends go to
+  // the topic, so a failed journal does not refuse them.
+  std::string topic_name = q->settings().name;
+  auto topic = log_.find_topic(topic_name);
+  if (!topic) co_return fail(404, "the topic of queue '" + name + "' is gone");
+  int32_t partitions = topic->partition_count();
+  int64_t ts = now_ms();
+  std::map<int32_t, log::batch_builder> batches;
+  std::vector<std::pair<int32_t, int64_t>> where;
+  std::map<int32_t, int64_t> counts;
+  size_t n = 0;
+  for (simdjson::dom::element m : msgs) {
+    ++n;
+    simdjson::dom::element key, value, headers;
+    std::optional<std::string> k, v;
+    if (!m["key"].get(key) && !key.is_null()) k = simdjson::minify(key);
+    if (!m["value"].get(value) && !value.is_null()) v = simdjson::minify(value);
+    std::vector<std::pair<std::string, std::string>> hs;
+    if (!m["headers"].get(headers)) {
+      simdjson::dom::object obj;
+      if (headers.get_object().get(obj))
+        co_return fail(400, "message " + std::to_string(n) + ": headers must be an object");
+      for (auto [hk, hv] : obj) {
+        std::string_view sv;
+        if (hv.get_string().get(sv))
+          co_return fail(400, "message " + std::to_string(n) + ": header values are strings");
+        if (hk.starts_with("sluice."))
+          co_return fail(
+              400, "message " + std::to_string(n) + ": headers starting with sluice. are reserved");
+        hs.emplace_back(std::string(hk), std::string(sv));
       }
-      int64_t delay = 0;
-      simdjson::dom::element d;
-      if (!m["delay_ms"].get(d)) {
-        if (d.get_int64().get(delay) || delay < 0)
-          co_return fail(400, "message " + std::to_string(n) + ": delay_ms must be >= 0");
-        if (delay > 0) hs.emplace_back("sluice.deliver.after", std::to_string(ts + delay));
-      }
-      int32_t p = k ? kafka_partition_for_key(*k, partitions)
-                    : static_cast<int32_t>(next_++ % static_cast<uint64_t>(partitions));
-      auto view = [](const std::optional<std::string>& s) -> std::optional<bytes_view> {
-        if (!s) return std::nullopt;
-        return as_bytes(*s);
-      };
-      std::vector<std::pair<std::string_view, bytes_view>> hv;
-      for (const auto& [hk, hval] : hs)
-        hv.emplace_back(hk, as_bytes(hval));
-      batches[p].add(view(k), view(v), ts, hv);
-      where.emplace_back(p, counts[p]++);
     }
-    auto done = co_await append_durably(*topic, batches, ts);
-    if (done.append_error != errc::ok)
-      co_return fail(done.append_error == errc::batch_too_large ? 413
-                     : done.append_error == errc::no_space      ? 507
-                                                                : 500,
-                     done.message);
-    if (done.sync_failed) co_return fail(500, done.message);
-    json_writer w;
-    w.begin_object().key("offsets").begin_array();
-    for (const auto& [partition, index] : where)
-      w.begin_object()
-          .key("partition")
-          .value(static_cast<int64_t>(partition))
-          .key("offset")
-          .value(static_cast<int64_t>(done.base_offsets[partition] + index))
-          .end_object();
-    w.end_array().end_object();
-    co_return rest_answer{200, std::move(w).str()};
-  }
-
-  if (action == "receive") {
-    int64_t max = 1, wait = 0, visibility = 0;
-    std::string_view consumer = "";
-    simdjson::dom::element e;
-    if (!doc["max_messages"].get(e) && (e.get_int64().get(max) || max < 1 || max > 10'000))
-      co_return fail(400, "max_messages must be 1..10000");
-    if (!doc["wait_ms"].get(e) && (e.get_int64().get(wait) || wait < 0))
-      co_return fail(400, "wait_ms must be >= 0");
-    if (!doc["visibility_timeout_ms"].get(e) && (e.get_int64().get(visibility) || visibility < 1))
-      co_return fail(400, "visibility_timeout_ms must be >= 1");
-    if (!doc["consumer"].get(e) && e.get_string().get(consumer))
-      co_return fail(400, "consumer must be a string");
-    wait = std::min<int64_t>(wait, 30'000);
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait);
-    auto ex = co_await asio::this_coro::executor;
-    asio::steady_timer timer(ex);
-    auto alive = std::make_shared<int>(0);
-    std::vector<queue::message> msgs;
-    for (;;) {
-      msgs = q->receive(static_cast<size_t>(max), 8 << 20, visibility, std::string(consumer));
-      if (!msgs.empty() || std::chrono::steady_clock::now() >= deadline) break;
-      // Until a record is appended, a backoff ends, or the deadline.
-      auto until = deadline;
-      if (auto due = q->next_due()) {
-        // Leases end on the manager's next tick (every 10 ms): look again a little after.
-        auto in = std::chrono::milliseconds(std::max<int64_t>(0, *due - now_ms()) + 15);
-        until = std::min(until, std::chrono::steady_clock::now() + in);
-      }
-      timer.expires_at(until);
-      auto* t = &timer;
-      q->when_available(alive, [ex, t, w = std::weak_ptr<int>(alive)] {
-        asio::post(ex, [t, w] {
-          if (w.lock()) t->cancel();
-        });
-      });
-      co_await timer.async_wait(asio::as_tuple(use_awaitable));
-      alive = std::make_shared<int>(0);  // drops the registrations of this round
+    int64_t delay = 0;
+    simdjson::dom::element d;
+    if (!m["delay_ms"].get(d)) {
+      if (d.get_int64().get(delay) || delay < 0)
+        co_return fail(400, "message " + std::to_string(n) + ": delay_ms must be >= 0");
+      if (delay > 0) hs.emplace_back("sluice.deliver.after", std::to_string(ts + delay));
     }
-    json_writer w;
-    w.begin_object().key("messages").begin_array();
-    std::string payload;
-    auto write_payload = [&](const auto& p) {
-      payload.clear();
-      append_json_payload(payload, p, parser);
-      w.raw(payload);
+    int32_t p = k ? kafka_partition_for_key(*k, partitions)
+                  : static_cast<int32_t>(next_++ % static_cast<uint64_t>(partitions));
+    auto view = [](const std::optional<std::string>& s) -> std::optional<bytes_view> {
+      if (!s) return std::nullopt;
+      return as_bytes(*s);
     };
-    for (const auto& m : msgs) {
-      w.begin_object().key("receipt").value(m.receipt);
-      w.key("partition").value(static_cast<int64_t>(m.partition));
-      w.key("offset").value(static_cast<int64_t>(m.offset));
-      w.key("attempt").value(static_cast<int64_t>(m.attempt));
-      w.key("timestamp").value(static_cast<int64_t>(m.timestamp));
-      w.key("key");
-      write_payload(m.key);
-      w.key("value");
-      write_payload(m.value);
-      w.key("headers").begin_object();
-      for (const auto& [hk, hv] : m.headers) {
-        w.key(hk);
-        if (!hv) {
-          w.null();
-          continue;
-        }
-        payload.clear();
-        append_json_text(payload, *hv);
-        w.raw(payload);
-      }
-      w.end_object().end_object();
+    std::vector<std::pair<std::string_view, bytes_view>> hv;
+    for (const auto& [hk, hval] : hs)
+      hv.emplace_back(hk, as_bytes(hval));
+    batches[p].add(view(k), view(v), ts, hv);
+    where.emplace_back(p, counts[p]++);
+  }
+  auto done = co_await append_durably(*topic, batches, ts);
+  if (done.append_error != errc::ok)
+    co_return fail(done.append_error == errc::batch_too_large ? 413
+                   : done.append_error == errc::no_space      ? 507
+                                                              : 500,
+                   done.message);
+  if (done.sync_failed) co_return fail(500, done.message);
+  json_writer w;
+  w.begin_object().key("offsets").begin_array();
+  for (const auto& [partition, index] : where)
+    w.begin_object()
+        .key("partition")
+        .value(static_cast<int64_t>(partition))
+        .key("offset")
+        .value(static_cast<int64_t>(done.base_offsets[partition] + index))
+        .end_object();
+  w.end_array().end_object();
+  co_return reply{200, std::move(w).str()};
+}
+
+// The queue a delivery or settlement names and the request's JSON object, or the refusal:
+// no such queue, not an object, or the queue's journal has failed (until a restart).
+std::optional<reply> queue_api::journaled(const call& c, std::shared_ptr<queue::queue>& q,
+                                          simdjson::dom::parser& parser,
+                                          simdjson::dom::element& doc) {
+  const auto& name = c.params[0];
+  q = queues_.find(name);
+  if (!q) return fail(404, "no queue '" + name + "'");
+  if (!parse_object(c.req, parser, doc)) return fail(400, "expected a JSON object");
+  if (auto why = q->failure(); !why.empty())
+    return fail(503, "queue '" + name + "' failed (" + why +
+                         "): deliveries and settlements are refused until a restart");
+  return std::nullopt;
+}
+
+awaitable<reply> queue_api::receive(const call& c) {
+  std::shared_ptr<queue::queue> q;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (auto refused = journaled(c, q, parser, doc)) co_return std::move(*refused);
+  int64_t max = 1, wait = 0, visibility = 0;
+  std::string_view consumer = "";
+  simdjson::dom::element e;
+  if (!doc["max_messages"].get(e) && (e.get_int64().get(max) || max < 1 || max > 10'000))
+    co_return fail(400, "max_messages must be 1..10000");
+  if (!doc["wait_ms"].get(e) && (e.get_int64().get(wait) || wait < 0))
+    co_return fail(400, "wait_ms must be >= 0");
+  if (!doc["visibility_timeout_ms"].get(e) && (e.get_int64().get(visibility) || visibility < 1))
+    co_return fail(400, "visibility_timeout_ms must be >= 1");
+  if (!doc["consumer"].get(e) && e.get_string().get(consumer))
+    co_return fail(400, "consumer must be a string");
+  wait = std::min<int64_t>(wait, 30'000);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait);
+  auto ex = co_await asio::this_coro::executor;
+  asio::steady_timer timer(ex);
+  auto alive = std::make_shared<int>(0);
+  std::vector<queue::message> msgs;
+  for (;;) {
+    msgs = q->receive(static_cast<size_t>(max), 8 << 20, visibility, std::string(consumer));
+    if (!msgs.empty() || std::chrono::steady_clock::now() >= deadline) break;
+    // Until a record is appended, a backoff ends, or the deadline.
+    auto until = deadline;
+    if (auto due = q->next_due()) {
+      // Leases end on the manager's next tick (every 10 ms): look again a little after.
+      auto in = std::chrono::milliseconds(std::max<int64_t>(0, *due - now_ms()) + 15);
+      until = std::min(until, std::chrono::steady_clock::now() + in);
     }
-    w.end_array().end_object();
-    co_return rest_answer{200, std::move(w).str()};
+    timer.expires_at(until);
+    auto* t = &timer;
+    q->when_available(alive, [ex, t, w = std::weak_ptr<int>(alive)] {
+      asio::post(ex, [t, w] {
+        if (w.lock()) t->cancel();
+      });
+    });
+    co_await timer.async_wait(asio::as_tuple(use_awaitable));
+    alive = std::make_shared<int>(0);  // drops the registrations of this round
   }
-
-  if (action == "dlq-replay") {
-    int64_t max = INT64_MAX;
-    simdjson::dom::element e;
-    if (!doc["max"].get(e) && (e.get_int64().get(max) || max < 1))
-      co_return fail(400, "max must be >= 1");
-    auto r = co_await run_on(workers_, [&] { return queues_.replay_dead_letters(name, max); });
-    if (!r) co_return fail(500, r.error().message);
-    json_writer w;
-    w.begin_object().key("replayed").value(static_cast<uint64_t>(*r)).end_object();
-    co_return rest_answer{200, std::move(w).str()};
+  json_writer w;
+  w.begin_object().key("messages").begin_array();
+  std::string payload;
+  auto write_payload = [&](const auto& p) {
+    payload.clear();
+    append_json_payload(payload, p, parser);
+    w.raw(payload);
+  };
+  for (const auto& m : msgs) {
+    w.begin_object().key("receipt").value(m.receipt);
+    w.key("partition").value(static_cast<int64_t>(m.partition));
+    w.key("offset").value(static_cast<int64_t>(m.offset));
+    w.key("attempt").value(static_cast<int64_t>(m.attempt));
+    w.key("timestamp").value(static_cast<int64_t>(m.timestamp));
+    w.key("key");
+    write_payload(m.key);
+    w.key("value");
+    write_payload(m.value);
+    w.key("headers").begin_object();
+    for (const auto& [hk, hv] : m.headers) {
+      w.key(hk);
+      if (!hv) {
+        w.null();
+        continue;
+      }
+      payload.clear();
+      append_json_text(payload, *hv);
+      w.raw(payload);
+    }
+    w.end_object().end_object();
   }
+  w.end_array().end_object();
+  co_return reply{200, std::move(w).str()};
+}
 
+awaitable<reply> queue_api::dlq_replay(const call& c) {
+  std::shared_ptr<queue::queue> q;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (auto refused = journaled(c, q, parser, doc)) co_return std::move(*refused);
+  int64_t max = INT64_MAX;
+  simdjson::dom::element e;
+  if (!doc["max"].get(e) && (e.get_int64().get(max) || max < 1))
+    co_return fail(400, "max must be >= 1");
+  const auto& name = c.params[0];
+  auto r = co_await run_on(workers_, [&] { return queues_.replay_dead_letters(name, max); });
+  if (!r) co_return fail(500, r.error().message);
+  json_writer w;
+  w.begin_object().key("replayed").value(static_cast<uint64_t>(*r)).end_object();
+  co_return reply{200, std::move(w).str()};
+}
+
+awaitable<reply> queue_api::settle(const call& c, std::string_view action) {
+  std::shared_ptr<queue::queue> q;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (auto refused = journaled(c, q, parser, doc)) co_return std::move(*refused);
   std::vector<std::string> receipts;
   std::string err;
   if (!receipts_of(doc, receipts, err)) co_return fail(400, err);
+  simdjson::dom::element e;
   if (action == "ack") {
     auto [outcomes, r] =
         co_await settled([&](queue::queue::settle_done d) { q->ack(receipts, d); });
     if (!r) co_return fail(500, "not made durable: " + r.error().message);
-    co_return rest_answer{200, results_json(outcomes)};
+    co_return reply{200, results_json(outcomes)};
   }
   if (action == "reject") {
     std::string_view reason = "rejected by the consumer";
-    simdjson::dom::element e;
     if (!doc["reason"].get(e) && e.get_string().get(reason))
       co_return fail(400, "reason must be a string");
     std::string why(reason);
     auto [outcomes, r] =
         co_await settled([&](queue::queue::settle_done d) { q->reject(receipts, why, d); });
     if (!r) co_return fail(500, "not dead-lettered: " + r.error().message);
-    co_return rest_answer{200, results_json(outcomes)};
+    co_return reply{200, results_json(outcomes)};
   }
   if (action == "nack") {
     std::optional<int64_t> delay;
-    simdjson::dom::element e;
     if (!doc["delay_ms"].get(e)) {
       int64_t d = 0;
       if (e.get_int64().get(d) || d < 0) co_return fail(400, "delay_ms must be >= 0");
       delay = d;
     }
-    co_return rest_answer{200, results_json(q->nack(receipts, delay))};
+    co_return reply{200, results_json(q->nack(receipts, delay))};
   }
-  if (action == "extend") {
-    int64_t visibility = 0;
-    simdjson::dom::element e;
-    if (!doc["visibility_timeout_ms"].get(e) && (e.get_int64().get(visibility) || visibility < 1))
-      co_return fail(400, "visibility_timeout_ms must be >= 1");
-    co_return rest_answer{200, results_json(q->extend(receipts, visibility))};
-  }
-  co_return fail(404, "no such endpoint: " + std::string(path));
+  int64_t visibility = 0;  // extend
+  if (!doc["visibility_timeout_ms"].get(e) && (e.get_int64().get(visibility) || visibility < 1))
+    co_return fail(400, "visibility_timeout_ms must be >= 1");
+  co_return reply{200, results_json(q->extend(receipts, visibility))};
 }
 
 }  // namespace sluice::http

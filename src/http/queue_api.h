@@ -28,13 +28,19 @@
 
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
+#include <memory>
 #include <optional>
 
-#include "http/rest_proxy.h"
+#include "http/routes.h"
 
+namespace simdjson::dom {
+class parser;
+class element;
+}  // namespace simdjson::dom
 namespace sluice::queue {
 class manager;
-}
+class queue;
+}  // namespace sluice::queue
 namespace sluice::log {
 class log;
 }
@@ -47,11 +53,24 @@ class queue_api {
   queue_api(queue::manager& queues, log::log& log, boost::asio::any_io_executor workers)
       : queues_(queues), log_(log), workers_(std::move(workers)) {}
 
-  // Answers a /v1/queues request; nullopt when the path is not one of these.
-  boost::asio::awaitable<std::optional<rest_answer>> handle(
-      const boost::beast::http::request<boost::beast::http::string_body>& req);
+  // The routes above, with the permissions they need: a queue is read and written as its
+  // topic; creating one is the cluster's.
+  void add_routes(router& r);
 
  private:
+  using answer = boost::asio::awaitable<reply>;
+  answer list(const call& c);
+  answer create(const call& c);
+  answer describe(const call& c);
+  answer drop(const call& c);
+  answer send(const call& c);
+  answer receive(const call& c);
+  answer dlq_replay(const call& c);
+  // ack, nack, reject, extend: {"receipts":[..]}, answered {"results":[..]}.
+  answer settle(const call& c, std::string_view action);
+  std::optional<reply> journaled(const call& c, std::shared_ptr<queue::queue>& q,
+                                 simdjson::dom::parser& parser, simdjson::dom::element& doc);
+
   queue::manager& queues_;
   log::log& log_;
   boost::asio::any_io_executor workers_;

@@ -28,18 +28,18 @@ using request = bhttp::request<bhttp::string_body>;
 
 namespace {
 
-rest_answer no_content() {
+reply no_content() {
   return {204, {}};
 }
 
 // 403 naming the first topic of `l` that `caller` may not read, or nullopt.
-std::optional<rest_answer> unreadable(const rd_kafka_topic_partition_list_t& l,
-                                      const rest_caller& caller) {
+std::optional<reply> unreadable(const rd_kafka_topic_partition_list_t& l,
+                                const rest_caller& caller) {
   if (!caller.may_read) return std::nullopt;
   for (int i = 0; i < l.cnt; ++i)
     if (!caller.may_read(l.elems[i].topic))
-      return rest_answer{403, error_body(40301, caller.principal + " may not read topic '" +
-                                                    std::string(l.elems[i].topic) + "'")};
+      return reply{403, error_body(40301, caller.principal + " may not read topic '" +
+                                              std::string(l.elems[i].topic) + "'")};
   return std::nullopt;
 }
 
@@ -218,45 +218,65 @@ void rest_consumers::expire() {
   });
 }
 
-awaitable<std::optional<rest_answer>> rest_consumers::handle(const request& req,
-                                                             const rest_caller& caller) {
-  std::string_view target = req.target();
-  std::string_view path = target.substr(0, target.find('?'));
-  if (!path.starts_with("/consumers/")) co_return std::nullopt;
-  std::string_view rest = path.substr(11);
-  auto slash = rest.find('/');
-  std::string group = percent_decode(rest.substr(0, slash));
-  if (group.empty()) co_return rest_answer{404, error_body(40400, "no such endpoint")};
-  if (slash == std::string_view::npos) {
-    if (req.method() != bhttp::verb::post)
-      co_return rest_answer{405, error_body(40501, "use POST to create a consumer instance")};
-    co_return co_await create(req, group, caller);
+void rest_consumers::add_routes(router& r) {
+  using verb = bhttp::verb;
+  auto group_read = needs::named(security::acl_operation::read, security::resource_type::group);
+  auto v2 = [](awaitable<reply> a) { return with_content_type(std::move(a), k_v2_json); };
+  r.add({verb::post, "/consumers/{group}", "/consumers/{group}", group_read,
+         [this, v2](const call& c) { return v2(create(c.req, c.params[0], caller_of(c))); }});
+  // An instance's endpoints: {method, what follows .../instances/{i}}.
+  static constexpr std::pair<verb, std::string_view> k_instance[] = {
+      {verb::delete_, ""},
+      {verb::get, "/records"},
+      {verb::post, "/subscription"},
+      {verb::get, "/subscription"},
+      {verb::delete_, "/subscription"},
+      {verb::post, "/assignments"},
+      {verb::get, "/assignments"},
+      {verb::post, "/offsets"},
+      {verb::get, "/offsets"},
+      {verb::post, "/positions"},
+      {verb::post, "/positions/beginning"},
+      {verb::post, "/positions/end"},
+  };
+  for (auto [method, what] : k_instance) {
+    std::string pattern = "/consumers/{group}/instances/{i}" + std::string(what);
+    r.add({method, pattern, "/consumers/{group}/...", group_read,
+           [this, v2, what = what.empty() ? what : what.substr(1)](const call& c) {
+             return v2(at_instance(c, what));
+           }});
   }
-  rest = rest.substr(slash + 1);
-  if (!rest.starts_with("instances/"))
-    co_return rest_answer{404, error_body(40400, "no such endpoint: " + std::string(path))};
-  rest = rest.substr(10);
-  slash = rest.find('/');
-  std::string name = percent_decode(rest.substr(0, slash));
-  auto it = instances_.find({group, name});
-  if (it == instances_.end())
-    co_return rest_answer{404, error_body(40403, "Consumer instance not found")};
-  auto in = it->second;
-  if (caller.may_read && caller.principal != in->owner)
-    co_return rest_answer{403, error_body(40301, "this consumer instance belongs to " + in->owner)};
-  in->last_used = std::chrono::steady_clock::now();
-  co_return co_await on_instance(
-      req, in, slash == std::string_view::npos ? "" : rest.substr(slash + 1), caller);
 }
 
-awaitable<rest_answer> rest_consumers::create(const request& req, const std::string& group,
-                                              const rest_caller& caller) {
+rest_caller rest_consumers::caller_of(const call& c) {
+  rest_caller caller{c.who.principal, nullptr};
+  if (c.who.may)
+    caller.may_read = [may = c.who.may](std::string_view topic) {
+      return may(security::acl_operation::read, security::resource_type::topic, topic);
+    };
+  return caller;
+}
+
+awaitable<reply> rest_consumers::at_instance(const call& c, std::string_view what) {
+  auto it = instances_.find({c.params[0], c.params[1]});
+  if (it == instances_.end())
+    co_return reply{404, error_body(40403, "Consumer instance not found")};
+  auto in = it->second;
+  auto caller = caller_of(c);
+  if (caller.may_read && caller.principal != in->owner)
+    co_return reply{403, error_body(40301, "this consumer instance belongs to " + in->owner)};
+  in->last_used = std::chrono::steady_clock::now();
+  co_return co_await on_instance(c.req, in, what, caller);
+}
+
+awaitable<reply> rest_consumers::create(const request& req, const std::string& group,
+                                        const rest_caller& caller) {
   simdjson::dom::parser p;
   simdjson::dom::element doc;
   std::string name, format = "binary", reset = "latest", autocommit = "true";
   if (!req.body().empty()) {
     if (p.parse(req.body()).get(doc) || !doc.is_object())
-      co_return rest_answer{422, error_body(42204, "expected a JSON object of consumer settings")};
+      co_return reply{422, error_body(42204, "expected a JSON object of consumer settings")};
     auto text = [&](const char* key, std::string& out) {
       std::string_view v;
       if (!doc[key].get_string().get(v)) out = std::string(v);
@@ -271,29 +291,28 @@ awaitable<rest_answer> rest_consumers::create(const request& req, const std::str
                  payload_format::protobuf, payload_format::jsonschema})
     if (name_of(f) == format) chosen = f;
   if (!chosen)
-    co_return rest_answer{
+    co_return reply{
         422, error_body(42204, "format must be json, binary, avro, protobuf or jsonschema, got '" +
                                    format + "'")};
   if (*chosen != payload_format::binary && *chosen != payload_format::json && !limits_.schemas)
-    co_return rest_answer{422,
-                          error_body(42204, "format " + format + " needs the schema registry")};
+    co_return reply{422, error_body(42204, "format " + format + " needs the schema registry")};
   if (reset != "earliest" && reset != "latest" && reset != "none")
-    co_return rest_answer{
+    co_return reply{
         422, error_body(42204,
                         "auto.offset.reset must be earliest, latest or none, got '" + reset + "'")};
   if (autocommit != "true" && autocommit != "false")
-    co_return rest_answer{422, error_body(42204, "auto.commit.enable must be true or false, got '" +
-                                                     autocommit + "'")};
+    co_return reply{422, error_body(42204, "auto.commit.enable must be true or false, got '" +
+                                               autocommit + "'")};
   if (name.empty()) name = "rest-consumer-" + std::to_string(++next_id_);
   if (name.find('/') != std::string::npos)
-    co_return rest_answer{422, error_body(42204, "a consumer name cannot contain '/'")};
+    co_return reply{422, error_body(42204, "a consumer name cannot contain '/'")};
   if (instances_.count({group, name}))
-    co_return rest_answer{
-        409, error_body(40902, "Consumer instance with the specified name already exists")};
+    co_return reply{409,
+                    error_body(40902, "Consumer instance with the specified name already exists")};
   if (instances_.size() >= limits_.max_instances)
-    co_return rest_answer{429, error_body(42901, "too many consumer instances (" +
-                                                     std::to_string(limits_.max_instances) +
-                                                     "); delete unused ones")};
+    co_return reply{429, error_body(42901, "too many consumer instances (" +
+                                               std::to_string(limits_.max_instances) +
+                                               "); delete unused ones")};
 
   char errstr[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
@@ -310,14 +329,13 @@ awaitable<rest_answer> rest_consumers::create(const request& req, const std::str
     ok = ok && set(k.c_str(), v);
   if (!ok) {
     rd_kafka_conf_destroy(conf);
-    co_return rest_answer{422, error_body(42204, errstr)};
+    co_return reply{422, error_body(42204, errstr)};
   }
   rd_kafka_conf_set_log_cb(conf, log_to_spdlog);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
   if (!rk) {
     rd_kafka_conf_destroy(conf);
-    co_return rest_answer{500,
-                          error_body(50002, std::string("cannot create the consumer: ") + errstr)};
+    co_return reply{500, error_body(50002, std::string("cannot create the consumer: ") + errstr)};
   }
   // Deleted on a worker: closing a consumer waits for the broker.
   auto* raw = new instance(io_);
@@ -332,7 +350,7 @@ awaitable<rest_answer> rest_consumers::create(const request& req, const std::str
   in->queue = rd_kafka_queue_get_consumer(rk);
   int fds[2];
   if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0)
-    co_return rest_answer{500, error_body(50002, "cannot create a pipe")};
+    co_return reply{500, error_body(50002, "cannot create a pipe")};
   in->wake.assign(fds[0]);
   in->pipe_write = fds[1];
   rd_kafka_queue_io_event_enable(in->queue, fds[1], "1", 1);
@@ -347,31 +365,25 @@ awaitable<rest_answer> rest_consumers::create(const request& req, const std::str
   w.value("http://" + (host.empty() ? std::string("localhost") : host) + "/consumers/" + group +
           "/instances/" + name);
   w.end_object();
-  co_return rest_answer{200, std::move(w).str()};
+  co_return reply{200, std::move(w).str()};
 }
 
-awaitable<rest_answer> rest_consumers::on_instance(const request& req, std::shared_ptr<instance> in,
-                                                   std::string_view what,
-                                                   const rest_caller& caller) {
+awaitable<reply> rest_consumers::on_instance(const request& req, std::shared_ptr<instance> in,
+                                             std::string_view what, const rest_caller& caller) {
   auto method = req.method();
   // A blocking client call on a worker; the answer comes back on the loop.
-  auto blocking = [&](auto fn) -> awaitable<rest_answer> {
-    return run_on(workers_, std::move(fn));
-  };
+  auto blocking = [&](auto fn) -> awaitable<reply> { return run_on(workers_, std::move(fn)); };
   auto kafka_error = [](rd_kafka_resp_err_t err) {
-    return rest_answer{500, error_body(50002, rd_kafka_err2str(err))};
+    return reply{500, error_body(50002, rd_kafka_err2str(err))};
   };
   std::string err;
 
   if (what.empty()) {
-    if (method != bhttp::verb::delete_)
-      co_return rest_answer{405, error_body(40501, "use DELETE to remove the consumer instance")};
     in->close_on_loop();
     instances_.erase({in->group, in->name});
     co_return no_content();
   }
   if (what == "records") {
-    if (method != bhttp::verb::get) co_return rest_answer{405, error_body(40501, "use GET")};
     co_return co_await records(req, in, caller);
   }
   if (what == "subscription") {
@@ -384,14 +396,12 @@ awaitable<rest_answer> rest_consumers::on_instance(const request& req, std::shar
       for (int i = 0; i < l->cnt; ++i)
         w.value(l->elems[i].topic);
       w.end_array().end_object();
-      co_return rest_answer{200, std::move(w).str()};
+      co_return reply{200, std::move(w).str()};
     }
     if (method == bhttp::verb::delete_) {
       if (auto e = rd_kafka_unsubscribe(in->rk)) co_return kafka_error(e);
       co_return no_content();
     }
-    if (method != bhttp::verb::post)
-      co_return rest_answer{405, error_body(40501, "use POST, GET or DELETE")};
     simdjson::dom::parser p;
     simdjson::dom::element doc;
     simdjson::dom::array topics;
@@ -401,12 +411,12 @@ awaitable<rest_answer> rest_consumers::on_instance(const request& req, std::shar
       for (auto t : topics) {
         std::string_view name;
         if (t.get_string().get(name) || name.empty())
-          co_return rest_answer{422, error_body(42201, "topics must be a list of topic names")};
+          co_return reply{422, error_body(42201, "topics must be a list of topic names")};
         rd_kafka_topic_partition_list_add(l.get(), std::string(name).c_str(),
                                           RD_KAFKA_PARTITION_UA);
       }
     } else if (!doc.is_object() || doc["topic_pattern"].get_string().get(pattern)) {
-      co_return rest_answer{
+      co_return reply{
           422, error_body(42201, "expected {\"topics\":[..]} or {\"topic_pattern\":\"..\"}")};
     } else {
       // librdkafka takes a topic name starting with ^ as a regular expression.
@@ -414,7 +424,7 @@ awaitable<rest_answer> rest_consumers::on_instance(const request& req, std::shar
       if (!re.starts_with('^')) re = "^" + re;
       rd_kafka_topic_partition_list_add(l.get(), re.c_str(), RD_KAFKA_PARTITION_UA);
     }
-    if (l->cnt == 0) co_return rest_answer{422, error_body(42201, "no topics to subscribe to")};
+    if (l->cnt == 0) co_return reply{422, error_body(42201, "no topics to subscribe to")};
     if (pattern.empty())
       if (auto refused = unreadable(*l, caller)) co_return std::move(*refused);
     if (auto e = rd_kafka_subscribe(in->rk, l.get())) co_return kafka_error(e);
@@ -425,12 +435,10 @@ awaitable<rest_answer> rest_consumers::on_instance(const request& req, std::shar
       rd_kafka_topic_partition_list_t* l = nullptr;
       if (auto e = rd_kafka_assignment(in->rk, &l)) co_return kafka_error(e);
       partition_list owned(l);
-      co_return rest_answer{200, partitions_json(l)};
+      co_return reply{200, partitions_json(l)};
     }
-    if (method != bhttp::verb::post)
-      co_return rest_answer{405, error_body(40501, "use POST or GET")};
     auto l = parse_partitions(req.body(), "partitions", false, 0, err);
-    if (!l) co_return rest_answer{422, error_body(42201, err)};
+    if (!l) co_return reply{422, error_body(42201, err)};
     if (auto refused = unreadable(**l, caller)) co_return std::move(*refused);
     if (auto e = rd_kafka_assign(in->rk, l->get())) co_return kafka_error(e);
     co_return no_content();
@@ -440,7 +448,7 @@ awaitable<rest_answer> rest_consumers::on_instance(const request& req, std::shar
       // Read from the coordinator in this process (librdkafka's rd_kafka_committed() next to a
       // polling consumer trips internal assertions in librdkafka 2.0).
       auto l = parse_partitions(req.body(), "partitions", false, 0, err);
-      if (!l) co_return rest_answer{422, error_body(42201, err)};
+      if (!l) co_return reply{422, error_body(42201, err)};
       std::vector<group::topic_partition> which;
       for (int i = 0; i < (*l)->cnt; ++i)
         which.push_back({(*l)->elems[i].topic, (*l)->elems[i].partition});
@@ -453,63 +461,59 @@ awaitable<rest_answer> rest_consumers::on_instance(const request& req, std::shar
         w.end_object();
       }
       w.end_array().end_object();
-      co_return rest_answer{200, std::move(w).str()};
+      co_return reply{200, std::move(w).str()};
     }
-    if (method != bhttp::verb::post)
-      co_return rest_answer{405, error_body(40501, "use POST or GET")};
     std::optional<partition_list> l;
     bool everything = req.body().find_first_not_of(" \t\r\n") == std::string::npos;
     if (!everything) {
       // The REST Proxy's offsets are those of the last records processed: commit the next.
       l = parse_partitions(req.body(), "offsets", true, 1, err);
-      if (!l) co_return rest_answer{422, error_body(42201, err)};
+      if (!l) co_return reply{422, error_body(42201, err)};
     }
     co_return co_await blocking([&] {
       auto e = rd_kafka_commit(in->rk, l ? l->get() : nullptr, 0);
       if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
-        return rest_answer{500, error_body(50002, rd_kafka_err2str(e))};
-      return rest_answer{200, {}};
+        return reply{500, error_body(50002, rd_kafka_err2str(e))};
+      return reply{200, {}};
     });
   }
   if (what == "positions" || what == "positions/beginning" || what == "positions/end") {
-    if (method != bhttp::verb::post) co_return rest_answer{405, error_body(40501, "use POST")};
     bool explicit_offsets = what == "positions";
     auto l = parse_partitions(req.body(), explicit_offsets ? "offsets" : "partitions",
                               explicit_offsets, 0, err);
-    if (!l) co_return rest_answer{422, error_body(42201, err)};
+    if (!l) co_return reply{422, error_body(42201, err)};
     if (!explicit_offsets)
       for (int i = 0; i < (*l)->cnt; ++i)
         (*l)->elems[i].offset =
             what == "positions/end" ? RD_KAFKA_OFFSET_END : RD_KAFKA_OFFSET_BEGINNING;
     co_return co_await blocking([&, l = std::move(*l)] {
       if (rd_kafka_error_t* e = rd_kafka_seek_partitions(in->rk, l.get(), 10'000)) {
-        rest_answer a{500, error_body(50002, rd_kafka_error_string(e))};
+        reply a{500, error_body(50002, rd_kafka_error_string(e))};
         rd_kafka_error_destroy(e);
         return a;
       }
       for (int i = 0; i < l->cnt; ++i)
         if (l->elems[i].err)
-          return rest_answer{
-              409, error_body(40903, std::string("cannot seek ") + l->elems[i].topic + "/" +
-                                         std::to_string(l->elems[i].partition) + ": " +
-                                         rd_kafka_err2str(l->elems[i].err) +
-                                         " (only assigned partitions can be moved)")};
+          return reply{409, error_body(40903, std::string("cannot seek ") + l->elems[i].topic +
+                                                  "/" + std::to_string(l->elems[i].partition) +
+                                                  ": " + rd_kafka_err2str(l->elems[i].err) +
+                                                  " (only assigned partitions can be moved)")};
       return no_content();
     });
   }
-  co_return rest_answer{404, error_body(40400, "no such endpoint: " + std::string(req.target()))};
+  co_return reply{404, error_body(40400, "no such endpoint: " + std::string(req.target()))};
 }
 
-awaitable<rest_answer> rest_consumers::records(const request& req, std::shared_ptr<instance> in,
-                                               const rest_caller& caller) {
+awaitable<reply> rest_consumers::records(const request& req, std::shared_ptr<instance> in,
+                                         const rest_caller& caller) {
   std::string_view accept = req[bhttp::field::accept];
   for (const char* f : {"json", "binary", "avro", "protobuf", "jsonschema"}) {
     if (accept.find(std::string("application/vnd.kafka.") + f + ".v2") == std::string_view::npos)
       continue;
     if (f != name_of(in->format))
-      co_return rest_answer{406, error_body(40601,
-                                            "The requested embedded data format does not match the "
-                                            "deserializer for this consumer instance")};
+      co_return reply{406, error_body(40601,
+                                      "The requested embedded data format does not match the "
+                                      "deserializer for this consumer instance")};
   }
   auto number = [&](const char* name, int64_t fallback) -> int64_t {
     auto v = query_param(req.target(), name);
@@ -521,7 +525,7 @@ awaitable<rest_answer> rest_consumers::records(const request& req, std::shared_p
   auto timeout = std::chrono::milliseconds(std::min<int64_t>(number("timeout", 1000), 60'000));
   auto max_bytes = static_cast<size_t>(number("max_bytes", 64 << 20));
   if (in->reading)
-    co_return rest_answer{409, error_body(40901, "this consumer instance is already reading")};
+    co_return reply{409, error_body(40901, "this consumer instance is already reading")};
   in->reading = true;
   struct unmark {
     instance& i;
@@ -577,14 +581,14 @@ awaitable<rest_answer> rest_consumers::records(const request& req, std::shared_p
     auto [ec, n] =
         co_await in->wake.async_read_some(asio::buffer(drain), asio::as_tuple(use_awaitable));
     timer.cancel();
-    if (in->closed) co_return rest_answer{404, error_body(40403, "Consumer instance not found")};
+    if (in->closed) co_return reply{404, error_body(40403, "Consumer instance not found")};
     if (ec && ec != asio::error::operation_aborted) break;
     // Empty the pipe; the next poll round takes what arrived.
     while (::read(in->wake.native_handle(), drain, sizeof drain) > 0) {
     }
   }
   w.end_array();
-  co_return rest_answer{200, std::move(w).str()};
+  co_return reply{200, std::move(w).str()};
 }
 
 }  // namespace sluice::http

@@ -42,6 +42,7 @@
 #include <string>
 
 #include "http/rest_proxy.h"
+#include "http/routes.h"
 
 namespace sluice::group {
 class coordinator;
@@ -82,9 +83,8 @@ class rest_consumers {
   rest_consumers& operator=(const rest_consumers&) = delete;
 
   // Answers a /consumers request; nullopt when the path is not one of these.
-  boost::asio::awaitable<std::optional<rest_answer>> handle(
-      const boost::beast::http::request<boost::beast::http::string_body>& req,
-      const rest_caller& caller);
+  // The endpoints above; each needs READ on the group (http/routes.h).
+  void add_routes(router& r);
   size_t size() const { return instances_.size(); }
   // Closes every instance (members leave their groups). Event loop only.
   void close_all();
@@ -92,13 +92,15 @@ class rest_consumers {
   struct instance;
 
  private:
-  boost::asio::awaitable<rest_answer> on_instance(
+  static rest_caller caller_of(const call& c);
+  boost::asio::awaitable<reply> at_instance(const call& c, std::string_view what);
+  boost::asio::awaitable<reply> on_instance(
       const boost::beast::http::request<boost::beast::http::string_body>& req,
       std::shared_ptr<instance> in, std::string_view rest, const rest_caller& caller);
-  boost::asio::awaitable<rest_answer> create(
+  boost::asio::awaitable<reply> create(
       const boost::beast::http::request<boost::beast::http::string_body>& req,
       const std::string& group, const rest_caller& caller);
-  boost::asio::awaitable<rest_answer> records(
+  boost::asio::awaitable<reply> records(
       const boost::beast::http::request<boost::beast::http::string_body>& req,
       std::shared_ptr<instance> in, const rest_caller& caller);
   void expire();

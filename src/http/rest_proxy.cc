@@ -10,7 +10,6 @@
 #include "base/clock.h"
 #include "http/durable_append.h"
 #include "http/error_body.h"
-#include "http/url.h"
 #include "log/log.h"
 #include "log/records.h"
 #include "schema/registry.h"
@@ -71,9 +70,11 @@ struct schema_side {
   std::shared_ptr<const schema::parsed_schema> parsed;
 };
 
-awaitable<std::variant<schema_side, rest_answer>> schema_of(
-    schema::registry& registry, schema::schema_type type, simdjson::dom::element body,
-    const char* text_field, const char* id_field, std::string subject, int code) {
+awaitable<std::variant<schema_side, reply>> schema_of(schema::registry& registry,
+                                                      schema::schema_type type,
+                                                      simdjson::dom::element body,
+                                                      const char* text_field, const char* id_field,
+                                                      std::string subject, int code) {
   schema_side side;
   std::string_view text;
   int64_t id = 0;
@@ -85,18 +86,18 @@ awaitable<std::variant<schema_side, rest_answer>> schema_of(
     auto r = co_await await_callback<schema::outcome<int32_t>>(
         [&](auto done) { registry.register_schema(subject, in, std::nullopt, std::move(done)); });
     if (auto* e = std::get_if<schema::registry_error>(&r))
-      co_return rest_answer{422, error_body(code, std::string(text_field) + ": " + e->message)};
+      co_return reply{422, error_body(code, std::string(text_field) + ": " + e->message)};
     side.id = std::get<int32_t>(r);
   } else if (!body[id_field].get(id)) {
     side.id = static_cast<int32_t>(id);
   } else {
-    co_return rest_answer{422, error_body(code, "the " + format + " format needs \"" + text_field +
-                                                    "\" or \"" + id_field + "\"")};
+    co_return reply{422, error_body(code, "the " + format + " format needs \"" + text_field +
+                                              "\" or \"" + id_field + "\"")};
   }
   side.parsed = registry.parsed(side.id);
   if (!side.parsed || side.parsed->type() != type)
-    co_return rest_answer{422, error_body(code, "schema " + std::to_string(side.id) + " is not a " +
-                                                    format + " schema in the registry")};
+    co_return reply{422, error_body(code, "schema " + std::to_string(side.id) + " is not a " +
+                                              format + " schema in the registry")};
   co_return side;
 }
 
@@ -113,57 +114,63 @@ std::optional<schema::schema_type> format_of(std::string_view content_type) {
 
 }  // namespace
 
-awaitable<std::optional<rest_answer>> rest_proxy::handle(
-    const bhttp::request<bhttp::string_body>& req) {
-  std::string_view target = req.target();
-  std::string_view path = target.substr(0, target.find('?'));
-  if (path != "/topics" && !path.starts_with("/topics/")) co_return std::nullopt;
-  if (path == "/topics" || path == "/topics/") {
-    if (req.method() != bhttp::verb::get) co_return rest_answer{405, error_body(40501, "use GET")};
-    json_writer w;
-    w.begin_array();
-    for (const auto& t : log_.topics())
-      w.value(t->name());
-    w.end_array();
-    co_return rest_answer{200, std::move(w).str()};
+void rest_proxy::add_routes(router& r) {
+  using verb = bhttp::verb;
+  using op = security::acl_operation;
+  auto v2 = [this](awaitable<reply> (rest_proxy::*fn)(const call&)) {
+    return [this, fn](const call& c) { return with_content_type((this->*fn)(c), k_v2_json); };
+  };
+  r.add({verb::get, "/topics", "/topics", needs::cluster(op::describe), v2(&rest_proxy::list)});
+  r.add({verb::get, "/topics/{topic}", "/topics/{topic}", needs::topic(op::describe),
+         v2(&rest_proxy::describe)});
+  r.add({verb::post, "/topics/{topic}", "/topics/{topic}", needs::topic(op::write),
+         v2(&rest_proxy::produce)});
+}
+
+awaitable<reply> rest_proxy::list(const call&) {
+  json_writer w;
+  w.begin_array();
+  for (const auto& t : log_.topics())
+    w.value(t->name());
+  w.end_array();
+  co_return reply{200, std::move(w).str()};
+}
+
+awaitable<reply> rest_proxy::describe(const call& c) {
+  auto topic = log_.find_topic(c.params[0]);
+  if (!topic) co_return reply{404, error_body(40401, "Topic not found")};
+  json_writer w;
+  w.begin_object().key("name").value(topic->name()).key("configs").begin_object();
+  for (const auto& [k, v] : topic->overrides())
+    w.key(k).value(v);
+  w.end_object().key("partitions").begin_array();
+  for (int32_t p = 0; p < topic->partition_count(); ++p) {
+    // One broker: it leads every partition, its only in-sync replica.
+    w.begin_object().key("partition").value(p).key("leader").value(int32_t{1});
+    w.key("replicas").begin_array().begin_object();
+    w.key("broker").value(int32_t{1}).key("leader").value(true).key("in_sync").value(true);
+    w.end_object().end_array().end_object();
   }
-  std::string name = percent_decode(path.substr(8));
-  if (name.find('/') != std::string::npos)
-    co_return rest_answer{404, error_body(40400, "no such endpoint: " + std::string(path))};
+  w.end_array().end_object();
+  co_return reply{200, std::move(w).str()};
+}
+
+awaitable<reply> rest_proxy::produce(const call& c) {
+  const auto& req = c.req;
+  const std::string& name = c.params[0];
   auto topic = log_.find_topic(name);
-  if (!topic) co_return rest_answer{404, error_body(40401, "Topic not found")};
-
-  if (req.method() == bhttp::verb::get) {
-    json_writer w;
-    w.begin_object().key("name").value(topic->name()).key("configs").begin_object();
-    for (const auto& [k, v] : topic->overrides())
-      w.key(k).value(v);
-    w.end_object().key("partitions").begin_array();
-    for (int32_t p = 0; p < topic->partition_count(); ++p) {
-      // One broker: it leads every partition, its only in-sync replica.
-      w.begin_object().key("partition").value(p).key("leader").value(int32_t{1});
-      w.key("replicas").begin_array().begin_object();
-      w.key("broker").value(int32_t{1}).key("leader").value(true).key("in_sync").value(true);
-      w.end_object().end_array().end_object();
-    }
-    w.end_array().end_object();
-    co_return rest_answer{200, std::move(w).str()};
-  }
-  if (req.method() != bhttp::verb::post)
-    co_return rest_answer{405, error_body(40501, "use GET or POST")};
-
+  if (!topic) co_return reply{404, error_body(40401, "Topic not found")};
   // Produce. Keys and values are JSON, each stored as its JSON text; or, in a format with
   // schemas, converted from JSON and stored Confluent-framed behind the schema id.
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   simdjson::dom::array records;
   if (parser.parse(req.body()).get(doc) || doc["records"].get_array().get(records))
-    co_return rest_answer{422, error_body(42201, "expected {\"records\":[{\"value\":...},...]}")};
+    co_return reply{422, error_body(42201, "expected {\"records\":[{\"value\":...},...]}")};
   auto format = format_of(req[bhttp::field::content_type]);
   std::optional<schema_side> key_schema, value_schema;
   if (format) {
-    if (!schemas_)
-      co_return rest_answer{415, error_body(41501, "this format needs the schema registry")};
+    if (!schemas_) co_return reply{415, error_body(41501, "this format needs the schema registry")};
     bool keys = false, values = false;
     for (simdjson::dom::element rec : records) {
       simdjson::dom::element x;
@@ -173,13 +180,13 @@ awaitable<std::optional<rest_answer>> rest_proxy::handle(
     if (keys) {
       auto k = co_await schema_of(*schemas_, *format, doc, "key_schema", "key_schema_id",
                                   name + "-key", 42203);
-      if (auto* a = std::get_if<rest_answer>(&k)) co_return *a;
+      if (auto* a = std::get_if<reply>(&k)) co_return *a;
       key_schema = std::get<schema_side>(k);
     }
     if (values) {
       auto v = co_await schema_of(*schemas_, *format, doc, "value_schema", "value_schema_id",
                                   name + "-value", 42204);
-      if (auto* a = std::get_if<rest_answer>(&v)) co_return *a;
+      if (auto* a = std::get_if<reply>(&v)) co_return *a;
       value_schema = std::get<schema_side>(v);
     }
   }
@@ -207,13 +214,12 @@ awaitable<std::optional<rest_answer>> rest_proxy::handle(
     if (!rec["value"].get(value) && !value.is_null())
       v = format ? encode(*value_schema, value) : simdjson::minify(value);
     if (format && !framing_err.empty())
-      co_return rest_answer{422,
-                            error_body(42205, "record " + std::to_string(n) + ": " + framing_err)};
+      co_return reply{422, error_body(42205, "record " + std::to_string(n) + ": " + framing_err)};
     int32_t p;
     if (!rec["partition"].get(part)) {
       int64_t pi;
       if (part.get_int64().get(pi) || pi < 0 || pi >= partitions)
-        co_return rest_answer{
+        co_return reply{
             422, error_body(42202, "record " + std::to_string(n) + ": partition must be 0.." +
                                        std::to_string(partitions - 1))};
       p = static_cast<int32_t>(pi);
@@ -229,7 +235,7 @@ awaitable<std::optional<rest_answer>> rest_proxy::handle(
     batches[p].add(view(k), view(v), ts);
     where.push_back({p, counts[p]++});
   }
-  if (n == 0) co_return rest_answer{422, error_body(42201, "no records")};
+  if (n == 0) co_return reply{422, error_body(42201, "no records")};
 
   auto done = co_await append_durably(*topic, batches, ts);
   if (done.append_error != errc::ok) {
@@ -237,12 +243,12 @@ awaitable<std::optional<rest_answer>> rest_proxy::handle(
     unsigned status = done.append_error == errc::batch_too_large ? 413
                       : done.append_error == errc::no_space      ? 507
                                                                  : 500;
-    co_return rest_answer{status, error_body(status == 413   ? 41301
-                                             : status == 507 ? 50701
-                                                             : 50001,
-                                             done.message)};
+    co_return reply{status, error_body(status == 413   ? 41301
+                                       : status == 507 ? 50701
+                                                       : 50001,
+                                       done.message)};
   }
-  if (done.sync_failed) co_return rest_answer{408, error_body(40801, done.message)};
+  if (done.sync_failed) co_return reply{408, error_body(40801, done.message)};
   auto& base = done.base_offsets;
   json_writer w;
   w.begin_object().key("key_schema_id");
@@ -268,7 +274,7 @@ awaitable<std::optional<rest_answer>> rest_proxy::handle(
         .null()
         .end_object();
   w.end_array().end_object();
-  co_return rest_answer{200, std::move(w).str()};
+  co_return reply{200, std::move(w).str()};
 }
 
 }  // namespace sluice::http

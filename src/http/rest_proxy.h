@@ -20,8 +20,9 @@
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
 #include <memory>
-#include <optional>
 #include <string>
+
+#include "http/routes.h"
 
 namespace sluice::log {
 class log;
@@ -32,10 +33,8 @@ class registry;
 
 namespace sluice::http {
 
-struct rest_answer {
-  unsigned status = 200;
-  std::string body;
-};
+// The REST Proxy's content type, of every answer of its routes.
+inline constexpr std::string_view k_v2_json = "application/vnd.kafka.v2+json";
 
 class rest_proxy {
  public:
@@ -44,10 +43,14 @@ class rest_proxy {
       : log_(l), schemas_(std::move(schemas)) {}
 
   // Answers a /topics request; nullopt when the path is not one of these.
-  boost::asio::awaitable<std::optional<rest_answer>> handle(
-      const boost::beast::http::request<boost::beast::http::string_body>& req);
+  // GET /topics (cluster DESCRIBE), GET /topics/{t} (DESCRIBE), POST /topics/{t} (WRITE).
+  void add_routes(router& r);
 
  private:
+  boost::asio::awaitable<reply> list(const call& c);
+  boost::asio::awaitable<reply> describe(const call& c);
+  boost::asio::awaitable<reply> produce(const call& c);
+
   log::log& log_;
   std::shared_ptr<schema::registry> schemas_;
   uint64_t next_ = 0;  // round-robin partition of unkeyed records (event loop only)

@@ -22,12 +22,10 @@
 
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
-#include <functional>
 #include <memory>
-#include <optional>
 #include <string_view>
 
-#include "http/rest_proxy.h"
+#include "http/routes.h"
 
 namespace sluice::schema {
 class registry;
@@ -43,16 +41,26 @@ class schema_registry_api {
   explicit schema_registry_api(std::shared_ptr<schema::registry> registry)
       : registry_(std::move(registry)) {}
 
-  // Answers a registry request; nullopt when the path is not one of the registry's.
-  // `may_see(subject)` (when set) says whether the caller may see a subject in listings.
-  boost::asio::awaitable<std::optional<rest_answer>> handle(
-      const boost::beast::http::request<boost::beast::http::string_body>& req,
-      const std::function<bool(std::string_view)>& may_see);
-
-  // Whether `path` belongs to the registry's API.
-  static bool owns(std::string_view path);
+  // The routes above, with the permissions they need (SUBJECT resources; global settings
+  // are the cluster's).
+  void add_routes(router& r);
 
  private:
+  using answer = boost::asio::awaitable<reply>;
+  answer list_subjects(const call& c);
+  answer list_versions(const call& c);
+  answer register_schema(const call& c);
+  answer lookup(const call& c);
+  answer delete_subject(const call& c);
+  answer delete_version(const call& c);
+  answer version(const call& c);
+  answer referenced_by(const call& c);
+  answer types(const call& c);
+  answer by_id(const call& c);
+  answer setting(const call& c);
+  answer change_setting(const call& c);
+  answer test_compatibility(const call& c);
+
   std::shared_ptr<schema::registry> registry_;
 };
 

@@ -101,16 +101,6 @@ bool sql_text(const request& req, std::string& text, std::string& err) {
 constexpr auto k_tls_handshake_timeout = std::chrono::seconds(10);
 constexpr auto k_idle_timeout = std::chrono::seconds(60);  // for the next request
 
-// Where a request came from.
-struct peer {
-  std::string host;            // the client's address
-  std::string cert_subject;    // its verified TLS certificate's subject (mutual TLS)
-  std::optional<size_t> loop;  // a TLS connection: the push loop it lives on
-};
-
-// Takes over a connection for a push endpoint (on the main loop).
-using handoff = std::function<void(push_stream)>;
-
 // What a request gets: `res` written, or (with `push`) the connection taken over.
 struct answer {
   response res;
@@ -150,6 +140,9 @@ struct server::impl {
   std::map<std::pair<std::string, int>, std::atomic<uint64_t>> requests;
   std::mutex requests_mu;
   std::atomic<size_t> consumer_count{0};
+
+  // Every route: the server's own and its resources' (http/routes.h).
+  router routes;
 
   // The name a request is counted under: its route's (routes.h), the dashboard, or other.
   static std::string_view metric_name(const std::optional<route_match>& m, std::string_view path) {
@@ -273,39 +266,84 @@ struct server::impl {
     co_await stream.shutdown_send(std::chrono::seconds(1));
   }
 
-  // One request, on the main loop: refused, taken over by a push endpoint, or routed.
+  // One request, on the main loop: matched once (authorization and metrics read the route),
+  // refused, answered by its route's handler, or taken over by a push endpoint.
   awaitable<answer> handle(request& req, const peer& from) {
     std::string_view target = req.target();
     std::string_view path = target.substr(0, target.find('?'));
-    auto m = match_route(req.method(), path);  // once: authorization and metrics read it
+    std::string allowed;
+    auto m = routes.match(req.method(), path, &allowed);
     std::string_view counted_as = metric_name(m, path);
-    loop_watch::doing(counted_as.data());  // a literal of the route table, so terminated
-    http_auth::identity who;
+    loop_watch::doing(counted_as.data());  // a route's name or a literal, so terminated
+    caller who;
     if (auth.enabled()) {
-      auto refusal = co_await refused(req, from, m, who);
+      auto refusal = co_await refused(req, from, m ? &*m : nullptr, who);
       if (refusal) {
         count(counted_as, refusal->result_int());
         co_return answer{std::move(*refusal), {}};
       }
     }
-    auto pushed = co_await live(req, from, counted_as);
-    if (pushed) co_return std::move(*pushed);
     answer a;
-    a.res = co_await route(req, from, who, a.push);
-    count(counted_as, a.push ? 200 : a.res.result_int());
+    if (!m) {
+      if (!allowed.empty())
+        a.res = error_response(req, bhttp::status::method_not_allowed, "use " + allowed);
+      else if (const asset* file = find_asset(path))
+        a.res = req.method() == bhttp::verb::get || req.method() == bhttp::verb::head
+                    ? static_response(req, *file)
+                    : error_response(req, bhttp::status::method_not_allowed, "use GET");
+      else
+        a.res =
+            error_response(req, bhttp::status::not_found, "no such endpoint: " + std::string(path));
+      count(counted_as, a.res.result_int());
+      co_return a;
+    }
+    reply r = co_await run_handler(*m, req, path, from, who);
+    if (r.push) {
+      count(counted_as, beast::websocket::is_upgrade(req) ? 101 : 200);
+      a.push = std::move(r.push);
+      co_return a;
+    }
+    a.res = make_response(req, static_cast<bhttp::status>(r.status), std::move(r.body));
+    if (r.content_type != "application/json") a.res.set(bhttp::field::content_type, r.content_type);
+    if (r.close) a.res.keep_alive(false);
+    if (req.method() == bhttp::verb::head) {
+      auto size = a.res.body().size();
+      a.res.body().clear();
+      a.res.content_length(size);
+    }
+    count(counted_as, a.res.result_int());
     co_return a;
+  }
+
+  // The route's handler; a refused statement is a 400, anything else thrown a 500.
+  awaitable<reply> run_handler(const route_match& m, const request& req, std::string_view path,
+                               const peer& from, const caller& who) {
+    call c{req, path, m.params, from, who};
+    try {
+      co_return co_await m.r->handle(c);
+    } catch (const sql::sql_error& e) {
+      co_return fail(400, e.what());
+    } catch (const sql::catalog_error& e) {
+      co_return fail(400, e.what());
+    } catch (const std::exception& e) {
+      spdlog::error("http: {} {}: {}", std::string(req.method_string()), std::string(req.target()),
+                    e.what());
+      co_return fail(500, e.what());
+    }
   }
 
   // Authentication and authorization of one request (http/auth.h): the refusal (answered after
   // the failed-login delay, if credentials were wrong), or nullopt when it is allowed. `who`:
   // the caller found.
   awaitable<std::optional<response>> refused(const request& req, const peer& from,
-                                             const std::optional<route_match>& m,
-                                             http_auth::identity& who) {
+                                             const route_match* m, caller& who) {
     std::string_view target = req.target();
     std::string_view path = target.substr(0, target.find('?'));
     if (!m && find_asset(path)) co_return std::nullopt;  // the dashboard's files (login too)
-    who = auth.identify(req, from.host, from.cert_subject);
+    auto id = auth.identify(req, from.host, from.cert_subject);
+    who.principal = id.principal;
+    who.authenticated = id.authenticated;
+    who.may = auth.permissions(id, from.host);
     std::string sql;
     if (m && m->r->needs.who == permission::scope::sql) {
       std::string err;
@@ -314,10 +352,10 @@ struct server::impl {
       else
         sql = query_param(target, "sql").value_or("");
     }
-    auto v = auth.authorize(who, from.host, m ? &*m : nullptr, sql, engine);
+    auto v = auth.authorize(id, from.host, m, sql, engine);
     if (v.status == 200) co_return std::nullopt;
-    if (who.delay.count() > 0) {
-      asio::steady_timer t(io, who.delay);
+    if (id.delay.count() > 0) {
+      asio::steady_timer t(io, id.delay);
       co_await t.async_wait(asio::as_tuple(use_awaitable));
     }
     auto res = error_response(req, static_cast<bhttp::status>(v.status), v.message);
@@ -328,109 +366,201 @@ struct server::impl {
     co_return res;
   }
 
-  // POST /v1/login {"user":..,"password":..} -> {"token":..,"user":..} (a dashboard session);
-  // GET /v1/whoami -> {"user":..,"authenticated":..,"security":..}.
-  awaitable<response> login(const request& req, const std::string& host) {
+  // The server's own routes; the resources add theirs.
+  void add_routes() {
+    using verb = bhttp::verb;
+    using op = security::acl_operation;
+    auto to = [this](awaitable<reply> (impl::*fn)(const call&)) {
+      return [this, fn](const call& c) { return (this->*fn)(c); };
+    };
+    auto add = [&](verb m, std::string pattern, permission p,
+                   awaitable<reply> (impl::*fn)(const call&)) {
+      std::string name = pattern;
+      routes.add({m, std::move(pattern), std::move(name), p, to(fn)});
+    };
+    add(verb::get, "/health", needs::anyone, &impl::health_check);
+    add(verb::get, "/ready", needs::anyone, &impl::health_check);
+    add(verb::get, "/metrics", needs::cluster(op::describe), &impl::metrics_text);
+    add(verb::post, "/v1/login", needs::anyone, &impl::login);
+    add(verb::get, "/v1/whoami", needs::anyone, &impl::whoami);
+    add(verb::get, "/v1/cluster", needs::cluster(op::describe), &impl::cluster);
+    add(verb::post, "/v1/sql", needs::sql, &impl::sql);
+    add(verb::get, "/v1/sql/events", needs::sql, &impl::push_query);
+    add(verb::get, "/v1/sql/ws", needs::sql, &impl::push_query);
+    auto view_read = needs::named(op::read, k_view_resource);
+    add(verb::get, "/v1/views/{name}", view_read, &impl::view_get);
+    add(verb::get, "/v1/views/{name}/events", view_read, &impl::push_view);
+    add(verb::get, "/v1/views/{name}/ws", view_read, &impl::push_view);
+    if (log) {
+      add(verb::get, "/v1/topics/{topic}/events", needs::topic(op::read), &impl::push_topic);
+      add(verb::get, "/v1/topics/{topic}/ws", needs::topic(op::read), &impl::push_topic);
+      rest->add_routes(routes);
+    }
+    if (consumers) consumers->add_routes(routes);
+    if (queues) queues->add_routes(routes);
+    if (schemas) schemas->add_routes(routes);
+    if (connectors) connectors->add_routes(routes);
+  }
+
+  // GET /health, GET /ready. Ready: the catalog is loaded and its queries started (the server
+  // listens only then). Not ready (503) while a partition's or a queue's files have failed (a
+  // restart recovers them) or a query cannot write its checkpoints.
+  awaitable<reply> health_check(const call& c) {
+    bool failed = false;
+    auto body = health(c.path == "/ready", failed);
+    co_return reply{failed ? 503u : 200u, std::move(body)};
+  }
+
+  awaitable<reply> metrics_text(const call&) {
+    consumer_count = consumers ? consumers->size() : 0;
+    auto text = co_await on_worker([&] {
+      metrics::exposition out;
+      if (config.metrics) config.metrics(out);
+      write_own_metrics(out);
+      return out.text();
+    });
+    co_return reply{200, std::move(text), "text/plain; version=0.0.4; charset=utf-8"};
+  }
+
+  // POST /v1/login {"user":..,"password":..} -> {"token":..,"user":..} (a dashboard session).
+  awaitable<reply> login(const call& c) {
     simdjson::dom::parser parser;
     simdjson::dom::element doc;
     std::string_view user, password;
-    if (parser.parse(req.body()).get(doc) || doc["user"].get(user) || doc["password"].get(password))
-      co_return error_response(req, bhttp::status::bad_request,
-                               "expected {\"user\": .., \"password\": ..}");
+    if (parser.parse(c.req.body()).get(doc) || doc["user"].get(user) ||
+        doc["password"].get(password))
+      co_return fail(400, "expected {\"user\": .., \"password\": ..}");
     if (!auth.enabled())
-      co_return error_response(req, bhttp::status::bad_request,
-                               "this server runs without authentication: no login needed");
+      co_return fail(400, "this server runs without authentication: no login needed");
     std::chrono::milliseconds delay{0};
-    auto token = auth.login(std::string(user), std::string(password), host, delay);
+    auto token = auth.login(std::string(user), std::string(password), c.from.host, delay);
     if (!token) {
       asio::steady_timer t(io, delay);
       co_await t.async_wait(asio::as_tuple(use_awaitable));
-      co_return error_response(req, bhttp::status::unauthorized, "invalid user name or password");
+      co_return fail(401, "invalid user name or password");
     }
     json_writer w;
     w.begin_object().key("token").value(*token).key("user").value(user).end_object();
-    co_return make_response(req, bhttp::status::ok, std::move(w).str());
+    co_return reply{200, std::move(w).str()};
+  }
+
+  // GET /v1/whoami -> {"principal":..,"authenticated":..,"security":..}.
+  awaitable<reply> whoami(const call& c) {
+    auto id = auth.identify(c.req, c.from.host, c.from.cert_subject);
+    json_writer w;
+    w.begin_object()
+        .key("principal")
+        .value(id.principal)
+        .key("authenticated")
+        .value(id.authenticated)
+        .key("security")
+        .value(auth.enabled())
+        .end_object();
+    co_return reply{200, std::move(w).str()};
+  }
+
+  // GET /v1/cluster: a cluster node's status; a server that is not one says so.
+  awaitable<reply> cluster(const call&) {
+    if (config.cluster_status) co_return reply{200, config.cluster_status()};
+    json_writer w;
+    w.begin_object().key("mode").value("embedded").end_object();
+    co_return reply{200, std::move(w).str()};
+  }
+
+  // POST /v1/sql: statements, answered with their results; a lone EMIT CHANGES query is
+  // streamed instead (NDJSON, or SSE when the client accepts text/event-stream).
+  awaitable<reply> sql(const call& c) {
+    std::string text, err;
+    if (!sql_text(c.req, text, err)) co_return fail(400, err);
+    if (is_lone_push_query(text)) {
+      auto t = c.req[bhttp::field::accept].find("text/event-stream") != std::string_view::npos
+                   ? push_channel::transport::sse
+                   : push_channel::transport::ndjson;
+      co_return co_await start_push_query(c, t, text);
+    }
+    auto body = co_await on_worker([&] { return sql::to_json(engine.execute(text)); });
+    co_return reply{200, std::move(body)};
+  }
+
+  // GET /v1/views/{name}[?key=K].
+  awaitable<reply> view_get(const call& c) {
+    const auto& name = c.params[0];
+    auto v = engine.find_view(name);
+    if (!v) co_return fail(404, "no view '" + name + "'");
+    co_return reply{200, view_rows(*v, c.query("key"))};
   }
 
   // The push endpoints, .../events (Server-Sent Events) and .../ws (WebSocket): a view's
   // changes, a topic's records, an EMIT CHANGES query's changes. The connection goes to a push
-  // loop, or is answered with an error and closed. Nullopt when the request is not one of them.
-  awaitable<std::optional<answer>> live(request& req, const peer& from,
-                                        std::string_view counted_as) {
-    std::string_view target = req.target();
-    std::string_view path = target.substr(0, target.find('?'));
-    bool sse = path.ends_with("/events"), ws = path.ends_with("/ws");
-    if (!sse && !ws) co_return std::nullopt;
-    size_t suffix = sse ? 7 : 3;
-    enum class what { topic, view, query } kind;
-    std::string name;
-    if (path.starts_with("/v1/topics/") && path.size() > 11 + suffix) {
-      kind = what::topic;
-      name = percent_decode(path.substr(11, path.size() - 11 - suffix));
-    } else if (path.starts_with("/v1/views/") && path.size() > 10 + suffix) {
-      kind = what::view;
-      name = percent_decode(path.substr(10, path.size() - 10 - suffix));
-    } else if (path == "/v1/sql/events" || path == "/v1/sql/ws") {
-      kind = what::query;
-    } else {
-      co_return std::nullopt;
-    }
-    auto t = sse ? push_channel::transport::sse : push_channel::transport::websocket;
-    bhttp::status status = bhttp::status::bad_request;
-    std::string problem;
-    std::shared_ptr<log::topic> topic;
-    std::shared_ptr<view::view> v;
+  // loop, or is answered with an error and closed.
+  static std::optional<push_channel::transport> push_transport(const call& c, reply& refusal) {
+    if (c.path.ends_with("/events")) return push_channel::transport::sse;
+    if (beast::websocket::is_upgrade(c.req)) return push_channel::transport::websocket;
+    refusal = refused_push(426, "a WebSocket upgrade request is needed");
+    return std::nullopt;
+  }
+  static reply refused_push(unsigned status, std::string_view problem) {
+    auto r = fail(status, problem);
+    r.close = true;
+    return r;
+  }
+  size_t push_loop_of(const call& c) { return c.from.loop.value_or(push_loops.next_index()); }
+
+  awaitable<reply> push_topic(const call& c) {
+    reply refusal;
+    auto t = push_transport(c, refusal);
+    if (!t) co_return refusal;
+    auto topic = log->find_topic(c.params[0]);
+    if (!topic) co_return refused_push(404, "no topic '" + c.params[0] + "'");
+    bool beginning = c.query("from") == "beginning";
+    reply r;
+    r.push = [this, t = *t, loop = push_loop_of(c), req = c.req, topic, beginning](push_stream s) {
+      serve_topic_tail(t, std::move(s), push_loops.at(loop), req, topic, beginning, config.schemas);
+    };
+    co_return r;
+  }
+
+  awaitable<reply> push_view(const call& c) {
+    reply refusal;
+    auto t = push_transport(c, refusal);
+    if (!t) co_return refusal;
     subscription sub;
-    std::string sql;
-    if (req.method() != bhttp::verb::get) {
-      status = bhttp::status::method_not_allowed;
-      problem = "use GET";
-    } else if (ws && !beast::websocket::is_upgrade(req)) {
-      status = bhttp::status::upgrade_required;
-      problem = "a WebSocket upgrade request is needed";
-    } else if (kind == what::topic) {
-      topic = log ? log->find_topic(name) : nullptr;
-      if (!topic) {
-        status = bhttp::status::not_found;
-        problem = "no topic '" + name + "'";
-      }
-    } else if (kind == what::view) {
-      problem = subscription_of(
-          target, sse ? std::string_view(req["Last-Event-ID"]) : std::string_view(), sub);
-      v = engine.find_view(name);
-      if (!v) {
-        status = bhttp::status::not_found;
-        problem = "no view '" + name + "'";
-      }
-    } else {
-      sql = query_param(target, "sql").value_or("");
-      if (!is_lone_push_query(sql)) problem = "?sql= must be one SELECT ... EMIT CHANGES statement";
-    }
-    size_t loop = from.loop.value_or(push_loops.next_index());
-    if (problem.empty() && kind == what::query) {
-      auto qp = query_push::create(t, push_loops.at(loop), config.max_push_buffer_bytes);
-      auto q = co_await subscribe(sql, *qp, problem);
-      count(counted_as, problem.empty() ? (ws ? 101 : 200) : 400);
-      if (q) co_return answer{{}, serve_query(std::move(qp), std::move(req), std::move(q))};
-    } else {
-      count(counted_as,
-            static_cast<int>(problem.empty() ? (ws ? 101 : 200) : static_cast<unsigned>(status)));
-    }
-    if (!problem.empty()) {
-      auto res = error_response(req, status, problem);
-      res.keep_alive(false);
-      co_return answer{std::move(res), {}};
-    }
-    if (kind == what::topic) {
-      bool beginning = query_param(target, "from") == "beginning";
-      co_return answer{{}, [this, t, loop, req, topic, beginning](push_stream s) {
-                         serve_topic_tail(t, std::move(s), push_loops.at(loop), req, topic,
-                                          beginning, config.schemas);
-                       }};
-    }
-    co_return answer{{}, [this, t, loop, req, v, sub](push_stream s) {
-                       live_views.serve(t, std::move(s), loop, req, v, sub);
-                     }};
+    auto problem = subscription_of(c.target(),
+                                   *t == push_channel::transport::sse
+                                       ? std::string_view(c.req["Last-Event-ID"])
+                                       : std::string_view(),
+                                   sub);
+    auto v = engine.find_view(c.params[0]);
+    if (!v) co_return refused_push(404, "no view '" + c.params[0] + "'");
+    if (!problem.empty()) co_return refused_push(400, problem);
+    reply r;
+    r.push = [this, t = *t, loop = push_loop_of(c), req = c.req, v, sub](push_stream s) {
+      live_views.serve(t, std::move(s), loop, req, v, sub);
+    };
+    co_return r;
+  }
+
+  // GET /v1/sql/events|ws?sql=SELECT ... EMIT CHANGES.
+  awaitable<reply> push_query(const call& c) {
+    reply refusal;
+    auto t = push_transport(c, refusal);
+    if (!t) co_return refusal;
+    auto sql = c.query("sql").value_or("");
+    if (!is_lone_push_query(sql))
+      co_return refused_push(400, "?sql= must be one SELECT ... EMIT CHANGES statement");
+    co_return co_await start_push_query(c, *t, sql);
+  }
+
+  // Subscribes an EMIT CHANGES query and hands it the connection; a refused statement is a 400.
+  awaitable<reply> start_push_query(const call& c, push_channel::transport t,
+                                    const std::string& sql) {
+    auto qp = query_push::create(t, push_loops.at(push_loop_of(c)), config.max_push_buffer_bytes);
+    std::string problem;
+    auto q = co_await subscribe(sql, *qp, problem);
+    if (!q) co_return refused_push(400, problem);
+    reply r;
+    r.push = serve_query(std::move(qp), c.req, std::move(q));
+    co_return r;
   }
 
   // Hands a connection to a subscribed EMIT CHANGES query.
@@ -567,146 +697,6 @@ struct server::impl {
     return std::move(w).str();
   }
 
-  // The other routes. `push` is set when the answer is streamed (POST /v1/sql with a lone
-  // EMIT CHANGES query).
-  awaitable<response> route(const request& req, const peer& from, const http_auth::identity& who,
-                            handoff& push) {
-    std::string_view target = req.target();
-    std::string_view path = target.substr(0, target.find('?'));
-    try {
-      if (path == "/health" || path == "/ready") {
-        if (req.method() != bhttp::verb::get)
-          co_return error_response(req, bhttp::status::method_not_allowed, "use GET");
-        // Ready: the catalog is loaded and its queries started (the server listens only then).
-        // Not ready (503) while a partition's or a queue's files have failed (a restart
-        // recovers them) or a query cannot write its checkpoints.
-        bool failed = false;
-        auto body = health(path == "/ready", failed);
-        co_return make_response(
-            req, failed ? bhttp::status::service_unavailable : bhttp::status::ok, std::move(body));
-      }
-      if (path == "/v1/login") {
-        if (req.method() != bhttp::verb::post)
-          co_return error_response(req, bhttp::status::method_not_allowed, "use POST");
-        // (Not a ?: std::string temporary in the co_await: GCC 12 moves such a temporary's
-        // short-string buffer wrongly in the coroutine frame and frees an interior pointer.)
-        auto answer = co_await login(req, from.host);
-        co_return answer;
-      }
-      if (path == "/v1/whoami") {
-        auto who = auth.identify(req, from.host, from.cert_subject);
-        json_writer w;
-        w.begin_object()
-            .key("principal")
-            .value(who.principal)
-            .key("authenticated")
-            .value(who.authenticated)
-            .key("security")
-            .value(auth.enabled())
-            .end_object();
-        co_return make_response(req, bhttp::status::ok, std::move(w).str());
-      }
-      if (path == "/v1/cluster") {
-        // A server that is not a cluster node answers so ({"mode":"embedded"}).
-        co_return make_response(req, bhttp::status::ok,
-                                config.cluster_status ? config.cluster_status()
-                                                      : std::string("{\"mode\":\"embedded\"}"));
-      }
-      if (connectors && connect_api::owns(path)) {
-        auto a = co_await on_worker([&] { return connectors->handle(req); });
-        if (a)
-          co_return make_response(req, static_cast<bhttp::status>(a->status), std::move(a->body));
-      }
-      if (schemas) {
-        auto may_see = auth.checker(who, from.host, security::acl_operation::describe,
-                                    security::resource_type::subject);
-        if (auto a = co_await schemas->handle(req, may_see)) {
-          auto res = make_response(req, static_cast<bhttp::status>(a->status), std::move(a->body));
-          res.set(bhttp::field::content_type, k_schema_registry_content_type);
-          co_return res;
-        }
-      }
-      if (queues) {
-        if (auto a = co_await queues->handle(req))
-          co_return make_response(req, static_cast<bhttp::status>(a->status), std::move(a->body));
-      }
-      if (consumers) {
-        rest_caller caller{who.principal, auth.topic_reader(who, from.host)};
-        if (auto a = co_await consumers->handle(req, caller)) {
-          auto res = make_response(req, static_cast<bhttp::status>(a->status), std::move(a->body));
-          res.set(bhttp::field::content_type, "application/vnd.kafka.v2+json");
-          co_return res;
-        }
-      }
-      if (rest) {
-        if (auto a = co_await rest->handle(req)) {
-          auto res = make_response(req, static_cast<bhttp::status>(a->status), std::move(a->body));
-          res.set(bhttp::field::content_type, "application/vnd.kafka.v2+json");
-          co_return res;
-        }
-      }
-      if (path == "/metrics") {
-        if (req.method() != bhttp::verb::get)
-          co_return error_response(req, bhttp::status::method_not_allowed, "use GET");
-        consumer_count = consumers ? consumers->size() : 0;
-        auto text = co_await on_worker([&] {
-          metrics::exposition out;
-          if (config.metrics) config.metrics(out);
-          write_own_metrics(out);
-          return out.text();
-        });
-        auto res = make_response(req, bhttp::status::ok, std::move(text));
-        res.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-        co_return res;
-      }
-      if (path == "/v1/sql") {
-        if (req.method() != bhttp::verb::post)
-          co_return error_response(req, bhttp::status::method_not_allowed,
-                                   "use POST with SQL in the body");
-        std::string text, err;
-        if (!sql_text(req, text, err))
-          co_return error_response(req, bhttp::status::bad_request, err);
-        if (is_lone_push_query(text)) {
-          auto t = req[bhttp::field::accept].find("text/event-stream") != std::string_view::npos
-                       ? push_channel::transport::sse
-                       : push_channel::transport::ndjson;
-          size_t loop = from.loop.value_or(push_loops.next_index());
-          auto qp = query_push::create(t, push_loops.at(loop), config.max_push_buffer_bytes);
-          std::string problem;
-          auto q = co_await subscribe(text, *qp, problem);
-          if (!q) co_return error_response(req, bhttp::status::bad_request, problem);
-          push = serve_query(std::move(qp), req, std::move(q));
-          co_return response{};
-        }
-        auto body = co_await on_worker([&] { return sql::to_json(engine.execute(text)); });
-        co_return make_response(req, bhttp::status::ok, std::move(body));
-      }
-      if (path.starts_with("/v1/views/")) {
-        if (req.method() != bhttp::verb::get)
-          co_return error_response(req, bhttp::status::method_not_allowed, "use GET");
-        auto name = percent_decode(path.substr(10));
-        auto v = engine.find_view(name);
-        if (!v) co_return error_response(req, bhttp::status::not_found, "no view '" + name + "'");
-        co_return make_response(req, bhttp::status::ok, view_rows(*v, query_param(target, "key")));
-      }
-      if (const asset* a = find_asset(path)) {
-        if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head)
-          co_return error_response(req, bhttp::status::method_not_allowed, "use GET");
-        co_return static_response(req, *a);
-      }
-      co_return error_response(req, bhttp::status::not_found,
-                               "no such endpoint: " + std::string(path));
-    } catch (const sql::sql_error& e) {
-      co_return error_response(req, bhttp::status::bad_request, e.what());
-    } catch (const sql::catalog_error& e) {
-      co_return error_response(req, bhttp::status::bad_request, e.what());
-    } catch (const std::exception& e) {
-      spdlog::error("http: {} {}: {}", std::string(req.method_string()), std::string(target),
-                    e.what());
-      co_return error_response(req, bhttp::status::internal_server_error, e.what());
-    }
-  }
-
   void write_own_metrics(metrics::exposition& out) {
     out.family("sluice_http_requests_total", "counter", "HTTP requests by route and status");
     {
@@ -738,13 +728,15 @@ server::server(server_config config, sql::engine& engine, log::log* log,
   if (impl_->config.schemas)
     impl_->schemas = std::make_unique<schema_registry_api>(impl_->config.schemas);
   if (impl_->config.connectors)
-    impl_->connectors = std::make_unique<connect_api>(*impl_->config.connectors);
+    impl_->connectors =
+        std::make_unique<connect_api>(*impl_->config.connectors, impl_->workers.get_executor());
   if (groups && !impl_->config.kafka_bootstrap.empty())
     impl_->consumers = std::make_unique<rest_consumers>(
         impl_->io, impl_->workers.get_executor(), *groups,
         rest_consumer_limits{impl_->config.kafka_bootstrap, impl_->config.kafka_client_properties,
                              std::chrono::milliseconds(impl_->config.consumer_idle_timeout_ms),
                              1000, impl_->config.schemas});
+  impl_->add_routes();
 }
 
 server::~server() {
