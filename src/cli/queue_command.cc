@@ -69,13 +69,17 @@ std::string as_json_value(const std::string& text) {
   return out;
 }
 
-std::string receipts_body(const std::vector<std::string>& receipts, const std::string& extra) {
-  std::string out = "{\"receipts\":[";
-  for (size_t i = 0; i < receipts.size(); ++i) {
-    if (i) out += ',';
-    append_json_string(out, receipts[i]);
-  }
-  return out + "]" + extra + "}";
+// {"receipts":[..]} and, when `reason` is given, {"reason":..}.
+std::string receipts_body(const std::vector<std::string>& receipts,
+                          const std::string* reason = nullptr) {
+  json_writer w;
+  w.begin_object().key("receipts").begin_array();
+  for (const auto& r : receipts)
+    w.value(r);
+  w.end_array();
+  if (reason) w.key("reason").value(*reason);
+  w.end_object();
+  return std::move(w).str();
 }
 
 int print_stats(const std::string& body) {
@@ -158,20 +162,18 @@ action add_queue_command(CLI::App& app) {
     std::string answer;
     const std::string base = "/v1/queues/" + o->name;
     if (create->parsed()) {
-      std::string body = "{\"name\":";
-      append_json_string(body, o->name);
-      body += ",\"partitions\":" + std::to_string(o->partitions) +
-              ",\"visibility_timeout_ms\":" + std::to_string(o->visibility_timeout_ms) +
-              ",\"max_deliveries\":" + std::to_string(o->max_deliveries) +
-              ",\"backoff_base_ms\":" + std::to_string(o->backoff_base_ms) +
-              ",\"backoff_factor\":" + std::to_string(o->backoff_factor) +
-              ",\"backoff_max_ms\":" + std::to_string(o->backoff_max_ms) +
-              ",\"backoff_jitter\":" + std::to_string(o->backoff_jitter);
-      if (!o->dead_letter_topic.empty()) {
-        body += ",\"dead_letter_topic\":";
-        append_json_string(body, o->dead_letter_topic);
-      }
-      if (!call(*o, "POST", "/v1/queues", body + "}", answer)) return 1;
+      json_writer w;
+      w.begin_object().key("name").value(o->name);
+      w.key("partitions").value(int64_t{o->partitions});
+      w.key("visibility_timeout_ms").value(o->visibility_timeout_ms);
+      w.key("max_deliveries").value(o->max_deliveries);
+      w.key("backoff_base_ms").value(o->backoff_base_ms);
+      w.key("backoff_factor").value(o->backoff_factor);
+      w.key("backoff_max_ms").value(o->backoff_max_ms);
+      w.key("backoff_jitter").value(o->backoff_jitter);
+      if (!o->dead_letter_topic.empty()) w.key("dead_letter_topic").value(o->dead_letter_topic);
+      w.end_object();
+      if (!call(*o, "POST", "/v1/queues", std::move(w).str(), answer)) return 1;
       std::cout << "created queue " << o->name << "\n";
       return 0;
     }
@@ -180,19 +182,17 @@ action add_queue_command(CLI::App& app) {
       if (values.empty())
         for (std::string line; std::getline(std::cin, line);)
           if (!line.empty()) values.push_back(line);
-      std::string extra;
-      if (o->delay_ms > 0) extra += ",\"delay_ms\":" + std::to_string(o->delay_ms);
-      if (!o->key.empty()) {
-        extra += ",\"key\":";
-        append_json_string(extra, o->key);
-      }
       for (size_t i = 0; i < values.size(); i += 1000) {
-        std::string body = "{\"messages\":[";
+        json_writer w;
+        w.begin_object().key("messages").begin_array();
         for (size_t j = i; j < values.size() && j < i + 1000; ++j) {
-          if (j > i) body += ',';
-          body += "{\"value\":" + as_json_value(values[j]) + extra + "}";
+          w.begin_object().key("value").raw(as_json_value(values[j]));
+          if (o->delay_ms > 0) w.key("delay_ms").value(o->delay_ms);
+          if (!o->key.empty()) w.key("key").value(o->key);
+          w.end_object();
         }
-        if (!call(*o, "POST", base + "/messages", body + "]}", answer)) return 1;
+        w.end_array().end_object();
+        if (!call(*o, "POST", base + "/messages", std::move(w).str(), answer)) return 1;
       }
       std::cerr << "sent " << values.size() << " messages to " << o->name << "\n";
       return 0;
@@ -200,11 +200,12 @@ action add_queue_command(CLI::App& app) {
     if (receive->parsed()) {
       // --follow: keep receiving (long polls of at least a second) until interrupted.
       int64_t wait = o->follow ? std::max<int64_t>(o->wait_ms, 1000) : o->wait_ms;
-      std::string body =
-          "{\"max_messages\":" + std::to_string(o->max) + ",\"wait_ms\":" + std::to_string(wait);
+      json_writer w;
+      w.begin_object().key("max_messages").value(o->max).key("wait_ms").value(wait);
       if (receive->count("--visibility-timeout-ms"))
-        body += ",\"visibility_timeout_ms\":" + std::to_string(o->visibility_timeout_ms);
-      body += "}";
+        w.key("visibility_timeout_ms").value(o->visibility_timeout_ms);
+      w.end_object();
+      const std::string body = std::move(w).str();
       do {
         if (!call(*o, "POST", base + "/receive", body, answer)) return 1;
         simdjson::dom::parser p;
@@ -229,18 +230,14 @@ action add_queue_command(CLI::App& app) {
         }
         std::cout.flush();
         if (o->ack && !receipts.empty())
-          if (!call(*o, "POST", base + "/ack", receipts_body(receipts, ""), answer)) return 1;
+          if (!call(*o, "POST", base + "/ack", receipts_body(receipts), answer)) return 1;
       } while (o->follow);
       return 0;
     }
     for (auto [sub, action] : {std::pair{ack, "ack"}, {nack, "nack"}, {reject, "reject"}}) {
       if (!sub->parsed()) continue;
-      std::string extra;
-      if (sub == reject) {
-        extra = ",\"reason\":";
-        append_json_string(extra, o->reason);
-      }
-      if (!call(*o, "POST", base + "/" + action, receipts_body(o->args, extra), answer)) return 1;
+      auto body = receipts_body(o->args, sub == reject ? &o->reason : nullptr);
+      if (!call(*o, "POST", base + "/" + action, body, answer)) return 1;
       std::cout << answer << "\n";
       return answer.find("\"stale\"") == std::string::npos &&
                      answer.find("\"bad_receipt\"") == std::string::npos
@@ -252,9 +249,11 @@ action add_queue_command(CLI::App& app) {
       return print_stats(answer);
     }
     if (replay->parsed()) {
-      std::string body =
-          replay->count("--max") ? "{\"max\":" + std::to_string(o->max) + "}" : std::string("{}");
-      if (!call(*o, "POST", base + "/dlq-replay", body, answer)) return 1;
+      json_writer w;
+      w.begin_object();
+      if (replay->count("--max")) w.key("max").value(o->max);
+      w.end_object();
+      if (!call(*o, "POST", base + "/dlq-replay", std::move(w).str(), answer)) return 1;
       std::cout << answer << "\n";
       return 0;
     }

@@ -9,9 +9,10 @@
 namespace sluice::http {
 
 inline std::string error_body(int code, std::string_view message) {
-  std::string out = "{\"error_code\":" + std::to_string(code) + ",\"message\":";
-  append_json_string(out, message);
-  return out + "}";
+  json_writer w;
+  w.begin_object().key("error_code").value(int64_t{code}).key("message").value(message);
+  w.end_object();
+  return std::move(w).str();
 }
 
 }  // namespace sluice::http

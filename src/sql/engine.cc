@@ -173,19 +173,15 @@ struct engine::impl final : name_lookup, format_provider {
 
   void save() {
     if (replaying || o.cluster) return;
-    std::string out = "{\"version\":1,\"statements\":[";
-    for (size_t i = 0; i < catalog.size(); ++i) {
-      if (i) out += ',';
-      append_json_string(out, catalog[i].second);
-    }
-    out += "],\"schemas\":{";
-    bool first = true;
-    for (const auto& [name, id] : pins) {
-      if (!std::exchange(first, false)) out += ',';
-      append_json_string(out, name);
-      out += ':' + std::to_string(id);
-    }
-    out += "}}\n";
+    json_writer w;
+    w.begin_object().key("version").value(int64_t{1}).key("statements").begin_array();
+    for (const auto& [object, text] : catalog)
+      w.value(text);
+    w.end_array().key("schemas").begin_object();
+    for (const auto& [name, id] : pins)
+      w.key(name).value(static_cast<int64_t>(id));
+    w.end_object().end_object();
+    std::string out = std::move(w).str() + "\n";
     auto r = write_file_atomic(sql_dir() / "catalog.json", as_bytes(out));
     // A server error (HTTP 500), not a wrong statement.
     if (!r) throw std::runtime_error("cannot save the catalog: " + r.error().message);
@@ -1390,32 +1386,29 @@ void engine::stop() {
 }
 
 std::string to_json(const std::vector<statement_result>& results) {
-  std::string out = "{\"results\":[";
-  for (size_t i = 0; i < results.size(); ++i) {
-    const auto& r = results[i];
-    if (i) out += ',';
-    out += "{\"statement\":";
-    append_json_string(out, r.statement);
+  json_writer w;
+  w.begin_object().key("results").begin_array();
+  std::string row;
+  for (const auto& r : results) {
+    w.begin_object().key("statement").value(r.statement);
     if (r.has_rows) {
-      out += ",\"columns\":[";
-      for (size_t c = 0; c < r.columns.size(); ++c) {
-        if (c) out += ',';
-        append_json_string(out, r.columns[c]);
+      w.key("columns").begin_array();
+      for (const auto& c : r.columns)
+        w.value(c);
+      w.end_array().key("rows").begin_array();
+      for (const auto& values : r.rows) {
+        row.clear();
+        stream::append_json_row(row, r.columns, values);
+        w.raw(row);
       }
-      out += "],\"rows\":[";
-      for (size_t j = 0; j < r.rows.size(); ++j) {
-        if (j) out += ',';
-        stream::append_json_row(out, r.columns, r.rows[j]);
-      }
-      out += ']';
+      w.end_array();
     } else {
-      out += ",\"message\":";
-      append_json_string(out, r.message);
+      w.key("message").value(r.message);
     }
-    out += '}';
+    w.end_object();
   }
-  out += "]}";
-  return out;
+  w.end_array().end_object();
+  return std::move(w).str();
 }
 
 }  // namespace sluice::sql
