@@ -5,7 +5,6 @@
 
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
-#include <charconv>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -20,13 +19,12 @@
 #include "http/error_body.h"
 #include "http/event_loops.h"
 #include "http/push_stream.h"
-#include "http/query_push.h"
 #include "http/queue_api.h"
 #include "http/rest_consumers.h"
 #include "http/rest_proxy.h"
 #include "http/routes.h"
 #include "http/schema_registry_api.h"
-#include "http/topic_tail.h"
+#include "http/sql_api.h"
 #include "http/url.h"
 #include "http/view_push.h"
 #include "log/log.h"
@@ -35,7 +33,6 @@
 #include "security/tls.h"
 #include "sql/engine.h"
 #include "sql/error.h"
-#include "view/view.h"
 
 namespace sluice::http {
 
@@ -80,24 +77,6 @@ response static_response(const request& req, const asset& a) {
   return res;
 }
 
-// The SQL text of a POST /v1/sql body: raw text, or JSON {"sql": "..."}.
-bool sql_text(const request& req, std::string& text, std::string& err) {
-  auto type = req[bhttp::field::content_type];
-  if (type.starts_with("application/json")) {
-    simdjson::dom::parser p;
-    simdjson::dom::element doc;
-    std::string_view sql;
-    if (p.parse(req.body()).get(doc) || doc["sql"].get_string().get(sql)) {
-      err = "expected a JSON body {\"sql\": \"...\"}";
-      return false;
-    }
-    text = std::string(sql);
-    return true;
-  }
-  text = req.body();
-  return true;
-}
-
 constexpr auto k_tls_handshake_timeout = std::chrono::seconds(10);
 constexpr auto k_idle_timeout = std::chrono::seconds(60);  // for the next request
 
@@ -106,17 +85,6 @@ struct answer {
   response res;
   handoff push;
 };
-
-bool is_lone_push_query(const std::string& text) {
-  // Cheap test; the parser has the last word.
-  auto upper = text;
-  for (auto& c : upper)
-    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  auto end = upper.find_last_not_of(" \t\r\n;");
-  if (end == std::string::npos) return false;
-  upper.resize(end + 1);
-  return upper.ends_with("EMIT CHANGES") && upper.find(';') == std::string::npos;
-}
 
 }  // namespace
 
@@ -155,6 +123,7 @@ struct server::impl {
     requests[{std::string(name), status}]++;
   }
 
+  std::unique_ptr<sql_api> sql;
   std::unique_ptr<rest_proxy> rest;
   std::unique_ptr<rest_consumers> consumers;
   std::unique_ptr<queue_api> queues;
@@ -384,18 +353,8 @@ struct server::impl {
     add(verb::post, "/v1/login", needs::anyone, &impl::login);
     add(verb::get, "/v1/whoami", needs::anyone, &impl::whoami);
     add(verb::get, "/v1/cluster", needs::cluster(op::describe), &impl::cluster);
-    add(verb::post, "/v1/sql", needs::sql, &impl::sql);
-    add(verb::get, "/v1/sql/events", needs::sql, &impl::push_query);
-    add(verb::get, "/v1/sql/ws", needs::sql, &impl::push_query);
-    auto view_read = needs::named(op::read, k_view_resource);
-    add(verb::get, "/v1/views/{name}", view_read, &impl::view_get);
-    add(verb::get, "/v1/views/{name}/events", view_read, &impl::push_view);
-    add(verb::get, "/v1/views/{name}/ws", view_read, &impl::push_view);
-    if (log) {
-      add(verb::get, "/v1/topics/{topic}/events", needs::topic(op::read), &impl::push_topic);
-      add(verb::get, "/v1/topics/{topic}/ws", needs::topic(op::read), &impl::push_topic);
-      rest->add_routes(routes);
-    }
+    sql->add_routes(routes);
+    if (rest) rest->add_routes(routes);
     if (consumers) consumers->add_routes(routes);
     if (queues) queues->add_routes(routes);
     if (schemas) schemas->add_routes(routes);
@@ -467,166 +426,6 @@ struct server::impl {
     co_return reply{200, std::move(w).str()};
   }
 
-  // POST /v1/sql: statements, answered with their results; a lone EMIT CHANGES query is
-  // streamed instead (NDJSON, or SSE when the client accepts text/event-stream).
-  awaitable<reply> sql(const call& c) {
-    std::string text, err;
-    if (!sql_text(c.req, text, err)) co_return fail(400, err);
-    if (is_lone_push_query(text)) {
-      auto t = c.req[bhttp::field::accept].find("text/event-stream") != std::string_view::npos
-                   ? push_channel::transport::sse
-                   : push_channel::transport::ndjson;
-      co_return co_await start_push_query(c, t, text);
-    }
-    auto body = co_await on_worker([&] { return sql::to_json(engine.execute(text)); });
-    co_return reply{200, std::move(body)};
-  }
-
-  // GET /v1/views/{name}[?key=K].
-  awaitable<reply> view_get(const call& c) {
-    const auto& name = c.params[0];
-    auto v = engine.find_view(name);
-    if (!v) co_return fail(404, "no view '" + name + "'");
-    co_return reply{200, view_rows(*v, c.query("key"))};
-  }
-
-  // The push endpoints, .../events (Server-Sent Events) and .../ws (WebSocket): a view's
-  // changes, a topic's records, an EMIT CHANGES query's changes. The connection goes to a push
-  // loop, or is answered with an error and closed.
-  static std::optional<push_channel::transport> push_transport(const call& c, reply& refusal) {
-    if (c.path.ends_with("/events")) return push_channel::transport::sse;
-    if (beast::websocket::is_upgrade(c.req)) return push_channel::transport::websocket;
-    refusal = refused_push(426, "a WebSocket upgrade request is needed");
-    return std::nullopt;
-  }
-  static reply refused_push(unsigned status, std::string_view problem) {
-    auto r = fail(status, problem);
-    r.close = true;
-    return r;
-  }
-  size_t push_loop_of(const call& c) { return c.from.loop.value_or(push_loops.next_index()); }
-
-  awaitable<reply> push_topic(const call& c) {
-    reply refusal;
-    auto t = push_transport(c, refusal);
-    if (!t) co_return refusal;
-    auto topic = log->find_topic(c.params[0]);
-    if (!topic) co_return refused_push(404, "no topic '" + c.params[0] + "'");
-    bool beginning = c.query("from") == "beginning";
-    reply r;
-    r.push = [this, t = *t, loop = push_loop_of(c), req = c.req, topic, beginning](push_stream s) {
-      serve_topic_tail(t, std::move(s), push_loops.at(loop), req, topic, beginning, config.schemas);
-    };
-    co_return r;
-  }
-
-  awaitable<reply> push_view(const call& c) {
-    reply refusal;
-    auto t = push_transport(c, refusal);
-    if (!t) co_return refusal;
-    subscription sub;
-    auto problem = subscription_of(c.target(),
-                                   *t == push_channel::transport::sse
-                                       ? std::string_view(c.req["Last-Event-ID"])
-                                       : std::string_view(),
-                                   sub);
-    auto v = engine.find_view(c.params[0]);
-    if (!v) co_return refused_push(404, "no view '" + c.params[0] + "'");
-    if (!problem.empty()) co_return refused_push(400, problem);
-    reply r;
-    r.push = [this, t = *t, loop = push_loop_of(c), req = c.req, v, sub](push_stream s) {
-      live_views.serve(t, std::move(s), loop, req, v, sub);
-    };
-    co_return r;
-  }
-
-  // GET /v1/sql/events|ws?sql=SELECT ... EMIT CHANGES.
-  awaitable<reply> push_query(const call& c) {
-    reply refusal;
-    auto t = push_transport(c, refusal);
-    if (!t) co_return refusal;
-    auto sql = c.query("sql").value_or("");
-    if (!is_lone_push_query(sql))
-      co_return refused_push(400, "?sql= must be one SELECT ... EMIT CHANGES statement");
-    co_return co_await start_push_query(c, *t, sql);
-  }
-
-  // Subscribes an EMIT CHANGES query and hands it the connection; a refused statement is a 400.
-  awaitable<reply> start_push_query(const call& c, push_channel::transport t,
-                                    const std::string& sql) {
-    auto qp = query_push::create(t, push_loops.at(push_loop_of(c)), config.max_push_buffer_bytes);
-    std::string problem;
-    auto q = co_await subscribe(sql, *qp, problem);
-    if (!q) co_return refused_push(400, problem);
-    reply r;
-    r.push = serve_query(std::move(qp), c.req, std::move(q));
-    co_return r;
-  }
-
-  // Hands a connection to a subscribed EMIT CHANGES query.
-  handoff serve_query(std::shared_ptr<query_push> qp, request req,
-                      std::unique_ptr<sql::push_query> q) {
-    // (std::function needs a copyable target: the query is held by a shared pointer.)
-    auto held = std::make_shared<std::unique_ptr<sql::push_query>>(std::move(q));
-    return [qp = std::move(qp), req = std::move(req), held, stopper = query_stopper()](
-               push_stream s) { qp->serve(std::move(s), req, std::move(*held), stopper); };
-  }
-
-  // ?since= (or SSE's Last-Event-ID), ?mode=every|latest, ?encoding=object|compact; a problem
-  // with them, or "".
-  static std::string subscription_of(std::string_view target, std::string_view last_event_id,
-                                     subscription& sub) {
-    std::string since_text(last_event_id);
-    if (auto q = query_param(target, "since")) since_text = *q;
-    if (!since_text.empty()) {
-      uint64_t n = 0;
-      auto r = std::from_chars(since_text.data(), since_text.data() + since_text.size(), n);
-      if (r.ec != std::errc() || r.ptr != since_text.data() + since_text.size())
-        return "since must be a sequence number, got '" + since_text + "'";
-      sub.since = n;
-    }
-    if (auto m = query_param(target, "mode")) {
-      if (*m == "every")
-        sub.mode = delivery::every;
-      else if (*m == "latest")
-        sub.mode = delivery::latest;
-      else
-        return "mode must be every or latest, got '" + *m + "'";
-    }
-    if (auto e = query_param(target, "encoding")) {
-      if (*e == "object")
-        sub.encoding = change_encoding::object;
-      else if (*e == "compact")
-        sub.encoding = change_encoding::compact;
-      else
-        return "encoding must be object or compact, got '" + *e + "'";
-    }
-    return {};
-  }
-
-  // Starts an EMIT CHANGES query whose changes go to `qp`; null with `problem` set if the
-  // statement is refused.
-  awaitable<std::unique_ptr<sql::push_query>> subscribe(const std::string& sql, query_push& qp,
-                                                        std::string& problem) {
-    std::unique_ptr<sql::push_query> q;
-    try {
-      q = co_await on_worker([&] { return engine.subscribe(sql, qp.sink()); });
-    } catch (const sql::sql_error& e) {
-      problem = e.what();
-    } catch (const sql::catalog_error& e) {
-      problem = e.what();
-    }
-    co_return q;
-  }
-
-  // A push query ends on the workers: stopping it joins its thread.
-  std::function<void(std::unique_ptr<sql::push_query>)> query_stopper() {
-    auto ex = workers.get_executor();
-    return [ex](std::unique_ptr<sql::push_query> q) {
-      asio::post(ex, [q = std::shared_ptr<sql::push_query>(std::move(q))]() mutable { q.reset(); });
-    };
-  }
-
   // The answer of /health and /ready: {"status":"ok"|"failed", for /ready the failed objects
   // ("failed_partitions", "failed_queues", "failing_checkpoints", each entry naming its object
   // and the error), "subscribers":n}. Failed: false when nothing is.
@@ -671,32 +470,6 @@ struct server::impl {
     return std::move(w).str();
   }
 
-  // GET /v1/views/{name}[?key=K]: {"view":..,"sequence":n,"columns":[..],"rows":[{..},..]}.
-  static std::string view_rows(const view::view& v, std::optional<std::string> key) {
-    uint64_t seq = 0;
-    std::vector<stream::row> rows;
-    if (key) {
-      seq = v.sequence();
-      if (auto r = v.lookup(*key)) rows.push_back(std::move(*r));
-    } else {
-      rows = v.rows(&seq);
-    }
-    json_writer w;
-    w.begin_object().key("view").value(v.name()).key("sequence").value(seq);
-    w.key("columns").begin_array();
-    for (const auto& c : v.columns())
-      w.value(c);
-    w.end_array().key("rows").begin_array();
-    std::string row;
-    for (const auto& r : rows) {
-      row.clear();
-      stream::append_json_row(row, v.columns(), r);
-      w.raw(row);
-    }
-    w.end_array().end_object();
-    return std::move(w).str();
-  }
-
   void write_own_metrics(metrics::exposition& out) {
     out.family("sluice_http_requests_total", "counter", "HTTP requests by route and status");
     {
@@ -721,6 +494,9 @@ server::server(server_config config, sql::engine& engine, log::log* log,
                const group::coordinator* groups, queue::manager* queues)
     : impl_(std::make_unique<impl>(std::move(config), engine)) {
   impl_->log = log;
+  impl_->sql = std::make_unique<sql_api>(sql_api::context{
+      engine, log, impl_->push_loops, impl_->live_views, impl_->workers.get_executor(),
+      impl_->config.max_push_buffer_bytes, impl_->config.schemas});
   if (log) impl_->rest = std::make_unique<rest_proxy>(*log, impl_->config.schemas);
   impl_->queue_manager = queues;
   if (queues && log)

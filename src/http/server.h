@@ -1,22 +1,20 @@
 #pragma once
 // The HTTP API (Boost.Beast) on --http-addr. The public entry point of src/http/.
 //
-//   POST /v1/sql            statements in the body (text, or JSON {"sql": "..."}); JSON answer,
-//                           HTTP 400 with {"error_code":400,"message":..} for a bad one. A lone
-//                           SELECT ... EMIT CHANGES is pushed until the client goes away
-//                           (http/query_push.h; also GET /v1/sql/events|ws?sql=..)
-//   GET  /v1/views/{name}   {"view":..,"sequence":n,"columns":[..],"rows":[{..},..]};
-//                           ?key=K: only the row of that (one-column) key
-//   GET  /v1/views/{name}/events   Server-Sent Events: a snapshot, then the changes
-//   GET  /v1/views/{name}/ws       the same over WebSocket (http/view_push.h)
+//   /v1/sql, /v1/views/..   statements, views and live push: SSE and WebSocket of views,
+//   /v1/topics/{t}/events   topics and EMIT CHANGES queries (http/sql_api.h)
 //   GET  /health, /ready    {"status":"ok","subscribers":n}
 //   GET  /metrics           Prometheus text format
+//   POST /v1/login, GET /v1/whoami, GET /v1/cluster   sessions, the caller, cluster mode
 //   /topics...              topics in Confluent REST Proxy v2 style (http/rest_proxy.h)
 //   /consumers...           consumer instances in the same style (http/rest_consumers.h)
 //   /v1/queues...           work queues (http/queue_api.h)
 //   /subjects, /schemas...  the schema registry (http/schema_registry_api.h)
-//   GET  /v1/topics/{t}/ws  a topic's records as they arrive, and /events (http/topic_tail.h)
+//   /connectors...          Kafka Connect's REST API (http/connect_api.h)
 //   GET  /                  the dashboard (web/, embedded: http/assets.h)
+//
+// Every endpoint is a route (http/routes.h): declared with its permission by the file that
+// serves it, matched once per request, authorized, then handled.
 //
 // Threads: one event loop (Boost.Asio, C++20 coroutines) accepts and answers requests; push
 // connections (SSE, WebSocket, streamed queries) move to the push loops, one per core
