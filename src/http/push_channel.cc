@@ -21,6 +21,7 @@ using clock = std::chrono::steady_clock;
 namespace {
 
 constexpr auto k_keep_alive = std::chrono::seconds(15);
+constexpr auto k_access_recheck = std::chrono::seconds(1);
 constexpr size_t k_max_client_message = 64 << 10;
 
 enum opcode : uint8_t { continuation = 0, text = 1, close_op = 8, ping = 9, pong = 10 };
@@ -80,6 +81,8 @@ struct push_channel::state {
   bool close_sent = false;  // our close frame (or the end of the stream) is written
   std::string control;      // pongs and the answer to a close, written before the next message
   clock::time_point last_write = clock::now();
+  std::function<bool()> access;  // the stream's access check (null: none)
+  clock::time_point access_checked = clock::now();
   uint64_t sent = 0;
   // A message's framing and buffers, kept between messages (one write at a time).
   std::string head;
@@ -182,6 +185,7 @@ struct push_channel::state {
 
 push_channel::push_channel(push_stream stream, transport t)
     : st_(std::make_shared<state>(std::move(stream), t)) {
+  st_->access = st_->stream.access();
   boost::system::error_code ignore;
   st_->stream.socket().set_option(tcp::no_delay(true), ignore);
 }
@@ -229,10 +233,21 @@ awaitable<bool> push_channel::flush_control() {
   co_return ok && !st.closed;
 }
 
+awaitable<bool> push_channel::still_allowed() {
+  auto& st = *st_;
+  if (!st.access || clock::now() - st.access_checked < k_access_recheck) co_return true;
+  st.access_checked = clock::now();
+  if (st.access()) co_return true;
+  co_await close(1008, "access revoked: the caller may no longer read this");
+  st.mark_closed();
+  co_return false;
+}
+
 awaitable<bool> push_channel::send(std::string_view event, std::optional<uint64_t> id,
                                    std::span<const asio::const_buffer> parts) {
   auto& st = *st_;
   if (!co_await flush_control()) co_return false;
+  if (!co_await still_allowed()) co_return false;
   size_t len = asio::buffer_size(parts);
   // Framing around the parts: a head before, a tail after.
   auto& head = st.head;
@@ -320,6 +335,8 @@ awaitable<void> push_channel::wait(clock::duration timeout) {
   }
   if (!co_await flush_control()) co_return;
   if (clock::now() - st.last_write >= k_keep_alive) {
+    st.access_checked = {};  // asked at every keep-alive, however recently a message went
+    if (!co_await still_allowed()) co_return;
     std::string ka = st.kind == transport::sse         ? std::string(": keep-alive\n\n")
                      : st.kind == transport::websocket ? control_frame(ping, {})
                                                        : std::string();

@@ -13,6 +13,12 @@
 // An idle channel sends a keep-alive every 15 s (an SSE comment, a WebSocket ping), which also
 // notices peers that went away.
 //
+// When the stream carries an access check (push_stream::access: security is on), it is asked
+// again before a message once a second has passed since the last time, and at each
+// keep-alive: once the caller may no longer read what it follows (an ACL was removed), the
+// channel ends with the reason "access revoked" (WebSocket close code 1008) and send() answers
+// false, as for a client that went away.
+//
 // Threads: everything on the socket's executor, and from one coroutine at a time: send(),
 // wait() and close() never overlap (the reading side runs by itself and only sets flags).
 
@@ -73,6 +79,7 @@ class push_channel {
  private:
   struct state;
   boost::asio::awaitable<bool> flush_control();
+  boost::asio::awaitable<bool> still_allowed();
   std::shared_ptr<state> st_;
 };
 

@@ -28,7 +28,9 @@ push_stream push_stream::moved_to(asio::io_context& loop) && {
   if (&here == &loop) return std::move(*this);
   assert(!tls_ && "a TLS connection cannot change loops");
   auto protocol = socket_.local_endpoint().protocol();
-  return push_stream(tcp::socket(loop, protocol, socket_.release()));
+  push_stream moved(tcp::socket(loop, protocol, socket_.release()));
+  moved.access_ = std::move(access_);
+  return moved;
 }
 
 awaitable<bool> push_stream::handshake(std::chrono::steady_clock::duration limit) {

@@ -16,6 +16,7 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -43,6 +44,12 @@ class push_stream {
 
   // The same connection served from `loop`. REQUIRES: a TLS stream is already on `loop`.
   push_stream moved_to(boost::asio::io_context& loop) &&;
+
+  // Whether the connection's caller may still have what it asked for (its READ on the view or
+  // topic it follows): set by the server when security is on, carried by moved_to(), asked by
+  // the push channel serving it (http/push_channel.h). Null: no check.
+  void set_access(std::function<bool()> still_allowed) { access_ = std::move(still_allowed); }
+  const std::function<bool()>& access() const { return access_; }
 
   // The TLS handshake (server side), closed if it takes longer than `limit`. True when done;
   // a plain stream has none.
@@ -95,6 +102,7 @@ class push_stream {
   std::shared_ptr<boost::asio::ssl::context> tls_context_;
   std::unique_ptr<tls_stream> tls_;  // TLS connections
   std::string joined_;               // write_all's TLS buffer
+  std::function<bool()> access_;
 };
 
 }  // namespace sluice::http

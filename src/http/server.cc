@@ -245,8 +245,9 @@ struct server::impl {
     std::string_view counted_as = metric_name(m, path);
     loop_watch::doing(counted_as.data());  // a route's name or a literal, so terminated
     caller who;
+    http_auth::identity id;
     if (auth.enabled()) {
-      auto refusal = co_await refused(req, from, m ? &*m : nullptr, who);
+      auto refusal = co_await refused(req, from, m ? &*m : nullptr, id, who);
       if (refusal) {
         count(counted_as, refusal->result_int());
         co_return answer{std::move(*refusal), {}};
@@ -270,6 +271,15 @@ struct server::impl {
     if (r.push) {
       count(counted_as, beast::websocket::is_upgrade(req) ? 101 : 200);
       a.push = std::move(r.push);
+      // A subscription lasts: its permission is asked again while it runs (an ACL removed
+      // ends it; http/push_channel.h).
+      if (auth.enabled())
+        a.push = [push = std::move(a.push),
+                  check =
+                      standing_permission(req, from, *m, std::move(id))](push_stream s) mutable {
+          s.set_access(std::move(check));
+          push(std::move(s));
+        };
       co_return a;
     }
     a.res = make_response(req, static_cast<bhttp::status>(r.status), std::move(r.body));
@@ -301,27 +311,43 @@ struct server::impl {
     }
   }
 
+  // The statements a /v1/sql route's permission depends on (the body of a POST, else ?sql=);
+  // "" for other routes.
+  static std::string statements_of(const request& req, const route_match* m) {
+    std::string sql;
+    if (!m || m->r->needs.who != permission::scope::sql) return sql;
+    std::string err;
+    if (req.method() == bhttp::verb::post)
+      sql_text(req, sql, err);
+    else
+      sql = query_param(req.target(), "sql").value_or("");
+    return sql;
+  }
+
+  // Whether the caller of `req` may still do what the route needs: the same decision as
+  // refused() makes, asked again later from any thread. The principal is the one found now (a
+  // token that expires later does not end a subscription; a removed ACL does).
+  std::function<bool()> standing_permission(const request& req, const peer& from,
+                                            const route_match& m, http_auth::identity id) {
+    return [this, id = std::move(id), host = from.host, m, sql = statements_of(req, &m)] {
+      return auth.authorize(id, host, &m, sql, engine).status == 200;
+    };
+  }
+
   // Authentication and authorization of one request (http/auth.h): the refusal (answered after
-  // the failed-login delay, if credentials were wrong), or nullopt when it is allowed. `who`:
-  // the caller found.
+  // the failed-login delay, if credentials were wrong), or nullopt when it is allowed. `id` and
+  // `who`: the caller found.
   awaitable<std::optional<response>> refused(const request& req, const peer& from,
-                                             const route_match* m, caller& who) {
+                                             const route_match* m, http_auth::identity& id,
+                                             caller& who) {
     std::string_view target = req.target();
     std::string_view path = target.substr(0, target.find('?'));
     if (!m && find_asset(path)) co_return std::nullopt;  // the dashboard's files (login too)
-    auto id = auth.identify(req, from.host, from.cert_subject);
+    id = auth.identify(req, from.host, from.cert_subject);
     who.principal = id.principal;
     who.authenticated = id.authenticated;
     who.may = auth.permissions(id, from.host);
-    std::string sql;
-    if (m && m->r->needs.who == permission::scope::sql) {
-      std::string err;
-      if (req.method() == bhttp::verb::post)
-        sql_text(req, sql, err);
-      else
-        sql = query_param(target, "sql").value_or("");
-    }
-    auto v = auth.authorize(id, from.host, m, sql, engine);
+    auto v = auth.authorize(id, from.host, m, statements_of(req, m), engine);
     if (v.status == 200) co_return std::nullopt;
     if (id.delay.count() > 0) {
       asio::steady_timer t(io, id.delay);

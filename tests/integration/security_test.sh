@@ -256,6 +256,26 @@ if [ "${handshake_failures:-0}" -ge 2 ]; then ok "plain HTTP to the HTTPS port f
 node "$here/dashboard/login.mjs" "$https" /usr/bin/chromium alice alice-secret order_counts &&
   ok "dashboard login in Chromium over HTTPS (wss)" || fail "dashboard over HTTPS"
 
+# --- a subscription ends when its ACL is removed (asked again while it runs) ---
+curl -s -N --max-time 20 --cacert "$pki/ca.pem" --cert "$pki/device.pem" --key "$pki/device.key" \
+  "$https/v1/topics/orders/events" >"$work/revoked.sse" &
+tail_pid=$!
+sleep 1.5
+check "REST produce while device-7 may read" 200 \
+  "$(tcode -u alice:alice-secret -H "$ctype" -d '{"records":[{"value":"before-revoke"}]}' "$https/topics/orders")"
+"$sluice" acl remove --data-dir "$data" --allow --principal "User:CN=device-7,O=Acme" \
+  --operation READ --topic orders >/dev/null
+sleep 2.5  # the server reads the ACL file within a second; the channel asks again after one
+started=$SECONDS
+tcode -u alice:alice-secret -H "$ctype" -d '{"records":[{"value":"after-revoke"}]}' "$https/topics/orders" >/dev/null
+wait "$tail_pid"
+if grep -q '"value":"before-revoke"' "$work/revoked.sse" && grep -q 'access revoked' "$work/revoked.sse" &&
+  ! grep -q 'after-revoke' "$work/revoked.sse" && [ $((SECONDS - started)) -lt 10 ]; then
+  ok "SSE tail ends with 'access revoked' once its READ ACL is removed; nothing after is sent"
+else
+  fail "revoked tail ($((SECONDS - started)) s): $(tail -c 400 "$work/revoked.sse")"
+fi
+
 # --- SIGHUP: a new certificate for new connections, open ones stay ---
 sasl "$ssl_port" SASL_SSL SCRAM-SHA-512 bob bob-secret -C -t orders -o end -c 1 -q >"$work/live.out" 2>/dev/null &
 live=$!
