@@ -40,6 +40,14 @@ class json_writer {
   json_writer& null();
   // Text that is already JSON (a nested document), written as the next value.
   json_writer& raw(std::string_view json);
+  // The next value, appended as JSON text by `write(std::string&)`: for encoders that write
+  // into a string (rows, payloads), without a copy through a temporary.
+  template <class F>
+  json_writer& raw_with(F&& write) {
+    separate();
+    write(out_);
+    return *this;
+  }
 
   const std::string& str() const& { return out_; }
   std::string str() && { return std::move(out_); }

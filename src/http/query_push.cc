@@ -69,13 +69,14 @@ awaitable<void> query_push::run(push_stream stream, push_channel::request req) {
   bool ndjson = transport_ == push_channel::transport::ndjson;
   std::string reason;
   if (co_await ch_->open(req)) {
-    std::string first = ndjson ? "{\"columns\":[" : "{\"type\":\"columns\",\"columns\":[";
-    for (size_t i = 0; i < columns_.size(); ++i) {
-      if (i) first += ',';
-      append_json_string(first, columns_[i]);
-    }
-    first += "]}";
-    bool ok = co_await ch_->send("columns", std::nullopt, first);
+    json_writer first;
+    first.begin_object();
+    if (!ndjson) first.key("type").value("columns");
+    first.key("columns").begin_array();
+    for (const auto& c : columns_)
+      first.value(c);
+    first.end_array().end_object();
+    bool ok = co_await ch_->send("columns", std::nullopt, first.str());
     std::string out;
     while (ok && !ch_->closed()) {
       bool overflow;

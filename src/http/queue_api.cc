@@ -314,11 +314,8 @@ awaitable<reply> queue_api::receive(const call& c) {
   }
   json_writer w;
   w.begin_object().key("messages").begin_array();
-  std::string payload;
   auto write_payload = [&](const auto& p) {
-    payload.clear();
-    append_json_payload(payload, p, parser);
-    w.raw(payload);
+    w.raw_with([&](std::string& out) { append_json_payload(out, p, parser); });
   };
   for (const auto& m : msgs) {
     w.begin_object().key("receipt").value(m.receipt);
@@ -337,9 +334,7 @@ awaitable<reply> queue_api::receive(const call& c) {
         w.null();
         continue;
       }
-      payload.clear();
-      append_json_text(payload, *hv);
-      w.raw(payload);
+      w.raw_with([&](std::string& out) { append_json_text(out, *hv); });
     }
     w.end_object().end_object();
   }

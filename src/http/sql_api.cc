@@ -118,12 +118,8 @@ std::string rows_json(const view::view& v, std::optional<std::string> key) {
   for (const auto& c : v.columns())
     w.value(c);
   w.end_array().key("rows").begin_array();
-  std::string row;
-  for (const auto& r : rows) {
-    row.clear();
-    stream::append_json_row(row, v.columns(), r);
-    w.raw(row);
-  }
+  for (const auto& r : rows)
+    w.raw_with([&](std::string& out) { stream::append_json_row(out, v.columns(), r); });
   w.end_array().end_object();
   return std::move(w).str();
 }

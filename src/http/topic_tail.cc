@@ -1,5 +1,7 @@
 #include "http/topic_tail.h"
 
+#include "base/json_writer.h"
+
 #include <simdjson.h>
 
 #include <boost/asio.hpp>
@@ -36,12 +38,13 @@ class tail : public std::enable_shared_from_this<tail> {
     simdjson::dom::parser parser;
     bytes buf;
     while (!ch_.closed()) {
-      std::string msg = "{\"type\":\"records\",\"records\":[";
+      json_writer msg;
+      msg.begin_object().key("type").value("records").key("records").begin_array();
       size_t count = 0;
       auto parts = topic_->partitions();
       while (next_.size() < parts.size())
         next_.push_back(0);
-      for (size_t p = 0; p < parts.size() && msg.size() < (256u << 10); ++p) {
+      for (size_t p = 0; p < parts.size() && msg.str().size() < (256u << 10); ++p) {
         arm(*parts[p], p);
         buf.clear();
         auto r = parts[p]->read(model::offset(next_[p]), 64 << 10);
@@ -57,14 +60,12 @@ class tail : public std::enable_shared_from_this<tail> {
             buf, next_[p],
             [&](int64_t offset, int64_t ts, std::optional<std::string_view> key,
                 std::optional<std::string_view> value) {
-              if (count++) msg += ',';
-              msg += "{\"partition\":" + std::to_string(p) +
-                     ",\"offset\":" + std::to_string(offset) +
-                     ",\"timestamp\":" + std::to_string(ts) + ",\"key\":";
-              payload(msg, key, parser);
-              msg += ",\"value\":";
-              payload(msg, value, parser);
-              msg += '}';
+              ++count;
+              msg.begin_object().key("partition").value(static_cast<uint64_t>(p));
+              msg.key("offset").value(offset).key("timestamp").value(ts);
+              msg.key("key").raw_with([&](std::string& out) { payload(out, key, parser); });
+              msg.key("value").raw_with([&](std::string& out) { payload(out, value, parser); });
+              msg.end_object();
             });
         if (end) next_[p] = *end;
       }
@@ -73,8 +74,8 @@ class tail : public std::enable_shared_from_this<tail> {
         co_await ch_.wait(std::chrono::seconds(1));
         continue;
       }
-      msg += "]}";
-      if (!co_await ch_.send("records", std::nullopt, msg)) break;
+      msg.end_array().end_object();
+      if (!co_await ch_.send("records", std::nullopt, msg.str())) break;
     }
     co_await ch_.close();
   }

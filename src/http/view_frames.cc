@@ -102,31 +102,26 @@ std::string snapshot_message(const view::view& v, change_encoding enc, std::stri
                              uint64_t& seq) {
   std::vector<stream::row> keys;
   auto rows = v.rows(&seq, &keys);
-  std::string out = "{\"type\":\"snapshot\",\"seq\":" + std::to_string(seq) + ",\"mode\":\"";
-  out += mode;
-  out += "\",\"encoding\":\"";
-  out += enc == change_encoding::object ? "object" : "compact";
-  out += "\",\"columns\":[";
-  for (size_t i = 0; i < v.columns().size(); ++i) {
-    if (i) out += ',';
-    append_json_string(out, v.columns()[i]);
-  }
-  out += "],\"rows\":[";
+  json_writer w;
+  w.begin_object().key("type").value("snapshot").key("seq").value(seq).key("mode").value(mode);
+  w.key("encoding").value(enc == change_encoding::object ? "object" : "compact");
+  w.key("columns").begin_array();
+  for (const auto& c : v.columns())
+    w.value(c);
+  w.end_array().key("rows").begin_array();
   stream::json_row_encoder row_enc(v.columns());
-  for (size_t i = 0; i < rows.size(); ++i) {
-    if (i) out += ',';
-    if (enc == change_encoding::object)
-      row_enc.append(out, rows[i]);
-    else
-      append_values(out, rows[i]);
-  }
-  out += "],\"keys\":[";
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if (i) out += ',';
-    append_values(out, keys[i]);
-  }
-  out += "]}";
-  return out;
+  for (const auto& r : rows)
+    w.raw_with([&](std::string& out) {
+      if (enc == change_encoding::object)
+        row_enc.append(out, r);
+      else
+        append_values(out, r);
+    });
+  w.end_array().key("keys").begin_array();
+  for (const auto& k : keys)
+    w.raw_with([&](std::string& out) { append_values(out, k); });
+  w.end_array().end_object();
+  return std::move(w).str();
 }
 
 }  // namespace sluice::http

@@ -1388,7 +1388,6 @@ void engine::stop() {
 std::string to_json(const std::vector<statement_result>& results) {
   json_writer w;
   w.begin_object().key("results").begin_array();
-  std::string row;
   for (const auto& r : results) {
     w.begin_object().key("statement").value(r.statement);
     if (r.has_rows) {
@@ -1396,11 +1395,8 @@ std::string to_json(const std::vector<statement_result>& results) {
       for (const auto& c : r.columns)
         w.value(c);
       w.end_array().key("rows").begin_array();
-      for (const auto& values : r.rows) {
-        row.clear();
-        stream::append_json_row(row, r.columns, values);
-        w.raw(row);
-      }
+      for (const auto& values : r.rows)
+        w.raw_with([&](std::string& out) { stream::append_json_row(out, r.columns, values); });
       w.end_array();
     } else {
       w.key("message").value(r.message);
