@@ -1,5 +1,7 @@
 #include "schema/avro_schema.h"
 
+#include "base/json_writer.h"
+
 #include <simdjson.h>
 
 #include <map>
@@ -376,52 +378,53 @@ struct schema_builder {
     return false;
   }
 
-  void canonical(const node& n, std::set<const node*>& printed, std::string& out) {
+  // Avro's Parsing Canonical Form: names in full, only the attributes that matter, in their
+  // order, no white space; a named type printed once, then by its name.
+  void canonical(const node& n, std::set<const node*>& printed, json_writer& w) {
     if (n.named() && printed.count(&n)) {
-      out += "\"" + n.full_name + "\"";
+      w.value(n.full_name);
       return;
     }
     switch (n.type) {
       case type::record:
         printed.insert(&n);
-        out += "{\"name\":\"" + n.full_name + "\",\"type\":\"record\",\"fields\":[";
-        for (size_t i = 0; i < n.fields.size(); ++i) {
-          if (i) out += ',';
-          out += "{\"name\":\"" + n.fields[i].name + "\",\"type\":";
-          canonical(*n.fields[i].schema, printed, out);
-          out += '}';
+        w.begin_object().key("name").value(n.full_name).key("type").value("record");
+        w.key("fields").begin_array();
+        for (const auto& f : n.fields) {
+          w.begin_object().key("name").value(f.name).key("type");
+          canonical(*f.schema, printed, w);
+          w.end_object();
         }
-        out += "]}";
+        w.end_array().end_object();
         return;
       case type::enumeration:
         printed.insert(&n);
-        out += "{\"name\":\"" + n.full_name + "\",\"type\":\"enum\",\"symbols\":[";
-        for (size_t i = 0; i < n.symbols.size(); ++i)
-          out += (i ? ",\"" : "\"") + n.symbols[i] + "\"";
-        out += "]}";
+        w.begin_object().key("name").value(n.full_name).key("type").value("enum");
+        w.key("symbols").begin_array();
+        for (const auto& symbol : n.symbols)
+          w.value(symbol);
+        w.end_array().end_object();
         return;
       case type::fixed:
         printed.insert(&n);
-        out += "{\"name\":\"" + n.full_name +
-               "\",\"type\":\"fixed\",\"size\":" + std::to_string(n.size) + "}";
+        w.begin_object().key("name").value(n.full_name).key("type").value("fixed");
+        w.key("size").value(static_cast<int64_t>(n.size)).end_object();
         return;
       case type::array:
       case type::map:
-        out += n.type == type::array ? "{\"type\":\"array\",\"items\":"
-                                     : "{\"type\":\"map\",\"values\":";
-        canonical(*n.items, printed, out);
-        out += '}';
+        w.begin_object().key("type").value(n.type == type::array ? "array" : "map");
+        w.key(n.type == type::array ? "items" : "values");
+        canonical(*n.items, printed, w);
+        w.end_object();
         return;
       case type::union_type:
-        out += '[';
-        for (size_t i = 0; i < n.branches.size(); ++i) {
-          if (i) out += ',';
-          canonical(*n.branches[i], printed, out);
-        }
-        out += ']';
+        w.begin_array();
+        for (const node* branch : n.branches)
+          canonical(*branch, printed, w);
+        w.end_array();
         return;
       default:
-        out += "\"" + std::string(name_of(n.type)) + "\"";
+        w.value(name_of(n.type));
     }
   }
 };
@@ -455,7 +458,9 @@ std::shared_ptr<const schema> schema::parse(std::string_view json, std::string& 
     return nullptr;
   }
   std::set<const node*> printed;
-  b.canonical(*s->root_, printed, s->canonical_);
+  json_writer canonical;
+  b.canonical(*s->root_, printed, canonical);
+  s->canonical_ = std::move(canonical).str();
   s->text_ = simdjson::to_string(doc);
   return s;
 }
