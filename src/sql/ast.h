@@ -48,6 +48,7 @@ struct expr {
     index,      // args[0][args[1]]
     over,       // name() OVER (PARTITION BY partition ORDER BY order): ROW_NUMBER, RANK
     in_select,  // args[0] IN (subquery); negated
+    exists,     // EXISTS (subquery); negated
   };
 
   kind k = kind::literal;
@@ -64,7 +65,7 @@ struct expr {
   bool star_arg = false;
   std::vector<expr_ptr> partition;
   std::vector<order_item> order;
-  std::shared_ptr<select_stmt> subquery;  // in_select
+  std::shared_ptr<select_stmt> subquery;  // in_select, exists
   // over: the frame. ROWS BETWEEN n PRECEDING (rows) or RANGE BETWEEN INTERVAL PRECEDING (ms)
   // AND CURRENT ROW; -1: UNBOUNDED PRECEDING (also when no frame is given).
   bool frame_rows = false;

@@ -595,9 +595,15 @@ class parser {
     depth_guard g(*this);
     if (is_word("NOT")) {
       auto loc = next().loc;
+      auto inner = not_expr();
+      if (inner->k == expr::kind::exists) {  // NOT EXISTS: an anti join, not a negation
+        inner->negated = !inner->negated;
+        inner->loc = loc;
+        return inner;
+      }
       auto e = make(expr::kind::unary, loc);
       e->op = "NOT";
-      e->args = {not_expr()};
+      e->args = {inner};
       return e;
     }
     return comparison();
@@ -837,6 +843,15 @@ class parser {
       return e;
     }
     if (accept_word("INTERVAL")) return interval_literal(loc);
+    if (is_word("EXISTS")) {
+      next();
+      auto e = make(expr::kind::exists, loc);
+      expect_symbol("(");
+      if (!is_word("SELECT")) fail("expected SELECT");
+      e->subquery = select();
+      expect_symbol(")");
+      return e;
+    }
     if (is_word("TIMESTAMP") && peek(1).k == token::kind::string) {
       next();
       auto s = next();
@@ -1026,6 +1041,8 @@ std::string expr::to_string() const {
       return args[0]->to_string() + (negated ? " NOT IN (" : " IN (") + join(args, 1) + ")";
     case kind::in_select:
       return args[0]->to_string() + (negated ? " NOT IN (SELECT ...)" : " IN (SELECT ...)");
+    case kind::exists:
+      return negated ? "NOT EXISTS (SELECT ...)" : "EXISTS (SELECT ...)";
     case kind::between:
       return args[0]->to_string() + (negated ? " NOT BETWEEN " : " BETWEEN ") +
              args[1]->to_string() + " AND " + args[2]->to_string();

@@ -223,6 +223,10 @@ expression_ptr bind_expression(const expr& e, const scope& sc, const hook& h) {
         throw sql_error(e.loc,
                         "IN (SELECT ...) is supported as a condition of WHERE, joined "
                         "by AND (a semi or anti join)");
+      case expr::kind::exists:
+        throw sql_error(e.loc,
+                        "EXISTS (SELECT ...) is supported as a condition of WHERE, joined "
+                        "by AND (a semi or anti join)");
       case expr::kind::over:
         throw sql_error(e.loc, e.name +
                                    "() OVER is supported as Window Top-N: in a subquery whose "

@@ -244,20 +244,128 @@ void binder::bind_in_select(const expr& c, bound& f) {
   if (sub.sc.cols.size() != 1)
     throw sql_error(c.loc, "IN (SELECT ...) needs a SELECT of one column, this one has " +
                                std::to_string(sub.sc.cols.size()));
-  auto kl = bind_expression(*c.args[0], f.sc);
-  auto kr = stream::make_column(0, sub.sc.cols[0].type);
-  unify_join_keys(kl, kr, c.loc);
+  semi_join(f, sub, {bind_expression(*c.args[0], f.sc)}, c.negated, c);
+}
+
+namespace {
+
+// The names a FROM makes visible as qualifiers (aliases, else table names), lower-cased.
+void qualifiers_of(const table_ref& t, std::vector<std::string>& out) {
+  switch (t.k) {
+    case table_ref::kind::join:
+      qualifiers_of(*t.left, out);
+      qualifiers_of(*t.right, out);
+      return;
+    case table_ref::kind::window_function:
+      if (t.alias.empty() && t.input) {
+        qualifiers_of(*t.input, out);
+        return;
+      }
+      break;
+    default:
+      break;
+  }
+  out.push_back(ascii_lower(t.alias.empty() ? t.name : t.alias));
+}
+
+// Whether `e` refers to columns of the enclosing query (a qualifier the subquery's FROM does
+// not have) and to its own (unqualified names are the subquery's, as SQL scoping says).
+struct references {
+  bool inner = false, outer = false;
+};
+void find_references(const expr& e, const std::vector<std::string>& inner, references& r) {
+  if (e.k == expr::kind::column) {
+    bool mine = e.qualifier.empty() ||
+                std::find(inner.begin(), inner.end(), ascii_lower(e.qualifier)) != inner.end();
+    (mine ? r.inner : r.outer) = true;
+  }
+  for (const auto& a : e.args)
+    if (a) find_references(*a, inner, r);
+  for (const auto& p : e.partition)
+    find_references(*p, inner, r);
+  for (const auto& o : e.order)
+    find_references(*o.e, inner, r);
+}
+
+}  // namespace
+
+// [NOT] EXISTS (SELECT ... FROM t WHERE t.y = outer.x AND ...): a semi (anti) join of `f` with
+// the subquery on its correlations (equalities between its columns and the outer query's,
+// named with their qualifier); its other conditions filter it first.
+void binder::bind_exists(const expr& c, bound& f) {
+  const select_stmt& s = *c.subquery;
+  if (s.union_all || !s.group_by.empty() || s.having || s.emit_changes)
+    throw sql_error(c.loc,
+                    "EXISTS takes a plain SELECT ... FROM ... WHERE (no GROUP BY, "
+                    "HAVING or UNION)");
+  if (s.limit && *s.limit == 0) throw sql_error(c.loc, "EXISTS over LIMIT 0 is never true");
+  std::vector<std::string> inner;
+  qualifiers_of(*s.from, inner);
+  std::vector<expr_ptr> rest;
+  std::vector<std::pair<expr_ptr, expr_ptr>> keys;  // (inner, outer)
+  for (const auto& part : conjuncts(s.where)) {
+    references r;
+    find_references(*part, inner, r);
+    if (!r.outer) {
+      rest.push_back(part);
+      continue;
+    }
+    if (part->k == expr::kind::binary && part->op == "=") {
+      references a, b;
+      find_references(*part->args[0], inner, a);
+      find_references(*part->args[1], inner, b);
+      if (!a.outer && b.outer && !b.inner) {
+        keys.emplace_back(part->args[0], part->args[1]);
+        continue;
+      }
+      if (a.outer && !a.inner && !b.outer) {
+        keys.emplace_back(part->args[1], part->args[0]);
+        continue;
+      }
+    }
+    throw sql_error(part->loc,
+                    "a subquery may refer to the outer query only in equalities "
+                    "(inner = outer, joined by AND): " +
+                        part->to_string());
+  }
+  if (keys.empty())
+    throw sql_error(c.loc,
+                    "EXISTS needs a correlation with the outer query (WHERE t.y = outer.x, "
+                    "naming the outer columns with their table or alias)");
+  // The subquery as the semi join's right side: its correlated columns, filtered by the rest.
+  select_stmt right = s;
+  right.items.clear();
+  for (size_t i = 0; i < keys.size(); ++i)
+    right.items.push_back({keys[i].first, "exists_key_" + std::to_string(i)});
+  right.where = conjunction(rest);
+  right.distinct = false;
+  right.order_by.clear();
+  right.limit.reset();
+  bound sub = bind_select(right, nullptr);
+  std::vector<stream::expression_ptr> left;
+  for (const auto& k : keys)
+    left.push_back(bind_expression(*k.second, f.sc));
+  semi_join(f, sub, std::move(left), c.negated, c);
+}
+
+void binder::semi_join(bound& f, const bound& sub, std::vector<stream::expression_ptr> left_keys,
+                       bool anti, const expr& c) {
   auto n = std::make_shared<logical_node>();
   n->k = logical_node::kind::join;
   n->condition = c.to_string();
   auto& js = n->join_spec;
-  js.type = c.negated ? stream::join_type::anti : stream::join_type::semi;
-  js.left_keys = {kl};
-  js.right_keys = {kr};
+  js.type = anti ? stream::join_type::anti : stream::join_type::semi;
+  for (size_t i = 0; i < left_keys.size(); ++i) {
+    auto kr = stream::make_column(static_cast<int>(i), sub.sc.cols[i].type);
+    unify_join_keys(left_keys[i], kr, c.loc);
+    js.left_keys.push_back(left_keys[i]);
+    js.right_keys.push_back(kr);
+  }
   js.left_width = f.sc.cols.size();
-  js.right_width = 1;
+  js.right_width = sub.sc.cols.size();
   js.names = f.sc.names();
-  js.names.push_back(sub.sc.cols[0].name);
+  for (const auto& col : sub.sc.cols)
+    js.names.push_back(col.name);
   n->inputs = {f.node, sub.node};
   n->columns = f.node->columns;
   bool appends = f.node->mode == changelog_mode::append && sub.node->mode == changelog_mode::append;
@@ -342,18 +450,22 @@ bound binder::bind_select(const select_stmt& s, const rank_limit* lim) {
   if (s.union_all) return bind_union(s, lim);
   expr_ptr where = s.where;
   auto inner_limit = take_rank_filter(s, where);
-  // IN (SELECT ...) conditions become semi and anti joins.
+  // IN (SELECT ...) and EXISTS (SELECT ...) conditions become semi and anti joins.
   std::vector<expr_ptr> in_selects, rest;
   for (auto& c : conjuncts(where))
-    (c->k == expr::kind::in_select ? in_selects : rest).push_back(c);
+    (c->k == expr::kind::in_select || c->k == expr::kind::exists ? in_selects : rest).push_back(c);
   where = conjunction(rest);
   bool inner_join = s.from->k == table_ref::kind::join &&
                     (s.from->join == "CROSS" || s.from->join == "INNER") &&
                     !(where && contains_aggregate(*where));
   bound f = bind_from(*s.from, inner_limit ? &*inner_limit : nullptr, inner_join ? where : nullptr);
   if (inner_join) where = nullptr;  // it became the join's condition
-  for (const auto& c : in_selects)
-    bind_in_select(*c, f);
+  for (const auto& c : in_selects) {
+    if (c->k == expr::kind::exists)
+      bind_exists(*c, f);
+    else
+      bind_in_select(*c, f);
+  }
 
   auto g = find_grouping(s, f);
   if (where) {

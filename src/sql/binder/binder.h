@@ -91,6 +91,10 @@ class binder {
   bound bind_join(const table_ref& t, const rank_limit* lim, expr_ptr condition);
   bound bind_union(const select_stmt& s, const rank_limit* lim);
   void bind_in_select(const expr& c, bound& f);
+  void bind_exists(const expr& c, bound& f);
+  // A semi (anti) join of `f` with `sub` on left_keys = sub's first columns.
+  void semi_join(bound& f, const bound& sub, std::vector<stream::expression_ptr> left_keys,
+                 bool anti, const expr& c);
   // Appends the OVER aggregates to `current` (and f's plan); `post` then binds them.
   void bind_over(const std::vector<const expr*>& overs, bound& f, scope& current, hook& post);
 
