@@ -647,10 +647,6 @@ bound binder::bind_select(const select_stmt& s, const rank_limit* lim) {
     // Partitioned by window: emitted once per window when it closes. Otherwise an upsert
     // per changed rank.
     bool per_window = spec.window_end_column >= 0;
-    if (!per_window && spec.dense_ties)
-      throw sql_error(e.loc,
-                      "RANK() needs PARTITION BY window_start, window_end (Window "
-                      "Top-N); use ROW_NUMBER() for a Top-N per key");
     if (!per_window && e.partition.empty())
       throw sql_error(e.loc, e.name + "() OVER needs PARTITION BY");
     if (e.order.empty()) throw sql_error(e.loc, e.name + "() OVER needs ORDER BY");

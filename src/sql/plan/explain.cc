@@ -75,8 +75,8 @@ std::string describe(const logical_node& n) {
       return "Aggregate keys=" + std::to_string(n.group_keys.size()) + " [" + a + "]";
     }
     case k::top_n:
-      return (n.mode == changelog_mode::upsert ? "TopN " : "WindowTopN ") +
-             std::to_string(n.top_n.n);
+      return std::string(n.mode == changelog_mode::upsert ? "TopN " : "WindowTopN ") +
+             (n.top_n.dense_ties ? "RANK" : "ROW_NUMBER") + " <= " + std::to_string(n.top_n.n);
     case k::join: {
       using j = logical_node::join_kind;
       const char* what = n.join == j::regular    ? "Join"

@@ -1,7 +1,11 @@
-// Top-N per partition key without a window (ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..)
-// <= N over an append-only input): keeps the best N rows of each partition (keyed_state:
-// memory, RocksDB beyond the cache) and emits an upsert for every rank whose row changed.
-// Output key: the partition values, then the rank.
+// Top-N per partition key without a window (ROW_NUMBER() or RANK() OVER (PARTITION BY ..
+// ORDER BY ..) <= N over an append-only input): keeps the best rows of each partition
+// (keyed_state: memory, RocksDB beyond the cache) and emits an upsert for every position whose
+// row changed. ROW_NUMBER keeps N rows (a tie keeps the earlier row); RANK keeps every row
+// whose rank (1 + the rows strictly before it) is at most N, so rows tied with the N-th stay
+// and a better row can push several tied ones out at once (a delete for each position gone).
+// Output key: the partition values, then the position (1, 2, ...); the rank is the last
+// column.
 
 #include <algorithm>
 
@@ -70,8 +74,11 @@ class rank_op final : public operator_node {
         continue;
       }
       auto* have = parts_.find(part_);
-      // Fast path: no better than the n-th kept row (ties keep the earlier row).
-      if (have && have->best.size() >= n && !better(x, have->best[n - 1])) continue;
+      // Fast path: no better than the n-th kept row (ROW_NUMBER: a tie keeps the earlier row;
+      // RANK: a tie has the n-th's rank and stays).
+      if (have && have->best.size() >= n &&
+          (s_.dense_ties ? better(have->best[n - 1], x) : !better(x, have->best[n - 1])))
+        continue;
       if (have) parts_.touch(part_);
       auto& p = have ? *have : parts_.get(part_);
       x.r = std::move(e.r);
@@ -79,16 +86,35 @@ class rank_op final : public operator_node {
       auto pos = std::upper_bound(p.best.begin(), p.best.end(), x,
                                   [&](const ranked& a, const ranked& b) { return better(a, b); });
       size_t from = static_cast<size_t>(pos - p.best.begin());
+      size_t before = p.best.size();
       p.best.insert(pos, std::move(x));
-      if (p.best.size() > n) p.best.resize(n);
-      for (size_t i = from; i < p.best.size(); ++i) {
+      if (p.best.size() > n) {
+        size_t keep = n;
+        if (s_.dense_ties)  // and whatever ties with the n-th
+          while (keep < p.best.size() && !better(p.best[n - 1], p.best[keep]))
+            ++keep;
+        p.best.resize(keep);
+      }
+      int64_t rank = 0;
+      for (size_t i = 0; i < p.best.size(); ++i) {
+        if (!s_.dense_ties || i == 0 || better(p.best[i - 1], p.best[i]))
+          rank = static_cast<int64_t>(i) + 1;
+        if (i < from) continue;
         element o;
         o.r = p.best[i].r;
-        o.r.push_back(value::integer(static_cast<int64_t>(i) + 1));
+        o.r.push_back(value::integer(rank));
         o.key = part_;
         o.key.push_back(value::integer(static_cast<int64_t>(i) + 1));
         o.op = change_op::upsert;
         o.ts = p.best[i].ts;
+        out_.push_back(std::move(o));
+      }
+      for (size_t i = p.best.size(); i < before; ++i) {  // positions pushed out (RANK)
+        element o;
+        o.key = part_;
+        o.key.push_back(value::integer(static_cast<int64_t>(i) + 1));
+        o.op = change_op::remove;
+        o.ts = e.ts;
         out_.push_back(std::move(o));
       }
     }
@@ -99,9 +125,10 @@ class rank_op final : public operator_node {
   void snapshot(state_writer& w) override { parts_.snapshot(w); }
   void restore(state_reader& r) override { parts_.restore(r); }
   std::string describe() const override {
-    return "TopN ROW_NUMBER <= " + std::to_string(s_.n) +
-           " per partition, an upsert per changed rank, " + std::to_string(parts_.cache_rows()) +
-           " partitions cached" + (parts_.has_store() ? ", the rest in RocksDB" : "");
+    return std::string("TopN ") + (s_.dense_ties ? "RANK" : "ROW_NUMBER") +
+           " <= " + std::to_string(s_.n) + " per partition, an upsert per changed rank, " +
+           std::to_string(parts_.cache_rows()) + " partitions cached" +
+           (parts_.has_store() ? ", the rest in RocksDB" : "");
   }
   size_t state_size() const override { return parts_.size(); }
   size_t state_bytes() const override {
