@@ -223,7 +223,7 @@ void rest_consumers::add_routes(router& r) {
   auto group_read = needs::named(security::acl_operation::read, security::resource_type::group);
   auto v2 = [](awaitable<reply> a) { return with_content_type(std::move(a), k_v2_json); };
   r.add({verb::post, "/consumers/{group}", "/consumers/{group}", group_read,
-         [this, v2](const call& c) { return v2(create(c.req, c.params[0], caller_of(c))); }});
+         [this, v2](const call& c) { return v2(create_instance(c)); }});
   // An instance's endpoints: {method, what follows .../instances/{i}}.
   static constexpr std::pair<verb, std::string_view> k_instance[] = {
       {verb::delete_, ""},
@@ -255,6 +255,12 @@ rest_caller rest_consumers::caller_of(const call& c) {
       return may(security::acl_operation::read, security::resource_type::topic, topic);
     };
   return caller;
+}
+
+// (The caller is held in this frame: create() takes it by reference.)
+awaitable<reply> rest_consumers::create_instance(const call& c) {
+  auto caller = caller_of(c);
+  co_return co_await create(c.req, c.params[0], caller);
 }
 
 awaitable<reply> rest_consumers::at_instance(const call& c, std::string_view what) {

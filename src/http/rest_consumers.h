@@ -93,6 +93,7 @@ class rest_consumers {
 
  private:
   static rest_caller caller_of(const call& c);
+  boost::asio::awaitable<reply> create_instance(const call& c);
   boost::asio::awaitable<reply> at_instance(const call& c, std::string_view what);
   boost::asio::awaitable<reply> on_instance(
       const boost::beast::http::request<boost::beast::http::string_body>& req,

@@ -112,7 +112,9 @@ boost::asio::awaitable<reply> with_content_type(boost::asio::awaitable<reply> a,
                                                 std::string_view type);
 
 // A handler: a function that returns its coroutine (not a coroutine lambda with captures:
-// the route's copy of the lambda must not be what the running coroutine refers to).
+// the route's copy of the lambda must not be what the running coroutine refers to), and that
+// gives the coroutine nothing temporary by reference: the temporaries of the function's
+// return statement are gone before the coroutine runs. `call` outlives it.
 using handler = std::function<boost::asio::awaitable<reply>(const call&)>;
 
 struct route {

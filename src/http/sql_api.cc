@@ -62,8 +62,13 @@ reply refused_push(unsigned status, std::string_view problem) {
   return r;
 }
 
-// .../events is Server-Sent Events; .../ws needs a WebSocket upgrade (426 otherwise).
+// .../events is Server-Sent Events; .../ws needs a WebSocket upgrade (426 otherwise). GET only
+// (the routes take HEAD as GET; a HEAD has no stream to follow).
 std::optional<transport> push_transport(const call& c, reply& refusal) {
+  if (c.req.method() != bhttp::verb::get) {
+    refusal = refused_push(405, "use GET");
+    return std::nullopt;
+  }
   if (c.path.ends_with("/events")) return transport::sse;
   if (boost::beast::websocket::is_upgrade(c.req)) return transport::websocket;
   refusal = refused_push(426, "a WebSocket upgrade request is needed");
