@@ -168,7 +168,7 @@ def produce_input(topic, n):
     p.flush(30)
 
 
-def eos_worker(src, dst, n, seconds, min_recoveries=0, batch=200):
+def eos_worker(src, dst, n, seconds, min_recoveries=0, batch=200, pace=0.0):
     """The consume-transform-produce loop of every exactly-once application: read, write the
     transformed records and the input offsets in one transaction, commit; on any failure abort
     (or start a new producer instance) and rewind to the committed offsets."""
@@ -217,6 +217,8 @@ def eos_worker(src, dst, n, seconds, min_recoveries=0, batch=200):
             producer.send_offsets_to_transaction(consumer.position(consumer.assignment()),
                                                  consumer.consumer_group_metadata(), 30)
             producer.commit_transaction(30)
+            if pace:
+                time.sleep(pace)  # the job outlasts the kills, however fast this machine is
         except KafkaException as e:
             recoveries += 1
             err = e.args[0]
@@ -259,7 +261,8 @@ if __name__ == "__main__":
         produce_input(sys.argv[3], int(sys.argv[4]))
     elif what == "eos-worker":
         eos_worker(sys.argv[3], sys.argv[4], int(sys.argv[5]), float(sys.argv[6]),
-                   int(sys.argv[7]), batch=20)  # many small transactions: kills land mid-job
+                   int(sys.argv[7]), batch=20,  # many small transactions: kills land mid-job
+                   pace=0.02)  # 1,000 transactions take 20 s at least: past the 5th kill
     elif what == "verify-output":
         verify_output(sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
     sys.exit(1 if failures else 0)
