@@ -13,9 +13,12 @@ server_start
 
 py() { /usr/bin/python3 -c "$@"; }
 post() { curl -s -XPOST "$http$1" --data "$2"; }
-# receive QUEUE MAX [WAIT_MS] -> one line per message: receipt<TAB>attempt<TAB>value (as JSON)
+# receive QUEUE MAX [WAIT_MS [LEASE_MS]] -> one line per message: receipt<TAB>attempt<TAB>value
+# (as JSON)
 receive() {
-  post "/v1/queues/$1/receive" "{\"max_messages\":$2,\"wait_ms\":${3:-0}}" |
+  local lease=""
+  [ -n "${4:-}" ] && lease=",\"visibility_timeout_ms\":$4"
+  post "/v1/queues/$1/receive" "{\"max_messages\":$2,\"wait_ms\":${3:-0}$lease}" |
     py 'import json,sys; [print(m["receipt"], m["attempt"], json.dumps(m["value"], separators=(",",":")), sep="\t") for m in json.load(sys.stdin)["messages"]]'
 }
 receipts_json() { py 'import json,sys; print(json.dumps({"receipts": [l.split("\t")[0] for l in sys.stdin if l.strip()]}))'; }
@@ -91,21 +94,29 @@ check "replayed messages are delivered again" '"bad input" "poison"' "$(values <
 post /v1/queues/jobs/ack "$(receipts_json < "$work/replayed.txt")" > /dev/null
 check "a second replay finds nothing new" '{"replayed":0}' "$(post /v1/queues/jobs/dlq-replay '{}')"
 
-# ---- delay, and a Kafka producer sending to the queue's topic
+# ---- delay, and a Kafka producer sending to the queue's topic. These receives take a long
+# lease, so that an ack is never late however loaded the machine (the queue's own is 800 ms),
+# and the delayed message is looked for wherever it comes once due.
 post /v1/queues/jobs/messages '{"messages":[{"value":"later","delay_ms":1500}]}' > /dev/null
 check "a delayed message is not ready at once" "" "$(receive jobs 10 300 | grep later || true)"
+: > "$work/seen.txt"
+receive_and_ack() {
+  receive jobs 10 3000 60000 > "$work/k.txt"
+  cat "$work/k.txt" >> "$work/seen.txt"
+  post /v1/queues/jobs/ack "$(receipts_json < "$work/k.txt")" > /dev/null
+}
 printf 'from-kcat\n' | kcat -b "$brokers" -P -t jobs -p 1
-receive jobs 10 3000 > "$work/k.txt"
-check "a record produced with kcat is a message" '"from-kcat"' "$(values < "$work/k.txt")"
-post /v1/queues/jobs/ack "$(receipts_json < "$work/k.txt")" > /dev/null
+receive_and_ack
+check "a record produced with kcat is a message" '"from-kcat"' "$(grep -v '"later"' "$work/k.txt" | values)"
 printf 'bad \xff bytes\n' | kcat -b "$brokers" -P -t jobs -p 1
-receive jobs 10 3000 > "$work/k.txt"
-check "bytes that are not UTF-8 come as a valid JSON string" '"bad \ufffd bytes"' "$(values < "$work/k.txt")"
-post /v1/queues/jobs/ack "$(receipts_json < "$work/k.txt")" > /dev/null
-receive jobs 10 3000 > "$work/k.txt"
-check "the delayed one after its delay" '"later"' "$(values < "$work/k.txt")"
-# Acknowledged: left leased, it would come back after the 800 ms visibility timeout.
-post /v1/queues/jobs/ack "$(receipts_json < "$work/k.txt")" > /dev/null
+receive_and_ack
+check "bytes that are not UTF-8 come as a valid JSON string" '"bad \ufffd bytes"' \
+  "$(grep -v '"later"' "$work/k.txt" | values)"
+for _ in 1 2 3 4 5; do
+  grep -q '"later"' "$work/seen.txt" && break
+  receive_and_ack
+done
+check "the delayed one after its delay, once" '"later"' "$(grep '"later"' "$work/seen.txt" | values)"
 
 # ---- a topic that grows (CreatePartitions) brings its new partitions into the queue
 "$sluice" topic alter jobs --partitions 5 -b "$brokers" > /dev/null
