@@ -83,6 +83,9 @@ struct push_channel::state {
   clock::time_point last_write = clock::now();
   std::function<bool()> access;  // the stream's access check (null: none)
   clock::time_point access_checked = clock::now();
+
+  // Whether the access check is due (a plain test: sends stay free of it otherwise).
+  bool access_due() const { return access && clock::now() - access_checked >= k_access_recheck; }
   uint64_t sent = 0;
   // A message's framing and buffers, kept between messages (one write at a time).
   std::string head;
@@ -235,7 +238,6 @@ awaitable<bool> push_channel::flush_control() {
 
 awaitable<bool> push_channel::still_allowed() {
   auto& st = *st_;
-  if (!st.access || clock::now() - st.access_checked < k_access_recheck) co_return true;
   st.access_checked = clock::now();
   if (st.access()) co_return true;
   co_await close(1008, "access revoked: the caller may no longer read this");
@@ -247,7 +249,7 @@ awaitable<bool> push_channel::send(std::string_view event, std::optional<uint64_
                                    std::span<const asio::const_buffer> parts) {
   auto& st = *st_;
   if (!co_await flush_control()) co_return false;
-  if (!co_await still_allowed()) co_return false;
+  if (st.access_due() && !co_await still_allowed()) co_return false;
   size_t len = asio::buffer_size(parts);
   // Framing around the parts: a head before, a tail after.
   auto& head = st.head;
@@ -335,8 +337,8 @@ awaitable<void> push_channel::wait(clock::duration timeout) {
   }
   if (!co_await flush_control()) co_return;
   if (clock::now() - st.last_write >= k_keep_alive) {
-    st.access_checked = {};  // asked at every keep-alive, however recently a message went
-    if (!co_await still_allowed()) co_return;
+    // Asked at every keep-alive, however recently a message went.
+    if (st.access && !co_await still_allowed()) co_return;
     std::string ka = st.kind == transport::sse         ? std::string(": keep-alive\n\n")
                      : st.kind == transport::websocket ? control_frame(ping, {})
                                                        : std::string();

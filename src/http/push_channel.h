@@ -79,6 +79,7 @@ class push_channel {
  private:
   struct state;
   boost::asio::awaitable<bool> flush_control();
+  // Asks the stream's access check now; false (the channel closed) once it says no.
   boost::asio::awaitable<bool> still_allowed();
   std::shared_ptr<state> st_;
 };

@@ -107,30 +107,19 @@ bool parse_object(const request& req, simdjson::dom::parser& parser, simdjson::d
 void queue_api::add_routes(router& r) {
   using verb = bhttp::verb;
   using op = security::acl_operation;
-  auto to = [this](answer (queue_api::*fn)(const call&)) {
-    return [this, fn](const call& c) { return (this->*fn)(c); };
-  };
-  auto settling = [this](std::string_view action) {
-    return [this, action](const call& c) { return settle(c, action); };
-  };
-  r.add(
-      {verb::post, "/v1/queues", "/v1/queues", needs::cluster(op::create), to(&queue_api::create)});
-  r.add(
-      {verb::get, "/v1/queues", "/v1/queues", needs::cluster(op::describe), to(&queue_api::list)});
-  r.add({verb::get, "/v1/queues/{q}", "/v1/queues/{q}", needs::topic(op::describe),
-         to(&queue_api::describe)});
-  r.add({verb::delete_, "/v1/queues/{q}", "/v1/queues/{q}", needs::topic(op::remove),
-         to(&queue_api::drop)});
-  r.add({verb::post, "/v1/queues/{q}/messages", "/v1/queues/{q}/messages", needs::topic(op::write),
-         to(&queue_api::send)});
-  r.add({verb::post, "/v1/queues/{q}/receive", "/v1/queues/{q}/receive", needs::topic(op::read),
-         to(&queue_api::receive)});
+  using api = queue_api;
+  r.add(verb::post, "/v1/queues", needs::cluster(op::create), this, &api::create);
+  r.add(verb::get, "/v1/queues", needs::cluster(op::describe), this, &api::list);
+  r.add(verb::get, "/v1/queues/{q}", needs::topic(op::describe), this, &api::describe);
+  r.add(verb::delete_, "/v1/queues/{q}", needs::topic(op::remove), this, &api::drop);
+  r.add(verb::post, "/v1/queues/{q}/messages", needs::topic(op::write), this, &api::send);
+  r.add(verb::post, "/v1/queues/{q}/receive", needs::topic(op::read), this, &api::receive);
   for (std::string_view action : {"ack", "nack", "reject", "extend"}) {
     std::string path = "/v1/queues/{q}/" + std::string(action);
-    r.add({verb::post, path, path, needs::topic(op::read), settling(action)});
+    r.add({verb::post, path, path, needs::topic(op::read),
+           [this, action](const call& c) { return settle(c, action); }});
   }
-  r.add({verb::post, "/v1/queues/{q}/dlq-replay", "/v1/queues/{q}/dlq-replay",
-         needs::topic(op::write), to(&queue_api::dlq_replay)});
+  r.add(verb::post, "/v1/queues/{q}/dlq-replay", needs::topic(op::write), this, &api::dlq_replay);
 }
 
 awaitable<reply> queue_api::list(const call&) {

@@ -221,9 +221,8 @@ void rest_consumers::expire() {
 void rest_consumers::add_routes(router& r) {
   using verb = bhttp::verb;
   auto group_read = needs::named(security::acl_operation::read, security::resource_type::group);
-  auto v2 = [](awaitable<reply> a) { return with_content_type(std::move(a), k_v2_json); };
-  r.add({verb::post, "/consumers/{group}", "/consumers/{group}", group_read,
-         [this, v2](const call& c) { return v2(create_instance(c)); }});
+  r.add(verb::post, "/consumers/{group}", group_read, this, &rest_consumers::create_instance,
+        k_v2_json);
   // An instance's endpoints: {method, what follows .../instances/{i}}.
   static constexpr std::pair<verb, std::string_view> k_instance[] = {
       {verb::delete_, ""},
@@ -242,9 +241,10 @@ void rest_consumers::add_routes(router& r) {
   for (auto [method, what] : k_instance) {
     std::string pattern = "/consumers/{group}/instances/{i}" + std::string(what);
     r.add({method, pattern, "/consumers/{group}/...", group_read,
-           [this, v2, what = what.empty() ? what : what.substr(1)](const call& c) {
-             return v2(at_instance(c, what));
-           }});
+           [this, what = what.empty() ? what : what.substr(1)](const call& c) {
+             return at_instance(c, what);
+           },
+           k_v2_json});
   }
 }
 

@@ -117,14 +117,11 @@ std::optional<schema::schema_type> format_of(std::string_view content_type) {
 void rest_proxy::add_routes(router& r) {
   using verb = bhttp::verb;
   using op = security::acl_operation;
-  auto v2 = [this](awaitable<reply> (rest_proxy::*fn)(const call&)) {
-    return [this, fn](const call& c) { return with_content_type((this->*fn)(c), k_v2_json); };
-  };
-  r.add({verb::get, "/topics", "/topics", needs::cluster(op::describe), v2(&rest_proxy::list)});
-  r.add({verb::get, "/topics/{topic}", "/topics/{topic}", needs::topic(op::describe),
-         v2(&rest_proxy::describe)});
-  r.add({verb::post, "/topics/{topic}", "/topics/{topic}", needs::topic(op::write),
-         v2(&rest_proxy::produce)});
+  r.add(verb::get, "/topics", needs::cluster(op::describe), this, &rest_proxy::list, k_v2_json);
+  r.add(verb::get, "/topics/{topic}", needs::topic(op::describe), this, &rest_proxy::describe,
+        k_v2_json);
+  r.add(verb::post, "/topics/{topic}", needs::topic(op::write), this, &rest_proxy::produce,
+        k_v2_json);
 }
 
 awaitable<reply> rest_proxy::list(const call&) {

@@ -17,13 +17,6 @@ reply fail(unsigned status, std::string_view message) {
   return {status, error_body(static_cast<int>(status), message)};
 }
 
-boost::asio::awaitable<reply> with_content_type(boost::asio::awaitable<reply> a,
-                                                std::string_view type) {
-  auto answer = co_await std::move(a);
-  answer.content_type = type;
-  co_return answer;
-}
-
 bool match_pattern(std::string_view pattern, std::string_view path,
                    std::vector<std::string>& params) {
   params.clear();

@@ -106,11 +106,6 @@ struct reply {
 // An answer {"error_code":status,"message":..}.
 reply fail(unsigned status, std::string_view message);
 
-// `a`'s answer with another content type, errors included (the REST Proxy's, the Schema
-// Registry's).
-boost::asio::awaitable<reply> with_content_type(boost::asio::awaitable<reply> a,
-                                                std::string_view type);
-
 // A handler: a function that returns its coroutine (not a coroutine lambda with captures:
 // the route's copy of the lambda must not be what the running coroutine refers to), and that
 // gives the coroutine nothing temporary by reference: the temporaries of the function's
@@ -123,6 +118,9 @@ struct route {
   std::string metric_name;
   permission needs;
   handler handle;
+  // The content type of every answer, errors included (the REST Proxy's, the Schema
+  // Registry's); empty: the reply's own.
+  std::string_view content_type = {};
 };
 
 struct route_match {
@@ -133,6 +131,15 @@ struct route_match {
 class router {
  public:
   void add(route r) { routes_.push_back(std::move(r)); }
+  // A route served by `self->fn`, counted in /metrics under its pattern.
+  template <class T>
+  void add(boost::beast::http::verb method, std::string pattern, permission p, T* self,
+           boost::asio::awaitable<reply> (T::*fn)(const call&),
+           std::string_view content_type = {}) {
+    std::string name = pattern;
+    add({method, std::move(pattern), std::move(name), p,
+         [self, fn](const call& c) { return (self->*fn)(c); }, content_type});
+  }
 
   // The route for a request, or nullopt; then `allowed` lists the methods other routes of
   // the same path take ("GET or POST"), empty when no route has the path. HEAD matches GET.

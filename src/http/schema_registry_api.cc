@@ -114,14 +114,9 @@ void schema_registry_api::add_routes(router& rt) {
   using verb = bhttp::verb;
   using op = security::acl_operation;
   auto subject = [](op o) { return needs::named(o, security::resource_type::subject); };
-  auto to = [this](awaitable<reply> (schema_registry_api::*fn)(const call&)) {
-    return [this, fn](const call& c) {
-      return with_content_type((this->*fn)(c), k_schema_registry_content_type);
-    };
-  };
-  auto add = [&](verb m, std::string pattern, permission p, auto fn) {
-    std::string name = pattern;
-    rt.add({m, std::move(pattern), std::move(name), p, to(fn)});
+  auto add = [&](verb m, std::string pattern, permission p,
+                 awaitable<reply> (schema_registry_api::*fn)(const call&)) {
+    rt.add(m, std::move(pattern), p, this, fn, k_schema_registry_content_type);
   };
   using api = schema_registry_api;
   // A subject is read, written (new versions) and deleted as a SUBJECT resource; listings

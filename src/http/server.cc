@@ -283,7 +283,8 @@ struct server::impl {
       co_return a;
     }
     a.res = make_response(req, static_cast<bhttp::status>(r.status), std::move(r.body));
-    if (r.content_type != "application/json") a.res.set(bhttp::field::content_type, r.content_type);
+    auto type = m->r->content_type.empty() ? r.content_type : m->r->content_type;
+    if (type != "application/json") a.res.set(bhttp::field::content_type, type);
     if (r.close) a.res.keep_alive(false);
     if (req.method() == bhttp::verb::head) {
       auto size = a.res.body().size();
@@ -365,13 +366,9 @@ struct server::impl {
   void add_routes() {
     using verb = bhttp::verb;
     using op = security::acl_operation;
-    auto to = [this](awaitable<reply> (impl::*fn)(const call&)) {
-      return [this, fn](const call& c) { return (this->*fn)(c); };
-    };
-    auto add = [&](verb m, std::string pattern, permission p,
-                   awaitable<reply> (impl::*fn)(const call&)) {
-      std::string name = pattern;
-      routes.add({m, std::move(pattern), std::move(name), p, to(fn)});
+    auto add = [this](verb m, std::string pattern, permission p,
+                      awaitable<reply> (impl::*fn)(const call&)) {
+      routes.add(m, std::move(pattern), p, this, fn);
     };
     add(verb::get, "/health", needs::anyone, &impl::health_check);
     add(verb::get, "/ready", needs::anyone, &impl::health_check);

@@ -135,9 +135,7 @@ void sql_api::add_routes(router& r) {
   using verb = bhttp::verb;
   using op = security::acl_operation;
   auto add = [&](verb m, std::string pattern, permission p, answer (sql_api::*fn)(const call&)) {
-    std::string name = pattern;
-    r.add({m, std::move(pattern), std::move(name), p,
-           [this, fn](const call& c) { return (this->*fn)(c); }});
+    r.add(m, std::move(pattern), p, this, fn);
   };
   auto view_read = needs::named(op::read, k_view_resource);
   add(verb::post, "/v1/sql", needs::sql, &sql_api::statements);
