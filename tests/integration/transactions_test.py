@@ -232,8 +232,11 @@ def eos_worker(src, dst, n, seconds, min_recoveries=0, batch=200, pace=0.0):
             rewind()
     consumer.close()
     check(f"the worker committed all {n} inputs", done >= n, f"{done} committed")
-    check(f"the worker recovered from failed transactions ({recoveries})",
-          recoveries >= min_recoveries, f"want at least {min_recoveries}")
+    if min_recoveries:
+        check(f"the worker recovered from failed transactions ({recoveries})",
+              recoveries >= min_recoveries, f"want at least {min_recoveries}")
+    else:  # whether a kill breaks a transaction is luck (librdkafka retries most requests)
+        print(f"info the worker recovered from {recoveries} failed transaction(s)")
 
 
 def verify_output(topic, n, partitions):
