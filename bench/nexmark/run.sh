@@ -2,8 +2,12 @@
 # Nexmark throughput of sluice's SQL engine: generates N events (default 10,000,000) into a
 # fresh server first (not measured), then runs the queries one after the other (default q0
 # q1 q2 q3 q4 q5 q7 q8 q9 q5j q7j) and times each from CREATE SINK until it has read every event of
-# its inputs and written its results. Each query runs on one thread (one core). Prints the
-# input events per second per query, and the server's RSS when the query is done.
+# its inputs and written its results. Each query runs on one thread (one core). Prints per
+# query the events of its inputs per second ("events/s"), the whole Nexmark stream it covered per
+# second ("stream ev/s": all N events over the same time - the unit of Flink's published
+# figures, where every query reads one stream of all event kinds; sluice keeps person, auction
+# and bid in their own topics, so q3 and q8 never read the bids), and the server's RSS when
+# the query is done. A query that fails is reported with its error and the run goes on.
 #
 #   bench/nexmark/run.sh [EVENTS] [PARTITIONS] [QUERIES...]
 #   SLUICE_FLAGS="--sql-checkpoint-interval-ms 10000" bench/nexmark/run.sh ...   (server flags)
@@ -31,13 +35,13 @@ for s in text.split(";"):
         print(s.strip())
 PY
 }
-# field QUERY NAME...: columns of one query's SHOW QUERIES row (curl and sed only: the poll
-# must cost the measured server as little CPU as possible)
+# query_row QUERY: the query's SHOW QUERIES row; field ROW NAME...: its numeric columns (curl and
+# sed only: the poll must cost the measured server as little CPU as possible)
+query_row() {
+  curl -s -XPOST "$http/v1/sql" --data-binary "SHOW QUERIES" | grep -o "{\"name\":\"$1\"[^}]*}"
+}
 field() {
-  local q=$1; shift
-  local row
-  row=$(curl -s -XPOST "$http/v1/sql" --data-binary "SHOW QUERIES" |
-        grep -o "{\"name\":\"$q\"[^}]*}")
+  local row=$1; shift
   for f in "$@"; do
     printf '%s ' "$(sed -E "s/.*\"$f\":([0-9]+).*/\1/" <<< "$row")"
   done
@@ -51,7 +55,8 @@ rest=$(( events % 50 ))
 persons=$(( events / 50 + (rest > 0 ? 1 : 0) ))
 auctions=$(( events / 50 * 3 + (rest > 1 ? (rest > 4 ? 3 : rest - 1) : 0) ))
 bids=$(( events - persons - auctions ))
-printf "%-4s %12s %10s %14s %10s %10s\n" query "events in" seconds "events/s" "out rows" "RSS MiB"
+printf "%-4s %12s %10s %14s %14s %10s %10s\n" query "events in" seconds "events/s" "stream ev/s" \
+  "out rows" "RSS MiB"
 for q in $queries; do
   case $q in
     q3 | q8) want=$(( persons + auctions )) ;;
@@ -60,14 +65,21 @@ for q in $queries; do
   esac
   start=$(date +%s.%N)
   curl -sf -XPOST "$http/v1/sql" --data-binary "$(statement "CREATE SINK $q ")" >/dev/null
+  failed=
   while :; do
-    read -r lag in out < <(field "$q" lag records_in records_out)
+    row=$(query_row "$q")
+    read -r lag in out < <(field "$row" lag records_in records_out)
     [ "$lag" = 0 ] && [ "$in" -ge "$want" ] && break
+    if [[ $row == *'"state":"FAILED"'* ]]; then
+      failed=1
+      break
+    fi
     sleep 0.01
   done
   end=$(date +%s.%N)
   secs=$(echo "$end - $start" | bc -l)
   rss=$(( $(awk '/VmRSS/{print $2}' "/proc/$pid/status") / 1024 ))
-  printf "%-4s %12d %10.2f %14.0f %10d %10d\n" "$q" "$in" "$secs" "$(echo "$in / $secs" | bc -l)" "$out" "$rss"
+  printf "%-4s %12d %10.2f %14.0f %14.0f %10d %10d%s\n" "$q" "$in" "$secs" \
+    "$(echo "$in / $secs" | bc -l)" "$(echo "$events / $secs" | bc -l)" "$out" "$rss" "${failed:+  FAILED: $(sed -E 's/.*"error":"([^"]*)".*/\1/' <<< "$row")}"
   curl -sf -XPOST "$http/v1/sql" --data-binary "DROP SINK $q" >/dev/null
 done

@@ -161,8 +161,13 @@ void query::run() {
 bool query::poll_once() {
   int64_t now = wall_ms();
   bool got = false;
+  int64_t limit = alignment_limit();
   for (auto& in : inputs_)
-    got |= poll_input(in, now);
+    got |= poll_input(in, now, limit);
+  if (!got && limit != INT64_MAX) {
+    for (auto& in : inputs_)
+      got |= poll_input(in, now, INT64_MAX);
+  }
   if (got) {
     std::lock_guard lk(status_mu_);
     for (auto& in : inputs_) {
@@ -174,14 +179,35 @@ bool query::poll_once() {
   return got;
 }
 
-bool query::poll_input(input& in, int64_t now) {
+// The event time beyond which a partition waits this round: the slowest partition that still
+// has records to read, plus the allowed skew (INT64_MAX: no partition waits).
+int64_t query::alignment_limit() const {
+  if (o_.read_alignment_ms <= 0) return INT64_MAX;
+  int64_t slowest = INT64_MAX;
+  size_t behind = 0;
+  for (const auto& in : inputs_)
+    for (size_t p = 0; p < in.parts.size(); ++p) {
+      const auto& ps = in.parts[p];
+      if (!ps.owned || ps.position >= in.source->end_offset(static_cast<int32_t>(p))) continue;
+      ++behind;
+      slowest = std::min(slowest, ps.max_ts);
+    }
+  if (behind < 2 || slowest == INT64_MAX) return INT64_MAX;
+  if (slowest == INT64_MIN) return INT64_MIN;  // a partition not read yet goes first
+  return slowest > INT64_MAX - o_.read_alignment_ms ? INT64_MAX : slowest + o_.read_alignment_ms;
+}
+
+bool query::poll_input(input& in, int64_t now, int64_t ahead_of) {
   bool got = false;
   int32_t n = in.source->partitions();
   while (in.parts.size() < static_cast<size_t>(n))
     in.parts.push_back(
         partition_state{0, INT64_MIN, now, owns(static_cast<int32_t>(in.parts.size()))});
-  for (int32_t p = 0; p < n && !stop_; ++p)
-    if (in.parts[static_cast<size_t>(p)].owned) got |= decode_partition(in, p, now);
+  for (int32_t p = 0; p < n && !stop_; ++p) {
+    const auto& ps = in.parts[static_cast<size_t>(p)];
+    if (!ps.owned || (ps.max_ts != INT64_MIN && ps.max_ts > ahead_of)) continue;
+    got |= decode_partition(in, p, now);
+  }
   return got;
 }
 

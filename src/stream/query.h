@@ -48,6 +48,11 @@ struct query_options {
   std::filesystem::path state_dir;                // operators' RocksDB stores (empty: memory only)
   std::chrono::milliseconds checkpoint_interval{1'000};
   size_t max_batch_bytes = 1 << 20;  // read per partition per round
+  // Event-time alignment of the reads: while catching up, a partition whose newest event time
+  // is this far ahead of the slowest partition with a backlog (of any input) waits for it, so
+  // a join or window reading a backlog keeps the state a live run would, not a whole input
+  // read ahead of the other. Only an order: a round that would read nothing reads them all.
+  int64_t read_alignment_ms = 1'000;
   // Estimated bytes of operator state in memory (operator_node::state_bytes) beyond which the
   // query fails, naming the operator that holds the most.
   size_t max_state_bytes = SIZE_MAX;
@@ -125,7 +130,8 @@ class query final : public running_query, private operator_context {
 
   void run();
   bool poll_once();
-  bool poll_input(input& in, int64_t now);
+  bool poll_input(input& in, int64_t now, int64_t ahead_of);
+  int64_t alignment_limit() const;
   // Reads and decodes what partition `p` has from its position on; whether anything came.
   bool decode_partition(input& in, int32_t p, int64_t now);
   void deliver(input& in);

@@ -2,11 +2,13 @@
 // bounded stretch of event time. Rows are kept in memory, by join key, until the watermark
 // reaches their expiry; state is bounded by the watermark, not by the input's history.
 
+#include <deque>
 #include <map>
 #include <set>
 #include <unordered_map>
 
 #include "stream/operators/join_rows.h"
+#include "stream/state_store.h"
 
 namespace sluice::stream {
 
@@ -41,7 +43,20 @@ class bounded_join_op final : public multi_input_operator {
     return n;
   }
 
+  // With a state folder the kept rows are checkpointed incrementally: each row is written once,
+  // in the segment of the checkpoint interval it arrived in (a RocksDB value), and a segment
+  // is deleted once the watermark has passed every row in it. A full snapshot of this state
+  // every interval cost more than the join itself (a backlog holds hundreds of thousands of
+  // rows for tens of seconds). Without a folder the rows are written inline each time.
+  result<void> open_state(const std::filesystem::path& dir) override {
+    auto s = open_rocksdb_store(dir);
+    if (!s) return s.error();
+    store_ = std::move(*s);
+    return store_->clear();
+  }
+
   void snapshot(state_writer& w) override {
+    if (store_) return snapshot_segments(w);
     w.put_varint(static_cast<int64_t>(next_id_));
     for (auto& s : sides_) {
       w.put_varint(static_cast<int64_t>(s.count));
@@ -56,16 +71,18 @@ class bounded_join_op final : public multi_input_operator {
   }
 
   void restore(state_reader& r) override {
-    next_id_ = static_cast<uint64_t>(r.varint());
-    for (auto& s : sides_) {
+    for (auto& s : sides_)
       s = side{};
+    int64_t first = r.varint();
+    if (first == k_segmented) return restore_segments(r);
+    next_id_ = static_cast<uint64_t>(first);
+    for (int side_no = 0; side_no < 2; ++side_no)
       for (int64_t n = r.varint(); n > 0; --n) {
         row key = r.get_row();
         kept_row k = get_kept(r);
         k.id = static_cast<uint64_t>(r.varint());
-        keep(s, key, std::move(k));
+        keep(sides_[side_no], key, std::move(k));
       }
-    }
   }
 
  protected:
@@ -104,11 +121,13 @@ class bounded_join_op final : public multi_input_operator {
           if (b.expired || !residual_holds(spec_.join, side_no, k, b, scratch_, ev_)) continue;
           out_.push_back(joined(spec_.join, side_no, k, &b, change_op::insert,
                                 spec_.join.residual ? &scratch_ : nullptr));
-          ++b.matches;
+          if (b.matches++ == 0 && store_ && preserves(spec_.join.type, 1 - side_no))
+            note_matched(1 - side_no, it->first, b);
           ++k.matches;
         }
       }
       k.id = next_id_++;
+      if (store_) note_fresh(side_no, key_, k);
       keep(mine, key_, std::move(k));
     }
     emit(out_);
@@ -164,6 +183,108 @@ class bounded_join_op final : public multi_input_operator {
     size_t count = 0;
   };
 
+  // Segment n is the RocksDB value under key "k" + be64(n) (rows kept: { varint(side) row(key)
+  // kept varint(id) }*) and, for outer joins, "m" + be64(n) (rows that found their first match
+  // after they were written: { varint(side) row(key) varint(id) }*). Keys sort by kind, so a
+  // restore keeps every row before it applies the matches.
+  static constexpr int64_t k_segmented = -1;  // an inline state starts with next_id (>= 0)
+  struct segment {
+    uint64_t n;
+    int64_t max_expiry;  // deleted once the watermark reaches it
+  };
+  static std::string segment_key(char kind, uint64_t n) {
+    std::string k(1, kind);
+    for (int i = 7; i >= 0; --i)
+      k.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+    return k;
+  }
+  void note_fresh(int side_no, const row& key, const kept_row& k) {
+    fresh_.put_varint(side_no);
+    fresh_.put_row(key);
+    put_kept(fresh_, k);
+    fresh_.put_varint(static_cast<int64_t>(k.id));
+    fresh_expiry_ = std::max(fresh_expiry_, k.expiry);
+  }
+  void note_matched(int side_no, const row& key, const kept_row& k) {
+    matched_.put_varint(side_no);
+    matched_.put_row(key);
+    matched_.put_varint(static_cast<int64_t>(k.id));
+    fresh_expiry_ = std::max(fresh_expiry_, k.expiry);
+  }
+
+  void snapshot_segments(state_writer& w) {
+    int64_t wm = watermark();
+    while (!segments_.empty() && segments_.front().max_expiry <= wm) {
+      store_->erase(segment_key('k', segments_.front().n));
+      store_->erase(segment_key('m', segments_.front().n));
+      segments_.pop_front();
+    }
+    if (!fresh_.data().empty() || !matched_.data().empty()) {
+      uint64_t n = ++segment_no_;
+      if (!fresh_.data().empty()) store_->put(segment_key('k', n), fresh_.data());
+      if (!matched_.data().empty()) store_->put(segment_key('m', n), matched_.data());
+      segments_.push_back({n, fresh_expiry_});
+      fresh_.data().clear();
+      matched_.data().clear();
+      fresh_expiry_ = INT64_MIN;
+    }
+    if (auto r = store_->checkpoint(++checkpoint_); !r) throw std::runtime_error(r.error().message);
+    w.put_varint(k_segmented);
+    w.put_varint(static_cast<int64_t>(next_id_));
+    w.put_varint(static_cast<int64_t>(checkpoint_));
+    w.put_varint(wm);
+    w.put_varint(static_cast<int64_t>(segment_no_));
+    w.put_varint(static_cast<int64_t>(segments_.size()));
+    for (const auto& g : segments_) {
+      w.put_varint(static_cast<int64_t>(g.n));
+      w.put_varint(g.max_expiry);
+    }
+  }
+
+  void restore_segments(state_reader& r) {
+    next_id_ = static_cast<uint64_t>(r.varint());
+    checkpoint_ = static_cast<uint64_t>(r.varint());
+    int64_t wm = r.varint();
+    segment_no_ = static_cast<uint64_t>(r.varint());
+    segments_.clear();
+    for (int64_t n = r.varint(); n > 0; --n) {
+      auto g = static_cast<uint64_t>(r.varint());
+      segments_.push_back({g, r.varint()});
+    }
+    fresh_.data().clear();
+    matched_.data().clear();
+    fresh_expiry_ = INT64_MIN;
+    if (!store_) throw corrupt_state("the checkpoint has a state store, the query none");
+    if (auto x = store_->restore(checkpoint_); !x) throw corrupt_state(x.error().message);
+    store_->for_each([&](std::string_view key, std::string_view bytes) {
+      state_reader in(bytes);
+      while (!in.at_end()) {
+        auto side_no = static_cast<size_t>(in.varint());
+        if (side_no > 1) throw corrupt_state("interval join: bad side");
+        row k = in.get_row();
+        if (key.front() == 'm') {
+          auto id = static_cast<uint64_t>(in.varint());
+          if (auto* x = find_kept(sides_[side_no], k, id))
+            x->matches = std::max<int64_t>(x->matches, 1);
+          continue;
+        }
+        kept_row kr = get_kept(in);
+        kr.id = static_cast<uint64_t>(in.varint());
+        // What the watermark had passed was gone from the state checkpointed.
+        if (kr.expiry > wm) keep(sides_[side_no], k, std::move(kr));
+      }
+    });
+  }
+
+  static kept_row* find_kept(side& s, const row& key, uint64_t id) {
+    auto it = s.by_key.find(key);
+    if (it == s.by_key.end()) return nullptr;
+    auto& rows = it->second.rows;
+    auto r = std::lower_bound(rows.begin(), rows.end(), id,
+                              [](const kept_row& x, uint64_t v) { return x.id < v; });
+    return r != rows.end() && r->id == id ? &*r : nullptr;
+  }
+
   void keep(side& s, const row& key, kept_row k) {
     auto& entry = *s.by_key.try_emplace(key).first;
     // Times mostly grow: the end is the right place, found without a search.
@@ -178,6 +299,11 @@ class bounded_join_op final : public multi_input_operator {
   uint64_t next_id_ = 0;
   int64_t forwarded_ = INT64_MIN;
   side_names names_{spec_.join};
+  std::unique_ptr<state_store> store_;  // null: checkpoints inline
+  std::deque<segment> segments_;        // in the store, oldest first
+  uint64_t segment_no_ = 0, checkpoint_ = 0;
+  state_writer fresh_, matched_;  // since the last checkpoint
+  int64_t fresh_expiry_ = INT64_MIN;
   eval_context ev_;
   row key_, scratch_;
   element_batch out_;
