@@ -633,11 +633,10 @@ bound binder::bind_select(const select_stmt& s, const rank_limit* lim) {
     if (!lim || !iequals(lim->column, alias))
       throw sql_error(e.loc, e.name + "() OVER needs an outer query that keeps " + alias +
                                  " <= N (Window Top-N)");
-    if (f.node->mode != changelog_mode::append)
-      throw sql_error(e.loc, "Top-N needs an append-only input (a stream or a windowed result)");
     stream::top_n_spec spec;
     spec.n = lim->n;
     spec.dense_ties = e.name == "RANK";
+    spec.retracting = f.node->mode != changelog_mode::append;
     for (const auto& p : e.partition) {
       auto c = bind_expression(*p, current, post);
       spec.partition.push_back(c);
@@ -645,8 +644,10 @@ bound binder::bind_select(const select_stmt& s, const rank_limit* lim) {
         spec.window_end_column = c->column_index();
     }
     // Partitioned by window: emitted once per window when it closes. Otherwise an upsert
-    // per changed rank.
+    // per changed rank (over a changelog too: every row of a partition is then kept).
     bool per_window = spec.window_end_column >= 0;
+    if (per_window && spec.retracting)
+      throw sql_error(e.loc, "Window Top-N needs an append-only input (a windowed result)");
     if (!per_window && e.partition.empty())
       throw sql_error(e.loc, e.name + "() OVER needs PARTITION BY");
     if (e.order.empty()) throw sql_error(e.loc, e.name + "() OVER needs ORDER BY");

@@ -41,7 +41,7 @@ class lowering {
       }
       case k::top_n:
         if (n.mode == changelog_mode::upsert)
-          return f_.then(lower(*n.inputs[0]),
+          return f_.then(retracting(*n.inputs[0]),
                          stream::make_rank(n.top_n, n.inputs[0]->names(), o_.state_cache_rows));
         return f_.then(lower(*n.inputs[0]), stream::make_top_n(n.top_n, n.inputs[0]->names()));
       case k::join:

@@ -42,6 +42,9 @@ struct top_n_spec {
   std::vector<bool> descending;
   int64_t n = 1;
   bool dense_ties = false;  // RANK(): rows tied with the n-th are kept too
+  // Over a retracting changelog (Top-N of an aggregate, of a table): every row of a partition
+  // is kept, so that the next one takes the place of a top row retracted.
+  bool retracting = false;
   int window_end_column = -1;
 };
 operator_ptr make_top_n(top_n_spec spec, std::vector<std::string> input_names);
