@@ -7,12 +7,13 @@
 #   - read_committed consume of the transactional topic against read_uncommitted (>= 90%).
 #
 #   bench/transactions.sh [RECORDS]     (default 2000000; build/ must hold sluice and the benches)
+#   SLUICE_FLAGS="--sync-filesystem" bench/transactions.sh ...   (server flags)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$root/build}
 records=${1:-2000000}
 source "$root/bench/server.sh"
-bench_server txn
+bench_server txn ${SLUICE_FLAGS:-}
 brokers=127.0.0.1:$kport
 for t in idem txn; do
   "$build/sluice" topic create "$t" --partitions 16 --brokers "$brokers" >/dev/null
@@ -28,6 +29,15 @@ for per in 1000 10000 100000; do
   txn=$("$build/txn_bench" --brokers "$brokers" --topic txn --records "$records" --per-txn "$per")
   echo "$txn"
   echo "  transactional ($per a transaction) / idempotent: $(echo "scale=2; $(rate "$txn") / $(rate "$idem")" | bc)"
+done
+
+# Several transactional producers at once (Kafka Streams runs one per task): their
+# transactions' round trips overlap, and the broker's group commit shares each fsync.
+for producers in 4 8; do
+  txn=$("$build/txn_bench" --brokers "$brokers" --topic txn --records "$records" --per-txn 1000 \
+    --producers "$producers")
+  echo "$txn"
+  echo "  $producers transactional producers (1000 a transaction) / idempotent: $(echo "scale=2; $(rate "$txn") / $(rate "$idem")" | bc)"
 done
 
 unc=$("$build/log_bench" consume --brokers "$brokers" --topic txn --records "$records" \

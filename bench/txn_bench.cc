@@ -2,13 +2,14 @@
 // Kafka-compatible broker; bench/transactions.sh drives it.
 //
 //   txn_bench --brokers B --topic T --records N [--size S] [--per-txn K] [--idempotent]
-//             [--linger-ms L]
+//             [--linger-ms L] [--producers P]
 //
 // Sends N records of S bytes spread over the topic's partitions, either as transactions of K
 // records (a transactional producer: begin, produce K, commit) or, with --idempotent, as an
-// idempotent producer with acks=all and no transactions (the baseline). Prints records/s and,
-// for transactions, the latency of each commit (the EndTxn round trip, measured after the
-// transaction's records were delivered).
+// idempotent producer with acks=all and no transactions (the baseline). With P producers
+// (threads, transactional ids txn-bench-0..P-1, as Kafka Streams runs a producer per task),
+// each sends N/P. Prints records/s over all of them and, for transactions, the latency of each
+// commit (the EndTxn round trip, measured after the transaction's records were delivered).
 
 #include <librdkafka/rdkafka.h>
 
@@ -16,8 +17,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -32,6 +35,7 @@ struct options {
   int64_t per_txn = 1000;
   bool idempotent = false;
   std::string linger = "5";
+  int producers = 1;
 };
 
 void check(rd_kafka_error_t* e, const char* what) {
@@ -41,7 +45,7 @@ void check(rd_kafka_error_t* e, const char* what) {
   throw std::runtime_error(msg);
 }
 
-rd_kafka_t* make_producer(const options& o) {
+rd_kafka_t* make_producer(const options& o, int id) {
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   auto set = [&](const char* k, const std::string& v) {
@@ -55,7 +59,8 @@ rd_kafka_t* make_producer(const options& o) {
   set("queue.buffering.max.kbytes", "2097151");
   set("compression.type", "none");
   set("enable.idempotence", "true");
-  if (!o.idempotent) set("transactional.id", "txn-bench");
+  if (!o.idempotent)
+    set("transactional.id", o.producers == 1 ? "txn-bench" : "txn-bench-" + std::to_string(id));
   // A delivery callback makes flush() wake on each delivery (without one it polls in 10 ms
   // slices, which would be measured as transaction latency).
   rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t*, const rd_kafka_message_t*, void*) {});
@@ -70,15 +75,20 @@ double percentile(std::vector<double> v, double p) {
   return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
 }
 
-int run(const options& o) {
-  rd_kafka_t* rk = make_producer(o);
+struct latencies {
+  std::mutex mu;
+  std::vector<double> commit_ms, flush_ms;
+};
+
+// One producer sending `records` of them.
+void produce(const options& o, int id, int64_t records, latencies& out) {
+  rd_kafka_t* rk = make_producer(o, id);
   if (!o.idempotent) check(rd_kafka_init_transactions(rk, 30'000), "init_transactions");
   std::string payload(o.size, 'x');
   std::vector<double> commit_ms, flush_ms;
-  auto start = clock_type::now();
   int64_t sent = 0;
-  while (sent < o.records) {
-    int64_t n = std::min(o.per_txn, o.records - sent);
+  while (sent < records) {
+    int64_t n = std::min(o.per_txn, records - sent);
     if (!o.idempotent) check(rd_kafka_begin_transaction(rk), "begin_transaction");
     for (int64_t i = 0; i < n; ++i) {
       for (;;) {
@@ -105,19 +115,46 @@ int run(const options& o) {
     }
   }
   rd_kafka_flush(rk, 60'000);
+  rd_kafka_destroy(rk);
+  std::lock_guard lk(out.mu);
+  out.commit_ms.insert(out.commit_ms.end(), commit_ms.begin(), commit_ms.end());
+  out.flush_ms.insert(out.flush_ms.end(), flush_ms.begin(), flush_ms.end());
+}
+
+int run(const options& o) {
+  latencies l;
+  std::vector<std::thread> threads;
+  std::string failed;
+  std::mutex fail_mu;
+  auto start = clock_type::now();
+  for (int p = 0; p < o.producers; ++p) {
+    int64_t share = o.records / o.producers + (p < o.records % o.producers ? 1 : 0);
+    threads.emplace_back([&, p, share] {
+      try {
+        produce(o, p, share, l);
+      } catch (const std::exception& e) {
+        std::lock_guard lk(fail_mu);
+        failed = e.what();
+      }
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  if (!failed.empty()) throw std::runtime_error(failed);
   double secs = std::chrono::duration<double>(clock_type::now() - start).count();
   if (o.idempotent) {
-    std::printf("idempotent     records=%lld  %.0f records/s\n", static_cast<long long>(sent),
-                static_cast<double>(sent) / secs);
+    std::printf("idempotent     records=%lld producers=%d  %.0f records/s\n",
+                static_cast<long long>(o.records), o.producers,
+                static_cast<double>(o.records) / secs);
   } else {
     std::printf(
-        "transactional  records=%lld per_txn=%lld  %.0f records/s  commit p50 %.2f ms  p99 %.2f "
-        "ms  max %.2f ms (%zu commits); delivery before each commit p50 %.2f ms\n",
-        static_cast<long long>(sent), static_cast<long long>(o.per_txn),
-        static_cast<double>(sent) / secs, percentile(commit_ms, 0.5), percentile(commit_ms, 0.99),
-        percentile(commit_ms, 1.0), commit_ms.size(), percentile(flush_ms, 0.5));
+        "transactional  records=%lld per_txn=%lld producers=%d  %.0f records/s  commit p50 %.2f "
+        "ms  p99 %.2f ms  max %.2f ms (%zu commits); delivery before each commit p50 %.2f ms\n",
+        static_cast<long long>(o.records), static_cast<long long>(o.per_txn), o.producers,
+        static_cast<double>(o.records) / secs, percentile(l.commit_ms, 0.5),
+        percentile(l.commit_ms, 0.99), percentile(l.commit_ms, 1.0), l.commit_ms.size(),
+        percentile(l.flush_ms, 0.5));
   }
-  rd_kafka_destroy(rk);
   return 0;
 }
 
@@ -145,10 +182,12 @@ int main(int argc, char** argv) {
       o.idempotent = true;
     else if (a == "--linger-ms")
       o.linger = next();
+    else if (a == "--producers")
+      o.producers = std::max(1, std::stoi(next()));
     else {
       std::fprintf(stderr,
                    "usage: txn_bench [--brokers B] [--topic T] [--records N] [--size S] "
-                   "[--per-txn K] [--idempotent] [--linger-ms L]\n");
+                   "[--per-txn K] [--idempotent] [--linger-ms L] [--producers P]\n");
       return 2;
     }
   }
