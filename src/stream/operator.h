@@ -136,8 +136,10 @@ operator_ptr make_project(std::vector<expression_ptr> exprs, std::vector<std::st
 // window for HOP). `time_column` is the row's event-time column (or -1: the element's ts).
 operator_ptr make_window_assign(int time_column, int64_t size_ms, int64_t slide_ms);
 
-// UNION ALL: passes every input's elements on; the watermark is the inputs' minimum.
-operator_ptr make_union(int inputs);
+// UNION ALL: passes every input's elements on; the watermark is the inputs' minimum. Over
+// changelogs (retracting inputs) `key_whole_row` keys every element by its row, so that rows
+// of different inputs with the same key stay apart downstream.
+operator_ptr make_union(int inputs, bool key_whole_row = false);
 
 class topic_sink;
 // Writes each element to a topic as a JSON object (`names` are the keys), or as `encoder`

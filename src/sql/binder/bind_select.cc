@@ -221,17 +221,22 @@ bound binder::bind_union(const select_stmt& s, const rank_limit* lim) {
                                     ta->to_string() + " in the first SELECT and " +
                                     tb->to_string() + " here");
     }
-    if (b.node->mode != changelog_mode::append)
-      throw sql_error(m->loc, kind +
-                                  " of changelogs is not supported yet (each SELECT must "
-                                  "be append-only)");
     n->inputs.push_back(b.node);
   }
   n->columns = first.node->columns;
   n->mode = changelog_mode::append;
   n->time_column = first.node->time_column;
-  for (const auto& b : members)
+  for (const auto& b : members) {
     if (b.node->time_column != n->time_column) n->time_column = -1;
+    if (b.node->mode != changelog_mode::append) n->mode = changelog_mode::retract;
+  }
+  if (n->mode == changelog_mode::retract) {
+    // A union of changelogs (tables, aggregates, joins): their rows as inserts and
+    // retractions, each keyed by itself (the members' keys may collide).
+    n->time_column = -1;
+    n->has_key = true;
+    n->key_names = first.sc.names();
+  }
   bound out;
   out.node = s.union_distinct ? distinct_rows(n, first.sc) : n;
   out.sc = first.sc;

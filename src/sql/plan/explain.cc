@@ -96,8 +96,9 @@ void print(const logical_node& n, int depth, std::string& out) {
   out += describe(n);
   out += " [";
   out += mode_name(n.mode);
-  bool whole_row = n.k == logical_node::kind::join &&
-                   n.join_spec.output_key == stream::join_spec::key_mode::whole_row;
+  bool whole_row = (n.k == logical_node::kind::join &&
+                    n.join_spec.output_key == stream::join_spec::key_mode::whole_row) ||
+                   (n.k == logical_node::kind::union_all && n.mode == changelog_mode::retract);
   if (whole_row)
     out += ", key the whole row";
   else if (n.mode != changelog_mode::append && !n.key_names.empty())

@@ -50,10 +50,12 @@ class lowering {
         return f_.then(lower(*n.inputs[0]),
                        stream::make_over_aggregate(n.over, n.inputs[0]->names()));
       case k::union_all: {
+        // Over changelogs: every input as retractions, every row keyed by itself.
+        bool changelog = n.mode != changelog_mode::append;
         std::vector<outlet> ins;
         for (const auto& in : n.inputs)
-          ins.push_back(lower(*in));
-        return with_inputs(stream::make_union(static_cast<int>(ins.size())), ins);
+          ins.push_back(changelog ? retracting(*in) : lower(*in));
+        return with_inputs(stream::make_union(static_cast<int>(ins.size()), changelog), ins);
       }
     }
     return {};

@@ -44,22 +44,30 @@ namespace {
 
 class union_op final : public multi_input_operator {
  public:
-  explicit union_op(int inputs) : multi_input_operator(inputs), inputs_(inputs) {}
+  union_op(int inputs, bool key_whole_row)
+      : multi_input_operator(inputs), inputs_(inputs), key_whole_row_(key_whole_row) {}
   std::string describe() const override {
-    return "UnionAll of " + std::to_string(inputs_) + " inputs";
+    return "UnionAll of " + std::to_string(inputs_) + " inputs" +
+           (key_whole_row_ ? ", retracting, keyed by the whole row" : "");
   }
 
  protected:
-  void process_input(int, element_batch& batch) override { emit(batch); }
+  void process_input(int, element_batch& batch) override {
+    if (key_whole_row_)
+      for (auto& e : batch)
+        e.key = e.r;  // REQUIRES: retracting inputs (a retraction carries its row)
+    emit(batch);
+  }
 
  private:
   int inputs_;
+  bool key_whole_row_;
 };
 
 }  // namespace
 
-operator_ptr make_union(int inputs) {
-  return std::make_unique<union_op>(inputs);
+operator_ptr make_union(int inputs, bool key_whole_row) {
+  return std::make_unique<union_op>(inputs, key_whole_row);
 }
 
 }  // namespace sluice::stream
