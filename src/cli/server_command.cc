@@ -605,6 +605,11 @@ action add_server_command(CLI::App& app, int /*argc*/, char** /*argv*/) {
                   "fails (WITH (max_state_bytes = ...) per query)")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1} << 20, SIZE_MAX));
+  cmd->add_option("--sql-read-alignment-ms", s->sql.read_alignment_ms,
+                  "While a SQL query catches up, a partition this far ahead in event time of "
+                  "the slowest one waits for it (0: read every partition as fast as it comes)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{86'400'000}));
   cmd->add_option("--sql-state-cache-rows", s->sql.state_cache_rows,
                   "Groups of an unwindowed GROUP BY kept in memory per query (the rest in RocksDB)")
       ->capture_default_str()

@@ -253,6 +253,7 @@ struct engine::impl final : name_lookup, format_provider {
     qo.dead_letter_topic = name + ".dlq";
     qo.state_dir = state_dir(name);
     qo.checkpoint_interval = o.checkpoint_interval;
+    qo.read_alignment_ms = o.read_alignment_ms;
     return qo;
   }
 
@@ -1323,6 +1324,7 @@ std::unique_ptr<push_query> engine::subscribe(
   qo.flow.connect(qo.flow.output, qo.flow.add(stream::make_collector(std::move(on_rows))));
   qo.dead_letter_topic = "sluice.push.dlq";
   qo.max_state_bytes = impl_->o.max_state_bytes;
+  qo.read_alignment_ms = impl_->o.read_alignment_ms;
   auto query = std::make_unique<stream::query>(*impl_->io, std::move(qo));
   if (auto r = query->start(); !r) throw catalog_error(r.error().message);
   return std::make_unique<push_query_impl>(std::move(query), p.names);

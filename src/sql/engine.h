@@ -50,6 +50,10 @@ struct engine_options {
   // groups a cache holds) beyond which a query fails with the reason; a query's own
   // WITH (max_state_bytes = '...') overrides it. Default: 1 GiB.
   size_t max_state_bytes = 1ULL << 30;
+  // While a query catches up, a partition this far ahead in event time of the slowest one
+  // with a backlog waits for it (stream::query_options::read_alignment_ms); 0: no alignment.
+  // Default: 1 s.
+  int64_t read_alignment_ms = 1'000;
   // The schema registry that format = 'avro' sources and sinks use (none: JSON only).
   std::shared_ptr<schema::registry> schemas;
   // Cluster mode (sql/distribution.h): the catalog is shared with the other processes of the
