@@ -163,10 +163,10 @@ bool query::poll_once() {
   bool got = false;
   int64_t limit = alignment_limit();
   for (auto& in : inputs_)
-    got |= poll_input(in, now, limit);
-  if (!got && limit != INT64_MAX) {
+    got |= poll_input(in, now, limit, false);
+  if (!got && limit != INT64_MAX) {  // nothing to read below the limit: the ones that waited
     for (auto& in : inputs_)
-      got |= poll_input(in, now, INT64_MAX);
+      got |= poll_input(in, now, limit, true);
   }
   if (got) {
     std::lock_guard lk(status_mu_);
@@ -197,7 +197,7 @@ int64_t query::alignment_limit() const {
   return slowest > INT64_MAX - o_.read_alignment_ms ? INT64_MAX : slowest + o_.read_alignment_ms;
 }
 
-bool query::poll_input(input& in, int64_t now, int64_t ahead_of) {
+bool query::poll_input(input& in, int64_t now, int64_t limit, bool waiting) {
   bool got = false;
   int32_t n = in.source->partitions();
   while (in.parts.size() < static_cast<size_t>(n))
@@ -205,7 +205,8 @@ bool query::poll_input(input& in, int64_t now, int64_t ahead_of) {
         partition_state{0, INT64_MIN, now, owns(static_cast<int32_t>(in.parts.size()))});
   for (int32_t p = 0; p < n && !stop_; ++p) {
     const auto& ps = in.parts[static_cast<size_t>(p)];
-    if (!ps.owned || (ps.max_ts != INT64_MIN && ps.max_ts > ahead_of)) continue;
+    bool waits = ps.max_ts != INT64_MIN && ps.max_ts > limit;
+    if (!ps.owned || waits != waiting) continue;
     got |= decode_partition(in, p, now);
   }
   return got;

@@ -130,7 +130,9 @@ class query final : public running_query, private operator_context {
 
   void run();
   bool poll_once();
-  bool poll_input(input& in, int64_t now, int64_t ahead_of);
+  // Reads the owned partitions of `in` whose event time is within `limit` (alignment_limit),
+  // or, with `waiting`, those beyond it.
+  bool poll_input(input& in, int64_t now, int64_t limit, bool waiting);
   int64_t alignment_limit() const;
   // Reads and decodes what partition `p` has from its position on; whether anything came.
   bool decode_partition(input& in, int32_t p, int64_t now);

@@ -7,6 +7,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "base/bytes.h"
 #include "stream/operators/join_rows.h"
 #include "stream/state_store.h"
 
@@ -193,9 +194,8 @@ class bounded_join_op final : public multi_input_operator {
     int64_t max_expiry;  // deleted once the watermark reaches it
   };
   static std::string segment_key(char kind, uint64_t n) {
-    std::string k(1, kind);
-    for (int i = 7; i >= 0; --i)
-      k.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+    std::string k(9, kind);
+    store_be64(reinterpret_cast<uint8_t*>(k.data() + 1), n);
     return k;
   }
   void note_fresh(int side_no, const row& key, const kept_row& k) {

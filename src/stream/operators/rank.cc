@@ -2,11 +2,11 @@
 // ORDER BY ..) <= N): keeps the best rows of each partition (keyed_state: memory, RocksDB
 // beyond the cache) and emits an upsert for every position whose row changed. Over a
 // retracting changelog (the Top-N of an aggregate) it keeps every row of a partition, as
-// Flink's retractable Top-N does: a retracted top row is replaced by the next one. ROW_NUMBER keeps
-// N rows (a tie keeps the earlier row); RANK keeps every row whose rank (1 + the rows strictly
-// before it) is at most N, so rows tied with the N-th stay and a better row can push several tied
-// ones out at once (a delete for each position gone). Output key: the partition values, then the
-// position (1, 2, ...); the rank is the last column.
+// Flink's retractable Top-N does: a retracted top row is replaced by the next one.
+// ROW_NUMBER shows N rows (a tie keeps the earlier row); RANK shows every row whose rank (1 +
+// the rows strictly before it) is at most N, so rows tied with the N-th stay and a better row
+// can push several tied ones out at once (a delete for each position gone). Output key: the
+// partition values, then the position (1, 2, ...); the rank is the last column.
 
 #include <algorithm>
 
@@ -100,6 +100,7 @@ class rank_op final : public operator_node {
     parts_.end_batch();
     emit(out_);
   }
+
   void snapshot(state_writer& w) override { parts_.snapshot(w); }
   void restore(state_reader& r) override { parts_.restore(r); }
   std::string describe() const override {
