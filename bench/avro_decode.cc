@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "sluice: %s\n", err.c_str());
         return 1;
       }
-      check_ours += row[0].i + static_cast<int64_t>(row[3].s.size());
+      check_ours += row[0].i + static_cast<int64_t>(row[3].str().size());
     }
     best_ours = std::min(best_ours, seconds_since(t));
 
@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
           out[f] = f == 5 ? stream::value::timestamp(l) : stream::value::integer(l);
         }
       }
-      check_c += out[0].i + static_cast<int64_t>(out[3].s.size());
+      check_c += out[0].i + static_cast<int64_t>(out[3].str().size());
     }
     best_c = std::min(best_c, seconds_since(t));
   }

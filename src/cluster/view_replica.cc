@@ -68,7 +68,7 @@ struct view_replica::impl {
               continue;
             }
           } else {
-            e.key = {stream::value::string(std::string(k))};
+            e.key = {stream::value::string(k)};
           }
         }
         if (!m->payload) {

@@ -29,7 +29,7 @@ std::string position_offset(int64_t next) {
 
 // A view's key as the record key: the text of a one-column key, else a JSON array.
 std::string key_text(const stream::row& key) {
-  if (key.size() == 1 && key[0].k == stream::value::kind::string) return key[0].s;
+  if (key.size() == 1 && key[0].k == stream::value::kind::string) return std::string(key[0].str());
   std::string out;
   if (key.size() == 1) {
     stream::append_json(out, key[0]);

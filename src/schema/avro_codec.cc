@@ -100,15 +100,13 @@ bool read_value(const node& w, reader& r, value& out, int depth) {
     case type::string: {
       std::string_view b;
       if (!r.read_bytes(b)) return false;
-      out = w.logical_type == "decimal" ? value::real(decimal_of(b, w.scale))
-                                        : value::string(std::string(b));
+      out = w.logical_type == "decimal" ? value::real(decimal_of(b, w.scale)) : value::string(b);
       return true;
     }
     case type::fixed: {
       std::string_view b;
       if (!r.read_fixed(static_cast<size_t>(w.size), b)) return false;
-      out = w.logical_type == "decimal" ? value::real(decimal_of(b, w.scale))
-                                        : value::string(std::string(b));
+      out = w.logical_type == "decimal" ? value::real(decimal_of(b, w.scale)) : value::string(b);
       return true;
     }
     case type::enumeration: {
@@ -303,7 +301,7 @@ value default_value(const node& t, std::string_view json) {
     case type::string:
     case type::enumeration: {
       std::string_view sv;
-      return e.get(sv) ? value::null() : value::string(std::string(sv));
+      return e.get(sv) ? value::null() : value::string(sv);
     }
     default:
       return value::null();
@@ -473,36 +471,38 @@ void put_nullable(std::string& out, const data_type& t, const value& v) {
       return;
     }
     case type_id::row: {
+      const stream::nested* n = c.nest();
       for (size_t i = 0; i < t.fields.size(); ++i) {
         const value* f = nullptr;
-        if (c.k == value::kind::nested && c.n)
-          f = i < c.n->items.size() && c.n->names.size() == c.n->items.size() &&
-                      c.n->names[i] == t.fields[i].name
-                  ? &c.n->items[i]
-                  : c.n->find(t.fields[i].name);
+        if (n)
+          f = i < n->items.size() && n->names.size() == n->items.size() &&
+                      n->names[i] == t.fields[i].name
+                  ? &n->items[i]
+                  : n->find(t.fields[i].name);
         put_nullable(out, *t.fields[i].type, f ? *f : value::null());
       }
       return;
     }
     case type_id::array:
     case type_id::map: {
-      if (c.k != value::kind::nested || !c.n || c.n->items.empty()) {
+      const stream::nested* n = c.nest();
+      if (!n || n->items.empty()) {
         out.push_back(0);
         return;
       }
-      append_zigzag(out, static_cast<int64_t>(c.n->items.size()));
+      append_zigzag(out, static_cast<int64_t>(n->items.size()));
       static const auto k_text = data_type::of(type_id::varchar);
       const auto& et = t.element ? *t.element : *k_text;
-      for (size_t i = 0; i < c.n->items.size(); ++i) {
-        if (t.id == type_id::map) put_string(out, i < c.n->names.size() ? c.n->names[i] : "");
-        put_nullable(out, et, c.n->items[i]);
+      for (size_t i = 0; i < n->items.size(); ++i) {
+        if (t.id == type_id::map) put_string(out, i < n->names.size() ? n->names[i] : "");
+        put_nullable(out, et, n->items[i]);
       }
       out.push_back(0);
       return;
     }
     default:
       if (c.k == value::kind::string)
-        put_string(out, c.s);
+        put_string(out, c.str());
       else
         put_string(out, stream::to_display(c));
   }

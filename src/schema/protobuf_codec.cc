@@ -230,7 +230,7 @@ bool read_one(const FD& f, int wire, wire_reader& r, value& out, int depth) {
     case FD::TYPE_STRING:
     case FD::TYPE_BYTES:
       if (!r.bytes(b)) return false;
-      out = value::string(std::string(b));
+      out = value::string(b);
       return true;
     case FD::TYPE_MESSAGE:
       if (!r.bytes(b)) return false;
@@ -266,7 +266,7 @@ bool read_into(const FD& f, int wire, wire_reader& r, value& slot, stream::neste
     }
     std::string err;
     if (!stream::coerce(k, *data_type::of(type_id::varchar), err)) return r.fail(err);
-    acc->names.push_back(k.is_null() ? "" : k.s);
+    acc->names.emplace_back(k.str());
     acc->items.push_back(std::move(v));
     return true;
   }
@@ -499,11 +499,10 @@ void put_message(std::string& out, const std::vector<stream::field_type>& fields
                  int depth) {
   for (size_t i = 0; i < fields.size(); ++i) {
     const value* f = nullptr;
-    if (v.k == value::kind::nested && v.n)
-      f = i < v.n->items.size() && v.n->names.size() == v.n->items.size() &&
-                  v.n->names[i] == fields[i].name
-              ? &v.n->items[i]
-              : v.n->find(fields[i].name);
+    if (const stream::nested* n = v.nest())
+      f = i < n->items.size() && n->names.size() == n->items.size() && n->names[i] == fields[i].name
+              ? &n->items[i]
+              : n->find(fields[i].name);
     if (f) put_value(out, static_cast<int>(i + 1), *fields[i].type, *f, depth + 1);
   }
 }
@@ -545,7 +544,10 @@ void put_scalar(std::string& out, int number, const data_type& t, const value& i
       return;
     }
     default:
-      put_bytes(out, number, c.k == value::kind::string ? c.s : stream::to_display(c));
+      if (c.k == value::kind::string)
+        put_bytes(out, number, c.str());
+      else
+        put_bytes(out, number, stream::to_display(c));
   }
 }
 
@@ -559,18 +561,19 @@ void put_value(std::string& out, int number, const data_type& t, const value& v,
     return;
   }
   if (t.id == type_id::array || t.id == type_id::map) {
-    if (v.k != value::kind::nested || !v.n) return;
+    const stream::nested* n = v.nest();
+    if (!n) return;
     static const auto k_text = data_type::of(type_id::varchar);
     const data_type* et = t.element ? t.element.get() : k_text.get();
     if (et->id == type_id::array || et->id == type_id::map) et = k_text.get();
-    for (size_t i = 0; i < v.n->items.size(); ++i) {
-      const auto& item = v.n->items[i];
+    for (size_t i = 0; i < n->items.size(); ++i) {
+      const auto& item = n->items[i];
       if (t.id == type_id::array) {
         if (!item.is_null()) put_value(out, number, *et, item, depth + 1);
         continue;
       }
       std::string entry;
-      put_bytes(entry, 1, i < v.n->names.size() ? v.n->names[i] : "");
+      put_bytes(entry, 1, i < n->names.size() ? n->names[i] : "");
       put_value(entry, 2, *et, item, depth + 1);
       put_bytes(out, number, entry);
     }

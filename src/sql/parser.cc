@@ -1019,7 +1019,7 @@ std::string expr::to_string() const {
   };
   switch (k) {
     case kind::literal:
-      if (lit.k == stream::value::kind::string) return "'" + lit.s + "'";
+      if (lit.k == stream::value::kind::string) return "'" + std::string(lit.str()) + "'";
       return stream::to_display(lit);
     case kind::interval:
       return "INTERVAL '" + std::to_string(interval_ms) + "' MILLISECOND";

@@ -139,9 +139,9 @@ class concat_expr final : public expression {
     if (x.is_null()) return {};
     value y = b_->eval(r, ctx);
     if (y.is_null()) return {};
-    std::string s = x.k == K::string ? std::move(x.s) : to_display(x);
+    std::string s = x.k == K::string ? std::string(x.str()) : to_display(x);
     if (y.k == K::string)
-      s += y.s;
+      s += y.str();
     else
       s += to_display(y);
     return value::string(std::move(s));
@@ -168,7 +168,7 @@ class compare_expr final : public expression {
     if (x.k == K::integer && y.k == K::integer)
       c = x.i < y.i ? -1 : (x.i > y.i ? 1 : 0);
     else if (x.k == K::string && y.k == K::string)
-      c = x.s.compare(y.s);
+      c = x.str().compare(y.str());
     else
       c = compare(x, y);
     bool out = false;
@@ -310,7 +310,7 @@ class like_expr final : public expression {
     if (x.is_null()) return {};
     value p = p_->eval(r, ctx);
     if (p.is_null()) return {};
-    return value::boolean(match(x.s, p.s) != negated_);
+    return value::boolean(match(x.str(), p.str()) != negated_);
   }
 
   // % matches any run of characters, _ exactly one; iterative with backtracking to the
@@ -399,7 +399,7 @@ class field_expr final : public expression {
   value eval(const row& r, eval_context& ctx) const override {
     value v = a_->eval(r, ctx);
     if (v.k != K::nested) return {};
-    const value* f = v.n->find(name_);
+    const value* f = v.nest()->find(name_);
     return f ? *f : value();
   }
 
@@ -417,13 +417,14 @@ class index_expr final : public expression {
     if (v.k != K::nested) return {};
     value i = i_->eval(r, ctx);
     if (i.is_null()) return {};
-    if (v.n->is_array) {
+    if (v.nest()->is_array) {
       // SQL arrays are 1-based; out of range is NULL.
-      if (i.k != K::integer || i.i < 1 || static_cast<size_t>(i.i) > v.n->items.size()) return {};
-      return v.n->items[static_cast<size_t>(i.i - 1)];
+      if (i.k != K::integer || i.i < 1 || static_cast<size_t>(i.i) > v.nest()->items.size())
+        return {};
+      return v.nest()->items[static_cast<size_t>(i.i - 1)];
     }
     if (i.k != K::string) return {};
-    const value* f = v.n->find(i.s);
+    const value* f = v.nest()->find(i.str());
     return f ? *f : value();
   }
 
@@ -628,7 +629,7 @@ bool coerce(value& v, const data_type& t, std::string& err) {
     case type_id::boolean:
       if (v.k == K::boolean) return true;
       if (v.k == K::string) {
-        std::string s = v.s;
+        std::string s(v.str());
         for (auto& c : s)
           c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         if (s == "true" || s == "1") {
@@ -654,8 +655,8 @@ bool coerce(value& v, const data_type& t, std::string& err) {
         if (!std::isfinite(v.d) || std::fabs(v.d) >= 9.2e18) return fail(" (out of range)");
         out = static_cast<int64_t>(v.d);
       } else if (v.k == K::string) {
-        const char* b = v.s.data();
-        const char* e = b + v.s.size();
+        const char* b = v.str().data();
+        const char* e = b + v.str().size();
         while (b < e && *b == ' ')
           ++b;
         while (e > b && e[-1] == ' ')
@@ -681,8 +682,8 @@ bool coerce(value& v, const data_type& t, std::string& err) {
       }
       if (v.k == K::string) {
         double d;
-        const char* b = v.s.data();
-        const char* e = b + v.s.size();
+        const char* b = v.str().data();
+        const char* e = b + v.str().size();
         auto r = std::from_chars(b, e, d);
         if (r.ec != std::errc() || r.ptr != e) return fail(nullptr);
         v = value::real(d);
@@ -705,7 +706,7 @@ bool coerce(value& v, const data_type& t, std::string& err) {
         return true;
       }
       int64_t ms;
-      if (v.k == K::string && parse_timestamp(v.s, ms)) {
+      if (v.k == K::string && parse_timestamp(v.str(), ms)) {
         v = value::timestamp(ms);
         return true;
       }
@@ -713,10 +714,10 @@ bool coerce(value& v, const data_type& t, std::string& err) {
     }
     case type_id::row:
     case type_id::map:
-      if (v.k == K::nested && !v.n->is_array) return true;
+      if (v.k == K::nested && !v.nest()->is_array) return true;
       return fail(nullptr);
     case type_id::array:
-      if (v.k == K::nested && v.n->is_array) return true;
+      if (v.k == K::nested && v.nest()->is_array) return true;
       return fail(nullptr);
   }
   return fail(nullptr);

@@ -84,7 +84,7 @@ const std::map<std::string, signature>& registry() {
     auto str_map = [&](const char* name, std::function<std::string(std::string)> f) {
       m[name] = {1, 1, [n = std::string(name)](const auto& a) { return string_fn(n, a); },
                  [f](std::vector<value>& v, eval_context&) {
-                   return value::string(f(std::move(v[0].s)));
+                   return value::string(f(std::string(v[0].str())));
                  }};
     };
     str_map("UPPER", [](std::string s) {
@@ -112,7 +112,9 @@ const std::map<std::string, signature>& registry() {
     });
     auto length = signature{
         1, 1, [](const auto& a) { return (string_fn("LENGTH", a), data_type::of(type_id::int64)); },
-        [](std::vector<value>& v, eval_context&) { return value::integer(char_length(v[0].s)); }};
+        [](std::vector<value>& v, eval_context&) {
+          return value::integer(char_length(v[0].str()));
+        }};
     m["LENGTH"] = length;
     m["CHAR_LENGTH"] = length;
     auto substring = signature{2, 3,
@@ -125,7 +127,7 @@ const std::map<std::string, signature>& registry() {
                                [](std::vector<value>& v, eval_context&) {
                                  // 1-based start, as SQL; byte positions (ASCII data).
                                  int64_t start = std::max<int64_t>(v[1].i, 1) - 1;
-                                 const auto& s = v[0].s;
+                                 std::string_view s = v[0].str();
                                  if (static_cast<size_t>(start) >= s.size())
                                    return value::string("");
                                  size_t len = std::string::npos;
@@ -141,22 +143,26 @@ const std::map<std::string, signature>& registry() {
     m["CONCAT"] = {1, 64, [](const auto&) { return data_type::of(type_id::varchar); },
                    [](std::vector<value>& v, eval_context&) {
                      std::string s;
-                     for (auto& x : v)
-                       if (!x.is_null()) s += x.k == K::string ? x.s : to_display(x);
+                     for (auto& x : v) {
+                       if (x.k == K::string)
+                         s += x.str();
+                       else if (!x.is_null())
+                         s += to_display(x);
+                     }
                      return value::string(std::move(s));
                    },
                    false};
     m["REPLACE"] = {3, 3, [](const auto& a) { return string_fn("REPLACE", a); },
                     [](std::vector<value>& v, eval_context&) {
-                      std::string s = std::move(v[0].s);
-                      const auto& from = v[1].s;
-                      if (from.empty()) return value::string(std::move(s));
+                      std::string_view s = v[0].str();
+                      std::string_view from = v[1].str();
+                      if (from.empty()) return v[0];
                       std::string out;
                       size_t p = 0;
                       for (size_t q; (q = s.find(from, p)) != std::string::npos;
                            p = q + from.size()) {
                         out.append(s, p, q - p);
-                        out += v[2].s;
+                        out += v[2].str();
                       }
                       out.append(s, p);
                       return value::string(std::move(out));
@@ -164,7 +170,7 @@ const std::map<std::string, signature>& registry() {
     m["POSITION"] = {
         2, 2, [](const auto&) { return data_type::of(type_id::int64); },
         [](std::vector<value>& v, eval_context&) {
-          auto p = v[1].s.find(v[0].s);
+          auto p = v[1].str().find(v[0].str());
           return value::integer(p == std::string::npos ? 0 : static_cast<int64_t>(p) + 1);
         }};
     // math

@@ -83,7 +83,7 @@ bool convert(dom::element v, const data_type& t, value& out, std::string& err,
     }
     case type_id::varchar: {
       if (jt == dom::element_type::STRING) {
-        out = value::string(std::string(v.get_string().value_unsafe()));
+        out = value::string(v.get_string().value_unsafe());
         return true;
       }
       if (number || jt == dom::element_type::BOOL) {

@@ -12,12 +12,12 @@ size_t string_heap(const std::string& s) {
 }  // namespace
 
 size_t approx_bytes(const value& v) {
-  size_t n = sizeof(value) + string_heap(v.s);
-  if (v.n) {
-    n += sizeof(nested) + 16;  // the shared_ptr's control block
-    for (const auto& name : v.n->names)
+  size_t n = sizeof(value) + v.heap_bytes();
+  if (const nested* nv = v.nest()) {
+    n += sizeof(nested);
+    for (const auto& name : nv->names)
       n += sizeof(std::string) + string_heap(name);
-    for (const auto& item : v.n->items)
+    for (const auto& item : nv->items)
       n += approx_bytes(item);
   }
   return n;

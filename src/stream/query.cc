@@ -259,7 +259,7 @@ bool query::decode_partition(input& in, int32_t p, int64_t now) {
               only.push_back(k[static_cast<size_t>(c)]);
             e.key = std::move(only);
           } else if (src.key_columns.size() == 1) {
-            value v = value::string(std::string(*key));
+            value v = value::string(*key);
             if (!coerce(v, *src.schema[static_cast<size_t>(src.key_columns[0])].type, err)) {
               dead_letter_bytes(in, "tombstone key: " + err, key, payload, p, offset, ts);
               return;

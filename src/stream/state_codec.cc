@@ -40,16 +40,18 @@ void state_writer::put_value(const value& v) {
       put_double(v.d);
       break;
     case value::kind::string:
-      put_string(v.s);
+      put_string(v.str());
       break;
-    case value::kind::nested:
-      out_.push_back(v.n->is_array ? 1 : 0);
-      put_varint(static_cast<int64_t>(v.n->items.size()));
-      for (size_t i = 0; i < v.n->items.size(); ++i) {
-        if (!v.n->is_array) put_string(v.n->names[i]);
-        put_value(v.n->items[i]);
+    case value::kind::nested: {
+      const nested& n = *v.nest();
+      out_.push_back(n.is_array ? 1 : 0);
+      put_varint(static_cast<int64_t>(n.items.size()));
+      for (size_t i = 0; i < n.items.size(); ++i) {
+        if (!n.is_array) put_string(n.names[i]);
+        put_value(n.items[i]);
       }
       break;
+    }
   }
 }
 

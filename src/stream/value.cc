@@ -1,10 +1,13 @@
 #include "stream/value.h"
 #include "base/json_writer.h"
 
+#include <atomic>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <new>
+#include <stdexcept>
 
 namespace sluice::stream {
 
@@ -59,6 +62,61 @@ std::string data_type::to_string() const {
   return "?";
 }
 
+struct value::nested_box {
+  std::atomic<uint32_t> refs;
+  std::shared_ptr<const nested> n;
+};
+
+value value::string(std::string_view v) {
+  value x;
+  x.k = kind::string;
+  if (v.size() <= k_inline_max) {
+    x.small_ = static_cast<uint8_t>(v.size());
+    if (!v.empty()) std::memcpy(reinterpret_cast<char*>(&x) + k_inline_offset, v.data(), v.size());
+    return x;
+  }
+  if (v.size() > UINT32_MAX) throw std::length_error("a string value of over 4 GiB");
+  void* mem = ::operator new(sizeof(heap_string) + v.size());
+  auto* h = new (mem) heap_string{{1}, static_cast<uint32_t>(v.size())};
+  std::memcpy(static_cast<void*>(h + 1), v.data(), v.size());
+  x.small_ = k_on_heap;
+  x.heap_ = h;
+  return x;
+}
+
+value value::make_nested(std::shared_ptr<const nested> v) {
+  value x;
+  x.box_ = new nested_box{{1}, std::move(v)};
+  x.k = kind::nested;
+  return x;
+}
+
+const nested* value::nest() const {
+  return k == kind::nested ? box_->n.get() : nullptr;
+}
+
+size_t value::heap_bytes() const {
+  if (k == kind::string && small_ == k_on_heap) return sizeof(heap_string) + heap_->size;
+  if (k == kind::nested) return sizeof(nested_box) + 16;  // and the shared_ptr's control block
+  return 0;
+}
+
+void value::retain_shared() const noexcept {
+  if (k == kind::nested)
+    box_->refs.fetch_add(1, std::memory_order_relaxed);
+  else
+    heap_->refs.fetch_add(1, std::memory_order_relaxed);
+}
+
+void value::release_shared() noexcept {
+  if (k == kind::nested) {
+    if (box_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete box_;
+  } else if (heap_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    heap_->~heap_string();
+    ::operator delete(heap_);
+  }
+}
+
 const value* nested::find(std::string_view name) const {
   for (size_t i = 0; i < names.size(); ++i)
     if (names[i] == name) return &items[i];
@@ -105,13 +163,15 @@ int compare(const value& a, const value& b) {
       return three_way(a.as_double(), b.as_double());
     case value::kind::boolean:
       return three_way(a.b, b.b);
-    case value::kind::string:
-      return a.s.compare(b.s) < 0 ? -1 : (a.s == b.s ? 0 : 1);
+    case value::kind::string: {
+      int c = a.str().compare(b.str());
+      return c < 0 ? -1 : (c > 0 ? 1 : 0);
+    }
     case value::kind::timestamp:
       return three_way(a.i, b.i);
     case value::kind::nested: {
-      const auto& x = *a.n;
-      const auto& y = *b.n;
+      const auto& x = *a.nest();
+      const auto& y = *b.nest();
       size_t n = std::min(x.items.size(), y.items.size());
       for (size_t i = 0; i < n; ++i) {
         if (i < x.names.size() && i < y.names.size()) {
@@ -146,12 +206,12 @@ size_t hash_value(const value& v) {
       return std::hash<double>()(d);
     }
     case value::kind::string:
-      return std::hash<std::string_view>()(v.s);
+      return std::hash<std::string_view>()(v.str());
     case value::kind::timestamp:
       return std::hash<int64_t>()(v.i) ^ 0x5555;
     case value::kind::nested: {
-      size_t h = v.n->is_array ? 7 : 11;
-      for (const auto& x : v.n->items)
+      size_t h = v.nest()->is_array ? 7 : 11;
+      for (const auto& x : v.nest()->items)
         h = h * 31 + hash_value(x);
       return h;
     }
@@ -359,7 +419,7 @@ void append_json(std::string& out, const value& v) {
       append_number(out, v.d);
       return;
     case value::kind::string:
-      append_json_string(out, v.s);
+      append_json_string(out, v.str());
       return;
     case value::kind::timestamp:
       out.push_back('"');
@@ -367,7 +427,7 @@ void append_json(std::string& out, const value& v) {
       out.push_back('"');
       return;
     case value::kind::nested: {
-      const auto& n = *v.n;
+      const auto& n = *v.nest();
       out.push_back(n.is_array ? '[' : '{');
       for (size_t i = 0; i < n.items.size(); ++i) {
         if (i) out.push_back(',');
@@ -430,7 +490,7 @@ std::string to_display(const value& v) {
       return s;
     }
     case value::kind::string:
-      return v.s;
+      return std::string(v.str());
     case value::kind::timestamp:
       return format_timestamp(v.i);
     case value::kind::nested: {

@@ -6,7 +6,9 @@
 // nested value (ROW, ARRAY, MAP) shared immutably between the rows that carry it.
 // DECIMAL is held as a double: exact decimal arithmetic is not offered yet (docs/sql.md).
 
+#include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -52,19 +54,49 @@ struct data_type {
 
 struct nested;
 
-struct value {
+// 16 bytes, so that rows are cheap to copy, hash and keep. A string of up to 14 bytes is held
+// inline; a longer one lives in an immutable heap block shared (reference-counted, atomically)
+// by the copies of the value, as is a nested value. Copying a value never copies text.
+class value {
+ public:
   enum class kind : uint8_t { null, boolean, integer, real, string, timestamp, nested };
 
-  kind k = kind::null;
+  kind k = kind::null;  // read-only outside this class: the factories below set it
+
+ private:
+  struct heap_string;
+  struct nested_box;
+  static constexpr uint8_t k_on_heap = 0xff;
+  static constexpr size_t k_inline_max = 14;
+  static constexpr size_t k_inline_offset = 2;
+  // A string's inline length, or k_on_heap. Zero for every other kind.
+  uint8_t small_ = 0;
+  char inline_head_[6] = {};  // an inline string's first bytes; the rest overlay the union
+
+ public:
   union {
     bool b;
-    int64_t i;
+    int64_t i;  // integer, timestamp (epoch ms)
     double d;
+    heap_string* heap_;  // private: a string longer than k_inline_max
+    nested_box* box_;    // private: kind::nested
   };
-  std::string s;
-  std::shared_ptr<const nested> n;
 
   value() : i(0) {}
+  value(const value& o) noexcept : value(o, raw_copy{}) { retain(); }
+  value(value&& o) noexcept : value(o, raw_copy{}) { o.forget(); }
+  // `o` may be held only through this value (an item of its nested value): it is taken
+  // before this value lets go of what it holds.
+  value& operator=(const value& o) noexcept { return *this = value(o); }
+  value& operator=(value&& o) noexcept {
+    value taken(std::move(o));
+    release();
+    raw_assign(taken);
+    taken.forget();
+    return *this;
+  }
+  ~value() { release(); }
+
   static value null() { return value(); }
   static value boolean(bool v) {
     value x;
@@ -84,29 +116,60 @@ struct value {
     x.d = v;
     return x;
   }
-  static value string(std::string v) {
-    value x;
-    x.k = kind::string;
-    x.s = std::move(v);
-    return x;
-  }
+  static value string(std::string_view v);
   static value timestamp(int64_t ms) {
     value x;
     x.k = kind::timestamp;
     x.i = ms;
     return x;
   }
-  static value make_nested(std::shared_ptr<const nested> v) {
-    value x;
-    x.k = kind::nested;
-    x.n = std::move(v);
-    return x;
-  }
+  static value make_nested(std::shared_ptr<const nested> v);
 
   bool is_null() const { return k == kind::null; }
   // Numeric view of an integer, real or timestamp. REQUIRES: one of those kinds.
   double as_double() const { return k == kind::real ? d : static_cast<double>(i); }
+  // The text of a string; empty for every other kind.
+  std::string_view str() const {
+    if (small_ != k_on_heap) return {reinterpret_cast<const char*>(this) + k_inline_offset, small_};
+    return heap_text();
+  }
+  // The ROW, ARRAY or MAP of a nested value; null for every other kind.
+  const nested* nest() const;
+  // Heap bytes this value holds beyond itself (shared blocks counted whole).
+  size_t heap_bytes() const;
+
+ private:
+  struct raw_copy {};
+  value(const value& o, raw_copy) noexcept { raw_assign(o); }
+  void raw_assign(const value& o) noexcept {
+    std::memcpy(static_cast<void*>(this), static_cast<const void*>(&o), sizeof(value));
+  }
+  void forget() noexcept {  // what it held is now another value's
+    k = kind::null;
+    small_ = 0;
+  }
+  bool shares() const { return k == kind::nested || (k == kind::string && small_ == k_on_heap); }
+  void retain() const noexcept {
+    if (shares()) retain_shared();
+  }
+  void release() noexcept {
+    if (shares()) release_shared();
+  }
+  void retain_shared() const noexcept;
+  void release_shared() noexcept;
+  std::string_view heap_text() const;
 };
+static_assert(sizeof(value) == 16);
+
+// A long string: this header, then the text.
+struct value::heap_string {
+  std::atomic<uint32_t> refs;
+  uint32_t size;
+};
+
+inline std::string_view value::heap_text() const {
+  return {reinterpret_cast<const char*>(heap_ + 1), heap_->size};
+}
 
 // ROW and MAP carry names; ARRAY leaves them empty.
 struct nested {

@@ -133,7 +133,7 @@ std::vector<stream::row> view::rows(uint64_t* seq, std::vector<stream::row>* key
 }
 
 std::optional<stream::row> view::lookup(std::string_view text) const {
-  std::vector<stream::row> keys{{stream::value::string(std::string(text))}};
+  std::vector<stream::row> keys{{stream::value::string(text)}};
   int64_t i = 0;
   auto r = std::from_chars(text.data(), text.data() + text.size(), i);
   if (r.ec == std::errc() && r.ptr == text.data() + text.size())

@@ -83,7 +83,7 @@ TEST(AvroBinary, RecordOfLongAndStringAsTheSpecificationShows) {
       {"name":"a","type":"long"},{"name":"b","type":"string"}]})");
   auto r = decode(*s, bytes_of({0x36, 0x06, 0x66, 0x6f, 0x6f}));
   EXPECT_EQ(r[0].i, 27);
-  EXPECT_EQ(r[1].s, "foo");
+  EXPECT_EQ(r[1].str(), "foo");
 }
 
 TEST(AvroBinary, ArrayBlocksAndUnionsAsTheSpecificationShows) {
@@ -93,13 +93,13 @@ TEST(AvroBinary, ArrayBlocksAndUnionsAsTheSpecificationShows) {
       {"name":"u","type":["null","string"]},{"name":"n","type":["null","string"]}]})");
   auto r = decode(*s, bytes_of({0x04, 0x06, 0x36, 0x00, 0x02, 0x02, 0x61, 0x00}));
   ASSERT_EQ(r[0].k, value::kind::nested);
-  ASSERT_EQ(r[0].n->items.size(), 2u);
-  EXPECT_EQ(r[0].n->items[1].i, 27);
-  EXPECT_EQ(r[1].s, "a");
+  ASSERT_EQ(r[0].nest()->items.size(), 2u);
+  EXPECT_EQ(r[0].nest()->items[1].i, 27);
+  EXPECT_EQ(r[1].str(), "a");
   EXPECT_TRUE(r[2].is_null());
   // A block with a negative count carries its byte size: -2 items, 2 bytes, then 3 and 27.
   r = decode(*s, bytes_of({0x03, 0x04, 0x06, 0x36, 0x00, 0x00, 0x00}));
-  EXPECT_EQ(r[0].n->items.size(), 2u);
+  EXPECT_EQ(r[0].nest()->items.size(), 2u);
 }
 
 TEST(AvroBinary, LogicalTypesBecomeSqlValues) {
@@ -118,7 +118,7 @@ TEST(AvroBinary, LogicalTypesBecomeSqlValues) {
   EXPECT_EQ(r[0].i, 1);
   EXPECT_EQ(r[1].i, 86'400'000);
   EXPECT_DOUBLE_EQ(r[2].d, -0.01);
-  EXPECT_EQ(r[3].s, "B");
+  EXPECT_EQ(r[3].str(), "B");
 }
 
 TEST(AvroBinary, TruncatedAndTrailingBytesAreErrors) {
@@ -168,7 +168,7 @@ TEST(AvroBinary, ColumnsTheWriterLacksTakeTheReaderDefaults) {
   std::string err;
   ASSERT_TRUE(d.decode(bytes_of({0x04}), r, err)) << err;
   EXPECT_EQ(r[0].i, 2);
-  EXPECT_EQ(r[1].s, "C");
+  EXPECT_EQ(r[1].str(), "C");
   EXPECT_EQ(r[2].i, 7);
   EXPECT_TRUE(r[3].is_null());
 }
@@ -186,7 +186,7 @@ TEST(AvroBinary, EncodedRowsDecodeWithTheirOwnSchema) {
   avro_encode_row(enc, cols, in);
   auto r = decode(*s, enc);
   EXPECT_EQ(r[0].i, -5);
-  EXPECT_EQ(r[1].s, "héllo");
+  EXPECT_EQ(r[1].str(), "héllo");
   EXPECT_EQ(r[2].k, value::kind::timestamp);
   EXPECT_EQ(r[2].i, 1'700'000'000'123);
   EXPECT_DOUBLE_EQ(r[3].d, 2.5);
@@ -443,13 +443,13 @@ TEST(Protobuf, DecodesTheWireFormatByFieldNumber) {
   ASSERT_TRUE(d.decode(data, r, err)) << err;
   EXPECT_EQ(r[0].i, 150);
   EXPECT_EQ(r[1].i, -2);
-  EXPECT_EQ(r[2].s, "hi");
+  EXPECT_EQ(r[2].str(), "hi");
   ASSERT_EQ(r[3].k, value::kind::nested);
-  EXPECT_EQ(r[3].n->items.size(), 2u);
-  EXPECT_EQ(r[4].s, "B");
+  EXPECT_EQ(r[3].nest()->items.size(), 2u);
+  EXPECT_EQ(r[4].str(), "B");
   ASSERT_EQ(r[5].k, value::kind::nested);
-  EXPECT_EQ(r[5].n->names[0], "k");
-  EXPECT_DOUBLE_EQ(r[5].n->items[0].d, 0.5);
+  EXPECT_EQ(r[5].nest()->names[0], "k");
+  EXPECT_DOUBLE_EQ(r[5].nest()->items[0].d, 0.5);
   EXPECT_EQ(r[6].i, 7);
   EXPECT_TRUE(r[7].is_null());  // proto3 optional, absent
   EXPECT_FALSE(r[8].b);         // proto3 scalar, absent: its default

@@ -129,7 +129,7 @@ class sql_script {
         const auto& r = res.back();
         bool found = false;
         for (const auto& row : r.rows) {
-          if (row[0].s != q) continue;
+          if (row[0].str() != q) continue;
           found = true;
           for (size_t c = 0; c < r.columns.size(); ++c) {
             if (r.columns[c] == field) {

@@ -36,13 +36,13 @@ TEST(View, UpsertsReplaceAndRemovesDeleteByKey) {
   EXPECT_EQ(v.sequence(), 4u);
   // Every change names its row's key, so that subscribers can apply updates and deletes.
   ASSERT_EQ(feed[2].key.size(), 1u);
-  EXPECT_EQ(feed[2].key[0].s, "a");
+  EXPECT_EQ(feed[2].key[0].str(), "a");
   ASSERT_EQ(feed[3].key.size(), 1u);
-  EXPECT_EQ(feed[3].key[0].s, "b");
+  EXPECT_EQ(feed[3].key[0].str(), "b");
   std::vector<stream::row> keys;
   v.rows(nullptr, &keys);
   ASSERT_EQ(keys.size(), 1u);
-  EXPECT_EQ(keys[0][0].s, "a");
+  EXPECT_EQ(keys[0][0].str(), "a");
 }
 
 TEST(View, ReaderBehindTheFeedMustTakeASnapshot) {
@@ -68,10 +68,10 @@ TEST(View, LatestSinceGivesEachKeysNewestChangeInSequenceOrder) {
   // c@3, b deleted @5, a@6: one change per key, whatever happened in between.
   ASSERT_EQ(out.size(), 3u);
   EXPECT_EQ(out[0].seq, 3u);
-  EXPECT_EQ(out[0].key[0].s, "c");
+  EXPECT_EQ(out[0].key[0].str(), "c");
   EXPECT_EQ(out[1].seq, 5u);
   EXPECT_EQ(out[1].k, change::kind::remove);
-  EXPECT_EQ(out[1].key[0].s, "b");
+  EXPECT_EQ(out[1].key[0].str(), "b");
   EXPECT_EQ(out[2].seq, 6u);
   EXPECT_EQ(out[2].r[1].i, 5);
   EXPECT_EQ(upto, 6u);
@@ -83,15 +83,15 @@ TEST(View, LatestSinceGivesEachKeysNewestChangeInSequenceOrder) {
   out.clear();
   ASSERT_TRUE(v.latest_since(upto, out, 2, &upto));
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].key[0].s, "a");
+  EXPECT_EQ(out[0].key[0].str(), "a");
   EXPECT_EQ(upto, 6u);
   // A key back after its delete is a row again, not a tombstone.
   v.apply({keyed("b", 7)});  // 7
   out.clear();
   ASSERT_TRUE(v.latest_since(4, out, 100, &upto));
   ASSERT_EQ(out.size(), 2u);
-  EXPECT_EQ(out[0].key[0].s, "a");
-  EXPECT_EQ(out[1].key[0].s, "b");
+  EXPECT_EQ(out[0].key[0].str(), "a");
+  EXPECT_EQ(out[1].key[0].str(), "b");
   EXPECT_EQ(out[1].k, change::kind::update);
   EXPECT_EQ(out[1].r[1].i, 7);
 }
@@ -107,8 +107,8 @@ TEST(View, LatestSinceNeedsASnapshotOnceADeleteIsForgotten) {
   EXPECT_FALSE(v.latest_since(4, out, 100, &upto));
   ASSERT_TRUE(v.latest_since(5, out, 100, &upto));
   ASSERT_EQ(out.size(), 2u);
-  EXPECT_EQ(out[0].key[0].s, "b");
-  EXPECT_EQ(out[1].key[0].s, "c");
+  EXPECT_EQ(out[0].key[0].str(), "b");
+  EXPECT_EQ(out[1].key[0].str(), "c");
   // After a restore the deletes before the checkpoint are unknown.
   stream::state_writer w;
   v.snapshot(w);
@@ -129,15 +129,15 @@ TEST(View, RowsBeyondMaxRowsEvictTheLeastRecentlyChanged) {
   v.apply({keyed("c", 1)});  // b goes
   auto rows = v.rows();
   ASSERT_EQ(rows.size(), 2u);
-  EXPECT_EQ(rows[0][0].s, "a");
-  EXPECT_EQ(rows[1][0].s, "c");
+  EXPECT_EQ(rows[0][0].str(), "a");
+  EXPECT_EQ(rows[1][0].str(), "c");
   std::vector<change> feed;
   ASSERT_TRUE(v.changes_since(3, feed));
   ASSERT_EQ(feed.size(), 2u);  // insert c, then the eviction of b
   EXPECT_EQ(feed[1].k, change::kind::remove);
-  EXPECT_EQ(feed[1].r[0].s, "b");
+  EXPECT_EQ(feed[1].r[0].str(), "b");
   ASSERT_EQ(feed[1].key.size(), 1u);
-  EXPECT_EQ(feed[1].key[0].s, "b");
+  EXPECT_EQ(feed[1].key[0].str(), "b");
 }
 
 TEST(View, RowsBeyondMaxBytesEvictTheLeastRecentlyChanged) {
@@ -147,7 +147,7 @@ TEST(View, RowsBeyondMaxBytesEvictTheLeastRecentlyChanged) {
   EXPECT_LT(v.size(), 100u);
   EXPECT_GT(v.size(), 3u);
   auto rows = v.rows();
-  EXPECT_EQ(rows.back()[0].s, "key-99");  // the newest stay
+  EXPECT_EQ(rows.back()[0].str(), "key-99");  // the newest stay
   size_t small = v.bytes();
   view big("v", {"k", "n"}, 1'000'000, 10, true);
   for (int i = 0; i < 100; ++i)
