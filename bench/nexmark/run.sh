@@ -7,7 +7,9 @@
 # second ("stream ev/s": all N events over the same time - the unit of Flink's published
 # figures, where every query reads one stream of all event kinds; sluice keeps person, auction
 # and bid in their own topics, so q3 and q8 never read the bids), and the server's RSS when
-# the query is done. A query that fails is reported with its error and the run goes on.
+# the query is done, and the server's CPU time per event of its inputs ("cpu us/ev", all threads:
+# steadier than the rates on a shared machine). A query that fails is reported with its error
+# and the run goes on.
 #
 #   bench/nexmark/run.sh [EVENTS] [PARTITIONS] [QUERIES...]
 #   SLUICE_FLAGS="--sql-checkpoint-interval-ms 10000" bench/nexmark/run.sh ...   (server flags)
@@ -58,8 +60,12 @@ rest=$(( events % 50 ))
 persons=$(( events / 50 + (rest > 0 ? 1 : 0) ))
 auctions=$(( events / 50 * 3 + (rest > 1 ? (rest > 4 ? 3 : rest - 1) : 0) ))
 bids=$(( events - persons - auctions ))
-printf "%-4s %12s %10s %14s %14s %10s %10s\n" query "events in" seconds "events/s" "stream ev/s" \
-  "out rows" "RSS MiB"
+# The server's CPU time (user + system, all threads) in clock ticks: on a shared VM the wall
+# time varies by +-20% from run to run, the CPU time per event much less.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+tick=$(getconf CLK_TCK)
+printf "%-4s %12s %10s %14s %14s %10s %10s %10s\n" query "events in" seconds "events/s" "stream ev/s" \
+  "out rows" "RSS MiB" "cpu us/ev"
 for q in $queries; do
   case $q in
     q3 | q8) want=$(( persons + auctions )) ;;
@@ -67,6 +73,7 @@ for q in $queries; do
     *) want=$bids ;;
   esac
   start=$(date +%s.%N)
+  cpu0=$(cpu_ticks)
   curl -sf -XPOST "$http/v1/sql" --data-binary "$(statement "CREATE SINK $q ")" >/dev/null
   failed=
   while :; do
@@ -80,9 +87,11 @@ for q in $queries; do
     sleep 0.01
   done
   end=$(date +%s.%N)
+  cpu1=$(cpu_ticks)
   secs=$(echo "$end - $start" | bc -l)
   rss=$(( $(awk '/VmRSS/{print $2}' "/proc/$pid/status") / 1024 ))
-  printf "%-4s %12d %10.2f %14.0f %14.0f %10d %10d%s\n" "$q" "$in" "$secs" \
-    "$(echo "$in / $secs" | bc -l)" "$(echo "$events / $secs" | bc -l)" "$out" "$rss" "${failed:+  FAILED: $(sed -E 's/.*"error":"([^"]*)".*/\1/' <<< "$row")}"
+  printf "%-4s %12d %10.2f %14.0f %14.0f %10d %10d %10.2f%s\n" "$q" "$in" "$secs" \
+    "$(echo "$in / $secs" | bc -l)" "$(echo "$events / $secs" | bc -l)" "$out" "$rss" \
+    "$(echo "($cpu1 - $cpu0) * 1000000 / $tick / ($in + 1)" | bc -l)" "${failed:+  FAILED: $(sed -E 's/.*"error":"([^"]*)".*/\1/' <<< "$row")}"
   curl -sf -XPOST "$http/v1/sql" --data-binary "DROP SINK $q" >/dev/null
 done

@@ -20,7 +20,10 @@ class group_aggregate_op final : public operator_node {
             cache_rows, [this](state_writer& w, const group& g) { put_group(w, g); },
             [this](state_reader& r) { return get_group(r); }) {}
 
-  void set_state_ttl(int64_t ttl_ms) override { groups_.set_ttl(ttl_ms); }
+  void set_state_ttl(int64_t ttl_ms) override {
+    groups_.set_ttl(ttl_ms);
+    ttl_ = ttl_ms > 0;
+  }
   result<void> open_state(const std::filesystem::path& dir) override { return groups_.open(dir); }
 
   void process(element_batch& batch) override {
@@ -28,6 +31,7 @@ class group_aggregate_op final : public operator_node {
     std::vector<value> args(aggs_.size());
     ++batch_no_;
     order_.clear();
+    before_.clear();
     for (auto& e : batch) {
       bool retract = e.op == change_op::remove;
       if (retract && e.r.empty()) continue;  // REQUIRES: no deletes by key alone (normalized)
@@ -44,6 +48,11 @@ class group_aggregate_op final : public operator_node {
       }
       group* g = retract ? groups_.find(key) : &groups_.get(key);
       if (!g) continue;  // a retraction of a row never counted
+      if (g->batch != batch_no_) {
+        g->batch = batch_no_;
+        order_.push_back(key);
+        before_.push_back(g->accs.empty() ? row{} : results(*g));
+      }
       if (retract) {
         for (size_t i = 0; i < aggs_.size(); ++i)
           agg_retract(aggs_[i], g->accs[i], args[i]);
@@ -56,13 +65,10 @@ class group_aggregate_op final : public operator_node {
         ++g->rows;
       }
       g->ts = std::max(g->ts, e.ts);
-      if (g->batch != batch_no_) {
-        g->batch = batch_no_;
-        order_.push_back(key);
-      }
     }
     out_.clear();
-    for (const auto& k : order_) {
+    for (size_t o = 0; o < order_.size(); ++o) {
+      const row& k = order_[o];
       auto* g = groups_.find(k);
       element x;
       x.key = k;
@@ -72,9 +78,12 @@ class group_aggregate_op final : public operator_node {
         x.op = change_op::remove;
         groups_.erase(k);
       } else {
+        row now = results(*g);
+        // Flink's rule: a group whose result did not change sends nothing (downstream would
+        // retract and insert the same row), unless a state TTL needs the row refreshed.
+        if (!ttl_ && !before_[o].empty() && row_equal()(now, before_[o])) continue;
         x.r = k;
-        for (size_t i = 0; i < aggs_.size(); ++i)
-          x.r.push_back(agg_result(aggs_[i], g->accs[i]));
+        x.r.insert(x.r.end(), now.begin(), now.end());
         x.op = change_op::upsert;
       }
       out_.push_back(std::move(x));
@@ -110,6 +119,14 @@ class group_aggregate_op final : public operator_node {
     uint64_t batch = 0;  // the last batch that changed it (not stored)
   };
 
+  row results(const group& g) const {
+    row r;
+    r.reserve(aggs_.size());
+    for (size_t i = 0; i < aggs_.size(); ++i)
+      r.push_back(agg_result(aggs_[i], g.accs[i]));
+    return r;
+  }
+
   void put_group(state_writer& w, const group& g) const {
     w.put_varint(g.ts);
     w.put_varint(g.rows);
@@ -131,7 +148,9 @@ class group_aggregate_op final : public operator_node {
   keyed_state<group> groups_;
   eval_context ev_;
   uint64_t batch_no_ = 0;
-  std::vector<row> order_;
+  std::vector<row> order_;   // the groups this batch changed, in the order it did
+  std::vector<row> before_;  // their results before it (empty: a new group)
+  bool ttl_ = false;
   element_batch out_;
 };
 
