@@ -3,8 +3,8 @@
 // reaches their expiry; state is bounded by the watermark, not by the input's history.
 
 #include <deque>
-#include <map>
-#include <set>
+#include <functional>
+#include <queue>
 #include <unordered_map>
 
 #include "base/bytes.h"
@@ -40,7 +40,7 @@ class bounded_join_op final : public multi_input_operator {
                              b += join_detail::approx_bytes(k);
                            return b;
                          }) +
-           s.by_expiry.size() * (k_node_bytes + 24);
+           s.by_expiry.size() * sizeof(expiring) + s.times.bytes();
     return n;
   }
 
@@ -138,16 +138,16 @@ class bounded_join_op final : public multi_input_operator {
     out_.clear();
     for (int s = 0; s < 2; ++s) {
       auto& sd = sides_[s];
-      while (!sd.by_expiry.empty() && sd.by_expiry.begin()->first <= wm) {
-        auto [entry, id] = sd.by_expiry.begin()->second;
-        sd.by_expiry.erase(sd.by_expiry.begin());
+      while (!sd.by_expiry.empty() && sd.by_expiry.top().expiry <= wm) {
+        auto [expiry, entry, id] = sd.by_expiry.top();
+        sd.by_expiry.pop();
         auto& b = entry->second;
         // Rows are in id order (appended as they come): a binary search finds it.
         auto r = std::lower_bound(b.rows.begin(), b.rows.end(), id,
                                   [](const kept_row& x, uint64_t v) { return x.id < v; });
         if (r->matches == 0 && preserves(spec_.join.type, s))
           out_.push_back(joined(spec_.join, s, *r, nullptr, change_op::insert));
-        sd.times.erase(sd.times.find(r->ts));
+        sd.times.erase(r->ts);
         // Expired rows are only marked: a hot key's bucket is compacted when half of it is
         // gone, not shifted once per row.
         r->expired = true;
@@ -164,7 +164,7 @@ class bounded_join_op final : public multi_input_operator {
     // Rows still kept may yet be joined: hold the watermark back to the oldest of them.
     int64_t out_wm = wm;
     for (auto& sd : sides_)
-      if (!sd.times.empty()) out_wm = std::min(out_wm, *sd.times.begin());
+      if (!sd.times.empty()) out_wm = std::min(out_wm, sd.times.min());
     if (out_wm > forwarded_ && next_) {
       forwarded_ = out_wm;
       next_->advance_watermark(out_wm);
@@ -176,11 +176,38 @@ class bounded_join_op final : public multi_input_operator {
     std::vector<kept_row> rows;  // in id order; expired ones marked until compacted
     size_t expired = 0;
   };
+  struct expiring {
+    int64_t expiry;
+    std::pair<const row, bucket>* entry;  // elements of an unordered_map stay put
+    uint64_t id;
+    bool operator>(const expiring& o) const {
+      return expiry != o.expiry ? expiry > o.expiry : id > o.id;
+    }
+  };
+  // The smallest of a multiset of numbers whose members leave in any order: a heap of those
+  // kept and a heap of those gone, both popped while their tops agree.
+  class min_multiset {
+   public:
+    void insert(int64_t t) { kept_.push(t); }
+    void erase(int64_t t) { gone_.push(t); }
+    bool empty() const { return kept_.size() == gone_.size(); }
+    int64_t min() {  // REQUIRES: !empty()
+      while (!gone_.empty() && gone_.top() == kept_.top()) {
+        gone_.pop();
+        kept_.pop();
+      }
+      return kept_.top();
+    }
+    size_t bytes() const { return (kept_.size() + gone_.size()) * sizeof(int64_t); }
+
+   private:
+    std::priority_queue<int64_t, std::vector<int64_t>, std::greater<>> kept_, gone_;
+  };
   struct side {
     std::unordered_map<row, bucket, row_hash, row_equal> by_key;
-    // Expiry -> the row's bucket (elements of an unordered_map stay put) and id.
-    std::multimap<int64_t, std::pair<std::pair<const row, bucket>*, uint64_t>> by_expiry;
-    std::multiset<int64_t> times;  // event times of the rows kept
+    // Every kept row by expiry, then id: a heap in one array (no node to allocate per row).
+    std::priority_queue<expiring, std::vector<expiring>, std::greater<>> by_expiry;
+    min_multiset times;  // event times of the rows kept
     size_t count = 0;
   };
 
@@ -287,9 +314,8 @@ class bounded_join_op final : public multi_input_operator {
 
   void keep(side& s, const row& key, kept_row k) {
     auto& entry = *s.by_key.try_emplace(key).first;
-    // Times mostly grow: the end is the right place, found without a search.
-    s.by_expiry.emplace_hint(s.by_expiry.end(), k.expiry, std::make_pair(&entry, k.id));
-    s.times.insert(s.times.end(), k.ts);
+    s.by_expiry.push({k.expiry, &entry, k.id});
+    s.times.insert(k.ts);
     entry.second.rows.push_back(std::move(k));
     ++s.count;
   }
