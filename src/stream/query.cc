@@ -446,7 +446,21 @@ void query::flush_dead_letters() {
 // taken first (an exactly-once sink's makes its transaction durable), then the file is
 // written, then operators hear that it was (the sink commits).
 void query::write_checkpoint() {
-  state_writer w;
+  // Snapshots first, each into its own buffer (an operator's snapshot may throw or commit a
+  // transaction; the file's bytes are assembled once all are taken).
+  const auto& ops = o_.flow.operators;
+  op_states_.resize(ops.size());
+  size_t bytes = 64;  // magic, version, counts, watermark, CRC
+  for (size_t i = 0; i < ops.size(); ++i) {
+    op_states_[i].data().clear();
+    ops[i]->snapshot(op_states_[i]);
+    bytes += 10 + op_states_[i].data().size();
+  }
+  for (const auto& in : inputs_)
+    bytes += 10 + 20 * in.parts.size();  // two varints a partition
+  state_writer& w = checkpoint_;
+  w.data().clear();
+  w.data().reserve(bytes);
   w.data().append(k_checkpoint_magic);
   w.put_varint(k_checkpoint_version);
   w.put_varint(static_cast<int64_t>(inputs_.size()));
@@ -458,12 +472,9 @@ void query::write_checkpoint() {
     }
   }
   w.put_varint(watermark_);
-  w.put_varint(static_cast<int64_t>(o_.flow.operators.size()));
-  for (const auto& op : o_.flow.operators) {
-    state_writer s;
-    op->snapshot(s);
+  w.put_varint(static_cast<int64_t>(ops.size()));
+  for (const auto& s : op_states_)
     w.put_string(s.data());
-  }
   uint32_t crc = crc32c(w.data().data(), w.data().size());
   for (int i = 3; i >= 0; --i)
     w.data().push_back(static_cast<char>((crc >> (i * 8)) & 0xff));

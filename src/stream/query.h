@@ -164,6 +164,10 @@ class query final : public running_query, private operator_context {
   int64_t watermark_ = INT64_MIN;
   element_batch batch_;
   bytes buf_;
+  // Kept between checkpoints with their capacity: a state of megabytes serialized every
+  // interval is not allocated, grown and faulted in again each time.
+  state_writer checkpoint_;
+  std::vector<state_writer> op_states_;
   std::vector<output_record> dead_;
   bool dirty_ = false;
   std::chrono::steady_clock::time_point last_checkpoint_;
