@@ -417,14 +417,14 @@ class index_expr final : public expression {
     if (v.k != K::nested) return {};
     value i = i_->eval(r, ctx);
     if (i.is_null()) return {};
-    if (v.nest()->is_array) {
+    const nested& n = *v.nest();
+    if (n.is_array) {
       // SQL arrays are 1-based; out of range is NULL.
-      if (i.k != K::integer || i.i < 1 || static_cast<size_t>(i.i) > v.nest()->items.size())
-        return {};
-      return v.nest()->items[static_cast<size_t>(i.i - 1)];
+      if (i.k != K::integer || i.i < 1 || static_cast<size_t>(i.i) > n.items.size()) return {};
+      return n.items[static_cast<size_t>(i.i - 1)];
     }
     if (i.k != K::string) return {};
-    const value* f = v.nest()->find(i.str());
+    const value* f = n.find(i.str());
     return f ? *f : value();
   }
 
@@ -655,8 +655,9 @@ bool coerce(value& v, const data_type& t, std::string& err) {
         if (!std::isfinite(v.d) || std::fabs(v.d) >= 9.2e18) return fail(" (out of range)");
         out = static_cast<int64_t>(v.d);
       } else if (v.k == K::string) {
-        const char* b = v.str().data();
-        const char* e = b + v.str().size();
+        std::string_view text = v.str();
+        const char* b = text.data();
+        const char* e = b + text.size();
         while (b < e && *b == ' ')
           ++b;
         while (e > b && e[-1] == ' ')
@@ -682,8 +683,9 @@ bool coerce(value& v, const data_type& t, std::string& err) {
       }
       if (v.k == K::string) {
         double d;
-        const char* b = v.str().data();
-        const char* e = b + v.str().size();
+        std::string_view text = v.str();
+        const char* b = text.data();
+        const char* e = b + text.size();
         auto r = std::from_chars(b, e, d);
         if (r.ec != std::errc() || r.ptr != e) return fail(nullptr);
         v = value::real(d);

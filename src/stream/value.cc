@@ -210,8 +210,9 @@ size_t hash_value(const value& v) {
     case value::kind::timestamp:
       return std::hash<int64_t>()(v.i) ^ 0x5555;
     case value::kind::nested: {
-      size_t h = v.nest()->is_array ? 7 : 11;
-      for (const auto& x : v.nest()->items)
+      const nested& n = *v.nest();
+      size_t h = n.is_array ? 7 : 11;
+      for (const auto& x : n.items)
         h = h * 31 + hash_value(x);
       return h;
     }

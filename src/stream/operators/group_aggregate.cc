@@ -51,7 +51,8 @@ class group_aggregate_op final : public operator_node {
       if (g->batch != batch_no_) {
         g->batch = batch_no_;
         order_.push_back(key);
-        before_.push_back(g->accs.empty() ? row{} : results(*g));
+        // With a TTL every change is sent (below): no result to compare with.
+        before_.push_back(ttl_ || g->accs.empty() ? row{} : results(*g));
       }
       if (retract) {
         for (size_t i = 0; i < aggs_.size(); ++i)
@@ -78,12 +79,15 @@ class group_aggregate_op final : public operator_node {
         x.op = change_op::remove;
         groups_.erase(k);
       } else {
-        row now = results(*g);
+        x.r = k;
+        for (size_t i = 0; i < aggs_.size(); ++i)
+          x.r.push_back(agg_result(aggs_[i], g->accs[i]));
         // Flink's rule: a group whose result did not change sends nothing (downstream would
         // retract and insert the same row), unless a state TTL needs the row refreshed.
-        if (!ttl_ && !before_[o].empty() && row_equal()(now, before_[o])) continue;
-        x.r = k;
-        x.r.insert(x.r.end(), now.begin(), now.end());
+        if (!before_[o].empty() &&
+            std::equal(x.r.begin() + static_cast<ptrdiff_t>(k.size()), x.r.end(),
+                       before_[o].begin(), before_[o].end(), equal))
+          continue;
         x.op = change_op::upsert;
       }
       out_.push_back(std::move(x));
@@ -149,7 +153,7 @@ class group_aggregate_op final : public operator_node {
   eval_context ev_;
   uint64_t batch_no_ = 0;
   std::vector<row> order_;   // the groups this batch changed, in the order it did
-  std::vector<row> before_;  // their results before it (empty: a new group)
+  std::vector<row> before_;  // their results before it (empty: a new group, or a TTL is set)
   bool ttl_ = false;
   element_batch out_;
 };
